@@ -1,0 +1,236 @@
+"""Finding the conversations of a time window, completely.
+
+Recent windows use the synchronous details query (interval ≤ 7 days, start ≤ 35 days back, ≤ 10,000
+rows per query); larger or older windows are split, or go to the asynchronous details-jobs API with
+cursor paging. Pages may shift while we read them (data still arriving, re-indexing), so results are
+de-duplicated by id and a short pass is repeated until the unique count reaches ``totalHits``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from recording_assets.clock import Clock
+from recording_assets.genesys.errors import JobFailedError
+from recording_assets.genesys.models import ConversationSummary, parse_time
+from recording_assets.genesys.transport import Transport
+
+QUERY_PATH = "/api/v2/analytics/conversations/details/query"
+JOBS_PATH = "/api/v2/analytics/conversations/details/jobs"
+PERMISSION = "analytics:conversationDetail:view"
+
+MAX_QUERY_INTERVAL = timedelta(days=7)
+MAX_QUERY_LOOKBACK = timedelta(days=35)
+MAX_QUERY_ROWS = 10_000
+MEDIA_TYPES = ("callback", "chat", "cobrowse", "email", "message", "screenshare", "video", "voice")
+
+
+@dataclass
+class Discovery:
+    """The conversations found, and how: for metadata and for "is this day complete?"."""
+
+    conversations: list[ConversationSummary] = field(default_factory=list)
+    method: str = "query"  # "query" or "jobs"
+    pages: int = 0
+    windows: int = 0
+    extra_passes: int = 0
+    complete: bool = True
+    incomplete_reason: str | None = None
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def build_filters(*, media_types: Sequence[str] | None, ended: bool | None) -> dict:
+    """Filters shared by the query and the job. ``ended``: True = ended only, False = live only."""
+    body: dict = {}
+    if ended is not None:
+        body["conversationFilters"] = [
+            {
+                "type": "and",
+                "predicates": [
+                    {"type": "dimension", "dimension": "conversationEnd", "operator": "exists" if ended else "notExists"}
+                ],
+            }
+        ]
+    if media_types:
+        unknown = sorted(set(media_types) - set(MEDIA_TYPES))
+        if unknown:
+            raise ValueError(f"unknown media types {unknown}; choose from {', '.join(MEDIA_TYPES)}")
+        body["segmentFilters"] = [
+            {
+                "type": "or",
+                "predicates": [
+                    {"type": "dimension", "dimension": "mediaType", "operator": "matches", "value": m}
+                    for m in media_types
+                ],
+            }
+        ]
+    return body
+
+
+class Analytics:
+    def __init__(
+        self,
+        transport: Transport,
+        clock: Clock,
+        *,
+        page_size: int = 100,
+        job_page_size: int = 1000,
+        job_poll_initial_s: float = 3.0,
+        job_poll_max_s: float = 30.0,
+        job_timeout_s: float = 3 * 3600.0,
+    ) -> None:
+        self._t = transport
+        self._clock = clock
+        self._page_size = page_size
+        self._job_page_size = job_page_size
+        self._poll_initial = job_poll_initial_s
+        self._poll_max = job_poll_max_s
+        self._job_timeout = job_timeout_s
+
+    async def conversations(
+        self,
+        *,
+        start: datetime,
+        end: datetime,
+        media_types: Sequence[str] | None = None,
+        ended: bool | None = True,
+        extra_filters: dict | None = None,
+    ) -> Discovery:
+        """Every conversation that started in [start, end), de-duplicated, in start order."""
+        if start.tzinfo is None or end.tzinfo is None:
+            raise ValueError("start and end must be timezone-aware")
+        if end <= start:
+            raise ValueError(f"empty window: {start.isoformat()} .. {end.isoformat()}")
+        filters = build_filters(media_types=media_types, ended=ended)
+        for key, value in (extra_filters or {}).items():
+            filters[key] = filters.get(key, []) + value
+        now = datetime.fromtimestamp(self._clock.time(), tz=timezone.utc)
+        found = Discovery()
+        seen: dict[str, ConversationSummary] = {}
+        # An hour of margin: the 35-day look-back is measured by the server's clock, not ours.
+        if start < now - MAX_QUERY_LOOKBACK + timedelta(hours=1):
+            found.method = "jobs"
+            await self._by_job(start, end, filters, seen, found)
+        else:
+            window_start = start
+            while window_start < end:
+                window_end = min(end, window_start + MAX_QUERY_INTERVAL)
+                await self._by_query(window_start, window_end, filters, seen, found)
+                window_start = window_end
+        found.conversations = sorted(
+            (c for c in seen.values() if start <= c.conversation_start < end),
+            key=lambda c: (c.conversation_start, c.conversation_id),
+        )
+        return found
+
+    async def _by_query(self, start, end, filters, seen, found: Discovery) -> None:
+        found.windows += 1
+        first = await self._page(start, end, filters, 1)
+        found.pages += 1
+        total = int(first.get("totalHits") or 0)
+        if total > MAX_QUERY_ROWS * 0.9 and end - start > timedelta(minutes=1):
+            # totalHits is approximate; split well before the hard 10,000-row wall.
+            found.windows -= 1
+            middle = start + (end - start) / 2
+            await self._by_query(start, middle, filters, seen, found)
+            await self._by_query(middle, end, filters, seen, found)
+            return
+        window_ids: set[str] = set()
+        self._absorb(first, seen, window_ids)
+        for attempt in range(3):  # the first full pass, then up to two repair passes on drift
+            if attempt:
+                found.extra_passes += 1
+            page_number = 2 if attempt == 0 else 1
+            last = first if attempt == 0 else None
+            while last is None or len(last.get("conversations") or []) >= self._page_size:
+                last = await self._page(start, end, filters, page_number)
+                found.pages += 1
+                total = int(last.get("totalHits") or total)
+                self._absorb(last, seen, window_ids)
+                page_number += 1
+            if len(window_ids) >= total:
+                return
+        found.complete = False
+        found.incomplete_reason = (
+            f"details query for {_iso(start)}/{_iso(end)} reported {total} conversations but "
+            f"{len(window_ids)} distinct ones were returned after 3 passes"
+        )
+
+    async def _page(self, start, end, filters, page_number: int) -> dict:
+        body = {
+            "interval": f"{_iso(start)}/{_iso(end)}",
+            "order": "asc",
+            "orderBy": "conversationStart",
+            "paging": {"pageSize": self._page_size, "pageNumber": page_number},
+            **filters,
+        }
+        response = await self._t.api("POST", QUERY_PATH, family="analytics.query", json=body, permission=PERMISSION)
+        return response.json()
+
+    @staticmethod
+    def _absorb(page: dict, seen: dict, window_ids: set) -> None:
+        for raw in page.get("conversations") or []:
+            conversation = ConversationSummary.from_api(raw)
+            seen[conversation.conversation_id] = conversation
+            window_ids.add(conversation.conversation_id)
+
+    async def _by_job(self, start, end, filters, seen, found: Discovery) -> None:
+        availability = await self._t.api(
+            "GET", f"{JOBS_PATH}/availability", family="analytics.jobs", permission=PERMISSION
+        )
+        available_raw = availability.json().get("dataAvailabilityDate")
+        if available_raw:
+            available = parse_time(available_raw, field="dataAvailabilityDate")
+            if available < end:
+                found.complete = False
+                found.incomplete_reason = (
+                    f"analytics data is only available up to {available.isoformat()}; "
+                    "conversations after that will be picked up by a later run"
+                )
+        body = {
+            "interval": f"{_iso(start)}/{_iso(end)}",
+            "order": "asc",
+            "orderBy": "conversationStart",
+            "startOfDayIntervalMatching": True,
+            **filters,
+        }
+        submitted = await self._t.api("POST", JOBS_PATH, family="analytics.jobs", json=body, permission=PERMISSION)
+        job_id = submitted.json()["jobId"]
+        found.windows += 1
+        delay = self._poll_initial
+        deadline = self._clock.time() + self._job_timeout
+        while True:
+            await self._clock.sleep(delay)
+            status = (
+                await self._t.api("GET", f"{JOBS_PATH}/{job_id}", family="analytics.jobs", permission=PERMISSION)
+            ).json()
+            state = status.get("state")
+            if state == "FULFILLED":
+                break
+            if state in ("FAILED", "CANCELLED", "EXPIRED"):
+                raise JobFailedError(
+                    f"analytics details job {job_id} ended {state}: {status.get('errorMessage') or 'no reason given'}"
+                )
+            if self._clock.time() > deadline:
+                raise JobFailedError(f"analytics details job {job_id} still {state} after {self._job_timeout:.0f}s")
+            delay = min(self._poll_max, delay * 1.5)
+        cursor = None
+        while True:
+            params = {"pageSize": self._job_page_size}
+            if cursor:
+                params["cursor"] = cursor
+            page = (
+                await self._t.api(
+                    "GET", f"{JOBS_PATH}/{job_id}/results", family="analytics.jobs", params=params, permission=PERMISSION
+                )
+            ).json()
+            found.pages += 1
+            self._absorb(page, seen, set())
+            cursor = page.get("cursor")
+            if not cursor:
+                return

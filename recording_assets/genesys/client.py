@@ -1,0 +1,82 @@
+"""``GenesysClient``: the one object the rest of the project uses to talk to Genesys Cloud."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from recording_assets.clock import Clock, SystemClock
+from recording_assets.genesys.analytics import Analytics
+from recording_assets.genesys.auth import ClientCredentialsAuth
+from recording_assets.genesys.media import MediaDownload, stream_media
+from recording_assets.genesys.pacing import Pacer
+from recording_assets.genesys.preflight import PreflightReport, preflight
+from recording_assets.genesys.recordings import Recordings
+from recording_assets.genesys.retry import RetryPolicy
+from recording_assets.genesys.secret import Secret
+from recording_assets.genesys.transport import Transport, TransportStats
+
+
+class GenesysClient:
+    """Async client for the Platform API subset the archiver needs. Use as ``async with``."""
+
+    def __init__(
+        self,
+        *,
+        api_base_url: str,
+        login_base_url: str,
+        client_id: str,
+        client_secret: Secret,
+        clock: Clock | None = None,
+        requests_per_minute: float | None = 300.0,
+        retry: RetryPolicy | None = None,
+        timeout_s: float = 60.0,
+        max_connections: int = 32,
+    ) -> None:
+        self.clock = clock or SystemClock()
+        self._client_id = client_id
+        auth = ClientCredentialsAuth(
+            login_base_url=login_base_url, client_id=client_id, client_secret=client_secret, clock=self.clock
+        )
+        self.transport = Transport(
+            api_base_url=api_base_url,
+            auth=auth,
+            clock=self.clock,
+            retry=retry,
+            pacer=Pacer(self.clock, requests_per_minute=requests_per_minute),
+            timeout_s=timeout_s,
+            max_connections=max_connections,
+        )
+        self.analytics = Analytics(self.transport, self.clock)
+        self.recordings = Recordings(self.transport, self.clock)
+
+    @classmethod
+    def from_settings(cls, settings, **kwargs) -> GenesysClient:
+        return cls(
+            api_base_url=settings.api_base_url,
+            login_base_url=settings.login_base_url,
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            **kwargs,
+        )
+
+    def __repr__(self) -> str:
+        return f"GenesysClient({self.transport!r}, client_id={self._client_id!r})"
+
+    @property
+    def stats(self) -> TransportStats:
+        return self.transport.stats
+
+    async def preflight(self, families: tuple[str, ...] = ("analytics", "recording")) -> PreflightReport:
+        return await preflight(self.transport, client_id=self._client_id, families=families)
+
+    async def download(self, url: str, write: Callable[[bytes], None]) -> MediaDownload:
+        return await stream_media(self.transport, url, write)
+
+    async def aclose(self) -> None:
+        await self.transport.aclose()
+
+    async def __aenter__(self) -> GenesysClient:
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.aclose()

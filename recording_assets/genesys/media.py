@@ -1,0 +1,65 @@
+"""Streaming a presigned media URL: chunk by chunk, hashing and counting, in constant memory."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httpx
+
+from recording_assets.genesys.errors import (
+    MediaExpiredError,
+    MediaGoneError,
+    MediaHttpError,
+    MediaIncompleteError,
+)
+from recording_assets.genesys.transport import Transport
+
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class MediaDownload:
+    size: int
+    sha256_hex: str
+    content_type: str | None
+    content_length: int | None
+
+
+def redact_url(url: str) -> str:
+    """Scheme, host and path only: the query of a presigned URL is a credential."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+async def stream_media(transport: Transport, url: str, write: Callable[[bytes], None]) -> MediaDownload:
+    """GET ``url`` and pass each chunk to ``write``. Raises a ``MediaError`` subclass on failure;
+    a body shorter or longer than its Content-Length is an error, never a success."""
+    where = redact_url(url)
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        async with transport.open_media(url) as response:
+            status = response.status_code
+            if status == 403:
+                raise MediaExpiredError(f"media URL refused with 403 (expired presigned URL): {where}")
+            if status in (404, 410):
+                raise MediaGoneError(f"media answered {status}: the recording is gone: {where}")
+            if status != 200:
+                raise MediaHttpError(f"media answered HTTP {status}: {where}")
+            declared = response.headers.get("Content-Length")
+            expected = int(declared) if declared and declared.isdigit() else None
+            async for chunk in response.aiter_raw(CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+                write(chunk)
+            content_type = response.headers.get("Content-Type")
+    except httpx.TransportError as exc:
+        raise MediaIncompleteError(
+            f"media stream broke after {size} bytes ({type(exc).__name__}): {where}"
+        ) from None
+    if expected is not None and size != expected:
+        raise MediaIncompleteError(f"media body was {size} bytes but Content-Length said {expected}: {where}")
+    return MediaDownload(size=size, sha256_hex=digest.hexdigest(), content_type=content_type, content_length=expected)

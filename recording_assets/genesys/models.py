@@ -1,0 +1,246 @@
+"""Typed, frozen views of the Platform API responses the archiver uses.
+
+Parsers are tolerant of absent optional fields (the API omits empty ones) and strict about the few
+fields the archive cannot work without, raising ``ResponseFormatError`` that names the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from recording_assets.genesys.errors import GenesysError
+
+
+class ResponseFormatError(GenesysError):
+    """A response lacks a field the archiver relies on, or has it in an unexpected type."""
+
+
+def parse_time(value: Any, *, field: str) -> datetime:
+    if not isinstance(value, str) or not value:
+        raise ResponseFormatError(f"expected an ISO-8601 timestamp in {field!r}, got {value!r:.80}")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ResponseFormatError(f"{field!r} is not an ISO-8601 timestamp: {value!r:.80}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _optional_time(value: Any, *, field: str) -> datetime | None:
+    return None if value in (None, "") else parse_time(value, field=field)
+
+
+def _str(value: Any, *, field: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ResponseFormatError(f"expected a non-empty string in {field!r}, got {value!r:.80}")
+    return value
+
+
+def _list(value: Any, *, field: str) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ResponseFormatError(f"expected a list in {field!r}, got {type(value).__name__}")
+    return value
+
+
+def _dict(value: Any, *, field: str) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise ResponseFormatError(f"expected an object in {field!r}, got {type(value).__name__}")
+    return value
+
+
+@dataclass(frozen=True)
+class ConversationSummary:
+    """One conversation from an analytics details query, reduced to what the archive records."""
+
+    conversation_id: str
+    conversation_start: datetime
+    conversation_end: datetime | None
+    originating_direction: str | None
+    division_ids: tuple[str, ...]
+    media_types: tuple[str, ...]
+    agent_ids: tuple[str, ...]
+    queue_ids: tuple[str, ...]
+    wrap_up_codes: tuple[str, ...]
+    recorded_sessions: int  # sessions flagged ``recording`` plus screen-recorded participants
+
+    @property
+    def primary_queue_id(self) -> str | None:
+        return self.queue_ids[0] if self.queue_ids else None
+
+    @classmethod
+    def from_api(cls, raw: Any) -> ConversationSummary:
+        body = _dict(raw, field="conversations[]")
+        agents: list[str] = []
+        queues: list[str] = []
+        wrapups: list[str] = []
+        media: list[str] = []
+        recorded = 0
+        for participant in _list(body.get("participants"), field="participants"):
+            participant = _dict(participant, field="participants[]")
+            if participant.get("purpose") == "agent" and participant.get("userId"):
+                _add(agents, participant["userId"])
+            if participant.get("screenRecording") is True:
+                recorded += 1
+            for session in _list(participant.get("sessions"), field="sessions"):
+                session = _dict(session, field="sessions[]")
+                if session.get("mediaType"):
+                    _add(media, session["mediaType"])
+                if session.get("recording") is True:
+                    recorded += 1
+                for segment in _list(session.get("segments"), field="segments"):
+                    segment = _dict(segment, field="segments[]")
+                    if segment.get("queueId"):
+                        _add(queues, segment["queueId"])
+                    if segment.get("wrapUpCode"):
+                        _add(wrapups, segment["wrapUpCode"])
+        return cls(
+            conversation_id=_str(body.get("conversationId"), field="conversationId"),
+            conversation_start=parse_time(body.get("conversationStart"), field="conversationStart"),
+            conversation_end=_optional_time(body.get("conversationEnd"), field="conversationEnd"),
+            originating_direction=body.get("originatingDirection"),
+            division_ids=tuple(_list(body.get("divisionIds"), field="divisionIds")),
+            media_types=tuple(media),
+            agent_ids=tuple(agents),
+            queue_ids=tuple(queues),
+            wrap_up_codes=tuple(wrapups),
+            recorded_sessions=recorded,
+        )
+
+
+def _add(items: list[str], value: str) -> None:
+    if value not in items:
+        items.append(value)
+
+
+@dataclass(frozen=True)
+class RecordingMetadata:
+    """``GET /api/v2/conversations/{id}/recordingmetadata`` item (no media URLs)."""
+
+    recording_id: str
+    conversation_id: str
+    media: str | None
+    media_subtype: str | None
+    file_state: str | None
+    start_time: datetime | None
+    end_time: datetime | None
+    archive_date: datetime | None
+    delete_date: datetime | None
+    export_date: datetime | None
+    session_id: str | None
+
+    @classmethod
+    def from_api(cls, raw: Any) -> RecordingMetadata:
+        body = _dict(raw, field="recordingmetadata[]")
+        return cls(
+            recording_id=_str(body.get("id"), field="id"),
+            conversation_id=_str(body.get("conversationId"), field="conversationId"),
+            media=body.get("media"),
+            media_subtype=body.get("mediaSubtype"),
+            file_state=body.get("fileState"),
+            start_time=_optional_time(body.get("startTime"), field="startTime"),
+            end_time=_optional_time(body.get("endTime"), field="endTime"),
+            archive_date=_optional_time(body.get("archiveDate"), field="archiveDate"),
+            delete_date=_optional_time(body.get("deleteDate"), field="deleteDate"),
+            export_date=_optional_time(body.get("exportDate"), field="exportDate"),
+            session_id=body.get("sessionId"),
+        )
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """One ``results[]`` item of a batch download job. ``result_url`` is presigned: never persist it."""
+
+    conversation_id: str
+    recording_id: str | None
+    result_url: str | None
+    content_type: str | None
+    error_msg: str | None
+
+    def __repr__(self) -> str:  # keep presigned URLs out of logs and tracebacks
+        return (
+            f"BatchResult(conversation_id={self.conversation_id!r}, recording_id={self.recording_id!r}, "
+            f"content_type={self.content_type!r}, error_msg={self.error_msg!r})"
+        )
+
+    @classmethod
+    def from_api(cls, raw: Any) -> BatchResult:
+        body = _dict(raw, field="results[]")
+        return cls(
+            conversation_id=_str(body.get("conversationId"), field="conversationId"),
+            recording_id=body.get("recordingId") or None,
+            result_url=body.get("resultUrl") or None,
+            content_type=body.get("contentType") or None,
+            error_msg=body.get("errorMsg") or None,
+        )
+
+
+@dataclass(frozen=True)
+class BatchStatus:
+    job_id: str
+    status: str
+    expected_result_count: int
+    result_count: int
+    error_count: int
+    results: tuple[BatchResult, ...]
+
+    @property
+    def completed(self) -> bool:
+        return self.status == "Completed"
+
+    @classmethod
+    def from_api(cls, raw: Any) -> BatchStatus:
+        body = _dict(raw, field="batch status")
+        return cls(
+            job_id=_str(body.get("id") or body.get("jobId"), field="id"),
+            status=_str(body.get("status"), field="status"),
+            expected_result_count=int(body.get("expectedResultCount") or 0),
+            result_count=int(body.get("resultCount") or 0),
+            error_count=int(body.get("errorCount") or 0),
+            results=tuple(BatchResult.from_api(r) for r in _list(body.get("results"), field="results")),
+        )
+
+
+@dataclass(frozen=True)
+class Recording:
+    """``GET /api/v2/conversations/{cid}/recordings/{rid}``. ``media_uri`` is presigned: never persist it."""
+
+    recording_id: str
+    conversation_id: str
+    media: str | None
+    file_state: str | None
+    media_uri: str | None
+    output_size_bytes: int | None
+    output_duration_ms: int | None
+    estimated_transcode_ms: int | None
+    transcoding: bool  # the API answered 202
+
+    def __repr__(self) -> str:
+        return (
+            f"Recording(recording_id={self.recording_id!r}, conversation_id={self.conversation_id!r}, "
+            f"file_state={self.file_state!r}, transcoding={self.transcoding})"
+        )
+
+    @classmethod
+    def from_api(cls, raw: Any, *, transcoding: bool) -> Recording:
+        body = _dict(raw, field="recording")
+        uris = body.get("mediaUris") or {}
+        first = None
+        if isinstance(uris, dict) and uris:
+            # Keys are channel indexes ("0", "1"); "0" is the whole recording in public code.
+            entry = uris.get("0") or next(iter(uris.values()))
+            first = entry.get("mediaUri") if isinstance(entry, dict) else None
+        return cls(
+            recording_id=_str(body.get("id"), field="id"),
+            conversation_id=_str(body.get("conversationId"), field="conversationId"),
+            media=body.get("media"),
+            file_state=body.get("fileState"),
+            media_uri=first,
+            output_size_bytes=body.get("outputSizeInBytes"),
+            output_duration_ms=body.get("outputDurationMs"),
+            estimated_transcode_ms=body.get("estimatedTranscodeTimeMs"),
+            transcoding=transcoding,
+        )

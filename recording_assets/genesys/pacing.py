@@ -1,0 +1,90 @@
+"""Pacing: stay under the org's request budget instead of bouncing off 429s.
+
+Three inputs, one gate every request passes:
+- a client-side token bucket at ``requests_per_minute`` (a run's share of the org budget);
+- the server's ``inin-ratelimit-allowed/-count/-reset`` headers: when the window is nearly spent
+  (by us or by anyone else sharing the token), wait for the reset;
+- a 429's ``Retry-After``: every caller pauses, not just the one that was refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from recording_assets.clock import Clock
+
+
+@dataclass
+class PacingStats:
+    waits: int = 0
+    waited_s: float = 0.0
+    header_pauses: int = 0
+    rate_limit_pauses: int = 0
+
+
+class Pacer:
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        requests_per_minute: float | None = 300.0,
+        burst: int = 10,
+        header_reserve: int = 2,
+    ) -> None:
+        self._clock = clock
+        self._rate = (requests_per_minute / 60.0) if requests_per_minute else None
+        self._burst = float(burst)
+        self._tokens = float(burst)
+        self._refilled_at = clock.time()
+        self._paused_until = 0.0
+        self._reserve = header_reserve
+        self._lock = asyncio.Lock()
+        self.stats = PacingStats()
+
+    @property
+    def requests_per_minute(self) -> float | None:
+        return self._rate * 60.0 if self._rate else None
+
+    async def acquire(self) -> None:
+        """Wait until one request may be sent. Callers queue in order behind the lock."""
+        async with self._lock:
+            while True:
+                now = self._clock.time()
+                wait = self._paused_until - now
+                if wait <= 0 and self._rate is not None:
+                    self._refill(now)
+                    if self._tokens < 1.0:
+                        wait = (1.0 - self._tokens) / self._rate
+                if wait <= 0:
+                    if self._rate is not None:
+                        self._tokens -= 1.0
+                    return
+                self.stats.waits += 1
+                self.stats.waited_s += wait
+                await self._clock.sleep(wait)
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        """Read the server's view of the current window; pause everyone when it is nearly spent."""
+        try:
+            allowed = int(headers["inin-ratelimit-allowed"])
+            count = int(headers["inin-ratelimit-count"])
+            reset = float(headers["inin-ratelimit-reset"])
+        except (KeyError, ValueError):
+            return
+        if allowed - count <= self._reserve and reset > 0:
+            self.stats.header_pauses += 1
+            self._pause_for(reset)
+
+    def rate_limited(self, retry_after_s: float) -> None:
+        self.stats.rate_limit_pauses += 1
+        self._pause_for(retry_after_s)
+
+    def _pause_for(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, self._clock.time() + seconds)
+
+    def _refill(self, now: float) -> None:
+        assert self._rate is not None
+        self._tokens = min(self._burst, self._tokens + (now - self._refilled_at) * self._rate)
+        self._refilled_at = now

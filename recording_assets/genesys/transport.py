@@ -1,0 +1,203 @@
+"""HTTP transport for the Platform API: auth, pacing, retries and typed errors in one place.
+
+Every API call goes through ``Transport.api``; presigned media downloads go through
+``Transport.open_media`` (no bearer token, not paced: they are not Platform API requests).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from recording_assets.clock import Clock
+from recording_assets.genesys.auth import ClientCredentialsAuth
+from recording_assets.genesys.errors import (
+    GenesysApiError,
+    GenesysTransportError,
+    PermissionDeniedError,
+    error_for_status,
+)
+from recording_assets.genesys.pacing import Pacer
+from recording_assets.genesys.retry import RetryPolicy
+
+
+@dataclass
+class TransportStats:
+    """What a run spent, for materialisation metadata and budget tests."""
+
+    requests: Counter = field(default_factory=Counter)  # family -> API requests sent (retries included)
+    statuses: Counter = field(default_factory=Counter)  # HTTP status -> count
+    rate_limited: int = 0
+    retries: int = 0
+    transport_errors: int = 0
+
+    @property
+    def api_requests(self) -> int:
+        """Platform API requests, the budgeted kind (token requests excluded)."""
+        return sum(n for family, n in self.requests.items() if family != "token")
+
+
+class Transport:
+    def __init__(
+        self,
+        *,
+        api_base_url: str,
+        auth: ClientCredentialsAuth,
+        clock: Clock,
+        retry: RetryPolicy | None = None,
+        pacer: Pacer | None = None,
+        timeout_s: float = 60.0,
+        max_connections: int = 32,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._base = api_base_url.rstrip("/")
+        self._auth = auth
+        self._clock = clock
+        self._retry = retry or RetryPolicy()
+        self.pacer = pacer or Pacer(clock)
+        self._http = http or httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout_s, connect=min(10.0, timeout_s)),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            follow_redirects=False,
+        )
+        self.stats = TransportStats()
+
+    def __repr__(self) -> str:
+        return f"Transport(api_base_url={self._base!r})"
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def api(
+        self,
+        method: str,
+        path: str,
+        *,
+        family: str,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        permission: str | None = None,
+        ok: tuple[int, ...] = (200, 201, 202, 204),
+    ) -> httpx.Response:
+        """Send one Platform API request; return the response or raise a typed ``GenesysApiError``.
+
+        ``permission`` names what a 403 means for this call, so the error tells the user which
+        permission to grant instead of a bare "forbidden".
+        """
+        url = f"{self._base}{path}"
+        renewed = False
+        while True:
+            token = await self._auth.token(self._http, self._send)
+
+            def build() -> httpx.Request:
+                headers = {"Authorization": f"Bearer {token.reveal()}"}
+                return self._http.build_request(method, url, params=params, json=json, headers=headers)
+
+            response = await self._send(build, family=family, path=path, paced=True)
+            if response.status_code == 401 and not renewed:
+                # Expired or revoked early: renew once, then let a second 401 surface.
+                self._auth.invalidate(token)
+                renewed = True
+                continue
+            if response.status_code in ok:
+                return response
+            raise api_error(response, method=method, path=path, permission=permission)
+
+    async def _send(
+        self, build: Callable[[], httpx.Request], *, family: str, path: str, paced: bool = False
+    ) -> httpx.Response:
+        """Send with retries on 429 / 502 / 503 / 504 / connection errors; return the last response."""
+        failures = 0
+        rate_limited = 0
+        while True:
+            if paced:
+                await self.pacer.acquire()
+            request = build()
+            self.stats.requests[family] += 1
+            try:
+                response = await self._http.send(request)
+                await response.aread()
+            except httpx.TransportError as exc:
+                self.stats.transport_errors += 1
+                failures += 1
+                if failures >= self._retry.max_attempts:
+                    raise GenesysTransportError(
+                        f"{request.method} {path}: no answer after {failures} attempts "
+                        f"({type(exc).__name__}); check network access to {request.url.host}"
+                    ) from None
+                self.stats.retries += 1
+                await self._clock.sleep(self._retry.backoff_s(failures))
+                continue
+            self.stats.statuses[response.status_code] += 1
+            self.pacer.observe(response.headers)
+            status = response.status_code
+            if status == 429:
+                self.stats.rate_limited += 1
+                rate_limited += 1
+                wait = self._retry.retry_after_s(response.headers.get("Retry-After"))
+                if rate_limited > self._retry.max_rate_limited or wait > self._retry.max_retry_after_s:
+                    return response
+                self.pacer.rate_limited(wait)  # everyone pauses; acquire() does the waiting
+                self.stats.retries += 1
+                if not paced:
+                    await self._clock.sleep(wait)
+                continue
+            if self._retry.should_retry_status(status):
+                failures += 1
+                if failures >= self._retry.max_attempts:
+                    return response
+                self.stats.retries += 1
+                await self._clock.sleep(self._retry.backoff_s(failures))
+                continue
+            return response
+
+    @asynccontextmanager
+    async def open_media(self, url: str):
+        """Stream a presigned media URL: no bearer token (it would leak the token to the storage host),
+        not paced (media GETs are not Platform API requests)."""
+        # identity: Content-Length must describe the bytes we hash and store, not a compressed form.
+        request = self._http.build_request("GET", url, headers={"Accept-Encoding": "identity"})
+        self.stats.requests["media"] += 1
+        response = await self._http.send(request, stream=True)
+        try:
+            yield response
+        finally:
+            await response.aclose()
+
+
+def api_error(
+    response: httpx.Response, *, method: str, path: str, permission: str | None = None
+) -> GenesysApiError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    body = body if isinstance(body, dict) else {}
+    status = response.status_code
+    kwargs = dict(
+        status=status,
+        method=method,
+        path=path,
+        code=body.get("code"),
+        message=_clip(body.get("message")),
+        correlation_id=response.headers.get("inin-correlation-id") or body.get("contextId"),
+    )
+    if status == 403:
+        hint = (
+            f"Grant the permission {permission} to a role of this OAuth client"
+            if permission
+            else "The OAuth client's roles lack a permission this call needs"
+        )
+        return PermissionDeniedError(permission=permission, hint=hint, **kwargs)
+    return error_for_status(status)(**kwargs)
+
+
+def _clip(text: Any, limit: int = 500) -> str | None:
+    if not isinstance(text, str):
+        return None
+    return text if len(text) <= limit else text[:limit] + "…"
