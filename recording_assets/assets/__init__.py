@@ -1,0 +1,1 @@
+"""Daily-partitioned assets: recording_metadata → recording_audio → recording_manifest."""

@@ -1,0 +1,28 @@
+"""The explicit end state of every recording a run touches."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class State(str, Enum):
+    ARCHIVED = "archived"  # verified and stored under its final key by this run
+    ALREADY_ARCHIVED = "already_archived"  # found under its final key from an earlier run
+    ARCHIVED_IN_GENESYS = "archived_in_genesys"  # fileState ARCHIVED: skipped (restore is opt-in)
+    DELETED = "deleted"  # fileState DELETED, or 404/410 on the media
+    EXCLUDED = "excluded"  # sensitive data and no recording:recording:viewSensitiveData
+    QUARANTINED = "quarantined"  # bytes are not the container the API claims; kept under quarantine/
+    FAILED = "failed"  # anything else, with the reason; the next run retries it
+
+    @property
+    def in_archive(self) -> bool:
+        return self in (State.ARCHIVED, State.ALREADY_ARCHIVED)
+
+    @property
+    def retried_next_run(self) -> bool:
+        return self in (State.FAILED, State.QUARANTINED)
+
+
+# What the manifest calls a recording's state: the archive's view, the same on every re-run.
+def manifest_state(state: State) -> str:
+    return State.ARCHIVED.value if state.in_archive else state.value

@@ -1,0 +1,118 @@
+"""Dagster resources: the Genesys Cloud client, S3 (dagster-aws) and the archive settings.
+
+Secrets reach resources only through ``dg.EnvVar`` and are resolved when a run starts; values left
+unset here fall back to the environment contract in ``recording_assets.settings`` at that moment.
+"""
+
+
+import os
+from collections.abc import Mapping
+
+import dagster as dg
+from dagster_aws.s3 import S3Resource
+from pydantic import Field
+
+from recording_assets.archive.encryption import Encryption
+from recording_assets.archive.store import ArchiveStore
+from recording_assets.clock import Clock
+from recording_assets.genesys import GenesysClient
+from recording_assets.settings import (
+    API_BASE_URL,
+    ARCHIVE_BUCKET,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    LOGIN_BASE_URL,
+    MANIFEST_BUCKET,
+    REGION,
+    ConfigError,
+    GenesysSettings,
+)
+
+ORG_REQUESTS_PER_MINUTE = 300  # per OAuth token (genesys-api.md §7)
+
+
+class GenesysCloudResource(dg.ConfigurableResource):
+    """A Genesys Cloud org reached with OAuth client credentials."""
+
+    client_id: str = Field(description="OAuth client id (Client Credentials grant)")
+    client_secret: str = Field(description="OAuth client secret; bind with dg.EnvVar")
+    region: str | None = Field(default=None, description="e.g. eu-west-1 or mypurecloud.ie")
+    api_base_url: str | None = Field(default=None, description="override for a sandbox or proxy")
+    login_base_url: str | None = Field(default=None, description="override for the OAuth host")
+    requests_per_minute: float = Field(
+        default=ORG_REQUESTS_PER_MINUTE * 0.9,
+        description="this run's share of the token's request budget (org budget ÷ concurrent runs)",
+    )
+    timeout_s: float = Field(default=60.0, description="timeout of every HTTP call")
+
+    def settings(self) -> GenesysSettings:
+        env = dict(os.environ)
+        for name, value in (
+            (CLIENT_ID, self.client_id),
+            (CLIENT_SECRET, self.client_secret),
+            (REGION, self.region),
+            (API_BASE_URL, self.api_base_url),
+            (LOGIN_BASE_URL, self.login_base_url),
+        ):
+            if value:
+                env[name] = value
+        return GenesysSettings.from_env(env)
+
+    def client(self, *, clock: Clock | None = None) -> GenesysClient:
+        """A new client; use it inside one event loop (``async with``)."""
+        return GenesysClient.from_settings(
+            self.settings(), clock=clock, requests_per_minute=self.requests_per_minute, timeout_s=self.timeout_s
+        )
+
+
+class ArchiveResource(dg.ConfigurableResource):
+    """Where and how recordings are archived, over the dagster-aws S3 resource."""
+
+    s3: dg.ResourceDependency[S3Resource]
+    archive_bucket: str = Field(description="bucket for recordings (RECORDING_ARCHIVE_BUCKET)")
+    manifest_bucket: str = Field(description="bucket for manifests, metadata, outcomes and audit (RECORDING_MANIFEST_BUCKET)")
+    key_prefix: str = Field(default="", description="prefix inside the archive bucket, empty or ending in '/'")
+    sse: str = Field(default="AES256", description="server-side encryption: AES256 or aws:kms")
+    kms_key_id: str | None = Field(default=None, description="KMS key id or ARN when sse is aws:kms")
+    format_id: str | None = Field(
+        default=None,
+        description="None keeps each recording's original codec (batch, cheapest). WAV, MP3, OGG_OPUS or "
+        "WEBM transcodes audio through the single-recording endpoint: at least one more request per recording",
+    )
+    concurrency: int = Field(default=8, ge=1, le=64, description="parallel downloads and uploads")
+    media_types: list[str] | None = Field(default=None, description="limit discovery to these media types")
+    failure_rate_warn: float = Field(default=0.05, ge=0, le=1, description="warn when failed+quarantined exceed this share")
+
+    def encryption(self) -> Encryption:
+        if self.sse == "AES256":
+            return Encryption.aes256()
+        if self.sse == "aws:kms":
+            if not self.kms_key_id:
+                raise ConfigError("sse is aws:kms but kms_key_id is not set: set the KMS key id or ARN")
+            return Encryption.kms(self.kms_key_id)
+        raise ConfigError(f"sse={self.sse!r} is not supported: use AES256 or aws:kms")
+
+    def archive_store(self) -> ArchiveStore:
+        return ArchiveStore(self.s3.get_client(), bucket=self.archive_bucket, encryption=self.encryption())
+
+    def manifest_store(self) -> ArchiveStore:
+        return ArchiveStore(self.s3.get_client(), bucket=self.manifest_bucket, encryption=self.encryption())
+
+
+def build_resources(environ: Mapping[str, str] | None = None) -> dict:
+    env = os.environ if environ is None else environ
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None
+    # The endpoint (AWS_ENDPOINT_URL) and credentials come from botocore's own environment chain.
+    s3 = S3Resource(region_name=region)
+    return {
+        "genesys": GenesysCloudResource(
+            client_id=dg.EnvVar(CLIENT_ID),
+            client_secret=dg.EnvVar(CLIENT_SECRET),
+        ),
+        "s3": s3,
+        "archive": ArchiveResource(
+            s3=s3,
+            archive_bucket=dg.EnvVar(ARCHIVE_BUCKET),
+            manifest_bucket=dg.EnvVar(MANIFEST_BUCKET),
+        ),
+    }
