@@ -1,0 +1,114 @@
+"""A write-once sink for one streamed download: hashes, counts and keeps the head as bytes arrive.
+
+Small recordings stay in memory; past ``memory_limit`` the bytes move to an anonymous temporary file,
+so memory stays flat whatever the size. The SHA-256 is taken from the bytes as they arrived from the
+network, before they touch memory or disk, which is what lets the store notice a flip that happens
+between download and upload.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import tempfile
+from types import TracebackType
+from typing import BinaryIO, Protocol
+
+from recording_assets.archive.sniff import HEAD_BYTES
+
+DEFAULT_MEMORY_LIMIT = 8 * 1024 * 1024
+
+
+class UploadSource(Protocol):
+    """What ``ArchiveStore.put_new`` needs: the bytes and what they were promised to be."""
+
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def sha256_hex(self) -> str: ...
+
+    def reader(self) -> BinaryIO: ...
+
+
+class MediaSpool:
+    """``write`` chunks, then ``reader()`` to upload; use as a context manager to drop the temp file."""
+
+    def __init__(self, *, memory_limit: int = DEFAULT_MEMORY_LIMIT, temp_dir: str | None = None) -> None:
+        if memory_limit < 0:
+            raise ValueError(f"memory_limit must be >= 0, got {memory_limit}")
+        self._memory_limit = memory_limit
+        self._file = tempfile.SpooledTemporaryFile(max_size=memory_limit, dir=temp_dir, prefix="recording-")
+        self._sha256 = hashlib.sha256()
+        self._size = 0
+        self._head = bytearray()
+        self._sealed = False
+        self._on_disk = False
+
+    def write(self, chunk: bytes | bytearray | memoryview) -> int:
+        if self._sealed:
+            raise ValueError("MediaSpool is sealed: reader() was called, so its bytes and hash are final")
+        data = memoryview(chunk).cast("B")
+        if not data:
+            return 0
+        # Roll over *before* the buffer would exceed the limit: SpooledTemporaryFile checks after the
+        # write, which would briefly hold limit + chunk in memory twice while copying to disk.
+        # (A limit of 0 means "always on disk"; SpooledTemporaryFile alone would read it as "never".)
+        if not self._on_disk and self._size + len(data) > self._memory_limit:
+            self._file.rollover()
+            self._on_disk = True
+        self._sha256.update(data)
+        if len(self._head) < HEAD_BYTES:
+            self._head += data[: HEAD_BYTES - len(self._head)]
+        self._file.write(data)
+        self._size += len(data)
+        return len(data)
+
+    def writable(self) -> bool:
+        return not self._sealed
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    @property
+    def head(self) -> bytes:
+        """The first ``HEAD_BYTES`` bytes (fewer if the stream was shorter), for ``sniff``."""
+        return bytes(self._head)
+
+    @property
+    def sha256_hex(self) -> str:
+        return self._sha256.hexdigest()
+
+    @property
+    def sha256_b64(self) -> str:
+        """The digest as S3's ``ChecksumSHA256`` wants it."""
+        return base64.b64encode(self._sha256.digest()).decode("ascii")
+
+    @property
+    def on_disk(self) -> bool:
+        return self._on_disk
+
+    def reader(self) -> BinaryIO:
+        """Seal the spool and return its file positioned at byte 0. Read only; do not write to it."""
+        self._sealed = True
+        self.rewind()
+        return self._file  # type: ignore[return-value]
+
+    def rewind(self) -> None:
+        self._file.seek(0)
+
+    def close(self) -> None:
+        self._sealed = True
+        self._file.close()
+
+    def __enter__(self) -> MediaSpool:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import tracemalloc
+
+import pytest
+
+from recording_assets.archive.spool import MediaSpool
+
+MiB = 1024 * 1024
+
+
+def test_hashes_counts_and_keeps_the_head_across_chunks():
+    chunks = [b"RIFF", b"\x00" * 10, os.urandom(100), b"", bytearray(b"tail"), memoryview(b"view")]
+    data = b"".join(bytes(chunk) for chunk in chunks)
+    with MediaSpool() as spool:
+        for chunk in chunks:
+            spool.write(chunk)
+        assert spool.size == len(data)
+        assert spool.head == data[:64]
+        assert spool.sha256_hex == hashlib.sha256(data).hexdigest()
+        assert spool.sha256_b64 == base64.b64encode(hashlib.sha256(data).digest()).decode()
+        assert spool.reader().read() == data
+        spool.rewind()
+        assert spool.reader().read(4) == b"RIFF"
+
+
+def test_short_and_empty_streams():
+    with MediaSpool() as spool:
+        assert (spool.size, spool.head, spool.sha256_hex) == (0, b"", hashlib.sha256(b"").hexdigest())
+        spool.write(b"abc")
+        assert spool.head == b"abc"
+
+
+def test_spills_to_disk_past_the_memory_limit():
+    with MediaSpool(memory_limit=1024) as spool:
+        spool.write(b"x" * 1000)
+        assert not spool.on_disk
+        spool.write(b"x" * 100)
+        assert spool.on_disk
+        assert spool.reader().read() == b"x" * 1100
+
+
+def test_zero_memory_limit_means_always_on_disk():
+    with MediaSpool(memory_limit=0) as spool:
+        spool.write(b"a")
+        assert spool.on_disk
+
+
+def test_sealed_after_reading():
+    with MediaSpool() as spool:
+        spool.write(b"abc")
+        spool.reader()
+        with pytest.raises(ValueError, match="sealed"):
+            spool.write(b"more")
+
+
+def test_context_manager_removes_the_temporary_file():
+    with MediaSpool(memory_limit=0) as spool:
+        spool.write(b"abc")
+        reader = spool.reader()
+    assert reader.closed
+
+
+def test_memory_stays_flat_for_a_200_mb_stream():
+    chunk = os.urandom(MiB)  # allocated before tracing: the "network" buffer is not the spool's cost
+    expected = hashlib.sha256()
+    tracemalloc.start()
+    try:
+        with MediaSpool() as spool:
+            for _ in range(200):
+                spool.write(chunk)
+                expected.update(chunk)
+            reader = spool.reader()
+            while reader.read(MiB):
+                pass
+            _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert spool.size == 200 * MiB
+    assert spool.sha256_hex == expected.hexdigest()
+    assert peak < 12 * MiB, f"peak {peak / MiB:.1f} MiB"
