@@ -1,0 +1,82 @@
+"""The embedded default: a sandbox org and a local S3 server on loopback, and the environment that
+points the project at them. Used by the demo, the UI command, benchmarks and end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from recording_assets import settings as cfg
+
+DEMO_ARCHIVE_BUCKET = "recording-archive"
+DEMO_MANIFEST_BUCKET = "recording-manifests"
+LOCAL_AWS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_REGION": "us-east-1"}
+
+
+def start_local_s3(host: str = "127.0.0.1", port: int = 0):
+    """moto in server mode (real S3 protocol over HTTP), in a thread of this process."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    return server, "http://%s:%d" % server.get_host_and_port()
+
+
+@dataclass
+class LocalStack:
+    sandbox_config: dict = field(default_factory=dict)
+    s3_port: int = 0
+    sandbox_port: int = 0
+
+    def __post_init__(self):
+        self.s3 = None
+        self.sandbox = None
+        self.s3_endpoint = None
+
+    def start(self) -> LocalStack:
+        from recording_assets.sandbox import SandboxConfig, SandboxServer
+
+        self.s3, self.s3_endpoint = start_local_s3(port=self.s3_port)
+        self.sandbox = SandboxServer(SandboxConfig(port=self.sandbox_port, **self.sandbox_config))
+        self.sandbox.start()
+        self.create_buckets()
+        return self
+
+    def stop(self) -> None:
+        if self.sandbox:
+            self.sandbox.stop()
+        if self.s3:
+            self.s3.stop()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def environment(self) -> dict[str, str]:
+        """The configuration contract filled in for the local servers."""
+        config = self.sandbox.config
+        return {
+            cfg.API_BASE_URL: self.sandbox.base_url,
+            cfg.CLIENT_ID: config.client_id,
+            cfg.CLIENT_SECRET: config.client_secret,
+            cfg.AWS_ENDPOINT_URL: self.s3_endpoint,
+            cfg.ARCHIVE_BUCKET: DEMO_ARCHIVE_BUCKET,
+            cfg.MANIFEST_BUCKET: DEMO_MANIFEST_BUCKET,
+            **LOCAL_AWS,
+        }
+
+    def s3_client(self):
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.s3_endpoint, region_name="us-east-1",
+                            aws_access_key_id="local", aws_secret_access_key="local")
+
+    def create_buckets(self) -> None:
+        client = self.s3_client()
+        for bucket in (DEMO_ARCHIVE_BUCKET, DEMO_MANIFEST_BUCKET):
+            client.create_bucket(Bucket=bucket)
+
+    def export(self) -> None:
+        os.environ.update(self.environment())
