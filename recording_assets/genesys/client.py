@@ -7,6 +7,7 @@ from collections.abc import Callable
 from recording_assets.clock import Clock, SystemClock
 from recording_assets.genesys.analytics import Analytics
 from recording_assets.genesys.auth import ClientCredentialsAuth
+from recording_assets.genesys.control import RecordingControl
 from recording_assets.genesys.media import MediaDownload, stream_media
 from recording_assets.genesys.pacing import Pacer
 from recording_assets.genesys.preflight import PreflightReport, preflight
@@ -48,6 +49,7 @@ class GenesysClient:
         )
         self.analytics = Analytics(self.transport, self.clock)
         self.recordings = Recordings(self.transport, self.clock)
+        self.control = RecordingControl(self.transport, self.analytics, self.clock)
 
     @classmethod
     def from_settings(cls, settings, **kwargs) -> GenesysClient:
