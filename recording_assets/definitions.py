@@ -1,24 +1,47 @@
-"""The code location: one ``Definitions`` with the assets, their checks and resources."""
+"""The code location: one ``Definitions`` with the assets, their checks, the daily job and schedule,
+the webhook sensor and the resources. Settings are read when the location loads, never at import."""
 
 from __future__ import annotations
+
+import warnings
 
 import dagster as dg
 
 from recording_assets.assets.audio import build_recording_audio
 from recording_assets.assets.manifest import build_recording_manifest
 from recording_assets.assets.metadata import build_recording_metadata
+from recording_assets.automation import (
+    AutomationSettings,
+    archive_job,
+    archive_schedule,
+    backfill_policy,
+    freshness_policy,
+)
 from recording_assets.partitions import PartitionSettings
 from recording_assets.resources import build_resources
+from recording_assets.webhooks.sensor import build_webhook_sensor
 
 
 def build_definitions(environ=None) -> dg.Definitions:
-    partitions = PartitionSettings.from_env(environ).definition()
+    partitioning = PartitionSettings.from_env(environ)
+    automation = AutomationSettings.from_env(environ)
+    partitions = partitioning.definition()
+    policy = backfill_policy()
+    with warnings.catch_warnings():
+        # backfill_policy is a beta parameter; we rely on it knowingly (one policy for every asset of the
+        # job, ../shared/dagster-notes.md §2.6), so its notice need not repeat at every code load.
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        assets = [
+            build_recording_metadata(partitions, policy),
+            build_recording_audio(partitions, policy),
+            build_recording_manifest(partitions, policy, freshness_policy(automation, partitioning.timezone)),
+        ]
+    job = archive_job(assets)
     return dg.Definitions(
-        assets=[
-            build_recording_metadata(partitions),
-            build_recording_audio(partitions),
-            build_recording_manifest(partitions),
-        ],
+        assets=assets,
+        jobs=[job],
+        schedules=[archive_schedule(job, automation, partitioning.timezone, partitions)],
+        sensors=[build_webhook_sensor()],
         resources=build_resources(environ),
     )
 

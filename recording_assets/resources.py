@@ -39,9 +39,12 @@ class GenesysCloudResource(dg.ConfigurableResource):
     region: str | None = Field(default=None, description="e.g. eu-west-1 or mypurecloud.ie")
     api_base_url: str | None = Field(default=None, description="override for a sandbox or proxy")
     login_base_url: str | None = Field(default=None, description="override for the OAuth host")
-    requests_per_minute: float = Field(
-        default=ORG_REQUESTS_PER_MINUTE * 0.9,
-        description="this run's share of the token's request budget (org budget ÷ concurrent runs)",
+    org_requests_per_minute: float = Field(
+        default=ORG_REQUESTS_PER_MINUTE, description="the OAuth token's request budget (300/minute by default)"
+    )
+    requests_per_minute: float | None = Field(
+        default=None,
+        description="this run's budget; default: 90% of the org budget divided by the genesys_api pool limit",
     )
     timeout_s: float = Field(default=60.0, description="timeout of every HTTP call")
 
@@ -58,10 +61,19 @@ class GenesysCloudResource(dg.ConfigurableResource):
                 env[name] = value
         return GenesysSettings.from_env(env)
 
-    def client(self, *, clock: Clock | None = None) -> GenesysClient:
+    def run_budget(self, concurrent_runs: int = 1) -> float:
+        """Requests per minute for one run when ``concurrent_runs`` runs share the token."""
+        if self.requests_per_minute:
+            return self.requests_per_minute
+        return self.org_requests_per_minute * 0.9 / max(1, concurrent_runs)
+
+    def client(self, *, clock: Clock | None = None, concurrent_runs: int = 1) -> GenesysClient:
         """A new client; use it inside one event loop (``async with``)."""
         return GenesysClient.from_settings(
-            self.settings(), clock=clock, requests_per_minute=self.requests_per_minute, timeout_s=self.timeout_s
+            self.settings(),
+            clock=clock,
+            requests_per_minute=self.run_budget(concurrent_runs),
+            timeout_s=self.timeout_s,
         )
 
 
@@ -100,7 +112,10 @@ class ArchiveResource(dg.ConfigurableResource):
 
 
 def build_resources(environ: Mapping[str, str] | None = None) -> dict:
+    from recording_assets.webhooks.sensor import WebhookResource
+
     env = os.environ if environ is None else environ
+    urls = [u.strip() for u in env.get("RECORDING_WEBHOOK_URLS", "").split(",") if u.strip()]
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None
     # The endpoint (AWS_ENDPOINT_URL) and credentials come from botocore's own environment chain.
     s3 = S3Resource(region_name=region)
@@ -114,5 +129,10 @@ def build_resources(environ: Mapping[str, str] | None = None) -> dict:
             s3=s3,
             archive_bucket=dg.EnvVar(ARCHIVE_BUCKET),
             manifest_bucket=dg.EnvVar(MANIFEST_BUCKET),
+        ),
+        "webhooks": WebhookResource(
+            urls=urls,
+            secret=dg.EnvVar("RECORDING_WEBHOOK_SECRET") if env.get("RECORDING_WEBHOOK_SECRET") else None,
+            per_recording=env.get("RECORDING_WEBHOOK_PER_RECORDING", "").lower() in ("1", "true", "yes"),
         ),
     }

@@ -12,6 +12,7 @@ import dagster as dg
 
 from recording_assets.archive.keys import metadata_key, outcomes_key
 from recording_assets.assets.common import (
+    concurrent_runs,
     GENESYS_POOL,
     GROUP,
     launched_by,
@@ -77,7 +78,7 @@ def build_recording_audio(partitions_def, backfill_policy=None):
         )
 
         async def run():
-            async with genesys.client() as client:
+            async with genesys.client(concurrent_runs=concurrent_runs(context)) as client:
                 report = await client.preflight(families=("recording",))
                 for warning in report.warnings:
                     context.log.warning(warning)

@@ -22,6 +22,16 @@ def timezone_of(context) -> str:
     return getattr(partitions, "timezone", None) or "UTC"
 
 
+def concurrent_runs(context) -> int:
+    """The genesys_api pool limit: how many runs may spend the token's budget at once."""
+    try:
+        info = context.instance.event_log_storage.get_concurrency_info(GENESYS_POOL)
+        limit = info.slot_count
+    except Exception:  # storage without concurrency support: assume one run at a time
+        limit = 0
+    return max(1, int(limit or 0))
+
+
 def launched_by(context) -> str:
     """Who or what started this run, from Dagster's run tags."""
     tags = context.run.tags if context.run else {}

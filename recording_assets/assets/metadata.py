@@ -7,7 +7,7 @@ from collections import Counter
 import dagster as dg
 
 from recording_assets.archive.keys import metadata_key
-from recording_assets.assets.common import GENESYS_POOL, GROUP, timezone_of, window_of, write_table
+from recording_assets.assets.common import GENESYS_POOL, concurrent_runs, GROUP, timezone_of, window_of, write_table
 from recording_assets.genesys.errors import PermissionDeniedError
 from recording_assets.pipeline.discovery import discover_day, metadata_table
 from recording_assets.resources import ArchiveResource, GenesysCloudResource
@@ -31,7 +31,7 @@ def build_recording_metadata(partitions_def, backfill_policy=None):
         media_types = archive.media_types
 
         async def run():
-            async with genesys.client() as client:
+            async with genesys.client(concurrent_runs=concurrent_runs(context)) as client:
                 report = await client.preflight(families=("analytics",))
                 discovery = await discover_day(client, window, media_types=media_types)
                 return report, discovery, client.stats

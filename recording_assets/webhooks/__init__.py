@@ -1,0 +1,1 @@
+"""Signed webhooks (Standard Webhooks) telling other systems that a day was archived."""

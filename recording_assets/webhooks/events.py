@@ -1,0 +1,64 @@
+"""Webhook events built from a day's manifest. Ids are stable, so receivers can de-duplicate:
+the same materialisation always yields the same ``webhook-id`` however often it is delivered."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Event:
+    msg_id: str
+    type: str
+    body: dict
+
+    def payload(self) -> bytes:
+        return json.dumps({"type": self.type, "data": self.body}, sort_keys=True, separators=(",", ":")).encode()
+
+    def to_json(self) -> dict:
+        return {"msg_id": self.msg_id, "type": self.type, "body": self.body}
+
+    @classmethod
+    def from_json(cls, raw: dict) -> Event:
+        return cls(raw["msg_id"], raw["type"], raw["body"])
+
+
+def _msg_id(*parts: object) -> str:
+    return "msg_" + hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:32]
+
+
+def day_event(*, day: str, materialization_id: int, manifest_uri: str, rows: list[dict]) -> Event:
+    states = Counter(r["state"] for r in rows)
+    return Event(
+        _msg_id("day.archived", day, materialization_id),
+        "recording_day.archived",
+        {
+            "date": day,
+            "manifest_uri": manifest_uri,
+            "recordings": len(rows),
+            "counts": dict(sorted(states.items())),
+            "archived_bytes": sum(r["size_bytes"] or 0 for r in rows if r["state"] == "archived"),
+        },
+    )
+
+
+def recording_events(*, day: str, materialization_id: int, rows: list[dict]) -> list[Event]:
+    """One ``recording.archived`` per archived recording: ids, storage URI and sha256 (never a URL to Genesys)."""
+    return [
+        Event(
+            _msg_id("recording.archived", day, materialization_id, r["conversation_id"], r["recording_id"]),
+            "recording.archived",
+            {
+                "date": day,
+                "conversation_id": r["conversation_id"],
+                "recording_id": r["recording_id"],
+                "storage_uri": r["storage_uri"],
+                "sha256": r["sha256"],
+            },
+        )
+        for r in rows
+        if r["state"] == "archived"
+    ]
