@@ -17,7 +17,9 @@ from recording_assets.archive.sniff import (
 
 # Real-world openings, byte for byte (the EBML headers are what ffmpeg/mkvmerge write).
 EBML_WEBM = bytes.fromhex("1a45dfa39f4286810142f7810142f2810442f381084282847765626d4287810442858102")
-EBML_MATROSKA = bytes.fromhex("1a45dfa3a34286810142f7810142f2810442f3810842828" "86d6174726f736b614287810442858102")
+EBML_MATROSKA = bytes.fromhex(
+    "1a45dfa3a34286810142f7810142f2810442f38108428288" "6d6174726f736b61" "4287810442858102"
+)
 
 
 def wav_bytes(frames: int = 800) -> bytes:
@@ -124,7 +126,13 @@ def test_unknown_bytes_fail():
 
 @pytest.mark.parametrize(
     ("content_type", "container"),
-    [("audio/wav", "ogg"), ("audio/ogg", "wav"), ("audio/webm", "mkv"), ("audio/mpeg", "mp4"), ("message/rfc822", "json")],
+    [
+        ("audio/wav", "ogg"),
+        ("audio/ogg", "wav"),
+        ("audio/webm", "mkv"),
+        ("audio/mpeg", "mp4"),
+        ("message/rfc822", "json"),
+    ],
 )
 def test_mislabelled_container_fails(content_type, container):
     data = SAMPLES[container]

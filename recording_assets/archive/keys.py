@@ -48,38 +48,42 @@ class QuarantineKeyParts(NamedTuple):
 
 def validate_identifier(value: object, *, field: str, pattern: re.Pattern[str] = _IDENTIFIER) -> str:
     """Return ``value`` if it is safe as one key segment, else raise ``InvalidIdentifierError``."""
+
+    def refuse(reason: str) -> InvalidIdentifierError:
+        return InvalidIdentifierError(field=field, value=value, reason=reason)
+
     if not isinstance(value, str):
-        raise InvalidIdentifierError(field=field, value=value, reason=f"expected str, got {type(value).__name__}")
+        raise refuse(f"expected str, got {type(value).__name__}")
     if not value:
-        raise InvalidIdentifierError(field=field, value=value, reason="it is empty")
+        raise refuse("it is empty")
     if len(value) > MAX_IDENTIFIER_CHARS:
-        raise InvalidIdentifierError(field=field, value=value, reason=f"it is {len(value)} characters long")
+        raise refuse(f"it is {len(value)} characters long")
     if ".." in value or value == ".":
-        raise InvalidIdentifierError(field=field, value=value, reason="it is or contains a relative path step")
+        raise refuse("it is or contains a relative path step")
     if not pattern.fullmatch(value):
-        raise InvalidIdentifierError(field=field, value=value, reason=_describe_bad_character(value, pattern))
+        raise refuse(_describe_bad_character(value, pattern))
     return value
 
 
 def validate_prefix(prefix: object) -> str:
     """A key prefix is empty or ``segment/.../``, each segment of A-Z a-z 0-9 . _ = -."""
+
+    def refuse(reason: str) -> InvalidIdentifierError:
+        return InvalidIdentifierError(field="prefix", value=prefix, reason=reason)
+
     if not isinstance(prefix, str):
-        raise InvalidIdentifierError(field="prefix", value=prefix, reason=f"expected str, got {type(prefix).__name__}")
+        raise refuse(f"expected str, got {type(prefix).__name__}")
     if prefix == "":
         return prefix
     if not prefix.endswith("/"):
-        raise InvalidIdentifierError(field="prefix", value=prefix, reason="a non-empty prefix must end with '/'")
+        raise refuse("a non-empty prefix must end with '/'")
     if len(prefix) > _MAX_PREFIX_CHARS:
-        raise InvalidIdentifierError(field="prefix", value=prefix, reason=f"it is {len(prefix)} characters long")
+        raise refuse(f"it is {len(prefix)} characters long")
     for segment in prefix[:-1].split("/"):
         if segment in ("", ".", "..") or ".." in segment:
-            raise InvalidIdentifierError(
-                field="prefix", value=prefix, reason="it has an empty, '.' or '..' segment (or a leading '/')"
-            )
+            raise refuse("it has an empty, '.' or '..' segment (or a leading '/')")
         if not _PREFIX_SEGMENT.fullmatch(segment):
-            raise InvalidIdentifierError(
-                field="prefix", value=prefix, reason=_describe_bad_character(segment, _PREFIX_SEGMENT)
-            )
+            raise refuse(_describe_bad_character(segment, _PREFIX_SEGMENT))
     return prefix
 
 

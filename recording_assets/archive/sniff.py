@@ -151,8 +151,9 @@ def check_container(content_type: str | None, head: bytes, size: int) -> Contain
         if not allowed:
             return ContainerVerdict(container, False, f"content type {media_type!r} is not a recording type")
         if container not in allowed:
+            claimed = ", ".join(sorted(allowed))
             return ContainerVerdict(
-                container, False, f"bytes are {container} but content type {media_type!r} claims {sorted(allowed)}"
+                container, False, f"bytes are {container} but content type {media_type!r} claims {claimed}"
             )
     if container == "wav":
         truncation = _riff_size_problem(head, size)
