@@ -15,6 +15,7 @@ import uuid
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 
 from recording_assets.archive import (
@@ -382,3 +383,34 @@ def test_encryption_settings():
 def test_store_limits_are_checked(s3_client, options):
     with pytest.raises(ValueError):
         ArchiveStore(s3_client, bucket="b", **options)
+
+
+class _RawBody:
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def stream(self, **_):
+        yield self._data
+
+
+def test_a_part_that_fails_transiently_is_resent_whole_by_botocore(store, s3_client, bucket):
+    """The first attempt of part 2 meets a 503 (as from an S3 front end); the retry reaches moto."""
+    attempts: list[int] = []
+
+    def unavailable_once(request, **_):
+        if "partNumber=2" not in request.url:
+            return None
+        body = request.body.read() if hasattr(request.body, "read") else bytes(request.body)
+        request.body.seek(0)
+        attempts.append(len(body))
+        if len(attempts) == 1:
+            error = b"<Error><Code>ServiceUnavailable</Code><Message>Slow down</Message></Error>"
+            return AWSResponse(request.url, 503, {}, _RawBody(error))
+        return None
+
+    s3_client.meta.events.register("before-send.s3.UploadPart", unavailable_once)
+    with spool_of(LARGE) as spool:
+        stored = store.put_new(KEY, spool, content_type="audio/wav", metadata={})
+    assert attempts == [5 * MiB, 5 * MiB]
+    assert stored.checksum_verified_by == "s3-checksum"
+    assert store.read_back_sha256(KEY) == sha256_hex(LARGE)
