@@ -1,0 +1,101 @@
+"""Sandbox settings and the permission vocabulary it enforces."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from recording_assets.sandbox.faults import Faults
+
+# Permission groups are ordered tuples: a 403 message lists them in the documented order.
+ANALYTICS_VIEW = ("analytics:conversationDetail:view", "analytics:agentConversationDetail:view")
+RECORDING_VIEW = (
+    "recording:recording:view",
+    "recording:recordingSegment:view",
+    "recording:snippetRecording:view",
+    "recording:screenRecording:view",
+)
+VIEW_SENSITIVE = "recording:recording:viewSensitiveData"
+PAUSE_OTHERS = "conversation:recording:pauseOthers"
+PARTICIPANT_RECORD = (
+    "conversation:participant:wrapup",
+    "conversation:call:record",
+    "conversation:communication:disconnect",
+)
+OAUTH_CLIENT_VIEW = "oauth:client:view"
+ROLE_VIEW = "authorization:role:view"
+
+# What a client holds when SandboxConfig.permissions is None: everything the sandbox checks.
+ALL_PERMISSIONS = frozenset(
+    (*ANALYTICS_VIEW, *RECORDING_VIEW, *PARTICIPANT_RECORD, VIEW_SENSITIVE, PAUSE_OTHERS, OAUTH_CLIENT_VIEW, ROLE_VIEW)
+)
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """Everything that shapes one sandbox; the same config always yields the same org and bytes."""
+
+    host: str = "127.0.0.1"
+    port: int = 0  # 0 = pick a free port
+    allow_remote: bool = False  # binding a non-loopback host needs an explicit yes
+    seed: int = 7
+    conversations_per_day: int = 600
+    live_calls: int = 5  # extra voice calls in progress at the clock's time when the org is built
+    client_id: str = "sandbox-client"
+    client_secret: str = "sandbox-secret"
+    token_ttl_s: int = 86400
+    rate_limit_per_minute: int = 300  # per token; 0 = unlimited
+    url_ttl_s: int = 3600  # presigned media URL lifetime (real Genesys: 120..3600)
+    media_scale: float = 0.02  # shrinks realistic media sizes so a day stays small
+    giant_recording_bytes: int = 0  # >0: first AVAILABLE voice recording of each day has exactly this size
+    permissions: frozenset[str] | None = None  # None = ALL_PERMISSIONS
+    batch_latency_s: float = 2.0
+    job_latency_s: float = 3.0
+    transcode_polls: int = 1  # 202 answers before a non-native formatId is ready
+    data_lag_s: float = 3600.0  # analytics jobs only see conversations ended before now - data_lag_s
+    media_bandwidth_bytes_per_s: int = 0  # 0 = unlimited; shared by all concurrent media responses
+    faults: Faults = field(default_factory=Faults)
+
+    def __post_init__(self) -> None:
+        if self.permissions is not None and not isinstance(self.permissions, frozenset):
+            object.__setattr__(self, "permissions", frozenset(self.permissions))
+        if self.conversations_per_day < 0 or self.conversations_per_day >= 1 << 24:
+            raise ValueError("conversations_per_day must be within 0..16,777,215")
+        if not 0 <= self.live_calls < 256:
+            raise ValueError("live_calls must be within 0..255")
+        if self.media_scale <= 0:
+            raise ValueError("media_scale must be positive")
+        if self.url_ttl_s <= 0 or self.token_ttl_s <= 0:
+            raise ValueError("url_ttl_s and token_ttl_s must be positive")
+        if self.rate_limit_per_minute < 0 or self.transcode_polls < 0 or self.giant_recording_bytes < 0:
+            raise ValueError("rate_limit_per_minute, transcode_polls and giant_recording_bytes must be >= 0")
+        if self.media_bandwidth_bytes_per_s < 0:
+            raise ValueError("media_bandwidth_bytes_per_s must be >= 0")
+
+    @property
+    def granted_permissions(self) -> frozenset[str]:
+        return ALL_PERMISSIONS if self.permissions is None else self.permissions
+
+
+class RemoteBindRefused(ValueError):
+    """The config asks for a non-loopback address without ``allow_remote=True``."""
+
+
+def check_bind_allowed(config: SandboxConfig) -> None:
+    """The sandbox hands out tokens for a fake org with no real security: keep it on loopback by default."""
+    if config.allow_remote or is_loopback(config.host):
+        return
+    raise RemoteBindRefused(
+        f"refusing to bind the sandbox to non-loopback host {config.host!r}: it accepts a well-known "
+        "client secret and serves synthetic recordings to anyone who can reach it. "
+        "Pass allow_remote=True (CLI: --allow-remote) if you really mean it."
+    )
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,89 @@
+"""``/api/v2/analytics/conversations/details/...``: the synchronous query and the async jobs."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from recording_assets.sandbox.analytics import drift_for, parse_details_query, render_conversation
+from recording_assets.sandbox.config import ANALYTICS_VIEW
+from recording_assets.sandbox.errors import bad_request, not_found
+from recording_assets.sandbox.gateway import Ctx, api, json_response
+from recording_assets.sandbox.jobs import (DEFAULT_RESULTS_PAGE, MAX_RESULTS_PAGE, DetailsJob, decode_cursor,
+                                           encode_cursor)
+from recording_assets.sandbox.state import SandboxState
+from recording_assets.sandbox.timefmt import iso
+
+_BASE = "/api/v2/analytics/conversations/details"
+
+
+def routes(state: SandboxState) -> list[Route]:
+    @api(state, "analytics.query", ANALYTICS_VIEW)
+    async def details_query(ctx: Ctx) -> Response:
+        query = parse_details_query(await ctx.json(), ctx.now_ms)
+        drift = drift_for(state.config.seed, query) if state.faults.faults.pagination_drift else 0
+        page, total = state.queries.page(query, ctx.now_ms, drift)
+        if not page:
+            return json_response({"totalHits": total})  # the real API omits an empty conversations list
+        return json_response({"conversations": [render_conversation(c, ctx.now_ms) for c in page],
+                              "totalHits": total})
+
+    @api(state, "analytics.jobs", ANALYTICS_VIEW)
+    async def submit_job(ctx: Ctx) -> Response:
+        job = state.jobs.submit(ctx.token.client_id, await ctx.json(), ctx.now_ms)
+        return json_response({"jobId": job.id}, 202)
+
+    @api(state, "analytics.jobs", ANALYTICS_VIEW)
+    async def availability(ctx: Ctx) -> Response:
+        return json_response({"dataAvailabilityDate": iso(state.jobs.data_availability_ms(ctx.now_ms))})
+
+    @api(state, "analytics.jobs", ANALYTICS_VIEW)
+    async def job_status(ctx: Ctx) -> Response:
+        job = _own_job(ctx)
+        status = job.state(ctx.now_ms)
+        body = {"state": status, "submissionDate": iso(job.submitted_ms), "expirationDate": iso(job.expires_ms)}
+        if status == "FULFILLED":
+            body["completionDate"] = iso(job.fulfilled_ms)
+        return json_response(body)
+
+    @api(state, "analytics.jobs", ANALYTICS_VIEW)
+    async def job_results(ctx: Ctx) -> Response:
+        job = _own_job(ctx)
+        status = job.state(ctx.now_ms)
+        if status != "FULFILLED":
+            raise bad_request(f"Results are not available: job {job.id} is {status}, not FULFILLED.")
+        page_size = ctx.query_int("pageSize", DEFAULT_RESULTS_PAGE)
+        if page_size < 1:
+            raise bad_request("pageSize must be 1 or greater")
+        page_size = min(page_size, MAX_RESULTS_PAGE)
+        cursor = ctx.query("cursor")
+        offset = decode_cursor(cursor) if cursor else 0
+        page = job.conversations[offset: offset + page_size]
+        body: dict = {}
+        if page:
+            body["conversations"] = [render_conversation(c, ctx.now_ms) for c in page]
+        if offset + page_size < len(job.conversations):
+            body["cursor"] = encode_cursor(offset + page_size)
+        body["dataAvailabilityDate"] = iso(job.data_availability_ms)
+        return json_response(body)
+
+    @api(state, "analytics.jobs", ANALYTICS_VIEW)
+    async def delete_job(ctx: Ctx) -> Response:
+        job = _own_job(ctx)
+        state.jobs.delete(job.id)
+        return Response(status_code=204)
+
+    def _own_job(ctx: Ctx) -> DetailsJob:
+        job = state.jobs.get(ctx.path("jobId"))
+        if job is None or job.client_id != ctx.token.client_id:
+            raise not_found(f"Job {ctx.path('jobId')} was not found.")
+        return job
+
+    return [
+        Route(f"{_BASE}/query", details_query, methods=["POST"]),
+        Route(f"{_BASE}/jobs", submit_job, methods=["POST"]),
+        Route(f"{_BASE}/jobs/availability", availability, methods=["GET"]),
+        Route(f"{_BASE}/jobs/{{jobId}}", job_status, methods=["GET"]),
+        Route(f"{_BASE}/jobs/{{jobId}}", delete_job, methods=["DELETE"]),
+        Route(f"{_BASE}/jobs/{{jobId}}/results", job_results, methods=["GET"]),
+    ]

@@ -1,0 +1,202 @@
+"""Recording metadata, single/plural recording fetches, batch downloads and the retention query."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from recording_assets.sandbox import media
+from recording_assets.sandbox.batch import BatchJob, content_type
+from recording_assets.sandbox.config import RECORDING_VIEW, VIEW_SENSITIVE
+from recording_assets.sandbox.errors import ApiError, bad_request, not_found
+from recording_assets.sandbox.gateway import Ctx, api, json_response
+from recording_assets.sandbox.org import ARCHIVED, DELETED, UPLOADING, Conversation, Recording, RETENTION_DAYS
+from recording_assets.sandbox.presign import MediaGrant
+from recording_assets.sandbox.state import SandboxState
+from recording_assets.sandbox.timefmt import DAY_MS, iso
+
+REGION = "us-east-1"
+_FORMAT_PARAMS = {"chat": ("chatFormatId", "ZIP", {"ZIP", "NONE"}),
+                  "message": ("messageFormatId", "ZIP", {"ZIP", "NONE"}),
+                  "email": ("emailFormatId", "EML", {"EML", "NONE"})}
+
+
+def metadata(rec: Recording, now_ms: int) -> dict[str, Any]:
+    """RecordingMetadata as ``GET .../recordingmetadata`` returns it."""
+    state = rec.file_state_at(now_ms)
+    out: dict[str, Any] = {
+        "id": rec.id,
+        "conversationId": rec.conversation_id,
+        "startTime": iso(rec.start_ms),
+    }
+    if state != UPLOADING:
+        out["endTime"] = iso(rec.end_ms)
+    out["media"] = rec.media
+    if rec.subtype:
+        out["mediaSubtype"] = rec.subtype
+    out["fileState"] = state
+    if rec.archive_date_ms is not None:
+        out["archiveDate"] = iso(rec.archive_date_ms)
+        out["archiveMedium"] = "CLOUDARCHIVE"
+    out["deleteDate"] = iso(rec.delete_date_ms)
+    out["sessionId"] = rec.session_id
+    out["region"] = REGION
+    out["maxAllowedRestorationsForOrg"] = 10000
+    out["remainingRestorationsAllowedForOrg"] = 10000
+    out["selfUri"] = f"/api/v2/conversations/{rec.conversation_id}/recordings/{rec.id}"
+    return out
+
+
+def routes(state: SandboxState) -> list[Route]:
+    org = state.org
+
+    def conversation(ctx: Ctx) -> Conversation:
+        conv = org.conversation(ctx.path("conversationId"))
+        if conv is None or not conv.started(ctx.now_ms):
+            raise not_found(f"Conversation {ctx.path('conversationId')} was not found.")
+        return conv
+
+    def requested_format(ctx: Ctx, rec: Recording) -> str | None:
+        if rec.media in _FORMAT_PARAMS:
+            name, default, allowed = _FORMAT_PARAMS[rec.media]
+        elif rec.media == "audio":
+            name, default, allowed = "formatId", "WEBM", media.AUDIO_FORMAT_IDS
+        else:
+            return None  # screen recordings come as they are
+        value = (ctx.query(name) or default).upper()
+        if value not in allowed:
+            raise bad_request(f"{name} must be one of {sorted(allowed)}")
+        return value
+
+    def recording_view(ctx: Ctx, rec: Recording) -> tuple[int, dict[str, Any]]:
+        """(status, Recording body) for one recording as the single/plural GETs show it."""
+        body = metadata(rec, ctx.now_ms)
+        body["recordingFileRole"] = "CUSTOMER_EXPERIENCE"
+        body["creationTime"] = iso(rec.end_ms) if body["fileState"] != UPLOADING else iso(rec.start_ms)
+        body["outputDurationMs"] = rec.duration_ms
+        if body["fileState"] in (ARCHIVED, DELETED, UPLOADING):
+            return 200, body
+        container = media.container_for(rec, requested_format(ctx, rec))
+        if media.is_transcode(rec, container) and \
+                state.transcode_poll(rec.id, container) <= state.config.transcode_polls:
+            body["estimatedTranscodeTimeMs"] = max(500, rec.duration_ms // 20)
+            return 202, body
+        size = media.body_for(org.seed, rec, container, org.media_scale).size
+        grant = MediaGrant(rec.id, container, ctx.query_bool("download"))
+        url = state.signer.sign(ctx.base_url(), grant, ctx.now_ms, state.config.url_ttl_s)
+        body["mediaUris"] = {"0": {"mediaUri": url}}
+        body["outputSizeInBytes"] = size
+        body["estimatedTranscodeTimeMs"] = 0
+        body["actualTranscodeTimeMs"] = max(200, rec.duration_ms // 20) if media.is_transcode(rec, container) else 0
+        return 200, body
+
+    @api(state, "recording.metadata", RECORDING_VIEW)
+    async def recording_metadata(ctx: Ctx) -> Response:
+        conv = conversation(ctx)
+        return json_response([metadata(rec, ctx.now_ms) for rec in conv.recordings])
+
+    @api(state, "recording.get", RECORDING_VIEW)
+    async def recordings(ctx: Ctx) -> Response:
+        conv = conversation(ctx)
+        views = [recording_view(ctx, rec) for rec in conv.recordings]
+        status = 202 if any(s == 202 for s, _ in views) else 200
+        return json_response([body for _, body in views], status)
+
+    @api(state, "recording.get", RECORDING_VIEW)
+    async def one_recording(ctx: Ctx) -> Response:
+        conv = conversation(ctx)
+        rec = next((r for r in conv.recordings if r.id == ctx.path("recordingId")), None)
+        if rec is None:
+            raise not_found(f"Recording {ctx.path('recordingId')} was not found.")
+        if rec.file_state_at(ctx.now_ms) == DELETED:
+            status = state.faults.faults.deleted_status
+            raise ApiError(status, "not.found" if status == 404 else "gone",
+                           f"Recording {rec.id} has been deleted.")
+        status, body = recording_view(ctx, rec)
+        return json_response(body, status)
+
+    @api(state, "recording.batch.submit", RECORDING_VIEW)
+    async def submit_batch(ctx: Ctx) -> Response:
+        job = state.batches.submit(ctx.token.client_id, await ctx.json(), ctx.now_ms, ctx.has(VIEW_SENSITIVE))
+        return json_response({"id": job.id, "selfUri": f"/api/v2/recording/batchrequests/{job.id}"})
+
+    @api(state, "recording.batch.poll")
+    async def poll_batch(ctx: Ctx) -> Response:
+        job = state.batches.get(ctx.path("jobId"))
+        if job is None or job.client_id != ctx.token.client_id:
+            raise not_found(f"Batch download job {ctx.path('jobId')} was not found.")
+        return json_response(batch_status(ctx, job))
+
+    def batch_status(ctx: Ctx, job: BatchJob) -> dict[str, Any]:
+        results = []
+        for outcome in job.ready(ctx.now_ms):
+            item: dict[str, Any] = {"conversationId": outcome.conversation_id}
+            if outcome.recording_id:
+                item["recordingId"] = outcome.recording_id
+            if outcome.container:
+                grant = MediaGrant(outcome.recording_id or "", outcome.container, True)
+                # Signed when the result was produced: a late poll can hand out an already-expired link.
+                item["resultUrl"] = state.signer.sign(ctx.base_url(), grant, outcome.ready_ms, state.config.url_ttl_s)
+                item["contentType"] = content_type(outcome.container)
+            else:
+                item["errorMsg"] = outcome.error_msg
+            results.append(item)
+        return {
+            "id": job.id,
+            "jobId": job.id,
+            "expectedResultCount": len(job.outcomes),
+            "resultCount": len(results),
+            "errorCount": sum(1 for r in results if "errorMsg" in r),
+            "status": "Completed" if job.completed(ctx.now_ms) else "InProgress",
+            "results": results,
+            "selfUri": f"/api/v2/recording/batchrequests/{job.id}",
+        }
+
+    @api(state, "recording.retention", ("recording:recording:view",))
+    async def retention_query(ctx: Ctx) -> Response:
+        threshold = ctx.query("retentionThresholdDays")
+        if threshold is None or not threshold.isdigit():
+            raise bad_request("retentionThresholdDays is required and must be a whole number of days")
+        page_size = ctx.query_int("pageSize", 25)
+        if not 1 <= page_size <= 500:
+            raise bad_request("pageSize must be between 1 and 500")
+        skip = ctx.query_int("cursor", 0) if (ctx.query("cursor") or "").isdigit() else 0
+        # Recordings whose deleteDate falls within the threshold: conversations RETENTION_DAYS old, give or take.
+        start = ctx.now_ms - RETENTION_DAYS * DAY_MS
+        end = min(start + int(threshold) * DAY_MS, ctx.now_ms)
+        entities, seen = [], 0
+        for conv in org.conversations_between(start, max(end, start + 1)):
+            for rec in conv.recordings:
+                if rec.file_state == DELETED:
+                    continue
+                seen += 1
+                if seen <= skip:
+                    continue
+                if len(entities) == page_size:
+                    break
+                entities.append({
+                    "conversationId": rec.conversation_id, "recordingId": rec.id,
+                    "archiveDate": iso(rec.archive_date_ms) if rec.archive_date_ms else None,
+                    "archiveMedium": "CLOUDARCHIVE" if rec.archive_date_ms else None,
+                    "deleteDate": iso(rec.delete_date_ms), "creationTime": iso(rec.end_ms),
+                })
+            if len(entities) == page_size:
+                break
+        body: dict[str, Any] = {"entities": [{k: v for k, v in e.items() if v is not None} for e in entities]}
+        base = f"/api/v2/recordings/retention/query?retentionThresholdDays={threshold}&pageSize={page_size}"
+        body["selfUri"] = base
+        if len(entities) == page_size:
+            body["nextUri"] = f"{base}&cursor={skip + page_size}"
+        return json_response(body)
+
+    return [
+        Route("/api/v2/conversations/{conversationId}/recordingmetadata", recording_metadata, methods=["GET"]),
+        Route("/api/v2/conversations/{conversationId}/recordings", recordings, methods=["GET"]),
+        Route("/api/v2/conversations/{conversationId}/recordings/{recordingId}", one_recording, methods=["GET"]),
+        Route("/api/v2/recording/batchrequests", submit_batch, methods=["POST"]),
+        Route("/api/v2/recording/batchrequests/{jobId}", poll_batch, methods=["GET"]),
+        Route("/api/v2/recordings/retention/query", retention_query, methods=["GET"]),
+    ]
+

@@ -1,0 +1,54 @@
+"""Request counters and a bounded request log, readable in-process or over ``GET /__sandbox/stats``."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, deque
+from typing import Any
+
+LOG_LIMIT = 200_000
+
+
+class Stats:
+    def __init__(self, log_limit: int = LOG_LIMIT) -> None:
+        self._lock = threading.Lock()
+        self._log_limit = log_limit
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._requests: Counter[str] = Counter()
+            self._statuses: Counter[str] = Counter()
+            self._rate_limited = 0
+            self._tokens_issued = 0
+            self._media_bytes = 0
+            self._log: deque[dict[str, Any]] = deque(maxlen=self._log_limit)
+
+    def record(self, *, t: float, method: str, path: str, query: str, family: str, status: int,
+               token_id: str | None) -> None:
+        with self._lock:
+            self._requests[family] += 1
+            self._statuses[str(status)] += 1
+            if status == 429:
+                self._rate_limited += 1
+            self._log.append({"t": t, "method": method, "path": path, "query": query, "family": family,
+                              "status": status, "token_id": token_id})
+
+    def token_issued(self) -> None:
+        with self._lock:
+            self._tokens_issued += 1
+
+    def media_sent(self, count: int) -> None:
+        with self._lock:
+            self._media_bytes += count
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "requests": dict(self._requests),
+                "statuses": dict(self._statuses),
+                "rate_limited": self._rate_limited,
+                "tokens_issued": self._tokens_issued,
+                "media_bytes": self._media_bytes,
+                "log": list(self._log),
+            }

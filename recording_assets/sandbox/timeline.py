@@ -1,0 +1,104 @@
+"""A conversation's participants, sessions and segments, derived on demand from its compact timeline.
+
+Shared by the analytics views, the predicate matcher and the live Conversation endpoints, so a
+participant id or session id is the same everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from recording_assets.sandbox.ids import stable_int
+from recording_assets.sandbox.org import Conversation
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    start_ms: int
+    end_ms: int
+    segment_type: str
+    queue_id: str | None = None
+    wrap_up_code: str | None = None
+    disconnect_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    session_id: str
+    media_type: str
+    direction: str
+    ani: str | None
+    dnis: str | None
+    recording: bool
+    segments: tuple[Segment, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    role: str  # customer | acd | agent | consult
+    participant_id: str
+    purpose: str
+    name: str
+    user_id: str | None
+    queue_id: str | None
+    screen_recording: bool
+    sessions: tuple[Session, ...]
+
+
+def participants(conv: Conversation) -> list[Participant]:
+    directory = conv.org.directory
+    queue = directory.queues[conv.queue]
+    recorded_roles = {rec.role for rec in conv.recordings}
+    media_type = conv.media_type
+    inbound = conv.direction == "inbound"
+    voice = media_type == "voice"
+    customer_number = f"tel:+1555{stable_int(conv.org.seed, conv.id, 'ani') % 10_000_000:07d}"
+    service_number = f"tel:+1800555{conv.queue:04d}"
+    ani, dnis = (customer_number, service_number) if inbound else (service_number, customer_number)
+    if not voice:
+        ani = dnis = None
+
+    def session(role: str, direction: str, segments: list[Segment]) -> Session:
+        return Session(conv.session_id(role), media_type, direction, ani, dnis, role in recorded_roles,
+                       tuple(segments))
+
+    result = []
+    customer_start = conv.start_ms if inbound else conv.answered_ms
+    result.append(Participant(
+        "customer", conv.participant_id("customer"), "customer", customer_number.removeprefix("tel:"),
+        None, None, False,
+        (session("customer", conv.direction,
+                 [Segment(customer_start, conv.talk_end_ms, "interact", None, None, "endpoint")]),),
+    ))
+    if inbound:
+        result.append(Participant(
+            "acd", conv.participant_id("acd"), "acd", queue.name, None, queue.id, False,
+            (session("acd", "inbound", [Segment(conv.start_ms, conv.queue_end_ms, "interact", queue.id, None,
+                                                "transfer")]),),
+        ))
+    agent = directory.agents[conv.agent]
+    first = (Segment(conv.queue_end_ms, conv.answered_ms, "alert", queue.id) if inbound
+             else Segment(conv.start_ms, conv.answered_ms, "dialing", queue.id))
+    result.append(Participant(
+        "agent", conv.participant_id("agent"), "agent", agent.name, agent.id, queue.id, conv.screen,
+        (session("agent", conv.direction, [
+            first,
+            Segment(conv.answered_ms, conv.talk_end_ms, "interact", queue.id, None, "peer"),
+            Segment(conv.talk_end_ms, conv.end_ms, "wrapup", queue.id, directory.wrapups[conv.wrapup].id),
+        ]),),
+    ))
+    if conv.consult_agent >= 0:
+        consultant = directory.agents[conv.consult_agent]
+        answered = min(conv.consult_start_ms + 3_000, conv.consult_end_ms)
+        result.append(Participant(
+            "consult", conv.participant_id("consult"), "agent", consultant.name, consultant.id, None, False,
+            (session("consult", "inbound", [
+                Segment(conv.consult_start_ms, answered, "alert"),
+                Segment(answered, conv.consult_end_ms, "interact", None, None, "endpoint"),
+            ]),),
+        ))
+    return result
+
+
+def find_participant(conv: Conversation, participant_id: str) -> Participant | None:
+    return next((p for p in participants(conv) if p.participant_id == participant_id), None)
