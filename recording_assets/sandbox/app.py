@@ -17,8 +17,9 @@ from starlette.routing import Route
 from recording_assets.sandbox import media, routes_analytics, routes_conversations, routes_identity, routes_media
 from recording_assets.sandbox import routes_recordings
 from recording_assets.sandbox.faults import Faults
-from recording_assets.sandbox.gateway import error_body
 from recording_assets.sandbox.errors import not_found
+from recording_assets.sandbox.gateway import error_body
+from recording_assets.sandbox.ratelimit import RateLimiter
 from recording_assets.sandbox.state import SandboxState
 
 
@@ -61,8 +62,9 @@ def build_app(state: SandboxState) -> Starlette:
         error = not_found(f"No route matches {request.method} {request.url.path}.")
         state.stats.record(t=state.clock.time(), method=request.method, path=request.url.path,
                            query=request.url.query, family="other", status=404, token_id=None)
-        return JSONResponse(error_body(error, correlation_id), status_code=404,
-                            headers={"inin-correlation-id": correlation_id})
+        headers = {"inin-correlation-id": correlation_id,
+                   **RateLimiter.anonymous(state.config.rate_limit_per_minute).headers()}
+        return JSONResponse(error_body(error, correlation_id), status_code=404, headers=headers)
 
     admin = [
         Route("/__sandbox/stats", stats, methods=["GET"]),

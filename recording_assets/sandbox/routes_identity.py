@@ -33,30 +33,28 @@ def routes(state: SandboxState) -> list[Route]:
 
     async def token(request: Request) -> Response:
         correlation_id = str(uuid.uuid4())
-        response = await _token_response(request)
+        response, token_id = await _token_response(request)
         response.headers["inin-correlation-id"] = correlation_id
         state.stats.record(t=state.clock.time(), method=request.method, path=request.url.path,
-                           query=request.url.query, family="token", status=response.status_code, token_id=None)
+                           query=request.url.query, family="token", status=response.status_code, token_id=token_id)
         return response
 
-    async def _token_response(request: Request) -> Response:
+    async def _token_response(request: Request) -> tuple[Response, str | None]:
         client_id, secret = _basic_credentials(request.headers.get("authorization", ""))
         if not (hmac.compare_digest(client_id, config.client_id) and hmac.compare_digest(secret, config.client_secret)):
-            return JSONResponse({"error": "invalid_client", "description": "client not found",
-                                 "error_description": "client not found"}, status_code=401)
+            return _oauth_error(401, "invalid_client", "client not found"), None
         form = parse_qs((await request.body()).decode("utf-8", "replace"))
         grant = (form.get("grant_type") or [""])[0]
         if not grant:
-            return JSONResponse({"error": "invalid_request", "description": "grant_type is required",
-                                 "error_description": "grant_type is required"}, status_code=400)
+            return _oauth_error(400, "invalid_request", "grant_type is required"), None
         if grant != "client_credentials":
-            return JSONResponse({"error": "unsupported_grant_type", "description": f"unsupported grant {grant}",
-                                 "error_description": f"unsupported grant {grant}"}, status_code=400)
+            return _oauth_error(400, "unsupported_grant_type", f"unsupported grant type {grant}"), None
         override = state.faults.faults.token_ttl_override_s
         ttl = override if override is not None else config.token_ttl_s
-        value, _ = state.tokens.issue(client_id, state.clock.time(), ttl)
+        value, issued = state.tokens.issue(client_id, state.clock.time(), ttl)
         state.stats.token_issued()
-        return JSONResponse({"access_token": value, "token_type": "bearer", "expires_in": int(ttl)})
+        body = {"access_token": value, "token_type": "bearer", "expires_in": int(ttl)}
+        return JSONResponse(body), issued.token_id
 
     def oauth_client_body() -> dict:
         return {
@@ -125,6 +123,11 @@ def routes(state: SandboxState) -> list[Route]:
         Route("/api/v2/oauth/clients/{clientId}", oauth_client, methods=["GET"]),
         Route("/api/v2/authorization/roles/{roleId}", role, methods=["GET"]),
     ]
+
+
+def _oauth_error(status: int, error: str, description: str) -> Response:
+    return JSONResponse({"error": error, "description": description, "error_description": description},
+                        status_code=status)
 
 
 def _basic_credentials(header: str) -> tuple[str, str]:
