@@ -63,6 +63,12 @@ class MediaStream(Response):
         watcher = asyncio.create_task(_watch_disconnect(receive, disconnected))
         try:
             await self._stream(scope, send, disconnected)
+        except asyncio.CancelledError:
+            # The sandbox is stopping mid-stream: drop the connection quietly instead of a traceback.
+            transport = scope.get(TRANSPORT_SCOPE_KEY)
+            if transport is not None:
+                transport.abort()
+                await asyncio.sleep(0)  # let the server see the connection is gone
         finally:
             watcher.cancel()
 
