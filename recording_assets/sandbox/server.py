@@ -45,6 +45,19 @@ class _PromptServer(uvicorn.Server):
             except asyncio.TimeoutError:
                 pass
 
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # uvicorn's own shutdown sleeps 100 ms for connections to wind down; a sandbox has nothing to drain.
+        for server in self.servers:
+            server.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        await asyncio.sleep(0)
+        for server in self.servers:
+            try:
+                await asyncio.wait_for(server.wait_closed(), timeout=1.0)
+            except asyncio.TimeoutError:
+                pass
+
     def request_exit(self) -> None:
         self.should_exit = True
         self.force_exit = True  # do not wait for idle keep-alive clients or a slow media stream
