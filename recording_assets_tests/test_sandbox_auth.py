@@ -14,8 +14,11 @@ QUERY = {"interval": day_interval(YESTERDAY), "paging": {"pageSize": 1, "pageNum
 
 def test_client_credentials_token_flow(sandbox_factory, fake_clock):
     sandbox = sandbox_factory(clock=fake_clock)
-    response = httpx.post(f"{sandbox.base_url}/oauth/token", auth=("sandbox-client", "sandbox-secret"),
-                          data={"grant_type": "client_credentials"})
+    response = httpx.post(
+        f"{sandbox.base_url}/oauth/token",
+        auth=("sandbox-client", "sandbox-secret"),
+        data={"grant_type": "client_credentials"},
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["token_type"] == "bearer" and body["expires_in"] == 86400 and len(body["access_token"]) > 20
@@ -27,7 +30,9 @@ def test_client_credentials_token_flow(sandbox_factory, fake_clock):
 @pytest.mark.parametrize("auth", [("sandbox-client", "wrong"), ("someone", "sandbox-secret"), None])
 def test_bad_client_credentials_are_401_invalid_client(sandbox_factory, auth):
     sandbox = sandbox_factory()
-    response = httpx.post(f"{sandbox.base_url}/oauth/token", auth=auth, data={"grant_type": "client_credentials"})
+    response = httpx.post(
+        f"{sandbox.base_url}/oauth/token", auth=auth, data={"grant_type": "client_credentials"}
+    )
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client" and response.json()["description"]
 
@@ -45,8 +50,9 @@ def test_missing_or_wrong_grant_is_400(sandbox_factory):
 def test_api_calls_need_a_known_bearer_token(sandbox_factory, header):
     sandbox = sandbox_factory()
     headers = {"Authorization": header} if header else {}
-    response = httpx.post(f"{sandbox.base_url}/api/v2/analytics/conversations/details/query", json=QUERY,
-                          headers=headers)
+    response = httpx.post(
+        f"{sandbox.base_url}/api/v2/analytics/conversations/details/query", json=QUERY, headers=headers
+    )
     assert response.status_code == 401
     body = response.json()
     assert body["code"] == "bad.credentials" and body["status"] == 401
@@ -116,8 +122,14 @@ def test_unlimited_rate_and_token_endpoint_not_limited(sandbox_factory):
     api = Api(sandbox)
     assert all(api.get("/api/v2/tokens/me").status_code == 200 for _ in range(20))
     limited = sandbox_factory(rate_limit_per_minute=1)
-    assert [httpx.post(f"{limited.base_url}/oauth/token", auth=("sandbox-client", "sandbox-secret"),
-                       data={"grant_type": "client_credentials"}).status_code for _ in range(3)] == [200] * 3
+    assert [
+        httpx.post(
+            f"{limited.base_url}/oauth/token",
+            auth=("sandbox-client", "sandbox-secret"),
+            data={"grant_type": "client_credentials"},
+        ).status_code
+        for _ in range(3)
+    ] == [200] * 3
 
 
 def test_missing_permission_is_403_with_the_any_of_list(sandbox_factory):
@@ -129,7 +141,8 @@ def test_missing_permission_is_403_with_the_any_of_list(sandbox_factory):
     assert body["code"] == "missing.any.permissions"
     assert body["message"] == (
         "Unable to perform the requested action. You must have at least one of the following permissions "
-        "assigned: [analytics:conversationDetail:view, analytics:agentConversationDetail:view]")
+        "assigned: [analytics:conversationDetail:view, analytics:agentConversationDetail:view]"
+    )
     assert api.get("/api/v2/recordings/retention/query?retentionThresholdDays=5").status_code == 200
 
 
@@ -143,8 +156,11 @@ def test_introspection_shows_whether_sensitive_data_is_granted(sandbox_factory):
         assert client["authorizedGrantType"] == "CLIENT-CREDENTIALS"
         role = api.get(f"/api/v2/authorization/roles/{client['roleDivisions'][0]['roleId']}").json()
         assert ("recording:recording:viewSensitiveData" in role["permissions"]) is expected
-        recording_actions = next(p["actionSet"] for p in role["permissionPolicies"]
-                                 if (p["domain"], p["entityName"]) == ("recording", "recording"))
+        recording_actions = next(
+            p["actionSet"]
+            for p in role["permissionPolicies"]
+            if (p["domain"], p["entityName"]) == ("recording", "recording")
+        )
         assert ("viewSensitiveData" in recording_actions) is expected
     assert granted.get("/api/v2/oauth/clients/other").status_code == 404
     assert granted.get("/api/v2/authorization/roles/nope").status_code == 404

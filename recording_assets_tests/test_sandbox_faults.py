@@ -11,15 +11,21 @@ import pytest
 from recording_assets.sandbox import Faults
 from recording_assets.sandbox.config import RECORDING_VIEW
 from recording_assets.sandbox.faults import FaultState
-from recording_assets_tests.test_sandbox_support import (YESTERDAY, Api, day_interval, find_recording,
-                                                        is_plain_available)
+from recording_assets_tests.test_sandbox_support import (
+    YESTERDAY,
+    Api,
+    day_interval,
+    find_recording,
+    is_plain_available,
+)
 
 QUERY = {"interval": day_interval(YESTERDAY), "paging": {"pageSize": 1, "pageNumber": 1}}
 
 
 def _media_url(api: Api, rec) -> str:
-    body = api.get(f"/api/v2/conversations/{rec.conversation_id}/recordings/{rec.id}",
-                   params={"formatId": "NONE"}).json()
+    body = api.get(
+        f"/api/v2/conversations/{rec.conversation_id}/recordings/{rec.id}", params={"formatId": "NONE"}
+    ).json()
     return body["mediaUris"]["0"]["mediaUri"]
 
 
@@ -53,8 +59,9 @@ def test_burst_429s_with_retry_after(sandbox):
 
 
 def test_every_nth_request_is_a_5xx(sandbox):
-    sandbox.set_faults(Faults(error_5xx_every=2))
     api = Api(sandbox)
+    assert [api.query(QUERY).status_code for _ in range(3)] == [200] * 3
+    sandbox.set_faults(Faults(error_5xx_every=2))  # "every Nth" counts from when the faults were set
     responses = [api.query(QUERY) for _ in range(6)]
     assert [r.status_code for r in responses] == [200, 502, 200, 503, 200, 504]
     assert responses[3].headers["Retry-After"] == "1"
@@ -65,8 +72,10 @@ def test_every_nth_request_is_a_5xx(sandbox):
 def test_reset_mid_body_then_retry_succeeds(sandbox):
     sandbox.set_faults(Faults(reset_mid_body_rate=1.0))
     api = Api(sandbox)
-    rec = find_recording(sandbox.org, lambda r: r.codec == "wav_pcm" and is_plain_available(r)
-                         and sandbox.org.media_size(r.id) > 20_000)
+    rec = find_recording(
+        sandbox.org,
+        lambda r: r.codec == "wav_pcm" and is_plain_available(r) and sandbox.org.media_size(r.id) > 20_000,
+    )
     url = _media_url(api, rec)
     size = sandbox.org.media_size(rec.id)
     status, received, _, error = _download(url)
@@ -108,7 +117,9 @@ def test_corrupt_magic_keeps_type_and_length(sandbox, persistent):
     rec = find_recording(sandbox.org, lambda r: r.codec == "wav_pcm" and is_plain_available(r))
     url = _media_url(api, rec)
     first = httpx.get(url)
-    assert first.headers["content-type"] == "audio/wav" and len(first.content) == sandbox.org.media_size(rec.id)
+    assert first.headers["content-type"] == "audio/wav" and len(first.content) == sandbox.org.media_size(
+        rec.id
+    )
     assert first.content[:4] != b"RIFF"
     second = httpx.get(url)
     assert (second.content[:4] != b"RIFF") is persistent
@@ -124,8 +135,11 @@ def test_revoke_token_every_nth_request(sandbox):
 
 def test_token_ttl_override(sandbox, fake_clock):
     sandbox.set_faults(Faults(token_ttl_override_s=30))
-    response = httpx.post(f"{sandbox.base_url}/oauth/token", auth=("sandbox-client", "sandbox-secret"),
-                          data={"grant_type": "client_credentials"})
+    response = httpx.post(
+        f"{sandbox.base_url}/oauth/token",
+        auth=("sandbox-client", "sandbox-secret"),
+        data={"grant_type": "client_credentials"},
+    )
     assert response.json()["expires_in"] == 30
     api = Api(sandbox)
     assert api.query(QUERY).status_code == 200
@@ -158,8 +172,11 @@ def test_deleted_status_410(sandbox):
 def test_batch_error_on_first_result_only(sandbox, fake_clock):
     sandbox.set_faults(Faults(batch_error_rate=1.0))
     api = Api(sandbox)
-    convs = [c for c in sandbox.org.conversations_for_day(YESTERDAY)[:50]
-             if c.recordings and all(is_plain_available(r) for r in c.recordings)][:5]
+    convs = [
+        c
+        for c in sandbox.org.conversations_for_day(YESTERDAY)[:50]
+        if c.recordings and all(is_plain_available(r) for r in c.recordings)
+    ][:5]
     body = {"batchDownloadRequestList": [{"conversationId": c.id} for c in convs]}
     outcomes = []
     for _ in range(2):
@@ -191,7 +208,7 @@ def test_pagination_drift_overlaps_or_skips_but_total_is_true(sandbox):
         ids = [c["conversationId"] for c in page["conversations"]]
         offset = truth.index(ids[0])
         assert offset != (number - 1) * 50 and abs(offset - (number - 1) * 50) <= 3
-        assert ids == truth[offset: offset + 50]
+        assert ids == truth[offset : offset + 50]
     again = api.query({**body, "paging": {"pageSize": 50, "pageNumber": 2}}).json()
     assert again == pages[1]  # deterministic
 
@@ -201,15 +218,18 @@ def test_conflict_409_on_every_nth_control_call(sandbox):
     api = Api(sandbox)
     live = sandbox.org.live_calls[0]
     path = f"/api/v2/conversations/calls/{live.id}/recordingstate"
-    statuses = [api.put(path, json={"recordingState": state}).status_code for state in ("PAUSED", "ACTIVE", "PAUSED")]
+    statuses = [
+        api.put(path, json={"recordingState": state}).status_code for state in ("PAUSED", "ACTIVE", "PAUSED")
+    ]
     assert statuses == [200, 409, 200]
     conflict = api.put(path, json={"recordingState": "ACTIVE"})
     assert conflict.status_code == 409 and conflict.json()["code"] == "conflict"
 
 
 def test_faults_over_http_for_out_of_process_users(sandbox):
-    response = httpx.post(f"{sandbox.base_url}/__sandbox/faults",
-                          json={"error_5xx_every": 1, "deny_permissions": ["x:y:z"]})
+    response = httpx.post(
+        f"{sandbox.base_url}/__sandbox/faults", json={"error_5xx_every": 1, "deny_permissions": ["x:y:z"]}
+    )
     assert response.status_code == 200 and response.json()["error_5xx_every"] == 1
     assert sandbox.faults.deny_permissions == frozenset({"x:y:z"})
     api = Api(sandbox)
@@ -223,6 +243,8 @@ def test_faults_over_http_for_out_of_process_users(sandbox):
     assert stats["requests"] == {"token": 1, "analytics.query": 2}
     assert [entry["status"] for entry in stats["log"] if entry["family"] == "analytics.query"] == [502, 200]
     assert stats["log"][-1]["token_id"] == "t1" and stats["log"][-1]["path"].endswith("/details/query")
+    assert len(httpx.get(f"{sandbox.base_url}/__sandbox/stats", params={"log": 1}).json()["log"]) == 1
+    assert httpx.get(f"{sandbox.base_url}/__sandbox/stats", params={"log": 0}).json()["log"] == []
     httpx.post(f"{sandbox.base_url}/__sandbox/reset")
     assert sandbox.stats()["requests"] == {}
 

@@ -57,7 +57,9 @@ def test_pause_resume_and_stop_transitions(api):
     call = _call(api, conv.id)
     assert call["recordingState"] == "paused" and call["securePause"] is True
     customer = next(p for p in call["participants"] if p["purpose"] == "customer")
-    assert customer["recordersState"]["customerExperienceState"] == "PAUSED" and customer["securePause"] is True
+    assert (
+        customer["recordersState"]["customerExperienceState"] == "PAUSED" and customer["securePause"] is True
+    )
     conversation = api.get(f"/api/v2/conversations/{conv.id}").json()
     assert conversation["recordingState"] == "PAUSED" and "endTime" not in conversation
     assert conversation["participants"][0]["calls"][0]["state"] == "connected"
@@ -92,17 +94,31 @@ def test_control_errors(api, fake_clock):
     org = api.sandbox.org
     live = org.live_calls[0]
     unknown = "8f1e0d4c-2b1a-4c3d-9e8f-0a1b2c3d4e5f"
-    assert api.put(f"/api/v2/conversations/calls/{unknown}/recordingstate",
-                   json={"recordingState": "PAUSED"}).status_code == 404
-    assert api.patch(f"/api/v2/conversations/calls/{live.id}/participants/{unknown}",
-                     json={"recording": True}).status_code == 404
-    bad_value = api.put(f"/api/v2/conversations/calls/{live.id}/recordingstate", json={"recordingState": "MUTED"})
+    assert (
+        api.put(
+            f"/api/v2/conversations/calls/{unknown}/recordingstate", json={"recordingState": "PAUSED"}
+        ).status_code
+        == 404
+    )
+    assert (
+        api.patch(
+            f"/api/v2/conversations/calls/{live.id}/participants/{unknown}", json={"recording": True}
+        ).status_code
+        == 404
+    )
+    bad_value = api.put(
+        f"/api/v2/conversations/calls/{live.id}/recordingstate", json={"recordingState": "MUTED"}
+    )
     assert bad_value.status_code == 400
     chat = next(c for c in org.conversations_for_day(YESTERDAY) if c.media_type == "chat")
-    not_a_call = api.put(f"/api/v2/conversations/calls/{chat.id}/recordingstate", json={"recordingState": "PAUSED"})
+    not_a_call = api.put(
+        f"/api/v2/conversations/calls/{chat.id}/recordingstate", json={"recordingState": "PAUSED"}
+    )
     assert not_a_call.status_code == 400
     ended = next(c for c in org.conversations_for_day(YESTERDAY)[:100] if c.media_type == "voice")
-    response = api.put(f"/api/v2/conversations/calls/{ended.id}/recordingstate", json={"recordingState": "PAUSED"})
+    response = api.put(
+        f"/api/v2/conversations/calls/{ended.id}/recordingstate", json={"recordingState": "PAUSED"}
+    )
     assert response.status_code == 400 and response.json()["code"] == "conversation.not.active"
     patch = api.patch(f"/api/v2/conversations/{ended.id}/recordingstate", json={"recordingState": "PAUSED"})
     assert patch.json()["code"] == "conversation.not.active"
@@ -112,7 +128,9 @@ def test_control_errors(api, fake_clock):
     assert "endTime" in api.get(f"/api/v2/conversations/{ended.id}").json()
     # The live call ends when the clock passes its end; control then refuses.
     fake_clock.advance((live.end_ms - int(fake_clock.time() * 1000)) / 1000 + 1)
-    after = api.put(f"/api/v2/conversations/calls/{live.id}/recordingstate", json={"recordingState": "PAUSED"})
+    after = api.put(
+        f"/api/v2/conversations/calls/{live.id}/recordingstate", json={"recordingState": "PAUSED"}
+    )
     assert after.status_code == 400 and after.json()["code"] == "conversation.not.active"
     assert api.get(f"/api/v2/conversations/{live.id}/recordingmetadata").json()[0]["fileState"] == "AVAILABLE"
 
@@ -120,15 +138,30 @@ def test_control_errors(api, fake_clock):
 def test_control_permissions(sandbox_factory, fake_clock):
     only_record = Api(sandbox_factory(clock=fake_clock, permissions=frozenset({"conversation:call:record"})))
     live = only_record.sandbox.org.live_calls[0]
-    denied = only_record.put(f"/api/v2/conversations/calls/{live.id}/recordingstate",
-                             json={"recordingState": "PAUSED"})
+    denied = only_record.put(
+        f"/api/v2/conversations/calls/{live.id}/recordingstate", json={"recordingState": "PAUSED"}
+    )
     assert denied.status_code == 403
     assert "conversation:recording:pauseOthers" in denied.json()["message"]
     agent = next(p for p in _call(only_record, live.id)["participants"] if p["purpose"] == "agent")
-    allowed = only_record.patch(f"/api/v2/conversations/calls/{live.id}/participants/{agent['id']}",
-                                json={"recording": False})
+    allowed = only_record.patch(
+        f"/api/v2/conversations/calls/{live.id}/participants/{agent['id']}", json={"recording": False}
+    )
     assert allowed.status_code == 202
-    no_participant = Api(sandbox_factory(clock=fake_clock, permissions=ALL_PERMISSIONS - {
-        "conversation:participant:wrapup", "conversation:call:record", "conversation:communication:disconnect"}))
-    assert no_participant.patch(f"/api/v2/conversations/calls/{live.id}/participants/{agent['id']}",
-                                json={"recording": False}).status_code == 403
+    no_participant = Api(
+        sandbox_factory(
+            clock=fake_clock,
+            permissions=ALL_PERMISSIONS
+            - {
+                "conversation:participant:wrapup",
+                "conversation:call:record",
+                "conversation:communication:disconnect",
+            },
+        )
+    )
+    assert (
+        no_participant.patch(
+            f"/api/v2/conversations/calls/{live.id}/participants/{agent['id']}", json={"recording": False}
+        ).status_code
+        == 403
+    )

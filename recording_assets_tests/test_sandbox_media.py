@@ -18,16 +18,30 @@ import pytest
 
 from recording_assets.sandbox import media
 from recording_assets.sandbox.org import SyntheticOrg
-from recording_assets_tests.test_sandbox_support import (YESTERDAY, Api, children, find_recording, is_plain_available,
-                                                        parse_ebml_top, parse_ogg, parse_riff)
+from recording_assets_tests.test_sandbox_support import (
+    YESTERDAY,
+    Api,
+    children,
+    find_recording,
+    is_plain_available,
+    parse_ebml_top,
+    parse_ogg,
+    parse_riff,
+)
 
 ANCHOR_MS = 1_767_225_600_000
 
 
 @pytest.fixture(scope="module")
 def org():
-    return SyntheticOrg(seed=7, conversations_per_day=600, live_calls=5, media_scale=0.02,
-                        giant_recording_bytes=0, anchor_ms=ANCHOR_MS)
+    return SyntheticOrg(
+        seed=7,
+        conversations_per_day=600,
+        live_calls=5,
+        media_scale=0.02,
+        giant_recording_bytes=0,
+        anchor_ms=ANCHOR_MS,
+    )
 
 
 def _bytes(org, rec, format_id=None) -> bytes:
@@ -81,12 +95,12 @@ def test_webm_has_ebml_header_doctype_and_tiles_exactly(org, container, codec_id
     assert data[:4] == b"\x1a\x45\xdf\xa3"
     top = parse_ebml_top(data)
     assert [t[0] for t in top] == [b"\x1a\x45\xdf\xa3", b"\x18\x53\x80\x67"]
-    header = {i: data[s:s + n] for i, s, n in children(data, top[0][1], top[0][2])}
+    header = {i: data[s : s + n] for i, s, n in children(data, top[0][1], top[0][2])}
     assert header[b"\x42\x82"] == b"webm"
     segment = children(data, top[1][1], top[1][2])
     ids = [i for i, _, _ in segment]
     assert ids[:2] == [b"\x15\x49\xa9\x66", b"\x16\x54\xae\x6b"] and ids.count(b"\x1f\x43\xb6\x75") >= 1
-    assert codec_id in data[segment[1][1]: segment[1][1] + segment[1][2]]
+    assert codec_id in data[segment[1][1] : segment[1][1] + segment[1][2]]
 
 
 def test_mp3_has_id3_and_frame_sync(org):
@@ -97,7 +111,7 @@ def test_mp3_has_id3_and_frame_sync(org):
     first_frame = 10 + tag_size
     assert data[first_frame] == 0xFF and data[first_frame + 1] & 0xE0 == 0xE0
     assert (len(data) - first_frame) % 144 == 0
-    assert all(data[i:i + 2] == b"\xff\xfb" for i in range(first_frame, len(data), 144))
+    assert all(data[i : i + 2] == b"\xff\xfb" for i in range(first_frame, len(data), 144))
 
 
 def test_documents_open_as_what_they_claim(org):
@@ -116,9 +130,16 @@ def test_documents_open_as_what_they_claim(org):
 
 
 def test_content_types_match_containers(org):
-    expected = {"ogg_opus": "audio/ogg", "wav_pcm": "audio/wav", "wav_ulaw": "audio/wav", "webm_opus": "audio/webm",
-                "webm_vp8": "video/webm", "chat_json": "application/json", "message_zip": "application/zip",
-                "email_eml": "message/rfc822"}
+    expected = {
+        "ogg_opus": "audio/ogg",
+        "wav_pcm": "audio/wav",
+        "wav_ulaw": "audio/wav",
+        "webm_opus": "audio/webm",
+        "webm_vp8": "video/webm",
+        "chat_json": "application/json",
+        "message_zip": "application/zip",
+        "email_eml": "message/rfc822",
+    }
     for codec, content_type in expected.items():
         rec = find_recording(org, lambda r, c=codec: r.codec == c)
         assert org.media_content_type(rec.id) == content_type
@@ -127,10 +148,22 @@ def test_content_types_match_containers(org):
 
 
 def test_sizes_scale_with_duration_and_media_scale():
-    small = SyntheticOrg(seed=7, conversations_per_day=200, live_calls=0, media_scale=0.01,
-                         giant_recording_bytes=0, anchor_ms=ANCHOR_MS)
-    large = SyntheticOrg(seed=7, conversations_per_day=200, live_calls=0, media_scale=0.04,
-                         giant_recording_bytes=0, anchor_ms=ANCHOR_MS)
+    small = SyntheticOrg(
+        seed=7,
+        conversations_per_day=200,
+        live_calls=0,
+        media_scale=0.01,
+        giant_recording_bytes=0,
+        anchor_ms=ANCHOR_MS,
+    )
+    large = SyntheticOrg(
+        seed=7,
+        conversations_per_day=200,
+        live_calls=0,
+        media_scale=0.04,
+        giant_recording_bytes=0,
+        anchor_ms=ANCHOR_MS,
+    )
     rec_small = find_recording(small, lambda r: r.codec == "wav_pcm" and r.duration_ms > 300_000)
     rec_large = large.recording(rec_small.id)
     assert rec_large.duration_ms == rec_small.duration_ms
@@ -143,13 +176,20 @@ def test_sizes_scale_with_duration_and_media_scale():
 @pytest.mark.parametrize("format_id", ["NONE", "WAV", "WAV_ULAW", "OGG_OPUS", "WEBM", "MP3"])
 def test_giant_recording_has_exactly_the_requested_size(format_id):
     giant = 3_000_001
-    org = SyntheticOrg(seed=3, conversations_per_day=100, live_calls=0, media_scale=0.02,
-                       giant_recording_bytes=giant, anchor_ms=ANCHOR_MS)
+    org = SyntheticOrg(
+        seed=3,
+        conversations_per_day=100,
+        live_calls=0,
+        media_scale=0.02,
+        giant_recording_bytes=giant,
+        anchor_ms=ANCHOR_MS,
+    )
     convs = org.conversations_for_day(YESTERDAY)
     marked = [r for c in convs for r in c.recordings if r.giant_bytes]
     assert len(marked) == 1
-    first_available = next(r for c in convs for r in c.recordings
-                           if r.media == "audio" and is_plain_available(r))
+    first_available = next(
+        r for c in convs for r in c.recordings if r.media == "audio" and is_plain_available(r)
+    )
     assert marked[0] is first_available
     body = org.media_body(marked[0], format_id)
     assert body.size == giant
@@ -158,8 +198,14 @@ def test_giant_recording_has_exactly_the_requested_size(format_id):
 
 
 def test_giant_ogg_streams_fast_and_valid_at_the_seams():
-    org = SyntheticOrg(seed=3, conversations_per_day=50, live_calls=0, media_scale=0.02,
-                       giant_recording_bytes=64 * 1024 * 1024, anchor_ms=ANCHOR_MS)
+    org = SyntheticOrg(
+        seed=3,
+        conversations_per_day=50,
+        live_calls=0,
+        media_scale=0.02,
+        giant_recording_bytes=64 * 1024 * 1024,
+        anchor_ms=ANCHOR_MS,
+    )
     rec = next(r for c in org.conversations_for_day(YESTERDAY) for r in c.recordings if r.giant_bytes)
     body = media.body_for(org.seed, rec, "ogg_opus", org.media_scale)
     started = time.perf_counter()
@@ -174,7 +220,7 @@ def test_giant_ogg_streams_fast_and_valid_at_the_seams():
     assert total == 64 * 1024 * 1024
     assert elapsed < 2.0, f"{total / elapsed / 1e6:.0f} MB/s is too slow"
     parse_ogg(head[: _page_boundary(head)])
-    pages = parse_ogg(tail[tail.index(b"OggS"):])
+    pages = parse_ogg(tail[tail.index(b"OggS") :])
     assert pages[-1]["flags"] & 0x04
 
 
@@ -184,7 +230,7 @@ def _page_boundary(data: bytes) -> int:
         if pos + 27 > len(data):
             return pos
         count = data[pos + 26]
-        length = 27 + count + sum(data[pos + 27: pos + 27 + count])
+        length = 27 + count + sum(data[pos + 27 : pos + 27 + count])
         if pos + length > len(data):
             return pos
         pos += length
@@ -192,8 +238,15 @@ def _page_boundary(data: bytes) -> int:
 
 def test_two_orgs_with_the_same_seed_agree_and_other_seeds_differ():
     def build(seed):
-        return SyntheticOrg(seed=seed, conversations_per_day=300, live_calls=2, media_scale=0.02,
-                            giant_recording_bytes=0, anchor_ms=ANCHOR_MS)
+        return SyntheticOrg(
+            seed=seed,
+            conversations_per_day=300,
+            live_calls=2,
+            media_scale=0.02,
+            giant_recording_bytes=0,
+            anchor_ms=ANCHOR_MS,
+        )
+
     a, b, c = build(7), build(7), build(8)
     ids_a = [r.id for conv in a.conversations_for_day(YESTERDAY) for r in conv.recordings]
     assert ids_a == [r.id for conv in b.conversations_for_day(YESTERDAY) for r in conv.recordings]
@@ -210,8 +263,9 @@ def test_two_servers_same_seed_serve_identical_bytes(sandbox_factory, fake_clock
     rec = find_recording(one.sandbox.org, lambda r: r.media == "audio" and is_plain_available(r))
     digests = []
     for api in (one, two):
-        body = api.get(f"/api/v2/conversations/{rec.conversation_id}/recordings/{rec.id}",
-                       params={"formatId": "NONE"}).json()
+        body = api.get(
+            f"/api/v2/conversations/{rec.conversation_id}/recordings/{rec.id}", params={"formatId": "NONE"}
+        ).json()
         digests.append(hashlib.sha256(httpx.get(body["mediaUris"]["0"]["mediaUri"]).content).hexdigest())
     truth = httpx.get(f"{one.sandbox.base_url}/__sandbox/recordings/{rec.id}").json()
     assert digests[0] == digests[1] == truth["sha256"] == one.sandbox.org.media_sha256(rec.id)
@@ -221,10 +275,15 @@ def test_two_servers_same_seed_serve_identical_bytes(sandbox_factory, fake_clock
 
 def test_bandwidth_cap_is_real_time_and_shared(sandbox_factory, fake_clock):
     api = Api(sandbox_factory(clock=fake_clock, media_bandwidth_bytes_per_s=400_000))
-    rec = find_recording(api.sandbox.org, lambda r: r.codec == "wav_pcm" and is_plain_available(r)
-                         and 60_000 < api.sandbox.org.media_size(r.id) < 120_000)
-    url = api.get(f"/api/v2/conversations/{rec.conversation_id}/recordings/{rec.id}",
-                  params={"formatId": "NONE"}).json()["mediaUris"]["0"]["mediaUri"]
+    rec = find_recording(
+        api.sandbox.org,
+        lambda r: r.codec == "wav_pcm"
+        and is_plain_available(r)
+        and 60_000 < api.sandbox.org.media_size(r.id) < 120_000,
+    )
+    url = api.get(
+        f"/api/v2/conversations/{rec.conversation_id}/recordings/{rec.id}", params={"formatId": "NONE"}
+    ).json()["mediaUris"]["0"]["mediaUri"]
     size = api.sandbox.org.media_size(rec.id)
     started = time.perf_counter()
     assert len(httpx.get(url).content) == size

@@ -27,8 +27,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _org(per_day: int, **kwargs) -> SyntheticOrg:
-    options = dict(seed=7, conversations_per_day=per_day, live_calls=0, media_scale=0.02,
-                   giant_recording_bytes=0, anchor_ms=ANCHOR_MS)
+    options = dict(
+        seed=7,
+        conversations_per_day=per_day,
+        live_calls=0,
+        media_scale=0.02,
+        giant_recording_bytes=0,
+        anchor_ms=ANCHOR_MS,
+    )
     options.update(kwargs)
     return SyntheticOrg(**options)
 
@@ -123,12 +129,33 @@ def test_config_validation():
 def test_cli_arguments_build_the_config():
     parser = argparse.ArgumentParser()
     add_arguments(parser)
-    args = parser.parse_args([
-        "--port", "0", "--seed", "3", "--conversations-per-day", "50", "--media-scale", "0.5",
-        "--rate-limit", "60", "--url-ttl", "120", "--burst-429-every", "10", "--error-5xx-every", "7",
-        "--reset-mid-body-rate", "0.1", "--deny-permission", "a:b:c", "--deny-permission", "d:e:f",
-        "--pagination-drift",
-    ])
+    args = parser.parse_args(
+        [
+            "--port",
+            "0",
+            "--seed",
+            "3",
+            "--conversations-per-day",
+            "50",
+            "--media-scale",
+            "0.5",
+            "--rate-limit",
+            "60",
+            "--url-ttl",
+            "120",
+            "--burst-429-every",
+            "10",
+            "--error-5xx-every",
+            "7",
+            "--reset-mid-body-rate",
+            "0.1",
+            "--deny-permission",
+            "a:b:c",
+            "--deny-permission",
+            "d:e:f",
+            "--pagination-drift",
+        ]
+    )
     config = config_from_args(args)
     assert (config.seed, config.conversations_per_day, config.media_scale) == (3, 50, 0.5)
     assert (config.rate_limit_per_minute, config.url_ttl_s, config.port) == (60, 120, 0)
@@ -141,14 +168,23 @@ def test_cli_arguments_build_the_config():
 
 def test_python_dash_m_serves_until_sigterm():
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    process = subprocess.Popen([sys.executable, "-m", "recording_assets.sandbox", "--port", "0", "--seed", "9"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "recording_assets.sandbox", "--port", "0", "--seed", "9"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
     try:
         first_line = process.stdout.readline()
         assert "listening on http://127.0.0.1:" in first_line
         base_url = first_line.strip().rsplit(" ", 1)[-1]
-        response = httpx.post(f"{base_url}/oauth/token", auth=("sandbox-client", "sandbox-secret"),
-                              data={"grant_type": "client_credentials"})
+        response = httpx.post(
+            f"{base_url}/oauth/token",
+            auth=("sandbox-client", "sandbox-secret"),
+            data={"grant_type": "client_credentials"},
+        )
         assert response.status_code == 200
     finally:
         process.send_signal(signal.SIGTERM)

@@ -9,8 +9,13 @@ import httpx
 import pytest
 
 from recording_assets.sandbox.config import ALL_PERMISSIONS
-from recording_assets_tests.test_sandbox_support import (YESTERDAY, Api, find_recording, is_plain_available,
-                                                        parse_riff)
+from recording_assets_tests.test_sandbox_support import (
+    YESTERDAY,
+    Api,
+    find_recording,
+    is_plain_available,
+    parse_riff,
+)
 
 
 @pytest.fixture
@@ -36,13 +41,20 @@ def test_recordingmetadata_lists_every_recording_of_a_conversation(api):
         assert "mediaUris" not in item
     unrecorded = next(c for c in org.conversations_for_day(YESTERDAY) if not c.recordings)
     assert api.get(f"/api/v2/conversations/{unrecorded.id}/recordingmetadata").json() == []
-    assert api.get("/api/v2/conversations/8f1e0d4c-2b1a-4c3d-9e8f-0a1b2c3d4e5f/recordingmetadata").status_code == 404
+    assert (
+        api.get("/api/v2/conversations/8f1e0d4c-2b1a-4c3d-9e8f-0a1b2c3d4e5f/recordingmetadata").status_code
+        == 404
+    )
 
 
 def test_every_recording_session_is_marked_recording_in_analytics(api):
     org = api.sandbox.org
-    page = api.query({"interval": f"{YESTERDAY}T08:00:00Z/{YESTERDAY}T12:00:00Z",
-                      "paging": {"pageSize": 100, "pageNumber": 1}}).json()["conversations"]
+    page = api.query(
+        {
+            "interval": f"{YESTERDAY}T08:00:00Z/{YESTERDAY}T12:00:00Z",
+            "paging": {"pageSize": 100, "pageNumber": 1},
+        }
+    ).json()["conversations"]
     checked = 0
     for conversation in page:
         sessions = {s["sessionId"]: s for p in conversation["participants"] for s in p["sessions"]}
@@ -50,8 +62,11 @@ def test_every_recording_session_is_marked_recording_in_analytics(api):
             assert sessions[rec.session_id].get("recording") is True
             checked += 1
             if rec.media == "screen":
-                agent = next(p for p in conversation["participants"] if rec.session_id in
-                             {s["sessionId"] for s in p["sessions"]})
+                agent = next(
+                    p
+                    for p in conversation["participants"]
+                    if rec.session_id in {s["sessionId"] for s in p["sessions"]}
+                )
                 assert agent["screenRecording"] is True
         if not org.recordings(conversation["conversationId"]):
             assert not any(s.get("recording") for s in sessions.values())
@@ -119,14 +134,20 @@ def test_chat_email_and_message_formats(api):
     eml = httpx.get(api.get(_recording_path(email)).json()["mediaUris"]["0"]["mediaUri"])
     assert eml.headers["content-type"] == "message/rfc822"
     message = find_recording(org, lambda r: r.media == "message" and is_plain_available(r))
-    assert httpx.get(api.get(_recording_path(message)).json()["mediaUris"]["0"]["mediaUri"]).content[:2] == b"PK"
+    assert (
+        httpx.get(api.get(_recording_path(message)).json()["mediaUris"]["0"]["mediaUri"]).content[:2] == b"PK"
+    )
 
 
 def test_plural_recordings_endpoint(api):
     org = api.sandbox.org
-    conv = next(c for c in org.conversations_for_day(YESTERDAY)
-                if c.recordings and all(r.codec == "webm_opus" or r.media != "audio" for r in c.recordings)
-                and all(is_plain_available(r) for r in c.recordings))
+    conv = next(
+        c
+        for c in org.conversations_for_day(YESTERDAY)
+        if c.recordings
+        and all(r.codec == "webm_opus" or r.media != "audio" for r in c.recordings)
+        and all(is_plain_available(r) for r in c.recordings)
+    )
     listing = api.get(f"/api/v2/conversations/{conv.id}/recordings")
     assert listing.status_code == 200
     assert [r["id"] for r in listing.json()] == [r.id for r in conv.recordings]
@@ -148,8 +169,10 @@ def test_batch_flow_native_codecs_errors_and_partial_progress(api, fake_clock):
     archived = find_recording(org, lambda r: r.file_state == "ARCHIVED")
     deleted = find_recording(org, lambda r: r.file_state == "DELETED")
     items = [{"conversationId": c.id} for c in convs]
-    items += [{"conversationId": archived.conversation_id, "recordingId": archived.id},
-              {"conversationId": deleted.conversation_id, "recordingId": deleted.id}]
+    items += [
+        {"conversationId": archived.conversation_id, "recordingId": archived.id},
+        {"conversationId": deleted.conversation_id, "recordingId": deleted.id},
+    ]
     submitted = api.post("/api/v2/recording/batchrequests", json={"batchDownloadRequestList": items})
     assert submitted.status_code == 200
     job_id = submitted.json()["id"]
@@ -195,13 +218,21 @@ def test_batch_excludes_sensitive_recordings_without_view_sensitive_data(sandbox
 def test_batch_validation_and_ownership(api):
     too_many = {"batchDownloadRequestList": [{"conversationId": "x"}] * 101}
     assert api.post("/api/v2/recording/batchrequests", json=too_many).status_code == 400
-    assert api.post("/api/v2/recording/batchrequests", json={"batchDownloadRequestList": []}).status_code == 400
+    assert (
+        api.post("/api/v2/recording/batchrequests", json={"batchDownloadRequestList": []}).status_code == 400
+    )
     assert api.post("/api/v2/recording/batchrequests", content=b"{not json").status_code == 400
-    job = api.sandbox.state.batches.submit("another-client", {"batchDownloadRequestList": [
-        {"conversationId": "8f1e0d4c-2b1a-4c3d-9e8f-0a1b2c3d4e5f"}]}, 0, True)
+    job = api.sandbox.state.batches.submit(
+        "another-client",
+        {"batchDownloadRequestList": [{"conversationId": "8f1e0d4c-2b1a-4c3d-9e8f-0a1b2c3d4e5f"}]},
+        0,
+        True,
+    )
     assert api.get(f"/api/v2/recording/batchrequests/{job.id}").status_code == 404
-    unknown = api.post("/api/v2/recording/batchrequests", json={"batchDownloadRequestList": [
-        {"conversationId": "8f1e0d4c-2b1a-4c3d-9e8f-0a1b2c3d4e5f"}]}).json()["id"]
+    unknown = api.post(
+        "/api/v2/recording/batchrequests",
+        json={"batchDownloadRequestList": [{"conversationId": "8f1e0d4c-2b1a-4c3d-9e8f-0a1b2c3d4e5f"}]},
+    ).json()["id"]
     api.sandbox.state.clock.advance(10)
     result = api.get(f"/api/v2/recording/batchrequests/{unknown}").json()["results"][0]
     assert result["errorMsg"] and "resultUrl" not in result
@@ -235,7 +266,9 @@ def test_tampered_urls_are_403_and_media_needs_no_bearer(api):
     assert httpx.get(url.split("?")[0]).status_code == 403
     response = httpx.get(url)  # no Authorization header at all
     assert response.status_code == 200
-    assert int(response.headers["content-length"]) == len(response.content) == api.sandbox.org.media_size(rec.id)
+    assert (
+        int(response.headers["content-length"]) == len(response.content) == api.sandbox.org.media_size(rec.id)
+    )
 
 
 def test_range_requests_and_head(api):

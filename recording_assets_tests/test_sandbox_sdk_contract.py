@@ -17,8 +17,11 @@ OUTDATED = "outdated_sdk_version"
 @pytest.fixture
 def sdk(sandbox_factory, fake_clock):
     sandbox = sandbox_factory(clock=fake_clock, seed=11, conversations_per_day=300, batch_latency_s=2.0)
-    token = httpx.post(f"{sandbox.base_url}/oauth/token", auth=("sandbox-client", "sandbox-secret"),
-                       data={"grant_type": "client_credentials"}).json()["access_token"]
+    token = httpx.post(
+        f"{sandbox.base_url}/oauth/token",
+        auth=("sandbox-client", "sandbox-secret"),
+        data={"grant_type": "client_credentials"},
+    ).json()["access_token"]
     client = PureCloud.ApiClient(host=sandbox.base_url)
     client.access_token = token
     return sandbox, client
@@ -77,8 +80,11 @@ def test_sdk_reads_details_query_metadata_batch_and_single_fetch(sdk, fake_clock
     assert session.session_id and session.media_type == "voice" and session.direction
     assert session.segments[0].segment_start and session.segments[0].segment_type
 
-    conversation = next(c for c in result.conversations
-                        if any(s.recording for p in c.participants for s in p.sessions) and c.conversation_end)
+    conversation = next(
+        c
+        for c in result.conversations
+        if any(s.recording for p in c.participants for s in p.sessions) and c.conversation_end
+    )
     metadata = recordings_api.get_conversation_recordingmetadata(conversation.conversation_id)
     assert metadata and all(isinstance(m, PureCloud.RecordingMetadata) for m in metadata)
     _no_outdated(metadata)
@@ -114,8 +120,9 @@ def test_sdk_reads_details_query_metadata_batch_and_single_fetch(sdk, fake_clock
     assert downloaded.status_code == 200 and downloaded.headers["content-type"] == ok[0].content_type
 
     available = next(m for m in metadata if m.file_state == "AVAILABLE")
-    recording = recordings_api.get_conversation_recording(conversation.conversation_id, available.id,
-                                                          format_id="NONE")
+    recording = recordings_api.get_conversation_recording(
+        conversation.conversation_id, available.id, format_id="NONE"
+    )
     assert isinstance(recording, PureCloud.Recording)
     _no_outdated(recording)
     assert recording.id == available.id and recording.file_state == "AVAILABLE"
@@ -149,13 +156,18 @@ def test_sdk_reads_jobs_tokens_roles_and_live_calls(sdk, fake_clock):
     assert oauth_client.authorized_grant_type == "CLIENT-CREDENTIALS" and oauth_client.role_divisions
     role = PureCloud.AuthorizationApi(client).get_authorization_role(oauth_client.role_divisions[0].role_id)
     assert "recording:recording:viewSensitiveData" in role.permissions
-    assert any(p.domain == "recording" and "viewSensitiveData" in p.action_set for p in role.permission_policies)
+    assert any(
+        p.domain == "recording" and "viewSensitiveData" in p.action_set for p in role.permission_policies
+    )
 
     conversations = PureCloud.ConversationsApi(client)
     live = sandbox.org.live_calls[0]
     call = conversations.get_conversations_call(live.id)
     _no_outdated(call)
-    assert call.recording_state == "active" and {p.purpose for p in call.participants} >= {"customer", "agent"}
+    assert call.recording_state == "active" and {p.purpose for p in call.participants} >= {
+        "customer",
+        "agent",
+    }
     assert all(p.recorders_state is not None for p in call.participants)
     conversation = conversations.get_conversation(live.id)
     _no_outdated(conversation)

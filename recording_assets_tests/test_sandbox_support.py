@@ -14,7 +14,9 @@ TODAY = dt.date(2026, 1, 1)
 
 
 def get_token(base_url: str, client_id: str = "sandbox-client", secret: str = "sandbox-secret") -> str:
-    response = httpx.post(f"{base_url}/oauth/token", auth=(client_id, secret), data={"grant_type": "client_credentials"})
+    response = httpx.post(
+        f"{base_url}/oauth/token", auth=(client_id, secret), data={"grant_type": "client_credentials"}
+    )
     response.raise_for_status()
     return response.json()["access_token"]
 
@@ -95,16 +97,23 @@ def parse_ogg(data: bytes) -> list[dict]:
     """Every page, with its CRC checked; raises AssertionError on any inconsistency."""
     pages, pos = [], 0
     while pos < len(data):
-        assert data[pos:pos + 4] == b"OggS", f"no capture pattern at {pos}"
+        assert data[pos : pos + 4] == b"OggS", f"no capture pattern at {pos}"
         flags, granule, serial, sequence, stored_crc, count = struct.unpack_from("<BqIIIB", data, pos + 5)
-        lacing = data[pos + 27: pos + 27 + count]
+        lacing = data[pos + 27 : pos + 27 + count]
         length = 27 + count + sum(lacing)
-        page = bytearray(data[pos:pos + length])
+        page = bytearray(data[pos : pos + length])
         assert len(page) == length, "truncated page"
         page[22:26] = b"\x00\x00\x00\x00"
         assert ogg_crc(bytes(page)) == stored_crc, f"bad CRC on page {sequence}"
-        pages.append({"flags": flags, "granule": granule, "serial": serial, "sequence": sequence,
-                      "payload": bytes(page[27 + count:])})
+        pages.append(
+            {
+                "flags": flags,
+                "granule": granule,
+                "serial": serial,
+                "sequence": sequence,
+                "payload": bytes(page[27 + count :]),
+            }
+        )
         pos += length
     return pages
 
@@ -114,14 +123,24 @@ def parse_riff(data: bytes) -> dict[str, Any]:
     riff_size = struct.unpack_from("<I", data, 4)[0]
     chunks, pos = {}, 12
     while pos + 8 <= min(len(data), riff_size + 8):
-        name, size = data[pos:pos + 4], struct.unpack_from("<I", data, pos + 4)[0]
+        name, size = data[pos : pos + 4], struct.unpack_from("<I", data, pos + 4)[0]
         chunks[name] = (pos + 8, size)
         pos += 8 + size + (size & 1)
     fmt_at, _ = chunks[b"fmt "]
     tag, channels, rate, byte_rate, align, bits = struct.unpack_from("<HHIIHH", data, fmt_at)
     data_at, data_size = chunks[b"data"]
-    return {"riff_size": riff_size, "tag": tag, "channels": channels, "rate": rate, "byte_rate": byte_rate,
-            "align": align, "bits": bits, "data_at": data_at, "data_size": data_size, "chunks": chunks}
+    return {
+        "riff_size": riff_size,
+        "tag": tag,
+        "channels": channels,
+        "rate": rate,
+        "byte_rate": byte_rate,
+        "align": align,
+        "bits": bits,
+        "data_at": data_at,
+        "data_size": data_size,
+        "chunks": chunks,
+    }
 
 
 def read_vint(data: bytes, pos: int) -> tuple[int, int]:
@@ -137,7 +156,7 @@ def read_vint(data: bytes, pos: int) -> tuple[int, int]:
 
 def read_ebml_id(data: bytes, pos: int) -> tuple[bytes, int]:
     _, width = read_vint(data, pos)
-    return data[pos:pos + width], width
+    return data[pos : pos + width], width
 
 
 def parse_ebml_top(data: bytes) -> list[tuple[bytes, int, int]]:

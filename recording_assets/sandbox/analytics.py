@@ -86,7 +86,9 @@ _METRICS: dict[str, Callable[[SegmentRow], bool]] = {
     "tAlert": lambda r: r.segment.segment_type == "alert" and r.ended,
     "tAnswered": lambda r: r.participant.purpose == "agent" and r.segment.segment_type == "interact",
     "tTalk": lambda r: r.participant.purpose == "agent" and r.segment.segment_type == "interact",
-    "tTalkComplete": lambda r: r.participant.purpose == "agent" and r.segment.segment_type == "interact" and r.ended,
+    "tTalkComplete": lambda r: (
+        r.participant.purpose == "agent" and r.segment.segment_type == "interact" and r.ended
+    ),
     "tHandle": lambda r: r.participant.purpose == "agent" and r.segment.segment_type == "wrapup" and r.ended,
     "tAcw": lambda r: r.segment.segment_type == "wrapup" and r.ended,
     "tAcd": lambda r: r.participant.purpose == "acd" and r.ended,
@@ -171,7 +173,9 @@ def compile_matcher(body: dict) -> Matcher:
     if not isinstance(conversation_filters, list) or not isinstance(segment_filters, list):
         raise bad_request("conversationFilters and segmentFilters must be arrays")
     return Matcher(
-        tuple(_compile_filter(f, _CONVERSATION_DIMENSIONS, "conversationFilters") for f in conversation_filters),
+        tuple(
+            _compile_filter(f, _CONVERSATION_DIMENSIONS, "conversationFilters") for f in conversation_filters
+        ),
         tuple(_compile_filter(f, _SEGMENT_DIMENSIONS, "segmentFilters") for f in segment_filters),
     )
 
@@ -187,7 +191,9 @@ def parse_order(body: dict) -> tuple[str, str]:
     return order, order_by
 
 
-def sort_conversations(convs: list[Conversation], order: str, order_by: str, now_ms: int) -> list[Conversation]:
+def sort_conversations(
+    convs: list[Conversation], order: str, order_by: str, now_ms: int
+) -> list[Conversation]:
     if order_by in ("conversationEnd", "segmentEnd"):
         convs = sorted(convs, key=lambda c: c.end_ms if c.ended(now_ms) else float("inf"))
     if order == "desc":
@@ -249,8 +255,16 @@ def parse_details_query(body: Any, now_ms: int) -> DetailsQuery:
     order, order_by = parse_order(body)
     matcher = compile_matcher(body)
     identity = {k: v for k, v in body.items() if k != "paging"}
-    return DetailsQuery(start_ms, end_ms, order, order_by, page_size, page_number, matcher,
-                        json.dumps(identity, sort_keys=True, default=str))
+    return DetailsQuery(
+        start_ms,
+        end_ms,
+        order,
+        order_by,
+        page_size,
+        page_number,
+        matcher,
+        json.dumps(identity, sort_keys=True, default=str),
+    )
 
 
 class QueryEngine:
@@ -270,7 +284,8 @@ class QueryEngine:
                 self._cache.move_to_end(key)
                 return hit
         found = [
-            conv for conv in self._org.conversations_between(query.start_ms, query.end_ms)
+            conv
+            for conv in self._org.conversations_between(query.start_ms, query.end_ms)
             if conv.start_ms <= now_ms and query.matcher(conv, now_ms)
         ]
         found = sort_conversations(found, query.order, query.order_by, now_ms)
@@ -283,7 +298,7 @@ class QueryEngine:
     def page(self, query: DetailsQuery, now_ms: int, drift: int = 0) -> tuple[list[Conversation], int]:
         found = self.matching(query, now_ms)
         offset = max(0, (query.page_number - 1) * query.page_size + drift)
-        return found[offset: offset + query.page_size], len(found)
+        return found[offset : offset + query.page_size], len(found)
 
 
 def drift_for(seed: int, query: DetailsQuery) -> int:
@@ -344,8 +359,11 @@ def _render_session(session: Session, now_ms: int) -> dict[str, Any] | None:
         segments.append(item)
     if not segments:
         return None
-    out: dict[str, Any] = {"sessionId": session.session_id, "mediaType": session.media_type,
-                           "direction": session.direction}
+    out: dict[str, Any] = {
+        "sessionId": session.session_id,
+        "mediaType": session.media_type,
+        "direction": session.direction,
+    }
     if session.ani:
         out["ani"] = session.ani
     if session.dnis:

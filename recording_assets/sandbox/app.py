@@ -14,7 +14,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from recording_assets.sandbox import media, routes_analytics, routes_conversations, routes_identity, routes_media
+from recording_assets.sandbox import (
+    media,
+    routes_analytics,
+    routes_conversations,
+    routes_identity,
+    routes_media,
+)
 from recording_assets.sandbox import routes_recordings
 from recording_assets.sandbox.faults import Faults
 from recording_assets.sandbox.errors import not_found
@@ -25,7 +31,9 @@ from recording_assets.sandbox.state import SandboxState
 
 def build_app(state: SandboxState) -> Starlette:
     async def stats(request: Request) -> Response:
-        return JSONResponse(state.stats.snapshot())
+        raw = request.query_params.get("log")  # ?log=N: only the last N log entries (0 = none)
+        limit = int(raw) if raw and raw.isdigit() else None
+        return JSONResponse(state.stats.snapshot(limit))
 
     async def reset(request: Request) -> Response:
         state.stats.reset()
@@ -47,23 +55,34 @@ def build_app(state: SandboxState) -> Starlette:
             return JSONResponse({"error": "unknown recording"}, status_code=404)
         format_id = request.query_params.get("formatId")
         body = media.body_for(state.org.seed, rec, media.container_for(rec, format_id), state.org.media_scale)
-        return JSONResponse({
-            "recordingId": rec.id,
-            "conversationId": rec.conversation_id,
-            "sha256": state.org.media_sha256(rec.id, format_id),
-            "size": body.size,
-            "fileState": rec.file_state_at(state.now_ms()),
-            "sensitive": rec.sensitive,
-            "contentType": body.content_type,
-        })
+        return JSONResponse(
+            {
+                "recordingId": rec.id,
+                "conversationId": rec.conversation_id,
+                "sha256": state.org.media_sha256(rec.id, format_id),
+                "size": body.size,
+                "fileState": rec.file_state_at(state.now_ms()),
+                "sensitive": rec.sensitive,
+                "contentType": body.content_type,
+            }
+        )
 
     async def fallback(request: Request) -> Response:
         correlation_id = str(uuid.uuid4())
         error = not_found(f"No route matches {request.method} {request.url.path}.")
-        state.stats.record(t=state.clock.time(), method=request.method, path=request.url.path,
-                           query=request.url.query, family="other", status=404, token_id=None)
-        headers = {"inin-correlation-id": correlation_id,
-                   **RateLimiter.anonymous(state.config.rate_limit_per_minute).headers()}
+        state.stats.record(
+            t=state.clock.time(),
+            method=request.method,
+            path=request.url.path,
+            query=request.url.query,
+            family="other",
+            status=404,
+            token_id=None,
+        )
+        headers = {
+            "inin-correlation-id": correlation_id,
+            **RateLimiter.anonymous(state.config.rate_limit_per_minute).headers(),
+        }
         return JSONResponse(error_body(error, correlation_id), status_code=404, headers=headers)
 
     admin = [

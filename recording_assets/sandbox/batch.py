@@ -70,8 +70,9 @@ class BatchStore:
         for item in items:
             if not isinstance(item, dict) or not isinstance(item.get("conversationId"), str):
                 raise bad_request("every batchDownloadRequest needs a conversationId")
-            pending.extend(self._expand(item["conversationId"], item.get("recordingId"), now_ms,
-                                        can_view_sensitive))
+            pending.extend(
+                self._expand(item["conversationId"], item.get("recordingId"), now_ms, can_view_sensitive)
+            )
         total_ms = self._latency_ms + PER_ITEM_MS * len(pending)
         outcomes = []
         for position, (conversation_id, recording_id, rec, error) in enumerate(pending):
@@ -82,8 +83,13 @@ class BatchStore:
             outcomes.append(BatchOutcome(conversation_id, recording_id, ready, container, error))
         with self._lock:
             self._count += 1
-            job = BatchJob(stable_uuid(self._org.seed, "batch", self._count), client_id, now_ms,
-                           now_ms + total_ms, tuple(outcomes))
+            job = BatchJob(
+                stable_uuid(self._org.seed, "batch", self._count),
+                client_id,
+                now_ms,
+                now_ms + total_ms,
+                tuple(outcomes),
+            )
             self._jobs[job.id] = job
         return job
 
@@ -91,8 +97,9 @@ class BatchStore:
         with self._lock:
             return self._jobs.get(job_id)
 
-    def _expand(self, conversation_id: str, recording_id: Any, now_ms: int,
-                can_view_sensitive: bool) -> list[tuple[str, str | None, Recording | None, str | None]]:
+    def _expand(
+        self, conversation_id: str, recording_id: Any, now_ms: int, can_view_sensitive: bool
+    ) -> list[tuple[str, str | None, Recording | None, str | None]]:
         conv = self._org.conversation(conversation_id)
         if conv is None or not conv.started(now_ms):
             return [(conversation_id, recording_id, None, ERROR_NO_CONVERSATION)]

@@ -27,7 +27,15 @@ ROLE_VIEW = "authorization:role:view"
 
 # What a client holds when SandboxConfig.permissions is None: everything the sandbox checks.
 ALL_PERMISSIONS = frozenset(
-    (*ANALYTICS_VIEW, *RECORDING_VIEW, *PARTICIPANT_RECORD, VIEW_SENSITIVE, PAUSE_OTHERS, OAUTH_CLIENT_VIEW, ROLE_VIEW)
+    (
+        *ANALYTICS_VIEW,
+        *RECORDING_VIEW,
+        *PARTICIPANT_RECORD,
+        VIEW_SENSITIVE,
+        PAUSE_OTHERS,
+        OAUTH_CLIENT_VIEW,
+        ROLE_VIEW,
+    )
 )
 
 

@@ -26,7 +26,9 @@ class Faults:
     burst_retry_after_s: int = 2
     error_5xx_every: int = 0  # every Nth API request answers 502/503/504 (in turn)
     reset_mid_body_rate: float = 0.0  # first media GET aborts the socket (RST) after about half the body
-    truncate_body_rate: float = 0.0  # first media GET closes cleanly after half of the promised Content-Length
+    truncate_body_rate: float = (
+        0.0  # first media GET closes cleanly after half of the promised Content-Length
+    )
     wrong_content_type_rate: float = 0.0  # first media GET is a 200 text/html error page
     corrupt_magic_rate: float = 0.0  # first media GET starts with garbage instead of the container magic
     corrupt_magic_persistent: bool = False  # corrupt every attempt, not just the first
@@ -42,13 +44,23 @@ class Faults:
     def __post_init__(self) -> None:
         if self.deleted_status not in (404, 410):
             raise ValueError("deleted_status must be 404 or 410")
-        for name in ("reset_mid_body_rate", "truncate_body_rate", "wrong_content_type_rate",
-                     "corrupt_magic_rate", "batch_error_rate"):
+        for name in (
+            "reset_mid_body_rate",
+            "truncate_body_rate",
+            "wrong_content_type_rate",
+            "corrupt_magic_rate",
+            "batch_error_rate",
+        ):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be within 0..1, got {value}")
-        for name in ("burst_429_every", "burst_429_length", "error_5xx_every", "revoke_tokens_every",
-                     "conflict_409_every"):
+        for name in (
+            "burst_429_every",
+            "burst_429_length",
+            "error_5xx_every",
+            "revoke_tokens_every",
+            "conflict_409_every",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
         if not isinstance(self.deny_permissions, frozenset):
@@ -101,9 +113,13 @@ class FaultState:
     _batch_attempts: Counter = field(default_factory=Counter)
 
     def replace(self, faults: Faults) -> None:
+        """New faults; "every Nth" counts restart from here. Media/batch "first attempt" tallies persist."""
         with self._lock:
             self.faults = faults
             self._burst_left = 0
+            self._api_requests = 0
+            self._errors_sent = 0
+            self._control_calls = 0
 
     def on_api_request(self) -> GateDecision:
         """Called once per authenticated, in-limit ``/api/v2`` request."""
@@ -139,7 +155,9 @@ class FaultState:
             f = self.faults
         if first and self._picked(f.wrong_content_type_rate, "wrong-content-type", recording_id):
             return MediaFault("wrong_content_type")
-        if (first or f.corrupt_magic_persistent) and self._picked(f.corrupt_magic_rate, "corrupt", recording_id):
+        if (first or f.corrupt_magic_persistent) and self._picked(
+            f.corrupt_magic_rate, "corrupt", recording_id
+        ):
             return MediaFault("corrupt_magic")
         if first and self._picked(f.reset_mid_body_rate, "reset", recording_id):
             return MediaFault("reset")

@@ -30,8 +30,14 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def error_body(error: ApiError, correlation_id: str) -> dict[str, Any]:
-    return {"message": error.message, "code": error.code, "status": error.status, "contextId": correlation_id,
-            "details": [], "errors": []}
+    return {
+        "message": error.message,
+        "code": error.code,
+        "status": error.status,
+        "contextId": correlation_id,
+        "details": [],
+        "errors": [],
+    }
 
 
 @dataclass
@@ -80,7 +86,9 @@ class Ctx:
 Handler = Callable[[Ctx], Awaitable[Response]]
 
 
-def api(state: SandboxState, family: str, any_of: tuple[str, ...] | None = None) -> Callable[[Handler], Callable]:
+def api(
+    state: SandboxState, family: str, any_of: tuple[str, ...] | None = None
+) -> Callable[[Handler], Callable]:
     """Wrap a handler in the gateway pipeline. ``any_of``: the permissions of which one is needed."""
 
     def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -97,21 +105,31 @@ def api(state: SandboxState, family: str, any_of: tuple[str, ...] | None = None)
                 decision = state.limiter.hit(token.token_id, state.clock.time())
                 headers.update(decision.headers())
                 if decision.limited:
-                    raise ApiError(429, "too.many.requests.retry.after",
-                                   f"Rate limit exceeded the maximum. Retry the request in "
-                                   f"[{decision.retry_after_s}] seconds",
-                                   {"Retry-After": str(decision.retry_after_s)})
+                    raise ApiError(
+                        429,
+                        "too.many.requests.retry.after",
+                        f"Rate limit exceeded the maximum. Retry the request in "
+                        f"[{decision.retry_after_s}] seconds",
+                        {"Retry-After": str(decision.retry_after_s)},
+                    )
                 gate = state.faults.on_api_request()
                 try:
                     if gate.status == 429:
-                        raise ApiError(429, "too.many.requests.retry.after",
-                                       f"Rate limit exceeded the maximum. Retry the request in "
-                                       f"[{gate.retry_after_s}] seconds",
-                                       {"Retry-After": str(gate.retry_after_s)})
+                        raise ApiError(
+                            429,
+                            "too.many.requests.retry.after",
+                            f"Rate limit exceeded the maximum. Retry the request in "
+                            f"[{gate.retry_after_s}] seconds",
+                            {"Retry-After": str(gate.retry_after_s)},
+                        )
                     if gate.status:
                         extra = {"Retry-After": str(gate.retry_after_s)} if gate.retry_after_s else {}
-                        raise ApiError(gate.status, _5XX_CODES[gate.status],
-                                       "The service is temporarily unavailable. Please retry.", extra)
+                        raise ApiError(
+                            gate.status,
+                            _5XX_CODES[gate.status],
+                            "The service is temporarily unavailable. Please retry.",
+                            extra,
+                        )
                     if any_of is not None and not state.permissions().intersection(any_of):
                         raise ApiError(403, "missing.any.permissions", missing_permissions_message(any_of))
                     ctx = Ctx(request, state, token, value, state.now_ms(), correlation_id)
@@ -124,9 +142,15 @@ def api(state: SandboxState, family: str, any_of: tuple[str, ...] | None = None)
                 response = json_response(error_body(error, correlation_id), error.status)
             for name, header_value in headers.items():
                 response.headers[name] = header_value
-            state.stats.record(t=state.clock.time(), method=request.method, path=request.url.path,
-                               query=request.url.query, family=family, status=response.status_code,
-                               token_id=token_id)
+            state.stats.record(
+                t=state.clock.time(),
+                method=request.method,
+                path=request.url.path,
+                query=request.url.query,
+                family=family,
+                status=response.status_code,
+                token_id=token_id,
+            )
             return response
 
         return endpoint
@@ -135,8 +159,10 @@ def api(state: SandboxState, family: str, any_of: tuple[str, ...] | None = None)
 
 
 def missing_permissions_message(any_of: tuple[str, ...]) -> str:
-    return ("Unable to perform the requested action. You must have at least one of the following permissions "
-            f"assigned: [{', '.join(any_of)}]")
+    return (
+        "Unable to perform the requested action. You must have at least one of the following permissions "
+        f"assigned: [{', '.join(any_of)}]"
+    )
 
 
 def _authenticate(state: SandboxState, request: Request) -> tuple[str, Token]:

@@ -78,7 +78,9 @@ class IdCodec:
         if x & ((1 << _CHECK_BITS) - 1):
             return None
         x >>= _CHECK_BITS
-        return DecodedId(kind=x >> 52, day_ordinal=(x >> 32) & 0xFFFFF, index=(x >> 8) & 0xFFFFFF, sub=x & 0xFF)
+        return DecodedId(
+            kind=x >> 52, day_ordinal=(x >> 32) & 0xFFFFF, index=(x >> 8) & 0xFFFFFF, sub=x & 0xFF
+        )
 
 
 def _to_uuid(value: int) -> str:

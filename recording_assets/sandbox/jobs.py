@@ -12,7 +12,12 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from recording_assets.sandbox.analytics import compile_matcher, parse_interval_field, parse_order, sort_conversations
+from recording_assets.sandbox.analytics import (
+    compile_matcher,
+    parse_interval_field,
+    parse_order,
+    sort_conversations,
+)
 from recording_assets.sandbox.errors import bad_request
 from recording_assets.sandbox.ids import stable_uuid
 from recording_assets.sandbox.org import Conversation, SyntheticOrg
@@ -68,7 +73,8 @@ class JobStore:
         # Overlap matching must also look at the day before: conversations can run past midnight.
         scan_from = start_ms if start_matching else start_ms - DAY_MS
         found = [
-            conv for conv in self._org.conversations_between(scan_from, end_ms)
+            conv
+            for conv in self._org.conversations_between(scan_from, end_ms)
             if conv.end_ms <= cutoff
             and (start_ms <= conv.start_ms if start_matching else conv.end_ms > start_ms)
             and matcher(conv, now_ms)
@@ -78,8 +84,14 @@ class JobStore:
             found = found[:limit]
         with self._lock:
             self._count += 1
-            job = DetailsJob(stable_uuid(self._org.seed, "details-job", self._count), client_id, now_ms,
-                             now_ms + self._latency_ms, cutoff, tuple(found))
+            job = DetailsJob(
+                stable_uuid(self._org.seed, "details-job", self._count),
+                client_id,
+                now_ms,
+                now_ms + self._latency_ms,
+                cutoff,
+                tuple(found),
+            )
             self._jobs[job.id] = job
         return job
 

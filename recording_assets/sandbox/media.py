@@ -42,8 +42,12 @@ CONTAINERS: dict[str, tuple[str, float]] = {
     "email_eml": ("message/rfc822", 60),
 }
 _AUDIO_FORMATS = {
-    "WAV": "wav_pcm", "WAV_ULAW": "wav_ulaw", "OGG_OPUS": "ogg_opus", "OGG_VORBIS": "ogg_opus",
-    "WEBM": "webm_opus", "MP3": "mp3",
+    "WAV": "wav_pcm",
+    "WAV_ULAW": "wav_ulaw",
+    "OGG_OPUS": "ogg_opus",
+    "OGG_VORBIS": "ogg_opus",
+    "WEBM": "webm_opus",
+    "MP3": "mp3",
 }
 AUDIO_FORMAT_IDS = frozenset(_AUDIO_FORMATS) | {"NONE"}
 _MIN_BYTES = 400
@@ -58,11 +62,13 @@ def native_container(media_kind: str, roll: float) -> str:
         if roll < 0.9:
             return "wav_ulaw"
         return "webm_opus"
-    return {"screen": "webm_vp8", "chat": "chat_json", "message": "message_zip", "email": "email_eml"}[media_kind]
+    return {"screen": "webm_vp8", "chat": "chat_json", "message": "message_zip", "email": "email_eml"}[
+        media_kind
+    ]
 
 
 def container_for(recording: "Recording", format_id: str | None) -> str:
-    """Which container a request gets. ``format_id`` is the formatId / chatFormatId / ... value; None = native."""
+    """The container a request gets. ``format_id``: the formatId / chatFormatId / ... value; None = native."""
     fmt = (format_id or "NONE").upper()
     if recording.media == "audio":
         return _AUDIO_FORMATS.get(fmt, recording.codec)
@@ -131,9 +137,17 @@ def _wav(ulaw: bool) -> Callable:
             pad = data_len & 1  # 16-bit frames: an odd target leaves one trailing byte past the data
             data_len -= pad
             extra = b""
-        header = (b"RIFF" + struct.pack("<I", header_len + data_len + pad - 8) + b"WAVE"
-                  + b"fmt " + struct.pack("<I", len(fmt)) + fmt + extra
-                  + b"data" + struct.pack("<I", data_len))
+        header = (
+            b"RIFF"
+            + struct.pack("<I", header_len + data_len + pad - 8)
+            + b"WAVE"
+            + b"fmt "
+            + struct.pack("<I", len(fmt))
+            + fmt
+            + extra
+            + b"data"
+            + struct.pack("<I", data_len)
+        )
         size = header_len + data_len + pad
 
         def chunks() -> Iterator[bytes]:
@@ -210,7 +224,9 @@ def _ogg(key: int, recording: "Recording", target: int) -> tuple[int, Callable[[
     packet = b"\xf8" + rng.randbytes(_PACKET - 1)  # TOC: CELT fullband 20 ms, mono, one frame
     vendor = b"Genesys Cloud sandbox"
     comment = f"RECORDING_ID={recording.id}".encode()
-    tags = b"OpusTags" + struct.pack("<I", len(vendor)) + vendor + struct.pack("<II", 1, len(comment)) + comment
+    tags = (
+        b"OpusTags" + struct.pack("<I", len(vendor)) + vendor + struct.pack("<II", 1, len(comment)) + comment
+    )
     head_pages = ogg_page(serial, 0, 0, 0x02, [_opus_head()]) + ogg_page(serial, 1, 0, 0, [tags])
     page_body = bytes([_PACKET] * _PACKETS_PER_PAGE) + packet * _PACKETS_PER_PAGE
     page_len = 27 + len(page_body)
@@ -232,7 +248,8 @@ def _ogg(key: int, recording: "Recording", target: int) -> tuple[int, Callable[[
             sequence = index + 2
             granule = (index + 1) * _PACKETS_PER_PAGE * _GRANULE_PER_PACKET
             header = struct.pack("<4sBBqIII", b"OggS", 0, 0, granule, serial, sequence, 0) + bytes(
-                [_PACKETS_PER_PAGE])
+                [_PACKETS_PER_PAGE]
+            )
             state = _raw_crc(header.translate(_BITREV))
             crc = _finish_crc(_raw_crc(reflected_body, state))
             batch.append(header[:22] + struct.pack("<I", crc) + header[26:])
@@ -276,32 +293,55 @@ def _void(length: int) -> bytes:
 def _webm(video: bool) -> Callable:
     def build(key: int, recording: "Recording", target: int) -> tuple[int, Callable[[], Iterator[bytes]]]:
         rng = random.Random(key)
-        ebml = _el(b"\x1a\x45\xdf\xa3", b"".join([
-            _el(b"\x42\x86", _uint(1)), _el(b"\x42\xf7", _uint(1)), _el(b"\x42\xf2", _uint(4)),
-            _el(b"\x42\xf3", _uint(8)), _el(b"\x42\x82", b"webm"), _el(b"\x42\x87", _uint(4)),
-            _el(b"\x42\x85", _uint(2)),
-        ]))
+        ebml = _el(
+            b"\x1a\x45\xdf\xa3",
+            b"".join(
+                [
+                    _el(b"\x42\x86", _uint(1)),
+                    _el(b"\x42\xf7", _uint(1)),
+                    _el(b"\x42\xf2", _uint(4)),
+                    _el(b"\x42\xf3", _uint(8)),
+                    _el(b"\x42\x82", b"webm"),
+                    _el(b"\x42\x87", _uint(4)),
+                    _el(b"\x42\x85", _uint(2)),
+                ]
+            ),
+        )
         if video:
             frame_ms, frames_per_cluster, frame_len = 40, 10, 2500
-            track = b"".join([
-                _el(b"\xd7", _uint(1)), _el(b"\x73\xc5", _uint(key & 0xFFFFFFFF or 1)), _el(b"\x83", _uint(1)),
-                _el(b"\x86", b"V_VP8"),
-                _el(b"\xe0", _el(b"\xb0", _uint(1280)) + _el(b"\xba", _uint(720))),
-            ])
+            track = b"".join(
+                [
+                    _el(b"\xd7", _uint(1)),
+                    _el(b"\x73\xc5", _uint(key & 0xFFFFFFFF or 1)),
+                    _el(b"\x83", _uint(1)),
+                    _el(b"\x86", b"V_VP8"),
+                    _el(b"\xe0", _el(b"\xb0", _uint(1280)) + _el(b"\xba", _uint(720))),
+                ]
+            )
             keyframe = _vp8_keyframe_header(frame_len) + rng.randbytes(frame_len - 10)
             interframe = _vp8_interframe_header(frame_len) + rng.randbytes(frame_len - 3)
             frames = [keyframe] + [interframe] * (frames_per_cluster - 1)
         else:
             frame_ms, frames_per_cluster, frame_len = 20, 50, _PACKET
-            track = b"".join([
-                _el(b"\xd7", _uint(1)), _el(b"\x73\xc5", _uint(key & 0xFFFFFFFF or 1)), _el(b"\x83", _uint(2)),
-                _el(b"\x86", b"A_OPUS"), _el(b"\x63\xa2", _opus_head()),
-                _el(b"\xe1", _el(b"\xb5", struct.pack(">d", 48000.0)) + _el(b"\x9f", _uint(1))),
-            ])
+            track = b"".join(
+                [
+                    _el(b"\xd7", _uint(1)),
+                    _el(b"\x73\xc5", _uint(key & 0xFFFFFFFF or 1)),
+                    _el(b"\x83", _uint(2)),
+                    _el(b"\x86", b"A_OPUS"),
+                    _el(b"\x63\xa2", _opus_head()),
+                    _el(b"\xe1", _el(b"\xb5", struct.pack(">d", 48000.0)) + _el(b"\x9f", _uint(1))),
+                ]
+            )
             frames = [b"\xf8" + rng.randbytes(_PACKET - 1)] * frames_per_cluster
         blocks = b"".join(
-            _el(b"\xa3", b"\x81" + struct.pack(">h", i * frame_ms) + (b"\x80" if (video and i == 0) or not video
-                                                                     else b"\x00") + frame)
+            _el(
+                b"\xa3",
+                b"\x81"
+                + struct.pack(">h", i * frame_ms)
+                + (b"\x80" if (video and i == 0) or not video else b"\x00")
+                + frame,
+            )
             for i, frame in enumerate(frames)
         )
         cluster_ms = frame_ms * frames_per_cluster
@@ -310,11 +350,17 @@ def _webm(video: bool) -> Callable:
         tracks = _el(b"\x16\x54\xae\x6b", _el(b"\xae", track))
 
         def info(clusters: int) -> bytes:
-            return _el(b"\x15\x49\xa9\x66", b"".join([
-                _el(b"\x2a\xd7\xb1", _uint(1_000_000)), _el(b"\x4d\x80", b"recording-assets sandbox"),
-                _el(b"\x57\x41", b"recording-assets sandbox"),
-                _el(b"\x44\x89", struct.pack(">d", float(clusters * cluster_ms))),
-            ]))
+            return _el(
+                b"\x15\x49\xa9\x66",
+                b"".join(
+                    [
+                        _el(b"\x2a\xd7\xb1", _uint(1_000_000)),
+                        _el(b"\x4d\x80", b"recording-assets sandbox"),
+                        _el(b"\x57\x41", b"recording-assets sandbox"),
+                        _el(b"\x44\x89", struct.pack(">d", float(clusters * cluster_ms))),
+                    ]
+                ),
+            )
 
         fixed = len(ebml) + 12 + len(info(0)) + len(tracks)
         total = max(target, fixed + 2 + cluster_len)
@@ -361,7 +407,9 @@ def _mp3(key: int, recording: "Recording", target: int) -> tuple[int, Callable[[
     count = (total - fixed) // len(_MP3_FRAME)
     padding = total - fixed - count * len(_MP3_FRAME)
     tag_size = len(frames) + padding
-    synchsafe = bytes([(tag_size >> 21) & 0x7F, (tag_size >> 14) & 0x7F, (tag_size >> 7) & 0x7F, tag_size & 0x7F])
+    synchsafe = bytes(
+        [(tag_size >> 21) & 0x7F, (tag_size >> 14) & 0x7F, (tag_size >> 7) & 0x7F, tag_size & 0x7F]
+    )
     head = b"ID3\x03\x00\x00" + synchsafe + frames + bytes(padding)
 
     def chunks() -> Iterator[bytes]:
@@ -372,12 +420,34 @@ def _mp3(key: int, recording: "Recording", target: int) -> tuple[int, Callable[[
 
 
 # ---- documents --------------------------------------------------------------------------------
-_WORDS = ("account", "order", "refund", "delivery", "invoice", "password", "update", "thanks", "please",
-          "today", "number", "confirm", "address", "payment", "issue", "resolved", "help", "check", "card")
+_WORDS = (
+    "account",
+    "order",
+    "refund",
+    "delivery",
+    "invoice",
+    "password",
+    "update",
+    "thanks",
+    "please",
+    "today",
+    "number",
+    "confirm",
+    "address",
+    "payment",
+    "issue",
+    "resolved",
+    "help",
+    "check",
+    "card",
+)
 
 
 def _sentences(rng: random.Random, count: int) -> list[str]:
-    return [" ".join(rng.choice(_WORDS) for _ in range(rng.randint(4, 14))).capitalize() + "." for _ in range(count)]
+    return [
+        " ".join(rng.choice(_WORDS) for _ in range(rng.randint(4, 14))).capitalize() + "."
+        for _ in range(count)
+    ]
 
 
 def _transcript(key: int, recording: "Recording", target: int) -> bytes:

@@ -28,13 +28,63 @@ RETENTION_DAYS = 90
 
 _HOUR_WEIGHTS = (1, 1, 1, 1, 1, 2, 4, 8, 14, 16, 16, 15, 13, 15, 16, 15, 13, 10, 7, 5, 4, 3, 2, 1)
 _HOUR_CUMULATIVE = [sum(_HOUR_WEIGHTS[: h + 1]) for h in range(24)]
-_FIRST = ("Ava", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hugo", "Ines", "Jonas", "Kemi", "Luca",
-          "Maya", "Nikhil", "Olga", "Pedro", "Quinn", "Rosa", "Sven", "Tara")
-_LAST = ("Adams", "Bauer", "Costa", "Dubois", "Eriksen", "Fischer", "Garcia", "Haddad", "Ito", "Jansen",
-         "Kowalski", "Larsen", "Moreau", "Nakamura", "Okafor", "Patel", "Rossi", "Silva", "Tanaka", "Weber")
+_FIRST = (
+    "Ava",
+    "Ben",
+    "Chloe",
+    "Dev",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hugo",
+    "Ines",
+    "Jonas",
+    "Kemi",
+    "Luca",
+    "Maya",
+    "Nikhil",
+    "Olga",
+    "Pedro",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tara",
+)
+_LAST = (
+    "Adams",
+    "Bauer",
+    "Costa",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "Garcia",
+    "Haddad",
+    "Ito",
+    "Jansen",
+    "Kowalski",
+    "Larsen",
+    "Moreau",
+    "Nakamura",
+    "Okafor",
+    "Patel",
+    "Rossi",
+    "Silva",
+    "Tanaka",
+    "Weber",
+)
 _QUEUES = ("Sales", "Support", "Billing", "Retention", "Technical", "Claims", "Onboarding", "Collections")
-_WRAPUPS = ("Resolved", "Follow-up required", "Escalated", "Callback scheduled", "Wrong number",
-            "Billing question", "Order placed", "Cancelled", "Information provided", "Complaint")
+_WRAPUPS = (
+    "Resolved",
+    "Follow-up required",
+    "Escalated",
+    "Callback scheduled",
+    "Wrong number",
+    "Billing question",
+    "Order placed",
+    "Cancelled",
+    "Information provided",
+    "Complaint",
+)
 AGENT_COUNT = 40
 
 
@@ -62,11 +112,34 @@ class Directory:
 class Recording:
     """One recorded leg / transcript / screen capture of a conversation, in its native container."""
 
-    __slots__ = ("conversation", "sub", "media", "subtype", "file_state", "sensitive", "codec",
-                 "start_ms", "end_ms", "role", "giant_bytes", "_id")
+    __slots__ = (
+        "conversation",
+        "sub",
+        "media",
+        "subtype",
+        "file_state",
+        "sensitive",
+        "codec",
+        "start_ms",
+        "end_ms",
+        "role",
+        "giant_bytes",
+        "_id",
+    )
 
-    def __init__(self, conversation: "Conversation", sub: int, media_kind: str, subtype: str | None,
-                 file_state: str, sensitive: bool, codec: str, start_ms: int, end_ms: int, role: str) -> None:
+    def __init__(
+        self,
+        conversation: "Conversation",
+        sub: int,
+        media_kind: str,
+        subtype: str | None,
+        file_state: str,
+        sensitive: bool,
+        codec: str,
+        start_ms: int,
+        end_ms: int,
+        role: str,
+    ) -> None:
         self.conversation = conversation
         self.sub = sub
         self.media = media_kind  # audio | screen | chat | email | message
@@ -120,9 +193,28 @@ class Recording:
 class Conversation:
     """One interaction. Timeline: start -> queue -> alert -> talk -> wrap-up -> end."""
 
-    __slots__ = ("org", "live", "day_ordinal", "index", "start_ms", "end_ms", "media_type", "screen",
-                 "direction", "agent", "consult_agent", "queue", "wrapup", "answered_ms", "talk_end_ms",
-                 "queue_end_ms", "consult_start_ms", "consult_end_ms", "recordings", "_id")
+    __slots__ = (
+        "org",
+        "live",
+        "day_ordinal",
+        "index",
+        "start_ms",
+        "end_ms",
+        "media_type",
+        "screen",
+        "direction",
+        "agent",
+        "consult_agent",
+        "queue",
+        "wrapup",
+        "answered_ms",
+        "talk_end_ms",
+        "queue_end_ms",
+        "consult_start_ms",
+        "consult_end_ms",
+        "recordings",
+        "_id",
+    )
 
     def __init__(self, org: "SyntheticOrg", live: bool, day_ordinal: int, index: int) -> None:
         self.org = org
@@ -167,8 +259,17 @@ class Conversation:
 class SyntheticOrg:
     """Lazily generated, cached per UTC day. Thread-safe: the server thread and tests both read it."""
 
-    def __init__(self, *, seed: int, conversations_per_day: int, live_calls: int, media_scale: float,
-                 giant_recording_bytes: int, anchor_ms: int, cache_days: int = 8) -> None:
+    def __init__(
+        self,
+        *,
+        seed: int,
+        conversations_per_day: int,
+        live_calls: int,
+        media_scale: float,
+        giant_recording_bytes: int,
+        anchor_ms: int,
+        cache_days: int = 8,
+    ) -> None:
         self.seed = seed
         self.conversations_per_day = conversations_per_day
         self.media_scale = media_scale
@@ -305,7 +406,9 @@ class SyntheticOrg:
             self._mark_giant(convs)
         return convs
 
-    def _fill(self, conv: Conversation, rng: random.Random, start_ms: int, must_end_after: int | None) -> None:
+    def _fill(
+        self, conv: Conversation, rng: random.Random, start_ms: int, must_end_after: int | None
+    ) -> None:
         roll = rng.random()
         if roll < 0.60:
             conv.media_type, conv.screen = "voice", False
@@ -334,7 +437,9 @@ class SyntheticOrg:
         alert = rng.randint(3_000, 15_000)
         wrap = rng.randint(10_000, 90_000)
         if must_end_after is not None:
-            overshoot = must_end_after + rng.randint(60_000, 1_800_000) - (start_ms + queue + alert + talk + wrap)
+            overshoot = (
+                must_end_after + rng.randint(60_000, 1_800_000) - (start_ms + queue + alert + talk + wrap)
+            )
             talk += max(0, overshoot)
         conv.start_ms = start_ms
         conv.queue_end_ms = start_ms + queue
@@ -369,8 +474,20 @@ class SyntheticOrg:
                 state, sensitive = DELETED, False
             else:
                 state, sensitive = AVAILABLE, roll < 0.07
-            recordings.append(Recording(conv, sub, kind, subtype, state, sensitive,
-                                        media.native_container(kind, rng.random()), start, end, role))
+            recordings.append(
+                Recording(
+                    conv,
+                    sub,
+                    kind,
+                    subtype,
+                    state,
+                    sensitive,
+                    media.native_container(kind, rng.random()),
+                    start,
+                    end,
+                    role,
+                )
+            )
         return recordings
 
     def _mark_giant(self, convs: list[Conversation]) -> None:
@@ -398,9 +515,20 @@ class SyntheticOrg:
             conv.answered_ms = conv.start_ms + pre
             conv.talk_end_ms = self.anchor_ms + rng.randint(20 * 60_000, 90 * 60_000)
             conv.end_ms = conv.talk_end_ms + rng.randint(10_000, 60_000)
-            conv.recordings = (Recording(conv, 0, "audio", "Trunk", AVAILABLE, False,
-                                         media.native_container("audio", rng.random()),
-                                         conv.start_ms, conv.talk_end_ms, "customer"),)
+            conv.recordings = (
+                Recording(
+                    conv,
+                    0,
+                    "audio",
+                    "Trunk",
+                    AVAILABLE,
+                    False,
+                    media.native_container("audio", rng.random()),
+                    conv.start_ms,
+                    conv.talk_end_ms,
+                    "customer",
+                ),
+            )
             calls.append(conv)
         return calls
 

@@ -25,21 +25,27 @@ class UrlSigner:
         self._key = hashlib.sha256(f"sandbox-media-url:{seed}".encode()).digest()
 
     def sign(self, base_url: str, grant: MediaGrant, issued_ms: int, ttl_s: int) -> str:
-        opaque = base64.urlsafe_b64encode(
-            f"{grant.recording_id}|{grant.container}|{int(grant.download)}".encode()
-        ).decode().rstrip("=")
+        opaque = (
+            base64.urlsafe_b64encode(f"{grant.recording_id}|{grant.container}|{int(grant.download)}".encode())
+            .decode()
+            .rstrip("=")
+        )
         date = amz_date(issued_ms)
         signature = self._signature(opaque, date, ttl_s)
-        query = urlencode({
-            "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
-            "X-Amz-Date": date,
-            "X-Amz-Expires": str(ttl_s),
-            "X-Amz-SignedHeaders": "host",
-            "X-Amz-Signature": signature,
-        })
+        query = urlencode(
+            {
+                "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
+                "X-Amz-Date": date,
+                "X-Amz-Expires": str(ttl_s),
+                "X-Amz-SignedHeaders": "host",
+                "X-Amz-Signature": signature,
+            }
+        )
         return f"{base_url}/media/{opaque}?{query}"
 
-    def verify(self, opaque: str, params: dict[str, str], now_ms: int) -> tuple[MediaGrant | None, str | None]:
+    def verify(
+        self, opaque: str, params: dict[str, str], now_ms: int
+    ) -> tuple[MediaGrant | None, str | None]:
         """(grant, None) when valid, else (None, S3 error code) -- "AccessDenied" for expiry."""
         date = params.get("X-Amz-Date", "")
         expires = params.get("X-Amz-Expires", "")
@@ -50,8 +56,9 @@ class UrlSigner:
             return None, "SignatureDoesNotMatch"
         try:
             issued_ms = parse_amz_date(date)
-            recording_id, container, download = base64.urlsafe_b64decode(opaque + "=" * (-len(opaque) % 4)) \
-                .decode().split("|")
+            recording_id, container, download = (
+                base64.urlsafe_b64decode(opaque + "=" * (-len(opaque) % 4)).decode().split("|")
+            )
         except ValueError:
             return None, "SignatureDoesNotMatch"
         if now_ms > issued_ms + int(expires) * 1000:

@@ -9,8 +9,13 @@ from recording_assets.sandbox.analytics import drift_for, parse_details_query, r
 from recording_assets.sandbox.config import ANALYTICS_VIEW
 from recording_assets.sandbox.errors import bad_request, not_found
 from recording_assets.sandbox.gateway import Ctx, api, json_response
-from recording_assets.sandbox.jobs import (DEFAULT_RESULTS_PAGE, MAX_RESULTS_PAGE, DetailsJob, decode_cursor,
-                                           encode_cursor)
+from recording_assets.sandbox.jobs import (
+    DEFAULT_RESULTS_PAGE,
+    MAX_RESULTS_PAGE,
+    DetailsJob,
+    decode_cursor,
+    encode_cursor,
+)
 from recording_assets.sandbox.state import SandboxState
 from recording_assets.sandbox.timefmt import iso
 
@@ -25,8 +30,9 @@ def routes(state: SandboxState) -> list[Route]:
         page, total = state.queries.page(query, ctx.now_ms, drift)
         if not page:
             return json_response({"totalHits": total})  # the real API omits an empty conversations list
-        return json_response({"conversations": [render_conversation(c, ctx.now_ms) for c in page],
-                              "totalHits": total})
+        return json_response(
+            {"conversations": [render_conversation(c, ctx.now_ms) for c in page], "totalHits": total}
+        )
 
     @api(state, "analytics.jobs", ANALYTICS_VIEW)
     async def submit_job(ctx: Ctx) -> Response:
@@ -41,7 +47,11 @@ def routes(state: SandboxState) -> list[Route]:
     async def job_status(ctx: Ctx) -> Response:
         job = _own_job(ctx)
         status = job.state(ctx.now_ms)
-        body = {"state": status, "submissionDate": iso(job.submitted_ms), "expirationDate": iso(job.expires_ms)}
+        body = {
+            "state": status,
+            "submissionDate": iso(job.submitted_ms),
+            "expirationDate": iso(job.expires_ms),
+        }
         if status == "FULFILLED":
             body["completionDate"] = iso(job.fulfilled_ms)
         return json_response(body)
@@ -58,7 +68,7 @@ def routes(state: SandboxState) -> list[Route]:
         page_size = min(page_size, MAX_RESULTS_PAGE)
         cursor = ctx.query("cursor")
         offset = decode_cursor(cursor) if cursor else 0
-        page = job.conversations[offset: offset + page_size]
+        page = job.conversations[offset : offset + page_size]
         body: dict = {}
         if page:
             body["conversations"] = [render_conversation(c, ctx.now_ms) for c in page]

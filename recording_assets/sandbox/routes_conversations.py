@@ -42,12 +42,15 @@ def routes(state: SandboxState) -> list[Route]:
                 out.append((participant, joined, left))
         return out
 
-    def participant_recording(conv: Conversation, recording: RecordingState, participant: Participant,
-                              now_ms: int) -> dict[str, Any]:
+    def participant_recording(
+        conv: Conversation, recording: RecordingState, participant: Participant, now_ms: int
+    ) -> dict[str, Any]:
         live = conv.is_live(now_ms)
         state_name = recording.state if live else "none"
         explicit = recording.participant_recording.get(participant.participant_id)
-        default = bool(conv.recordings) and participant.purpose in ("customer", "agent") and state_name != "none"
+        default = (
+            bool(conv.recordings) and participant.purpose in ("customer", "agent") and state_name != "none"
+        )
         adhoc = live and (explicit if explicit is not None else default)
         customer_experience = {"active": "ACTIVE", "paused": "PAUSED"}.get(state_name, "NONE")
         return {
@@ -62,10 +65,15 @@ def routes(state: SandboxState) -> list[Route]:
             },
         }
 
-    def base_participant(conv: Conversation, participant: Participant, joined: int, left: int,
-                         now_ms: int) -> dict[str, Any]:
-        item: dict[str, Any] = {"id": participant.participant_id, "name": participant.name,
-                                "startTime": iso(joined), "connectedTime": iso(joined)}
+    def base_participant(
+        conv: Conversation, participant: Participant, joined: int, left: int, now_ms: int
+    ) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "id": participant.participant_id,
+            "name": participant.name,
+            "startTime": iso(joined),
+            "connectedTime": iso(joined),
+        }
         if left <= now_ms:
             item["endTime"] = iso(left)
         item["purpose"] = participant.purpose
@@ -124,13 +132,15 @@ def routes(state: SandboxState) -> list[Route]:
                 item["queue"] = {"id": participant.queue_id}
             item.update(participant_recording(conv, recording, participant, ctx.now_ms))
             rendered.append(item)
-        return json_response({
-            "id": conv.id,
-            "participants": rendered,
-            "recordingState": recording.state if live else "none",
-            "securePause": recording.secure_pause and live,
-            "selfUri": f"/api/v2/conversations/calls/{conv.id}",
-        })
+        return json_response(
+            {
+                "id": conv.id,
+                "participants": rendered,
+                "recordingState": recording.state if live else "none",
+                "securePause": recording.secure_pause and live,
+                "selfUri": f"/api/v2/conversations/calls/{conv.id}",
+            }
+        )
 
     async def set_recording_state(ctx: Ctx, *, call: bool) -> Response:
         if state.faults.on_control_call():
@@ -163,7 +173,7 @@ def routes(state: SandboxState) -> list[Route]:
         body = await ctx.json()
         recording = body.get("recording") if isinstance(body, dict) else None
         if not isinstance(recording, bool):
-            raise bad_request("The sandbox supports only {\"recording\": true|false} on this endpoint.")
+            raise bad_request('The sandbox supports only {"recording": true|false} on this endpoint.')
         ensure_active(ctx, conv)
         state.control.set_participant(conv, participant_id, recording)
         return Response(status_code=202)
@@ -174,10 +184,18 @@ def routes(state: SandboxState) -> list[Route]:
 
     return [
         Route("/api/v2/conversations/calls/{conversationId}", get_call, methods=["GET"]),
-        Route("/api/v2/conversations/calls/{conversationId}/recordingstate", put_call_recording_state,
-              methods=["PUT"]),
-        Route("/api/v2/conversations/calls/{conversationId}/participants/{participantId}", patch_participant,
-              methods=["PATCH"]),
-        Route("/api/v2/conversations/{conversationId}/recordingstate", patch_recording_state, methods=["PATCH"]),
+        Route(
+            "/api/v2/conversations/calls/{conversationId}/recordingstate",
+            put_call_recording_state,
+            methods=["PUT"],
+        ),
+        Route(
+            "/api/v2/conversations/calls/{conversationId}/participants/{participantId}",
+            patch_participant,
+            methods=["PATCH"],
+        ),
+        Route(
+            "/api/v2/conversations/{conversationId}/recordingstate", patch_recording_state, methods=["PATCH"]
+        ),
         Route("/api/v2/conversations/{conversationId}", get_conversation, methods=["GET"]),
     ]

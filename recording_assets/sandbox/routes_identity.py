@@ -35,13 +35,23 @@ def routes(state: SandboxState) -> list[Route]:
         correlation_id = str(uuid.uuid4())
         response, token_id = await _token_response(request)
         response.headers["inin-correlation-id"] = correlation_id
-        state.stats.record(t=state.clock.time(), method=request.method, path=request.url.path,
-                           query=request.url.query, family="token", status=response.status_code, token_id=token_id)
+        state.stats.record(
+            t=state.clock.time(),
+            method=request.method,
+            path=request.url.path,
+            query=request.url.query,
+            family="token",
+            status=response.status_code,
+            token_id=token_id,
+        )
         return response
 
     async def _token_response(request: Request) -> tuple[Response, str | None]:
         client_id, secret = _basic_credentials(request.headers.get("authorization", ""))
-        if not (hmac.compare_digest(client_id, config.client_id) and hmac.compare_digest(secret, config.client_secret)):
+        if not (
+            hmac.compare_digest(client_id, config.client_id)
+            and hmac.compare_digest(secret, config.client_secret)
+        ):
             return _oauth_error(401, "invalid_client", "client not found"), None
         form = parse_qs((await request.body()).decode("utf-8", "replace"))
         grant = (form.get("grant_type") or [""])[0]
@@ -71,12 +81,14 @@ def routes(state: SandboxState) -> list[Route]:
         organization = {"id": directory.organization.id, "name": directory.organization.name}
         client = oauth_client_body()
         client["organization"] = organization
-        return json_response({
-            "organization": organization,
-            "homeOrganization": organization,
-            "authorizedScope": [],
-            "OAuthClient": client,
-        })
+        return json_response(
+            {
+                "organization": organization,
+                "homeOrganization": organization,
+                "authorizedScope": [],
+                "OAuthClient": client,
+            }
+        )
 
     @api(state, "tokens")
     async def revoke_me(ctx: Ctx) -> Response:
@@ -88,8 +100,13 @@ def routes(state: SandboxState) -> list[Route]:
         if ctx.path("clientId") != config.client_id:
             raise not_found(f"OAuth client {ctx.path('clientId')} was not found.")
         body = oauth_client_body()
-        body.update({"accessTokenValiditySeconds": config.token_ttl_s, "roleIds": [role_id],
-                     "selfUri": f"/api/v2/oauth/clients/{config.client_id}"})
+        body.update(
+            {
+                "accessTokenValiditySeconds": config.token_ttl_s,
+                "roleIds": [role_id],
+                "selfUri": f"/api/v2/oauth/clients/{config.client_id}",
+            }
+        )
         return json_response(body)
 
     @api(state, "authorization", (ROLE_VIEW,))
@@ -101,20 +118,22 @@ def routes(state: SandboxState) -> list[Route]:
         for permission in granted:
             domain, entity, action = permission.split(":")
             grouped[(domain, entity)].append(action)
-        return json_response({
-            "id": role_id,
-            "name": ROLE_NAME,
-            "description": "Reads conversation details and downloads recordings.",
-            "permissions": granted,
-            "permissionPolicies": [
-                {"domain": domain, "entityName": entity, "actionSet": actions, "allowConditions": False}
-                for (domain, entity), actions in sorted(grouped.items())
-            ],
-            "userCount": 0,
-            "default": False,
-            "base": False,
-            "selfUri": f"/api/v2/authorization/roles/{role_id}",
-        })
+        return json_response(
+            {
+                "id": role_id,
+                "name": ROLE_NAME,
+                "description": "Reads conversation details and downloads recordings.",
+                "permissions": granted,
+                "permissionPolicies": [
+                    {"domain": domain, "entityName": entity, "actionSet": actions, "allowConditions": False}
+                    for (domain, entity), actions in sorted(grouped.items())
+                ],
+                "userCount": 0,
+                "default": False,
+                "base": False,
+                "selfUri": f"/api/v2/authorization/roles/{role_id}",
+            }
+        )
 
     return [
         Route("/oauth/token", token, methods=["POST"]),
@@ -126,8 +145,9 @@ def routes(state: SandboxState) -> list[Route]:
 
 
 def _oauth_error(status: int, error: str, description: str) -> Response:
-    return JSONResponse({"error": error, "description": description, "error_description": description},
-                        status_code=status)
+    return JSONResponse(
+        {"error": error, "description": description, "error_description": description}, status_code=status
+    )
 
 
 def _basic_credentials(header: str) -> tuple[str, str]:

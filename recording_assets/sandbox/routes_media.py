@@ -25,26 +25,46 @@ from recording_assets.sandbox.org import AVAILABLE
 from recording_assets.sandbox.state import SandboxState
 
 TRANSPORT_SCOPE_KEY = "recording_assets.sandbox.transport"  # set by server.SandboxHttpProtocol
-_EXTENSIONS = {"audio/ogg": "ogg", "audio/wav": "wav", "audio/webm": "webm", "audio/mpeg": "mp3",
-               "video/webm": "webm", "application/json": "json", "application/zip": "zip",
-               "message/rfc822": "eml"}
-_ERROR_PAGE = (b"<!DOCTYPE html><html><head><title>503 Service Temporarily Unavailable</title></head>"
-               b"<body><h1>Service Temporarily Unavailable</h1><p>The server is temporarily unable to service "
-               b"your request. Please try again later.</p></body></html>")
+_EXTENSIONS = {
+    "audio/ogg": "ogg",
+    "audio/wav": "wav",
+    "audio/webm": "webm",
+    "audio/mpeg": "mp3",
+    "video/webm": "webm",
+    "application/json": "json",
+    "application/zip": "zip",
+    "message/rfc822": "eml",
+}
+_ERROR_PAGE = (
+    b"<!DOCTYPE html><html><head><title>503 Service Temporarily Unavailable</title></head>"
+    b"<body><h1>Service Temporarily Unavailable</h1><p>The server is temporarily unable to service "
+    b"your request. Please try again later.</p></body></html>"
+)
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 
 
 def s3_error(status: int, code: str, message: str) -> Response:
-    body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message>'
-            f"</Error>").encode()
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message>'
+        f"</Error>"
+    ).encode()
     return Response(body, status_code=status, media_type="application/xml")
 
 
 class MediaStream(Response):
     """Streams a MediaBody (or a byte range of it), applying at most one media fault."""
 
-    def __init__(self, state: SandboxState, body: media.MediaBody, fault: MediaFault | None,
-                 start: int, end: int, status: int, headers: dict[str, str], head_only: bool) -> None:
+    def __init__(
+        self,
+        state: SandboxState,
+        body: media.MediaBody,
+        fault: MediaFault | None,
+        start: int,
+        end: int,
+        status: int,
+        headers: dict[str, str],
+        head_only: bool,
+    ) -> None:
         super().__init__(status_code=status, headers=headers, media_type=body.content_type)
         self._state = state
         self._body = body
@@ -82,13 +102,13 @@ class MediaStream(Response):
             chunk = chunk[: length - sent]
             if kind == "corrupt_magic" and sent == 0 and self._start == 0:
                 garbage = b"\x00\xde\xad\xbe\xefGARBAGE\x00\x00\x00\x00"
-                chunk = garbage[: len(chunk)] + chunk[len(garbage):]
+                chunk = garbage[: len(chunk)] + chunk[len(garbage) :]
             if cut is not None and sent + len(chunk) >= cut:
                 chunk = chunk[: cut - sent]
             for offset in range(0, len(chunk), piece_limit):
                 if disconnected.is_set():
                     return
-                piece = chunk[offset: offset + piece_limit]
+                piece = chunk[offset : offset + piece_limit]
                 await self._state.bandwidth.take(len(piece))
                 await send({"type": "http.response.body", "body": piece, "more_body": True})
                 self._state.stats.media_sent(len(piece))
@@ -130,20 +150,36 @@ def routes(state: SandboxState) -> list[Route]:
 
     async def serve(request: Request) -> Response:
         response = _media_response(request)
-        state.stats.record(t=state.clock.time(), method=request.method, path=request.url.path,
-                           query=request.url.query, family="media", status=response.status_code, token_id=None)
+        state.stats.record(
+            t=state.clock.time(),
+            method=request.method,
+            path=request.url.path,
+            query=request.url.query,
+            family="media",
+            status=response.status_code,
+            token_id=None,
+        )
         return response
 
     def _media_response(request: Request) -> Response:
-        grant, error = state.signer.verify(request.path_params["opaque"], dict(request.query_params), state.now_ms())
+        grant, error = state.signer.verify(
+            request.path_params["opaque"], dict(request.query_params), state.now_ms()
+        )
         if error == "AccessDenied:expired":
             return s3_error(403, "AccessDenied", "Request has expired")
         if error == "SignatureDoesNotMatch":
-            return s3_error(403, "SignatureDoesNotMatch",
-                            "The request signature we calculated does not match the signature you provided.")
+            return s3_error(
+                403,
+                "SignatureDoesNotMatch",
+                "The request signature we calculated does not match the signature you provided.",
+            )
         if error or grant is None:
-            return s3_error(403, "AccessDenied", "Query-string authentication requires the X-Amz-Signature, "
-                                                 "X-Amz-Date and X-Amz-Expires parameters")
+            return s3_error(
+                403,
+                "AccessDenied",
+                "Query-string authentication requires the X-Amz-Signature, "
+                "X-Amz-Date and X-Amz-Expires parameters",
+            )
         rec = org.recording(grant.recording_id)
         if rec is None or rec.file_state_at(state.now_ms()) != AVAILABLE:
             return s3_error(404, "NoSuchKey", "The specified key does not exist.")

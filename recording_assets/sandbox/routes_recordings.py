@@ -18,9 +18,11 @@ from recording_assets.sandbox.state import SandboxState
 from recording_assets.sandbox.timefmt import DAY_MS, iso
 
 REGION = "us-east-1"
-_FORMAT_PARAMS = {"chat": ("chatFormatId", "ZIP", {"ZIP", "NONE"}),
-                  "message": ("messageFormatId", "ZIP", {"ZIP", "NONE"}),
-                  "email": ("emailFormatId", "EML", {"EML", "NONE"})}
+_FORMAT_PARAMS = {
+    "chat": ("chatFormatId", "ZIP", {"ZIP", "NONE"}),
+    "message": ("messageFormatId", "ZIP", {"ZIP", "NONE"}),
+    "email": ("emailFormatId", "EML", {"EML", "NONE"}),
+}
 
 
 def metadata(rec: Recording, now_ms: int) -> dict[str, Any]:
@@ -79,8 +81,10 @@ def routes(state: SandboxState) -> list[Route]:
         if body["fileState"] in (ARCHIVED, DELETED, UPLOADING):
             return 200, body
         container = media.container_for(rec, requested_format(ctx, rec))
-        if media.is_transcode(rec, container) and \
-                state.transcode_poll(rec.id, container) <= state.config.transcode_polls:
+        if (
+            media.is_transcode(rec, container)
+            and state.transcode_poll(rec.id, container) <= state.config.transcode_polls
+        ):
             body["estimatedTranscodeTimeMs"] = max(500, rec.duration_ms // 20)
             return 202, body
         size = media.body_for(org.seed, rec, container, org.media_scale).size
@@ -89,7 +93,9 @@ def routes(state: SandboxState) -> list[Route]:
         body["mediaUris"] = {"0": {"mediaUri": url}}
         body["outputSizeInBytes"] = size
         body["estimatedTranscodeTimeMs"] = 0
-        body["actualTranscodeTimeMs"] = max(200, rec.duration_ms // 20) if media.is_transcode(rec, container) else 0
+        body["actualTranscodeTimeMs"] = (
+            max(200, rec.duration_ms // 20) if media.is_transcode(rec, container) else 0
+        )
         return 200, body
 
     @api(state, "recording.metadata", RECORDING_VIEW)
@@ -112,8 +118,9 @@ def routes(state: SandboxState) -> list[Route]:
             raise not_found(f"Recording {ctx.path('recordingId')} was not found.")
         if rec.file_state_at(ctx.now_ms) == DELETED:
             status = state.faults.faults.deleted_status
-            raise ApiError(status, "not.found" if status == 404 else "gone",
-                           f"Recording {rec.id} has been deleted.")
+            raise ApiError(
+                status, "not.found" if status == 404 else "gone", f"Recording {rec.id} has been deleted."
+            )
         status, body = recording_view(ctx, rec)
         return json_response(body, status)
 
@@ -138,7 +145,9 @@ def routes(state: SandboxState) -> list[Route]:
             if outcome.container:
                 grant = MediaGrant(outcome.recording_id or "", outcome.container, True)
                 # Signed when the result was produced: a late poll can hand out an already-expired link.
-                item["resultUrl"] = state.signer.sign(ctx.base_url(), grant, outcome.ready_ms, state.config.url_ttl_s)
+                item["resultUrl"] = state.signer.sign(
+                    ctx.base_url(), grant, outcome.ready_ms, state.config.url_ttl_s
+                )
                 item["contentType"] = content_type(outcome.container)
             else:
                 item["errorMsg"] = outcome.error_msg
@@ -163,7 +172,7 @@ def routes(state: SandboxState) -> list[Route]:
         if not 1 <= page_size <= 500:
             raise bad_request("pageSize must be between 1 and 500")
         skip = ctx.query_int("cursor", 0) if (ctx.query("cursor") or "").isdigit() else 0
-        # Recordings whose deleteDate falls within the threshold: conversations RETENTION_DAYS old, give or take.
+        # Recordings whose deleteDate falls within the threshold: conversations about RETENTION_DAYS old.
         start = ctx.now_ms - RETENTION_DAYS * DAY_MS
         end = min(start + int(threshold) * DAY_MS, ctx.now_ms)
         entities, seen = [], 0
@@ -176,12 +185,16 @@ def routes(state: SandboxState) -> list[Route]:
                     continue
                 if len(entities) == page_size:
                     break
-                entities.append({
-                    "conversationId": rec.conversation_id, "recordingId": rec.id,
-                    "archiveDate": iso(rec.archive_date_ms) if rec.archive_date_ms else None,
-                    "archiveMedium": "CLOUDARCHIVE" if rec.archive_date_ms else None,
-                    "deleteDate": iso(rec.delete_date_ms), "creationTime": iso(rec.end_ms),
-                })
+                entities.append(
+                    {
+                        "conversationId": rec.conversation_id,
+                        "recordingId": rec.id,
+                        "archiveDate": iso(rec.archive_date_ms) if rec.archive_date_ms else None,
+                        "archiveMedium": "CLOUDARCHIVE" if rec.archive_date_ms else None,
+                        "deleteDate": iso(rec.delete_date_ms),
+                        "creationTime": iso(rec.end_ms),
+                    }
+                )
             if len(entities) == page_size:
                 break
         body: dict[str, Any] = {"entities": [{k: v for k, v in e.items() if v is not None} for e in entities]}
@@ -192,11 +205,14 @@ def routes(state: SandboxState) -> list[Route]:
         return json_response(body)
 
     return [
-        Route("/api/v2/conversations/{conversationId}/recordingmetadata", recording_metadata, methods=["GET"]),
+        Route(
+            "/api/v2/conversations/{conversationId}/recordingmetadata", recording_metadata, methods=["GET"]
+        ),
         Route("/api/v2/conversations/{conversationId}/recordings", recordings, methods=["GET"]),
-        Route("/api/v2/conversations/{conversationId}/recordings/{recordingId}", one_recording, methods=["GET"]),
+        Route(
+            "/api/v2/conversations/{conversationId}/recordings/{recordingId}", one_recording, methods=["GET"]
+        ),
         Route("/api/v2/recording/batchrequests", submit_batch, methods=["POST"]),
         Route("/api/v2/recording/batchrequests/{jobId}", poll_batch, methods=["GET"]),
         Route("/api/v2/recordings/retention/query", retention_query, methods=["GET"]),
     ]
-

@@ -23,7 +23,7 @@ _START_TIMEOUT_S = 10.0
 
 
 class SandboxHttpProtocol(HttpToolsProtocol):
-    """uvicorn's HTTP protocol, plus the transport in each request scope so a media fault can reset the socket."""
+    """uvicorn's HTTP protocol, plus the transport in each request scope: a media fault may reset it."""
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -91,8 +91,14 @@ class SandboxServer:
         self._socket = sock
         self._port = sock.getsockname()[1]
         uv_config = uvicorn.Config(
-            build_app(self._state), http=SandboxHttpProtocol, lifespan="off", log_level="warning",
-            access_log=False, loop="asyncio", ws="none", timeout_keep_alive=30,
+            build_app(self._state),
+            http=SandboxHttpProtocol,
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+            loop="asyncio",
+            ws="none",
+            timeout_keep_alive=30,
         )
         self._server = _PromptServer(uv_config)
         self._thread = threading.Thread(target=self._run, name=f"genesys-sandbox-{self._port}", daemon=True)

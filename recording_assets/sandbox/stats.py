@@ -24,15 +24,25 @@ class Stats:
             self._media_bytes = 0
             self._log: deque[dict[str, Any]] = deque(maxlen=self._log_limit)
 
-    def record(self, *, t: float, method: str, path: str, query: str, family: str, status: int,
-               token_id: str | None) -> None:
+    def record(
+        self, *, t: float, method: str, path: str, query: str, family: str, status: int, token_id: str | None
+    ) -> None:
         with self._lock:
             self._requests[family] += 1
             self._statuses[str(status)] += 1
             if status == 429:
                 self._rate_limited += 1
-            self._log.append({"t": t, "method": method, "path": path, "query": query, "family": family,
-                              "status": status, "token_id": token_id})
+            self._log.append(
+                {
+                    "t": t,
+                    "method": method,
+                    "path": path,
+                    "query": query,
+                    "family": family,
+                    "status": status,
+                    "token_id": token_id,
+                }
+            )
 
     def token_issued(self) -> None:
         with self._lock:
@@ -42,13 +52,19 @@ class Stats:
         with self._lock:
             self._media_bytes += count
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self, log_limit: int | None = None) -> dict[str, Any]:
+        """Counters plus the request log (its last ``log_limit`` entries; None = all of it)."""
         with self._lock:
+            log = (
+                list(self._log)
+                if log_limit is None
+                else list(self._log)[-log_limit:] if log_limit > 0 else []
+            )
             return {
                 "requests": dict(self._requests),
                 "statuses": dict(self._statuses),
                 "rate_limited": self._rate_limited,
                 "tokens_issued": self._tokens_issued,
                 "media_bytes": self._media_bytes,
-                "log": list(self._log),
+                "log": log,
             }

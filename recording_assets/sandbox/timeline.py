@@ -59,44 +59,107 @@ def participants(conv: Conversation) -> list[Participant]:
         ani = dnis = None
 
     def session(role: str, direction: str, segments: list[Segment]) -> Session:
-        return Session(conv.session_id(role), media_type, direction, ani, dnis, role in recorded_roles,
-                       tuple(segments))
+        return Session(
+            conv.session_id(role), media_type, direction, ani, dnis, role in recorded_roles, tuple(segments)
+        )
 
     result = []
     customer_start = conv.start_ms if inbound else conv.answered_ms
-    result.append(Participant(
-        "customer", conv.participant_id("customer"), "customer", customer_number.removeprefix("tel:"),
-        None, None, False,
-        (session("customer", conv.direction,
-                 [Segment(customer_start, conv.talk_end_ms, "interact", None, None, "endpoint")]),),
-    ))
+    result.append(
+        Participant(
+            "customer",
+            conv.participant_id("customer"),
+            "customer",
+            customer_number.removeprefix("tel:"),
+            None,
+            None,
+            False,
+            (
+                session(
+                    "customer",
+                    conv.direction,
+                    [Segment(customer_start, conv.talk_end_ms, "interact", None, None, "endpoint")],
+                ),
+            ),
+        )
+    )
     if inbound:
-        result.append(Participant(
-            "acd", conv.participant_id("acd"), "acd", queue.name, None, queue.id, False,
-            (session("acd", "inbound", [Segment(conv.start_ms, conv.queue_end_ms, "interact", queue.id, None,
-                                                "transfer")]),),
-        ))
+        result.append(
+            Participant(
+                "acd",
+                conv.participant_id("acd"),
+                "acd",
+                queue.name,
+                None,
+                queue.id,
+                False,
+                (
+                    session(
+                        "acd",
+                        "inbound",
+                        [Segment(conv.start_ms, conv.queue_end_ms, "interact", queue.id, None, "transfer")],
+                    ),
+                ),
+            )
+        )
     agent = directory.agents[conv.agent]
-    first = (Segment(conv.queue_end_ms, conv.answered_ms, "alert", queue.id) if inbound
-             else Segment(conv.start_ms, conv.answered_ms, "dialing", queue.id))
-    result.append(Participant(
-        "agent", conv.participant_id("agent"), "agent", agent.name, agent.id, queue.id, conv.screen,
-        (session("agent", conv.direction, [
-            first,
-            Segment(conv.answered_ms, conv.talk_end_ms, "interact", queue.id, None, "peer"),
-            Segment(conv.talk_end_ms, conv.end_ms, "wrapup", queue.id, directory.wrapups[conv.wrapup].id),
-        ]),),
-    ))
+    first = (
+        Segment(conv.queue_end_ms, conv.answered_ms, "alert", queue.id)
+        if inbound
+        else Segment(conv.start_ms, conv.answered_ms, "dialing", queue.id)
+    )
+    result.append(
+        Participant(
+            "agent",
+            conv.participant_id("agent"),
+            "agent",
+            agent.name,
+            agent.id,
+            queue.id,
+            conv.screen,
+            (
+                session(
+                    "agent",
+                    conv.direction,
+                    [
+                        first,
+                        Segment(conv.answered_ms, conv.talk_end_ms, "interact", queue.id, None, "peer"),
+                        Segment(
+                            conv.talk_end_ms,
+                            conv.end_ms,
+                            "wrapup",
+                            queue.id,
+                            directory.wrapups[conv.wrapup].id,
+                        ),
+                    ],
+                ),
+            ),
+        )
+    )
     if conv.consult_agent >= 0:
         consultant = directory.agents[conv.consult_agent]
         answered = min(conv.consult_start_ms + 3_000, conv.consult_end_ms)
-        result.append(Participant(
-            "consult", conv.participant_id("consult"), "agent", consultant.name, consultant.id, None, False,
-            (session("consult", "inbound", [
-                Segment(conv.consult_start_ms, answered, "alert"),
-                Segment(answered, conv.consult_end_ms, "interact", None, None, "endpoint"),
-            ]),),
-        ))
+        result.append(
+            Participant(
+                "consult",
+                conv.participant_id("consult"),
+                "agent",
+                consultant.name,
+                consultant.id,
+                None,
+                False,
+                (
+                    session(
+                        "consult",
+                        "inbound",
+                        [
+                            Segment(conv.consult_start_ms, answered, "alert"),
+                            Segment(answered, conv.consult_end_ms, "interact", None, None, "endpoint"),
+                        ],
+                    ),
+                ),
+            )
+        )
     return result
 
 
