@@ -142,13 +142,17 @@ class Analytics:
             return
         window_ids: set[str] = set()
         self._absorb(first, seen, window_ids)
-        for attempt in range(3):  # the first full pass, then up to two repair passes on drift
+        # Pass 1 reads ascending. If pages shifted under us (ids repeated, others skipped), repair passes
+        # read with other page boundaries: descending, then half-size pages, so a skipped item lands
+        # mid-page instead of on the same boundary again.
+        passes = (("asc", self._page_size), ("desc", self._page_size), ("asc", max(1, self._page_size // 2)))
+        for attempt, (order, size) in enumerate(passes):
             if attempt:
                 found.extra_passes += 1
             page_number = 2 if attempt == 0 else 1
             last = first if attempt == 0 else None
-            while last is None or len(last.get("conversations") or []) >= self._page_size:
-                last = await self._page(start, end, filters, page_number)
+            while last is None or len(last.get("conversations") or []) >= size:
+                last = await self._page(start, end, filters, page_number, order=order, page_size=size)
                 found.pages += 1
                 total = int(last.get("totalHits") or total)
                 self._absorb(last, seen, window_ids)
@@ -158,15 +162,15 @@ class Analytics:
         found.complete = False
         found.incomplete_reason = (
             f"details query for {_iso(start)}/{_iso(end)} reported {total} conversations but "
-            f"{len(window_ids)} distinct ones were returned after 3 passes"
+            f"{len(window_ids)} distinct ones were returned after {len(passes)} passes"
         )
 
-    async def _page(self, start, end, filters, page_number: int) -> dict:
+    async def _page(self, start, end, filters, page_number: int, *, order: str = "asc", page_size: int | None = None) -> dict:
         body = {
             "interval": f"{_iso(start)}/{_iso(end)}",
-            "order": "asc",
+            "order": order,
             "orderBy": "conversationStart",
-            "paging": {"pageSize": self._page_size, "pageNumber": page_number},
+            "paging": {"pageSize": page_size or self._page_size, "pageNumber": page_number},
             **filters,
         }
         response = await self._t.api("POST", QUERY_PATH, family="analytics.query", json=body, permission=PERMISSION)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from recording_assets.clock import Clock
 
+_EPSILON = 1e-6
+
 
 @dataclass
 class PacingStats:
@@ -55,11 +57,12 @@ class Pacer:
                 wait = self._paused_until - now
                 if wait <= 0 and self._rate is not None:
                     self._refill(now)
-                    if self._tokens < 1.0:
-                        wait = (1.0 - self._tokens) / self._rate
+                    if self._tokens < 1.0 - _EPSILON:
+                        # At least 1 ms: a smaller wait may not move an epoch-sized float clock at all.
+                        wait = max(0.001, (1.0 - self._tokens) / self._rate)
                 if wait <= 0:
                     if self._rate is not None:
-                        self._tokens -= 1.0
+                        self._tokens = max(0.0, self._tokens - 1.0)
                     return
                 self.stats.waits += 1
                 self.stats.waited_s += wait
