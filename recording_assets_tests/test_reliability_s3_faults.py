@@ -17,10 +17,19 @@ from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError
+from botocore.exceptions import ConnectionClosedError
+from urllib3.exceptions import ProtocolError
 
-from recording_assets.archive import ArchiveError, ArchiveStore, MediaSpool, ObjectExistsError, StorageError
+from recording_assets.archive import (
+    ArchiveError,
+    ArchiveStore,
+    IntegrityError,
+    MediaSpool,
+    ObjectExistsError,
+    StorageError,
+)
 from recording_assets_tests.conftest import S3_CREDENTIALS
 from recording_assets_tests.faultproxy import FaultProxy
 
@@ -67,13 +76,31 @@ def assert_no_credentials(error: BaseException) -> None:
     assert "Credential=" not in text and "Signature=" not in text
 
 
-def proxied_client(proxy: FaultProxy, *, read_timeout: float = 2.0):
+def assert_a_storage_error_without_the_endpoint(error: BaseException, proxy: FaultProxy) -> None:
+    """Connection failures come out as ``StorageError`` naming what happened, never the endpoint URL."""
+    assert isinstance(error, StorageError)
+    assert_no_credentials(error)
+    assert proxy.endpoint not in f"{error} {error!r}"
+    assert "no valid response from S3" in str(error)
+
+
+class _PreconditionFailed:
+    """The raw body of S3's 412, for a ``before-send`` handler to answer with."""
+
+    def stream(self, **_):
+        yield (
+            b"<Error><Code>PreconditionFailed</Code>"
+            b"<Message>At least one of the pre-conditions you specified did not hold</Message></Error>"
+        )
+
+
+def proxied_client(proxy: FaultProxy, *, read_timeout: float = 2.0, retries: int = RETRIES):
     return boto3.client(
         "s3",
         endpoint_url=proxy.endpoint,
         region_name="us-east-1",
         config=Config(
-            retries={"mode": "standard", "max_attempts": RETRIES},
+            retries={"mode": "standard", "max_attempts": retries},
             connect_timeout=1,
             read_timeout=read_timeout,
         ),
@@ -180,9 +207,10 @@ def test_a_reset_mid_body_is_retried_and_the_object_lands_whole(store, proxy, s3
 def test_a_reset_on_every_attempt_fails_and_leaves_nothing(store, proxy, s3_client, bucket, case):
     data, bytes_n, match, operation = RESET_CASES[case]
     proxy.reset_after(bytes_n, count=ATTEMPTS, match=match)
-    with pytest.raises((ArchiveError, BotoCoreError)) as raised:  # BotoCoreError today: see the xfail below
+    with pytest.raises(StorageError) as raised:
         put(store, KEY, data)
-    assert_no_credentials(raised.value)
+    assert_a_storage_error_without_the_endpoint(raised.value, proxy)
+    assert raised.value.operation == operation
     assert proxy.count(operation, fault="reset") == ATTEMPTS
     assert proxy.count("AbortMultipartUpload") == (1 if operation == "UploadPart" else 0)
     assert "Contents" not in s3_client.list_objects_v2(Bucket=bucket, Prefix=KEY)
@@ -191,40 +219,79 @@ def test_a_reset_on_every_attempt_fails_and_leaves_nothing(store, proxy, s3_clie
 
 def test_a_lost_complete_response_is_retried_and_the_object_verified(store, proxy):
     # Whole request through, response reset: S3 completed the upload but we never heard. moto answers the
-    # retried Complete with 200; AWS, which applies If-None-Match to Complete too, may answer 412 and
-    # meet the same flaw as the lost PUT response below (not provable on moto).
+    # retried Complete with 200; AWS applies If-None-Match to Complete too (see the next test).
     proxy.reset_after(10**9, count=1, match="CompleteMultipartUpload")
     stored = put(store, KEY, LARGE)
     assert stored.checksum_verified_by == "s3-checksum"
     assert statuses(proxy, "CompleteMultipartUpload") == [None, 200]
 
 
-def test_a_lost_put_response_leaves_our_whole_object_and_says_so(store, proxy):
-    # The PUT landed, its response was lost; botocore's retry meets our own If-None-Match and gets 412.
-    proxy.reset_after(10**9, count=1, match="PutObject")
-    with pytest.raises(ObjectExistsError) as raised:
-        put(store, KEY, SMALL)
-    assert statuses(proxy, "PutObject") == [None, 412]
-    # Not partial, and the error carries what a caller needs to see it is our own upload.
-    assert raised.value.existing.recorded_sha256 == sha256_hex(SMALL)
-    assert raised.value.existing.size == len(SMALL)
+def test_a_lost_complete_response_whose_retry_gets_412_is_recognised_as_ours(store, proxy, client):
+    # As AWS answers: the retried Complete meets the object the first one made and fails If-None-Match.
+    # moto would answer 200, so the retry is answered 412 on the client side, before it is sent.
+    proxy.reset_after(10**9, count=1, match="CompleteMultipartUpload")
+    completes = []
+
+    def precondition_failed_on_retry(request, **_):
+        completes.append(request.url)
+        if len(completes) > 1:
+            return AWSResponse(request.url, 412, {}, _PreconditionFailed())
+        return None
+
+    client.meta.events.register("before-send.s3.CompleteMultipartUpload", precondition_failed_on_retry)
+    stored = put(store, KEY, LARGE)
+    assert stored.checksum_verified_by == "s3-checksum"  # the composite checksum, proved by the HEAD
+    assert len(completes) == 2 and statuses(proxy, "CompleteMultipartUpload") == [None]
+    assert proxy.count("AbortMultipartUpload") == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ObjectExistsError,
-    reason="store.py bug: a create-only write whose first attempt landed and whose response was lost "
-    "is reported as ObjectExistsError for our own object, and is never verified",
-)
 @pytest.mark.parametrize("fault", ["reset", "slow"])
 def test_a_create_only_put_whose_response_was_lost_is_recognised_as_ours(proxy, bucket, fault):
+    # The PUT landed, its response was lost (reset, or later than the read timeout); botocore's retry
+    # meets our own If-None-Match and gets 412. Same size and recorded sha256: ours, so verify it.
     store = store_through(proxied_client(proxy, read_timeout=IMPATIENT), bucket)
     if fault == "reset":
         proxy.reset_after(10**9, count=1, match="PutObject")
     else:
         proxy.slow(LATENCY, count=1, match="PutObject")
     stored = put(store, KEY, SMALL)
-    assert stored.sha256_hex == sha256_hex(SMALL)
+    assert stored.sha256_hex == sha256_hex(SMALL) and stored.checksum_verified_by == "s3-checksum"
+    assert statuses(proxy, "PutObject") == [None if fault == "reset" else 200, 412]
+
+
+def test_a_412_on_a_retry_over_someone_elses_object_is_still_theirs(store, proxy, client, s3_client, bucket):
+    # Our first attempt got a 500 (nothing landed); a rival wrote before botocore's retry, which gets 412.
+    # A 412 on a retry is ours only if the bytes are: here they are not.
+    proxy.http_500(count=1, match="PutObject")
+
+    def rival_lands_before_the_retry(**_):
+        if proxy.count("PutObject") == 1:
+            s3_client.put_object(
+                Bucket=bucket, Key=KEY, Body=b"rival", ServerSideEncryption="AES256",
+                Metadata={"sha256": sha256_hex(b"rival"), "size": "5"},
+            )
+
+    client.meta.events.register("before-send.s3.PutObject", rival_lands_before_the_retry)
+    with pytest.raises(ObjectExistsError) as raised:
+        put(store, KEY, SMALL)
+    assert statuses(proxy, "PutObject") == [500, 412]
+    assert raised.value.existing.recorded_sha256 == sha256_hex(b"rival")
+    assert s3_client.get_object(Bucket=bucket, Key=KEY)["Body"].read() == b"rival"
+
+
+def test_every_put_answer_lost_says_the_object_may_exist_unverified(proxy, bucket, s3_client):
+    # The first PUT lands late, the retry meets it (412) but is late too: we never hear either answer.
+    store = store_through(proxied_client(proxy, read_timeout=IMPATIENT, retries=1), bucket)
+    proxy.slow(LATENCY, match="PutObject")
+    with pytest.raises(StorageError) as raised:
+        put(store, KEY, SMALL)
+    assert (raised.value.operation, raised.value.code) == ("PutObject", "ReadTimeoutError")
+    assert_a_storage_error_without_the_endpoint(raised.value, proxy)
+    assert "may have landed" in str(raised.value) and "read_back_sha256" in str(raised.value)
+    assert statuses(proxy, "PutObject") == [200, 412]
+    # It did land, whole; the error told the caller how to check it.
+    proxy.slow(0)
+    assert store.read_back_sha256(KEY) == sha256_hex(SMALL)
 
 
 # -- 4: endpoint down mid-run -----------------------------------------------------------------------
@@ -240,10 +307,10 @@ def test_endpoint_down_mid_run_fails_the_rest_cleanly_and_they_land_once_it_is_b
 
     proxy.down()
     for key in keys[3:5]:
-        with pytest.raises((ArchiveError, BotoCoreError)) as raised:
+        with pytest.raises(StorageError) as raised:
             put(store, key, payloads[key])
-        assert_no_credentials(raised.value)
-        assert "Connection was closed" in str(raised.value)  # says what happened (but see the xfail below)
+        assert_a_storage_error_without_the_endpoint(raised.value, proxy)
+        assert (raised.value.operation, raised.value.code) == ("HeadObject", "ConnectionClosedError")
     assert proxy.count("HeadObject", fault="down") == 2 * ATTEMPTS  # each failed at its create-only HEAD
     assert proxy.count("PutObject") == 3
     listed = s3_client.list_objects_v2(Bucket=bucket, Prefix=PREFIX)["Contents"]
@@ -264,9 +331,10 @@ def test_endpoint_down_mid_multipart_leaves_an_upload_that_the_sweep_removes(
             proxy.down()
 
     client.meta.events.register("before-send.s3.UploadPart", down_before_part_2)
-    with pytest.raises((ArchiveError, BotoCoreError)) as raised:
+    with pytest.raises(StorageError) as raised:
         put(store, KEY, LARGE)
-    assert_no_credentials(raised.value)
+    assert_a_storage_error_without_the_endpoint(raised.value, proxy)
+    assert raised.value.operation == "UploadPart"
     # Part 2 and then the abort each met a dead endpoint on every attempt; no object, one open upload.
     assert proxy.count("UploadPart", fault="down") == ATTEMPTS
     assert proxy.count("AbortMultipartUpload", fault="down") == ATTEMPTS
@@ -288,10 +356,16 @@ def test_endpoint_down_between_landing_and_verifying_leaves_the_whole_object(
             proxy.down()
 
     client.meta.events.register("before-send.s3.HeadObject", down_before_verifying)
-    with pytest.raises((ArchiveError, BotoCoreError)):
+    with pytest.raises(IntegrityError) as raised:
         put(store, KEY, SMALL)
     # Neither verification nor the cleanup DELETE could reach S3: the object stays, unverified by the
-    # store, but whole (the autouse check re-hashes it). A re-run is told it exists, with our sha256.
+    # store, but whole (the autouse check re-hashes it). The error says so, and how to check it.
+    assert raised.value.cleaned_up is False
+    assert "may remain unverified" in str(raised.value) and "read_back_sha256" in str(raised.value)
+    assert isinstance(raised.value.__cause__, StorageError)
+    assert raised.value.__cause__.operation == "HeadObject"
+    assert_no_credentials(raised.value)
+    assert proxy.endpoint not in str(raised.value)
     assert proxy.count("HeadObject", fault="down") == ATTEMPTS
     assert proxy.count("DeleteObject", fault="down") == ATTEMPTS
     assert s3_client.get_object(Bucket=bucket, Key=KEY)["Body"].read() == SMALL
@@ -301,18 +375,60 @@ def test_endpoint_down_between_landing_and_verifying_leaves_the_whole_object(
     with pytest.raises(ObjectExistsError) as raised:
         put(store, KEY, SMALL)
     assert raised.value.existing.recorded_sha256 == sha256_hex(SMALL)
+    assert store.read_back_sha256(KEY) == sha256_hex(SMALL)  # the check the IntegrityError asked for
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store.py bug: connection errors (BotoCoreError) escape untranslated: not an ArchiveError, "
-    "and the message carries the endpoint URL",
-)
 def test_connection_failures_surface_as_storage_errors_without_the_endpoint(store, proxy):
     proxy.down()
-    with pytest.raises(StorageError) as raised:
+    with pytest.raises(ArchiveError) as raised:
         put(store, KEY, SMALL)
-    assert proxy.endpoint not in str(raised.value)
+    assert_a_storage_error_without_the_endpoint(raised.value, proxy)
+    assert isinstance(raised.value.__cause__, ConnectionClosedError)  # the original stays on the chain
+
+
+READS = {
+    "head": lambda store: store.head(KEY),
+    "list_day": lambda store: list(store.list_day(PREFIX)),
+    "abort_stale_uploads": lambda store: store.abort_stale_uploads(PREFIX),
+    "get_bytes": lambda store: store.get_bytes(KEY),
+    "read_prefix": lambda store: store.read_prefix(KEY, 64),
+    "read_back_sha256": lambda store: store.read_back_sha256(KEY),
+}
+
+
+@pytest.mark.parametrize("read", READS)
+def test_reads_meeting_a_dead_endpoint_raise_storage_errors(store, proxy, read):
+    proxy.down()
+    with pytest.raises(StorageError) as raised:
+        READS[read](store)
+    assert_a_storage_error_without_the_endpoint(raised.value, proxy)
+    assert raised.value.code == "ConnectionClosedError"
+
+
+class _BodyCutOff:
+    """A response body whose connection breaks on the first read, as urllib3 reports it."""
+
+    def _broken(self, *_, **__):
+        raise ProtocolError("Connection broken: IncompleteRead(0 bytes read, 300000 more expected)")
+
+    read = stream = _broken
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("read", ["get_bytes", "read_prefix", "read_back_sha256"])
+def test_a_body_cut_off_while_reading_raises_a_storage_error(store, proxy, client, read):
+    put(store, KEY, SMALL)
+
+    def cut_off(request, **_):
+        return AWSResponse(request.url, 200, {"Content-Length": str(len(SMALL))}, _BodyCutOff())
+
+    client.meta.events.register("before-send.s3.GetObject", cut_off)
+    with pytest.raises(StorageError) as raised:
+        READS[read](store)
+    assert (raised.value.operation, raised.value.code) == ("GetObject", "ResponseStreamingError")
+    assert_no_credentials(raised.value)
 
 
 # -- 5: slow responses ------------------------------------------------------------------------------
@@ -327,9 +443,10 @@ def test_a_head_slower_than_the_read_timeout_fails_before_any_byte_is_sent(
     impatient_store, store, proxy, s3_client, bucket
 ):
     proxy.slow(LATENCY, match="HeadObject")
-    with pytest.raises((ArchiveError, BotoCoreError)) as raised:
+    with pytest.raises(StorageError) as raised:
         put(impatient_store, KEY, SMALL)
-    assert_no_credentials(raised.value)
+    assert_a_storage_error_without_the_endpoint(raised.value, proxy)
+    assert (raised.value.operation, raised.value.code) == ("HeadObject", "ReadTimeoutError")
     assert proxy.count("HeadObject", fault="slow") == ATTEMPTS and proxy.count("PutObject") == 0
     assert "Contents" not in s3_client.list_objects_v2(Bucket=bucket, Prefix=KEY)
 

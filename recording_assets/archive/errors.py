@@ -52,7 +52,8 @@ class ObjectExistsError(ArchiveError):
         super().__init__(
             f"s3://{bucket}/{key} already exists (recorded sha256={recorded or 'unknown'}); "
             "archive keys are create-only. Compare the recorded sha256 with yours: equal means already "
-            "archived (skip), different means quarantine the new bytes under a new key."
+            "archived (skip; if an earlier attempt reported it unverified, check it with read_back_sha256 "
+            "first), different means quarantine the new bytes under a new key."
         )
 
 
@@ -71,8 +72,8 @@ class IntegrityError(ArchiveError):
             aftermath = "nothing was left under the key; download the recording again and retry"
         else:
             aftermath = (
-                "the object could NOT be removed (check Object Lock and s3:DeleteObject permission); "
-                "quarantine it by hand before retrying"
+                "the object could NOT be removed (check the endpoint, Object Lock and s3:DeleteObject "
+                "permission); check or quarantine it by hand before retrying"
             )
         super().__init__(f"integrity check failed for s3://{bucket}/{key}: {detail}; {aftermath}.")
 

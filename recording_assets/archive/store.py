@@ -14,7 +14,12 @@ How each step keeps that promise:
   size, checksum and encryption; on any doubt the object just written is deleted.
 
 Transient failures are retried by botocore (configure ``retries={"mode": "standard"}`` on the client);
-each part is sent from an in-memory ``bytes`` so a retried part is re-sent whole.
+each part is sent from an in-memory ``bytes`` so a retried part is re-sent whole. When a write's response
+is lost, the retry meets our own ``If-None-Match`` (412): the object is taken as ours only if it holds our
+size and recorded SHA-256, and is then verified like any other. What botocore could not get through
+(S3 errors, connections closed, refused or timed out) comes out as an ``ArchiveError``; where an object
+may remain unverified (the outcome of a write unknown, or a verification and its cleanup both cut off)
+the error says so.
 """
 
 from __future__ import annotations
@@ -29,7 +34,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, BinaryIO, Literal
 
-from botocore.exceptions import ClientError, FlexibleChecksumError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    FlexibleChecksumError,
+    HTTPClientError,
+    IncompleteReadError,
+)
+from botocore.exceptions import ConnectionError as BotocoreConnectionError  # not the builtin
 
 from recording_assets.archive.encryption import Encryption
 from recording_assets.archive.errors import (
@@ -60,6 +72,15 @@ _METADATA_RULES = (
 _NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 _PRECONDITION_CODES = frozenset({"PreconditionFailed", "412"})
 _DIGEST_CODES = frozenset({"BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch"})
+_WRITES = frozenset({"PutObject", "CompleteMultipartUpload"})
+# botocore's errors carry the endpoint URL; these say what happened without it.
+_TRANSPORT_ERRORS = (BotocoreConnectionError, HTTPClientError, IncompleteReadError)
+_NO_RESPONSE = "no valid response from S3 after botocore's retries (connection closed, refused or timed out)"
+_INSIDE_BOTOCORE = "raised inside botocore, not by S3 (credentials, parameters; see the chained exception)"
+_MAY_HAVE_LANDED = (
+    "; the write may have landed, leaving an object this store never verified: compare "
+    "ArchiveStore.read_back_sha256(key) with the sha256 you uploaded before trusting or deleting it"
+)
 
 log = logging.getLogger(__name__)
 
@@ -231,8 +252,11 @@ class ArchiveStore:
             request["IfNoneMatch"] = "*"
         try:
             response = self._s3.put_object(**request)
-        except ClientError as error:
-            raise self._translate(error, operation="PutObject", key=key) from error
+        except (ClientError, BotoCoreError) as error:
+            ours = self._own_write_if_it_landed(error, key, size=len(body), sha256_hex=sha256_hex)
+            if ours is None:
+                raise self._translate(error, operation="PutObject", key=key) from error
+            return _Landed(ours.etag, ours.version_id, checksum)
         return _Landed(_etag(response), response.get("VersionId"), checksum)
 
     def _put_multipart(
@@ -250,7 +274,7 @@ class ArchiveStore:
                 ChecksumAlgorithm="SHA256",
                 **self.encryption.request_args(),
             )
-        except ClientError as error:
+        except (ClientError, BotoCoreError) as error:
             raise self._translate(error, operation="CreateMultipartUpload", key=key) from error
         upload_id = created["UploadId"]
         try:
@@ -296,10 +320,14 @@ class ArchiveStore:
                 MultipartUpload={"Parts": completed_parts},
                 IfNoneMatch="*",
             )
-        except ClientError as error:
-            raise self._translate(error, operation=operation, key=key) from error
+            etag, version_id = _etag(response), response.get("VersionId")
+        except (ClientError, BotoCoreError) as error:
+            ours = self._own_write_if_it_landed(error, key, size=spool.size, sha256_hex=spool.sha256_hex)
+            if ours is None:
+                raise self._translate(error, operation=operation, key=key) from error
+            etag, version_id = ours.etag, ours.version_id
         composite = _b64(hashlib.sha256(b"".join(part_digests)).digest())
-        return _Landed(_etag(response), response.get("VersionId"), composite, len(part_digests))
+        return _Landed(etag, version_id, composite, len(part_digests))
 
     def _upload_part(
         self, key: str, upload_id: str, part_number: int, data: bytes, digest: bytes
@@ -325,6 +353,24 @@ class ArchiveStore:
             )
         return {"PartNumber": part_number, "ETag": response["ETag"], "ChecksumSHA256": checksum}
 
+    def _own_write_if_it_landed(
+        self, error: ClientError | BotoCoreError, key: str, *, size: int, sha256_hex: str
+    ) -> ObjectInfo | None:
+        """The object under ``key`` if a 412 on a retry was our own earlier attempt, else None.
+
+        A create-only write whose response was lost (reset, or later than the read timeout) is retried by
+        botocore and meets its own ``If-None-Match``. The object is taken as ours only if it holds our size
+        and recorded SHA-256; ``_verify`` then proves its bytes like any other write's.
+        """
+        if not isinstance(error, ClientError) or _error_code(error) not in _PRECONDITION_CODES:
+            return None
+        if error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) == 0:
+            return None  # the first attempt was refused: someone else's object
+        info = self._head_or_none(key)
+        if info is None or (info.size, info.recorded_sha256) != (size, sha256_hex):
+            return None
+        return info
+
     def _abort_quietly(self, key: str, upload_id: str) -> None:
         try:
             self._s3.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
@@ -336,10 +382,23 @@ class ArchiveStore:
     def _verify(self, key: str, *, size: int, sha256_hex: str, landed: _Landed) -> StoredObject:
         try:
             verified_by, problem = self._find_problem(key, size=size, sha256_hex=sha256_hex, landed=landed)
-        except BaseException:
-            # Could not finish verifying: an unverified object must not stay under a final key.
-            self._delete_version_quietly(key, landed.version_id)
-            raise
+        except BaseException as error:
+            # Could not finish verifying: an unverified object must not stay under a final key, and if it
+            # cannot be deleted either, the caller must learn that it may remain.
+            if self._delete_version_quietly(key, landed.version_id) or not isinstance(error, Exception):
+                raise
+            reason = (
+                f"{error.operation} failed with {error.code}"
+                if isinstance(error, StorageError)
+                else type(error).__name__
+            )
+            raise IntegrityError(
+                bucket=self.bucket,
+                key=key,
+                detail=f"verifying it was cut off ({reason}) and deleting it failed too, so it may remain "
+                f"unverified; compare ArchiveStore.read_back_sha256(key) with {sha256_hex}",
+                cleaned_up=False,
+            ) from error
         if problem is not None:
             raise IntegrityError(
                 bucket=self.bucket,
@@ -402,7 +461,7 @@ class ArchiveStore:
     def head(self, key: str) -> ObjectInfo | None:
         try:
             response = self._s3.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
-        except ClientError as error:
+        except (ClientError, BotoCoreError) as error:
             if _error_code(error) in _NOT_FOUND_CODES:
                 return None
             raise self._translate(error, operation="HeadObject", key=key) from error
@@ -434,7 +493,7 @@ class ArchiveStore:
                         etag=item["ETag"].strip('"'),
                         last_modified=item["LastModified"],
                     )
-        except ClientError as error:
+        except (ClientError, BotoCoreError) as error:
             raise self._translate(error, operation="ListObjectsV2", key=prefix) from error
 
     def abort_stale_uploads(self, prefix: str, *, initiated_before: datetime | None = None) -> int:
@@ -458,7 +517,7 @@ class ArchiveStore:
                             raise
                         continue
                     aborted += 1
-        except ClientError as error:
+        except (ClientError, BotoCoreError) as error:
             raise self._translate(error, operation="AbortMultipartUpload", key=prefix) from error
         return aborted
 
@@ -466,7 +525,7 @@ class ArchiveStore:
         """A small document written by ``put_bytes``, checked against its recorded SHA-256; None if absent."""
         try:
             response = self._s3.get_object(Bucket=self.bucket, Key=key)
-        except ClientError as error:
+        except (ClientError, BotoCoreError) as error:
             if _error_code(error) in _NOT_FOUND_CODES:
                 return None
             raise self._translate(error, operation="GetObject", key=key) from error
@@ -474,6 +533,8 @@ class ArchiveStore:
             data = response["Body"].read()
         except FlexibleChecksumError as error:
             raise self._stored_checksum_mismatch(key, error) from error
+        except BotoCoreError as error:
+            raise self._translate(error, operation="GetObject", key=key) from error
         recorded = response.get("Metadata", {}).get(SHA256_METADATA_KEY)
         if recorded is not None and hashlib.sha256(data).hexdigest() != recorded:
             raise IntegrityError(
@@ -488,11 +549,11 @@ class ArchiveStore:
             return b""
         try:
             response = self._s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{length - 1}")
-        except ClientError as error:
+            return response["Body"].read()[:length]
+        except (ClientError, BotoCoreError) as error:
             if _error_code(error) == "InvalidRange":  # a zero-byte object has no byte 0
                 return b""
             raise self._translate(error, operation="GetObject", key=key) from error
-        return response["Body"].read()[:length]
 
     def read_back_sha256(self, key: str) -> str:
         """Hex SHA-256 of the stored bytes, streamed in 1 MiB chunks."""
@@ -501,7 +562,7 @@ class ArchiveStore:
     def _read_back(self, key: str) -> tuple[str, int]:
         try:
             body = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"]
-        except ClientError as error:
+        except (ClientError, BotoCoreError) as error:
             raise self._translate(error, operation="GetObject", key=key) from error
         digest = hashlib.sha256()
         size = 0
@@ -511,6 +572,8 @@ class ArchiveStore:
                 size += len(chunk)
         except FlexibleChecksumError as error:
             raise self._stored_checksum_mismatch(key, error) from error
+        except BotoCoreError as error:
+            raise self._translate(error, operation="GetObject", key=key) from error
         finally:
             body.close()
         return digest.hexdigest(), size
@@ -524,8 +587,16 @@ class ArchiveStore:
 
     # -- errors ------------------------------------------------------------------------------------
 
-    def _translate(self, error: ClientError, *, operation: str, key: str) -> Exception:
+    def _translate(self, error: ClientError | BotoCoreError, *, operation: str, key: str) -> Exception:
         code = _error_code(error)
+        if isinstance(error, BotoCoreError):
+            if not isinstance(error, _TRANSPORT_ERRORS):
+                message = _INSIDE_BOTOCORE
+            elif operation in _WRITES:
+                message = _NO_RESPONSE + _MAY_HAVE_LANDED
+            else:
+                message = _NO_RESPONSE
+            return StorageError(operation=operation, bucket=self.bucket, key=key, code=code, message=message)
         if code in _PRECONDITION_CODES:
             return ObjectExistsError(bucket=self.bucket, key=key, existing=self._head_or_none(key))
         if code in _DIGEST_CODES:
@@ -613,5 +684,7 @@ def _etag(response: Mapping[str, Any]) -> str:
     return str(response.get("ETag", "")).strip('"')
 
 
-def _error_code(error: ClientError) -> str:
+def _error_code(error: ClientError | BotoCoreError) -> str:
+    if isinstance(error, BotoCoreError):
+        return type(error).__name__
     return str(error.response.get("Error", {}).get("Code", "Unknown"))
