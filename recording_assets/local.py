@@ -15,8 +15,11 @@ LOCAL_AWS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AW
 
 def start_local_s3(host: str = "127.0.0.1", port: int = 0):
     """moto in server mode (real S3 protocol over HTTP), in a thread of this process."""
+    import logging
+
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request would drown the demo
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     return server, "http://%s:%d" % server.get_host_and_port()

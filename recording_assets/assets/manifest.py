@@ -9,7 +9,7 @@ from collections import Counter
 
 import dagster as dg
 
-from recording_assets.archive.keys import manifest_key, metadata_key, outcomes_key
+from recording_assets.archive.keys import manifest_key, metadata_key, outcomes_key, recording_day_prefix
 from recording_assets.assets.common import GROUP, read_table, timezone_of, window_of, write_table
 from recording_assets.pipeline.manifest import manifest_table
 from recording_assets.resources import ArchiveResource
@@ -62,22 +62,20 @@ def build_recording_manifest(partitions_def, backfill_policy=None, freshness_pol
                 **window.metadata(),
             }
         )
-        yield _completeness(archive, rows, outcomes.num_rows)
+        yield _completeness(archive, window.day, rows, outcomes.num_rows)
         yield _failure_rate(rows, archive.failure_rate_warn)
 
     return recording_manifest
 
 
-def _completeness(archive: ArchiveResource, rows: list[dict], discovered: int) -> dg.AssetCheckResult:
+def _completeness(archive: ArchiveResource, day, rows: list[dict], discovered: int) -> dg.AssetCheckResult:
     keys = [(r["conversation_id"], r["recording_id"]) for r in rows]
     duplicates = [k for k, n in Counter(keys).items() if n > 1]
     store = archive.archive_store()
     prefix = f"s3://{store.bucket}/"
-    missing = [
-        r["storage_uri"]
-        for r in rows
-        if r["state"] == "archived" and (not r["storage_uri"] or store.head(r["storage_uri"][len(prefix) :]) is None)
-    ]
+    day_prefix = recording_day_prefix(prefix=archive.key_prefix, day=day)
+    present = {f"{prefix}{item.key}" for item in store.list_day(day_prefix)}  # one listing, not a HEAD per row
+    missing = [r["storage_uri"] for r in rows if r["state"] == "archived" and r["storage_uri"] not in present]
     return dg.AssetCheckResult(
         check_name=COMPLETE_CHECK,
         passed=len(rows) == discovered and not duplicates and not missing,

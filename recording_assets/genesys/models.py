@@ -65,7 +65,9 @@ class ConversationSummary:
     agent_ids: tuple[str, ...]
     queue_ids: tuple[str, ...]
     wrap_up_codes: tuple[str, ...]
-    recorded_sessions: int  # sessions flagged ``recording`` plus screen-recorded participants
+    # An estimate of how many recordings exist: the field semantics are unconfirmed, so it only decides
+    # whether one recordingmetadata look-up is worth spending, never what is archived.
+    recorded_sessions: int
 
     @property
     def primary_queue_id(self) -> str | None:
@@ -79,12 +81,13 @@ class ConversationSummary:
         wrapups: list[str] = []
         media: list[str] = []
         recorded = 0
+        screen_recorded = 0
         for participant in _list(body.get("participants"), field="participants"):
             participant = _dict(participant, field="participants[]")
             if participant.get("purpose") == "agent" and participant.get("userId"):
                 _add(agents, participant["userId"])
             if participant.get("screenRecording") is True:
-                recorded += 1
+                screen_recorded += 1
             for session in _list(participant.get("sessions"), field="sessions"):
                 session = _dict(session, field="sessions[]")
                 if session.get("mediaType"):
@@ -107,7 +110,8 @@ class ConversationSummary:
             agent_ids=tuple(agents),
             queue_ids=tuple(queues),
             wrap_up_codes=tuple(wrapups),
-            recorded_sessions=recorded,
+            # The larger, not the sum: a screen recording may also flag its agent session.
+            recorded_sessions=max(recorded, screen_recorded),
         )
 
 

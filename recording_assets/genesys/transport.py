@@ -38,8 +38,8 @@ class TransportStats:
 
     @property
     def api_requests(self) -> int:
-        """Platform API requests, the budgeted kind (token requests excluded)."""
-        return sum(n for family, n in self.requests.items() if family != "token")
+        """Platform API requests, the budgeted kind (token requests and presigned media GETs excluded)."""
+        return sum(n for family, n in self.requests.items() if family not in ("token", "media"))
 
 
 class Transport:

@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 
-from recording_assets.archive.errors import IntegrityError, ObjectExistsError
+from recording_assets.archive.errors import ArchiveError, IntegrityError, ObjectExistsError
 from recording_assets.archive.keys import (
     parse_recording_key,
     quarantine_day_prefix,
@@ -169,7 +169,7 @@ class DayArchiver:
                 storage_uri=f"s3://{self._store.bucket}/{item.key}",
                 archived_at=_parse_time(meta.get("archived-at")),
                 archived_run_id=meta.get("run-id"),
-                checksum_verified_by=meta.get("checksum-verified-by"),
+                checksum_verified_by="earlier-run",
             )
             self._existing.setdefault(outcome.key, outcome)
         self._outcomes.update(self._existing)
@@ -402,23 +402,16 @@ class DayArchiver:
                 }
                 try:
                     stored = await self._s3(self._store.put_new, key, spool, content_type=claimed, metadata=metadata)
-                except ObjectExistsError:
-                    # Another run stored it between our listing and now: theirs stands, never overwritten.
-                    head = await self._s3(self._store.head, key)
-                    self._audit_event("finished", task, started, state=State.ALREADY_ARCHIVED, size=spool.size)
-                    self._finish(
-                        Outcome(
-                            *task.key,
-                            State.ALREADY_ARCHIVED,
-                            sha256=(head.metadata.get("sha256") if head else None),
-                            size_bytes=head.size if head else None,
-                            content_type=claimed,
-                            container=verdict.container,
-                            storage_uri=f"s3://{self._store.bucket}/{key}",
-                            attempts=task.attempts,
-                        )
-                    )
-                    return None
+                except ObjectExistsError as exc:
+                    # Something is already under the final key (another run, or an earlier attempt whose
+                    # verification was cut off). It is never overwritten; it counts as ours only when its
+                    # bytes, read back, hash to what we downloaded.
+                    outcome = await self._adopt_existing(task, key, exc, spool, claimed, verdict.container, started)
+                    if outcome.state is State.ALREADY_ARCHIVED:
+                        self._finish(outcome)
+                        return None
+                    last = outcome
+                    break
                 except IntegrityError as exc:
                     self._audit_event("failed", task, started, state=State.FAILED, reason=str(exc))
                     last = Outcome(*task.key, State.FAILED, reason=str(exc), attempts=task.attempts)
@@ -446,6 +439,33 @@ class DayArchiver:
         self._finish(last)
         return None
 
+    async def _adopt_existing(self, task, key, exc, spool, claimed, container, started) -> Outcome:
+        existing = exc.existing
+        uri = f"s3://{self._store.bucket}/{key}"
+        try:
+            actual = await self._s3(self._store.read_back_sha256, key)
+        except ArchiveError as error:
+            actual, reason = None, f"could not read back the existing object: {error}"
+        if actual == spool.sha256_hex:
+            self._audit_event("finished", task, started, state=State.ALREADY_ARCHIVED, size=spool.size, sha256=actual)
+            return Outcome(
+                *task.key,
+                State.ALREADY_ARCHIVED,
+                sha256=actual,
+                size_bytes=existing.size if existing else spool.size,
+                content_type=claimed,
+                container=container,
+                storage_uri=uri,
+                attempts=task.attempts,
+                archived_at=_parse_time(existing.metadata.get("archived-at")) if existing else None,
+                archived_run_id=existing.metadata.get("run-id") if existing else None,
+                checksum_verified_by="read-back",
+            )
+        if actual is not None:
+            reason = f"{uri} already holds different bytes (sha256 {actual}); left untouched for review"
+        self._audit_event("failed", task, started, state=State.FAILED, reason=reason)
+        return Outcome(*task.key, State.FAILED, reason=reason, attempts=task.attempts)
+
     async def _quarantine(self, task, conversation, spool, claimed, verdict, started) -> Outcome:
         """Keep the bad bytes as evidence under quarantine/ (never the final key)."""
         self._report.quarantined_attempts += 1
@@ -455,7 +475,7 @@ class DayArchiver:
             queue_id=conversation.primary_queue_id,
             conversation_id=task.conversation_id,
             recording_id=task.recording_id,
-            ext=_safe_extension(verdict.container),
+            ext=extension_for(verdict.container),
             attempt_id=uuid.uuid4().hex,
         )
         reason = f"container check failed: {verdict.reason} (claimed {claimed!r})"
@@ -502,13 +522,6 @@ class DayArchiver:
     async def _s3(self, fn, *args, **kwargs):
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
-
-
-def _safe_extension(container: str) -> str:
-    try:
-        return extension_for(container)
-    except (KeyError, ValueError):
-        return ".bin"
 
 
 def _parse_time(value: str | None) -> datetime | None:

@@ -452,6 +452,7 @@ class SyntheticOrg:
             conv.consult_start_ms = conv.answered_ms + talk * 3 // 10
             conv.consult_end_ms = conv.answered_ms + talk * 6 // 10
         if rng.random() < 0.05:
+            conv.screen = False  # nothing was captured, so analytics must not claim a screen recording
             return  # ~5% of conversations were never recorded
         conv.recordings = tuple(self._recordings_for(conv, rng, consult))
 
