@@ -12,6 +12,12 @@ def _demo(args) -> int:
     return run_demo(day=args.day, conversations=args.conversations, media_scale=args.media_scale)
 
 
+def _ui(args) -> int:
+    from recording_assets.ui import run_ui
+
+    return run_ui(host=args.host, port=args.port, conversations=args.conversations, media_scale=args.media_scale, home=args.home)
+
+
 def _sandbox(args) -> int:
     from recording_assets.sandbox import cli
 
@@ -43,6 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--conversations", type=int, default=600, help="conversations in the sandbox day")
     demo.add_argument("--media-scale", type=float, default=0.02, help="sandbox media size factor")
     demo.set_defaults(func=_demo)
+
+    ui = commands.add_parser("ui", help="start the Dagster UI on the embedded sandbox org and local S3")
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.add_argument("--conversations", type=int, default=600, help="conversations per sandbox day")
+    ui.add_argument("--media-scale", type=float, default=0.02, help="sandbox media size factor")
+    ui.add_argument("--home", help="DAGSTER_HOME (default: ./.dagster_home)")
+    ui.set_defaults(func=_ui)
 
     sandbox = commands.add_parser("sandbox", help="serve the Genesys Cloud sandbox org on loopback")
     from recording_assets.sandbox import cli as sandbox_cli
