@@ -42,6 +42,9 @@ class TransportStats:
         return sum(n for family, n in self.requests.items() if family not in ("token", "media"))
 
 
+MAX_RENEWALS = 3  # token renewals one request may trigger before its 401 surfaces
+
+
 class Transport:
     def __init__(
         self,
@@ -90,7 +93,7 @@ class Transport:
         permission to grant instead of a bare "forbidden".
         """
         url = f"{self._base}{path}"
-        renewed = False
+        renewals = 0
         while True:
             token = await self._auth.token(self._http, self._send)
 
@@ -99,10 +102,11 @@ class Transport:
                 return self._http.build_request(method, url, params=params, json=json, headers=headers)
 
             response = await self._send(build, family=family, path=path, paced=True)
-            if response.status_code == 401 and not renewed:
-                # Expired or revoked early: renew once, then let a second 401 surface.
+            if response.status_code == 401 and renewals < MAX_RENEWALS:
+                # Expired or revoked early: renew and retry. Concurrent callers may each see a 401 for the
+                # same stale token; the lock in auth makes them share one renewal.
                 self._auth.invalidate(token)
-                renewed = True
+                renewals += 1
                 continue
             if response.status_code in ok:
                 return response
