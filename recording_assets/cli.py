@@ -68,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     s3.add_argument("--host", default="127.0.0.1")
     s3.add_argument("--port", type=int, default=5055)
     s3.set_defaults(func=_s3)
+
+    from recording_assets.control import cli as control_cli
+
+    control_cli.add_commands(commands)  # `calls active`, `recording pause|resume|start|stop|status`
     return parser
 
 

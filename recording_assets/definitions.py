@@ -17,6 +17,7 @@ from recording_assets.automation import (
     backfill_policy,
     freshness_policy,
 )
+from recording_assets.control.job import recording_control
 from recording_assets.partitions import PartitionSettings
 from recording_assets.resources import build_resources
 from recording_assets.webhooks.sensor import build_webhook_sensor
@@ -39,7 +40,7 @@ def build_definitions(environ=None) -> dg.Definitions:
     job = archive_job(assets)
     return dg.Definitions(
         assets=assets,
-        jobs=[job],
+        jobs=[job, recording_control],
         schedules=[archive_schedule(job, automation, partitioning.timezone, partitions)],
         sensors=[build_webhook_sensor()],
         resources=build_resources(environ),

@@ -241,7 +241,7 @@ class RecordingControl:
                     correlation_id=live.correlation_id,
                 )
             if participant.recording == on:
-                message = f"participant already {wanted}; nothing changed"
+                message = f"already {wanted}; nothing changed"
                 return replace(_unchanged(live, action, wanted, message), participant_id=participant_id)
             try:
                 response = await self._t.api(
@@ -270,7 +270,7 @@ class RecordingControl:
                 True,
                 wanted,
                 response.headers.get("inin-correlation-id"),
-                f"participant {wanted}",
+                f"recording {'started' if on else 'stopped'}",
                 http_status=response.status_code,
                 participant_id=participant_id,
                 attempts=attempt,
