@@ -169,3 +169,100 @@ def test_sandbox_faults_never_put_bad_bytes_under_a_final_key(stack):
         if row["state"] == "archived":
             assert object_sha256(local, row["storage_uri"]) == local.sandbox.org.media_sha256(row["recording_id"])
     assert checks.get("sha256_verified") and checks.get("container_matches_content_type")
+
+
+def test_format_option_transcodes_audio_through_the_single_recording_endpoint(stack):
+    from recording_assets.resources import ArchiveResource, build_resources
+
+    local = stack(conversations_per_day=60, transcode_polls=1)
+    from recording_assets.assets.audio import build_recording_audio
+    from recording_assets.assets.manifest import build_recording_manifest
+    from recording_assets.assets.metadata import build_recording_metadata
+    from recording_assets.partitions import PartitionSettings
+
+    resources = build_resources()
+    resources["archive"] = ArchiveResource(
+        s3=resources["s3"], archive_bucket="recording-archive", manifest_bucket="recording-manifests", format_id="WAV"
+    )
+    partitions = PartitionSettings().definition()
+    assets = [build_recording_metadata(partitions), build_recording_audio(partitions), build_recording_manifest(partitions)]
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize(assets, partition_key=DAY, resources=resources, instance=instance)
+        assert result.success and all(e.passed for e in result.get_asset_check_evaluations())
+    rows = manifest(local)
+    audio = [r for r in rows if r["state"] == "archived" and r["media_type"] == "audio"]
+    assert audio and all(r["container"] == "wav" and r["content_type"] == "audio/wav" for r in audio)
+    for row in audio:
+        assert row["sha256"] == local.sandbox.org.media_sha256(row["recording_id"], "WAV")
+    others = [r for r in rows if r["state"] == "archived" and r["media_type"] != "audio"]
+    assert all(r["container"] != "wav" for r in others)  # screen and transcripts keep their containers
+    stats = local.sandbox.stats()
+    # The stated cost: at least one single-recording request per audio recording, more while transcoding.
+    assert stats["requests"].get("recording.get", 0) >= len(audio)
+    assert int(stats["statuses"].get("202", 0)) > 0
+
+
+@pytest.mark.parametrize("day,hours", [("2026-10-25", 25), ("2026-03-29", 23)])
+def test_dst_day_in_a_non_utc_zone(stack, monkeypatch, day, hours):
+    from datetime import datetime, timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    local = stack(conversations_per_day=120)
+    monkeypatch.setenv("RECORDING_TIMEZONE", "Europe/Berlin")
+    monkeypatch.setenv("RECORDING_PARTITIONS_START", "2026-01-01")
+    result, checks, meta = materialise(day)
+    assert result.success and all(checks.values())
+    assert meta["recording_metadata"]["window_hours"].value == hours
+    berlin = ZoneInfo("Europe/Berlin")
+    d = date.fromisoformat(day)
+    lo = datetime(d.year, d.month, d.day, tzinfo=berlin).astimezone(timezone.utc)
+    hi = datetime.fromtimestamp(
+        datetime(d.year, d.month, d.day, tzinfo=berlin).timestamp() + hours * 3600, tz=timezone.utc
+    )
+    lo_ms, hi_ms = int(lo.timestamp() * 1000), int(hi.timestamp() * 1000)
+    now_ms = int(local.sandbox.clock.time() * 1000)
+    org = local.sandbox.org
+    # A local day spans two UTC days: gather both.
+    candidates = [c for utc_day in {lo.date(), (hi - timedelta(microseconds=1)).date()} for c in org.conversations_for_day(utc_day)]
+    expected = {(c.id, r.id) for c in candidates if lo_ms <= c.start_ms < hi_ms and c.end_ms <= now_ms for r in c.recordings}
+    rows = read(local, "recording-manifests", manifest_key(day=d))
+    assert {(r["conversation_id"], r["recording_id"]) for r in rows} == expected
+    assert all(lo <= r["conversation_start"] < hi for r in rows)
+    assert meta["recording_metadata"]["discovery_method"].text == ("query" if hours == 25 else "jobs")
+
+
+@pytest.mark.slow
+def test_the_acceptance_command_materialises_a_partition(stack, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    local = stack(conversations_per_day=80)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    env = {**os.environ, **local.environment(), "DAGSTER_HOME": str(home)}
+    command = [
+        os.path.join(os.path.dirname(sys.executable), "dagster"),
+        "asset",
+        "materialize",
+        "-m",
+        "recording_assets.definitions",
+        "--select",
+        "recording_metadata,recording_audio,recording_manifest",
+        "--partition",
+        DAY,
+    ]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "RUN_SUCCESS" in done.stderr + done.stdout
+    rows = manifest(local)
+    assert rows and {(r["conversation_id"], r["recording_id"]) for r in rows} == set(truth(local))
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        evaluations = [
+            record.event_log_entry.dagster_event.event_specific_data.passed
+            for record in instance.get_records_for_run(
+                run_id=instance.get_runs(limit=1)[0].run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+            ).records
+        ]
+    assert len(evaluations) == 4 and all(evaluations)

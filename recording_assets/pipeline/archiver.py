@@ -50,8 +50,16 @@ class ArchiveOptions:
     max_media_attempts: int = 3
     url_refresh_rounds: int = 3
     # None: each recording's original codec through batch requests (cheapest). A formatId
-    # (WAV, MP3, OGG_OPUS, WEBM ...) costs at least one single-recording request per recording.
+    # (WAV, MP3, OGG_OPUS, WEBM ...) costs at least one more single-recording request per audio
+    # recording, plus one per poll while Genesys transcodes.
     format_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.format_id is not None and self.format_id not in FORMAT_CONTENT_TYPES:
+            raise ValueError(
+                f"format_id {self.format_id!r} is not supported: use None (original) or one of "
+                + ", ".join(FORMAT_CONTENT_TYPES)
+            )
     sensitive_permission: bool | None = None  # from preflight; None = unknown
 
 
@@ -100,10 +108,22 @@ class _Task:
     url: str
     content_type: str | None
     attempts: int = 0
+    transcode: bool = False  # fetch a transcoded URL per attempt through the single-recording endpoint
 
     @property
     def key(self) -> Key:
         return (self.conversation_id, self.recording_id)
+
+
+# What the single-recording endpoint serves for each audio formatId (genesys-api.md §4.3).
+FORMAT_CONTENT_TYPES = {
+    "WAV": "audio/wav",
+    "WAV_ULAW": "audio/wav",
+    "MP3": "audio/mpeg",
+    "OGG_OPUS": "audio/ogg",
+    "OGG_VORBIS": "audio/ogg",
+    "WEBM": "audio/webm",
+}
 
 
 class DayArchiver:
@@ -235,7 +255,7 @@ class DayArchiver:
                 if key in self._existing:
                     continue
                 if result.result_url:
-                    tasks.setdefault(key, _Task(cid, result.recording_id, result.result_url, result.content_type))
+                    tasks.setdefault(key, self._task(cid, result.recording_id, result.result_url, result.content_type))
                 else:
                     errored[key] = result.error_msg or "batch result without a URL"
                     needs_lookup.add(cid)
@@ -245,7 +265,7 @@ class DayArchiver:
             for result in await self._batch(retry_items):
                 key = (result.conversation_id, result.recording_id or "")
                 if result.result_url and result.recording_id:
-                    tasks.setdefault(key, _Task(*key, result.result_url, result.content_type))
+                    tasks.setdefault(key, self._task(*key, result.result_url, result.content_type))
                     errored.pop(key, None)
                 elif result.recording_id:
                     errored[key] = result.error_msg or "batch result without a URL"
@@ -254,6 +274,11 @@ class DayArchiver:
                 if key not in tasks:
                     self._finish(Outcome(*key, State.FAILED, reason=f"batch download: {errored.get(key, 'no result')}"))
         await self._download_all(list(tasks.values()))
+
+    def _task(self, cid: str, rid: str, url: str, content_type: str | None) -> _Task:
+        # Only audio is transcoded; screen recordings and transcripts keep their own containers.
+        transcode = bool(self._opt.format_id) and (content_type or "").lower().startswith("audio/")
+        return _Task(cid, rid, url, content_type, transcode=transcode)
 
     async def _batch(self, items: list[BatchItem]) -> list[BatchResult]:
         self._report.batch_rounds += 1
@@ -360,11 +385,17 @@ class DayArchiver:
             self._report.downloads += 1
             started = self._client.clock.time()
             self._audit.record("started", conversation_id=task.conversation_id, recording_id=task.recording_id, attempt=task.attempts)
+            if task.transcode:
+                ended = await self._transcoded_url(task, started)
+                if ended:
+                    return None
             with MediaSpool() as spool:
                 try:
                     download = await self._client.download(task.url, spool.write)
                 except MediaExpiredError:
                     self._audit_event("expired", task, started, http_status=403)
+                    if task.transcode:
+                        continue  # the next attempt asks for a fresh transcoded URL
                     return "expired"
                 except MediaGoneError as exc:
                     self._audit_event("failed", task, started, state=State.DELETED, reason=str(exc))
@@ -438,6 +469,28 @@ class DayArchiver:
         assert last is not None
         self._finish(last)
         return None
+
+    async def _transcoded_url(self, task: _Task, started: float) -> bool:
+        """Point ``task`` at a URL in the configured format; True when the recording ended otherwise."""
+        try:
+            recording = await self._client.recordings.get(
+                task.conversation_id, task.recording_id, format_id=self._opt.format_id
+            )
+        except GenesysApiError as exc:
+            if exc.status in (401, 403):
+                raise
+            state = State.DELETED if exc.status in (404, 410) else State.FAILED
+            self._audit_event("failed", task, started, state=state, reason=str(exc), http_status=exc.status)
+            self._finish(Outcome(*task.key, state, reason=f"single-recording fetch: {exc}", attempts=task.attempts))
+            return True
+        if recording.file_state == "ARCHIVED" or not recording.media_uri:
+            state = State.ARCHIVED_IN_GENESYS if recording.file_state == "ARCHIVED" else State.FAILED
+            reason = f"fileState {recording.file_state}: no media URL for formatId {self._opt.format_id}"
+            self._finish(Outcome(*task.key, state, reason=reason, file_state=recording.file_state, attempts=task.attempts))
+            return True
+        task.url = recording.media_uri
+        task.content_type = FORMAT_CONTENT_TYPES[self._opt.format_id]
+        return False
 
     async def _adopt_existing(self, task, key, exc, spool, claimed, container, started) -> Outcome:
         existing = exc.existing
