@@ -28,10 +28,15 @@ def run_demo(*, day: str | None, conversations: int, media_scale: float) -> int:
         print(f"local S3        {stack.s3_endpoint}  (moto, server mode)")
         print(f"partition       {day}  (UTC)")
         defs = build_definitions()
-        job = defs.get_implicit_global_asset_job_def()
+        job = defs.resolve_job_def("archive_day")
         with tempfile.TemporaryDirectory() as home, dg.instance_for_test(temp_dir=home) as instance:
             started = datetime.now()
-            result = job.execute_in_process(partition_key=day, instance=instance, raise_on_error=False)
+            result = job.execute_in_process(
+                partition_key=day,
+                instance=instance,
+                raise_on_error=False,
+                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            )
             elapsed = (datetime.now() - started).total_seconds()
             checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
         client = stack.s3_client()
