@@ -88,21 +88,31 @@ class Recordings:
         if not chunks:
             return []
         job_ids = [await self.submit_batch(chunk) for chunk in chunks]
+        submitted = self._clock.time()
         pending = dict(zip(job_ids, (len(c) for c in chunks)))
         results: list[BatchResult] = []
-        # The first look waits in proportion to the work asked for; later looks back off.
+        # The first look waits in proportion to the work asked for; later looks aim at the moment the
+        # slowest-looking job should finish, judged from its resultCount / expectedResultCount progress.
         delay = self._poll_initial + self._poll_per_item * max(pending.values())
-        deadline = self._clock.time() + self._batch_timeout
+        deadline = submitted + self._batch_timeout
         while pending:
             await self._clock.sleep(delay)
             statuses = await asyncio.gather(*(self.batch_status(job_id) for job_id in pending))
+            remaining: list[float] = []
             for status in statuses:
                 if status.completed:
                     results.extend(status.results)
                     del pending[status.job_id]
-            if pending and self._clock.time() > deadline:
+                elif status.expected_result_count and status.result_count:
+                    elapsed = self._clock.time() - submitted
+                    done = status.result_count / status.expected_result_count
+                    remaining.append(elapsed / done - elapsed)
+            if not pending:
+                break
+            if self._clock.time() > deadline:
                 raise JobFailedError(f"{len(pending)} batch download jobs still in progress after {self._batch_timeout:.0f}s")
-            delay = min(self._poll_max, max(1.0, delay * 1.5))
+            estimate = max(remaining) if len(remaining) == len(pending) else delay * 1.5
+            delay = min(self._poll_max, max(1.0, estimate))
         return results
 
     async def get(
