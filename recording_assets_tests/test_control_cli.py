@@ -80,11 +80,10 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 def audit_records(s3_client, bucket: str) -> list[dict]:
     store = ArchiveStore(s3_client, bucket=bucket)
-    records = [json.loads(store.get_bytes(o.key)) for o in store.list_day("control-audit/")]
-    for record in records:
-        day = record["at"][:10]
-        assert f"control-audit/date={day}/{record['event_id']}.json" in [o.key for o in store.list_day("control-audit/")]
-    return sorted(records, key=lambda r: r["at"])
+    records = {o.key: json.loads(store.get_bytes(o.key)) for o in store.list_day("control-audit/")}
+    for key, record in records.items():  # one object per event, under its UTC day
+        assert key == f"control-audit/date={record['at'][:10]}/{record['event_id']}.json"
+    return sorted(records.values(), key=lambda r: r["at"])
 
 
 def writes(sandbox) -> list[tuple[str, str, int]]:

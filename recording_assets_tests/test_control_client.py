@@ -12,6 +12,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from recording_assets.control.actions import ControlRequest, ControlUsageError, perform
 from recording_assets.genesys.control import (
     PAUSE_PERMISSION,
     RECORD_PERMISSION,
@@ -313,3 +314,43 @@ def test_inspect_reports_state_and_participants(sandbox, clock):
     assert not purposes["acd"].connected
     chat = act(sandbox, clock, lambda c: c.inspect(live_non_call(sandbox, clock).id))
     assert not chat.is_call and chat.media and all(p.recording is None for p in chat.participants)
+
+
+# ---- outcomes (recording_assets.control.actions) ---------------------------------------------------
+
+
+def outcome(sandbox, clock, request):
+    async def go():
+        async with make_client(sandbox, clock) as client:
+            return await perform(client, request)
+
+    return asyncio.run(go())
+
+
+def test_outcomes_changed_already_refused_failed(sandbox, clock):
+    conv = sandbox.org.live_calls[0]
+    changed = outcome(sandbox, clock, ControlRequest("pause", conv.id))
+    assert (changed.outcome, changed.ok, changed.state, changed.http_status) == ("changed", True, "paused", 200)
+    already = outcome(sandbox, clock, ControlRequest("pause", conv.id))
+    assert (already.outcome, already.ok) == ("already", True) and already.correlation_id
+    refused = outcome(sandbox, clock, ControlRequest("stop", conv.id, UNKNOWN))
+    assert (refused.outcome, refused.error_type) == ("refused", "ControlRefusedError")
+    sandbox.set_faults(Faults(error_5xx_every=1))  # every request answers 502/503/504: retries run out
+    failed = outcome(sandbox, clock, ControlRequest("resume", conv.id))
+    assert failed.outcome == "failed" and not failed.ok and failed.http_status in (502, 503, 504)
+    assert failed.message.startswith("failed: GET /api/v2/conversations/")
+    assert writes(sandbox) == [("PUT", f"/api/v2/conversations/calls/{conv.id}/recordingstate", 200)]
+
+
+@pytest.mark.parametrize(
+    "args, problem",
+    [
+        (("mute", "c1"), "not one of pause, resume, start, stop"),
+        (("start", "c1"), "start needs a participant id"),
+        (("pause", "c1", "p1"), "only for start/stop"),
+        (("pause", " "), "conversation_id is required"),
+    ],
+)
+def test_malformed_requests_are_usage_errors(args, problem):
+    with pytest.raises(ControlUsageError, match=problem):
+        ControlRequest(*args)

@@ -117,16 +117,6 @@ class ControlAuditStore:
         self._store.put_bytes(key, event.to_json(), content_type=CONTENT_TYPE, overwrite=False)
         return f"s3://{self._store.bucket}/{key}"
 
-    def read_day(self, day) -> list[dict[str, Any]]:
-        """Every event of one UTC day, oldest first (for inspection and tests)."""
-        prefix = control_audit_key(day=day, event_id="x").rsplit("/", 1)[0] + "/"
-        events = []
-        for item in self._store.list_day(prefix):
-            body = self._store.get_bytes(item.key)
-            if body is not None:
-                events.append(json.loads(body))
-        return sorted(events, key=lambda e: (e["at"], e["event_id"]))
-
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ControlAuditStore:
         """The CLI's store: bucket from RECORDING_MANIFEST_BUCKET, S3 client built like dagster-aws builds

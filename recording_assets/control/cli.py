@@ -25,6 +25,7 @@ import sys
 from datetime import timedelta
 
 from recording_assets.control.actions import ControlRequest, ControlUsageError, perform
+from recording_assets.genesys.analytics import MEDIA_TYPES
 from recording_assets.genesys.control import MAX_ACTIVE_WINDOW, summarise
 from recording_assets.genesys.errors import GenesysError
 from recording_assets.settings import ConfigError, GenesysSettings
@@ -36,7 +37,6 @@ EXIT_NOT_AUDITED = 3
 
 _SINCE = re.compile(r"(\d+)([mhd])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
-_MEDIA_TYPES = ("callback", "chat", "cobrowse", "email", "message", "screenshare", "video", "voice")
 
 
 def parse_since(text: str) -> timedelta:
@@ -62,7 +62,7 @@ def add_commands(commands) -> None:
     active.add_argument("--queue", metavar="ID", help="only conversations that passed through this queue")
     active.add_argument("--user", metavar="ID", help="only conversations this user (agent) took part in")
     active.add_argument(
-        "--media", action="append", choices=_MEDIA_TYPES, help="only this media type (repeatable; default: all)"
+        "--media", action="append", choices=MEDIA_TYPES, help="only this media type (repeatable; default: all)"
     )
     active.add_argument(
         "--since", type=parse_since, default=timedelta(hours=2), metavar="DURATION",

@@ -58,9 +58,9 @@ def control_recording(
         raise dg.Failure(description=f"Run config error: {exc}. Nothing was done.", allow_retries=False) from None
     try:
         settings = genesys.settings()
+        audit = ControlAuditStore(archive.manifest_store())
     except ConfigError as exc:
         raise dg.Failure(description=f"Configuration error: {exc}. Nothing was done.", allow_retries=False) from None
-    audit = ControlAuditStore(archive.manifest_store())
     try:
         audit.check_writable()
     except ArchiveError as exc:

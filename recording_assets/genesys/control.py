@@ -183,7 +183,7 @@ class RecordingControl:
                     return _unchanged(live, action, "none", message)
                 raise ControlRefusedError(
                     f"conversation {conversation_id} has no paused recording to resume (recording state none); "
-                    "to record one participant of a call use `recording start --participant`",
+                    "to record one participant of a call, set that participant's recording flag instead",
                     correlation_id=live.correlation_id,
                 )
             body = {"recordingState": "PAUSED" if paused else "ACTIVE"}
@@ -327,7 +327,7 @@ def _conflict_twice(exc: ConflictError) -> ConflictError:
         message=exc.api_message,
         correlation_id=exc.correlation_id,
         hint="The conversation was changed concurrently twice (its state was re-read and the write retried "
-        "once); nothing was changed. Check its state (`recording-assets recording status`) and try again",
+        "once); nothing was changed. Read its state again and retry",
     )
 
 
