@@ -15,9 +15,9 @@ from recording_assets.local import LocalStack
 DAGSTER_YAML = """\
 telemetry:
   enabled: false
-run_queue:
-  max_concurrent_runs: 4
 concurrency:
+  runs:
+    max_concurrent_runs: 4
   pools:
     # Runs that talk to Genesys share one OAuth token's budget; each derives its share from this limit.
     default_limit: 2

@@ -26,7 +26,8 @@ def concurrent_runs(context) -> int:
     """The genesys_api pool limit: how many runs may spend the token's budget at once."""
     try:
         info = context.instance.event_log_storage.get_concurrency_info(GENESYS_POOL)
-        limit = info.slot_count
+        # The configured limit; slot_count only counts slot rows allocated so far.
+        limit = info.limit if getattr(info, "limit", None) is not None else info.slot_count
     except Exception:  # storage without concurrency support: assume one run at a time
         limit = 0
     return max(1, int(limit or 0))
