@@ -335,8 +335,10 @@ class RssSampler:
         self._thread: threading.Thread | None = None
         self.start_rss = self.peak_rss = self._proc.memory_info().rss
         self.samples = 0
+        self.timeline: list[tuple[float, int]] = []  # (time.time(), rss) whenever RSS moved by ≥ 1 MB
 
     def _run(self) -> None:
+        last = 0
         while not self._stop.is_set():
             try:
                 rss = self._proc.memory_info().rss
@@ -345,7 +347,18 @@ class RssSampler:
             self.samples += 1
             if rss > self.peak_rss:
                 self.peak_rss = rss
+            if abs(rss - last) >= 1_000_000:
+                self.timeline.append((time.time(), rss))
+                last = rss
             self._stop.wait(self._interval)
+
+    def peak_between(self, start: float, end: float) -> int | None:
+        """Highest RSS sampled in [start, end] (epoch seconds), from the timeline."""
+        inside = [rss for t, rss in self.timeline if start <= t <= end]
+        before = [rss for t, rss in self.timeline if t < start]
+        if before:
+            inside.append(before[-1])  # the level the window started at
+        return max(inside) if inside else None
 
     def __enter__(self) -> RssSampler:
         self.start_rss = self.peak_rss = self._proc.memory_info().rss
@@ -442,8 +455,13 @@ def run_archive_job(
         for key, times in steps.items()
         if "STEP_START" in times and "STEP_SUCCESS" in times
     }
+    step_spans = {
+        key: (times["STEP_START"], times.get("STEP_SUCCESS", times.get("STEP_FAILURE", times["STEP_START"])))
+        for key, times in steps.items()
+        if "STEP_START" in times
+    }
     return {"success": result.success, "wall_s": wall, "meta": meta, "checks": checks, "step_s": step_s,
-            "started_at": started_at}
+            "started_at": started_at, "step_spans": step_spans}
 
 
 def read_manifest(servers: Servers, day: date) -> list[dict[str, Any]]:

@@ -1,0 +1,137 @@
+"""Genesys API requests per 1,000 archived recordings: our default path beside two baselines.
+
+One sandbox day, three flows, each counted by the sandbox's own per-family counters (token and
+presigned-media requests excluded: they are not Platform API requests):
+
+- ours: the ``archive_day`` job materialised in-process (recording_metadata → recording_audio →
+  recording_manifest), with its defaults: batch requests of 100 conversations, recordingmetadata
+  look-ups only where batch results leave a question, pacing at 90 % of 300/min;
+- tutorial: the official recordings-downloader flow (see _baselines.py);
+- seed: seed 000's engine on the real single-recording endpoint (see _baselines.py).
+
+The sandbox's rate limit is set out of reach for this benchmark so that no flow pays 429s: the
+figure is what each flow *needs*, not what it loses to throttling (seed_engine.py measures that).
+
+    .venv/bin/python benchmarks/api_efficiency.py [--smoke]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+import _common as c
+from _baselines import seed_flow, tutorial_flow
+
+GOAL = 40.0  # requests per 1,000 archived recordings, ours
+
+
+def per_1000(requests: int, archived: int) -> float:
+    return round(1000.0 * requests / archived, 1) if archived else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="a small day that finishes in seconds")
+    args = parser.parse_args()
+    c.quiet()
+    conversations = 60 if args.smoke else 2000
+    config = dict(
+        conversations_per_day=conversations,
+        media_scale=0.002,  # media bytes do not matter here; requests do
+        rate_limit_per_minute=c.EFFECTIVELY_UNLIMITED,
+        batch_latency_s=0.5 if args.smoke else 2.0,
+        live_calls=0,
+    )
+    day = c.bench_day()
+    truth = c.day_truth(day, **config)
+    c.header(
+        "api_efficiency",
+        args.smoke,
+        {
+            "day": f"{day} (UTC), {truth['conversations']} conversations, {truth['recordings']} recordings, "
+            f"{truth['available']} downloadable (the rest ARCHIVED/DELETED in Genesys)",
+            "sandbox": config,
+            "ours": "archive_day job in-process, default resources (pacing 270/min = 90 % of 300)",
+            "tutorial": "details query (all pages) → recordingmetadata per conversation → batch of 100 "
+            "recordings → poll every 5 s → GET resultUrl",
+            "seed": "details query → recordingmetadata per conversation → GET .../recordings/{rid}"
+            "?formatId=NONE&download=true per recording (semaphore 15, 3 attempts)",
+            "counted": "sandbox counters per family, excluding token and media",
+            "note": c.NOTE_UNLIMITED,
+        },
+    )
+    rows = []
+    with c.Servers(**config) as servers:
+        servers.export()
+        client_id, secret = c.SANDBOX_CLIENT
+
+        # ours
+        servers.reset_stats()
+        job = c.run_archive_job(day)
+        families = servers.stats()["requests"]
+        manifest = c.read_manifest(servers, day)
+        archived = sum(1 for r in manifest if r["state"] == "archived")
+        ours_api = c.api_requests(families)
+        lookups = families.get("recording.metadata", 0)
+        unavailable_convs = len({r["conversation_id"] for r in manifest if r["state"] != "archived"})
+        rows.append(("ours (archive_day job)", ours_api, archived, job["wall_s"], families))
+
+        # tutorial
+        servers.reset_stats()
+        tutorial = asyncio.run(tutorial_flow(servers.sandbox_url, day, client_id=client_id, secret=secret))
+        t_families = servers.stats()["requests"]
+        rows.append(("tutorial (batch after metadata)", c.api_requests(t_families), len(tutorial.downloaded),
+                     tutorial.wall_s, t_families))
+
+        # seed
+        servers.reset_stats()
+        seed = asyncio.run(seed_flow(servers.sandbox_url, day, client_id=client_id, secret=secret))
+        s_families = servers.stats()["requests"]
+        rows.append(("seed 000 (one request per recording)", c.api_requests(s_families), len(seed.downloaded),
+                     seed.wall_s, s_families))
+
+    print()
+    print(f"{'flow':40} {'API requests':>12} {'archived':>9} {'per 1,000':>10} {'wall s':>8}")
+    for name, requests, done, wall, _ in rows:
+        print(f"{name:40} {requests:>12,} {done:>9,} {per_1000(requests, done):>10} {wall:>8.1f}")
+    print()
+    for name, _, _, _, fam in rows:
+        print(f"{name}: " + ", ".join(f"{k}={v}" for k, v in sorted(fam.items()) if k not in ("media",)))
+    ours_per_1000 = per_1000(ours_api, archived)
+    ours_without_lookups = per_1000(ours_api - lookups, archived)
+    print()
+    print(f"ours: {ours_per_1000} requests per 1,000 archived recordings (goal ≤ {GOAL:g}) — "
+          f"{'meets' if ours_per_1000 <= GOAL else 'MISSES'} the goal")
+    print(f"  of which recordingmetadata look-ups: {lookups} ({per_1000(lookups, archived)} per 1,000) for "
+          f"{unavailable_convs} conversations holding a recording that is not downloadable "
+          f"(ARCHIVED/DELETED in Genesys)")
+    print(f"  without those look-ups: {ours_without_lookups} per 1,000 (the e2e test's budget: ≤ 40 per 1,000 "
+          f"plus one look-up per such conversation)")
+    print(f"  job: success={job['success']}, checks={job['checks']}, step seconds={job['step_s']}")
+    print(f"tutorial: {tutorial.recordings_listed} recordings listed, failures {dict(tutorial.failures)}")
+    print(f"seed: {seed.recordings_listed} recordings listed, failures {dict(seed.failures)}")
+    c.summary(
+        "api_efficiency",
+        args.smoke,
+        {
+            "recordings": truth["recordings"],
+            "downloadable": truth["available"],
+            "ours_api_requests": ours_api,
+            "ours_archived": archived,
+            "ours_per_1000": ours_per_1000,
+            "ours_lookups": lookups,
+            "ours_per_1000_without_lookups": ours_without_lookups,
+            "tutorial_per_1000": per_1000(rows[1][1], rows[1][2]),
+            "tutorial_archived": rows[1][2],
+            "seed_per_1000": per_1000(rows[2][1], rows[2][2]),
+            "seed_archived": rows[2][2],
+            "goal_per_1000": GOAL,
+            "meets_goal": ours_per_1000 <= GOAL,
+            "job_success": job["success"],
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
