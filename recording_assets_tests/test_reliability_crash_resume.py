@@ -1,27 +1,31 @@
 """Crash-resume: SIGKILL the real run process at seeded random points, re-run, and prove the day is whole.
 
-Each trial runs ``dagster asset materialize -m recording_assets.definitions --select ... --partition D``
-as its own process group (the sandbox and moto live in this test process and serve it over loopback;
-DAGSTER_HOME is a fresh directory with telemetry off), kills the whole group with SIGKILL at a seeded
-point, then re-runs the same command to completion. Afterwards, from S3 and the sandbox's own truth:
+Each run is ``dagster asset materialize -m recording_assets.definitions --select ... --partition D`` in its
+own process group (the sandbox lives in this test process, moto in its own; both serve the run over
+loopback; DAGSTER_HOME is a fresh directory with telemetry off). A trial is one SIGKILL of the whole group
+at a seeded point. A trial set is one day with fresh buckets: ``kills_per_set`` runs are killed in turn
+(each one resuming what the previous left), then the same command runs to completion. Afterwards, from S3
+and the sandbox's own truth:
 
 - 0 lost: every AVAILABLE recording of the day is under its final key;
-- 0 duplicated: exactly one object per recording under recordings/, nothing else in the bucket;
-- 0 corrupt: every object's bytes hash to the sandbox's bytes and to its own ``sha256`` metadata;
-- re-downloads bounded by what was in flight: the recordings fetched twice (media GETs counted in the
-  sandbox's request log across both runs) are exactly those the killed run had fetched but not landed,
-  and there are at most ``concurrency`` (8) of them.
+- 0 duplicated: exactly one object per recording under recordings/, nothing else in the bucket, no
+  multipart upload left open;
+- 0 corrupt: every object's bytes hash to the sandbox's bytes and to its own ``sha256`` metadata (checked
+  after every kill too, not only at the end);
+- re-downloads bounded by what was in flight: for each kill, the recordings the killed run had fetched but
+  not landed ("in flight", counted from the sandbox's request log) number at most ``concurrency`` (8), and
+  the recordings fetched more than once over the whole set are exactly those in flight at some kill;
+- the manifest has one row per truth recording and every AVAILABLE one is archived with the true sha256.
 
-Kill points (seeded per trial): ``landed:N`` kills once N objects are under recordings/ (polled from S3
-every 0.1 s), ``delay:S`` kills S seconds after launch (startup, discovery, the batch wait) and
-``settled:S`` S seconds after the last object landed (verification, the outcome table, the manifest).
-Trials use distinct days of one sandbox org and fresh buckets, so trials can run side by side without
-sharing a recording.
+Kill points (seeded): ``landed:N`` kills once N objects are under recordings/ (S3 polled every 0.1 s),
+``delay:S`` kills S seconds after launch (startup, discovery, the batch wait) and ``settled:S`` S seconds
+after the last object landed (verification, the outcome table, the manifest). Sets use distinct days of
+one sandbox org, so they run side by side without sharing a recording.
 
-CI mode (default): 10 trials of a ~57-recording day, 2 at a time, ``in_process`` executor (one process
-per run; saves the ~2 s interpreter start of each step worker). Long mode (``RELIABILITY_LONG=1`` or
-``-m reliability_long``): 20 trials of a ~1,000-recording day with Dagster's default multiprocess executor
-(the group kill takes the step workers down too). RELIABILITY.md explains the sizes.
+CI mode (default): 5 sets x 2 kills = 10 trials on a ~57-recording day, 2 sets at a time, ``in_process``
+executor (one process per run). Long mode (``RELIABILITY_LONG=1`` or ``-m reliability_long``): 20 sets x 1
+kill on a ~1,000-recording day with Dagster's default multiprocess executor (the group kill takes the step
+workers down too). RELIABILITY.md gives the measurements behind these sizes.
 """
 
 from __future__ import annotations
@@ -53,43 +57,67 @@ LAST_DAY = date(2026, 11, 20)
 
 @dataclass(frozen=True)
 class Plan:
-    trials: int
+    sets: int
+    kills_per_set: int
     conversations: int
     parallel: int
     in_process: bool
     max_delay_s: float  # upper end of the delay kills: comfortably inside one run
     max_settled_s: float  # upper end of the kills after the last object landed: inside the checks
 
+    @property
+    def trials(self) -> int:
+        return self.sets * self.kills_per_set
 
-CI_PLAN = Plan(trials=10, conversations=50, parallel=2, in_process=True, max_delay_s=8.0, max_settled_s=2.0)
+
+CI_PLAN = Plan(
+    sets=5, kills_per_set=2, conversations=50, parallel=2, in_process=True, max_delay_s=8.0, max_settled_s=2.0
+)
 LONG_PLAN = Plan(
-    trials=20, conversations=880, parallel=2, in_process=False, max_delay_s=40.0, max_settled_s=15.0
+    sets=20,
+    kills_per_set=1,
+    conversations=880,
+    parallel=2,
+    in_process=False,
+    max_delay_s=40.0,
+    max_settled_s=15.0,
 )
 
 
 @dataclass
-class Trial:
+class Kill:
+    """One trial: a run of the set, killed at a seeded point."""
+
+    set_number: int
     number: int
-    day: str
-    kill: str  # "landed:N" or "delay:S"
-    recordings: int = 0
-    available: int = 0
+    planned: str  # "landed:N", "delay:S" or "settled:S"
     killed: bool = False
     killed_after_s: float = 0.0
     phase: str = ""
-    landed_at_kill: int = 0
-    fetched_by_killed_run: int = 0
+    landed_before: int = 0
+    landed_after: int = 0
+    fetched: int = 0
     in_flight: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TrialSet:
+    number: int
+    day: str
+    kinds: list[str]
+    recordings: int = 0
+    available: int = 0
+    kills: list[Kill] = field(default_factory=list)
     redownloaded: int = 0
-    uploads_after_kill: int = 0
     lost: int = 0
     duplicated: int = 0
     corrupt: int = 0
     extra_keys: int = 0
     open_uploads: int = 0
     manifest_rows: int = 0
-    rerun_s: float = 0.0
-    rerun_rc: int | None = None
+    final_run_s: float = 0.0
+    final_uploads: int = 0
     problems: list[str] = field(default_factory=list)
 
 
@@ -97,24 +125,17 @@ def plan_for(config) -> Plan:
     return LONG_PLAN if rs.long_mode(config) else CI_PLAN
 
 
-def kill_points(plan: Plan, expected_available: int) -> list[str]:
-    """Seeded kill points: 60% on a landed-object count (mid-download), 20% on a delay since launch
-    (startup, discovery, the batch wait), 20% a delay after the last object landed (verification,
-    outcome table, manifest)."""
+def kill_kinds(plan: Plan) -> list[list[str]]:
+    """Seeded kinds per set: 60% on a landed-object count (mid-download), 20% on a delay since launch
+    (startup, discovery, the batch wait), 20% after the last object landed (checks, manifest)."""
     rng = random.Random(SEED)
     landed = round(plan.trials * 0.6)
     settled = round(plan.trials * 0.2)
     kinds = ["landed"] * landed + ["settled"] * settled + ["delay"] * (plan.trials - landed - settled)
     rng.shuffle(kinds)
-    points = []
-    for kind in kinds:
-        if kind == "landed":
-            points.append(f"landed:{rng.randint(1, max(1, expected_available - 1))}")
-        elif kind == "settled":
-            points.append(f"settled:{rng.uniform(0.0, plan.max_settled_s):.2f}")
-        else:
-            points.append(f"delay:{rng.uniform(0.5, plan.max_delay_s):.2f}")
-    return points
+    per_set = [kinds[i : i + plan.kills_per_set] for i in range(0, plan.trials, plan.kills_per_set)]
+    # A set whose first kill lets every object land has nothing left to download: "settled" goes last.
+    return [sorted(kinds_, key=lambda k: k == "settled") for kinds_ in per_set]
 
 
 class RunProcess:
@@ -177,113 +198,122 @@ def landed_count(client, bucket: str) -> int:
     return total
 
 
-def dagster_home(root: Path) -> dict[str, str]:
-    home = root / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    return {"DAGSTER_HOME": str(home)}
-
-
-def run_trial(trial: Trial, s3: rs.S3Server, server, plan: Plan, root: Path, log_lock: threading.Lock) -> Trial:
-    truth = rs.truth(server, trial.day)
+def run_set(
+    trials: TrialSet, s3: rs.S3Server, server, plan: Plan, root: Path, log_lock: threading.Lock
+) -> TrialSet:
+    truth = rs.truth(server, trials.day)
     available = rs.available(truth)
     ids_of_day = {rid for (_, rid) in truth}
-    trial.recordings, trial.available = len(truth), len(available)
-    buckets = s3.fresh_buckets(f"crash{trial.number}")
+    trials.recordings, trials.available = len(truth), len(available)
+    rng = random.Random(f"{SEED}:{trials.number}")
+    buckets = s3.fresh_buckets(f"crash{trials.number}")
     client = s3.client()
-    workdir = root / f"trial-{trial.number:02d}"
-    workdir.mkdir()
+    workdir = root / f"set-{trials.number:02d}"
+    (workdir / "dagster_home").mkdir(parents=True)
+    (workdir / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = {
         **{k: v for k, v in os.environ.items() if k not in rs.CONTRACT_VARS},
         **rs.run_env(s3, server, buckets),
-        **dagster_home(workdir),
+        "DAGSTER_HOME": str(workdir / "dagster_home"),
     }
 
     def fetched() -> Counter:
         with log_lock:
             log = server.state.stats.snapshot()["log"]
-        gets = rs.media_gets(log)
-        return Counter({rid: n for rid, n in gets.items() if rid in ids_of_day})
+        return Counter({rid: n for rid, n in rs.media_gets(log).items() if rid in ids_of_day})
 
-    # -- the run that is killed
-    kind, _, value = trial.kill.partition(":")
-    first = RunProcess(env, trial.day, workdir, "killed", plan.in_process)
-    all_landed_at = None
-    while first.running():
-        if kind == "delay" and first.elapsed() >= float(value):
-            break
-        if kind == "landed" and landed_count(client, buckets[0]) >= int(value):
-            break
-        if kind == "settled":
-            if all_landed_at is None and landed_count(client, buckets[0]) >= len(available):
-                all_landed_at = time.monotonic()
-            if all_landed_at is not None and time.monotonic() - all_landed_at >= float(value):
+    in_flight_anywhere: set[str] = set()
+    for number, kind in enumerate(trials.kinds, start=1):
+        landed_before = landed_count(client, buckets[0])
+        if kind == "landed" and landed_before >= len(available) - 1:
+            kind = "settled"  # nothing left to download: kill in the checks instead
+        value = {
+            "landed": lambda: rng.randint(landed_before + 1, max(landed_before + 1, len(available) - 1)),
+            "delay": lambda: round(rng.uniform(0.5, plan.max_delay_s), 2),
+            "settled": lambda: round(rng.uniform(0.0, plan.max_settled_s), 2),
+        }[kind]()
+        kill = Kill(trials.number, number, f"{kind}:{value}", landed_before=landed_before)
+        trials.kills.append(kill)
+        before = fetched()
+        run = RunProcess(env, trials.day, workdir, f"killed-{number}", plan.in_process)
+        all_landed_at = None
+        while run.running():
+            if kind == "delay" and run.elapsed() >= value:
                 break
-        time.sleep(0.1)
-    trial.killed_after_s = round(first.elapsed(), 2)
-    trial.killed = first.kill_group()
-    first.wait(timeout=60)
-    time.sleep(1.0)  # requests the dead process had fully sent still complete inside moto: let them land
-    landed = landed_ids(client, buckets[0])
-    fetched_by_killed = fetched()
-    trial.landed_at_kill = len(landed)
-    trial.fetched_by_killed_run = len(fetched_by_killed)
-    in_flight = set(fetched_by_killed) - landed
-    trial.in_flight = len(in_flight)
-    if not trial.killed:
-        trial.phase = "finished before the kill"
-    elif not fetched_by_killed:
-        trial.phase = "before downloads"
-    elif len(landed) >= len(available):
-        trial.phase = "after uploads (checks/manifest)"
-    else:
-        trial.phase = "during downloads"
+            if kind == "landed" and landed_count(client, buckets[0]) >= value:
+                break
+            if kind == "settled":
+                if all_landed_at is None and landed_count(client, buckets[0]) >= len(available):
+                    all_landed_at = time.monotonic()
+                if all_landed_at is not None and time.monotonic() - all_landed_at >= value:
+                    break
+            time.sleep(0.1)
+        kill.killed_after_s = round(run.elapsed(), 2)
+        kill.killed = run.kill_group()
+        run.wait(timeout=60)
+        time.sleep(1.0)  # requests the dead process had fully sent still complete inside moto: let them land
+        landed = landed_ids(client, buckets[0])
+        this_run = fetched() - before
+        kill.landed_after, kill.fetched = len(landed), len(this_run)
+        in_flight = set(this_run) - landed
+        kill.in_flight = len(in_flight)
+        in_flight_anywhere |= in_flight
+        if not kill.killed:
+            kill.phase = "finished before the kill"
+        elif not this_run and len(landed) < len(available):
+            kill.phase = "before downloads"
+        elif len(landed) >= len(available):
+            kill.phase = "after uploads (checks/manifest)"
+        else:
+            kill.phase = "during downloads"
+        if kill.in_flight > CONCURRENCY:
+            kill.problems.append(f"{kill.in_flight} fetched but not landed at the kill (> {CONCURRENCY})")
+        # 0 corrupt at every crash point, not only at the end: what landed is whole and verified-correct.
+        kill.problems += rs.integrity_violations(rs.Archive.read(client, buckets[0]), truth)
 
-    # -- the re-run, to completion
-    second = RunProcess(env, trial.day, workdir, "rerun", plan.in_process)
-    trial.rerun_rc = second.wait(timeout=1800)
-    trial.rerun_s = round(second.elapsed(), 1)
-    if trial.rerun_rc != 0 or "RUN_SUCCESS" not in second.output():
-        trial.problems.append(f"re-run exited {trial.rerun_rc}: {second.output()[-2000:]}")
-        return trial
+    # -- the run to completion
+    final = RunProcess(env, trials.day, workdir, "final", plan.in_process)
+    rc = final.wait(timeout=3600)
+    trials.final_run_s = round(final.elapsed(), 1)
+    if rc != 0 or "RUN_SUCCESS" not in final.output():
+        trials.problems.append(f"the final run exited {rc}: {final.output()[-3000:]}")
+        return trials
+    landed_before_final = trials.kills[-1].landed_after
 
-    # -- what S3 holds, read back and hashed here
     archive = rs.Archive.read(client, buckets[0])
-    final = archive.final_by_recording()
-    trial.lost = len({rid for (_, rid) in available} - set(final))
-    trial.duplicated = sum(len(objects) - 1 for objects in final.values() if len(objects) > 1)
-    trial.corrupt = len(
-        [p for p in rs.integrity_violations(archive, truth) if "objects under recordings/" not in p]
-    )
-    trial.extra_keys = len(set(archive.objects) - set(archive.under("recordings")))
-    trial.open_uploads = len(archive.open_uploads)
-    trial.problems += rs.integrity_violations(archive, truth)
+    by_recording = archive.final_by_recording()
+    trials.lost = len({rid for (_, rid) in available} - set(by_recording))
+    trials.duplicated = sum(len(objects) - 1 for objects in by_recording.values() if len(objects) > 1)
+    violations = rs.integrity_violations(archive, truth)
+    trials.corrupt = len([p for p in violations if "objects under recordings/" not in p])
+    trials.extra_keys = len(set(archive.objects) - set(archive.under("recordings")))
+    trials.open_uploads = len(archive.open_uploads)
+    trials.final_uploads = len(by_recording) - landed_before_final
+    trials.problems += violations
 
-    # -- re-downloads: exactly the in-flight ones, never more than the concurrency
     all_fetched = fetched()
     redownloaded = {rid for rid, n in all_fetched.items() if n >= 2}
-    trial.redownloaded = len(redownloaded)
-    trial.uploads_after_kill = len(set(final) - landed)
-    if redownloaded - in_flight:
-        trial.problems.append(f"re-downloaded although landed before the kill: {sorted(redownloaded - in_flight)}")
-    if trial.in_flight > CONCURRENCY:
-        trial.problems.append(f"{trial.in_flight} fetched but not landed at the kill (> {CONCURRENCY})")
-    if any(n > 2 for n in all_fetched.values()):
-        trial.problems.append(f"fetched more than twice: {[r for r, n in all_fetched.items() if n > 2]}")
+    trials.redownloaded = len(redownloaded)
+    if redownloaded != in_flight_anywhere:
+        trials.problems.append(
+            f"re-downloaded {sorted(redownloaded)} but in flight at a kill were {sorted(in_flight_anywhere)}"
+        )
+    too_often = [rid for rid, n in all_fetched.items() if n > 1 + len(trials.kills)]
+    if too_often:
+        trials.problems.append(f"fetched too often: {too_often}")
 
-    # -- the manifest: one row per truth recording, every available one archived with the true sha256
-    rows = rs.manifest_rows(client, buckets[1], trial.day)
-    trial.manifest_rows = len(rows)
+    rows = rs.manifest_rows(client, buckets[1], trials.day)
+    trials.manifest_rows = len(rows)
     keys = Counter((r["conversation_id"], r["recording_id"]) for r in rows)
     if set(keys) != set(truth) or max(keys.values(), default=1) > 1:
-        trial.problems.append(f"manifest rows {len(rows)} do not match the {len(truth)} truth recordings")
+        trials.problems.append(f"manifest rows {len(rows)} do not match the {len(truth)} truth recordings")
     for row in rows:
         rec = truth.get((row["conversation_id"], row["recording_id"]))
-        if rec is None:
-            continue
-        if rec.file_state == "AVAILABLE" and (row["state"] != "archived" or row["sha256"] != rec.sha256):
-            trial.problems.append(f"manifest row {row['recording_id']}: {row['state']} {row['sha256']}")
-    return trial
+        if rec is not None and rec.file_state == "AVAILABLE" and (
+            row["state"] != "archived" or row["sha256"] != rec.sha256
+        ):
+            trials.problems.append(f"manifest row {row['recording_id']}: {row['state']} {row['sha256']}")
+    return trials
 
 
 @pytest.mark.slow
@@ -292,28 +322,32 @@ def test_sigkill_at_seeded_points_then_rerun_loses_duplicates_and_corrupts_nothi
     plan = plan_for(request.config)
     s3 = rs.S3Server()
     server = rs.sandbox(conversations_per_day=plan.conversations)
-    days = [(LAST_DAY - timedelta(days=n)).isoformat() for n in range(plan.trials)]
-    expected = min(len(rs.available(rs.truth(server, day))) for day in days)
-    trials = [Trial(i + 1, day, kill) for i, (day, kill) in enumerate(zip(days, kill_points(plan, expected)))]
+    days = [(LAST_DAY - timedelta(days=n)).isoformat() for n in range(plan.sets)]
+    sets = [TrialSet(i + 1, day, kinds) for i, (day, kinds) in enumerate(zip(days, kill_kinds(plan)))]
     log_lock = threading.Lock()
     started = time.monotonic()
     try:
-        with tempfile.TemporaryDirectory(prefix="crash-resume-") as tmp, ThreadPoolExecutor(plan.parallel) as pool:
-            done = list(pool.map(lambda t: run_trial(t, s3, server, plan, Path(tmp), log_lock), trials))
+        with (
+            tempfile.TemporaryDirectory(prefix="crash-resume-") as tmp,
+            ThreadPoolExecutor(plan.parallel) as pool,
+        ):
+            done = list(pool.map(lambda t: run_set(t, s3, server, plan, Path(tmp), log_lock), sets))
     finally:
         server.stop()
         s3.stop()
     elapsed = time.monotonic() - started
-    rows = [asdict(t) for t in done]
-    rs.report("crash_resume", rows)
-    print(f"\ncrash-resume: {len(done)} trials in {elapsed:.0f}s")
+    kills = [kill for trial_set in done for kill in trial_set.kills]
+    rs.report("crash_resume", [{**asdict(t), "elapsed_s": round(elapsed)} for t in done])
+    print(f"\ncrash-resume: {len(kills)} kills in {len(done)} sets in {elapsed:.0f}s")
     for t in done:
-        print(
-            f"  #{t.number} {t.day} {t.kill:>12} killed={t.killed} at {t.killed_after_s}s ({t.phase}); "
-            f"available={t.available} landed={t.landed_at_kill} in_flight={t.in_flight} "
-            f"redownloaded={t.redownloaded} lost={t.lost} dup={t.duplicated} corrupt={t.corrupt} "
-            f"rerun={t.rerun_s}s"
-        )
-    assert sum(t.killed for t in done) >= 10, "fewer than 10 runs were actually killed"
+        print(f"  set {t.number} {t.day}: available={t.available} redownloaded={t.redownloaded} "
+              f"lost={t.lost} "
+              f"dup={t.duplicated} corrupt={t.corrupt} final={t.final_run_s}s problems={t.problems[:3]}")
+        for k in t.kills:
+            print(f"    kill {k.number} {k.planned:>14} killed={k.killed} at {k.killed_after_s}s "
+                  f"({k.phase}); "
+                  f"landed {k.landed_before}->{k.landed_after} fetched={k.fetched} in_flight={k.in_flight}")
+    assert sum(k.killed for k in kills) >= plan.trials, "a run finished before its kill"
+    assert [k.problems for k in kills] == [[] for _ in kills]
     assert [t.problems for t in done] == [[] for _ in done]
     assert all(t.lost == t.duplicated == t.corrupt == t.extra_keys == t.open_uploads == 0 for t in done)
