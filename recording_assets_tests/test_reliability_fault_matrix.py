@@ -23,21 +23,16 @@ quarantined.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from recording_assets.clock import FakeClock
-from recording_assets.genesys.errors import MediaExpiredError
-from recording_assets.genesys.models import BatchResult, ConversationSummary
-from recording_assets.pipeline.archiver import ArchiveOptions, DayArchiver
-from recording_assets.pipeline.audit import AuditTrail
+from recording_assets.pipeline.archiver import ArchiveOptions
 from recording_assets.sandbox import Faults
 from recording_assets.sandbox.config import RECORDING_VIEW, VIEW_SENSITIVE
 from recording_assets_tests import reliability_support as rs
@@ -59,8 +54,8 @@ class Scenario:
     first_run_fails: bool = False  # the whole first run is refused (not one recording)
 
 
-# Every Faults field at once. A short URL lifetime is its own row: together with first-attempt media faults
-# it spends the 3 media attempts of a recording and trips the pinned expired-URL crash (end of module).
+# Every Faults field at once. A short URL lifetime is its own row: with it every URL of the day has expired
+# before it is used (all 96 media GETs of a run refused, measured), which would hide the other faults.
 ALL_TOGETHER = Faults(
     burst_429_every=9,
     burst_429_length=2,
@@ -129,7 +124,7 @@ class Outcome:
     quarantine_objects: int = 0
     second_states: dict = field(default_factory=dict)
     retried_and_archived: int = 0
-    known_bug: str | None = None
+    first_failed_reasons: dict = field(default_factory=dict)
     first_s: float = 0.0
     second_s: float = 0.0
     problems: list[str] = field(default_factory=list)
@@ -222,15 +217,13 @@ class Run:
                 problems.append(f"a refused run wrote {sorted(archive.objects)}")
             return
         if not result.success:
-            if EXPIRY_CRASH in (result.failure or ""):
-                out.known_bug = "expired-URL crash (pinned xfail below): first run lost its outcomes"
-            else:
-                problems.append(f"first run failed: {result.failure}")
+            problems.append(f"first run failed: {result.failure}")
             return
         rows = rs.manifest_rows(client, self.buckets[1], self.day)
         outcomes = rs.outcome_rows(client, self.buckets[1], self.day)
         self.first_rows = rows
         out.first_states = dict(sorted(Counter(r["state"] for r in rows).items()))
+        out.first_failed_reasons = dict(Counter(r["reason"] for r in rows if r["state"] == "failed"))
         problems += self._row_problems(rows, outcomes, archive, "first run")
 
     def _row_problems(self, rows, outcomes, archive, label) -> list[str]:
@@ -277,11 +270,10 @@ class Run:
     # -- between the runs and after the second --------------------------------------------------------
 
     def needs_second(self) -> bool:
-        """Anything left for a later run: a refused or crashed run, or recordings not archived."""
+        """Anything left for a later run: a refused or failed run, or recordings not archived."""
         leftover = {"failed", "quarantined", "excluded"}
         return bool(
             self.scenario.first_run_fails
-            or self.outcome.known_bug
             or self.outcome.problems
             or leftover & set(self.outcome.first_states)
         )
@@ -348,8 +340,11 @@ def evidence_problems(scenario: Scenario, out: Outcome) -> list[str]:
         "batch_error_rate": fired["metadata_lookups"] > 0 and fired["batch_submits"] > 1,
         "slow_response_s": out.first_s > 0,
         "pagination_drift": fired["analytics_pages"] > 2,
+        # Every URL expires before use: each recording ends failed, saying so, after its attempts are spent.
         "url_ttl_s=2": (
-            fired["403_media"] > 0 or fired["batch_submits"] > 1 or out.first_states.get("failed", 0) > 0
+            fired["403_media"] > 0
+            and out.first_states.get("failed", 0) > 0
+            and all("expir" in reason for reason in out.first_failed_reasons)
         ),
         "all together": fired["429"] > 0 and fired["5xx"] > 0 and fired["quarantined_objects"] > 0,
     }
@@ -401,79 +396,33 @@ def test_every_sandbox_fault_alone_and_all_together(request):
     assert {o.scenario: o.problems for o in outcomes} == {o.scenario: [] for o in outcomes}
 
 
-# ------------------------------------------------------------------------------------------ pinned bug
-
-EXPIRY_CRASH = "assert last is not None"  # the signature of the pinned bug below, in a run's failure text
+# ------------------------------------------------------------------------------- a URL that keeps expiring
 
 
-class _AlwaysExpiring:
-    """A Genesys client whose batch results always carry a URL that has expired by the time it is used."""
-
-    def __init__(self) -> None:
-        self.clock = FakeClock()
-        self.recordings = self
-        self.downloads = 0
-
-    async def run_batches(self, items):
-        url = "http://media.invalid/x"
-        return [
-            BatchResult(i.conversation_id, i.recording_id or "rec-1", url, "audio/wav", None) for i in items
-        ]
-
-    async def metadata(self, conversation_id):
-        return []
-
-    async def download(self, url, write):
-        self.downloads += 1
-        raise MediaExpiredError("media URL refused with 403 (expired presigned URL)")
-
-
-class _EmptyStore:
-    bucket = "archive"
-
-    def abort_stale_uploads(self, prefix):
-        return 0
-
-    def list_day(self, prefix):
-        return iter(())
-
-    def put_bytes(self, *args, **kwargs):
-        return None
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: DayArchiver counts an expired-URL attempt toward max_media_attempts but keeps refreshing; "
-    "once a recording has spent its 3 attempts on expired URLs the next refresh round calls _download with "
-    "attempts == max, the loop body never runs and `assert last is not None` crashes the whole audio step "
-    "(no outcome table, no manifest) instead of one FAILED outcome",
-)
 def test_a_url_that_keeps_expiring_ends_failed_instead_of_crashing_the_day():
-    day = date(2026, 11, 20)
-    conversation = ConversationSummary(
-        conversation_id="conv-1",
-        conversation_start=datetime(2026, 11, 20, 10, tzinfo=timezone.utc),
-        conversation_end=datetime(2026, 11, 20, 10, 5, tzinfo=timezone.utc),
-        originating_direction="inbound",
-        division_ids=(),
-        media_types=("voice",),
-        agent_ids=(),
-        queue_ids=(),
-        wrap_up_codes=(),
-        recorded_sessions=1,
-    )
-    client = _AlwaysExpiring()
-    archiver = DayArchiver(
-        client=client,
-        store=_EmptyStore(),
-        day=day,
-        conversations=[conversation],
-        run_id="pinned",
-        audit=AuditTrail(
-            store=_EmptyStore(), day=day, run_id="pinned", launched_by="test", clock=client.clock
-        ),
-        options=ArchiveOptions(),  # 3 media attempts, 3 URL refresh rounds
-    )
-    report = asyncio.run(archiver.run())
-    assert [(o.state.value, "expir" in (o.reason or "")) for o in report.outcomes] == [("failed", True)]
+    """URLs that have always expired by the time they are used (a 1 s lifetime): the run completes, each
+    available recording ends failed with the reason, after at most ``max_media_attempts`` media GETs.
+
+    Once this crashed the whole audio step (``assert last is not None``: an expired attempt counted toward
+    the attempts but sent the recording back for a fresh URL, and the next round had no attempt left)."""
+    s3 = rs.S3Server()
+    server = rs.sandbox(conversations_per_day=4, url_ttl_s=1)
+    day = (datetime.now(timezone.utc).date() - timedelta(days=2)).isoformat()
+    try:
+        buckets = s3.fresh_buckets("expiring")
+        result = rs.materialise(rs.run_env(s3, server, buckets), day)
+        truth = rs.truth(server, day)
+        rows = rs.manifest_rows(s3.client(), buckets[1], day) if result.success else []
+        archive = rs.Archive.read(s3.client(), buckets[0])
+        gets = rs.media_gets(server.stats()["log"])
+    finally:
+        server.stop()
+        s3.stop()
+    assert result.success, result.failure
+    available = rs.available(truth)
+    assert available, "a day without an available recording proves nothing"
+    by_key = {(r["conversation_id"], r["recording_id"]): r for r in rows}
+    assert {key: by_key[key]["state"] for key in available} == {key: "failed" for key in available}
+    assert all("expir" in by_key[key]["reason"] for key in available), [r["reason"] for r in rows]
+    assert not archive.under("recordings"), "nothing lands when no download ever succeeded"
+    assert gets and max(gets.values()) <= ArchiveOptions().max_media_attempts, gets

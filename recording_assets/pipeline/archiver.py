@@ -394,9 +394,17 @@ class DayArchiver:
                     download = await self._client.download(task.url, spool.write)
                 except MediaExpiredError:
                     self._audit_event("expired", task, started, http_status=403)
-                    if task.transcode:
-                        continue  # the next attempt asks for a fresh transcoded URL
-                    return "expired"
+                    spent = task.attempts >= self._opt.max_media_attempts
+                    last = Outcome(
+                        *task.key,
+                        State.FAILED,
+                        reason=f"media URL expired (403) at attempt {task.attempts} of "
+                        f"{self._opt.max_media_attempts}",
+                        attempts=task.attempts,
+                    )
+                    if task.transcode or spent:
+                        continue  # transcoding: the next attempt asks for a fresh URL; spent: the loop ends
+                    return "expired"  # a fresh URL in the next refresh round
                 except MediaGoneError as exc:
                     self._audit_event("failed", task, started, state=State.DELETED, reason=str(exc))
                     self._finish(Outcome(*task.key, State.DELETED, reason=str(exc), attempts=task.attempts))
@@ -466,8 +474,8 @@ class DayArchiver:
                     )
                 )
                 return None
-        assert last is not None
-        self._finish(last)
+        # Every way out of the loop sets ``last``: a task only goes back for a fresh URL with attempts left.
+        self._finish(last or Outcome(*task.key, State.FAILED, reason="no attempt left", attempts=task.attempts))
         return None
 
     async def _transcoded_url(self, task: _Task, started: float) -> bool:
