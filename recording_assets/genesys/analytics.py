@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 
 from recording_assets.clock import Clock
 from recording_assets.genesys.errors import JobFailedError
-from recording_assets.genesys.models import ConversationSummary, parse_time
+from recording_assets.genesys.models import ConversationSummary, parse_count, parse_time
 from recording_assets.genesys.transport import Transport
 
 QUERY_PATH = "/api/v2/analytics/conversations/details/query"
@@ -132,7 +132,7 @@ class Analytics:
         found.windows += 1
         first = await self._page(start, end, filters, 1)
         found.pages += 1
-        total = int(first.get("totalHits") or 0)
+        total = parse_count(first.get("totalHits"), field="totalHits")
         if total > MAX_QUERY_ROWS * 0.9 and end - start > timedelta(minutes=1):
             # totalHits is approximate; split well before the hard 10,000-row wall.
             found.windows -= 1
@@ -154,7 +154,7 @@ class Analytics:
             while last is None or len(last.get("conversations") or []) >= size:
                 last = await self._page(start, end, filters, page_number, order=order, page_size=size)
                 found.pages += 1
-                total = int(last.get("totalHits") or total)
+                total = parse_count(last.get("totalHits"), field="totalHits") or total
                 self._absorb(last, seen, window_ids)
                 page_number += 1
             if len(window_ids) >= total:

@@ -46,6 +46,15 @@ def _list(value: Any, *, field: str) -> list:
     return value
 
 
+def parse_count(value: Any, *, field: str) -> int:
+    """A non-negative whole number; absent (None) is 0. A JSON number, never a string, bool or float."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ResponseFormatError(f"expected a non-negative integer in {field!r}, got {value!r:.80}")
+    return value
+
+
 def _dict(value: Any, *, field: str) -> Mapping[str, Any]:
     if not isinstance(value, dict):
         raise ResponseFormatError(f"expected an object in {field!r}, got {type(value).__name__}")
@@ -201,9 +210,9 @@ class BatchStatus:
         return cls(
             job_id=_str(body.get("id") or body.get("jobId"), field="id"),
             status=_str(body.get("status"), field="status"),
-            expected_result_count=int(body.get("expectedResultCount") or 0),
-            result_count=int(body.get("resultCount") or 0),
-            error_count=int(body.get("errorCount") or 0),
+            expected_result_count=parse_count(body.get("expectedResultCount"), field="expectedResultCount"),
+            result_count=parse_count(body.get("resultCount"), field="resultCount"),
+            error_count=parse_count(body.get("errorCount"), field="errorCount"),
             results=tuple(BatchResult.from_api(r) for r in _list(body.get("results"), field="results")),
         )
 
