@@ -26,6 +26,7 @@ from recording_assets.settings import (
     REGION,
     ConfigError,
     GenesysSettings,
+    StorageSettings,
 )
 
 ORG_REQUESTS_PER_MINUTE = 300  # per OAuth token (genesys-api.md §7)
@@ -94,6 +95,16 @@ class ArchiveResource(dg.ConfigurableResource):
     concurrency: int = Field(default=8, ge=1, le=64, description="parallel downloads and uploads")
     media_types: list[str] | None = Field(default=None, description="limit discovery to these media types")
     failure_rate_warn: float = Field(default=0.05, ge=0, le=1, description="warn when failed+quarantined exceed this share")
+
+    def storage_settings(self) -> StorageSettings:
+        """The buckets bound here and the S3 endpoint of the environment, checked by the env contract."""
+        env = {**os.environ, ARCHIVE_BUCKET: self.archive_bucket, MANIFEST_BUCKET: self.manifest_bucket}
+        return StorageSettings.from_env(env)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # When a run starts, before any step talks to Genesys: a malformed bucket name or AWS_ENDPOINT_URL
+        # fails the run here, naming the variable, instead of failing late with a botocore error.
+        self.storage_settings()
 
     def encryption(self) -> Encryption:
         if self.sse == "AES256":

@@ -222,7 +222,8 @@ def materialise(
             failures = [
                 error_text(event.event_specific_data.error)
                 for event in result.all_events
-                if event.event_type_value == "STEP_FAILURE" and event.event_specific_data.error
+                if event.event_type_value in ("STEP_FAILURE", "RESOURCE_INIT_FAILURE")
+                and getattr(event.event_specific_data, "error", None)
             ]
     return RunResult(
         success=result.success,

@@ -454,7 +454,8 @@ def test_hostile_runs_never_change_an_archived_object(s3, request):
         assert "GENESYSCLOUD_REGION" in messages["unknown region"] and "eu-west-1" in messages["unknown region"]
         assert "GENESYSCLOUD_API_BASE_URL" in messages["bad API URL"]
         assert "must not carry a query" in messages["API URL with a query"]
-        assert "Invalid endpoint" in messages["bad S3 endpoint"]
+        assert "AWS_ENDPOINT_URL" in messages["bad S3 endpoint"]
+        assert "is not a base URL" in messages["bad S3 endpoint"]
         assert "NoSuchBucket" in messages["nonexistent manifest bucket"]
         for bad in ("../2026-11-19", "2026-11-19/..", "2026-02-30"):
             with pytest.raises(dg.DagsterUnknownPartitionError):
@@ -515,24 +516,26 @@ def test_hostile_runs_never_change_an_archived_object(s3, request):
 # ------------------------------------------------------------------------------------------ pinned bugs
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the run path never validates RECORDING_ARCHIVE_BUCKET / RECORDING_MANIFEST_BUCKET / "
-    "AWS_ENDPOINT_URL (StorageSettings.from_env has the checks but resources.build_resources binds the raw "
-    "EnvVars): a malformed bucket name fails late, after Genesys was queried, with a botocore error that does "
-    "not name the variable",
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        (cfg.ARCHIVE_BUCKET, "Bad_Bucket", "not a valid S3 bucket name"),
+        (cfg.MANIFEST_BUCKET, "man..ifests", "not a valid S3 bucket name"),
+        (cfg.AWS_ENDPOINT_URL, "s3://not-http", "is not a base URL"),
+    ],
 )
-def test_a_malformed_bucket_name_fails_the_run_at_once_naming_the_variable(s3):
+def test_a_malformed_storage_setting_fails_the_run_at_once_naming_the_variable(s3, name, value, message):
     server = rs.sandbox(conversations_per_day=3)
     buckets = s3.fresh_buckets("badname")
     try:
-        result = rs.materialise({**rs.run_env(s3, server, buckets), cfg.ARCHIVE_BUCKET: "Bad_Bucket"}, DAY)
+        result = rs.materialise({**rs.run_env(s3, server, buckets), name: value}, DAY)
         api_requests = {k: n for k, n in server.stats()["requests"].items() if k != "token"}
+        tokens = server.stats()["tokens_issued"]
     finally:
         server.stop()
     assert not result.success
-    assert cfg.ARCHIVE_BUCKET in result.failure and "not a valid S3 bucket name" in result.failure
-    assert api_requests == {}, f"Genesys was queried before the bad bucket was noticed: {api_requests}"
+    assert name in result.failure and message in result.failure, result.failure
+    assert (api_requests, tokens) == ({}, 0), "Genesys was asked before the bad setting was noticed"
 
 
 @pytest.mark.xfail(
