@@ -34,7 +34,8 @@ class AutomationSettings:
             raw = env.get(name, "").strip()
             if not raw:
                 return default
-            if not raw.isdigit() or not low <= int(raw) <= high:
+            # ASCII digits only: str.isdigit() is also True for '²', which int() refuses.
+            if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
                 raise ValueError(f"{name}={raw!r}: use a whole number from {low} to {high}")
             return int(raw)
 
