@@ -7,6 +7,7 @@ fails at once with a message that names the variable and what would be valid.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -110,11 +111,13 @@ def _base_url(name: str, value: str) -> str:
     return value.rstrip("/")
 
 
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
 def _bucket(env: Mapping[str, str], name: str, what: str) -> str:
     value = _required(env, name, what)
-    ok = 3 <= len(value) <= 63 and value[0].isalnum() and value[-1].isalnum()
-    ok = ok and all(c.islower() or c.isdigit() or c in ".-" for c in value) and ".." not in value
-    if not ok:
+    # [a-z0-9] by character class, not str.islower()/isdigit(), which also accept 'ü', 'ß' or '²'.
+    if not _BUCKET_NAME.fullmatch(value) or ".." in value:
         raise ConfigError(
             f"{name}={value!r} is not a valid S3 bucket name: use 3-63 lowercase letters, digits, '.' or '-'"
         )
