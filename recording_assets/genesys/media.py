@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -15,6 +14,7 @@ from recording_assets.genesys.errors import (
     MediaHttpError,
     MediaIncompleteError,
 )
+from recording_assets.genesys.redact import redact_url
 from recording_assets.genesys.transport import Transport
 
 CHUNK = 1 << 20
@@ -26,12 +26,6 @@ class MediaDownload:
     sha256_hex: str
     content_type: str | None
     content_length: int | None
-
-
-def redact_url(url: str) -> str:
-    """Scheme, host and path only: the query of a presigned URL is a credential."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
 async def stream_media(transport: Transport, url: str, write: Callable[[bytes], None]) -> MediaDownload:

@@ -23,6 +23,7 @@ from recording_assets.genesys.errors import (
     error_for_status,
 )
 from recording_assets.genesys.pacing import Pacer
+from recording_assets.genesys.redact import install_log_redaction
 from recording_assets.genesys.retry import RetryPolicy
 
 
@@ -63,6 +64,7 @@ class Transport:
         self._clock = clock
         self._retry = retry or RetryPolicy()
         self.pacer = pacer or Pacer(clock)
+        install_log_redaction()  # before the first request: httpx logs each URL, presigned ones included
         self._http = http or httpx.AsyncClient(
             timeout=httpx.Timeout(timeout_s, connect=min(10.0, timeout_s)),
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),

@@ -17,6 +17,7 @@ from pydantic import Field
 
 from recording_assets.archive.keys import manifest_key
 from recording_assets.assets.common import read_table
+from recording_assets.genesys.redact import install_log_redaction
 from recording_assets.resources import ArchiveResource
 from recording_assets.webhooks.delivery import deliver
 from recording_assets.webhooks.events import Event, day_event, recording_events
@@ -59,6 +60,7 @@ def manifest_webhooks_tick(context, webhooks: WebhookResource, archive: ArchiveR
     delivered = failed = 0
     still_owed = []
     options = {} if sleep is None else {"sleep": sleep}
+    install_log_redaction()  # httpx logs each request's URL; a webhook URL's query may carry a token
     with (http or httpx.Client(timeout=webhooks.timeout_s)) as client:
         for item in owed:
             result = deliver(
