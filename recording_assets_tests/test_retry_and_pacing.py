@@ -57,6 +57,18 @@ def test_headers_pause_before_the_window_is_spent():
     assert clock.sleeps == [12.0]
 
 
+def test_a_reset_header_that_is_not_a_finite_time_never_pauses_for_ever():
+    clock = FakeClock()
+    pacer = Pacer(clock, requests_per_minute=None, header_reserve=2)
+    spent = {"inin-ratelimit-allowed": "300", "inin-ratelimit-count": "299"}
+    for reset in ("inf", "nan", "-inf", "soon"):
+        pacer.observe({**spent, "inin-ratelimit-reset": reset})
+    assert pacer.stats.header_pauses == 0  # (a pause until 'inf' would make acquire() spin for ever)
+    pacer.observe({**spent, "inin-ratelimit-reset": "1e12"})
+    asyncio.run(pacer.acquire())
+    assert clock.sleeps == [60.0]  # at most the rate-limit window
+
+
 def test_rate_limited_pauses_every_caller():
     clock = FakeClock()
     pacer = Pacer(clock, requests_per_minute=None)

@@ -657,7 +657,8 @@ def _qualified_checksum(response: Mapping[str, Any]) -> str | None:
     # A multipart ETag ends in "-N"; a SHA-256 over multipart is composite unless S3 says otherwise.
     checksum = response.get("ChecksumSHA256")
     _, dash, part_count = _etag(response).rpartition("-")
-    is_composite = dash and part_count.isdigit() and response.get("ChecksumType") != "FULL_OBJECT"
+    digits = part_count.isascii() and part_count.isdigit()  # not '²': str.isdigit() alone accepts it
+    is_composite = dash and digits and response.get("ChecksumType") != "FULL_OBJECT"
     if checksum and "-" not in checksum and is_composite:
         return f"{checksum}-{part_count}"
     return checksum

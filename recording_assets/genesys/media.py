@@ -44,7 +44,8 @@ async def stream_media(transport: Transport, url: str, write: Callable[[bytes], 
             if status != 200:
                 raise MediaHttpError(f"media answered HTTP {status}: {where}")
             declared = response.headers.get("Content-Length")
-            expected = int(declared) if declared and declared.isdigit() else None
+            # ASCII digits only: str.isdigit() is also True for '²', which int() refuses.
+            expected = int(declared) if declared and declared.isascii() and declared.isdigit() else None
             async for chunk in response.aiter_raw(CHUNK):
                 digest.update(chunk)
                 size += len(chunk)

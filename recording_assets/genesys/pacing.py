@@ -10,12 +10,14 @@ Three inputs, one gate every request passes:
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from recording_assets.clock import Clock
 
 _EPSILON = 1e-6
+WINDOW_S = 60.0  # the rate-limit window: no reset is further away than that
 
 
 @dataclass
@@ -76,9 +78,11 @@ class Pacer:
             reset = float(headers["inin-ratelimit-reset"])
         except (KeyError, ValueError):
             return
+        if not math.isfinite(reset):
+            return  # 'inf' would pause every caller for ever, 'nan' compares false to everything
         if allowed - count <= self._reserve and reset > 0:
             self.stats.header_pauses += 1
-            self._pause_for(reset)
+            self._pause_for(min(reset, WINDOW_S))
 
     def rate_limited(self, retry_after_s: float) -> None:
         self.stats.rate_limit_pauses += 1
