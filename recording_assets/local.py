@@ -25,10 +25,11 @@ def start_local_s3(host: str = "127.0.0.1", port: int = 0):
     return server, "http://%s:%d" % server.get_host_and_port()
 
 
-class _MotoProcess:
-    """moto in server mode as its own process: S3 then gets its own core instead of sharing our GIL."""
+class MotoProcess:
+    """moto in server mode as its own process: S3 then gets its own core instead of sharing our GIL.
+    Used by ``LocalStack`` and by the reliability suite."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, start_timeout_s: float = 30.0) -> None:
         import socket
         import subprocess
         import sys
@@ -49,7 +50,7 @@ class _MotoProcess:
             stderr=subprocess.DEVNULL,
         )
         self.endpoint = f"http://{host}:{port}"
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + start_timeout_s
         while True:
             try:
                 urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1).close()
@@ -67,6 +68,7 @@ class _MotoProcess:
                 self._process.wait(timeout=10)
             except Exception:  # noqa: BLE001 - a stuck child is killed rather than left behind
                 self._process.kill()
+                self._process.wait()
 
 
 @dataclass
@@ -83,7 +85,7 @@ class LocalStack:
     def start(self) -> LocalStack:
         from recording_assets.sandbox import SandboxConfig, SandboxServer
 
-        self.s3 = _MotoProcess("127.0.0.1", self.s3_port)
+        self.s3 = MotoProcess("127.0.0.1", self.s3_port)
         self.s3_endpoint = self.s3.endpoint
         self.sandbox = SandboxServer(SandboxConfig(port=self.sandbox_port, **self.sandbox_config))
         self.sandbox.start()

@@ -1,8 +1,9 @@
 """Shared machinery of the reliability suite (``test_reliability_*.py``).
 
 - ``LONG``: the by-hand long mode (``RELIABILITY_LONG=1`` or ``-m reliability_long``); CI mode otherwise.
-- ``S3Server`` / ``sandbox``: moto (its own process) and the Genesys sandbox (a thread here) on loopback. Each scenario gets
-  fresh buckets (``S3Server.fresh_buckets``) so a server can be reused across trials.
+- ``S3Server`` / ``sandbox``: moto (its own process, ``local.MotoProcess``) and the Genesys sandbox (a thread
+  here) on loopback. Each scenario gets fresh buckets (``S3Server.fresh_buckets``) so a server can be
+  reused across trials.
 - ``run_env`` / ``materialise``: one partition of the real code location, in-process, with an environment
   that is exactly the project's env contract (nothing patched).
 - ``Archive``: what a bucket really holds, read back from S3 and hashed here, never taken from a manifest.
@@ -18,11 +19,7 @@ import hashlib
 import json
 import multiprocessing
 import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 import uuid
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
@@ -36,7 +33,7 @@ from botocore.config import Config
 
 from recording_assets import settings as cfg
 from recording_assets.archive.keys import manifest_key, outcomes_key
-from recording_assets.local import LOCAL_AWS
+from recording_assets.local import LOCAL_AWS, MotoProcess
 from recording_assets.pipeline.tables import from_parquet_bytes
 from recording_assets.sandbox import SandboxConfig, SandboxServer
 
@@ -60,43 +57,13 @@ def long_mode(config=None) -> bool:
 # ---------------------------------------------------------------------------------------------- servers
 
 
-class S3Server:
-    """moto in server mode on loopback, as its own process (S3 gets its own core instead of sharing this
-    process's GIL with the sandbox); hands out fresh bucket pairs so one server serves many trials."""
+class S3Server(MotoProcess):
+    """moto in server mode on loopback, as its own process (``recording_assets.local.MotoProcess``: S3 gets
+    its own core instead of sharing this process's GIL with the sandbox); hands out fresh bucket pairs so
+    one server serves many trials. A minute to start: the suite shares two cores with other work."""
 
     def __init__(self) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        code = (
-            "import logging, sys; logging.getLogger('werkzeug').setLevel(logging.ERROR); "
-            "from moto.server import main; sys.exit(main(sys.argv[1:]))"
-        )
-        self._process = subprocess.Popen(
-            [sys.executable, "-c", code, "-H", "127.0.0.1", "-p", str(port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self.endpoint = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1).close()
-                return
-            except OSError:
-                if self._process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"moto did not start on {self.endpoint}") from None
-                time.sleep(0.1)
-
-    def stop(self) -> None:
-        if self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        super().__init__(start_timeout_s=60.0)
 
     def client(self, endpoint: str | None = None):
         return boto3.client(
@@ -278,7 +245,9 @@ def truth(server: SandboxServer, day: str) -> dict[tuple[str, str], TruthRecordi
         for rec in conversation.recordings:
             state = rec.file_state_at(now_ms)
             sha = org.media_sha256(rec.id) if state == "AVAILABLE" else ""
-            found[(conversation.id, rec.id)] = TruthRecording(conversation.id, rec.id, state, rec.sensitive, sha)
+            found[(conversation.id, rec.id)] = TruthRecording(
+                conversation.id, rec.id, state, rec.sensitive, sha
+            )
     return found
 
 

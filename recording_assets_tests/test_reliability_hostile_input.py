@@ -12,7 +12,7 @@ ids must end in clear errors, and nothing already archived may ever be overwritt
   different bytes for the same ids, and an archiver whose S3 listing is stale): every pre-existing
   object keeps its bytes and its ETag.
 
-Known bugs are pinned with strict ``xfail`` tests at the end (see RELIABILITY.md).
+The bugs this file found are fixed; their tests are at the end (RELIABILITY.md lists them).
 """
 
 from __future__ import annotations
@@ -513,7 +513,7 @@ def test_hostile_runs_never_change_an_archived_object(s3, request):
             assert "already holds different bytes" in outcome.reason and "left untouched" in outcome.reason
 
 
-# ------------------------------------------------------------------------------------------ pinned bugs
+# ---------------------------------------------------------------------------- bugs this file found, fixed
 
 
 @pytest.mark.parametrize(
