@@ -475,7 +475,8 @@ class DayArchiver:
                 )
                 return None
         # Every way out of the loop sets ``last``: a task only goes back for a fresh URL with attempts left.
-        self._finish(last or Outcome(*task.key, State.FAILED, reason="no attempt left", attempts=task.attempts))
+        fallback = Outcome(*task.key, State.FAILED, reason="no attempt left", attempts=task.attempts)
+        self._finish(last or fallback)
         return None
 
     async def _transcoded_url(self, task: _Task, started: float) -> bool:
