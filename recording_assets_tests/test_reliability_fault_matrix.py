@@ -354,10 +354,12 @@ def evidence_problems(scenario: Scenario, out: Outcome) -> list[str]:
 @pytest.mark.reliability_long
 def test_every_sandbox_fault_alone_and_all_together(request):
     long = rs.long_mode(request.config)
-    s3 = rs.S3Server()
     probe = rs.sandbox(conversations_per_day=LONG_SMALL if long else SMALL)
-    day = pick_day(probe)
-    probe.stop()
+    try:
+        day = pick_day(probe)
+    finally:
+        probe.stop()
+    s3 = rs.S3Server()  # after the day is picked: a failed pick must not leave moto running
     started = time.monotonic()
     runs: dict = {}
     try:
@@ -405,9 +407,13 @@ def test_a_url_that_keeps_expiring_ends_failed_instead_of_crashing_the_day():
 
     Once this crashed the whole audio step (``assert last is not None``: an expired attempt counted toward
     the attempts but sent the recording back for a fresh URL, and the next round had no attempt left)."""
-    s3 = rs.S3Server()
-    server = rs.sandbox(conversations_per_day=4, url_ttl_s=1)
     day = (datetime.now(timezone.utc).date() - timedelta(days=2)).isoformat()
+    server = rs.sandbox(conversations_per_day=4, url_ttl_s=1)
+    try:
+        s3 = rs.S3Server()
+    except BaseException:
+        server.stop()
+        raise
     try:
         buckets = s3.fresh_buckets("expiring")
         result = rs.materialise(rs.run_env(s3, server, buckets), day)
