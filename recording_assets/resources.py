@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from recording_assets.archive.encryption import Encryption
 from recording_assets.archive.store import ArchiveStore
@@ -95,6 +95,7 @@ class ArchiveResource(dg.ConfigurableResource):
     concurrency: int = Field(default=8, ge=1, le=64, description="parallel downloads and uploads")
     media_types: list[str] | None = Field(default=None, description="limit discovery to these media types")
     failure_rate_warn: float = Field(default=0.05, ge=0, le=1, description="warn when failed+quarantined exceed this share")
+    _s3_client = PrivateAttr(default=None)
 
     def storage_settings(self) -> StorageSettings:
         """The buckets bound here and the S3 endpoint of the environment, checked by the env contract."""
@@ -116,10 +117,17 @@ class ArchiveResource(dg.ConfigurableResource):
         raise ConfigError(f"sse={self.sse!r} is not supported: use AES256 or aws:kms")
 
     def archive_store(self) -> ArchiveStore:
-        return ArchiveStore(self.s3.get_client(), bucket=self.archive_bucket, encryption=self.encryption())
+        return ArchiveStore(self._client(), bucket=self.archive_bucket, encryption=self.encryption())
 
     def manifest_store(self) -> ArchiveStore:
-        return ArchiveStore(self.s3.get_client(), bucket=self.manifest_bucket, encryption=self.encryption())
+        return ArchiveStore(self._client(), bucket=self.manifest_bucket, encryption=self.encryption())
+
+    def _client(self):
+        # One boto3 client for both buckets: each get_client() builds a new session that loads botocore's
+        # S3 service model again (~12 MB apiece). boto3 clients are thread-safe.
+        if self._s3_client is None:
+            self._s3_client = self.s3.get_client()
+        return self._s3_client
 
 
 def build_resources(environ: Mapping[str, str] | None = None) -> dict:
