@@ -6,7 +6,8 @@ The request budget is what limits an archiver (300 requests/minute per token), s
 2. one batch request per 100 conversations that still have work (``recordingId`` left out: Genesys
    expands each conversation to all its recordings), polled together;
 3. one ``recordingmetadata`` look-up only for a conversation whose batch results are short of what
-   analytics said or carry an ``errorMsg`` (its wording is undocumented, so it is never parsed);
+   analytics said or carry an ``errorMsg`` (its wording is undocumented, so it is never parsed), while
+   the downloads of step 4 already run (they spend no API budget);
 4. stream each result URL through SHA-256 into a spool, check the container, upload create-only
    under the final key (or under ``quarantine/`` when the bytes are not what the API claims);
 5. re-request expired URLs, for just those recordings.
@@ -259,21 +260,30 @@ class DayArchiver:
                 else:
                     errored[key] = result.error_msg or "batch result without a URL"
                     needs_lookup.add(cid)
-        retry_items = await self._classify(needs_lookup, tasks, errored)
-        if retry_items:
-            # One more batch round for recordings that are AVAILABLE but came back with an error.
-            for result in await self._batch(retry_items):
-                key = (result.conversation_id, result.recording_id or "")
-                if result.result_url and result.recording_id:
-                    tasks.setdefault(key, self._task(*key, result.result_url, result.content_type))
-                    errored.pop(key, None)
-                elif result.recording_id:
-                    errored[key] = result.error_msg or "batch result without a URL"
-            for item in retry_items:
-                key = (item.conversation_id, item.recording_id)
-                if key not in tasks:
-                    self._finish(Outcome(*key, State.FAILED, reason=f"batch download: {errored.get(key, 'no result')}"))
-        await self._download_all(list(tasks.values()))
+        # Downloads need no API budget (media URLs are presigned), so they run while the look-ups spend it.
+        downloads = asyncio.ensure_future(self._download_all(list(tasks.values())))
+        try:
+            retry_items = await self._classify(needs_lookup, tasks, errored)
+            retried: dict[Key, _Task] = {}
+            if retry_items:
+                # One more batch round for recordings that are AVAILABLE but came back with an error.
+                for result in await self._batch(retry_items):
+                    key = (result.conversation_id, result.recording_id or "")
+                    if result.result_url and result.recording_id:
+                        retried.setdefault(key, self._task(*key, result.result_url, result.content_type))
+                        errored.pop(key, None)
+                    elif result.recording_id:
+                        errored[key] = result.error_msg or "batch result without a URL"
+                for item in retry_items:
+                    key = (item.conversation_id, item.recording_id)
+                    if key not in tasks and key not in retried:
+                        reason = f"batch download: {errored.get(key, 'no result')}"
+                        self._finish(Outcome(*key, State.FAILED, reason=reason))
+        except BaseException:
+            downloads.cancel()
+            await asyncio.gather(downloads, return_exceptions=True)
+            raise
+        await asyncio.gather(downloads, self._download_all([t for k, t in retried.items() if k not in tasks]))
 
     def _task(self, cid: str, rid: str, url: str, content_type: str | None) -> _Task:
         # Only audio is transcoded; screen recordings and transcripts keep their own containers.
