@@ -9,6 +9,8 @@ on the fly, and neither should share our GIL, our CPU time or our RSS.
 
 from __future__ import annotations
 
+import argparse
+
 import json
 import os
 import platform
@@ -40,6 +42,13 @@ NOTE_UNLIMITED = (
 ARCHIVE_BUCKET = "recording-archive"
 MANIFEST_BUCKET = "recording-manifests"
 SANDBOX_CLIENT = ("sandbox-client", "sandbox-secret")
+
+
+def parser_for(doc: str) -> argparse.ArgumentParser:
+    """The command line every benchmark shares: its docstring's first line and ``--smoke``."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="a small size that finishes in seconds")
+    return parser
 
 
 def quiet() -> None:

@@ -17,7 +17,6 @@ figure is what each flow *needs*, not what it loses to throttling (seed_engine.p
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 
 import _common as c
@@ -31,8 +30,7 @@ def per_1000(requests: int, archived: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="a small day that finishes in seconds")
+    parser = c.parser_for(__doc__)
     args = parser.parse_args()
     c.quiet()
     conversations = 60 if args.smoke else 2000

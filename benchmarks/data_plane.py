@@ -23,7 +23,6 @@ overhead, not the network.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import threading
 import time
@@ -148,8 +147,7 @@ def run_bare(servers: c.Servers, items: list[tuple[str, str, str]], prefix: str)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true")
+    parser = c.parser_for(__doc__)
     args = parser.parse_args()
     c.quiet()
     if args.smoke:

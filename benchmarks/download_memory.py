@@ -78,8 +78,7 @@ def measure(size: int, day) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true")
+    parser = c.parser_for(__doc__)
     parser.add_argument("--worker", nargs=4, metavar=("URL", "CID", "RID", "SHA256"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:

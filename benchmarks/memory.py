@@ -78,8 +78,7 @@ def scenario(name: str, day: date, config: dict, timeout_s: float) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true")
+    parser = c.parser_for(__doc__)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--day", help=argparse.SUPPRESS)
     parser.add_argument("--rpm", type=float, default=FAST_PACING, help=argparse.SUPPRESS)

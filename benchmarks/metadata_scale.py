@@ -133,8 +133,7 @@ def worker(url: str, day_text: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true")
+    parser = c.parser_for(__doc__)
     parser.add_argument("--worker", nargs=2, metavar=("URL", "DAY"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:

@@ -18,7 +18,6 @@ Figures: share of the downloadable recordings each archived, and wall time.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 
 import _common as c
@@ -26,8 +25,7 @@ from _baselines import seed_flow
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true")
+    parser = c.parser_for(__doc__)
     args = parser.parse_args()
     c.quiet()
     if args.smoke:

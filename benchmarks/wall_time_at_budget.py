@@ -15,7 +15,6 @@ than 1/0.9 = 1.11. The run is the ``archive_day`` job in-process with its defaul
 
 from __future__ import annotations
 
-import argparse
 from datetime import datetime
 
 import _common as c
@@ -33,8 +32,7 @@ def _ts(value) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true")
+    parser = c.parser_for(__doc__)
     args = parser.parse_args()
     c.quiet()
     if args.smoke:
