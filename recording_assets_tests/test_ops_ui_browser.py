@@ -82,7 +82,7 @@ def ui_stack(tmp_path_factory):
 
 
 def test_browser_materialises_a_partition_and_shows_checks_and_freshness(ui_stack):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError, sync_playwright
 
     dagit, process, log, out = ui_stack
     banner = parse_ui_banner(log)
@@ -140,7 +140,16 @@ def test_browser_materialises_a_partition_and_shows_checks_and_freshness(ui_stac
             page.goto(f"{dagit.url}/assets/recording_manifest", wait_until="networkidle")
             page.get_by_text("Freshness policy", exact=True).filter(visible=True).first.wait_for()
             page.get_by_text("Deadline: At 06:00 AM UTC").wait_for()
-            page.get_by_text("Passing").first.wait_for()
+            # The freshness state is evaluated in the background after the run; on a loaded 2-core machine
+            # that took longer than one 60 s wait (CI, 2026-12-01): reload and wait again, three times at most.
+            for attempt in range(3):
+                try:
+                    page.get_by_text("Passing").first.wait_for()
+                    break
+                except PlaywrightTimeoutError:
+                    if attempt == 2:
+                        raise
+                    page.reload(wait_until="networkidle")
             page.get_by_text(day).first.wait_for()  # the latest materialisation's partition
             page.screenshot(path=str(out / "04-recording_manifest.png"), full_page=True)
             text = page.locator("body").inner_text()

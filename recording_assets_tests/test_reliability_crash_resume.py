@@ -71,7 +71,7 @@ class Plan:
 
 
 CI_PLAN = Plan(
-    sets=5, kills_per_set=2, conversations=50, parallel=2, in_process=True, max_delay_s=8.0, max_settled_s=2.0
+    sets=5, kills_per_set=2, conversations=50, parallel=2, in_process=True, max_delay_s=8.0, max_settled_s=0.8
 )
 LONG_PLAN = Plan(
     sets=20,
