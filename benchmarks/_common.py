@@ -2,7 +2,7 @@
 machine description, the archive_day job in-process, and the one-line JSON summary.
 
 The sandbox org and moto each run in a subprocess started through the project's own entry points
-(``python -m recording_assets.sandbox`` and ``python -m recording_assets.cli s3``), so the process
+(``python -m recording_assets.sandbox`` and ``python -m recording_assets.tools.cli s3``), so the process
 being measured holds only our code: moto keeps every object in memory and the sandbox generates media
 on the fly, and neither should share our GIL, our CPU time or our RSS.
 """
@@ -198,7 +198,7 @@ class Servers:
         self.sandbox_proc = sandbox.proc
         if self.with_s3:
             moto = _Child(
-                ["-m", "recording_assets.cli", "s3", "--port", "0"], re.compile(r"listening on (http://\S+);"), "moto"
+                ["-m", "recording_assets.tools.cli", "s3", "--port", "0"], re.compile(r"listening on (http://\S+);"), "moto"
             )
             self.s3_proc = moto.proc
         self.sandbox_url = sandbox.url()

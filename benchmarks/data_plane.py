@@ -169,7 +169,7 @@ def main() -> None:
         "passes": f"{passes} of each, alternating bare/ours, best of each counted",
     })
     from recording_assets.pipeline.discovery import discover_day
-    from recording_assets.partitions import day_window
+    from recording_assets.pipeline.window import day_window
 
     rows = []
     with c.Servers(**config) as servers:

@@ -39,7 +39,7 @@ def worker(url: str, day_text: str) -> None:
 
     from recording_assets.genesys import GenesysClient
     from recording_assets.genesys.secret import Secret
-    from recording_assets.partitions import day_window
+    from recording_assets.pipeline.window import day_window
     from recording_assets.pipeline.archiver import Outcome
     from recording_assets.pipeline.discovery import conversations_from_table, discover_day, metadata_table
     from recording_assets.pipeline.manifest import manifest_table

@@ -1,5 +1,6 @@
-"""The code location: one ``Definitions`` with the assets, their checks, the daily job and schedule,
-the webhook sensor and the resources. Settings are read when the location loads, never at import."""
+"""The code location: the Dagster wing (``defs/``) merged once into one ``Definitions``: the assets and
+their checks, the daily job and schedule, the control job, the webhook sensor and the resources.
+Settings are read when the location loads, never at import."""
 
 from __future__ import annotations
 
@@ -7,26 +8,26 @@ import warnings
 
 import dagster as dg
 
-from recording_assets.assets.audio import build_recording_audio
-from recording_assets.assets.manifest import build_recording_manifest
-from recording_assets.assets.metadata import build_recording_metadata
-from recording_assets.automation import (
-    AutomationSettings,
+from recording_assets.defs.audio import build_recording_audio
+from recording_assets.defs.manifest import build_recording_manifest
+from recording_assets.defs.metadata import build_recording_metadata
+from recording_assets.defs.automation import (
     archive_job,
     archive_schedule,
     backfill_policy,
     freshness_policy,
 )
-from recording_assets.control.job import recording_control
-from recording_assets.partitions import PartitionSettings
-from recording_assets.resources import build_resources
-from recording_assets.webhooks.sensor import build_webhook_sensor
+from recording_assets.defs.control import recording_control
+from recording_assets.defs.partitions import daily_partitions
+from recording_assets.defs.resources import build_resources
+from recording_assets.defs.webhooks import build_webhook_sensor
+from recording_assets.settings import AutomationSettings, PartitionSettings
 
 
 def build_definitions(environ=None) -> dg.Definitions:
     partitioning = PartitionSettings.from_env(environ)
     automation = AutomationSettings.from_env(environ)
-    partitions = partitioning.definition()
+    partitions = daily_partitions(partitioning)
     policy = backfill_policy()
     with warnings.catch_warnings():
         # backfill_policy is a beta parameter; we rely on it knowingly (one policy for every asset of the

@@ -1,7 +1,9 @@
 """The configuration contract: every environment variable the project reads, read in one place.
 
-Variables are read when a run or command starts (never at import time), and a missing or malformed one
-fails at once with a message that names the variable and what would be valid.
+Variables are read when a run, a command or the code location starts (never at import time), and a
+missing or malformed one fails at once with a message that names the variable and what would be valid.
+No other module of the package touches ``os.environ``: they take a settings object, or a mapping that
+defaults to the process environment through ``environment()``.
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from datetime import date, datetime
+
 from recording_assets.genesys.regions import UnknownRegionError, resolve_region
 from recording_assets.genesys.secret import Secret
+from recording_assets.pipeline.window import PartitionConfigError, zone
 
 REGION = "GENESYSCLOUD_REGION"
 CLIENT_ID = "GENESYSCLOUD_OAUTHCLIENT_ID"
@@ -24,10 +29,30 @@ ARCHIVE_BUCKET = "RECORDING_ARCHIVE_BUCKET"
 MANIFEST_BUCKET = "RECORDING_MANIFEST_BUCKET"
 AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"
 AWS_REGION = "AWS_REGION"
+AWS_DEFAULT_REGION = "AWS_DEFAULT_REGION"
+PARTITIONS_START = "RECORDING_PARTITIONS_START"
+TIMEZONE = "RECORDING_TIMEZONE"
+SETTLE_LAG_MINUTES = "RECORDING_SETTLE_LAG_MINUTES"
+RESWEEP_DAYS = "RECORDING_RESWEEP_DAYS"
+FRESHNESS_DEADLINE = "RECORDING_FRESHNESS_DEADLINE"
+WEBHOOK_URLS = "RECORDING_WEBHOOK_URLS"
+WEBHOOK_SECRET = "RECORDING_WEBHOOK_SECRET"
+WEBHOOK_PER_RECORDING = "RECORDING_WEBHOOK_PER_RECORDING"
+DAGSTER_HOME = "DAGSTER_HOME"
 
 
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message names the variable and the fix."""
+
+
+def environment(environ: Mapping[str, str] | None = None) -> Mapping[str, str]:
+    """``environ`` when given (tests, overrides), else the process environment."""
+    return os.environ if environ is None else environ
+
+
+def export(values: Mapping[str, str]) -> None:
+    """Set variables in this process's environment (the demo points the project at its local servers)."""
+    os.environ.update(values)
 
 
 @dataclass(frozen=True)
@@ -40,7 +65,7 @@ class GenesysSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> GenesysSettings:
-        env = os.environ if environ is None else environ
+        env = environment(environ)
         client_id = _required(env, CLIENT_ID, "the OAuth client id of a Client Credentials client")
         secret = _required(env, CLIENT_SECRET, "that OAuth client's secret")
         api_override = env.get(API_BASE_URL, "").strip()
@@ -85,14 +110,110 @@ class StorageSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> StorageSettings:
-        env = os.environ if environ is None else environ
+        env = environment(environ)
         archive = _bucket(env, ARCHIVE_BUCKET, "the bucket that holds recordings")
         manifest = _bucket(env, MANIFEST_BUCKET, "the bucket that holds manifests and audit tables")
-        endpoint = env.get(AWS_ENDPOINT_URL, "").strip() or None
-        if endpoint:
-            endpoint = _base_url(AWS_ENDPOINT_URL, endpoint)
-        region = env.get(AWS_REGION, "").strip() or env.get("AWS_DEFAULT_REGION", "").strip() or None
-        return cls(archive_bucket=archive, manifest_bucket=manifest, endpoint_url=endpoint, region_name=region)
+        return cls(
+            archive_bucket=archive,
+            manifest_bucket=manifest,
+            endpoint_url=cls.endpoint_from_env(env),
+            region_name=aws_region(env),
+        )
+
+    @staticmethod
+    def endpoint_from_env(environ: Mapping[str, str] | None = None) -> str | None:
+        """AWS_ENDPOINT_URL (an S3-compatible server), checked to be a base URL; None for AWS itself."""
+        endpoint = environment(environ).get(AWS_ENDPOINT_URL, "").strip() or None
+        return _base_url(AWS_ENDPOINT_URL, endpoint) if endpoint else None
+
+
+def aws_region(environ: Mapping[str, str] | None = None) -> str | None:
+    """The AWS region as botocore reads it: AWS_REGION, then AWS_DEFAULT_REGION, else None."""
+    env = environment(environ)
+    return env.get(AWS_REGION, "").strip() or env.get(AWS_DEFAULT_REGION, "").strip() or None
+
+
+def manifest_bucket(environ: Mapping[str, str] | None = None) -> str:
+    """RECORDING_MANIFEST_BUCKET alone (the control CLI needs no archive bucket)."""
+    return _bucket(environment(environ), MANIFEST_BUCKET, "the bucket that holds manifests and the control audit trail")
+
+
+def login_name(environ: Mapping[str, str] | None = None) -> str | None:
+    """Who runs a CLI command, for the control audit record (USER, or USERNAME on Windows)."""
+    env = environment(environ)
+    return env.get("USER", "").strip() or env.get("USERNAME", "").strip() or None
+
+
+def dagster_home(environ: Mapping[str, str] | None = None) -> str | None:
+    return environment(environ).get(DAGSTER_HOME, "").strip() or None
+
+
+@dataclass(frozen=True)
+class PartitionSettings:
+    """The daily partitions: first day and IANA time zone (a conversation belongs to its local day)."""
+
+    start_date: str = "2025-01-01"
+    timezone: str = "UTC"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> PartitionSettings:
+        env = environment(environ)
+        start = env.get(PARTITIONS_START, "").strip() or cls.start_date
+        tz = env.get(TIMEZONE, "").strip() or cls.timezone
+        try:
+            date.fromisoformat(start)
+        except ValueError:
+            raise PartitionConfigError(f"{PARTITIONS_START}={start!r} is not a date; use YYYY-MM-DD") from None
+        try:
+            zone(tz)
+        except PartitionConfigError as exc:
+            raise PartitionConfigError(f"{TIMEZONE}={exc}") from None
+        return cls(start, tz)
+
+
+@dataclass(frozen=True)
+class AutomationSettings:
+    """The daily schedule and freshness: when a day is archived, how many days are re-swept."""
+
+    settle_lag_minutes: int = 120  # how long after a day ends before it is archived
+    resweep_days: int = 3  # days before yesterday re-run each tick, for recordings that arrive late
+    freshness_deadline: str = "06:00"  # local time by which yesterday's manifest must exist
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> AutomationSettings:
+        env = environment(environ)
+        deadline = env.get(FRESHNESS_DEADLINE, "").strip() or cls.freshness_deadline
+        try:
+            datetime.strptime(deadline, "%H:%M")
+        except ValueError:
+            raise ConfigError(f"{FRESHNESS_DEADLINE}={deadline!r}: use HH:MM, e.g. 06:00") from None
+        return cls(
+            settle_lag_minutes=_number(env, SETTLE_LAG_MINUTES, cls.settle_lag_minutes, 0, 23 * 60),
+            resweep_days=_number(env, RESWEEP_DAYS, cls.resweep_days, 0, 30),
+            freshness_deadline=deadline,
+        )
+
+    @property
+    def cron(self) -> str:
+        return f"{self.settle_lag_minutes % 60} {self.settle_lag_minutes // 60} * * *"
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """Where signed events go when a day's manifest is written; the secret is bound by name (dg.EnvVar)."""
+
+    urls: tuple[str, ...] = ()
+    secret_set: bool = False
+    per_recording: bool = False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> WebhookSettings:
+        env = environment(environ)
+        return cls(
+            urls=tuple(u.strip() for u in env.get(WEBHOOK_URLS, "").split(",") if u.strip()),
+            secret_set=bool(env.get(WEBHOOK_SECRET, "").strip()),
+            per_recording=env.get(WEBHOOK_PER_RECORDING, "").strip().lower() in ("1", "true", "yes"),
+        )
 
 
 def _required(env: Mapping[str, str], name: str, what: str) -> str:
@@ -100,6 +221,16 @@ def _required(env: Mapping[str, str], name: str, what: str) -> str:
     if not value:
         raise ConfigError(f"{name} is not set: set it to {what}")
     return value
+
+
+def _number(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    # ASCII digits only: str.isdigit() is also True for '²', which int() refuses.
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        raise ConfigError(f"{name}={raw!r}: use a whole number from {low} to {high}")
+    return int(raw)
 
 
 def _base_url(name: str, value: str) -> str:

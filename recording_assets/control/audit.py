@@ -10,7 +10,6 @@ correlation id; never a token, secret or presigned URL (nothing of that kind rea
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -20,7 +19,7 @@ from typing import Any
 from recording_assets.archive.keys import control_audit_key
 from recording_assets.archive.store import ArchiveStore
 from recording_assets.control.actions import ControlOutcome
-from recording_assets.settings import AWS_ENDPOINT_URL, AWS_REGION, MANIFEST_BUCKET, ConfigError, _bucket
+from recording_assets.settings import ConfigError, StorageSettings, aws_region, manifest_bucket
 
 CONTENT_TYPE = "application/json"
 PREFIX = "control-audit/"
@@ -124,13 +123,11 @@ class ControlAuditStore:
         import boto3
         from botocore.config import Config
 
-        env = os.environ if environ is None else environ
-        bucket = _bucket(env, MANIFEST_BUCKET, "the bucket that holds manifests and the control audit trail")
-        region = env.get(AWS_REGION, "").strip() or env.get("AWS_DEFAULT_REGION", "").strip() or None
-        endpoint = env.get(AWS_ENDPOINT_URL, "").strip() or None  # botocore reads it too; explicit for `environ`
+        bucket = manifest_bucket(environ)
+        endpoint = StorageSettings.endpoint_from_env(environ)  # botocore reads it too; explicit for `environ`
         try:
             client = boto3.client(
-                "s3", region_name=region, endpoint_url=endpoint, config=Config(retries={"mode": "standard"})
+                "s3", region_name=aws_region(environ), endpoint_url=endpoint, config=Config(retries={"mode": "standard"})
             )
         except Exception as exc:  # botocore refuses e.g. a malformed AWS_ENDPOINT_URL before any request
             raise ConfigError(f"cannot build the S3 client from the AWS environment: {exc}") from None

@@ -7,7 +7,7 @@ import pyarrow as pa
 from recording_assets.genesys import GenesysClient
 from recording_assets.genesys.analytics import Discovery
 from recording_assets.genesys.models import ConversationSummary
-from recording_assets.partitions import DayWindow
+from recording_assets.pipeline.window import DayWindow
 from recording_assets.pipeline.tables import METADATA, to_table
 
 

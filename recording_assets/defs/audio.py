@@ -1,0 +1,153 @@
+"""``recording_audio``: every recording of the day in S3, verified, plus a per-recording outcome table.
+
+Its checks run inside the same step (``check_specs``) and block: a wrong checksum or a wrong container
+must not flow on into the manifest.
+"""
+
+
+import asyncio
+from collections import Counter
+
+import dagster as dg
+
+from recording_assets.archive.keys import metadata_key, outcomes_key
+from recording_assets.defs.common import (
+    concurrent_runs,
+    GENESYS_POOL,
+    GROUP,
+    launched_by,
+    read_table,
+    timezone_of,
+    window_of,
+    write_table,
+)
+from recording_assets.clock import SystemClock
+from recording_assets.genesys.errors import PermissionDeniedError
+from recording_assets.pipeline.archiver import ArchiveOptions, DayArchiver
+from recording_assets.pipeline.audit import AuditTrail
+from recording_assets.pipeline.discovery import conversations_from_table
+from recording_assets.pipeline.states import State
+from recording_assets.pipeline.tables import OUTCOMES, to_table
+from recording_assets.pipeline.verify import verify_checksums, verify_containers
+from recording_assets.defs.resources import ArchiveResource, GenesysCloudResource
+
+SHA256_CHECK = "sha256_verified"
+CONTAINER_CHECK = "container_matches_content_type"
+
+
+def build_recording_audio(partitions_def, backfill_policy=None):
+    @dg.asset(
+        name="recording_audio",
+        partitions_def=partitions_def,
+        backfill_policy=backfill_policy,
+        deps=["recording_metadata"],
+        pool=GENESYS_POOL,
+        group_name=GROUP,
+        kinds={"genesys", "s3"},
+        description="The day's recordings as encrypted S3 objects under recordings/year=/month=/day=/queue=/, "
+        "each verified against the SHA-256 streamed at download, and a per-recording outcome table.",
+        check_specs=[
+            dg.AssetCheckSpec(
+                SHA256_CHECK,
+                asset="recording_audio",
+                blocking=True,
+                description="Every archived object carries the SHA-256 streamed at download, matches S3's own "
+                "checksum (or a read-back), has the right size and is encrypted at rest.",
+            ),
+            dg.AssetCheckSpec(
+                CONTAINER_CHECK,
+                asset="recording_audio",
+                blocking=True,
+                description="The first bytes of every archived object are the container its content type claims.",
+            ),
+        ],
+    )
+    def recording_audio(context: dg.AssetExecutionContext, genesys: GenesysCloudResource, archive: ArchiveResource):
+        window = window_of(context, timezone_of(context))
+        manifest_store = archive.manifest_store()
+        store = archive.archive_store()
+        conversations = conversations_from_table(read_table(manifest_store, metadata_key(day=window.day)))
+        previous = read_table(manifest_store, outcomes_key(day=window.day), required=False)
+        run_id = context.run.run_id
+        audit = AuditTrail(
+            store=manifest_store,
+            day=window.day,
+            run_id=run_id,
+            launched_by=launched_by(context),
+            clock=SystemClock(),
+        )
+
+        async def run():
+            async with genesys.client(concurrent_runs=concurrent_runs(context)) as client:
+                report = await client.preflight(families=("recording",))
+                for warning in report.warnings:
+                    context.log.warning(warning)
+                archiver = DayArchiver(
+                    client=client,
+                    store=store,
+                    day=window.day,
+                    conversations=conversations,
+                    previous=previous.to_pylist() if previous is not None else (),
+                    run_id=run_id,
+                    audit=audit,
+                    options=ArchiveOptions(
+                        key_prefix=archive.key_prefix,
+                        concurrency=archive.concurrency,
+                        format_id=archive.format_id,
+                        sensitive_permission=report.sensitive_data,
+                    ),
+                )
+                return await archiver.run(), client.stats
+
+        start = SystemClock().time()
+        try:
+            result, stats = asyncio.run(run())
+        except PermissionDeniedError as exc:
+            raise dg.Failure(description=f"Preflight failed: {exc}") from None
+        finally:
+            audit.flush()
+        elapsed = SystemClock().time() - start
+        rows = [o.row(run_id) for o in result.outcomes]
+        outcomes_uri = write_table(manifest_store, outcomes_key(day=window.day), to_table(rows, OUTCOMES))
+        states = Counter(o.state.value for o in result.outcomes)
+        checksums = verify_checksums(store, rows)
+        containers = verify_containers(store, rows)
+        yield dg.MaterializeResult(
+            metadata={
+                **{f"state_{s.value}": states.get(s.value, 0) for s in State},
+                "recordings": len(result.outcomes),
+                "uploaded_objects": result.uploads,
+                "uploaded_bytes": dg.MetadataValue.int(result.uploaded_bytes),
+                "api_requests": stats.api_requests,
+                "api_requests_by_family": dg.MetadataValue.json(dict(sorted(stats.requests.items()))),
+                "rate_limited_429": stats.rate_limited,
+                "batch_rounds": result.batch_rounds,
+                "metadata_lookups": result.lookups,
+                "url_refreshes": result.url_refreshes,
+                "wall_time_s": round(elapsed, 3),
+                "outcomes_uri": dg.MetadataValue.text(outcomes_uri),
+                "audit_prefix": dg.MetadataValue.text(f"s3://{manifest_store.bucket}/{audit.prefix}"),
+                "audit_events": audit.events,
+                "launched_by": launched_by(context),
+                "states": dg.MetadataValue.md(_state_table(states, result)),
+            }
+        )
+        yield dg.AssetCheckResult(
+            check_name=SHA256_CHECK,
+            passed=checksums.passed,
+            metadata={"checked": checksums.checked, "problems": dg.MetadataValue.json(checksums.problems[:50])},
+        )
+        yield dg.AssetCheckResult(
+            check_name=CONTAINER_CHECK,
+            passed=containers.passed,
+            metadata={"checked": containers.checked, "problems": dg.MetadataValue.json(containers.problems[:50])},
+        )
+
+    return recording_audio
+
+
+def _state_table(states: Counter, result) -> str:
+    lines = ["| state | recordings |", "|---|---:|"]
+    lines += [f"| {s.value} | {states.get(s.value, 0)} |" for s in State]
+    lines.append(f"| **total** | **{len(result.outcomes)}** |")
+    return "\n".join(lines)

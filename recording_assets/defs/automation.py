@@ -1,0 +1,79 @@
+"""Running it like production: the daily schedule with late re-sweeps, backfill and freshness policies,
+from ``AutomationSettings`` (settings.py: RECORDING_SETTLE_LAG_MINUTES, RECORDING_RESWEEP_DAYS,
+RECORDING_FRESHNESS_DEADLINE)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import dagster as dg
+
+from recording_assets.settings import AutomationSettings
+
+JOB_NAME = "archive_day"
+
+
+def backfill_policy() -> dg.BackfillPolicy:
+    # One partition per run for every asset of the job (mixing policies makes Dagster pick the smallest);
+    # the genesys_api pool then decides how many of those runs talk to Genesys at once.
+    return dg.BackfillPolicy.multi_run(max_partitions_per_run=1)
+
+
+def freshness_policy(settings: AutomationSettings, timezone_name: str) -> dg.FreshnessPolicy:
+    """'Yesterday archived by HH:MM local time': at the deadline the manifest must be under a day old."""
+    hour, minute = (int(x) for x in settings.freshness_deadline.split(":"))
+    return dg.FreshnessPolicy.cron(
+        deadline_cron=f"{minute} {hour} * * *",
+        lower_bound_delta=timedelta(hours=24),
+        timezone=timezone_name,
+    )
+
+
+def archive_job(assets) -> dg.UnresolvedAssetJobDefinition:
+    return dg.define_asset_job(
+        JOB_NAME,
+        selection=dg.AssetSelection.assets(*assets),
+        description="Archive one day: metadata, audio objects, manifest.",
+    )
+
+
+def archive_schedule(job, settings: AutomationSettings, timezone_name: str, partitions) -> dg.ScheduleDefinition:
+    """Each tick archives yesterday and re-sweeps the ``resweep_days`` days before it.
+
+    Run keys are ``archive:{day}`` (yesterday's first archive, once ever) and ``sweep:{day}@{tick}``
+    (once per day per tick), so a repeated tick requests nothing new.
+    """
+
+    @dg.schedule(
+        name="archive_daily",
+        job=job,
+        cron_schedule=settings.cron,
+        execution_timezone=timezone_name,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=f"Archive yesterday {settings.settle_lag_minutes} minutes after it ends, and re-sweep "
+        f"the {settings.resweep_days} days before it for late recordings.",
+    )
+    def archive_daily(context: dg.ScheduleEvaluationContext):
+        tick = context.scheduled_execution_time
+        yesterday = (tick - timedelta(minutes=settings.settle_lag_minutes)).date() - timedelta(days=1)
+        tick_label = tick.strftime("%Y-%m-%dT%H:%M")
+        first = partitions.start.date()
+        if yesterday < first:
+            return
+        yield dg.RunRequest(
+            run_key=f"archive:{yesterday.isoformat()}",
+            partition_key=yesterday.isoformat(),
+            tags={"recording_assets/kind": "archive"},
+        )
+        for back in range(1, settings.resweep_days + 1):
+            day = yesterday - timedelta(days=back)
+            if day < first:
+                break
+            day = day.isoformat()
+            yield dg.RunRequest(
+                run_key=f"sweep:{day}@{tick_label}",
+                partition_key=day,
+                tags={"recording_assets/kind": "resweep"},
+            )
+
+    return archive_daily

@@ -1,0 +1,64 @@
+"""Small helpers the asset modules share: partition window, who launched the run, table I/O."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pyarrow as pa
+
+from recording_assets.pipeline.window import DayWindow, day_window, parse_day
+from recording_assets.pipeline.tables import from_parquet_bytes, to_parquet_bytes
+
+GENESYS_POOL = "genesys_api"
+GROUP = "recordings"
+PARQUET = "application/vnd.apache.parquet"
+
+
+def window_of(context, timezone_name: str) -> DayWindow:
+    return day_window(parse_day(context.partition_key), timezone_name)
+
+
+def timezone_of(context) -> str:
+    partitions = context.assets_def.partitions_def
+    return getattr(partitions, "timezone", None) or "UTC"
+
+
+def concurrent_runs(context) -> int:
+    """The genesys_api pool limit: how many runs may spend the token's budget at once."""
+    try:
+        info = context.instance.event_log_storage.get_concurrency_info(GENESYS_POOL)
+        # The configured limit; slot_count only counts slot rows allocated so far.
+        limit = info.limit if getattr(info, "limit", None) is not None else info.slot_count
+    except Exception:  # storage without concurrency support: assume one run at a time
+        limit = 0
+    return max(1, int(limit or 0))
+
+
+def launched_by(context) -> str:
+    """Who or what started this run, from Dagster's run tags."""
+    tags = context.run.tags if context.run else {}
+    for tag, label in (
+        ("dagster/user", "user"),
+        ("user", "user"),
+        ("dagster/schedule_name", "schedule"),
+        ("dagster/sensor_name", "sensor"),
+        ("dagster/backfill", "backfill"),
+    ):
+        if tags.get(tag):
+            return f"{label}:{tags[tag]}"
+    return "manual"
+
+
+def write_table(store, key: str, table: pa.Table) -> str:
+    store.put_bytes(key, to_parquet_bytes(table), content_type=PARQUET, overwrite=True)
+    return f"s3://{store.bucket}/{key}"
+
+
+def read_table(store, key: str, *, required: bool = True) -> pa.Table | None:
+    body = store.get_bytes(key)
+    if body is None:
+        if not required:
+            return None
+        raise dg.Failure(
+            description=f"s3://{store.bucket}/{key} does not exist: materialise the upstream asset for this partition first"
+        )
+    return from_parquet_bytes(body)

@@ -1,0 +1,65 @@
+"""``recording_metadata``: the conversations of the day and what is known before any download."""
+
+
+import asyncio
+from collections import Counter
+
+import dagster as dg
+
+from recording_assets.archive.keys import metadata_key
+from recording_assets.defs.common import GENESYS_POOL, concurrent_runs, GROUP, timezone_of, window_of, write_table
+from recording_assets.genesys.errors import PermissionDeniedError
+from recording_assets.pipeline.discovery import discover_day, metadata_table
+from recording_assets.defs.resources import ArchiveResource, GenesysCloudResource
+
+
+def build_recording_metadata(partitions_def, backfill_policy=None):
+    @dg.asset(
+        name="recording_metadata",
+        partitions_def=partitions_def,
+        backfill_policy=backfill_policy,
+        pool=GENESYS_POOL,
+        group_name=GROUP,
+        kinds={"genesys", "parquet", "s3"},
+        description="Ended conversations that started this day (in the partition time zone), with agents, "
+        "queues, wrap-up codes, direction, media types and how many recorded sessions analytics reports.",
+    )
+    def recording_metadata(
+        context: dg.AssetExecutionContext, genesys: GenesysCloudResource, archive: ArchiveResource
+    ) -> dg.MaterializeResult:
+        window = window_of(context, timezone_of(context))
+        media_types = archive.media_types
+
+        async def run():
+            async with genesys.client(concurrent_runs=concurrent_runs(context)) as client:
+                report = await client.preflight(families=("analytics",))
+                discovery = await discover_day(client, window, media_types=media_types)
+                return report, discovery, client.stats
+
+        try:
+            report, discovery, stats = asyncio.run(run())
+        except PermissionDeniedError as exc:
+            raise dg.Failure(description=f"Preflight failed: {exc}") from None
+        for warning in report.warnings:
+            context.log.warning(warning)
+        if not discovery.complete:
+            context.log.warning(f"discovery incomplete: {discovery.incomplete_reason}")
+        table = metadata_table(discovery.conversations)
+        uri = write_table(archive.manifest_store(), metadata_key(day=window.day), table)
+        media = Counter(m for c in discovery.conversations for m in c.media_types)
+        return dg.MaterializeResult(
+            metadata={
+                "conversations": len(discovery.conversations),
+                "recorded_sessions": sum(c.recorded_sessions for c in discovery.conversations),
+                "by_media_type": dg.MetadataValue.json(dict(sorted(media.items()))),
+                "discovery_method": discovery.method,
+                "discovery_pages": discovery.pages,
+                "discovery_complete": discovery.complete,
+                "api_requests": stats.api_requests,
+                "rate_limited_429": stats.rate_limited,
+                "table_uri": dg.MetadataValue.url(uri),
+                **window.metadata(),
+            }
+        )
+
+    return recording_metadata

@@ -1,0 +1,164 @@
+"""Dagster resources: the Genesys Cloud client, S3 (dagster-aws), the archive settings and webhooks.
+
+Secrets reach resources only through ``dg.EnvVar`` and are resolved when a run starts; values left
+unset here fall back to the environment contract in ``recording_assets.settings`` at that moment.
+"""
+
+from collections.abc import Mapping
+
+import dagster as dg
+from dagster_aws.s3 import S3Resource
+from pydantic import Field, PrivateAttr
+
+from recording_assets.archive.encryption import Encryption
+from recording_assets.archive.store import ArchiveStore
+from recording_assets.clock import Clock
+from recording_assets.genesys import GenesysClient
+from recording_assets.settings import (
+    API_BASE_URL,
+    ARCHIVE_BUCKET,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    LOGIN_BASE_URL,
+    MANIFEST_BUCKET,
+    REGION,
+    WEBHOOK_SECRET,
+    ConfigError,
+    GenesysSettings,
+    StorageSettings,
+    WebhookSettings,
+    aws_region,
+    environment,
+)
+
+ORG_REQUESTS_PER_MINUTE = 300  # per OAuth token (genesys-api.md §7)
+
+
+class GenesysCloudResource(dg.ConfigurableResource):
+    """A Genesys Cloud org reached with OAuth client credentials."""
+
+    client_id: str = Field(description="OAuth client id (Client Credentials grant)")
+    client_secret: str = Field(description="OAuth client secret; bind with dg.EnvVar")
+    region: str | None = Field(default=None, description="e.g. eu-west-1 or mypurecloud.ie")
+    api_base_url: str | None = Field(default=None, description="override for a sandbox or proxy")
+    login_base_url: str | None = Field(default=None, description="override for the OAuth host")
+    org_requests_per_minute: float = Field(
+        default=ORG_REQUESTS_PER_MINUTE, description="the OAuth token's request budget (300/minute by default)"
+    )
+    requests_per_minute: float | None = Field(
+        default=None,
+        description="this run's budget; default: 90% of the org budget divided by the genesys_api pool limit",
+    )
+    timeout_s: float = Field(default=60.0, description="timeout of every HTTP call")
+
+    def settings(self) -> GenesysSettings:
+        env = dict(environment())
+        for name, value in (
+            (CLIENT_ID, self.client_id),
+            (CLIENT_SECRET, self.client_secret),
+            (REGION, self.region),
+            (API_BASE_URL, self.api_base_url),
+            (LOGIN_BASE_URL, self.login_base_url),
+        ):
+            if value:
+                env[name] = value
+        return GenesysSettings.from_env(env)
+
+    def run_budget(self, concurrent_runs: int = 1) -> float:
+        """Requests per minute for one run when ``concurrent_runs`` runs share the token."""
+        if self.requests_per_minute:
+            return self.requests_per_minute
+        return self.org_requests_per_minute * 0.9 / max(1, concurrent_runs)
+
+    def client(self, *, clock: Clock | None = None, concurrent_runs: int = 1) -> GenesysClient:
+        """A new client; use it inside one event loop (``async with``)."""
+        return GenesysClient.from_settings(
+            self.settings(),
+            clock=clock,
+            requests_per_minute=self.run_budget(concurrent_runs),
+            timeout_s=self.timeout_s,
+        )
+
+
+class ArchiveResource(dg.ConfigurableResource):
+    """Where and how recordings are archived, over the dagster-aws S3 resource."""
+
+    s3: dg.ResourceDependency[S3Resource]
+    archive_bucket: str = Field(description="bucket for recordings (RECORDING_ARCHIVE_BUCKET)")
+    manifest_bucket: str = Field(description="bucket for manifests, metadata, outcomes and audit (RECORDING_MANIFEST_BUCKET)")
+    key_prefix: str = Field(default="", description="prefix inside the archive bucket, empty or ending in '/'")
+    sse: str = Field(default="AES256", description="server-side encryption: AES256 or aws:kms")
+    kms_key_id: str | None = Field(default=None, description="KMS key id or ARN when sse is aws:kms")
+    format_id: str | None = Field(
+        default=None,
+        description="None keeps each recording's original codec (batch, cheapest). WAV, MP3, OGG_OPUS or "
+        "WEBM transcodes audio through the single-recording endpoint: at least one more request per recording",
+    )
+    concurrency: int = Field(default=8, ge=1, le=64, description="parallel downloads and uploads")
+    media_types: list[str] | None = Field(default=None, description="limit discovery to these media types")
+    failure_rate_warn: float = Field(default=0.05, ge=0, le=1, description="warn when failed+quarantined exceed this share")
+    _s3_client = PrivateAttr(default=None)
+
+    def storage_settings(self) -> StorageSettings:
+        """The buckets bound here and the S3 endpoint of the environment, checked by the env contract."""
+        env = {**environment(), ARCHIVE_BUCKET: self.archive_bucket, MANIFEST_BUCKET: self.manifest_bucket}
+        return StorageSettings.from_env(env)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # When a run starts, before any step talks to Genesys: a malformed bucket name or AWS_ENDPOINT_URL
+        # fails the run here, naming the variable, instead of failing late with a botocore error.
+        self.storage_settings()
+
+    def encryption(self) -> Encryption:
+        if self.sse == "AES256":
+            return Encryption.aes256()
+        if self.sse == "aws:kms":
+            if not self.kms_key_id:
+                raise ConfigError("sse is aws:kms but kms_key_id is not set: set the KMS key id or ARN")
+            return Encryption.kms(self.kms_key_id)
+        raise ConfigError(f"sse={self.sse!r} is not supported: use AES256 or aws:kms")
+
+    def archive_store(self) -> ArchiveStore:
+        return ArchiveStore(self._client(), bucket=self.archive_bucket, encryption=self.encryption())
+
+    def manifest_store(self) -> ArchiveStore:
+        return ArchiveStore(self._client(), bucket=self.manifest_bucket, encryption=self.encryption())
+
+    def _client(self):
+        # One boto3 client for both buckets: each get_client() builds a new session that loads botocore's
+        # S3 service model again (~12 MB apiece). boto3 clients are thread-safe.
+        if self._s3_client is None:
+            self._s3_client = self.s3.get_client()
+        return self._s3_client
+
+
+class WebhookResource(dg.ConfigurableResource):
+    urls: list[str] = Field(default_factory=list, description="endpoints to POST events to")
+    secret: str | None = Field(default=None, description="Standard Webhooks secret (whsec_...); bind with dg.EnvVar")
+    per_recording: bool = Field(default=False, description="also send one recording.archived event per recording")
+    timeout_s: float = Field(default=10.0)
+    attempts: int = Field(default=3, ge=1, le=10, description="tries per event per tick, with back-off")
+
+
+
+def build_resources(environ: Mapping[str, str] | None = None) -> dict:
+    webhooks = WebhookSettings.from_env(environ)
+    # The endpoint (AWS_ENDPOINT_URL) and credentials come from botocore's own environment chain.
+    s3 = S3Resource(region_name=aws_region(environ))
+    return {
+        "genesys": GenesysCloudResource(
+            client_id=dg.EnvVar(CLIENT_ID),
+            client_secret=dg.EnvVar(CLIENT_SECRET),
+        ),
+        "s3": s3,
+        "archive": ArchiveResource(
+            s3=s3,
+            archive_bucket=dg.EnvVar(ARCHIVE_BUCKET),
+            manifest_bucket=dg.EnvVar(MANIFEST_BUCKET),
+        ),
+        "webhooks": WebhookResource(
+            urls=list(webhooks.urls),
+            secret=dg.EnvVar(WEBHOOK_SECRET) if webhooks.secret_set else None,
+            per_recording=webhooks.per_recording,
+        ),
+    }

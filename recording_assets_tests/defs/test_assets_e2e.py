@@ -1,0 +1,275 @@
+"""The asset graph end to end: one partition materialised against the sandbox org and moto, in-process.
+
+Dagster runs with the real clock here (it is the product's runtime), so the sandbox's batch and job
+latencies are set low to keep each run to seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from datetime import date
+
+import dagster as dg
+import pytest
+
+from recording_assets.archive.keys import manifest_key, outcomes_key
+from recording_assets.definitions import build_definitions
+from recording_assets.tools.local import LocalStack
+from recording_assets.pipeline.tables import from_parquet_bytes
+from recording_assets.sandbox import Faults
+
+DAY = "2026-11-20"
+EXPLICIT = {"archived", "archived_in_genesys", "deleted", "excluded", "quarantined", "failed"}
+
+
+@pytest.fixture
+def stack(monkeypatch):
+    def start(**sandbox_config):
+        sandbox_config.setdefault("batch_latency_s", 0.2)
+        sandbox_config.setdefault("job_latency_s", 0.2)
+        sandbox_config.setdefault("media_scale", 0.002)
+        local = LocalStack(sandbox_config=sandbox_config).start()
+        started.append(local)
+        for name, value in local.environment().items():
+            monkeypatch.setenv(name, value)
+        return local
+
+    started: list[LocalStack] = []
+    yield start
+    for local in started:
+        local.stop()
+
+
+def materialise(day: str = DAY, raise_on_error: bool = True):
+    defs = build_definitions()
+    job = defs.resolve_job_def("archive_day")
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(partition_key=day, instance=instance, raise_on_error=raise_on_error)
+        checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+        meta = {
+            node: result.asset_materializations_for_node(node)[0].metadata
+            for node in ("recording_metadata", "recording_audio", "recording_manifest")
+            if result.asset_materializations_for_node(node)
+        }
+    return result, checks, meta
+
+
+def read(local: LocalStack, bucket: str, key: str) -> list[dict]:
+    body = local.s3_client().get_object(Bucket=bucket, Key=key)["Body"].read()
+    return from_parquet_bytes(body).to_pylist()
+
+
+def manifest(local):
+    return read(local, "recording-manifests", manifest_key(day=date.fromisoformat(DAY)))
+
+
+def object_sha256(local, uri: str) -> str:
+    bucket, key = uri[len("s3://") :].split("/", 1)
+    body = local.s3_client().get_object(Bucket=bucket, Key=key)["Body"].read()
+    return hashlib.sha256(body).hexdigest()
+
+
+def truth(local, day=DAY):
+    """Every recording of the conversations that started that UTC day and have ended."""
+    org = local.sandbox.org
+    now_ms = int(local.sandbox.clock.time() * 1000)
+    return {
+        (c.id, r.id): r
+        for c in org.conversations_for_day(date.fromisoformat(day))
+        if c.end_ms <= now_ms and c.start_ms >= _day_ms(day)
+        for r in c.recordings
+    }
+
+
+def _day_ms(day: str) -> int:
+    from datetime import datetime, timezone
+
+    d = date.fromisoformat(day)
+    return int(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp() * 1000)
+
+
+def assert_day_archived(local, rows, day=DAY):
+    """Every recording of the day in an explicit state; every archived one byte-identical to the sandbox's."""
+    expected = truth(local, day)
+    assert {(r["conversation_id"], r["recording_id"]) for r in rows} == set(expected)
+    assert all(r["state"] in EXPLICIT for r in rows)
+    states = Counter(r["state"] for r in rows)
+    assert states["archived"] > 0.85 * len(rows)
+    for row in rows:
+        rec = expected[(row["conversation_id"], row["recording_id"])]
+        if row["state"] == "archived":
+            assert row["sha256"] == local.sandbox.org.media_sha256(rec.id)
+            assert object_sha256(local, row["storage_uri"]) == row["sha256"]
+            assert row["storage_uri"].startswith(f"s3://recording-archive/recordings/year={day[:4]}/month={day[5:7]}/day={day[8:]}/queue=")
+        elif rec.file_state == "ARCHIVED":
+            assert row["state"] == "archived_in_genesys"
+        elif rec.file_state == "DELETED":
+            assert row["state"] == "deleted"
+    text = str(rows)
+    assert "X-Amz-Signature" not in text and "/media/" not in text
+    return states
+
+
+def test_rerun_uploads_nothing_and_keeps_the_manifest_rows(stack):
+    local = stack(conversations_per_day=80)
+    materialise()
+    first = manifest(local)
+    _, checks, meta = materialise()
+    second = manifest(local)
+    assert all(checks.values())
+    assert meta["recording_audio"]["uploaded_objects"].value == 0
+    run_columns = {"run_outcome", "manifest_run_id"}
+    strip = lambda rows: [{k: v for k, v in r.items() if k not in run_columns} for r in rows]  # noqa: E731
+    assert strip(first) == strip(second)
+    assert {r["run_outcome"] for r in second if r["state"] == "archived"} == {"already_archived"}
+
+
+def test_request_budget_for_a_2000_recording_day(stack):
+    local = stack(conversations_per_day=2000)
+    local.sandbox.reset_stats()
+    result, checks, meta = materialise()
+    assert result.success and all(checks.values())
+    rows = manifest(local)
+    states = assert_day_archived(local, rows)
+    archived = states["archived"]
+    assert meta["recording_audio"]["uploaded_objects"].value == archived
+    assert archived >= 2000
+    families = local.sandbox.stats()["requests"]
+    api = sum(n for family, n in families.items() if family not in ("token", "media"))
+    lookups = families.get("recording.metadata", 0)
+    unavailable = len({r["conversation_id"] for r in rows if r["state"] != "archived"})
+    # At most 40 requests per 1,000 archived recordings, plus one look-up per conversation that has an
+    # unavailable recording (issue 3, point 6). Presigned media GETs are not API requests.
+    assert lookups <= unavailable
+    assert api - lookups <= 40 * archived / 1000, families
+    print(f"\nAPI requests: {api} for {archived} archived recordings ({families})")
+
+
+def test_sandbox_faults_never_put_bad_bytes_under_a_final_key(stack):
+    local = stack(
+        conversations_per_day=150,
+        url_ttl_s=3600,
+        faults=Faults(
+            burst_429_every=25,
+            burst_retry_after_s=1,
+            reset_mid_body_rate=0.1,
+            truncate_body_rate=0.1,
+            wrong_content_type_rate=0.1,
+            corrupt_magic_rate=0.1,
+            revoke_tokens_every=7,
+        ),
+    )
+    result, checks, _ = materialise(raise_on_error=False)
+    rows = manifest(local)
+    assert all(r["state"] in EXPLICIT for r in rows)
+    for row in rows:
+        if row["state"] == "archived":
+            assert object_sha256(local, row["storage_uri"]) == local.sandbox.org.media_sha256(row["recording_id"])
+    assert checks.get("sha256_verified") and checks.get("container_matches_content_type")
+
+
+def test_format_option_transcodes_audio_through_the_single_recording_endpoint(stack):
+    from recording_assets.defs.resources import ArchiveResource, build_resources
+
+    local = stack(conversations_per_day=40, transcode_polls=1)
+    from recording_assets.defs.audio import build_recording_audio
+    from recording_assets.defs.manifest import build_recording_manifest
+    from recording_assets.defs.metadata import build_recording_metadata
+    from recording_assets.defs.partitions import daily_partitions
+    from recording_assets.settings import PartitionSettings
+
+    resources = build_resources()
+    resources["archive"] = ArchiveResource(
+        s3=resources["s3"],
+        archive_bucket="recording-archive",
+        manifest_bucket="recording-manifests",
+        format_id="WAV",
+        concurrency=32,  # transcoding waits (Genesys's own estimate) overlap instead of queueing
+    )
+    partitions = daily_partitions(PartitionSettings())
+    assets = [build_recording_metadata(partitions), build_recording_audio(partitions), build_recording_manifest(partitions)]
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize(assets, partition_key=DAY, resources=resources, instance=instance)
+        assert result.success and all(e.passed for e in result.get_asset_check_evaluations())
+    rows = manifest(local)
+    audio = [r for r in rows if r["state"] == "archived" and r["media_type"] == "audio"]
+    assert audio and all(r["container"] == "wav" and r["content_type"] == "audio/wav" for r in audio)
+    for row in audio:
+        assert row["sha256"] == local.sandbox.org.media_sha256(row["recording_id"], "WAV")
+    others = [r for r in rows if r["state"] == "archived" and r["media_type"] != "audio"]
+    assert all(r["container"] != "wav" for r in others)  # screen and transcripts keep their containers
+    stats = local.sandbox.stats()
+    # The stated cost: at least one single-recording request per audio recording, more while transcoding.
+    assert stats["requests"].get("recording.get", 0) >= len(audio)
+    assert int(stats["statuses"].get("202", 0)) > 0
+
+
+@pytest.mark.parametrize("day,hours", [("2026-10-25", 25), ("2026-03-29", 23)])
+def test_dst_day_in_a_non_utc_zone(stack, monkeypatch, day, hours):
+    from datetime import datetime, timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    local = stack(conversations_per_day=120)
+    monkeypatch.setenv("RECORDING_TIMEZONE", "Europe/Berlin")
+    monkeypatch.setenv("RECORDING_PARTITIONS_START", "2026-01-01")
+    result, checks, meta = materialise(day)
+    assert result.success and all(checks.values())
+    assert meta["recording_metadata"]["window_hours"].value == hours
+    berlin = ZoneInfo("Europe/Berlin")
+    d = date.fromisoformat(day)
+    lo = datetime(d.year, d.month, d.day, tzinfo=berlin).astimezone(timezone.utc)
+    hi = datetime.fromtimestamp(
+        datetime(d.year, d.month, d.day, tzinfo=berlin).timestamp() + hours * 3600, tz=timezone.utc
+    )
+    lo_ms, hi_ms = int(lo.timestamp() * 1000), int(hi.timestamp() * 1000)
+    now_ms = int(local.sandbox.clock.time() * 1000)
+    org = local.sandbox.org
+    # A local day spans two UTC days: gather both.
+    candidates = [c for utc_day in {lo.date(), (hi - timedelta(microseconds=1)).date()} for c in org.conversations_for_day(utc_day)]
+    expected = {(c.id, r.id) for c in candidates if lo_ms <= c.start_ms < hi_ms and c.end_ms <= now_ms for r in c.recordings}
+    rows = read(local, "recording-manifests", manifest_key(day=d))
+    assert {(r["conversation_id"], r["recording_id"]) for r in rows} == expected
+    assert all(lo <= r["conversation_start"] < hi for r in rows)
+    # The details query reaches 35 days back (less an hour of margin); older days go through the jobs API.
+    # Which one a fixed DST day takes therefore moves with today's date: derive it, never hard-code it.
+    from recording_assets.genesys.analytics import MAX_QUERY_LOOKBACK
+
+    recent = lo > datetime.fromtimestamp(now_ms / 1000, tz=timezone.utc) - MAX_QUERY_LOOKBACK + timedelta(hours=1)
+    assert meta["recording_metadata"]["discovery_method"].text == ("query" if recent else "jobs")
+
+
+@pytest.mark.slow
+def test_the_acceptance_command_materialises_a_partition(stack, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    local = stack(conversations_per_day=520)  # the acceptance asks for a day of at least 500 conversations
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    env = {**os.environ, **local.environment(), "DAGSTER_HOME": str(home)}
+    command = [
+        os.path.join(os.path.dirname(sys.executable), "dagster"),
+        "asset",
+        "materialize",
+        "-m",
+        "recording_assets.definitions",
+        "--select",
+        "recording_metadata,recording_audio,recording_manifest",
+        "--partition",
+        DAY,
+    ]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "RUN_SUCCESS" in done.stderr + done.stdout
+    assert_day_archived(local, manifest(local))
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        evaluations = [
+            record.event_log_entry.dagster_event.event_specific_data.passed
+            for record in instance.get_records_for_run(
+                run_id=instance.get_runs(limit=1)[0].run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+            ).records
+        ]
+    assert len(evaluations) == 4 and all(evaluations)

@@ -1,0 +1,157 @@
+"""Schedule and webhook sensor: deterministic run keys, a cursor that advances, at-least-once signed delivery.
+
+Webhook signatures are verified by the independent ``standardwebhooks`` package, and the receiver is a real
+HTTP server on loopback that is down, then up.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import dagster as dg
+import pyarrow as pa
+from standardwebhooks import Webhook
+
+from recording_assets.archive.keys import manifest_key
+from recording_assets.defs.automation import archive_job, archive_schedule
+from recording_assets.settings import AutomationSettings
+from recording_assets.pipeline.tables import MANIFEST, to_parquet_bytes
+from recording_assets.defs.resources import ArchiveResource
+from recording_assets.defs.webhooks import WebhookResource, manifest_webhooks_tick
+
+SECRET = "whsec_" + base64.b64encode(b"a-test-key-of-some-length-123456").decode()
+
+
+def _schedule(resweep=3):
+    partitions = dg.DailyPartitionsDefinition(start_date="2026-01-01")
+
+    @dg.asset(partitions_def=partitions, name="recording_manifest")
+    def asset():
+        return None
+
+    job = archive_job([asset])
+    return archive_schedule(job, AutomationSettings(settle_lag_minutes=120, resweep_days=resweep), "UTC", partitions), [
+        asset
+    ]
+
+
+def _tick(schedule, assets, when):
+    defs = dg.Definitions(assets=assets, schedules=[schedule])
+    with dg.build_schedule_context(scheduled_execution_time=when, repository_def=defs.get_repository_def()) as context:
+        return list(defs.resolve_schedule_def(schedule.name).evaluate_tick(context).run_requests)
+
+
+def test_schedule_requests_yesterday_and_resweeps_with_deterministic_keys():
+    schedule, assets = _schedule()
+    when = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
+    first = _tick(schedule, assets, when)
+    assert [(r.run_key, r.partition_key) for r in first] == [
+        ("archive:2026-11-22", "2026-11-22"),
+        ("sweep:2026-11-21@2026-11-23T02:00", "2026-11-21"),
+        ("sweep:2026-11-20@2026-11-23T02:00", "2026-11-20"),
+        ("sweep:2026-11-19@2026-11-23T02:00", "2026-11-19"),
+    ]
+    # The same tick again yields the same keys, so Dagster launches nothing new.
+    assert [r.run_key for r in _tick(schedule, assets, when)] == [r.run_key for r in first]
+    # The next day's tick re-sweeps with new keys but never re-requests the first archive of a day.
+    later = _tick(schedule, assets, datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc))
+    assert later[0].run_key == "archive:2026-11-23"
+    assert "archive:2026-11-22" not in {r.run_key for r in later}
+
+
+def test_schedule_never_requests_days_before_the_first_partition():
+    schedule, assets = _schedule(resweep=5)
+    requests = _tick(schedule, assets, datetime(2026, 1, 3, 2, 0, tzinfo=timezone.utc))
+    assert [r.partition_key for r in requests] == ["2026-01-02", "2026-01-01"]
+
+
+class _Receiver:
+    """A webhook receiver on loopback that can be down (503) and that de-duplicates by webhook-id."""
+
+    def __init__(self):
+        self.up = False
+        self.seen: dict[str, dict] = {}
+        self.deliveries = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's naming
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.deliveries += 1
+                if not receiver.up:
+                    self.send_response(503)
+                    self.end_headers()
+                    return
+                headers = {k: v for k, v in self.headers.items()}
+                payload = Webhook(SECRET).verify(body, headers)  # raises on a bad signature
+                receiver.seen.setdefault(headers["webhook-id"], payload)
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def _manifest_rows():
+    rows = [
+        {"conversation_id": "c1", "recording_id": "r1", "state": "archived", "sha256": "a" * 64, "size_bytes": 10,
+         "storage_uri": "s3://recording-archive/recordings/x/r1.wav"},
+        {"conversation_id": "c1", "recording_id": "r2", "state": "deleted", "reason": "fileState DELETED"},
+    ]
+    return pa.Table.from_pylist([{name: r.get(name) for name in MANIFEST.names} for r in rows], schema=MANIFEST)
+
+
+def test_sensor_delivers_signed_events_at_least_once_across_an_outage(s3_client, bucket_names):
+    from dagster_aws.s3 import S3Resource
+
+    archive_bucket, manifest_bucket = bucket_names
+    endpoint = s3_client.meta.endpoint_url
+    archive = ArchiveResource(
+        s3=S3Resource(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"),
+        archive_bucket=archive_bucket,
+        manifest_bucket=manifest_bucket,
+    )
+    day = "2026-11-20"
+    s3_client.put_object(
+        Bucket=manifest_bucket,
+        Key=manifest_key(day=datetime(2026, 11, 20).date()),
+        Body=to_parquet_bytes(_manifest_rows()),
+    )
+    receiver = _Receiver()
+    webhooks = WebhookResource(urls=[receiver.url], secret=SECRET, per_recording=True, attempts=2)
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(asset_key="recording_manifest", partition=day)
+        )
+        context = dg.build_sensor_context(instance=instance, cursor=None)
+        cursor, summary = manifest_webhooks_tick(context, webhooks, archive, sleep=lambda s: None)
+        state = json.loads(cursor)
+        assert state["after"] is not None and len(state["owed"]) == 2  # day event + one recording event
+        assert "2 failed" in summary and receiver.seen == {}
+
+        receiver.up = True
+        context = dg.build_sensor_context(instance=instance, cursor=cursor)
+        cursor2, summary2 = manifest_webhooks_tick(context, webhooks, archive, sleep=lambda s: None)
+        assert json.loads(cursor2) == {"after": state["after"], "owed": []}
+        assert "2 events delivered" in summary2
+
+        # A repeated tick on the advanced cursor sends nothing new.
+        before = receiver.deliveries
+        context = dg.build_sensor_context(instance=instance, cursor=cursor2)
+        manifest_webhooks_tick(context, webhooks, archive, sleep=lambda s: None)
+        assert receiver.deliveries == before
+
+    kinds = sorted(p["type"] for p in receiver.seen.values())
+    assert kinds == ["recording.archived", "recording_day.archived"]
+    day_event = next(p for p in receiver.seen.values() if p["type"] == "recording_day.archived")["data"]
+    assert day_event["counts"] == {"archived": 1, "deleted": 1} and day_event["date"] == day
+    assert "X-Amz" not in json.dumps(list(receiver.seen.values()))
+    receiver.server.shutdown()

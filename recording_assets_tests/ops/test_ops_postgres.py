@@ -1,0 +1,113 @@
+"""deploy/dagster.yaml, verbatim, against a real PostgreSQL: a private cluster on loopback (initdb into a
+temp dir, pg_ctl start on a free port with its own socket dir), a DAGSTER_HOME holding the documented
+file, and one partition materialised with ``dagster asset materialize`` against the sandbox and moto.
+The run, its materialisations, its check results and the genesys_api pool are then read back from
+PostgreSQL itself."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import types
+from datetime import date, timedelta
+
+import dagster as dg
+import pytest
+
+from recording_assets.defs.common import GENESYS_POOL, concurrent_runs
+from recording_assets.tools.local import LocalStack
+from recording_assets_tests.ops.ops_support import REPO, PostgresCluster, artifacts
+
+pytestmark = pytest.mark.slow
+
+DB = "dagster"
+CHECKS = ("container_matches_content_type", "manifest_complete", "sha256_verified")
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    cluster = PostgresCluster().start()
+    try:
+        cluster.create_database(DB)
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def postgres_home(tmp_path, postgres, monkeypatch):
+    home = tmp_path / "dagster-home"
+    home.mkdir()
+    shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
+    env = {
+        "DAGSTER_HOME": str(home),
+        "DAGSTER_PG_HOST": "127.0.0.1",
+        "DAGSTER_PG_PORT": str(postgres.port),
+        "DAGSTER_PG_USER": postgres.user,
+        "DAGSTER_PG_PASSWORD": "unused-with-trust-auth",
+        "DAGSTER_PG_DB": DB,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return home, env
+
+
+def test_documented_postgres_storage_records_a_materialised_partition(postgres, postgres_home):
+    home, pg_env = postgres_home
+    day = (date.today() - timedelta(days=4)).isoformat()
+    out = artifacts("postgres")
+    with LocalStack(sandbox_config={"conversations_per_day": 40, "media_scale": 0.002,
+                                    "batch_latency_s": 0.2, "job_latency_s": 0.2}) as local:
+        env = {**os.environ, **local.environment(), **pg_env}
+        command = [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "recording_assets.definitions",
+                   "--select", ",".join(("recording_metadata", "recording_audio", "recording_manifest")),
+                   "--partition", day]
+        result = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=600)
+        (out / "dagster-asset-materialize.log").write_text(result.stdout + result.stderr)
+        assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
+        assert "RUN_SUCCESS" in result.stdout + result.stderr
+
+    # The instance the file describes really is PostgreSQL, and it holds the run.
+    with dg.DagsterInstance.get() as instance:
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
+        records = instance.get_run_records()
+        assert len(records) == 1 and records[0].dagster_run.status == dg.DagsterRunStatus.SUCCESS
+        run_id = records[0].dagster_run.run_id
+        assert instance.get_materialized_partitions(dg.AssetKey("recording_manifest")) == {day}
+        # The pool limit of deploy/dagster.yaml reaches the runs' budget arithmetic through Postgres.
+        assert concurrent_runs(types.SimpleNamespace(instance=instance)) == 2
+        assert instance.event_log_storage.get_concurrency_info(GENESYS_POOL).limit == 2
+
+    # ... and straight from PostgreSQL, without Dagster in between.
+    connection = postgres.connect(DB)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT run_id, status FROM runs")
+            assert cursor.fetchall() == [(run_id, "SUCCESS")]
+            cursor.execute(
+                "SELECT asset_key, partition FROM event_logs WHERE run_id = %s AND dagster_event_type = "
+                "'ASSET_MATERIALIZATION' ORDER BY asset_key", (run_id,))
+            assert cursor.fetchall() == [(f'["{a}"]', day) for a in sorted(
+                ("recording_metadata", "recording_audio", "recording_manifest"))]
+            cursor.execute(
+                "SELECT check_name, execution_status FROM asset_check_executions WHERE run_id = %s ORDER BY id",
+                (run_id,))
+            rows = cursor.fetchall()
+            latest = dict(rows)  # a check's latest row wins
+            assert {n: latest.get(n) for n in CHECKS} == dict.fromkeys(CHECKS, "SUCCEEDED"), rows
+            cursor.execute("SELECT concurrency_key, \"limit\" FROM concurrency_limits")
+            assert (GENESYS_POOL, 2) in cursor.fetchall()
+    finally:
+        connection.close()
+
+
+def test_cluster_binaries_come_from_system_deps():
+    """The PostgreSQL server binaries the test above uses are where scripts/system-deps puts them."""
+    from recording_assets_tests.ops.ops_support import postgres_bindir
+
+    bindir = postgres_bindir()
+    version = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True, check=True)
+    assert "PostgreSQL" in version.stdout
