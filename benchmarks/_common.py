@@ -482,12 +482,13 @@ def read_manifest(servers: Servers, day: date) -> list[dict[str, Any]]:
 
 
 def read_audit(servers: Servers, day: date) -> list[dict[str, Any]]:
+    from recording_assets.archive.keys import audit_day_prefix
     from recording_assets.pipeline.tables import from_parquet_bytes
 
     s3 = servers.s3_client()
     rows: list[dict[str, Any]] = []
     paginator = s3.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=MANIFEST_BUCKET, Prefix=f"audit/date={day.isoformat()}/"):
+    for page in paginator.paginate(Bucket=MANIFEST_BUCKET, Prefix=audit_day_prefix(day=day)):
         for item in page.get("Contents", []):
             body = s3.get_object(Bucket=MANIFEST_BUCKET, Key=item["Key"])["Body"].read()
             rows.extend(from_parquet_bytes(body).to_pylist())

@@ -6,6 +6,16 @@ is Hive-style (``year=/month=/day=``) so lifecycle rules, Athena and DuckDB can 
 
     {prefix}recordings/year=2026/month=11/day=23/queue={queue}/{conversation}/{recording}.wav
     {prefix}quarantine/year=2026/month=11/day=23/queue={queue}/{conversation}/{recording}.wav.{attempt}
+
+The manifest bucket's documents use one ``date=YYYY-MM-DD`` directory per day:
+
+    {prefix}metadata/date=2026-11-23/recording_metadata.parquet
+    {prefix}outcomes/date=2026-11-23/outcomes.parquet
+    {prefix}manifests/date=2026-11-23/manifest.parquet
+    {prefix}audit/date=2026-11-23/run={run_id}/part-00001.parquet
+    {prefix}control-audit/date=2026-11-23/{event_id}.json
+
+No other module states these prefixes: they use the functions below.
 """
 
 from __future__ import annotations
@@ -22,6 +32,11 @@ NO_QUEUE = "none"
 
 _RECORDINGS = "recordings"
 _QUARANTINE = "quarantine"
+_MANIFESTS = "manifests"
+_METADATA = "metadata"
+_OUTCOMES = "outcomes"
+_AUDIT = "audit"
+_CONTROL_AUDIT = "control-audit"
 _IDENTIFIER = re.compile(r"[A-Za-z0-9._-]+")
 _ATTEMPT_ID = re.compile(r"[A-Za-z0-9_-]+")  # no dots: the attempt is split off the last one
 _PREFIX_SEGMENT = re.compile(r"[A-Za-z0-9._=-]+")
@@ -148,25 +163,42 @@ def parse_quarantine_key(key: str, *, prefix: str | None = None) -> QuarantineKe
 
 
 def manifest_key(*, day: date, prefix: str = "") -> str:
-    return f"{validate_prefix(prefix)}manifests/{_date_partition(day)}/manifest.parquet"
-
-
-def audit_key(*, day: date, run_id: str, prefix: str = "") -> str:
-    run = validate_identifier(run_id, field="run_id")
-    return f"{validate_prefix(prefix)}audit/{_date_partition(day)}/run={run}.parquet"
+    return f"{validate_prefix(prefix)}{_MANIFESTS}/{_date_partition(day)}/manifest.parquet"
 
 
 def metadata_key(*, day: date, prefix: str = "") -> str:
-    return f"{validate_prefix(prefix)}metadata/{_date_partition(day)}/recording_metadata.parquet"
+    return f"{validate_prefix(prefix)}{_METADATA}/{_date_partition(day)}/recording_metadata.parquet"
 
 
 def outcomes_key(*, day: date, prefix: str = "") -> str:
-    return f"{validate_prefix(prefix)}outcomes/{_date_partition(day)}/outcomes.parquet"
+    return f"{validate_prefix(prefix)}{_OUTCOMES}/{_date_partition(day)}/outcomes.parquet"
+
+
+def audit_day_prefix(*, day: date, prefix: str = "") -> str:
+    """``{prefix}audit/date=YYYY-MM-DD/`` — list this to see every run's audit trail of one day."""
+    return f"{validate_prefix(prefix)}{_AUDIT}/{_date_partition(day)}/"
+
+
+def audit_run_prefix(*, day: date, run_id: str, prefix: str = "") -> str:
+    run = validate_identifier(run_id, field="run_id")
+    return f"{audit_day_prefix(day=day, prefix=prefix)}run={run}/"
+
+
+def audit_key(*, day: date, run_id: str, part: int, prefix: str = "") -> str:
+    """One flushed part of a run's audit trail: ``.../run={run_id}/part-00001.parquet``, from part 1."""
+    if not isinstance(part, int) or isinstance(part, bool) or part < 1:
+        raise InvalidIdentifierError(field="part", value=part, reason="expected an int from 1")
+    return f"{audit_run_prefix(day=day, run_id=run_id, prefix=prefix)}part-{part:05d}.parquet"
+
+
+def control_audit_prefix(*, prefix: str = "") -> str:
+    """``{prefix}control-audit/`` — every control event, all days."""
+    return f"{validate_prefix(prefix)}{_CONTROL_AUDIT}/"
 
 
 def control_audit_key(*, day: date, event_id: str, prefix: str = "") -> str:
     event = validate_identifier(event_id, field="event_id")
-    return f"{validate_prefix(prefix)}control-audit/{_date_partition(day)}/{event}.json"
+    return f"{control_audit_prefix(prefix=prefix)}{_date_partition(day)}/{event}.json"
 
 
 def _check_day(day: object) -> date:

@@ -16,13 +16,12 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from recording_assets.archive.keys import control_audit_key
+from recording_assets.archive.keys import control_audit_key, control_audit_prefix
 from recording_assets.archive.store import ArchiveStore
 from recording_assets.control.actions import ControlOutcome
 from recording_assets.settings import ConfigError, StorageSettings, aws_region, manifest_bucket
 
 CONTENT_TYPE = "application/json"
-PREFIX = "control-audit/"
 
 
 @dataclass(frozen=True)
@@ -108,7 +107,7 @@ class ControlAuditStore:
         """Fail before any action if the bucket is missing or unreadable (raises ``ArchiveError``).
 
         A HEAD on an object cannot tell a missing bucket from a missing key, so this lists one key."""
-        next(iter(self._store.list_day(PREFIX, page_size=1)), None)
+        next(iter(self._store.list_day(control_audit_prefix(), page_size=1)), None)
 
     def append(self, event: ControlAuditEvent) -> str:
         """Write ``event``; return its ``s3://`` URI. Raises ``ArchiveError`` if S3 refused it."""

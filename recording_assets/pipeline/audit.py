@@ -1,7 +1,8 @@
 """The per-day audit trail: every attempt, as Parquet parts written while the run goes.
 
 Parts are flushed every ``flush_every`` events, so a run killed mid-day still leaves the trail of
-what it did up to its last flush: ``audit/date=YYYY-MM-DD/run={run_id}/part-00001.parquet``.
+what it did up to its last flush: ``audit/date=YYYY-MM-DD/run={run_id}/part-00001.parquet``
+(``keys.audit_key``).
 """
 
 from __future__ import annotations
@@ -9,14 +10,9 @@ from __future__ import annotations
 import threading
 from datetime import date, datetime, timezone
 
-from recording_assets.archive.keys import validate_identifier, validate_prefix
+from recording_assets.archive.keys import audit_key, audit_run_prefix
 from recording_assets.clock import Clock
 from recording_assets.pipeline.tables import AUDIT, to_parquet_bytes, to_table
-
-
-def audit_run_prefix(*, day: date, run_id: str, prefix: str = "") -> str:
-    run = validate_identifier(run_id, field="run_id")
-    return f"{validate_prefix(prefix)}audit/date={day.isoformat()}/run={run}/"
 
 
 class AuditTrail:
@@ -32,6 +28,8 @@ class AuditTrail:
         flush_every: int = 500,
     ) -> None:
         self._store = store
+        self._day = day
+        self._key_prefix = prefix
         self._prefix = audit_run_prefix(day=day, run_id=run_id, prefix=prefix)
         self._run_id = run_id
         self._launched_by = launched_by
@@ -68,7 +66,7 @@ class AuditTrail:
             if not rows:
                 return
             self._parts += 1
-            key = f"{self._prefix}part-{self._parts:05d}.parquet"
+            key = audit_key(day=self._day, run_id=self._run_id, part=self._parts, prefix=self._key_prefix)
         self._store.put_bytes(
             key, to_parquet_bytes(to_table(rows, AUDIT)), content_type="application/vnd.apache.parquet", overwrite=False
         )

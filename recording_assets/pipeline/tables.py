@@ -1,18 +1,26 @@
-"""Arrow schemas of the per-day tables, and Parquet (de)serialisation.
+"""The per-day tables: one column list each, from which the Arrow schemas and ``docs/tables.md`` derive.
 
 - metadata: one row per conversation that started that day (what is known before download);
 - outcomes: one row per recording the run touched, with its state (the run's ledger);
 - manifest: one row per known recording, what the archive holds and proves (sha256, size, where);
 - audit: one row per attempt event (started / finished / failed ...).
+
+A column used by several tables is declared once and listed by reference; where its meaning differs
+in one table, that table says so with ``described``. Regenerate the docs with
+``python -m recording_assets.pipeline.tables > docs/tables.md``.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from recording_assets.archive.keys import audit_key, manifest_key, metadata_key, outcomes_key
 
 # Arrow's default pool (mimalloc) keeps the pages of freed buffers for reuse, so a day's tables lift
 # the process's RSS for the rest of the run (measured: +57 MB on a 3,200-recording day, benchmarks/
@@ -22,88 +30,147 @@ pa.set_memory_pool(pa.system_memory_pool())
 
 TS = pa.timestamp("us", tz="UTC")
 STRINGS = pa.list_(pa.string())
+IN_ARCHIVE_ONLY = " Null unless the recording is in the archive."
 
-METADATA = pa.schema(
-    [
-        ("conversation_id", pa.string()),
-        ("conversation_start", TS),
-        ("conversation_end", TS),
-        ("duration_ms", pa.int64()),
-        ("originating_direction", pa.string()),
-        ("media_types", STRINGS),
-        ("agent_ids", STRINGS),
-        ("queue_ids", STRINGS),
-        ("wrap_up_codes", STRINGS),
-        ("division_ids", STRINGS),
-        ("recorded_sessions", pa.int32()),
-    ]
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: pa.DataType
+    doc: str
+
+    def described(self, doc: str) -> Column:
+        """The same column (name and type), with what it means in one table."""
+        return replace(self, doc=doc)
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    doc: str
+    example_key: str  # where one day's table is written, for the docs
+    columns: tuple[Column, ...]
+
+    @property
+    def schema(self) -> pa.Schema:
+        return pa.schema([(column.name, column.type) for column in self.columns])
+
+
+# Shared columns.
+CONVERSATION_ID = Column("conversation_id", pa.string(), "Genesys conversation id.")
+RECORDING_ID = Column("recording_id", pa.string(), "Genesys recording id (one per recorded session).")
+CONVERSATION_START = Column("conversation_start", TS, "When the conversation started; it decides the day.")
+CONVERSATION_END = Column("conversation_end", TS, "When the conversation ended.")
+DURATION_MS = Column("duration_ms", pa.int64(), "Conversation end minus start, in milliseconds.")
+AGENT_IDS = Column("agent_ids", STRINGS, "Users (agents) who took part.")
+QUEUE_IDS = Column("queue_ids", STRINGS, "Queues the conversation passed through.")
+WRAP_UP_CODES = Column("wrap_up_codes", STRINGS, "Wrap-up codes the agents chose.")
+STATE = Column("state", pa.string(), "End state of the recording in this run (`states.State`).")
+REASON = Column("reason", pa.string(), "Why the recording is not archived, as free text (never parsed).")
+SHA256 = Column("sha256", pa.string(), "Hex SHA-256 of the bytes, computed while streaming the download.")
+SIZE_BYTES = Column("size_bytes", pa.int64(), "Size of the object in bytes.")
+CONTENT_TYPE = Column("content_type", pa.string(), "Content type Genesys claims for the media.")
+CONTAINER = Column("container", pa.string(), "Container the bytes really are, sniffed (`wav`, `ogg` ...).")
+STORAGE_URI = Column("storage_uri", pa.string(), "`s3://` URI of the object under its final key.")
+RUN_ID = Column("run_id", pa.string(), "Dagster run id of the run that wrote the row.")
+
+METADATA_TABLE = Table(
+    "recording_metadata",
+    "One row per ended conversation that started in the local day, as analytics describes it.",
+    metadata_key(day=date(2026, 11, 20)),
+    (
+        CONVERSATION_ID,
+        CONVERSATION_START,
+        CONVERSATION_END,
+        DURATION_MS,
+        Column("originating_direction", pa.string(), "`inbound` or `outbound`."),
+        Column("media_types", STRINGS, "Media of the conversation (`voice`, `chat`, `email` ...)."),
+        AGENT_IDS,
+        QUEUE_IDS,
+        WRAP_UP_CODES,
+        Column("division_ids", STRINGS, "Divisions the conversation belongs to."),
+        Column("recorded_sessions", pa.int32(), "Recordings analytics counts (an estimate for look-ups)."),
+    ),
 )
 
-OUTCOMES = pa.schema(
-    [
-        ("conversation_id", pa.string()),
-        ("recording_id", pa.string()),
-        ("state", pa.string()),
-        ("reason", pa.string()),
-        ("sha256", pa.string()),
-        ("size_bytes", pa.int64()),
-        ("content_type", pa.string()),
-        ("container", pa.string()),
-        ("storage_uri", pa.string()),
-        ("quarantine_uri", pa.string()),
-        ("file_state", pa.string()),
-        ("attempts", pa.int32()),
-        ("archived_at", TS),
-        ("archived_run_id", pa.string()),
-        ("checksum_verified_by", pa.string()),
-        ("run_id", pa.string()),
-    ]
+OUTCOMES_TABLE = Table(
+    "outcomes",
+    "One row per recording the run touched: the run's ledger, read back by the next run and the manifest.",
+    outcomes_key(day=date(2026, 11, 20)),
+    (
+        CONVERSATION_ID,
+        RECORDING_ID,
+        STATE,
+        REASON,
+        SHA256,
+        SIZE_BYTES,
+        CONTENT_TYPE,
+        CONTAINER,
+        STORAGE_URI,
+        Column("quarantine_uri", pa.string(), "`s3://` URI of the evidence under `quarantine/`, if any."),
+        Column("file_state", pa.string(), "Genesys `fileState` when it decided the state (`ARCHIVED` ...)."),
+        Column("attempts", pa.int32(), "Download attempts this run made."),
+        Column("archived_at", TS, "When the object was stored (from its metadata when an earlier run did)."),
+        Column("archived_run_id", pa.string(), "Run id that stored the object."),
+        Column("checksum_verified_by", pa.string(), "Proof of the bytes: `s3-checksum`, `read-back` ..."),
+        RUN_ID,
+    ),
 )
 
-MANIFEST = pa.schema(
-    [
-        ("conversation_id", pa.string()),
-        ("recording_id", pa.string()),
-        ("state", pa.string()),
-        ("reason", pa.string()),
-        ("sha256", pa.string()),
-        ("size_bytes", pa.int64()),
-        ("content_type", pa.string()),
-        ("container", pa.string()),
-        ("storage_uri", pa.string()),
-        ("media_type", pa.string()),
-        ("conversation_start", TS),
-        ("conversation_end", TS),
-        ("duration_ms", pa.int64()),
-        ("agent_ids", STRINGS),
-        ("queue_ids", STRINGS),
-        ("wrap_up_codes", STRINGS),
-        ("exported_at", TS),
-        ("run_id", pa.string()),  # the run that archived the object (stable across re-runs)
-        # Run metadata: what this manifest's run did with the row; differs between re-runs by design.
-        ("run_outcome", pa.string()),
-        ("manifest_run_id", pa.string()),
-    ]
+MANIFEST_TABLE = Table(
+    "manifest",
+    "One row per known recording: what the archive holds and proves. A re-run yields the same rows; only "
+    "`run_outcome` and `manifest_run_id` say what the latest run did.",
+    manifest_key(day=date(2026, 11, 20)),
+    (
+        CONVERSATION_ID,
+        RECORDING_ID,
+        STATE.described("The archive's view: `archived` for anything in the archive, else the run's state."),
+        REASON.described(REASON.doc + " Null for a recording in the archive."),
+        SHA256.described(SHA256.doc + IN_ARCHIVE_ONLY),
+        SIZE_BYTES.described(SIZE_BYTES.doc + IN_ARCHIVE_ONLY),
+        CONTENT_TYPE,
+        CONTAINER,
+        STORAGE_URI.described(STORAGE_URI.doc + IN_ARCHIVE_ONLY),
+        Column("media_type", pa.string(), "`audio`, `screen`, `chat`, `message` or `email`."),
+        CONVERSATION_START,
+        CONVERSATION_END,
+        DURATION_MS,
+        AGENT_IDS,
+        QUEUE_IDS,
+        WRAP_UP_CODES,
+        Column("exported_at", TS, "When the object was stored (stable across re-runs)." + IN_ARCHIVE_ONLY),
+        RUN_ID.described("Run id that archived the object (stable across re-runs)." + IN_ARCHIVE_ONLY),
+        Column("run_outcome", pa.string(), "What the latest run did with the recording (`states.State`)."),
+        Column("manifest_run_id", pa.string(), "Run id that wrote this manifest."),
+    ),
 )
 
-AUDIT = pa.schema(
-    [
-        ("at", TS),
-        ("run_id", pa.string()),
-        ("launched_by", pa.string()),
-        ("event", pa.string()),
-        ("conversation_id", pa.string()),
-        ("recording_id", pa.string()),
-        ("attempt", pa.int32()),
-        ("latency_ms", pa.int64()),
-        ("bytes", pa.int64()),
-        ("sha256", pa.string()),
-        ("http_status", pa.int32()),
-        ("correlation_id", pa.string()),
-        ("state", pa.string()),
-        ("reason", pa.string()),
-    ]
+AUDIT_TABLE = Table(
+    "audit",
+    "One row per event of a run (batch round, attempt started / finished / failed ...), flushed in parts "
+    "while the run goes, so a killed run leaves its trail up to the last flush.",
+    audit_key(day=date(2026, 11, 20), run_id="RUN", part=1),
+    (
+        Column("at", TS, "When the event happened."),
+        RUN_ID,
+        Column("launched_by", pa.string(), "Who started the run: `user:...`, `schedule:...`, `manual` ..."),
+        Column("event", pa.string(), "`batch`, `started`, `finished`, `failed`, `expired` or `quarantined`."),
+        CONVERSATION_ID,
+        RECORDING_ID,
+        Column("attempt", pa.int32(), "Which download attempt of the recording."),
+        Column("latency_ms", pa.int64(), "Milliseconds since the attempt started."),
+        Column("bytes", pa.int64(), "Bytes stored or quarantined."),
+        SHA256,
+        Column("http_status", pa.int32(), "HTTP status that decided the event, if one did."),
+        Column("correlation_id", pa.string(), "Reserved for a Genesys correlation id; left null."),
+        STATE.described("State the event left the recording in."),
+        REASON.described("Why the attempt failed or was quarantined."),
+    ),
 )
+
+TABLES = (METADATA_TABLE, OUTCOMES_TABLE, MANIFEST_TABLE, AUDIT_TABLE)
+METADATA, OUTCOMES, MANIFEST, AUDIT = (table.schema for table in TABLES)
 
 
 def to_table(rows: Iterable[Mapping], schema: pa.Schema) -> pa.Table:
@@ -126,3 +193,22 @@ def to_parquet_bytes(table: pa.Table) -> bytes:
 
 def from_parquet_bytes(data: bytes) -> pa.Table:
     return pq.read_table(io.BytesIO(data))
+
+
+def tables_markdown() -> str:
+    """``docs/tables.md``: every table's columns, types and meaning."""
+    lines = [
+        "# Tables",
+        "",
+        "The Parquet tables written to the manifest bucket, one file per day. Generated from",
+        "`recording_assets/pipeline/tables.py` by `python -m recording_assets.pipeline.tables`: do not edit.",
+    ]
+    for table in TABLES:
+        lines += ["", f"## {table.name}", "", table.doc, "", f"Key of one day: `{table.example_key}`", ""]
+        lines += ["| column | type | meaning |", "|---|---|---|"]
+        lines += [f"| `{c.name}` | `{c.type}` | {c.doc} |" for c in table.columns]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(tables_markdown(), end="")

@@ -99,13 +99,13 @@ def test_quarantine_attempt_ids_cannot_contain_dots():
 
 def test_manifest_bucket_keys():
     assert manifest_key(day=DAY) == "manifests/date=2026-11-03/manifest.parquet"
-    assert audit_key(day=DAY, run_id="4f1e") == "audit/date=2026-11-03/run=4f1e.parquet"
+    assert audit_key(day=DAY, run_id="4f1e", part=1) == "audit/date=2026-11-03/run=4f1e/part-00001.parquet"
     assert metadata_key(day=DAY) == "metadata/date=2026-11-03/recording_metadata.parquet"
     assert outcomes_key(day=DAY) == "outcomes/date=2026-11-03/outcomes.parquet"
     assert control_audit_key(day=DAY, event_id="evt-1") == "control-audit/date=2026-11-03/evt-1.json"
     assert manifest_key(day=DAY, prefix="prod/") == "prod/manifests/date=2026-11-03/manifest.parquet"
     with pytest.raises(InvalidIdentifierError, match="run_id"):
-        audit_key(day=DAY, run_id="../../etc")
+        audit_key(day=DAY, run_id="../../etc", part=1)
     with pytest.raises(InvalidIdentifierError, match="event_id"):
         control_audit_key(day=DAY, event_id="a/b")
 

@@ -1,0 +1,132 @@
+"""What the steps of one day's archiving share: options, clients, the ledger of outcomes and the report.
+
+The plan (``plan.py``), the downloads (``download.py``) and the orchestration (``archiver.py``) all
+finish recordings into the same ledger and spend the same request budget, so they hold one context.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, TypeVar
+
+from recording_assets.genesys import BatchItem, GenesysClient
+from recording_assets.genesys.models import BatchResult, ConversationSummary
+from recording_assets.pipeline.audit import AuditTrail
+from recording_assets.pipeline.outcome import ArchiveReport, Key, Outcome
+from recording_assets.pipeline.states import State
+
+T = TypeVar("T")
+
+# What the single-recording endpoint serves for each audio formatId (genesys-api.md §4.3).
+FORMAT_CONTENT_TYPES = {
+    "WAV": "audio/wav",
+    "WAV_ULAW": "audio/wav",
+    "MP3": "audio/mpeg",
+    "OGG_OPUS": "audio/ogg",
+    "OGG_VORBIS": "audio/ogg",
+    "WEBM": "audio/webm",
+}
+
+
+@dataclass(frozen=True)
+class ArchiveOptions:
+    key_prefix: str = ""
+    concurrency: int = 8
+    max_media_attempts: int = 3
+    url_refresh_rounds: int = 3
+    # None: each recording's original codec through batch requests (cheapest). A formatId
+    # (WAV, MP3, OGG_OPUS, WEBM ...) costs at least one more single-recording request per audio
+    # recording, plus one per poll while Genesys transcodes.
+    format_id: str | None = None
+    sensitive_permission: bool | None = None  # from preflight; None = unknown
+
+    def __post_init__(self) -> None:
+        if self.format_id is not None and self.format_id not in FORMAT_CONTENT_TYPES:
+            raise ValueError(
+                f"format_id {self.format_id!r} is not supported: use None (original) or one of "
+                + ", ".join(FORMAT_CONTENT_TYPES)
+            )
+
+
+@dataclass
+class DownloadTask:
+    """One recording to download; never two downloads of one recording at once."""
+
+    conversation_id: str
+    recording_id: str
+    url: str
+    content_type: str | None
+    attempts: int = 0
+    transcode: bool = False  # fetch a transcoded URL per attempt through the single-recording endpoint
+
+    @property
+    def key(self) -> Key:
+        return (self.conversation_id, self.recording_id)
+
+
+@dataclass
+class ArchiveContext:
+    client: GenesysClient
+    store: Any  # ArchiveStore, or anything with its methods (tests wrap it)
+    day: date
+    conversations: dict[str, ConversationSummary]
+    run_id: str
+    audit: AuditTrail
+    options: ArchiveOptions
+    executor: ThreadPoolExecutor
+    report: ArchiveReport = field(default_factory=ArchiveReport)
+    outcomes: dict[Key, Outcome] = field(default_factory=dict)
+    existing: dict[Key, Outcome] = field(default_factory=dict)  # already under their final keys
+
+    def finish(self, outcome: Outcome) -> None:
+        self.outcomes[outcome.key] = outcome
+
+    def task(self, cid: str, rid: str, url: str, content_type: str | None) -> DownloadTask:
+        # Only audio is transcoded; screen recordings and transcripts keep their own containers.
+        transcode = bool(self.options.format_id) and (content_type or "").lower().startswith("audio/")
+        return DownloadTask(cid, rid, url, content_type, transcode=transcode)
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.store.bucket}/{key}"
+
+    async def s3(self, fn: Callable[..., T], *args, **kwargs) -> T:
+        """Run a blocking S3 call on the context's threads, off the event loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, lambda: fn(*args, **kwargs))
+
+    async def batch(self, items: list[BatchItem]) -> list[BatchResult]:
+        """One batch round (its requests split and polled by the client), counted and audited."""
+        self.report.batch_rounds += 1
+        results = await self.client.recordings.run_batches(items)
+        self.audit.record("batch", reason=f"{len(items)} items, {len(results)} results")
+        return results
+
+    def audit_event(
+        self,
+        event: str,
+        task: DownloadTask,
+        started: float,
+        *,
+        state: State | None = None,
+        reason: str | None = None,
+        size: int | None = None,
+        sha256: str | None = None,
+        http_status: int | None = None,
+    ) -> None:
+        """One event of ``task``'s current attempt, with the latency since ``started`` (client clock)."""
+        self.audit.record(
+            event,
+            conversation_id=task.conversation_id,
+            recording_id=task.recording_id,
+            attempt=task.attempts,
+            latency_ms=int((self.client.clock.time() - started) * 1000),
+            bytes=size,
+            sha256=sha256,
+            http_status=http_status,
+            state=state.value if state else None,
+            reason=reason,
+        )

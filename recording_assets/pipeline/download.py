@@ -1,0 +1,245 @@
+"""One recording's download: stream → spool → sniff → create-only upload (or quarantine, or adopt).
+
+Each attempt streams the media URL through SHA-256 into a spool, checks the container the bytes really
+are, and uploads create-only under the final key; bytes that are not what the API claims go under
+``quarantine/`` as evidence, never under the final key. Up to ``max_media_attempts`` attempts; an
+expired URL goes back to the caller for a fresh one while attempts are left.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from enum import Enum
+
+from recording_assets.archive.errors import ArchiveError, IntegrityError, ObjectExistsError
+from recording_assets.archive.keys import quarantine_key, recording_key
+from recording_assets.archive.sniff import ContainerVerdict, check_container, extension_for
+from recording_assets.archive.spool import MediaSpool
+from recording_assets.genesys.errors import GenesysApiError, MediaError, MediaExpiredError, MediaGoneError
+from recording_assets.pipeline.context import FORMAT_CONTENT_TYPES, ArchiveContext, DownloadTask
+from recording_assets.pipeline.outcome import Outcome, parse_time
+from recording_assets.pipeline.states import State
+
+
+class _Then(Enum):
+    FINISH = "finish"  # the outcome is final
+    RETRY = "retry"  # the outcome stands unless a later attempt does better
+    EXPIRED = "expired"  # the URL expired: a fresh one from the next refresh round
+
+
+async def download(ctx: ArchiveContext, task: DownloadTask) -> bool:
+    """Download ``task`` and finish its outcome; True when its URL expired and it should come back."""
+    last: Outcome | None = None
+    while task.attempts < ctx.options.max_media_attempts:
+        task.attempts += 1
+        ctx.report.downloads += 1
+        started = ctx.client.clock.time()
+        cid, rid = task.key
+        ctx.audit.record("started", conversation_id=cid, recording_id=rid, attempt=task.attempts)
+        if task.transcode and await _point_at_transcoded_url(ctx, task, started):
+            return False
+        with MediaSpool() as spool:
+            then, outcome = await _attempt(ctx, task, spool, started)
+        if then is _Then.EXPIRED:
+            return True
+        if then is _Then.FINISH:
+            ctx.finish(outcome)
+            return False
+        last = outcome
+    # Every attempt sets ``last``: a task only goes back for a fresh URL with attempts left.
+    ctx.finish(last or Outcome(*task.key, State.FAILED, reason="no attempt left", attempts=task.attempts))
+    return False
+
+
+async def _attempt(
+    ctx: ArchiveContext, task: DownloadTask, spool: MediaSpool, started: float
+) -> tuple[_Then, Outcome]:
+    try:
+        download = await ctx.client.download(task.url, spool.write)
+    except MediaExpiredError:
+        ctx.audit_event("expired", task, started, http_status=403)
+        attempts = ctx.options.max_media_attempts
+        reason = f"media URL expired (403) at attempt {task.attempts} of {attempts}"
+        outcome = Outcome(*task.key, State.FAILED, reason=reason, attempts=task.attempts)
+        # Transcoding: the next attempt asks for a fresh URL itself. No attempt left: the outcome stands.
+        return (_Then.RETRY if task.transcode or task.attempts >= attempts else _Then.EXPIRED), outcome
+    except MediaGoneError as exc:
+        ctx.audit_event("failed", task, started, state=State.DELETED, reason=str(exc))
+        return _Then.FINISH, Outcome(*task.key, State.DELETED, reason=str(exc), attempts=task.attempts)
+    except MediaError as exc:
+        ctx.audit_event("failed", task, started, state=State.FAILED, reason=str(exc))
+        await ctx.client.clock.sleep(min(10.0, 0.5 * 2**task.attempts))
+        return _Then.RETRY, Outcome(*task.key, State.FAILED, reason=str(exc), attempts=task.attempts)
+    claimed = task.content_type or download.content_type
+    verdict = check_container(claimed, spool.head, spool.size)
+    if download.sha256_hex != spool.sha256_hex:
+        reason = "bytes changed between download and spool"
+        return _Then.RETRY, Outcome(*task.key, State.FAILED, reason=reason, attempts=task.attempts)
+    if not verdict.ok:
+        return _Then.RETRY, await _quarantine(ctx, task, spool, claimed, verdict, started)
+    return await _store(ctx, task, spool, claimed, verdict.container, started)
+
+
+async def _store(
+    ctx: ArchiveContext,
+    task: DownloadTask,
+    spool: MediaSpool,
+    claimed: str | None,
+    container: str,
+    started: float,
+) -> tuple[_Then, Outcome]:
+    """Upload create-only under the final key, verified by the store."""
+    key = recording_key(**_key_parts(ctx, task, container))
+    archived_at = datetime.fromtimestamp(ctx.client.clock.time(), tz=timezone.utc)
+    metadata = _object_metadata(ctx, task, spool, container, archived_at=archived_at)
+    try:
+        stored = await ctx.s3(ctx.store.put_new, key, spool, content_type=claimed, metadata=metadata)
+    except ObjectExistsError as exc:
+        # Something is already under the final key (another run, or an earlier attempt whose
+        # verification was cut off). It is never overwritten; it counts as ours only when its
+        # bytes, read back, hash to what we downloaded. Either way no further attempt helps.
+        return _Then.FINISH, await _adopt_existing(ctx, task, key, exc, spool, claimed, container, started)
+    except IntegrityError as exc:
+        ctx.audit_event("failed", task, started, state=State.FAILED, reason=str(exc))
+        return _Then.RETRY, Outcome(*task.key, State.FAILED, reason=str(exc), attempts=task.attempts)
+    ctx.report.uploads += 1
+    ctx.report.uploaded_bytes += stored.size
+    size, sha256, state = stored.size, stored.sha256_hex, State.ARCHIVED
+    ctx.audit_event("finished", task, started, state=state, size=size, sha256=sha256, http_status=200)
+    return _Then.FINISH, Outcome(
+        *task.key,
+        State.ARCHIVED,
+        sha256=stored.sha256_hex,
+        size_bytes=stored.size,
+        content_type=claimed,
+        container=container,
+        storage_uri=ctx.uri(key),
+        attempts=task.attempts,
+        archived_at=archived_at,
+        archived_run_id=ctx.run_id,
+        checksum_verified_by=stored.checksum_verified_by,
+    )
+
+
+async def _point_at_transcoded_url(ctx: ArchiveContext, task: DownloadTask, started: float) -> bool:
+    """Point ``task`` at a URL in the configured format; True when the recording ended otherwise."""
+    format_id = ctx.options.format_id
+    try:
+        recording = await ctx.client.recordings.get(*task.key, format_id=format_id)
+    except GenesysApiError as exc:
+        if exc.status in (401, 403):
+            raise
+        state = State.DELETED if exc.status in (404, 410) else State.FAILED
+        ctx.audit_event("failed", task, started, state=state, reason=str(exc), http_status=exc.status)
+        ctx.finish(Outcome(*task.key, state, reason=f"single-recording fetch: {exc}", attempts=task.attempts))
+        return True
+    if recording.file_state == "ARCHIVED" or not recording.media_uri:
+        state = State.ARCHIVED_IN_GENESYS if recording.file_state == "ARCHIVED" else State.FAILED
+        reason = f"fileState {recording.file_state}: no media URL for formatId {format_id}"
+        file_state = recording.file_state
+        ctx.finish(Outcome(*task.key, state, reason=reason, file_state=file_state, attempts=task.attempts))
+        return True
+    task.url = recording.media_uri
+    task.content_type = FORMAT_CONTENT_TYPES[format_id]
+    return False
+
+
+async def _adopt_existing(
+    ctx: ArchiveContext,
+    task: DownloadTask,
+    key: str,
+    exc: ObjectExistsError,
+    spool: MediaSpool,
+    claimed: str | None,
+    container: str,
+    started: float,
+) -> Outcome:
+    existing = exc.existing
+    uri = ctx.uri(key)
+    try:
+        actual = await ctx.s3(ctx.store.read_back_sha256, key)
+    except ArchiveError as error:
+        actual, reason = None, f"could not read back the existing object: {error}"
+    if actual == spool.sha256_hex:
+        state = State.ALREADY_ARCHIVED
+        ctx.audit_event("finished", task, started, state=state, size=spool.size, sha256=actual)
+        return Outcome(
+            *task.key,
+            State.ALREADY_ARCHIVED,
+            sha256=actual,
+            size_bytes=existing.size if existing else spool.size,
+            content_type=claimed,
+            container=container,
+            storage_uri=uri,
+            attempts=task.attempts,
+            archived_at=parse_time(existing.metadata.get("archived-at")) if existing else None,
+            archived_run_id=existing.metadata.get("run-id") if existing else None,
+            checksum_verified_by="read-back",
+        )
+    if actual is not None:
+        reason = f"{uri} already holds different bytes (sha256 {actual}); left untouched for review"
+    ctx.audit_event("failed", task, started, state=State.FAILED, reason=reason)
+    return Outcome(*task.key, State.FAILED, reason=reason, attempts=task.attempts)
+
+
+async def _quarantine(
+    ctx: ArchiveContext,
+    task: DownloadTask,
+    spool: MediaSpool,
+    claimed: str | None,
+    verdict: ContainerVerdict,
+    started: float,
+) -> Outcome:
+    """Keep the bad bytes as evidence under quarantine/ (never the final key)."""
+    ctx.report.quarantined_attempts += 1
+    key = quarantine_key(**_key_parts(ctx, task, verdict.container), attempt_id=uuid.uuid4().hex)
+    reason = f"container check failed: {verdict.reason} (claimed {claimed!r})"
+    metadata = _object_metadata(ctx, task, spool, verdict.container)
+    await ctx.s3(ctx.store.put_new, key, spool, content_type="application/octet-stream", metadata=metadata)
+    state, size, sha256 = State.QUARANTINED, spool.size, spool.sha256_hex
+    ctx.audit_event("quarantined", task, started, state=state, reason=reason, size=size, sha256=sha256)
+    return Outcome(
+        *task.key,
+        State.QUARANTINED,
+        reason=reason,
+        sha256=spool.sha256_hex,
+        size_bytes=spool.size,
+        content_type=claimed,
+        container=verdict.container,
+        quarantine_uri=ctx.uri(key),
+        attempts=task.attempts,
+    )
+
+
+def _key_parts(ctx: ArchiveContext, task: DownloadTask, container: str) -> dict:
+    """What the final and the quarantine key of ``task`` are built from."""
+    return {
+        "prefix": ctx.options.key_prefix,
+        "day": ctx.day,
+        "queue_id": ctx.conversations[task.conversation_id].primary_queue_id,
+        "conversation_id": task.conversation_id,
+        "recording_id": task.recording_id,
+        "ext": extension_for(container),
+    }
+
+
+def _object_metadata(
+    ctx: ArchiveContext,
+    task: DownloadTask,
+    spool: MediaSpool,
+    container: str,
+    *,
+    archived_at: datetime | None = None,
+) -> dict[str, str]:
+    """The object's user metadata: what a later run reads back instead of asking Genesys again."""
+    metadata = {
+        "sha256": spool.sha256_hex,
+        "conversation-id": task.conversation_id,
+        "recording-id": task.recording_id,
+        "container": container,
+    }
+    if archived_at is not None:
+        metadata["archived-at"] = archived_at.isoformat()
+    metadata["run-id"] = ctx.run_id
+    return metadata

@@ -1,0 +1,81 @@
+"""What a day's run says about each recording (``Outcome``, one row of the outcomes table) and in sum.
+
+``Outcome`` states the columns of ``tables.OUTCOMES`` as typed fields; the check below makes a column
+added to one and not the other an import error, not a silently missing or unknown column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+
+import pyarrow as pa
+
+from recording_assets.pipeline.states import State
+from recording_assets.pipeline.tables import OUTCOMES
+
+Key = tuple[str, str]  # (conversation_id, recording_id)
+
+# The one outcomes column that is not the recording's: which run wrote the row (given to ``row``).
+ROW_RUN_ID = "run_id"
+
+
+@dataclass
+class Outcome:
+    conversation_id: str
+    recording_id: str
+    state: State
+    reason: str | None = None
+    sha256: str | None = None
+    size_bytes: int | None = None
+    content_type: str | None = None
+    container: str | None = None
+    storage_uri: str | None = None
+    quarantine_uri: str | None = None
+    file_state: str | None = None
+    attempts: int = 0
+    archived_at: datetime | None = None
+    archived_run_id: str | None = None
+    checksum_verified_by: str | None = None
+
+    @property
+    def key(self) -> Key:
+        return (self.conversation_id, self.recording_id)
+
+    def row(self, run_id: str) -> dict:
+        """This outcome as a row of ``OUTCOMES``, written by run ``run_id``."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {**values, "state": self.state.value, ROW_RUN_ID: run_id}
+
+
+@dataclass
+class ArchiveReport:
+    outcomes: list[Outcome] = field(default_factory=list)
+    batch_rounds: int = 0
+    lookups: int = 0
+    uploads: int = 0
+    uploaded_bytes: int = 0
+    downloads: int = 0
+    url_refreshes: int = 0
+    quarantined_attempts: int = 0
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """An ISO-8601 time from object metadata; None when absent or not a time (metadata is not trusted)."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def check_row_fields(row_type: type, schema: pa.Schema, *, added: tuple[str, ...] = ()) -> None:
+    """Raise ``TypeError`` unless ``row_type``'s fields, then ``added``, are ``schema``'s columns in order."""
+    declared = [f.name for f in fields(row_type)] + list(added)
+    if declared != schema.names:
+        name = row_type.__name__
+        raise TypeError(f"{name} fields {declared} differ from the table's columns {schema.names}")
+
+
+check_row_fields(Outcome, OUTCOMES, added=(ROW_RUN_ID,))

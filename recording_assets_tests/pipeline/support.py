@@ -1,0 +1,72 @@
+"""Plumbing shared by the pipeline tests: a Genesys client on the sandbox, stores on moto, one archiver run.
+
+The client and the sandbox share the test's FakeClock, so batch polling, back-off and URL expiry cost
+no real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+
+from recording_assets.archive.store import ArchiveStore
+from recording_assets.genesys import GenesysClient
+from recording_assets.genesys.retry import RetryPolicy
+from recording_assets.genesys.secret import Secret
+from recording_assets.pipeline.archiver import ArchiveOptions, DayArchiver
+from recording_assets.pipeline.audit import AuditTrail
+from recording_assets.pipeline.discovery import discover_day
+from recording_assets.pipeline.window import day_window
+
+DAY = date(2025, 12, 30)  # two days before the FakeClock's start: every conversation of the day has ended
+RUN_ID = "run-1"
+
+
+def genesys_client(sandbox, clock) -> GenesysClient:
+    return GenesysClient(
+        api_base_url=sandbox.base_url,
+        login_base_url=sandbox.base_url,
+        client_id=sandbox.config.client_id,
+        client_secret=Secret(sandbox.config.client_secret),
+        clock=clock,
+        retry=RetryPolicy(jitter=lambda: 0.5),
+        requests_per_minute=None,
+    )
+
+
+def stores(s3_client, bucket_names) -> tuple[ArchiveStore, ArchiveStore]:
+    """(archive store, manifest store)."""
+    archive, manifest = bucket_names
+    return ArchiveStore(s3_client, bucket=archive), ArchiveStore(s3_client, bucket=manifest)
+
+
+def archive_day(sandbox, clock, store, manifest_store, *, previous=(), run_id=RUN_ID, day=DAY, **options):
+    """Discover ``day`` and archive it with a real ``DayArchiver``: (report, audit trail, conversations)."""
+    audit = AuditTrail(store=manifest_store, day=day, run_id=run_id, launched_by="test", clock=clock)
+
+    async def run():
+        async with genesys_client(sandbox, clock) as client:
+            discovery = await discover_day(client, day_window(day, "UTC"))
+            options.setdefault("sensitive_permission", True)
+            archiver = DayArchiver(
+                client=client,
+                store=store,
+                day=day,
+                conversations=discovery.conversations,
+                previous=previous,
+                run_id=run_id,
+                audit=audit,
+                options=ArchiveOptions(**options),
+            )
+            return await archiver.run(), discovery.conversations
+
+    report, conversations = asyncio.run(run())
+    audit.flush()
+    return report, audit, conversations
+
+
+def requests_by_family(sandbox) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for entry in sandbox.stats()["log"]:
+        counts[entry["family"]] = counts.get(entry["family"], 0) + 1
+    return counts

@@ -1,0 +1,129 @@
+"""The shared context of a day's run: options, the ledger, S3 off the loop, counted batches, audit events."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from recording_assets.genesys import BatchItem
+from recording_assets.pipeline.audit import AuditTrail
+from recording_assets.pipeline.context import FORMAT_CONTENT_TYPES, ArchiveContext, ArchiveOptions
+from recording_assets.pipeline.outcome import Outcome
+from recording_assets.pipeline.states import State
+from recording_assets.pipeline.tables import from_parquet_bytes
+from recording_assets_tests.pipeline.support import DAY, genesys_client, stores
+
+
+@pytest.fixture
+def sandbox(sandbox_factory, fake_clock):
+    return sandbox_factory(clock=fake_clock, conversations_per_day=10, media_scale=0.002)
+
+
+@pytest.fixture
+def buckets(s3_client, bucket_names):
+    return stores(s3_client, bucket_names)
+
+
+@pytest.fixture
+def make_context(sandbox, fake_clock, buckets):
+    store, manifest_store = buckets
+    executors = []
+
+    def make(client=None, **options) -> ArchiveContext:
+        executors.append(ThreadPoolExecutor(max_workers=2, thread_name_prefix="s3"))
+        audit = AuditTrail(store=manifest_store, day=DAY, run_id="run-1", launched_by="t", clock=fake_clock)
+        return ArchiveContext(
+            client=client or genesys_client(sandbox, fake_clock),
+            store=store,
+            day=DAY,
+            conversations={},
+            run_id="run-1",
+            audit=audit,
+            options=ArchiveOptions(**options),
+            executor=executors[-1],
+        )
+
+    yield make
+    for executor in executors:
+        executor.shutdown()
+
+
+def test_options_defaults_and_format_check():
+    options = ArchiveOptions()
+    assert options.key_prefix == "" and options.concurrency == 8
+    assert (options.max_media_attempts, options.url_refresh_rounds) == (3, 3)
+    assert options.format_id is None and options.sensitive_permission is None
+    assert ArchiveOptions(format_id="MP3").format_id == "MP3"
+    with pytest.raises(ValueError, match="format_id 'FLAC' is not supported: use None .* WAV, WAV_ULAW, MP3"):
+        ArchiveOptions(format_id="FLAC")
+    assert FORMAT_CONTENT_TYPES["OGG_OPUS"] == "audio/ogg" and FORMAT_CONTENT_TYPES["WAV_ULAW"] == "audio/wav"
+
+
+def test_only_audio_is_transcoded_and_only_with_a_format(make_context):
+    plain, wav = make_context(), make_context(format_id="WAV")
+    assert plain.task("c1", "r1", "https://u", "audio/ogg").transcode is False
+    assert wav.task("c1", "r1", "https://u", "Audio/OGG").transcode is True
+    assert wav.task("c1", "r2", "https://u", "video/webm").transcode is False
+    assert wav.task("c1", "r3", "https://u", None).transcode is False
+    task = wav.task("c1", "r1", "https://u", "audio/ogg")
+    assert (task.key, task.url, task.attempts) == (("c1", "r1"), "https://u", 0)
+
+
+def test_finish_keeps_one_outcome_per_recording(make_context):
+    ctx = make_context()
+    ctx.finish(Outcome("c1", "r1", State.FAILED, reason="first"))
+    ctx.finish(Outcome("c1", "r1", State.ARCHIVED))
+    ctx.finish(Outcome("c1", "r2", State.DELETED))
+    states = {k: o.state for k, o in ctx.outcomes.items()}
+    assert states == {("c1", "r1"): State.ARCHIVED, ("c1", "r2"): State.DELETED}
+    assert ctx.uri("a/b.wav") == f"s3://{ctx.store.bucket}/a/b.wav"
+
+
+def test_s3_calls_run_on_the_executor(make_context):
+    ctx = make_context()
+
+    async def where(*args, **kwargs):
+        return await ctx.s3(lambda *a, **k: (threading.current_thread().name, a, k), 1, x=2)
+
+    name, args, kwargs = asyncio.run(where())
+    assert name.startswith("s3") and args == (1,) and kwargs == {"x": 2}
+
+
+def test_batch_is_counted_and_audited(make_context, sandbox, fake_clock, buckets):
+    cid = next(c.id for c in sandbox.org.conversations_for_day(DAY) if c.recordings)
+
+    async def batch():
+        async with genesys_client(sandbox, fake_clock) as client:
+            ctx = make_context(client=client)
+            return ctx, await ctx.batch([BatchItem(cid)])
+
+    ctx, results = asyncio.run(batch())
+    assert ctx.report.batch_rounds == 1
+    assert {r.conversation_id for r in results} == {cid}
+    ctx.audit.flush()
+    (row,) = audit_rows(ctx, buckets[1])
+    assert (row["event"], row["reason"]) == ("batch", f"1 items, {len(results)} results")
+
+
+def test_audit_event_measures_latency_on_the_client_clock(make_context, fake_clock, buckets):
+    ctx = make_context()
+    task = ctx.task("c1", "r1", "https://u", "audio/ogg")
+    task.attempts = 2
+    started = fake_clock.time()
+    fake_clock.advance(1.25)
+    ctx.audit_event("failed", task, started, state=State.FAILED, reason="boom", http_status=503)
+    ctx.audit.flush()
+    (row,) = audit_rows(ctx, buckets[1])
+    assert {k: row[k] for k in ("event", "conversation_id", "recording_id", "attempt", "latency_ms", "state",
+                                "reason", "http_status", "bytes")} == {
+        "event": "failed", "conversation_id": "c1", "recording_id": "r1", "attempt": 2, "latency_ms": 1250,
+        "state": "failed", "reason": "boom", "http_status": 503, "bytes": None,
+    }  # fmt: skip
+
+
+def audit_rows(ctx: ArchiveContext, manifest_store) -> list[dict]:
+    (key,) = ctx.audit.keys
+    return from_parquet_bytes(manifest_store.get_bytes(key)).to_pylist()

@@ -1,0 +1,152 @@
+"""One recording's download against the sandbox and moto: archive, quarantine, adopt, refuse, expire."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from recording_assets.archive.keys import parse_quarantine_key, parse_recording_key
+from recording_assets.archive.spool import MediaSpool
+from recording_assets.genesys import BatchItem
+from recording_assets.genesys.models import ConversationSummary
+from recording_assets.pipeline.audit import AuditTrail
+from recording_assets.pipeline.context import ArchiveContext, ArchiveOptions
+from recording_assets.pipeline.download import download
+from recording_assets.pipeline.states import State
+from recording_assets.pipeline.tables import from_parquet_bytes
+from recording_assets.sandbox import Faults
+from recording_assets_tests.pipeline.support import DAY, genesys_client, stores
+
+QUEUE = "q1"
+
+
+@pytest.fixture
+def buckets(s3_client, bucket_names):
+    return stores(s3_client, bucket_names)
+
+
+def audio_recordings(sandbox, file_state="AVAILABLE"):
+    return [
+        (c, r)
+        for c in sandbox.org.conversations_for_day(DAY)
+        for r in c.recordings
+        if r.media == "audio" and r.file_state == file_state
+    ]
+
+
+def download_one(sandbox, clock, buckets, conv, rec, *, run_id="run-1", advance_s=0.0, **options):
+    """Ask the batch endpoint for ``rec``'s URL, then run ``download`` on it: (expired?, ctx, task)."""
+    store, manifest_store = buckets
+    audit = AuditTrail(store=manifest_store, day=DAY, run_id=run_id, launched_by="t", clock=clock)
+    summary = ConversationSummary(conv.id, None, None, None, (), (), (), (QUEUE,), (), 1)
+
+    async def run():
+        with ThreadPoolExecutor(max_workers=2) as executor:
+            async with genesys_client(sandbox, clock) as client:
+                ctx = ArchiveContext(client, store, DAY, {conv.id: summary}, run_id, audit,
+                                     ArchiveOptions(**options), executor)  # fmt: skip
+                (result,) = await ctx.batch([BatchItem(conv.id, rec.id)])
+                task = ctx.task(conv.id, rec.id, result.result_url or "", result.content_type)
+                clock.advance(advance_s)
+                return await download(ctx, task), ctx, task
+
+    expired, ctx, task = asyncio.run(run())
+    audit.flush()
+    return expired, ctx, task
+
+
+def events(ctx, manifest_store) -> list[str]:
+    tables = [from_parquet_bytes(manifest_store.get_bytes(key)) for key in ctx.audit.keys]
+    return [row["event"] for table in tables for row in table.to_pylist()]
+
+
+@pytest.fixture
+def sandbox(sandbox_factory, fake_clock):
+    return sandbox_factory(clock=fake_clock, conversations_per_day=12, media_scale=0.002)
+
+
+def test_a_recording_lands_under_its_final_key_with_its_proof(sandbox, fake_clock, buckets, s3_client):
+    conv, rec = audio_recordings(sandbox)[0]
+    expired, ctx, task = download_one(sandbox, fake_clock, buckets, conv, rec)
+    outcome = ctx.outcomes[(conv.id, rec.id)]
+    assert expired is False and outcome.state is State.ARCHIVED and outcome.attempts == 1
+    assert outcome.sha256 == sandbox.org.media_sha256(rec.id)
+    key = outcome.storage_uri.split("/", 3)[3]
+    parts = parse_recording_key(key)
+    assert (parts.day, parts.queue) == (DAY, QUEUE)
+    assert (parts.conversation_id, parts.recording_id) == (conv.id, rec.id)
+    head = ctx.store.head(key)
+    assert head.metadata["sha256"] == outcome.sha256 and head.metadata["run-id"] == "run-1"
+    assert head.metadata["container"] == outcome.container
+    assert head.metadata["archived-at"] == outcome.archived_at.isoformat()
+    assert (ctx.report.uploads, ctx.report.downloads, ctx.report.uploaded_bytes) == (1, 1, outcome.size_bytes)
+    assert events(ctx, buckets[1]) == ["batch", "started", "finished"]
+
+
+def test_a_broken_first_body_is_retried_after_a_back_off(sandbox, fake_clock, buckets):
+    sandbox.set_faults(Faults(truncate_body_rate=1.0))
+    conv, rec = audio_recordings(sandbox)[0]
+    _, ctx, _ = download_one(sandbox, fake_clock, buckets, conv, rec)
+    outcome = ctx.outcomes[(conv.id, rec.id)]
+    assert (outcome.state, outcome.attempts) == (State.ARCHIVED, 2)
+    assert 1.0 in fake_clock.sleeps  # min(10, 0.5 * 2**1) after the first attempt
+    assert events(ctx, buckets[1]) == ["batch", "started", "failed", "started", "finished"]
+
+
+def test_bytes_that_are_not_the_claimed_container_are_quarantined_every_attempt(sandbox, fake_clock, buckets):
+    sandbox.set_faults(Faults(corrupt_magic_rate=1.0, corrupt_magic_persistent=True))
+    conv, rec = audio_recordings(sandbox)[0]
+    _, ctx, _ = download_one(sandbox, fake_clock, buckets, conv, rec, max_media_attempts=2)
+    outcome = ctx.outcomes[(conv.id, rec.id)]
+    assert (outcome.state, outcome.attempts, outcome.storage_uri) == (State.QUARANTINED, 2, None)
+    assert outcome.reason.startswith("container check failed: ")
+    quarantined = list(ctx.store.list_day("quarantine/"))
+    assert len(quarantined) == 2 == ctx.report.quarantined_attempts
+    assert {parse_quarantine_key(o.key).recording_id for o in quarantined} == {rec.id}
+    assert list(ctx.store.list_day("recordings/")) == []  # never under a final key
+
+
+def test_an_identical_object_is_adopted_a_different_one_left_alone(sandbox, fake_clock, buckets):
+    conv, rec = audio_recordings(sandbox)[0]
+    _, first, _ = download_one(sandbox, fake_clock, buckets, conv, rec)
+    _, again, _ = download_one(sandbox, fake_clock, buckets, conv, rec, run_id="run-2")
+    adopted = again.outcomes[(conv.id, rec.id)]
+    original = first.outcomes[(conv.id, rec.id)]
+    assert (adopted.state, adopted.checksum_verified_by) == (State.ALREADY_ARCHIVED, "read-back")
+    assert (adopted.archived_run_id, adopted.archived_at) == ("run-1", original.archived_at)
+    assert adopted.sha256 == original.sha256
+
+    other_conv, other = audio_recordings(sandbox)[1]
+    key = original.storage_uri.split("/", 3)[3].replace(conv.id, other_conv.id).replace(rec.id, other.id)
+    with MediaSpool() as spool:
+        spool.write(b"OggS" + b"\x00" * 60)
+        buckets[0].put_new(key, spool, content_type="audio/ogg", metadata={})
+    _, clash, _ = download_one(sandbox, fake_clock, buckets, other_conv, other, run_id="run-3")
+    refused = clash.outcomes[(other_conv.id, other.id)]
+    assert refused.state is State.FAILED and refused.attempts == 1
+    assert "already holds different bytes" in refused.reason and "left untouched for review" in refused.reason
+
+
+def test_an_expired_url_goes_back_for_a_fresh_one_while_attempts_are_left(sandbox, fake_clock, buckets):
+    conv, rec = audio_recordings(sandbox)[0]
+    late = sandbox.config.url_ttl_s + 60
+    expired, ctx, task = download_one(sandbox, fake_clock, buckets, conv, rec, advance_s=late)
+    assert expired is True and task.attempts == 1 and (conv.id, rec.id) not in ctx.outcomes
+    expired, ctx, _ = download_one(
+        sandbox, fake_clock, buckets, conv, rec, run_id="run-2", advance_s=late, max_media_attempts=1
+    )
+    outcome = ctx.outcomes[(conv.id, rec.id)]
+    assert expired is False and outcome.state is State.FAILED
+    assert outcome.reason == "media URL expired (403) at attempt 1 of 1"
+
+
+def test_a_format_id_fetches_a_transcoded_url(sandbox, fake_clock, buckets):
+    conv, rec = audio_recordings(sandbox)[0]
+    _, ctx, task = download_one(sandbox, fake_clock, buckets, conv, rec, format_id="WAV")
+    outcome = ctx.outcomes[(conv.id, rec.id)]
+    assert task.transcode is True and (outcome.state, outcome.content_type, outcome.container) == (
+        State.ARCHIVED, "audio/wav", "wav")  # fmt: skip
+    assert outcome.storage_uri.endswith(f"/{rec.id}.wav")
+    assert outcome.sha256 == sandbox.org.media_sha256(rec.id, "WAV")

@@ -1,0 +1,127 @@
+"""The manifest joins outcomes with conversation metadata and describes the archive, not the run."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from recording_assets.pipeline.manifest import manifest_table, media_type_of
+from recording_assets.pipeline.tables import MANIFEST, METADATA, OUTCOMES, to_table
+
+START = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+END = datetime(2026, 11, 20, 9, 5, tzinfo=timezone.utc)
+EARLIER = datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)
+URI = "s3://archive/recordings/year=2026/month=11/day=20/queue=q1/c1/r1.wav"
+
+
+def metadata():
+    return to_table(
+        [
+            {
+                "conversation_id": "c1",
+                "conversation_start": START,
+                "conversation_end": END,
+                "duration_ms": 300_000,
+                "agent_ids": ["a1"],
+                "queue_ids": ["q1"],
+                "wrap_up_codes": ["sale"],
+                "recorded_sessions": 2,
+            }
+        ],
+        METADATA,
+    )
+
+
+def outcomes(run_id: str, first_state: str):
+    archived = {
+        "conversation_id": "c1",
+        "recording_id": "r1",
+        "state": first_state,
+        "reason": "kept from an earlier run",
+        "sha256": "ab" * 32,
+        "size_bytes": 1234,
+        "content_type": "audio/wav",
+        "container": "wav",
+        "storage_uri": URI,
+        "archived_at": EARLIER,
+        "archived_run_id": "run-1",
+        "run_id": run_id,
+    }
+    failed = {
+        "conversation_id": "c1",
+        "recording_id": "r0",
+        "state": "failed",
+        "reason": "media URL expired (403) at attempt 3 of 3",
+        "sha256": "cd" * 32,
+        "size_bytes": 99,
+        "content_type": "audio/ogg",
+        "storage_uri": "s3://should-not-show",
+        "run_id": run_id,
+    }
+    return to_table([archived, failed], OUTCOMES)
+
+
+def test_rows_sorted_and_joined_with_the_conversation():
+    table = manifest_table(metadata(), outcomes("run-1", "archived"), manifest_run_id="run-1")
+    assert table.schema == MANIFEST
+    failed, archived = table.to_pylist()
+    assert (failed["recording_id"], archived["recording_id"]) == ("r0", "r1")
+    assert archived == {
+        "conversation_id": "c1",
+        "recording_id": "r1",
+        "state": "archived",
+        "reason": None,
+        "sha256": "ab" * 32,
+        "size_bytes": 1234,
+        "content_type": "audio/wav",
+        "container": "wav",
+        "storage_uri": URI,
+        "media_type": "audio",
+        "conversation_start": START,
+        "conversation_end": END,
+        "duration_ms": 300_000,
+        "agent_ids": ["a1"],
+        "queue_ids": ["q1"],
+        "wrap_up_codes": ["sale"],
+        "exported_at": EARLIER,
+        "run_id": "run-1",
+        "run_outcome": "archived",
+        "manifest_run_id": "run-1",
+    }
+
+
+def test_a_recording_not_in_the_archive_keeps_its_reason_and_no_proof():
+    failed = manifest_table(metadata(), outcomes("run-1", "archived"), manifest_run_id="run-1").to_pylist()[0]
+    assert failed["state"] == "failed" and failed["run_outcome"] == "failed"
+    assert failed["reason"] == "media URL expired (403) at attempt 3 of 3"
+    proof = ("sha256", "size_bytes", "storage_uri", "exported_at", "run_id")
+    assert [failed[column] for column in proof] == [None] * 5
+
+
+def test_a_rerun_changes_only_the_run_columns():
+    first = manifest_table(metadata(), outcomes("run-1", "archived"), manifest_run_id="run-1").to_pylist()
+    rerun = outcomes("run-2", "already_archived")
+    second = manifest_table(metadata(), rerun, manifest_run_id="run-2").to_pylist()
+    assert second[1]["run_outcome"] == "already_archived" and second[1]["manifest_run_id"] == "run-2"
+    run_columns = {"run_outcome", "manifest_run_id"}
+
+    def strip(rows):
+        return [{k: v for k, v in row.items() if k not in run_columns} for row in rows]
+
+    assert strip(first) == strip(second)
+
+
+def test_an_outcome_without_metadata_has_null_conversation_columns():
+    table = manifest_table(to_table([], METADATA), outcomes("run-1", "archived"), manifest_run_id="m")
+    row = table.to_pylist()[1]
+    assert row["conversation_start"] is None and row["agent_ids"] is None and row["sha256"] == "ab" * 32
+
+
+def test_media_type_from_container_first_then_content_type():
+    assert media_type_of("audio/ogg", "ogg") == "audio"
+    assert media_type_of("video/webm", "webm") == "screen"
+    assert media_type_of("application/json", "json") == "chat"
+    assert media_type_of("application/zip", "zip") == "message"
+    assert media_type_of("message/rfc822", "eml") == "email"
+    assert media_type_of(" Audio /wav", None) == "audio"
+    assert media_type_of("text/html", "html") is None
+    assert media_type_of(None, None) is None

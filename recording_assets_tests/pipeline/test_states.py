@@ -1,0 +1,33 @@
+"""End states: which count as in the archive, which the next run retries, and the manifest's view."""
+
+from __future__ import annotations
+
+from recording_assets.pipeline.states import State, manifest_state
+
+
+def test_the_seven_states_and_their_values():
+    assert [s.value for s in State] == [
+        "archived",
+        "already_archived",
+        "archived_in_genesys",
+        "deleted",
+        "excluded",
+        "quarantined",
+        "failed",
+    ]
+    assert State("failed") is State.FAILED
+
+
+def test_only_archived_and_already_archived_are_in_the_archive():
+    assert {s for s in State if s.in_archive} == {State.ARCHIVED, State.ALREADY_ARCHIVED}
+
+
+def test_failed_and_quarantined_are_retried_next_run():
+    assert {s for s in State if s.retried_next_run} == {State.FAILED, State.QUARANTINED}
+
+
+def test_manifest_state_is_the_archive_view():
+    assert manifest_state(State.ALREADY_ARCHIVED) == "archived"
+    assert manifest_state(State.ARCHIVED) == "archived"
+    assert manifest_state(State.DELETED) == "deleted"
+    assert manifest_state(State.QUARANTINED) == "quarantined"
