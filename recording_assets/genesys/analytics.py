@@ -173,7 +173,9 @@ class Analytics:
             "paging": {"pageSize": page_size or self._page_size, "pageNumber": page_number},
             **filters,
         }
-        response = await self._t.api("POST", QUERY_PATH, family="analytics.query", json=body, permission=PERMISSION)
+        response = await self._t.api(
+            "POST", QUERY_PATH, family="analytics.query", json=body, permission=PERMISSION, idempotent=True
+        )
         return response.json()
 
     @staticmethod

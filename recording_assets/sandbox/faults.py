@@ -25,6 +25,10 @@ class Faults:
     burst_429_length: int = 3
     burst_retry_after_s: int = 2
     error_5xx_every: int = 0  # every Nth API request answers 502/503/504 (in turn)
+    error_500_every: int = 0  # every Nth API request answers 500 (a transient server error)
+    # Not a fault but a reading the documentation leaves open: presigned media URLs answer 302 this many
+    # times, each hop to the other loopback name (127.0.0.1 <-> localhost), before the bytes.
+    media_redirects: int = 0
     reset_mid_body_rate: float = 0.0  # first media GET aborts the socket (RST) after about half the body
     truncate_body_rate: float = (
         0.0  # first media GET closes cleanly after half of the promised Content-Length
@@ -58,6 +62,8 @@ class Faults:
             "burst_429_every",
             "burst_429_length",
             "error_5xx_every",
+            "error_500_every",
+            "media_redirects",
             "revoke_tokens_every",
             "conflict_409_every",
         ):
@@ -138,6 +144,8 @@ class FaultState:
                 status = _5XX_CYCLE[self._errors_sent % len(_5XX_CYCLE)]
                 self._errors_sent += 1
                 return GateDecision(status, 1 if status == 503 else None, revoke)
+            if f.error_500_every and n % f.error_500_every == 0:
+                return GateDecision(500, None, revoke)
             return GateDecision(None, None, revoke)
 
     def on_control_call(self) -> bool:
