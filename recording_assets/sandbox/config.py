@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from recording_assets.sandbox.dialect import Dialect
 from recording_assets.sandbox.faults import Faults
 
 # Permission groups are ordered tuples: a 403 message lists them in the documented order.
@@ -63,6 +64,7 @@ class SandboxConfig:
     data_lag_s: float = 3600.0  # analytics jobs only see conversations ended before now - data_lag_s
     media_bandwidth_bytes_per_s: int = 0  # 0 = unlimited; shared by all concurrent media responses
     faults: Faults = field(default_factory=Faults)
+    dialect: Dialect = field(default_factory=Dialect)  # readings of what the documentation leaves open
 
     def __post_init__(self) -> None:
         if self.permissions is not None and not isinstance(self.permissions, frozenset):

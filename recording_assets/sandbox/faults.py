@@ -26,9 +26,6 @@ class Faults:
     burst_retry_after_s: int = 2
     error_5xx_every: int = 0  # every Nth API request answers 502/503/504 (in turn)
     error_500_every: int = 0  # every Nth API request answers 500 (a transient server error)
-    # Not a fault but a reading the documentation leaves open: presigned media URLs answer 302 this many
-    # times, each hop to the other loopback name (127.0.0.1 <-> localhost), before the bytes.
-    media_redirects: int = 0
     reset_mid_body_rate: float = 0.0  # first media GET aborts the socket (RST) after about half the body
     truncate_body_rate: float = (
         0.0  # first media GET closes cleanly after half of the promised Content-Length
@@ -63,7 +60,6 @@ class Faults:
             "burst_429_length",
             "error_5xx_every",
             "error_500_every",
-            "media_redirects",
             "revoke_tokens_every",
             "conflict_409_every",
         ):

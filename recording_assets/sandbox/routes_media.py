@@ -152,7 +152,7 @@ def routes(state: SandboxState) -> list[Route]:
         if "authorization" in request.headers:
             state.stats.media_authorization_seen()
         hop = request.query_params.get(_HOP, "0")
-        if hop.isdigit() and int(hop) < state.faults.faults.media_redirects:
+        if hop.isdigit() and int(hop) < state.config.dialect.media_redirects:
             response = _redirect_to_other_host(request, int(hop) + 1)
         else:
             response = _media_response(request)

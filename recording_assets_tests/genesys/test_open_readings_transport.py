@@ -14,7 +14,7 @@ from recording_assets.clock import FakeClock
 from recording_assets.genesys import BatchItem, MediaError
 from recording_assets.genesys.errors import ServerError
 from recording_assets.genesys.transport import MAX_MEDIA_REDIRECTS
-from recording_assets.sandbox import Faults
+from recording_assets.sandbox import Dialect, Faults
 from recording_assets_tests.genesys.test_genesys_client import (
     WINDOW,
     _available_results,
@@ -77,9 +77,8 @@ def test_a_500_on_a_batch_submission_is_not_retried(sandbox_factory, clock):
 
 @pytest.mark.parametrize("hops", [1, MAX_MEDIA_REDIRECTS])
 def test_media_follows_redirects_to_another_host_without_the_token(sandbox_factory, clock, hops):
-    sb = sandbox_factory(clock=clock, conversations_per_day=60)
+    sb = sandbox_factory(clock=clock, conversations_per_day=60, dialect=Dialect(media_redirects=hops))
     results = _available_results(sb, clock, 10)
-    sb.set_faults(Faults(media_redirects=hops))
     outcomes = _download_all(sb, clock, results)
     assert outcomes and all(exc is None for _, _, exc in outcomes)
     assert all(d.sha256_hex == sb.org.media_sha256(r.recording_id) for r, d, _ in outcomes)
@@ -89,9 +88,8 @@ def test_media_follows_redirects_to_another_host_without_the_token(sandbox_facto
 
 
 def test_a_fourth_redirect_is_refused_by_name(sandbox_factory, clock):
-    sb = sandbox_factory(clock=clock, conversations_per_day=60)
+    sb = sandbox_factory(clock=clock, conversations_per_day=60, dialect=Dialect(media_redirects=MAX_MEDIA_REDIRECTS + 1))
     results = _available_results(sb, clock, 5)
-    sb.set_faults(Faults(media_redirects=MAX_MEDIA_REDIRECTS + 1))
     outcomes = _download_all(sb, clock, results)
     assert outcomes and all(isinstance(exc, MediaError) for _, _, exc in outcomes)
     assert all(f"more than {MAX_MEDIA_REDIRECTS} times" in str(exc) for _, _, exc in outcomes)
