@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import pyarrow as pa
 
+from recording_assets.archive.protocol import DocumentStore
 from recording_assets.pipeline.window import DayWindow, day_window, parse_day
 from recording_assets.pipeline.tables import from_parquet_bytes, to_parquet_bytes
 
@@ -48,12 +49,12 @@ def launched_by(context) -> str:
     return "manual"
 
 
-def write_table(store, key: str, table: pa.Table) -> str:
+def write_table(store: DocumentStore, key: str, table: pa.Table) -> str:
     store.put_bytes(key, to_parquet_bytes(table), content_type=PARQUET, overwrite=True)
     return f"s3://{store.bucket}/{key}"
 
 
-def read_table(store, key: str, *, required: bool = True) -> pa.Table | None:
+def read_table(store: DocumentStore, key: str, *, required: bool = True) -> pa.Table | None:
     body = store.get_bytes(key)
     if body is None:
         if not required:

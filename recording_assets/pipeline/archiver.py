@@ -33,6 +33,7 @@ from recording_assets.archive.keys import (
     recording_day_prefix,
     recording_key,
 )
+from recording_assets.archive.protocol import RecordingStore
 from recording_assets.archive.sniff import check_container, extension_for
 from recording_assets.archive.spool import MediaSpool
 from recording_assets.genesys import BatchItem, GenesysClient
@@ -132,7 +133,7 @@ class DayArchiver:
         self,
         *,
         client: GenesysClient,
-        store,
+        store: RecordingStore,
         day: date,
         conversations: list[ConversationSummary],
         previous: Iterable[Mapping] = (),
