@@ -25,7 +25,7 @@ from datetime import timedelta
 
 from recording_assets.control.actions import ControlRequest, ControlUsageError, perform
 from recording_assets.genesys.analytics import MEDIA_TYPES
-from recording_assets.genesys.control import MAX_ACTIVE_WINDOW, summarise
+from recording_assets.genesys.live_conversations import MAX_ACTIVE_WINDOW, summarise
 from recording_assets.genesys.errors import GenesysError
 from recording_assets.settings import ConfigError, GenesysSettings, login_name
 
