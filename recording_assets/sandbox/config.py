@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
-from recording_assets.sandbox.dialect import Dialect
+from recording_assets.sandbox.dialect import DIALECTS, Dialect
 from recording_assets.sandbox.faults import Faults
 from recording_assets.sandbox.flags import option
 
@@ -75,7 +75,13 @@ class SandboxConfig:
     )
     faults: Faults = field(default_factory=Faults)
     # readings of what the documentation leaves open; not (yet) on the command line
-    dialect: Dialect = option(Dialect(), cli=False)
+    dialect: Dialect = option(
+        Dialect(),
+        "how the org reads what the documentation leaves open: a name (" + ", ".join(DIALECTS) + ") or "
+        "field=value,... (see docs/genesys-behaviours.md)",
+        metavar="DIALECT",
+        parse=Dialect.parse,
+    )
 
     def __post_init__(self) -> None:
         if self.permissions is not None and not isinstance(self.permissions, frozenset):

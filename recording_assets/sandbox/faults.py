@@ -30,7 +30,7 @@ class Faults:
     burst_retry_after_s: int = option(2, "Retry-After seconds sent during a burst")
     error_5xx_every: int = option(0, "every Nth API request answers 502/503/504")  # in turn
     # every Nth API request answers 500 (a transient server error); no command-line flag (yet)
-    error_500_every: int = option(0, cli=False)
+    error_500_every: int = option(0, "every Nth API request answers 500")
     # the first media GET aborts the socket (RST) after about half the body
     reset_mid_body_rate: float = option(0.0, "share of recordings whose first media GET is reset")
     # the first media GET closes cleanly after half of the promised Content-Length

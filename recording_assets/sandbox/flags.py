@@ -27,6 +27,7 @@ class _Flag:
     metavar: str | None = None
     cli_default: Any = _SAME
     offered: bool = True
+    parse: Any = None  # a str -> value function for a field no plain type reads (a dataclass, say)
 
 
 def option(
@@ -37,10 +38,11 @@ def option(
     metavar: str | None = None,
     cli_default: Any = _SAME,
     cli: bool = True,
+    parse: Any = None,
 ) -> Any:
     """A dataclass field with ``default`` and how the command line offers it (``cli=False``: not at all,
-    the command line leaves it at its default)."""
-    return dataclasses.field(default=default, metadata={_KEY: _Flag(help, flag, metavar, cli_default, cli)})
+    the command line leaves it at its default; ``parse``: the function that reads its one flag)."""
+    return dataclasses.field(default=default, metadata={_KEY: _Flag(help, flag, metavar, cli_default, cli, parse)})
 
 
 def add_flags(parser: argparse.ArgumentParser | argparse._ArgumentGroup, config_class: type) -> None:
@@ -51,7 +53,7 @@ def add_flags(parser: argparse.ArgumentParser | argparse._ArgumentGroup, config_
         kind = _unwrap_optional(hints[field.name])
         if not spec.offered:
             continue
-        if dataclasses.is_dataclass(kind):
+        if dataclasses.is_dataclass(kind) and spec.parse is None:
             add_flags(parser.add_argument_group(field.name), kind)
             continue
         settings: dict[str, Any] = {"help": spec.help}
@@ -63,6 +65,8 @@ def add_flags(parser: argparse.ArgumentParser | argparse._ArgumentGroup, config_
             settings["action"] = "store_true"
         elif typing.get_origin(kind) is frozenset:
             settings.update(action="append", type=typing.get_args(kind)[0], default=None)
+        elif spec.parse is not None:
+            settings.update(type=spec.parse, default=None)  # not given: the field's default
         else:
             default = field.default if spec.cli_default is _SAME else spec.cli_default
             settings.update(type=kind, default=None if default is dataclasses.MISSING else default)
@@ -77,13 +81,21 @@ def from_flags(config_class: type, args: argparse.Namespace) -> Any:
         kind = _unwrap_optional(hints[field.name])
         if not _spec(field).offered:
             continue
-        if dataclasses.is_dataclass(kind):
+        if dataclasses.is_dataclass(kind) and _spec(field).parse is None:
             values[field.name] = from_flags(kind, args)
             continue
         value = getattr(args, _flag(field).removeprefix("--").replace("-", "_"))
         if value is not None:
             values[field.name] = frozenset(value) if typing.get_origin(kind) is frozenset else value
     return config_class(**values)
+
+
+def flag_for(config_class: type, name: str) -> str:
+    """The command-line flag of field ``name`` (for callers that start the sandbox as a process)."""
+    field = next((f for f in dataclasses.fields(config_class) if f.name == name), None)
+    if field is None or not _spec(field).offered:
+        raise KeyError(f"{config_class.__name__} has no command-line field {name!r}")
+    return _flag(field)
 
 
 def _spec(field: dataclasses.Field) -> _Flag:
