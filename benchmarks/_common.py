@@ -32,6 +32,9 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # `python benchmarks/x.py` puts benchmarks/ first, not the repo
     sys.path.insert(0, str(REPO))
 
+from recording_assets.sandbox.config import SandboxConfig  # noqa: E402 - needs the path above
+from recording_assets.sandbox.flags import flag_for  # noqa: E402
+
 BUDGET_PER_MINUTE = 300  # Genesys' default per client-credentials token (peers-and-anchors.md §B.1)
 EFFECTIVELY_UNLIMITED = 1_000_000  # a sandbox rate limit that never bites (see NOTE_UNLIMITED)
 NOTE_UNLIMITED = (
@@ -124,19 +127,6 @@ def api_requests(families: dict[str, int]) -> int:
 
 # ------------------------------------------------------------------------------------------- servers
 
-_SANDBOX_FLAGS = {
-    "seed": "--seed",
-    "conversations_per_day": "--conversations-per-day",
-    "live_calls": "--live-calls",
-    "media_scale": "--media-scale",
-    "giant_recording_bytes": "--giant-recording-bytes",
-    "rate_limit_per_minute": "--rate-limit",
-    "url_ttl_s": "--url-ttl",
-    "batch_latency_s": "--batch-latency",
-    "job_latency_s": "--job-latency",
-    "transcode_polls": "--transcode-polls",
-    "media_bandwidth_bytes_per_s": "--media-bandwidth",
-}
 
 
 def _child_env() -> dict[str, str]:
@@ -193,7 +183,7 @@ class Servers:
     def start(self) -> Servers:
         args = ["-m", "recording_assets.sandbox", "--port", "0"]
         for key, value in self.config.items():
-            args += [_SANDBOX_FLAGS[key], str(value)]
+            args += [flag_for(SandboxConfig, key), str(value)]
         sandbox = _Child(args, re.compile(r"listening on (http://\S+)"), "sandbox")
         self.sandbox_proc = sandbox.proc
         if self.with_s3:

@@ -29,6 +29,8 @@ from recording_assets.archive.keys import (
     recording_day_prefix,
     recording_key,
 )
+from recording_assets.archive.objects import ListedObject, ObjectInfo, StoredObject
+from recording_assets.archive.protocol import ArchiveReader, DocumentStore, RecordingStore
 from recording_assets.archive.sniff import (
     ContainerVerdict,
     check_container,
@@ -37,12 +39,14 @@ from recording_assets.archive.sniff import (
     sniff,
 )
 from recording_assets.archive.spool import MediaSpool, UploadSource
-from recording_assets.archive.store import ArchiveStore, ListedObject, ObjectInfo, StoredObject
+from recording_assets.archive.store import ArchiveStore
 
 __all__ = [
     "ArchiveError",
+    "ArchiveReader",
     "ArchiveStore",
     "ContainerVerdict",
+    "DocumentStore",
     "Encryption",
     "IntegrityError",
     "InvalidIdentifierError",
@@ -52,6 +56,7 @@ __all__ = [
     "ObjectInfo",
     "QuarantineKeyParts",
     "RecordingKeyParts",
+    "RecordingStore",
     "StorageError",
     "StoredObject",
     "UploadSource",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from recording_assets.archive.store import ObjectInfo
+    from recording_assets.archive.objects import ObjectInfo
 
 _MAX_SHOWN_CHARS = 80
 

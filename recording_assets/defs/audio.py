@@ -12,9 +12,10 @@ import dagster as dg
 
 from recording_assets.archive.keys import metadata_key, outcomes_key
 from recording_assets.defs.common import (
-    concurrent_runs,
     GENESYS_POOL,
     GROUP,
+    carried_preflight,
+    concurrent_runs,
     launched_by,
     read_table,
     timezone_of,
@@ -66,9 +67,13 @@ def build_recording_audio(partitions_def, backfill_policy=None):
         window = window_of(context, timezone_of(context))
         manifest_store = archive.manifest_store()
         store = archive.archive_store()
-        conversations = conversations_from_table(read_table(manifest_store, metadata_key(day=window.day)))
-        previous = read_table(manifest_store, outcomes_key(day=window.day), required=False)
+        metadata = read_table(manifest_store, metadata_key(day=window.day))
+        conversations = conversations_from_table(metadata)
         run_id = context.run.run_id
+        carried = carried_preflight(metadata, run_id)
+        if carried is not None and "recording" not in carried.families:
+            carried = None
+        previous = read_table(manifest_store, outcomes_key(day=window.day), required=False)
         audit = AuditTrail(
             store=manifest_store,
             day=window.day,
@@ -79,9 +84,10 @@ def build_recording_audio(partitions_def, backfill_policy=None):
 
         async def run():
             async with genesys.client(concurrent_runs=concurrent_runs(context)) as client:
-                report = await client.preflight(families=("recording",))
-                for warning in report.warnings:
-                    context.log.warning(warning)
+                report = carried or await client.preflight(families=("recording",))
+                if carried is None:  # the metadata step of this run already logged its warnings
+                    for warning in report.warnings:
+                        context.log.warning(warning)
                 archiver = DayArchiver(
                     client=client,
                     store=store,

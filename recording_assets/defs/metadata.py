@@ -7,10 +7,23 @@ from collections import Counter
 import dagster as dg
 
 from recording_assets.archive.keys import metadata_key
-from recording_assets.defs.common import GENESYS_POOL, concurrent_runs, GROUP, timezone_of, window_of, write_table
+from recording_assets.defs.common import (
+    GENESYS_POOL,
+    GROUP,
+    concurrent_runs,
+    run_includes,
+    timezone_of,
+    window_of,
+    with_preflight,
+    write_table,
+)
 from recording_assets.genesys.errors import PermissionDeniedError
+from recording_assets.genesys.preflight import PreflightReport
 from recording_assets.pipeline.discovery import discover_day, metadata_table
 from recording_assets.defs.resources import ArchiveResource, GenesysCloudResource
+
+
+NO_PREFLIGHT = PreflightReport(sensitive_data=None)  # a metadata-only run: nothing to check beyond discovery
 
 
 def build_recording_metadata(partitions_def, backfill_policy=None):
@@ -30,9 +43,14 @@ def build_recording_metadata(partitions_def, backfill_policy=None):
         window = window_of(context, timezone_of(context))
         media_types = archive.media_types
 
+        # Once per run, and only when this run also archives the audio (its step reuses the result): the
+        # recording permission and whether sensitive recordings are visible. The analytics permission needs
+        # no probe: discovery's first page names it when it is missing.
+        archives_audio = run_includes(context, "recording_audio")
+
         async def run():
             async with genesys.client(concurrent_runs=concurrent_runs(context)) as client:
-                report = await client.preflight(families=("analytics",))
+                report = await client.preflight(families=("recording",)) if archives_audio else NO_PREFLIGHT
                 discovery = await discover_day(client, window, media_types=media_types)
                 return report, discovery, client.stats
 
@@ -44,7 +62,7 @@ def build_recording_metadata(partitions_def, backfill_policy=None):
             context.log.warning(warning)
         if not discovery.complete:
             context.log.warning(f"discovery incomplete: {discovery.incomplete_reason}")
-        table = metadata_table(discovery.conversations)
+        table = with_preflight(metadata_table(discovery.conversations), report, context.run.run_id)
         uri = write_table(archive.manifest_store(), metadata_key(day=window.day), table)
         media = Counter(m for c in discovery.conversations for m in c.media_types)
         return dg.MaterializeResult(

@@ -44,31 +44,25 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+def dimension_filter(dimension: str, operator: str, *values: str, match: str = "and") -> dict:
+    """One details-query filter: ``dimension operator value`` for each value (none for exists /
+    notExists), joined by ``match`` ("and" / "or")."""
+    predicate = {"type": "dimension", "dimension": dimension, "operator": operator}
+    predicates = [{**predicate, "value": value} for value in values] if values else [predicate]
+    return {"type": match, "predicates": predicates}
+
+
 def build_filters(*, media_types: Sequence[str] | None, ended: bool | None) -> dict:
     """Filters shared by the query and the job. ``ended``: True = ended only, False = live only."""
     body: dict = {}
     if ended is not None:
-        body["conversationFilters"] = [
-            {
-                "type": "and",
-                "predicates": [
-                    {"type": "dimension", "dimension": "conversationEnd", "operator": "exists" if ended else "notExists"}
-                ],
-            }
-        ]
+        operator = "exists" if ended else "notExists"
+        body["conversationFilters"] = [dimension_filter("conversationEnd", operator)]
     if media_types:
         unknown = sorted(set(media_types) - set(MEDIA_TYPES))
         if unknown:
             raise ValueError(f"unknown media types {unknown}; choose from {', '.join(MEDIA_TYPES)}")
-        body["segmentFilters"] = [
-            {
-                "type": "or",
-                "predicates": [
-                    {"type": "dimension", "dimension": "mediaType", "operator": "matches", "value": m}
-                    for m in media_types
-                ],
-            }
-        ]
+        body["segmentFilters"] = [dimension_filter("mediaType", "matches", *media_types, match="or")]
     return body
 
 
@@ -173,7 +167,9 @@ class Analytics:
             "paging": {"pageSize": page_size or self._page_size, "pageNumber": page_number},
             **filters,
         }
-        response = await self._t.api("POST", QUERY_PATH, family="analytics.query", json=body, permission=PERMISSION)
+        response = await self._t.api(
+            "POST", QUERY_PATH, family="analytics.query", json=body, permission=PERMISSION, idempotent=True
+        )
         return response.json()
 
     @staticmethod

@@ -15,7 +15,7 @@ from recording_assets.genesys.errors import (
     MediaIncompleteError,
 )
 from recording_assets.genesys.redact import redact_url
-from recording_assets.genesys.transport import Transport
+from recording_assets.genesys.transport import MAX_MEDIA_REDIRECTS, REDIRECTS, Transport
 
 CHUNK = 1 << 20
 
@@ -41,6 +41,8 @@ async def stream_media(transport: Transport, url: str, write: Callable[[bytes], 
                 raise MediaExpiredError(f"media URL refused with 403 (expired presigned URL): {where}")
             if status in (404, 410):
                 raise MediaGoneError(f"media answered {status}: the recording is gone: {where}")
+            if status in REDIRECTS:
+                raise MediaHttpError(f"media redirected more than {MAX_MEDIA_REDIRECTS} times: {where}")
             if status != 200:
                 raise MediaHttpError(f"media answered HTTP {status}: {where}")
             declared = response.headers.get("Content-Length")

@@ -32,6 +32,19 @@ def _optional_time(value: Any, *, field: str) -> datetime | None:
     return None if value in (None, "") else parse_time(value, field=field)
 
 
+def _lenient_time(value: Any) -> datetime | None:
+    """A timestamp the archive does not need: any ISO-8601 form (with or without fractions, ``Z`` or an
+    offset) is read; anything else is None, never an error (the SDK types these fields as plain strings)."""
+    try:
+        return None if value in (None, "") else parse_time(value, field="")
+    except ResponseFormatError:
+        return None
+
+
+def _lenient_int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _str(value: Any, *, field: str) -> str:
     if not isinstance(value, str) or not value:
         raise ResponseFormatError(f"expected a non-empty string in {field!r}, got {value!r:.80}")
@@ -154,11 +167,11 @@ class RecordingMetadata:
             media=body.get("media"),
             media_subtype=body.get("mediaSubtype"),
             file_state=body.get("fileState"),
-            start_time=_optional_time(body.get("startTime"), field="startTime"),
-            end_time=_optional_time(body.get("endTime"), field="endTime"),
-            archive_date=_optional_time(body.get("archiveDate"), field="archiveDate"),
-            delete_date=_optional_time(body.get("deleteDate"), field="deleteDate"),
-            export_date=_optional_time(body.get("exportDate"), field="exportDate"),
+            start_time=_lenient_time(body.get("startTime")),
+            end_time=_lenient_time(body.get("endTime")),
+            archive_date=_lenient_time(body.get("archiveDate")),
+            delete_date=_lenient_time(body.get("deleteDate")),
+            export_date=_lenient_time(body.get("exportDate")),
             session_id=body.get("sessionId"),
         )
 
@@ -252,8 +265,8 @@ class Recording:
             media=body.get("media"),
             file_state=body.get("fileState"),
             media_uri=first,
-            output_size_bytes=body.get("outputSizeInBytes"),
-            output_duration_ms=body.get("outputDurationMs"),
-            estimated_transcode_ms=body.get("estimatedTranscodeTimeMs"),
+            output_size_bytes=_lenient_int(body.get("outputSizeInBytes")),
+            output_duration_ms=_lenient_int(body.get("outputDurationMs")),
+            estimated_transcode_ms=_lenient_int(body.get("estimatedTranscodeTimeMs")),
             transcoding=transcoding,
         )

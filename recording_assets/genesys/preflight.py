@@ -1,13 +1,18 @@
-"""Preflight: one cheap call per endpoint family a run will use, before any bulk work.
+"""Preflight: one cheap call per endpoint family a run will use, before any bulk work, once per run.
 
-A missing permission fails the run at once, naming it, instead of after thousands of requests. Whether
-the client may see sensitive (redacted) recordings can only be read from its roles; when that cannot
-be read (the introspection permissions are optional), say so rather than guess.
+A missing permission fails the run at once, naming it, instead of after thousands of requests. A family
+whose first real request answers the same question needs no probe: the day's first analytics page names a
+missing analytics permission as well as a probe would, so the assets ask only for the recording family
+(whose first real request, a batch submission, comes after discovery). Whether the client may see
+sensitive (redacted) recordings can only be read from its roles; when that cannot be read (the
+introspection permissions are optional), say so rather than guess. The report (never a token) is small
+and serialisable, so a run's later steps reuse it instead of asking again.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from recording_assets.genesys.errors import GenesysApiError, PermissionDeniedError
@@ -20,14 +25,27 @@ SENSITIVE_VIEW = "recording:recording:viewSensitiveData"
 
 @dataclass(frozen=True)
 class PreflightReport:
-    organization: str | None
     sensitive_data: bool | None  # True / False when the roles could be read, None when unknown
     warnings: tuple[str, ...] = field(default=())
+    families: tuple[str, ...] = ()  # the endpoint families whose permission was checked
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> PreflightReport | None:
+        """The report, or None when ``text`` is not one (an older or foreign file): then check again."""
+        try:
+            data = json.loads(text)
+            sensitive = data["sensitive_data"]
+            if sensitive not in (True, False, None):
+                return None
+            return cls(sensitive, tuple(map(str, data["warnings"])), tuple(map(str, data["families"])))
+        except (ValueError, KeyError, TypeError):
+            return None
 
 
 async def preflight(transport: Transport, *, client_id: str, families: tuple[str, ...] = ("analytics", "recording")) -> PreflightReport:
-    token_info = (await transport.api("GET", "/api/v2/tokens/me", family="tokens")).json()
-    organization = (token_info.get("organization") or {}).get("name")
     if "analytics" in families:
         now = datetime.now(timezone.utc).replace(microsecond=0)
         interval = f"{(now - timedelta(minutes=5)).isoformat()}/{now.isoformat()}".replace("+00:00", "Z")
@@ -47,7 +65,7 @@ async def preflight(transport: Transport, *, client_id: str, families: tuple[str
             permission=RECORDING_VIEW,
         )
     sensitive, warnings = await _sensitive_permission(transport, client_id)
-    return PreflightReport(organization=organization, sensitive_data=sensitive, warnings=tuple(warnings))
+    return PreflightReport(sensitive_data=sensitive, warnings=tuple(warnings), families=tuple(families))
 
 
 async def _sensitive_permission(transport: Transport, client_id: str) -> tuple[bool | None, list[str]]:

@@ -1,7 +1,9 @@
 """When to retry and how long to wait: a small policy object, with jitter isolated so tests are exact.
 
 Mirrors the official SDKs: retry 429 (honouring ``Retry-After``), 502/503/504 and connection errors
-with capped, jittered exponential back-off; never retry other 4xx.
+with capped, jittered exponential back-off; never retry other 4xx. Whether a 500 is lasting or passing is
+not documented (genesys-api.md, "Open readings"): like boto-style clients, an idempotent read retries it
+with the same back-off, and a write (a batch submission, a state change) never does.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ class RetryPolicy:
     max_retry_after_s: float = 180.0  # a longer Retry-After means "give up now" (the gc CLI's rule)
     jitter: Callable[[], float] = field(default=random.random, compare=False, repr=False)
 
-    def should_retry_status(self, status: int) -> bool:
-        return status in RETRYABLE_STATUSES
+    def should_retry_status(self, status: int, *, idempotent: bool = False) -> bool:
+        return status in RETRYABLE_STATUSES or (idempotent and status == 500)
 
     def backoff_s(self, attempt: int) -> float:
         """Delay before retry ``attempt`` (1-based) of a 5xx or connection error: exponential, capped,

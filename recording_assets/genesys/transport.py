@@ -44,6 +44,8 @@ class TransportStats:
 
 
 MAX_RENEWALS = 3  # token renewals one request may trigger before its 401 surfaces
+MAX_MEDIA_REDIRECTS = 3
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 class Transport:
@@ -88,12 +90,16 @@ class Transport:
         json: Any = None,
         permission: str | None = None,
         ok: tuple[int, ...] = (200, 201, 202, 204),
+        idempotent: bool | None = None,
     ) -> httpx.Response:
         """Send one Platform API request; return the response or raise a typed ``GenesysApiError``.
 
         ``permission`` names what a 403 means for this call, so the error tells the user which
-        permission to grant instead of a bare "forbidden".
+        permission to grant instead of a bare "forbidden". ``idempotent`` (default: GET and HEAD) lets a
+        500 be retried; a read sent as POST (an analytics query) says so itself.
         """
+        if idempotent is None:
+            idempotent = method in ("GET", "HEAD")
         url = f"{self._base}{path}"
         renewals = 0
         while True:
@@ -103,7 +109,7 @@ class Transport:
                 headers = {"Authorization": f"Bearer {token.reveal()}"}
                 return self._http.build_request(method, url, params=params, json=json, headers=headers)
 
-            response = await self._send(build, family=family, path=path, paced=True)
+            response = await self._send(build, family=family, path=path, paced=True, idempotent=idempotent)
             if response.status_code == 401 and renewals < MAX_RENEWALS:
                 # Expired or revoked early: renew and retry. Concurrent callers may each see a 401 for the
                 # same stale token; the lock in auth makes them share one renewal.
@@ -115,9 +121,16 @@ class Transport:
             raise api_error(response, method=method, path=path, permission=permission)
 
     async def _send(
-        self, build: Callable[[], httpx.Request], *, family: str, path: str, paced: bool = False
+        self,
+        build: Callable[[], httpx.Request],
+        *,
+        family: str,
+        path: str,
+        paced: bool = False,
+        idempotent: bool = False,
     ) -> httpx.Response:
-        """Send with retries on 429 / 502 / 503 / 504 / connection errors; return the last response."""
+        """Send with retries on 429 / 502 / 503 / 504 / connection errors (and 500 when ``idempotent``);
+        return the last response."""
         failures = 0
         rate_limited = 0
         while True:
@@ -153,7 +166,7 @@ class Transport:
                 if not paced:
                     await self._clock.sleep(wait)
                 continue
-            if self._retry.should_retry_status(status):
+            if self._retry.should_retry_status(status, idempotent=idempotent):
                 failures += 1
                 if failures >= self._retry.max_attempts:
                     return response
@@ -165,11 +178,19 @@ class Transport:
     @asynccontextmanager
     async def open_media(self, url: str):
         """Stream a presigned media URL: no bearer token (it would leak the token to the storage host),
-        not paced (media GETs are not Platform API requests)."""
-        # identity: Content-Length must describe the bytes we hash and store, not a compressed form.
-        request = self._http.build_request("GET", url, headers={"Accept-Encoding": "identity"})
-        self.stats.requests["media"] += 1
-        response = await self._http.send(request, stream=True)
+        not paced (media GETs are not Platform API requests). Up to ``MAX_MEDIA_REDIRECTS`` redirects are
+        followed (signed URLs may redirect to the storage host), each a fresh GET with the same headers;
+        past that the redirect itself is yielded for the caller to refuse."""
+        for hop in range(MAX_MEDIA_REDIRECTS + 1):
+            # identity: Content-Length must describe the bytes we hash and store, not a compressed form.
+            request = self._http.build_request("GET", url, headers={"Accept-Encoding": "identity"})
+            self.stats.requests["media"] += 1
+            response = await self._http.send(request, stream=True)
+            location = response.headers.get("Location")
+            if response.status_code not in REDIRECTS or not location or hop == MAX_MEDIA_REDIRECTS:
+                break
+            await response.aclose()
+            url = str(response.url.join(location))
         try:
             yield response
         finally:

@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date
 
+from recording_assets.archive.protocol import RecordingStore
 from recording_assets.genesys import BatchItem, GenesysClient
 from recording_assets.genesys.models import ConversationSummary
 from recording_assets.pipeline import plan
@@ -46,7 +47,7 @@ class DayArchiver:
         self,
         *,
         client: GenesysClient,
-        store,
+        store: RecordingStore,
         day: date,
         conversations: list[ConversationSummary],
         previous: Iterable[Mapping] = (),

@@ -11,6 +11,7 @@ import threading
 from datetime import date, datetime, timezone
 
 from recording_assets.archive.keys import audit_key, audit_run_prefix
+from recording_assets.archive.protocol import DocumentStore
 from recording_assets.clock import Clock
 from recording_assets.pipeline.tables import AUDIT, to_parquet_bytes, to_table
 
@@ -19,7 +20,7 @@ class AuditTrail:
     def __init__(
         self,
         *,
-        store,
+        store: DocumentStore,
         day: date,
         run_id: str,
         launched_by: str,

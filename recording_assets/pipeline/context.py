@@ -11,8 +11,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, TypeVar
+from typing import TypeVar
 
+from recording_assets.archive.protocol import RecordingStore
 from recording_assets.genesys import BatchItem, GenesysClient
 from recording_assets.genesys.models import BatchResult, ConversationSummary
 from recording_assets.pipeline.audit import AuditTrail
@@ -71,7 +72,7 @@ class DownloadTask:
 @dataclass
 class ArchiveContext:
     client: GenesysClient
-    store: Any  # ArchiveStore, or anything with its methods (tests wrap it)
+    store: RecordingStore
     day: date
     conversations: dict[str, ConversationSummary]
     run_id: str

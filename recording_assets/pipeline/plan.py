@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from recording_assets.archive.keys import parse_recording_key, quarantine_day_prefix, recording_day_prefix
-from recording_assets.archive.store import ObjectInfo
+from recording_assets.archive.objects import ObjectInfo
 from recording_assets.genesys import BatchItem
 from recording_assets.genesys.errors import GenesysApiError
 from recording_assets.genesys.models import BatchResult, ConversationSummary, RecordingMetadata

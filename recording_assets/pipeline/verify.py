@@ -11,6 +11,7 @@ import base64
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from recording_assets.archive.protocol import ArchiveReader
 from recording_assets.archive.sniff import check_container
 from recording_assets.pipeline.states import State
 
@@ -38,7 +39,9 @@ def _archived(outcomes: list[dict]) -> list[dict]:
     return [o for o in outcomes if State(o["state"]).in_archive]
 
 
-def verify_checksums(store, outcomes: list[dict], *, read_back: bool = False, workers: int = 16) -> Verification:
+def verify_checksums(
+    store: ArchiveReader, outcomes: list[dict], *, read_back: bool = False, workers: int = 16
+) -> Verification:
     rows = _archived(outcomes)
 
     def check(o: dict) -> dict | None:
@@ -68,7 +71,7 @@ def verify_checksums(store, outcomes: list[dict], *, read_back: bool = False, wo
     return Verification(checked=len(rows), problems=problems)
 
 
-def verify_containers(store, outcomes: list[dict], *, workers: int = 16) -> Verification:
+def verify_containers(store: ArchiveReader, outcomes: list[dict], *, workers: int = 16) -> Verification:
     rows = _archived(outcomes)
 
     def check(o: dict) -> dict | None:

@@ -113,6 +113,8 @@ class BatchStore:
             if rec.sensitive and not can_view_sensitive:
                 continue  # silently excluded, as Genesys does without viewSensitiveData
             state = rec.file_state_at(now_ms)
+            if state in (ARCHIVED, DELETED) and self._org.dialect.batch_unavailable == "omitted":
+                continue  # the reading in which a batch leaves unavailable recordings out
             error = {ARCHIVED: ERROR_ARCHIVED, DELETED: ERROR_DELETED, UPLOADING: ERROR_UPLOADING}.get(state)
             expanded.append((conversation_id, rec.id, rec, error))
         return expanded

@@ -5,7 +5,9 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from recording_assets.sandbox.dialect import DIALECTS, Dialect
 from recording_assets.sandbox.faults import Faults
+from recording_assets.sandbox.flags import option
 
 # Permission groups are ordered tuples: a 403 message lists them in the documented order.
 ANALYTICS_VIEW = ("analytics:conversationDetail:view", "analytics:agentConversationDetail:view")
@@ -41,28 +43,45 @@ ALL_PERMISSIONS = frozenset(
 
 @dataclass(frozen=True)
 class SandboxConfig:
-    """Everything that shapes one sandbox; the same config always yields the same org and bytes."""
+    """Everything that shapes one sandbox; the same config always yields the same org and bytes.
 
-    host: str = "127.0.0.1"
-    port: int = 0  # 0 = pick a free port
-    allow_remote: bool = False  # binding a non-loopback host needs an explicit yes
+    The fields are also the flags of ``recording-assets sandbox`` (``sandbox.flags``), but for those
+    marked ``cli=False``."""
+
+    host: str = option("127.0.0.1", "bind address (loopback unless --allow-remote)")
+    port: int = option(0, "TCP port (0 = any free port)", cli_default=8765)
+    allow_remote: bool = option(False, "allow binding a non-loopback address")
     seed: int = 7
     conversations_per_day: int = 600
     live_calls: int = 5  # extra voice calls in progress at the clock's time when the org is built
     client_id: str = "sandbox-client"
     client_secret: str = "sandbox-secret"
     token_ttl_s: int = 86400
-    rate_limit_per_minute: int = 300  # per token; 0 = unlimited
-    url_ttl_s: int = 3600  # presigned media URL lifetime (real Genesys: 120..3600)
+    rate_limit_per_minute: int = option(
+        300, "requests per minute per token (0 = unlimited)", flag="--rate-limit"
+    )
+    url_ttl_s: int = option(3600, "presigned URL lifetime, seconds")  # real Genesys: 120..3600
     media_scale: float = 0.02  # shrinks realistic media sizes so a day stays small
     giant_recording_bytes: int = 0  # >0: first AVAILABLE voice recording of each day has exactly this size
-    permissions: frozenset[str] | None = None  # None = ALL_PERMISSIONS
+    permissions: frozenset[str] | None = option(  # None = ALL_PERMISSIONS
+        None, "grant only these permissions (repeatable; default: all)", flag="--permission", metavar="P"
+    )
     batch_latency_s: float = 2.0
     job_latency_s: float = 3.0
     transcode_polls: int = 1  # 202 answers before a non-native formatId is ready
     data_lag_s: float = 3600.0  # analytics jobs only see conversations ended before now - data_lag_s
-    media_bandwidth_bytes_per_s: int = 0  # 0 = unlimited; shared by all concurrent media responses
+    media_bandwidth_bytes_per_s: int = option(
+        0, "bytes per second shared by all media downloads (0 = unlimited)", flag="--media-bandwidth"
+    )
     faults: Faults = field(default_factory=Faults)
+    # readings of what the documentation leaves open; not (yet) on the command line
+    dialect: Dialect = option(
+        Dialect(),
+        "how the org reads what the documentation leaves open: a name (" + ", ".join(DIALECTS) + ") or "
+        "field=value,... (see docs/genesys-behaviours.md)",
+        metavar="DIALECT",
+        parse=Dialect.parse,
+    )
 
     def __post_init__(self) -> None:
         if self.permissions is not None and not isinstance(self.permissions, frozenset):

@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from recording_assets.sandbox.flags import option
 from recording_assets.sandbox.ids import fraction
 
 _5XX_CYCLE = (502, 503, 504)
@@ -19,27 +20,37 @@ _5XX_CYCLE = (502, 503, 504)
 
 @dataclass(frozen=True)
 class Faults:
-    """What should go wrong. All off by default; change at runtime with ``SandboxServer.set_faults``."""
+    """What should go wrong. All off by default; change at runtime with ``SandboxServer.set_faults``.
 
-    burst_429_every: int = 0  # every Nth API request starts a burst of 429s
-    burst_429_length: int = 3
-    burst_retry_after_s: int = 2
-    error_5xx_every: int = 0  # every Nth API request answers 502/503/504 (in turn)
-    reset_mid_body_rate: float = 0.0  # first media GET aborts the socket (RST) after about half the body
-    truncate_body_rate: float = (
-        0.0  # first media GET closes cleanly after half of the promised Content-Length
+    The fields are also the flags of the faults group of ``recording-assets sandbox`` (``sandbox.flags``),
+    but for those marked ``cli=False``."""
+
+    burst_429_every: int = option(0, "every Nth API request starts a burst of 429s")
+    burst_429_length: int = option(3, "429s per burst")
+    burst_retry_after_s: int = option(2, "Retry-After seconds sent during a burst")
+    error_5xx_every: int = option(0, "every Nth API request answers 502/503/504")  # in turn
+    # every Nth API request answers 500 (a transient server error); no command-line flag (yet)
+    error_500_every: int = option(0, "every Nth API request answers 500")
+    # the first media GET aborts the socket (RST) after about half the body
+    reset_mid_body_rate: float = option(0.0, "share of recordings whose first media GET is reset")
+    # the first media GET closes cleanly after half of the promised Content-Length
+    truncate_body_rate: float = option(0.0, "share whose first media GET stops at half the body")
+    # the first media GET is a 200 text/html error page
+    wrong_content_type_rate: float = option(0.0, "share whose first media GET is an HTML page")
+    # the first media GET starts with garbage instead of the container magic
+    corrupt_magic_rate: float = option(0.0, "share whose first media GET has garbage magic bytes")
+    corrupt_magic_persistent: bool = option(False, "corrupt every attempt, not just the first")
+    revoke_tokens_every: int = option(0, "every Nth API request revokes its token")
+    token_ttl_override_s: int | None = option(None, "lifetime of newly issued tokens, seconds")
+    deny_permissions: frozenset[str] = option(
+        frozenset(), "remove a permission from the grant (repeatable)", flag="--deny-permission", metavar="P"
     )
-    wrong_content_type_rate: float = 0.0  # first media GET is a 200 text/html error page
-    corrupt_magic_rate: float = 0.0  # first media GET starts with garbage instead of the container magic
-    corrupt_magic_persistent: bool = False  # corrupt every attempt, not just the first
-    revoke_tokens_every: int = 0  # every Nth API request revokes the token it used
-    token_ttl_override_s: int | None = None
-    deny_permissions: frozenset[str] = frozenset()
-    deleted_status: int = 404  # what a DELETED recording answers: 404 or 410
-    batch_error_rate: float = 0.0  # first batch result of an available recording carries errorMsg
-    slow_response_s: float = 0.0  # real-time delay before every API response
-    pagination_drift: bool = False  # later details-query pages shift by -3..+3 items
-    conflict_409_every: int = 0  # every Nth recording-control call answers 409
+    deleted_status: int = option(404, "status for a DELETED recording: 404 or 410")
+    # the first batch result of an available recording carries errorMsg
+    batch_error_rate: float = option(0.0, "share of first batch results that carry errorMsg")
+    slow_response_s: float = option(0.0, "real seconds added to every API response")
+    pagination_drift: bool = option(False, "shift later details-query pages by -3..+3")  # items
+    conflict_409_every: int = option(0, "every Nth recording-control call answers 409")
 
     def __post_init__(self) -> None:
         if self.deleted_status not in (404, 410):
@@ -58,6 +69,7 @@ class Faults:
             "burst_429_every",
             "burst_429_length",
             "error_5xx_every",
+            "error_500_every",
             "revoke_tokens_every",
             "conflict_409_every",
         ):
@@ -138,6 +150,8 @@ class FaultState:
                 status = _5XX_CYCLE[self._errors_sent % len(_5XX_CYCLE)]
                 self._errors_sent += 1
                 return GateDecision(status, 1 if status == 503 else None, revoke)
+            if f.error_500_every and n % f.error_500_every == 0:
+                return GateDecision(500, None, revoke)
             return GateDecision(None, None, revoke)
 
     def on_control_call(self) -> bool:

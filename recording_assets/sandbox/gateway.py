@@ -22,7 +22,7 @@ from recording_assets.sandbox.ratelimit import RateLimiter
 from recording_assets.sandbox.state import SandboxState
 from recording_assets.sandbox.tokens import Token
 
-_5XX_CODES = {502: "bad.gateway", 503: "service.unavailable", 504: "gateway.timeout"}
+_5XX_CODES = {500: "internal.server.error", 502: "bad.gateway", 503: "service.unavailable", 504: "gateway.timeout"}
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

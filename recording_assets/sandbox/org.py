@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from recording_assets.sandbox import media
+from recording_assets.sandbox.dialect import Dialect
 from recording_assets.sandbox.ids import IdCodec, stable_int, stable_uuid
 from recording_assets.sandbox.timefmt import DAY_MS, day_of_ms, day_start_ms
 
@@ -269,8 +270,10 @@ class SyntheticOrg:
         giant_recording_bytes: int,
         anchor_ms: int,
         cache_days: int = 8,
+        dialect: Dialect | None = None,
     ) -> None:
         self.seed = seed
+        self.dialect = dialect or Dialect()
         self.conversations_per_day = conversations_per_day
         self.media_scale = media_scale
         self.giant_recording_bytes = giant_recording_bytes

@@ -5,7 +5,12 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import Route
 
-from recording_assets.sandbox.analytics import drift_for, parse_details_query, render_conversation
+from recording_assets.sandbox.analytics import (
+    approximate_total,
+    drift_for,
+    parse_details_query,
+    render_conversation,
+)
 from recording_assets.sandbox.config import ANALYTICS_VIEW
 from recording_assets.sandbox.errors import bad_request, not_found
 from recording_assets.sandbox.gateway import Ctx, api, json_response
@@ -28,6 +33,8 @@ def routes(state: SandboxState) -> list[Route]:
         query = parse_details_query(await ctx.json(), ctx.now_ms)
         drift = drift_for(state.config.seed, query) if state.faults.faults.pagination_drift else 0
         page, total = state.queries.page(query, ctx.now_ms, drift)
+        if state.config.dialect.total_hits == "approximate":
+            total = approximate_total(state.config.seed, query, total)
         if not page:
             return json_response({"totalHits": total})  # the real API omits an empty conversations list
         return json_response(

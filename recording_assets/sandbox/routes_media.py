@@ -149,7 +149,13 @@ def routes(state: SandboxState) -> list[Route]:
     org = state.org
 
     async def serve(request: Request) -> Response:
-        response = _media_response(request)
+        if "authorization" in request.headers:
+            state.stats.media_authorization_seen()
+        hop = request.query_params.get(_HOP, "0")
+        if hop.isdigit() and int(hop) < state.config.dialect.media_redirects:
+            response = _redirect_to_other_host(request, int(hop) + 1)
+        else:
+            response = _media_response(request)
         state.stats.record(
             t=state.clock.time(),
             method=request.method,
@@ -203,6 +209,17 @@ def routes(state: SandboxState) -> list[Route]:
         return MediaStream(state, body, fault, start, end, status, headers, head_only)
 
     return [Route("/media/{opaque}", serve, methods=["GET", "HEAD"])]
+
+
+_HOP = "sandbox-hop"
+
+
+def _redirect_to_other_host(request: Request, hop: int) -> Response:
+    """302 to the same object on the other loopback name: another origin, as a storage redirect would be."""
+    host = "localhost" if request.url.hostname != "localhost" else "127.0.0.1"
+    query = "&".join(p for p in request.url.query.split("&") if p and not p.startswith(f"{_HOP}="))
+    url = request.url.replace(hostname=host, query=f"{query}&{_HOP}={hop}" if query else f"{_HOP}={hop}")
+    return Response(status_code=302, headers={"location": str(url)})
 
 
 def _parse_range(header: str | None, size: int) -> Any:

@@ -15,7 +15,7 @@ from recording_assets.sandbox.gateway import Ctx, api, json_response
 from recording_assets.sandbox.org import ARCHIVED, DELETED, UPLOADING, Conversation, Recording, RETENTION_DAYS
 from recording_assets.sandbox.presign import MediaGrant
 from recording_assets.sandbox.state import SandboxState
-from recording_assets.sandbox.timefmt import DAY_MS, iso
+from recording_assets.sandbox.timefmt import DAY_MS, iso, stamp
 
 REGION = "us-east-1"
 _FORMAT_PARAMS = {
@@ -25,24 +25,24 @@ _FORMAT_PARAMS = {
 }
 
 
-def metadata(rec: Recording, now_ms: int) -> dict[str, Any]:
-    """RecordingMetadata as ``GET .../recordingmetadata`` returns it."""
+def metadata(rec: Recording, now_ms: int, times: str = "millis") -> dict[str, Any]:
+    """RecordingMetadata as ``GET .../recordingmetadata`` returns it, timestamps in the dialect's form."""
     state = rec.file_state_at(now_ms)
     out: dict[str, Any] = {
         "id": rec.id,
         "conversationId": rec.conversation_id,
-        "startTime": iso(rec.start_ms),
+        "startTime": stamp(rec.start_ms, times),
     }
     if state != UPLOADING:
-        out["endTime"] = iso(rec.end_ms)
+        out["endTime"] = stamp(rec.end_ms, times)
     out["media"] = rec.media
     if rec.subtype:
         out["mediaSubtype"] = rec.subtype
     out["fileState"] = state
     if rec.archive_date_ms is not None:
-        out["archiveDate"] = iso(rec.archive_date_ms)
+        out["archiveDate"] = stamp(rec.archive_date_ms, times)
         out["archiveMedium"] = "CLOUDARCHIVE"
-    out["deleteDate"] = iso(rec.delete_date_ms)
+    out["deleteDate"] = stamp(rec.delete_date_ms, times)
     out["sessionId"] = rec.session_id
     out["region"] = REGION
     out["maxAllowedRestorationsForOrg"] = 10000
@@ -74,9 +74,10 @@ def routes(state: SandboxState) -> list[Route]:
 
     def recording_view(ctx: Ctx, rec: Recording) -> tuple[int, dict[str, Any]]:
         """(status, Recording body) for one recording as the single/plural GETs show it."""
-        body = metadata(rec, ctx.now_ms)
+        body = metadata(rec, ctx.now_ms, state.config.dialect.timestamps)
         body["recordingFileRole"] = "CUSTOMER_EXPERIENCE"
-        body["creationTime"] = iso(rec.end_ms) if body["fileState"] != UPLOADING else iso(rec.start_ms)
+        created = rec.end_ms if body["fileState"] != UPLOADING else rec.start_ms
+        body["creationTime"] = stamp(created, state.config.dialect.timestamps)
         body["outputDurationMs"] = rec.duration_ms
         if body["fileState"] in (ARCHIVED, DELETED, UPLOADING):
             return 200, body
@@ -101,7 +102,7 @@ def routes(state: SandboxState) -> list[Route]:
     @api(state, "recording.metadata", RECORDING_VIEW)
     async def recording_metadata(ctx: Ctx) -> Response:
         conv = conversation(ctx)
-        return json_response([metadata(rec, ctx.now_ms) for rec in conv.recordings])
+        return json_response([metadata(rec, ctx.now_ms, state.config.dialect.timestamps) for rec in conv.recordings])
 
     @api(state, "recording.get", RECORDING_VIEW)
     async def recordings(ctx: Ctx) -> Response:

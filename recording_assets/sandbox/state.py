@@ -55,6 +55,7 @@ class SandboxState:
             media_scale=config.media_scale,
             giant_recording_bytes=config.giant_recording_bytes,
             anchor_ms=self.now_ms(),
+            dialect=config.dialect,
         )
         self.faults = FaultState(seed=config.seed, faults=config.faults)
         self.tokens = TokenStore()

@@ -22,6 +22,7 @@ class Stats:
             self._rate_limited = 0
             self._tokens_issued = 0
             self._media_bytes = 0
+            self._media_authorization = 0
             self._log: deque[dict[str, Any]] = deque(maxlen=self._log_limit)
 
     def record(
@@ -52,6 +53,11 @@ class Stats:
         with self._lock:
             self._media_bytes += count
 
+    def media_authorization_seen(self) -> None:
+        """A media GET carried an Authorization header: a presigned URL must never be sent the token."""
+        with self._lock:
+            self._media_authorization += 1
+
     def snapshot(self, log_limit: int | None = None) -> dict[str, Any]:
         """Counters plus the request log (its last ``log_limit`` entries; None = all of it)."""
         with self._lock:
@@ -66,5 +72,6 @@ class Stats:
                 "rate_limited": self._rate_limited,
                 "tokens_issued": self._tokens_issued,
                 "media_bytes": self._media_bytes,
+                "media_with_authorization": self._media_authorization,
                 "log": log,
             }

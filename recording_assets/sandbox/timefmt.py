@@ -14,6 +14,19 @@ def iso(ms: int) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
+_OFFSET = dt.timezone(dt.timedelta(hours=2))
+
+
+def stamp(ms: int, style: str) -> str:
+    """A timestamp in one of the dialect's forms: ``millis`` (as ``iso``), ``seconds`` or ``offset``."""
+    if style == "millis":
+        return iso(ms)
+    moment = _EPOCH + dt.timedelta(milliseconds=ms)
+    if style == "seconds":
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(_OFFSET).isoformat(timespec="milliseconds")
+
+
 def parse_iso(text: str) -> int:
     """ISO-8601 with an offset or ``Z`` to epoch ms; naive values are taken as UTC."""
     value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))

@@ -6,7 +6,7 @@ participant id or session id is the same everywhere.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from recording_assets.sandbox.ids import stable_int
 from recording_assets.sandbox.org import Conversation
@@ -48,7 +48,7 @@ class Participant:
 def participants(conv: Conversation) -> list[Participant]:
     directory = conv.org.directory
     queue = directory.queues[conv.queue]
-    recorded_roles = {rec.role for rec in conv.recordings}
+    recorded_roles = flagged_roles(conv)
     media_type = conv.media_type
     inbound = conv.direction == "inbound"
     voice = media_type == "voice"
@@ -160,7 +160,24 @@ def participants(conv: Conversation) -> list[Participant]:
                 ),
             )
         )
+    if conv.org.dialect.screen_flags == "with_recording":
+        # screenRecording set on every participant whose session is flagged, screen or not.
+        result = [replace(p, screen_recording=True) if p.role in recorded_roles else p for p in result]
     return result
+
+
+def flagged_roles(conv: Conversation) -> set[str]:
+    """The roles whose analytics session carries ``recording: true``, in the org's dialect."""
+    own = {rec.role for rec in conv.recordings}  # the session each recording belongs to
+    reading = conv.org.dialect.recording_flags
+    if reading == "agent_only":
+        # Agents' sessions only, one flag whatever the count: the consultant's for its own recording, the
+        # agent's for anything else the call recorded.
+        return ({"agent"} if own - {"consult"} else set()) | (own & {"consult"})
+    if reading == "customer_and_agent":
+        # One stereo recording of the call flags both of its sides.
+        return own | ({"customer", "agent"} if "customer" in own else set())
+    return own
 
 
 def find_participant(conv: Conversation, participant_id: str) -> Participant | None:

@@ -10,7 +10,7 @@ import pytest
 
 from recording_assets.archive.keys import recording_key
 from recording_assets.archive.spool import MediaSpool
-from recording_assets.archive.store import ObjectInfo
+from recording_assets.archive.objects import ObjectInfo
 from recording_assets.genesys import BatchItem
 from recording_assets.genesys.models import BatchResult, ConversationSummary
 from recording_assets.pipeline import plan

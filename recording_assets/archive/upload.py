@@ -1,0 +1,232 @@
+"""Sending bytes to S3: one PUT, or a multipart upload that is always aborted if it fails.
+
+The bytes are re-hashed as they are read for upload and compared with the download-time hash before
+anything becomes visible; S3 gets ``ChecksumSHA256`` for the whole object or every part. Each part is sent
+from an in-memory ``bytes`` so botocore's retry re-sends it whole. A create-only write whose response was
+lost meets its own ``If-None-Match`` on the retry (412): the object is taken as ours only if it holds our
+size and recorded SHA-256 (the verifier then proves its bytes like any other write's).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import math
+from collections.abc import Mapping
+from typing import Any, BinaryIO
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from recording_assets.archive import s3errors
+from recording_assets.archive.encryption import Encryption
+from recording_assets.archive.errors import IntegrityError
+from recording_assets.archive.objects import Landed, ObjectInfo, etag_of
+from recording_assets.archive.reads import BucketReader
+from recording_assets.archive.spool import UploadSource
+
+MiB = 1024 * 1024
+MIN_PART_SIZE = 5 * MiB
+MAX_SINGLE_PUT = 5 * 1024 * MiB
+MAX_PARTS = 10_000
+
+log = logging.getLogger(__name__)
+
+
+class Uploader:
+    def __init__(
+        self, reader: BucketReader, *, encryption: Encryption, part_size: int, multipart_threshold: int
+    ) -> None:
+        self._reader = reader
+        self._s3 = reader.s3
+        self.bucket = reader.bucket
+        self._encryption = encryption
+        self._part_size = part_size
+        self._multipart_threshold = multipart_threshold
+
+    def put_spool(
+        self, key: str, spool: UploadSource, *, content_type: str, metadata: Mapping[str, str]
+    ) -> Landed:
+        """Create-only: one PUT below the multipart threshold, a multipart upload from it on."""
+        if spool.size >= self._multipart_threshold:
+            return self._put_multipart(key, spool, content_type=content_type, metadata=metadata)
+        body = _read_up_to(spool.reader(), spool.size)
+        return self.put_single(
+            key,
+            body,
+            sha256_hex=spool.sha256_hex,
+            content_type=content_type,
+            metadata=metadata,
+            create_only=True,
+        )
+
+    def put_single(
+        self,
+        key: str,
+        body: bytes,
+        *,
+        sha256_hex: str,
+        content_type: str,
+        metadata: Mapping[str, str],
+        create_only: bool,
+    ) -> Landed:
+        digest = hashlib.sha256(body).digest()
+        if digest.hex() != sha256_hex:
+            raise self._not_sent(
+                key,
+                f"the bytes read for upload hash to {digest.hex()}, not the {sha256_hex} recorded "
+                "while downloading (corrupted on local disk or in memory)",
+            )
+        checksum = _b64(digest)
+        request: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "Body": body,
+            "ContentType": content_type,
+            "Metadata": dict(metadata),
+            "ChecksumAlgorithm": "SHA256",
+            "ChecksumSHA256": checksum,
+            **self._encryption.request_args(),
+        }
+        if create_only:
+            request["IfNoneMatch"] = "*"
+        try:
+            response = self._s3.put_object(**request)
+        except (ClientError, BotoCoreError) as error:
+            ours = self._own_write_if_it_landed(error, key, size=len(body), sha256_hex=sha256_hex)
+            if ours is None:
+                raise self._reader.translate(error, operation="PutObject", key=key) from error
+            return Landed(ours.etag, ours.version_id, checksum)
+        return Landed(etag_of(response), response.get("VersionId"), checksum)
+
+    def _put_multipart(
+        self, key: str, spool: UploadSource, *, content_type: str, metadata: Mapping[str, str]
+    ) -> Landed:
+        # S3 allows 10,000 parts; grow the part for very large files rather than fail at part 10,001.
+        part_size = max(self._part_size, math.ceil(spool.size / MAX_PARTS))
+        try:
+            created = self._s3.create_multipart_upload(
+                Bucket=self.bucket,
+                Key=key,
+                ContentType=content_type,
+                Metadata=dict(metadata),
+                ChecksumAlgorithm="SHA256",
+                **self._encryption.request_args(),
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise self._reader.translate(error, operation="CreateMultipartUpload", key=key) from error
+        upload_id = created["UploadId"]
+        try:
+            return self._send_parts_and_complete(key, spool, upload_id=upload_id, part_size=part_size)
+        except BaseException:
+            # Whatever went wrong (our check, S3, the reader, Ctrl-C), parts must not linger.
+            self._abort_quietly(key, upload_id)
+            raise
+
+    def _send_parts_and_complete(
+        self, key: str, spool: UploadSource, *, upload_id: str, part_size: int
+    ) -> Landed:
+        reader = spool.reader()
+        whole = hashlib.sha256()
+        part_digests: list[bytes] = []
+        completed_parts: list[dict[str, Any]] = []
+        sent = 0
+        operation = "UploadPart"
+        try:
+            while sent < spool.size:
+                data = _read_up_to(reader, min(part_size, spool.size - sent))
+                if not data:
+                    break
+                digest = hashlib.sha256(data).digest()
+                part_number = len(completed_parts) + 1
+                completed_parts.append(self._upload_part(key, upload_id, part_number, data, digest))
+                whole.update(data)
+                part_digests.append(digest)
+                sent += len(data)
+            if sent != spool.size or whole.hexdigest() != spool.sha256_hex:
+                raise self._not_sent(
+                    key,
+                    f"the {sent} bytes read for upload hash to {whole.hexdigest()}, not the "
+                    f"{spool.size} bytes / {spool.sha256_hex} recorded while downloading",
+                )
+            operation = "CompleteMultipartUpload"
+            response = self._s3.complete_multipart_upload(
+                Bucket=self.bucket,
+                Key=key,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": completed_parts},
+                IfNoneMatch="*",
+            )
+            etag, version_id = etag_of(response), response.get("VersionId")
+        except (ClientError, BotoCoreError) as error:
+            ours = self._own_write_if_it_landed(error, key, size=spool.size, sha256_hex=spool.sha256_hex)
+            if ours is None:
+                raise self._reader.translate(error, operation=operation, key=key) from error
+            etag, version_id = ours.etag, ours.version_id
+        composite = _b64(hashlib.sha256(b"".join(part_digests)).digest())
+        return Landed(etag, version_id, composite, len(part_digests))
+
+    def _upload_part(
+        self, key: str, upload_id: str, part_number: int, data: bytes, digest: bytes
+    ) -> dict[str, Any]:
+        # ``data`` is bytes, so botocore's retry re-sends the whole part: never half a part.
+        checksum = _b64(digest)
+        response = self._s3.upload_part(
+            Bucket=self.bucket,
+            Key=key,
+            UploadId=upload_id,
+            PartNumber=part_number,
+            Body=data,
+            ChecksumAlgorithm="SHA256",
+            ChecksumSHA256=checksum,
+        )
+        echoed = response.get("ChecksumSHA256")
+        if echoed is not None and echoed != checksum:
+            detail = f"S3 acknowledged part {part_number} as SHA-256 {echoed}, not {checksum}"
+            raise self._not_sent(key, detail)
+        return {"PartNumber": part_number, "ETag": response["ETag"], "ChecksumSHA256": checksum}
+
+    def _not_sent(self, key: str, detail: str) -> IntegrityError:
+        # Raised before any object became visible (a multipart upload is aborted on the way out).
+        return IntegrityError(bucket=self.bucket, key=key, detail=detail, cleaned_up=True)
+
+    def _own_write_if_it_landed(
+        self, error: s3errors.S3Error, key: str, *, size: int, sha256_hex: str
+    ) -> ObjectInfo | None:
+        """The object under ``key`` if a 412 on a retry was our own earlier attempt, else None.
+
+        A create-only write whose response was lost (reset, or later than the read timeout) is retried by
+        botocore and meets its own ``If-None-Match``. The object is taken as ours only if it holds our size
+        and recorded SHA-256; the verifier then proves its bytes like any other write's.
+        """
+        if not isinstance(error, ClientError) or not s3errors.is_precondition_failed(error):
+            return None
+        if error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) == 0:
+            return None  # the first attempt was refused: someone else's object
+        info = self._reader.head_or_none(key)
+        if info is None or (info.size, info.recorded_sha256) != (size, sha256_hex):
+            return None
+        return info
+
+    def _abort_quietly(self, key: str, upload_id: str) -> None:
+        try:
+            self._s3.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        except Exception:  # the original failure matters more; abort_stale_uploads sweeps leftovers
+            log.warning("could not abort multipart upload %s of s3://%s/%s", upload_id, self.bucket, key)
+
+
+def _read_up_to(reader: BinaryIO, size: int) -> bytes:
+    first = reader.read(size)
+    if len(first) == size or not first:
+        return first
+    buffer = bytearray(first)
+    while len(buffer) < size:
+        chunk = reader.read(size - len(buffer))
+        if not chunk:
+            break
+        buffer += chunk
+    return bytes(buffer)
+
+
+def _b64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode("ascii")

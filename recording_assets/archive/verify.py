@@ -1,0 +1,135 @@
+"""Proving a write after it landed: size, encryption, recorded and S3 checksums, or a streaming read-back.
+
+On any doubt the object just written is deleted (the exact version), so no unverified object stays under a
+final key; if even that fails, the error says it may remain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from botocore.exceptions import BotoCoreError, ClientError, FlexibleChecksumError
+
+from recording_assets.archive import s3errors
+from recording_assets.archive.encryption import Encryption
+from recording_assets.archive.errors import IntegrityError, StorageError
+from recording_assets.archive.objects import Landed, StoredObject, VerifiedBy
+from recording_assets.archive.reads import BucketReader
+
+READ_BACK_CHUNK = 1024 * 1024
+
+log = logging.getLogger(__name__)
+
+
+class Verifier:
+    def __init__(self, reader: BucketReader, *, encryption: Encryption, always_read_back: bool) -> None:
+        """``always_read_back``: hash the stored bytes even when S3 reports a checksum."""
+        self._reader = reader
+        self._s3 = reader.s3
+        self.bucket = reader.bucket
+        self._encryption = encryption
+        self._always_read_back = always_read_back
+
+    def verify(self, key: str, *, size: int, sha256_hex: str, landed: Landed) -> StoredObject:
+        try:
+            verified_by, problem = self._find_problem(key, size=size, sha256_hex=sha256_hex, landed=landed)
+        except BaseException as error:
+            # Could not finish verifying: an unverified object must not stay under a final key, and if it
+            # cannot be deleted either, the caller must learn that it may remain.
+            if self._delete_version_quietly(key, landed.version_id) or not isinstance(error, Exception):
+                raise
+            reason = (
+                f"{error.operation} failed with {error.code}"
+                if isinstance(error, StorageError)
+                else type(error).__name__
+            )
+            raise IntegrityError(
+                bucket=self.bucket,
+                key=key,
+                detail=f"verifying it was cut off ({reason}) and deleting it failed too, so it may remain "
+                f"unverified; compare ArchiveStore.read_back_sha256(key) with {sha256_hex}",
+                cleaned_up=False,
+            ) from error
+        if problem is not None:
+            cleaned_up = self._delete_version_quietly(key, landed.version_id)
+            raise IntegrityError(bucket=self.bucket, key=key, detail=problem, cleaned_up=cleaned_up)
+        return StoredObject(
+            bucket=self.bucket,
+            key=key,
+            size=size,
+            sha256_hex=sha256_hex,
+            etag=landed.etag,
+            version_id=landed.version_id,
+            checksum_verified_by=verified_by,
+        )
+
+    def read_back(self, key: str) -> tuple[str, int]:
+        """Hex SHA-256 and size of the stored bytes, streamed in 1 MiB chunks."""
+        try:
+            body = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"]
+        except (ClientError, BotoCoreError) as error:
+            raise self._reader.translate(error, operation="GetObject", key=key) from error
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            for chunk in body.iter_chunks(READ_BACK_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+        except FlexibleChecksumError as error:
+            raise s3errors.stored_checksum_mismatch(error, bucket=self.bucket, key=key) from error
+        except BotoCoreError as error:
+            raise self._reader.translate(error, operation="GetObject", key=key) from error
+        finally:
+            body.close()
+        return digest.hexdigest(), size
+
+    def _find_problem(
+        self, key: str, *, size: int, sha256_hex: str, landed: Landed
+    ) -> tuple[VerifiedBy, str | None]:
+        info = self._reader.head(key)
+        if info is None:
+            return "s3-checksum", "the object was missing right after the upload succeeded"
+        if info.size != size:
+            return "s3-checksum", f"S3 holds {info.size} bytes, {size} were sent"
+        if not self._encryption.is_applied(info.server_side_encryption):
+            return "s3-checksum", (
+                f"stored with server-side encryption {info.server_side_encryption!r}, "
+                f"not {self._encryption.algorithm!r}"
+            )
+        if info.recorded_sha256 != sha256_hex:
+            return "s3-checksum", f"metadata sha256 {info.recorded_sha256!r} is not {sha256_hex}"
+        if info.checksum_sha256 is not None and not self._always_read_back:
+            return "s3-checksum", _checksum_problem(info.checksum_sha256, landed)
+        try:
+            actual_sha256, actual_size = self.read_back(key)
+        except IntegrityError as error:
+            return "read-back", error.detail
+        if (actual_sha256, actual_size) != (sha256_hex, size):
+            return "read-back", (
+                f"reading back gave {actual_size} bytes / {actual_sha256}, not {size} / {sha256_hex}"
+            )
+        return "read-back", None
+
+    def _delete_version_quietly(self, key: str, version_id: str | None) -> bool:
+        # Delete the exact version we wrote, so a versioned bucket keeps no hidden corrupt copy.
+        # "null" is the unversioned bucket's version; moto rejects it there, and plain delete is the same.
+        request = {"Bucket": self.bucket, "Key": key}
+        if version_id and version_id != "null":
+            request["VersionId"] = version_id
+        try:
+            self._s3.delete_object(**request)
+        except Exception:
+            log.error("could not delete unverified object s3://%s/%s", self.bucket, key)
+            return False
+        return True
+
+
+def _checksum_problem(reported: str, landed: Landed) -> str | None:
+    # Composite values are "base64-N" on AWS; moto's HEAD leaves out "-N". Base64 never contains "-".
+    value, _, parts = reported.partition("-")
+    if value != landed.s3_checksum:
+        return f"S3 reports SHA-256 checksum {reported}, expected {landed.s3_checksum}"
+    if parts and landed.part_count is not None and parts != str(landed.part_count):
+        return f"S3 reports {parts} parts, {landed.part_count} were uploaded"
+    return None

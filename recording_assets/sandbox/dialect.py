@@ -1,0 +1,99 @@
+"""Readings of what the Genesys documentation leaves open, one field per behaviour.
+
+The sandbox plays each plausible reading so the product can be shown correct and economical under all of
+them, never tuned to one guess (genesys-api.md, "Open readings"; docs/genesys-behaviours.md lists every
+behaviour, its readings, the source that leaves it open and what the product does). The defaults are
+the sandbox's first reading; ``DIALECTS`` names the combinations the test matrix and benchmarks run.
+(Whether a deleted recording answers 404 or 410 is ``Faults.deleted_status``: switchable while running.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+RECORDING_FLAGS = ("per_recording", "agent_only", "customer_and_agent")
+SCREEN_FLAGS = ("per_screen", "with_recording")
+BATCH_UNAVAILABLE = ("error_item", "omitted")
+TOTAL_HITS = ("exact", "approximate")
+TIMESTAMPS = ("millis", "seconds", "offset")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    # Which analytics sessions carry `recording: true`: the session each recording belongs to; only
+    # agents' sessions (one flag whatever the count); the customer's and the agent's for one stereo call.
+    recording_flags: str = "per_recording"
+    # `screenRecording` on participants: set per screen recording; or set on every participant whose
+    # session is flagged `recording` (the flag then says nothing about screens).
+    screen_flags: str = "per_screen"
+    # A batch job's answer for ARCHIVED / DELETED recordings: an item with `errorMsg`; or no item at all.
+    batch_unavailable: str = "error_item"
+    # `totalHits` of the details query: exact; or approximate (within ±10 %, changing from page to page).
+    total_hits: str = "exact"
+    # Timestamps in recording bodies: `.000Z` milliseconds; whole seconds `Z`; or a +02:00 offset.
+    timestamps: str = "millis"
+    # Presigned media URLs answer 302 to another host this many times before the bytes (0: 200 at once).
+    media_redirects: int = 0
+
+    def __post_init__(self) -> None:
+        for name, allowed in (
+            ("recording_flags", RECORDING_FLAGS),
+            ("screen_flags", SCREEN_FLAGS),
+            ("batch_unavailable", BATCH_UNAVAILABLE),
+            ("total_hits", TOTAL_HITS),
+            ("timestamps", TIMESTAMPS),
+        ):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"dialect {name}={getattr(self, name)!r}: choose one of {', '.join(map(str, allowed))}")
+        if not 0 <= self.media_redirects <= 10:
+            raise ValueError("dialect media_redirects must be within 0..10")
+
+    @classmethod
+    def parse(cls, text: str) -> Dialect:
+        """``NAME`` of ``DIALECTS``, or ``field=value,...`` over the defaults (the CLI's ``--dialect``)."""
+        text = text.strip()
+        if text in DIALECTS:
+            return DIALECTS[text]
+        types = {f.name: f.type for f in fields(cls)}
+        values: dict[str, object] = {}
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            name, sep, value = part.partition("=")
+            if not sep or name not in types:
+                raise ValueError(
+                    f"dialect {part!r}: use one of {', '.join(DIALECTS)} or field=value with fields "
+                    f"{', '.join(types)}"
+                )
+            values[name] = int(value) if types[name] in ("int", int) else value
+        return cls(**values)
+
+    def differences(self) -> dict[str, object]:
+        """The fields that differ from the default reading (for logs and benchmark labels)."""
+        default = Dialect()
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != getattr(default, f.name)}
+
+
+def _all_other_readings() -> Dialect:
+    return Dialect(
+        recording_flags="customer_and_agent",
+        screen_flags="with_recording",
+        batch_unavailable="omitted",
+        total_hits="approximate",
+        timestamps="offset",
+        media_redirects=1,
+    )
+
+
+# The combinations the matrix runs: each reading alone, and every non-default reading together.
+DIALECTS: dict[str, Dialect] = {
+    "default": Dialect(),
+    "agent-flags": Dialect(recording_flags="agent_only"),
+    "stereo-flags": Dialect(recording_flags="customer_and_agent"),
+    "screen-with-recording": Dialect(screen_flags="with_recording"),
+    "omitting-batches": Dialect(batch_unavailable="omitted"),
+    "approximate-hits": Dialect(total_hits="approximate"),
+    "seconds-times": Dialect(timestamps="seconds"),
+    "offset-times": Dialect(timestamps="offset"),
+    "redirecting-media": Dialect(media_redirects=2),
+    "independent": _all_other_readings(),
+}
+

@@ -1,0 +1,49 @@
+"""Parsing is strict only where the archive needs a field: timestamps and counts the product does not use are
+read in any ISO-8601 form or dropped, never a reason to abort (genesys-api.md, "Open readings")."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from recording_assets.genesys.models import Recording, RecordingMetadata, ResponseFormatError
+
+ITEM = {"id": "r-1", "conversationId": "c-1", "media": "audio", "fileState": "AVAILABLE"}
+NOON = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2026-03-10T12:00:00.000Z", NOON),
+        ("2026-03-10T12:00:00Z", NOON),
+        ("2026-03-10T13:00:00+01:00", NOON),
+        ("2026-03-10T13:00:00.000+0100", NOON),
+        ("2026-03-10T12:00:00.123456789Z", NOON.replace(microsecond=123456)),
+        ("yesterday", None),
+        (1773144000000, None),
+        ("", None),
+    ],
+)
+def test_recording_metadata_times_are_read_in_any_iso_form_or_dropped(raw, expected):
+    parsed = RecordingMetadata.from_api({**ITEM, "endTime": raw, "archiveDate": raw, "deleteDate": raw})
+    assert parsed.end_time == expected and parsed.archive_date == expected and parsed.delete_date == expected
+    assert (parsed.recording_id, parsed.file_state) == ("r-1", "AVAILABLE")
+
+
+@pytest.mark.parametrize("field", ["id", "conversationId"])
+def test_a_missing_identifier_is_still_an_error_naming_it(field):
+    item = {k: v for k, v in ITEM.items() if k != field}
+    with pytest.raises(ResponseFormatError, match=field):
+        RecordingMetadata.from_api(item)
+
+
+def test_recording_counts_that_are_not_integers_are_dropped():
+    body = {**ITEM, "outputSizeInBytes": "12kB", "outputDurationMs": True, "estimatedTranscodeTimeMs": 1500}
+    recording = Recording.from_api(body, transcoding=True)
+    assert (recording.output_size_bytes, recording.output_duration_ms, recording.estimated_transcode_ms) == (
+        None,
+        None,
+        1500,
+    )
