@@ -56,7 +56,7 @@ async def _attempt(
     ctx: ArchiveContext, task: DownloadTask, spool: MediaSpool, started: float
 ) -> tuple[_Then, Outcome]:
     try:
-        download = await ctx.client.download(task.url, spool.write)
+        fetched = await ctx.client.download(task.url, spool.write)
     except MediaExpiredError:
         ctx.audit_event("expired", task, started, http_status=403)
         attempts = ctx.options.max_media_attempts
@@ -71,9 +71,9 @@ async def _attempt(
         ctx.audit_event("failed", task, started, state=State.FAILED, reason=str(exc))
         await ctx.client.clock.sleep(min(10.0, 0.5 * 2**task.attempts))
         return _Then.RETRY, Outcome(*task.key, State.FAILED, reason=str(exc), attempts=task.attempts)
-    claimed = task.content_type or download.content_type
+    claimed = task.content_type or fetched.content_type
     verdict = check_container(claimed, spool.head, spool.size)
-    if download.sha256_hex != spool.sha256_hex:
+    if fetched.sha256_hex != spool.sha256_hex:
         reason = "bytes changed between download and spool"
         return _Then.RETRY, Outcome(*task.key, State.FAILED, reason=reason, attempts=task.attempts)
     if not verdict.ok:

@@ -222,7 +222,9 @@ async def _look_up(
 async def retry_errored(
     ctx: ArchiveContext, items: list[BatchItem], first: FirstRound
 ) -> dict[Key, DownloadTask]:
-    """One more batch round for recordings that are AVAILABLE but came back with an error."""
+    """One more batch round for recordings that are AVAILABLE but came back with an error.
+
+    Updates ``first.errored`` with what this round said; finishes the recordings it gave no URL."""
     retried: dict[Key, DownloadTask] = {}
     if not items:
         return retried

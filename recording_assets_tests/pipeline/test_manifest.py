@@ -13,22 +13,20 @@ EARLIER = datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)
 URI = "s3://archive/recordings/year=2026/month=11/day=20/queue=q1/c1/r1.wav"
 
 
+# The conversation columns the manifest copies from the metadata table.
+CONVERSATION = {
+    "conversation_start": START,
+    "conversation_end": END,
+    "duration_ms": 300_000,
+    "agent_ids": ["a1"],
+    "queue_ids": ["q1"],
+    "wrap_up_codes": ["sale"],
+}
+
+
 def metadata():
-    return to_table(
-        [
-            {
-                "conversation_id": "c1",
-                "conversation_start": START,
-                "conversation_end": END,
-                "duration_ms": 300_000,
-                "agent_ids": ["a1"],
-                "queue_ids": ["q1"],
-                "wrap_up_codes": ["sale"],
-                "recorded_sessions": 2,
-            }
-        ],
-        METADATA,
-    )
+    row = {"conversation_id": "c1", **CONVERSATION, "division_ids": ["d1"], "recorded_sessions": 2}
+    return to_table([row], METADATA)
 
 
 def outcomes(run_id: str, first_state: str):
@@ -76,12 +74,7 @@ def test_rows_sorted_and_joined_with_the_conversation():
         "container": "wav",
         "storage_uri": URI,
         "media_type": "audio",
-        "conversation_start": START,
-        "conversation_end": END,
-        "duration_ms": 300_000,
-        "agent_ids": ["a1"],
-        "queue_ids": ["q1"],
-        "wrap_up_codes": ["sale"],
+        **CONVERSATION,
         "exported_at": EARLIER,
         "run_id": "run-1",
         "run_outcome": "archived",
