@@ -3,7 +3,8 @@
 The SDK's deserialiser drops every key its model does not declare, so reading an answer through the SDK
 cannot show a field the real API does not have. ``undeclared`` walks the raw body with the model's
 ``attribute_map`` (JSON names) and ``swagger_types`` (nested types: models, ``list[X]``,
-``dict(str, X)``) and names each key the model lacks by its path, e.g. ``Recording.region``.
+``dict(str, X)``) and names each key the model lacks by its path, e.g. ``Recording.region``, and each
+value of the wrong JSON kind (a string for an int, a date that does not parse) or outside the model's enum.
 ``SdkEndpoint`` reads method, path, body model and answer model from the SDK's own generated method, so
 the contract never rests on our guess of which model an endpoint uses. ``Exchanges`` records what goes
 over the wire, through httpx event hooks on the client the product's transport is given.
@@ -18,6 +19,7 @@ import json
 import pathlib
 import re
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 import httpx
@@ -25,14 +27,27 @@ import PureCloudPlatformClientV2 as PureCloud
 
 _LIST = re.compile(r"list\[(.+)\]$")
 _DICT = re.compile(r"dict\((\w+), (.+)\)$")
-_SCALARS = frozenset({"str", "int", "float", "bool", "date", "datetime", "long"})
+# JSON kinds each SDK scalar accepts (bool is an int in Python, so it is refused apart).
+_SCALARS = {
+    "str": str, "int": int, "long": int, "float": (int, float), "bool": bool, "date": str, "datetime": str
+}  # fmt: skip
+_PARSERS = {"date": date.fromisoformat, "datetime": datetime.fromisoformat}
 
 
 @functools.cache
-def _json_names(model_name: str) -> dict[str, str]:
-    """JSON key -> nested type name, for one SDK model."""
-    model = getattr(PureCloud, model_name)()
-    return {json_key: model.swagger_types[attribute] for attribute, json_key in model.attribute_map.items()}
+def _json_names(model_name: str) -> dict[str, tuple[str, tuple[str, ...] | None]]:
+    """JSON key -> (nested type name, the enum values its setter allows or None), for one SDK model."""
+    cls = getattr(PureCloud, model_name)
+    model = cls()
+    return {
+        json_key: (model.swagger_types[attribute], _allowed_values(getattr(cls, attribute).fset))
+        for attribute, json_key in model.attribute_map.items()
+    }
+
+
+def _allowed_values(setter) -> tuple[str, ...] | None:
+    listed = re.search(r"allowed_values = (\[.*?\])", inspect.getsource(setter))
+    return tuple(ast.literal_eval(listed[1])) if listed else None
 
 
 def undeclared(body: Any, type_name: str, path: str | None = None) -> list[str]:
@@ -50,7 +65,7 @@ def undeclared(body: Any, type_name: str, path: str | None = None) -> list[str]:
             return misfit
         return [found for k, item in body.items() for found in undeclared(item, match[2], f'{path}["{k}"]')]
     if type_name in _SCALARS:
-        return misfit if isinstance(body, (dict, list)) else []
+        return [] if _is_scalar(body, type_name) else misfit
     if not isinstance(body, dict):
         return misfit
     declared = _json_names(type_name)
@@ -58,9 +73,22 @@ def undeclared(body: Any, type_name: str, path: str | None = None) -> list[str]:
     for key, value in body.items():
         if key not in declared:
             found.append(f"{path}.{key} (not in {type_name})")
-        else:
-            found.extend(undeclared(value, declared[key], f"{path}.{key}"))
+            continue
+        nested, allowed = declared[key]
+        found.extend(undeclared(value, nested, f"{path}.{key}"))
+        if allowed and isinstance(value, str) and value not in allowed:  # exact case, as the spec lists them
+            found.append(f"{path}.{key}: {value!r} is none of {', '.join(allowed)}")
     return found
+
+
+def _is_scalar(value: Any, type_name: str) -> bool:
+    if not isinstance(value, _SCALARS[type_name]) or (isinstance(value, bool) and type_name != "bool"):
+        return False
+    try:
+        _PARSERS.get(type_name, str)(value)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)

@@ -255,7 +255,7 @@ def test_the_walker_names_a_planted_unknown_field():
         'Recording.mediaUris["0"].expires (not in MediaResult)',
         "Recording.region (not in Recording)",
     ]
-    segment = {"segmentType": "talk", "extra": 1}
+    segment = {"segmentType": "interact", "extra": 1}
     conversation = {"conversationId": "c", "participants": [{"sessions": [{"segments": [segment]}]}]}
     page = {"totalHits": 1, "conversations": [conversation]}
     assert undeclared(page, "AnalyticsConversationQueryResponse") == [
@@ -264,6 +264,13 @@ def test_the_walker_names_a_planted_unknown_field():
     ]
     assert undeclared({"results": {"a": 1}}, "BatchDownloadJobStatusResult") == [
         "BatchDownloadJobStatusResult.results: a dict where the SDK has list[BatchDownloadJobResult]"
+    ]
+    wrong = {"outputSizeInBytes": "12", "deleteDate": "soon", "archiveDate": "2026-01-01T02:00+02:00"}
+    assert undeclared({**wrong, "fileState": "Available", "media": "audio"}, "Recording") == [
+        "Recording.outputSizeInBytes: a str where the SDK has int",
+        "Recording.deleteDate: a str where the SDK has datetime",
+        "Recording.fileState: 'Available' is none of ARCHIVED, AVAILABLE, DELETED, RESTORED, RESTORING,"
+        " UPLOADING, ERROR",
     ]
     nested = {"message": "m", "limit": {"key": "k"}}
     error = {"status": 404, "code": "not.found", "details": [], "errors": [nested]}
