@@ -114,10 +114,6 @@ class SdkEndpoint:
         body_type = body.annotation.strip("'") if body is not None else None
         return cls(api, name, method, path, body_type, answer)
 
-    @property
-    def label(self) -> str:
-        return f"{self.api}.{self.name}"
-
     def matches(self, method: str, path: str) -> bool:
         pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(self.path))
         return method == self.method and re.fullmatch(pattern, path) is not None

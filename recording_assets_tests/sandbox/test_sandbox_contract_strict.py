@@ -150,11 +150,12 @@ def test_recording_metadata_single_plural_and_batch_answers(sandbox_factory, fak
     shown = {r.media: r for r in recordings if r.file_state == "AVAILABLE"}  # one of each media
     shown["audio"] = find_recording(org, lambda r: r.codec == "ogg_opus" and r.file_state == "AVAILABLE")
     conversations = sorted({r.conversation_id for r in [archived, deleted, *shown.values()]})
+    uploading = org.live_calls[0].recordings[0]  # the call is still going on
 
     async def scenario(product: Product) -> None:
-        for conversation_id in conversations:
+        for conversation_id in [*conversations, uploading.conversation_id]:
             await product.recordings.metadata(conversation_id)
-        for rec in [*shown.values(), archived]:
+        for rec in [*shown.values(), archived, uploading]:
             await product.recordings.get(rec.conversation_id, rec.id, format_id="WAV")  # 202, then 200
         items = [BatchItem(c) for c in conversations]
         items += [BatchItem(r.conversation_id, r.id) for r in (archived, deleted)]
@@ -170,7 +171,7 @@ def test_recording_metadata_single_plural_and_batch_answers(sandbox_factory, fak
     assert documented_nulls(exchanges) == []
     assert {e.status for e in exchanges if e.path.endswith(shown["audio"].id)} == {200, 202}
     listed = [item for e in exchanges if e.path.endswith("/recordingmetadata") for item in e.answer_body]
-    assert {m["fileState"] for m in listed} >= {"AVAILABLE", "ARCHIVED", "DELETED"}
+    assert {m["fileState"] for m in listed} >= {"AVAILABLE", "ARCHIVED", "DELETED", "UPLOADING"}
     assert set(shown) >= {"audio", "chat", "email", "message", "screen"}
     batch = [r for e in exchanges if "/batchrequests/" in e.path for r in e.answer_body.get("results", [])]
     assert any("errorMsg" in r for r in batch) == (DIALECTS[dialect].batch_unavailable == "error_item")
