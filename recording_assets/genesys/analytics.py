@@ -135,23 +135,38 @@ class Analytics:
             await self._by_query(middle, end, filters, seen, found)
             return
         window_ids: set[str] = set()
-        self._absorb(first, seen, window_ids)
-        # Pass 1 reads ascending. If pages shifted under us (ids repeated, others skipped), repair passes
-        # read with other page boundaries: descending, then half-size pages, so a skipped item lands
-        # mid-page instead of on the same boundary again.
+        # totalHits is approximate and may move between pages (genesys-api.md §3.1), so pages are read until
+        # a short page and the count only hints. Pages shift while data arrives: a conversation that ends
+        # mid-read is inserted and pushes the rest along, so earlier rows come back again (duplicates).
+        # A repair pass with other page boundaries (descending, then half-size pages, so a skipped item
+        # lands mid-page instead of on the same boundary again) runs when the pass saw duplicates, or when
+        # a steady total says rows are missing; a repair pass that finds nothing new settles the window.
         passes = (("asc", self._page_size), ("desc", self._page_size), ("asc", max(1, self._page_size // 2)))
         for attempt, (order, size) in enumerate(passes):
             if attempt:
                 found.extra_passes += 1
-            page_number = 2 if attempt == 0 else 1
-            last = first if attempt == 0 else None
-            while last is None or len(last.get("conversations") or []) >= size:
-                last = await self._page(start, end, filters, page_number, order=order, page_size=size)
-                found.pages += 1
-                total = parse_count(last.get("totalHits"), field="totalHits") or total
-                self._absorb(last, seen, window_ids)
-                page_number += 1
-            if len(window_ids) >= total:
+            before = len(window_ids)
+            rows: list[str] = []
+            totals: set[int] = set()
+            page, page_number = (first, 2) if attempt == 0 else (None, 1)
+            while True:
+                if page is None:
+                    page = await self._page(start, end, filters, page_number, order=order, page_size=size)
+                    found.pages += 1
+                    page_number += 1
+                total = parse_count(page.get("totalHits"), field="totalHits") or total
+                totals.add(total)
+                ids = self._absorb(page, seen)
+                rows += ids
+                window_ids.update(ids)
+                if len(ids) < size:
+                    break
+                page = None
+            if attempt and len(window_ids) == before:
+                return  # nothing new with other boundaries: the window is complete
+            shifted = len(rows) > len(set(rows))  # a row came back twice within the pass
+            short_of_a_steady_total = len(totals) == 1 and len(window_ids) < total
+            if not shifted and not short_of_a_steady_total:
                 return
         found.complete = False
         found.incomplete_reason = (
@@ -173,11 +188,14 @@ class Analytics:
         return response.json()
 
     @staticmethod
-    def _absorb(page: dict, seen: dict, window_ids: set) -> None:
+    def _absorb(page: dict, seen: dict) -> list[str]:
+        """Take a page's conversations into ``seen``; return their ids, in page order."""
+        ids = []
         for raw in page.get("conversations") or []:
             conversation = ConversationSummary.from_api(raw)
             seen[conversation.conversation_id] = conversation
-            window_ids.add(conversation.conversation_id)
+            ids.append(conversation.conversation_id)
+        return ids
 
     async def _by_job(self, start, end, filters, seen, found: Discovery) -> None:
         availability = await self._t.api(
@@ -230,7 +248,7 @@ class Analytics:
                 )
             ).json()
             found.pages += 1
-            self._absorb(page, seen, set())
+            self._absorb(page, seen)
             cursor = page.get("cursor")
             if not cursor:
                 return

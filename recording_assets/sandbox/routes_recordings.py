@@ -26,7 +26,19 @@ _FORMAT_PARAMS = {
 
 
 def metadata(rec: Recording, now_ms: int, times: str = "millis") -> dict[str, Any]:
-    """RecordingMetadata as ``GET .../recordingmetadata`` returns it, timestamps in the dialect's form."""
+    """RecordingMetadata as ``GET .../recordingmetadata`` returns it, timestamps in the dialect's form.
+
+    The SDK documents its ``startTime`` as "for screen recordings. Null for other types", and gives it a
+    ``region`` (where the file is stored) that the ``Recording`` model does not have."""
+    out = _shared_fields(rec, now_ms, times)
+    if rec.media != "screen":
+        del out["startTime"]
+    out["region"] = REGION
+    return out
+
+
+def _shared_fields(rec: Recording, now_ms: int, times: str) -> dict[str, Any]:
+    """The fields RecordingMetadata and Recording have in common."""
     state = rec.file_state_at(now_ms)
     out: dict[str, Any] = {
         "id": rec.id,
@@ -44,7 +56,6 @@ def metadata(rec: Recording, now_ms: int, times: str = "millis") -> dict[str, An
         out["archiveMedium"] = "CLOUDARCHIVE"
     out["deleteDate"] = stamp(rec.delete_date_ms, times)
     out["sessionId"] = rec.session_id
-    out["region"] = REGION
     out["maxAllowedRestorationsForOrg"] = 10000
     out["remainingRestorationsAllowedForOrg"] = 10000
     out["selfUri"] = f"/api/v2/conversations/{rec.conversation_id}/recordings/{rec.id}"
@@ -74,12 +85,15 @@ def routes(state: SandboxState) -> list[Route]:
 
     def recording_view(ctx: Ctx, rec: Recording) -> tuple[int, dict[str, Any]]:
         """(status, Recording body) for one recording as the single/plural GETs show it."""
-        body = metadata(rec, ctx.now_ms, state.config.dialect.timestamps)
+        body = _shared_fields(rec, ctx.now_ms, state.config.dialect.timestamps)
         body["recordingFileRole"] = "CUSTOMER_EXPERIENCE"
         created = rec.end_ms if body["fileState"] != UPLOADING else rec.start_ms
         body["creationTime"] = stamp(created, state.config.dialect.timestamps)
         body["outputDurationMs"] = rec.duration_ms
         if body["fileState"] in (ARCHIVED, DELETED, UPLOADING):
+            # No playable media: the SDK documents startTime and endTime as null then.
+            body.pop("startTime")
+            body.pop("endTime", None)
             return 200, body
         container = media.container_for(rec, requested_format(ctx, rec))
         if (

@@ -129,9 +129,13 @@ def test_recording_timestamps_come_in_the_dialect_form(sandbox_factory, fake_clo
     item = next(
         m for m in api.get(f"/api/v2/conversations/{rec.conversation_id}/recordingmetadata").json() if m["id"] == rec.id
     )
-    for field in ("startTime", "endTime", "deleteDate"):
+    path = f"/api/v2/conversations/{rec.conversation_id}/recordings/{rec.id}"
+    single = api.get(path, params={"formatId": "NONE"})
+    for field in ("endTime", "deleteDate"):  # metadata has startTime for screen recordings only
         assert re.fullmatch(pattern, item[field]), item[field]
-    assert abs(parse_iso(item["startTime"]) - rec.start_ms) < 1000
+    for field in ("startTime", "endTime", "creationTime"):
+        assert re.fullmatch(pattern, single.json()[field]), single.json()[field]
+    assert abs(parse_iso(single.json()["startTime"]) - rec.start_ms) < 1000
 
 
 def test_redirecting_media_answers_302_to_the_other_loopback_name(sandbox_factory, fake_clock):

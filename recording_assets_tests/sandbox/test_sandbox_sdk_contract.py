@@ -90,7 +90,8 @@ def test_sdk_reads_details_query_metadata_batch_and_single_fetch(sdk, fake_clock
     _no_outdated(metadata)
     for item in metadata:
         assert item.id and item.conversation_id == conversation.conversation_id
-        assert item.media and item.file_state and item.session_id and item.start_time and item.delete_date
+        assert item.media and item.file_state and item.session_id and item.end_time and item.delete_date
+        assert (item.start_time is not None) == (item.media == "screen")  # documented for screens only
 
     submission = PureCloud.BatchDownloadJobSubmission()
     requests = []
