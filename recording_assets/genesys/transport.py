@@ -7,7 +7,8 @@ Every API call goes through ``Transport.api``; presigned media downloads go thro
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+import inspect
+from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,7 @@ from recording_assets.genesys.errors import (
 from recording_assets.genesys.pacing import Pacer
 from recording_assets.genesys.redact import install_log_redaction
 from recording_assets.genesys.retry import RetryPolicy
+from recording_assets.genesys.secret import Secret
 
 
 @dataclass
@@ -102,18 +104,22 @@ class Transport:
             idempotent = method in ("GET", "HEAD")
         url = f"{self._base}{path}"
         renewals = 0
-        while True:
+        used: list[Secret] = []
+
+        async def build() -> httpx.Request:
+            # The token is taken as the request leaves, after any pacing or back-off wait: one taken before
+            # a long wait (a 429 pause) may have been renewed or revoked by then.
             token = await self._auth.token(self._http, self._send)
+            used.append(token)
+            headers = {"Authorization": f"Bearer {token.reveal()}"}
+            return self._http.build_request(method, url, params=params, json=json, headers=headers)
 
-            def build() -> httpx.Request:
-                headers = {"Authorization": f"Bearer {token.reveal()}"}
-                return self._http.build_request(method, url, params=params, json=json, headers=headers)
-
+        while True:
             response = await self._send(build, family=family, path=path, paced=True, idempotent=idempotent)
             if response.status_code == 401 and renewals < MAX_RENEWALS:
                 # Expired or revoked early: renew and retry. Concurrent callers may each see a 401 for the
                 # same stale token; the lock in auth makes them share one renewal.
-                self._auth.invalidate(token)
+                self._auth.invalidate(used[-1])
                 renewals += 1
                 continue
             if response.status_code in ok:
@@ -122,7 +128,7 @@ class Transport:
 
     async def _send(
         self,
-        build: Callable[[], httpx.Request],
+        build: Callable[[], httpx.Request | Awaitable[httpx.Request]],
         *,
         family: str,
         path: str,
@@ -137,6 +143,8 @@ class Transport:
             if paced:
                 await self.pacer.acquire()
             request = build()
+            if inspect.isawaitable(request):
+                request = await request
             self.stats.requests[family] += 1
             try:
                 response = await self._http.send(request)
