@@ -41,6 +41,10 @@ def _lenient_time(value: Any) -> datetime | None:
         return None
 
 
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def _lenient_int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
@@ -195,12 +199,14 @@ class BatchResult:
     @classmethod
     def from_api(cls, raw: Any) -> BatchResult:
         body = _dict(raw, field="results[]")
+        # Only the conversation is needed to place an item; a field of the wrong kind reads as absent (a
+        # result without a recording id or URL is then looked up, never guessed at).
         return cls(
             conversation_id=_str(body.get("conversationId"), field="conversationId"),
-            recording_id=body.get("recordingId") or None,
-            result_url=body.get("resultUrl") or None,
-            content_type=body.get("contentType") or None,
-            error_msg=body.get("errorMsg") or None,
+            recording_id=_text(body.get("recordingId")),
+            result_url=_text(body.get("resultUrl")),
+            content_type=_text(body.get("contentType")),
+            error_msg=_text(body.get("errorMsg")) or (None if body.get("errorMsg") in (None, "") else "errorMsg"),
         )
 
 
@@ -226,8 +232,20 @@ class BatchStatus:
             expected_result_count=parse_count(body.get("expectedResultCount"), field="expectedResultCount"),
             result_count=parse_count(body.get("resultCount"), field="resultCount"),
             error_count=parse_count(body.get("errorCount"), field="errorCount"),
-            results=tuple(BatchResult.from_api(r) for r in _list(body.get("results"), field="results")),
+            results=tuple(_placeable(_list(body.get("results"), field="results"))),
         )
+
+
+def _placeable(items: list) -> list[BatchResult]:
+    """The results that name their conversation. One that does not cannot be placed and is left out: its
+    conversation then has no item, which the plan looks up when analytics says it was recorded."""
+    results = []
+    for item in items:
+        try:
+            results.append(BatchResult.from_api(item))
+        except ResponseFormatError:
+            continue
+    return results
 
 
 @dataclass(frozen=True)

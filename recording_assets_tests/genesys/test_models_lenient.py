@@ -47,3 +47,22 @@ def test_recording_counts_that_are_not_integers_are_dropped():
         None,
         1500,
     )
+
+
+def test_batch_results_that_cannot_be_placed_are_left_out_and_odd_fields_read_as_absent():
+    from recording_assets.genesys.models import BatchStatus
+
+    body = {
+        "id": "job-1", "status": "Completed", "expectedResultCount": 4, "resultCount": 4, "errorCount": 1,
+        "results": [
+            {"conversationId": "c-1", "recordingId": "r-1", "resultUrl": "https://x/1", "contentType": "audio/ogg"},
+            {"recordingId": "r-2", "resultUrl": "https://x/2"},  # no conversation: cannot be placed
+            {"conversationId": "c-3", "recordingId": 7, "resultUrl": ["not", "a", "url"]},  # wrong kinds
+            {"conversationId": "c-4", "recordingId": "r-4", "errorMsg": {"code": "archived"}},
+        ],
+    }  # fmt: skip
+    status = BatchStatus.from_api(body)
+    assert [r.conversation_id for r in status.results] == ["c-1", "c-3", "c-4"]
+    odd = status.results[1]
+    assert (odd.recording_id, odd.result_url) == (None, None)  # looked up by the plan, never guessed
+    assert status.results[2].error_msg == "errorMsg" and status.results[2].result_url is None
