@@ -38,6 +38,8 @@ FRESHNESS_DEADLINE = "RECORDING_FRESHNESS_DEADLINE"
 WEBHOOK_URLS = "RECORDING_WEBHOOK_URLS"
 WEBHOOK_SECRET = "RECORDING_WEBHOOK_SECRET"
 WEBHOOK_PER_RECORDING = "RECORDING_WEBHOOK_PER_RECORDING"
+SENSITIVE_CHECK = "RECORDING_SENSITIVE_CHECK"
+FORCE_QUARANTINED = "RECORDING_FORCE_QUARANTINED"
 DAGSTER_HOME = "DAGSTER_HOME"
 
 
@@ -196,6 +198,25 @@ class AutomationSettings:
     @property
     def cron(self) -> str:
         return f"{self.settle_lag_minutes % 60} {self.settle_lag_minutes // 60} * * *"
+
+
+@dataclass(frozen=True)
+class ArchivePolicy:
+    """Defaults of the archive resource that an operator sets once for every run (the Launchpad overrides)."""
+
+    sensitive_check: str = "auto"  # auto | lookup | trust: how recordings a batch leaves out are found
+    force_quarantined: bool = False  # download again recordings that gave the same bad bytes twice
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ArchivePolicy:
+        env = environment(environ)
+        check = env.get(SENSITIVE_CHECK, "").strip().lower() or cls.sensitive_check
+        if check not in ("auto", "lookup", "trust"):
+            raise ConfigError(f"{SENSITIVE_CHECK}={check!r}: use auto, lookup or trust")
+        force = env.get(FORCE_QUARANTINED, "").strip().lower()
+        if force not in ("", "0", "1", "true", "false", "yes", "no"):
+            raise ConfigError(f"{FORCE_QUARANTINED}={force!r}: use true or false")
+        return cls(sensitive_check=check, force_quarantined=force in ("1", "true", "yes"))
 
 
 @dataclass(frozen=True)

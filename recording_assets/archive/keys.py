@@ -174,6 +174,12 @@ def outcomes_key(*, day: date, prefix: str = "") -> str:
     return f"{validate_prefix(prefix)}{_OUTCOMES}/{_date_partition(day)}/outcomes.parquet"
 
 
+def conversations_key(*, day: date, prefix: str = "") -> str:
+    """Beside the outcomes: which conversations of the day are settled (their batch answered, every
+    recording final), so a re-run spends no request on them."""
+    return f"{validate_prefix(prefix)}{_OUTCOMES}/{_date_partition(day)}/conversations.parquet"
+
+
 def audit_day_prefix(*, day: date, prefix: str = "") -> str:
     """``{prefix}audit/date=YYYY-MM-DD/`` — list this to see every run's audit trail of one day."""
     return f"{validate_prefix(prefix)}{_AUDIT}/{_date_partition(day)}/"

@@ -10,10 +10,11 @@ from collections import Counter
 
 import dagster as dg
 
-from recording_assets.archive.keys import metadata_key, outcomes_key
+from recording_assets.archive.keys import conversations_key, metadata_key, outcomes_key
 from recording_assets.defs.common import (
     GENESYS_POOL,
     GROUP,
+    SENSITIVE_CHECK_KEY,
     carried_preflight,
     concurrent_runs,
     launched_by,
@@ -28,7 +29,7 @@ from recording_assets.pipeline.archiver import ArchiveOptions, DayArchiver
 from recording_assets.pipeline.audit import AuditTrail
 from recording_assets.pipeline.discovery import conversations_from_table
 from recording_assets.pipeline.states import State
-from recording_assets.pipeline.tables import OUTCOMES, to_table
+from recording_assets.pipeline.tables import CONVERSATIONS, OUTCOMES, to_table
 from recording_assets.pipeline.verify import verify_checksums, verify_containers
 from recording_assets.defs.resources import ArchiveResource, GenesysCloudResource
 
@@ -74,6 +75,7 @@ def build_recording_audio(partitions_def, backfill_policy=None):
         if carried is not None and "recording" not in carried.families:
             carried = None
         previous = read_table(manifest_store, outcomes_key(day=window.day), required=False)
+        settled = read_table(manifest_store, conversations_key(day=window.day), required=False)
         audit = AuditTrail(
             store=manifest_store,
             day=window.day,
@@ -88,33 +90,41 @@ def build_recording_audio(partitions_def, backfill_policy=None):
                 if carried is None:  # the metadata step of this run already logged its warnings
                     for warning in report.warnings:
                         context.log.warning(warning)
+                options = ArchiveOptions(
+                    key_prefix=archive.key_prefix,
+                    concurrency=archive.concurrency,
+                    format_id=archive.format_id,
+                    sensitive_permission=report.sensitive_data,
+                    sensitive_check=archive.sensitive_check,
+                    force_quarantined=archive.force_quarantined,
+                )
+                context.log.info(_sensitive_check_line(options))
                 archiver = DayArchiver(
                     client=client,
                     store=store,
                     day=window.day,
                     conversations=conversations,
                     previous=previous.to_pylist() if previous is not None else (),
+                    conversation_rows=settled.to_pylist() if settled is not None else (),
                     run_id=run_id,
                     audit=audit,
-                    options=ArchiveOptions(
-                        key_prefix=archive.key_prefix,
-                        concurrency=archive.concurrency,
-                        format_id=archive.format_id,
-                        sensitive_permission=report.sensitive_data,
-                    ),
+                    options=options,
                 )
-                return await archiver.run(), client.stats
+                return await archiver.run(), client.stats, options
 
         start = SystemClock().time()
         try:
-            result, stats = asyncio.run(run())
+            result, stats, options = asyncio.run(run())
         except PermissionDeniedError as exc:
             raise dg.Failure(description=f"Preflight failed: {exc}") from None
         finally:
             audit.flush()
         elapsed = SystemClock().time() - start
         rows = [o.row(run_id) for o in result.outcomes]
-        outcomes_uri = write_table(manifest_store, outcomes_key(day=window.day), to_table(rows, OUTCOMES))
+        mode = {SENSITIVE_CHECK_KEY: options.resolved_sensitive_check}
+        outcomes = to_table(rows, OUTCOMES).replace_schema_metadata(mode)
+        outcomes_uri = write_table(manifest_store, outcomes_key(day=window.day), outcomes)
+        write_table(manifest_store, conversations_key(day=window.day), to_table(result.conversations, CONVERSATIONS))
         states = Counter(o.state.value for o in result.outcomes)
         checksums = verify_checksums(store, rows)
         containers = verify_containers(store, rows)
@@ -129,6 +139,8 @@ def build_recording_audio(partitions_def, backfill_policy=None):
                 "rate_limited_429": stats.rate_limited,
                 "batch_rounds": result.batch_rounds,
                 "metadata_lookups": result.lookups,
+                "sensitive_check": options.resolved_sensitive_check,
+                "conversations_settled": sum(1 for r in result.conversations if r["settled"]),
                 "url_refreshes": result.url_refreshes,
                 "wall_time_s": round(elapsed, 3),
                 "outcomes_uri": dg.MetadataValue.text(outcomes_uri),
@@ -150,6 +162,20 @@ def build_recording_audio(partitions_def, backfill_policy=None):
         )
 
     return recording_audio
+
+
+def _sensitive_check_line(options: ArchiveOptions) -> str:
+    mode = options.resolved_sensitive_check
+    permission = {True: "confirmed", False: "missing", None: "unknown"}[options.sensitive_permission]
+    if mode == "lookup":
+        return (
+            f"sensitive_check=lookup (recording:recording:viewSensitiveData {permission}): one recordingmetadata "
+            "look-up per conversation, so recordings a batch leaves out are listed (as excluded)"
+        )
+    return (
+        f"sensitive_check=trust (recording:recording:viewSensitiveData {permission}): batch items only; a recording "
+        "a batch leaves out silently is not listed"
+    )
 
 
 def _state_table(states: Counter, result) -> str:

@@ -70,6 +70,7 @@ def read_table(store: DocumentStore, key: str, *, required: bool = True) -> pa.T
 
 
 PREFLIGHT_KEY = b"recording_assets.preflight"
+SENSITIVE_CHECK_KEY = b"recording_assets.sensitive_check"  # outcomes table metadata: the mode the run used
 
 
 def with_preflight(table: pa.Table, report: PreflightReport, run_id: str) -> pa.Table:

@@ -10,7 +10,7 @@ from collections import Counter
 import dagster as dg
 
 from recording_assets.archive.keys import manifest_key, metadata_key, outcomes_key, recording_day_prefix
-from recording_assets.defs.common import GROUP, read_table, timezone_of, window_of, write_table
+from recording_assets.defs.common import GROUP, SENSITIVE_CHECK_KEY, read_table, timezone_of, window_of, write_table
 from recording_assets.pipeline.manifest import manifest_table
 from recording_assets.defs.resources import ArchiveResource
 
@@ -59,6 +59,8 @@ def build_recording_manifest(partitions_def, backfill_policy=None, freshness_pol
                 "archived": states.get("archived", 0),
                 "archived_bytes": dg.MetadataValue.int(sum(r["size_bytes"] or 0 for r in rows if r["state"] == "archived")),
                 "by_state": dg.MetadataValue.json(dict(sorted(states.items()))),
+                # How recordings a batch leaves out silently were looked for (docs/genesys-behaviours.md).
+                "sensitive_check": (outcomes.schema.metadata or {}).get(SENSITIVE_CHECK_KEY, b"unknown").decode(),
                 **window.metadata(),
             }
         )

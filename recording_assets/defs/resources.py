@@ -5,6 +5,7 @@ unset here fall back to the environment contract in ``recording_assets.settings`
 """
 
 from collections.abc import Mapping
+from typing import Literal
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
@@ -23,6 +24,7 @@ from recording_assets.settings import (
     MANIFEST_BUCKET,
     REGION,
     WEBHOOK_SECRET,
+    ArchivePolicy,
     ConfigError,
     GenesysSettings,
     StorageSettings,
@@ -97,6 +99,16 @@ class ArchiveResource(dg.ConfigurableResource):
     concurrency: int = Field(default=8, ge=1, le=64, description="parallel downloads and uploads")
     media_types: list[str] | None = Field(default=None, description="limit discovery to these media types")
     failure_rate_warn: float = Field(default=0.05, ge=0, le=1, description="warn when failed+quarantined exceed this share")
+    sensitive_check: Literal["auto", "lookup", "trust"] = Field(
+        default="auto",
+        description="how to find recordings a batch leaves out silently (sensitive data without "
+        "recording:recording:viewSensitiveData): lookup = one recordingmetadata request per conversation, exact; "
+        "trust = batch items only, cheap; auto = trust when preflight confirms the permission, else lookup",
+    )
+    force_quarantined: bool = Field(
+        default=False,
+        description="download again recordings that gave the same bad bytes twice (kept once under quarantine/)",
+    )
     _s3_client = PrivateAttr(default=None)
 
     def storage_settings(self) -> StorageSettings:
@@ -143,6 +155,7 @@ class WebhookResource(dg.ConfigurableResource):
 
 def build_resources(environ: Mapping[str, str] | None = None) -> dict:
     webhooks = WebhookSettings.from_env(environ)
+    policy = ArchivePolicy.from_env(environ)
     # The endpoint (AWS_ENDPOINT_URL) and credentials come from botocore's own environment chain.
     s3 = S3Resource(region_name=aws_region(environ))
     return {
@@ -155,6 +168,8 @@ def build_resources(environ: Mapping[str, str] | None = None) -> dict:
             s3=s3,
             archive_bucket=dg.EnvVar(ARCHIVE_BUCKET),
             manifest_bucket=dg.EnvVar(MANIFEST_BUCKET),
+            sensitive_check=policy.sensitive_check,
+            force_quarantined=policy.force_quarantined,
         ),
         "webhooks": WebhookResource(
             urls=list(webhooks.urls),

@@ -2,18 +2,21 @@
 
 The request budget is what limits an archiver (300 requests/minute per token), so the plan is:
 
-1. list what the archive already holds for the day (S3, not Genesys) and read the previous outcomes;
+1. list what the archive already holds for the day (S3, not Genesys) and read the previous outcomes and
+   which conversations are settled (their batch answered and every recording final: no request again);
 2. one batch request per 100 conversations that still have work (``recordingId`` left out: Genesys
-   expands each conversation to all its recordings), polled together;
-3. one ``recordingmetadata`` look-up only for a conversation whose batch results are short of what
-   analytics said or carry an ``errorMsg`` (its wording is undocumented, so it is never parsed), while
+   expands each conversation to all its recordings: the result *is* the list of its recordings),
+   polled together;
+3. one ``recordingmetadata`` look-up only for a conversation whose batch items carry an ``errorMsg`` (its
+   wording is undocumented, so it is never parsed) or that analytics flags as recorded and that came
+   back with no item at all — or for every conversation when ``sensitive_check`` is ``lookup`` — while
    the downloads of step 4 already run (they spend no API budget);
 4. stream each result URL through SHA-256 into a spool, check the container, upload create-only
    under the final key (or under ``quarantine/`` when the bytes are not what the API claims);
 5. re-request expired URLs, for just those recordings.
 
 Every recording ends with exactly one ``Outcome``; nothing is dropped silently. The steps live in
-``plan.py`` (1-3), ``download.py`` (4) and here (the order, and 5).
+``settled.py`` (1), ``plan.py`` (2-3), ``download.py`` (4) and here (the order, and 5).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from datetime import date
 from recording_assets.archive.protocol import RecordingStore
 from recording_assets.genesys import BatchItem, GenesysClient
 from recording_assets.genesys.models import ConversationSummary
-from recording_assets.pipeline import plan
+from recording_assets.pipeline import plan, settled
 from recording_assets.pipeline.audit import AuditTrail
 from recording_assets.pipeline.context import (
     FORMAT_CONTENT_TYPES,
@@ -51,6 +54,7 @@ class DayArchiver:
         day: date,
         conversations: list[ConversationSummary],
         previous: Iterable[Mapping] = (),
+        conversation_rows: Iterable[Mapping] = (),  # the previous run's conversations table
         run_id: str,
         audit: AuditTrail,
         options: ArchiveOptions = ArchiveOptions(),
@@ -58,6 +62,7 @@ class DayArchiver:
         self._previous: dict[Key, Mapping] = {
             (r["conversation_id"], r["recording_id"]): r for r in previous if r.get("recording_id")
         }
+        self._settled = {r["conversation_id"]: r for r in conversation_rows if r.get("conversation_id")}
         self._ctx = ArchiveContext(
             client=client,
             store=store,
@@ -67,22 +72,23 @@ class DayArchiver:
             audit=audit,
             options=options,
             executor=ThreadPoolExecutor(max_workers=max(4, options.concurrency), thread_name_prefix="s3"),
+            previous=self._previous,
         )
 
     async def run(self) -> ArchiveReport:
         ctx = self._ctx
         try:
-            await plan.load_existing(ctx)
-            sensitive = ctx.options.sensitive_permission
-            with_work = plan.conversations_with_work(
-                ctx.conversations, ctx.existing, self._previous, sensitive_permission=sensitive
+            await settled.load_existing(ctx)
+            with_work = settled.conversations_with_work(
+                ctx.conversations, ctx.existing, self._previous, self._settled, options=ctx.options
             )
             await self._archive_conversations(with_work)
-            for outcome in plan.carried_forward(ctx.conversations, self._previous, ctx.outcomes):
+            for outcome in settled.carried_forward(ctx.conversations, self._previous, ctx.outcomes):
                 ctx.finish(outcome)
         finally:
             ctx.executor.shutdown(wait=True)
         ctx.report.outcomes = sorted(ctx.outcomes.values(), key=lambda o: o.key)
+        ctx.report.conversations = settled.settled_rows(ctx, with_work, self._settled)
         return ctx.report
 
     async def _archive_conversations(self, conversation_ids: list[str]) -> None:

@@ -7,7 +7,7 @@ finish recordings into the same ledger and spend the same request budget, so the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -33,6 +33,10 @@ FORMAT_CONTENT_TYPES = {
 }
 
 
+SENSITIVE_CHECKS = ("auto", "lookup", "trust")
+LASTING_QUARANTINE = 2  # downloads with the same bad bytes after which a recording is not fetched again
+
+
 @dataclass(frozen=True)
 class ArchiveOptions:
     key_prefix: str = ""
@@ -44,8 +48,28 @@ class ArchiveOptions:
     # recording, plus one per poll while Genesys transcodes.
     format_id: str | None = None
     sensitive_permission: bool | None = None  # from preflight; None = unknown
+    # Batches leave sensitive recordings out silently without recording:recording:viewSensitiveData.
+    # lookup: one recordingmetadata look-up per conversation, so they are listed (as excluded): exact.
+    # trust: batch items only, cheap. auto: trust when preflight confirmed the permission, else lookup.
+    sensitive_check: str = "auto"
+    # A recording whose downloads gave the same bad bytes twice is not downloaded again, unless this is set.
+    force_quarantined: bool = False
+
+    @property
+    def looks_up_every_conversation(self) -> bool:
+        return self.resolved_sensitive_check == "lookup"
+
+    @property
+    def resolved_sensitive_check(self) -> str:
+        if self.sensitive_check != "auto":
+            return self.sensitive_check
+        return "trust" if self.sensitive_permission is True else "lookup"
 
     def __post_init__(self) -> None:
+        if self.sensitive_check not in SENSITIVE_CHECKS:
+            raise ValueError(
+                f"sensitive_check {self.sensitive_check!r} is not one of {', '.join(SENSITIVE_CHECKS)}"
+            )
         if self.format_id is not None and self.format_id not in FORMAT_CONTENT_TYPES:
             raise ValueError(
                 f"format_id {self.format_id!r} is not supported: use None (original) or one of "
@@ -63,6 +87,7 @@ class DownloadTask:
     content_type: str | None
     attempts: int = 0
     transcode: bool = False  # fetch a transcoded URL per attempt through the single-recording endpoint
+    bad_bytes: dict[str, int] = field(default_factory=dict)  # sha256 -> downloads that gave those bad bytes
 
     @property
     def key(self) -> Key:
@@ -82,6 +107,8 @@ class ArchiveContext:
     report: ArchiveReport = field(default_factory=ArchiveReport)
     outcomes: dict[Key, Outcome] = field(default_factory=dict)
     existing: dict[Key, Outcome] = field(default_factory=dict)  # already under their final keys
+    previous: dict[Key, Mapping] = field(default_factory=dict)  # the previous run's outcome rows
+    unsettled: set[str] = field(default_factory=set)  # conversations whose recordings could not be listed
 
     def finish(self, outcome: Outcome) -> None:
         self.outcomes[outcome.key] = outcome
@@ -89,7 +116,11 @@ class ArchiveContext:
     def task(self, cid: str, rid: str, url: str, content_type: str | None) -> DownloadTask:
         # Only audio is transcoded; screen recordings and transcripts keep their own containers.
         transcode = bool(self.options.format_id) and (content_type or "").lower().startswith("audio/")
-        return DownloadTask(cid, rid, url, content_type, transcode=transcode)
+        task = DownloadTask(cid, rid, url, content_type, transcode=transcode)
+        earlier = self.previous.get((cid, rid)) or {}
+        if earlier.get("state") == State.QUARANTINED.value and earlier.get("sha256"):
+            task.bad_bytes[earlier["sha256"]] = earlier.get("quarantine_repeats") or 1
+        return task
 
     def uri(self, key: str) -> str:
         return f"s3://{self.store.bucket}/{key}"

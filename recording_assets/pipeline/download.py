@@ -8,7 +8,6 @@ expired URL goes back to the caller for a fresh one while attempts are left.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timezone
 from enum import Enum
 
@@ -17,7 +16,12 @@ from recording_assets.archive.keys import quarantine_key, recording_key
 from recording_assets.archive.sniff import ContainerVerdict, check_container, extension_for
 from recording_assets.archive.spool import MediaSpool
 from recording_assets.genesys.errors import GenesysApiError, MediaError, MediaExpiredError, MediaGoneError
-from recording_assets.pipeline.context import FORMAT_CONTENT_TYPES, ArchiveContext, DownloadTask
+from recording_assets.pipeline.context import (
+    FORMAT_CONTENT_TYPES,
+    LASTING_QUARANTINE,
+    ArchiveContext,
+    DownloadTask,
+)
 from recording_assets.pipeline.outcome import Outcome, parse_time
 from recording_assets.pipeline.states import State
 
@@ -77,7 +81,10 @@ async def _attempt(
         reason = "bytes changed between download and spool"
         return _Then.RETRY, Outcome(*task.key, State.FAILED, reason=reason, attempts=task.attempts)
     if not verdict.ok:
-        return _Then.RETRY, await _quarantine(ctx, task, spool, claimed, verdict, started)
+        outcome = await _quarantine(ctx, task, spool, claimed, verdict, started)
+        # The same bad bytes twice (this run or an earlier one): they are what Genesys has, not a glitch.
+        lasting = (outcome.quarantine_repeats or 0) >= LASTING_QUARANTINE
+        return (_Then.FINISH if lasting else _Then.RETRY), outcome
     return await _store(ctx, task, spool, claimed, verdict.container, started)
 
 
@@ -191,12 +198,20 @@ async def _quarantine(
     verdict: ContainerVerdict,
     started: float,
 ) -> Outcome:
-    """Keep the bad bytes as evidence under quarantine/ (never the final key)."""
+    """Keep the bad bytes as evidence under quarantine/ (never the final key), once: the key ends in their
+    SHA-256, so the same bytes downloaded again find their copy already kept."""
     ctx.report.quarantined_attempts += 1
-    key = quarantine_key(**_key_parts(ctx, task, verdict.container), attempt_id=uuid.uuid4().hex)
+    sha256 = spool.sha256_hex
+    repeats = task.bad_bytes[sha256] = task.bad_bytes.get(sha256, 0) + 1
+    key = quarantine_key(**_key_parts(ctx, task, verdict.container), attempt_id=sha256)
     reason = f"container check failed: {verdict.reason} (claimed {claimed!r})"
+    if repeats >= LASTING_QUARANTINE:
+        reason += f"; the same bytes {repeats} times: not downloaded again unless force_quarantined is set"
     metadata = _object_metadata(ctx, task, spool, verdict.container)
-    await ctx.s3(ctx.store.put_new, key, spool, content_type="application/octet-stream", metadata=metadata)
+    try:
+        await ctx.s3(ctx.store.put_new, key, spool, content_type="application/octet-stream", metadata=metadata)
+    except ObjectExistsError:
+        pass  # these very bytes (the key names their SHA-256) are kept already
     state, size, sha256 = State.QUARANTINED, spool.size, spool.sha256_hex
     ctx.audit_event("quarantined", task, started, state=state, reason=reason, size=size, sha256=sha256)
     return Outcome(
@@ -209,6 +224,7 @@ async def _quarantine(
         container=verdict.container,
         quarantine_uri=ctx.uri(key),
         attempts=task.attempts,
+        quarantine_repeats=repeats,
     )
 
 

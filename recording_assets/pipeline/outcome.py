@@ -37,6 +37,7 @@ class Outcome:
     archived_at: datetime | None = None
     archived_run_id: str | None = None
     checksum_verified_by: str | None = None
+    quarantine_repeats: int | None = None
 
     @property
     def key(self) -> Key:
@@ -58,6 +59,7 @@ class ArchiveReport:
     downloads: int = 0
     url_refreshes: int = 0
     quarantined_attempts: int = 0
+    conversations: list[dict] = field(default_factory=list)  # rows of the conversations table
 
 
 def parse_time(value: str | None) -> datetime | None:

@@ -2,6 +2,7 @@
 
 - metadata: one row per conversation that started that day (what is known before download);
 - outcomes: one row per recording the run touched, with its state (the run's ledger);
+- conversations: one row per conversation of the day, whether it is settled (the re-run's plan);
 - manifest: one row per known recording, what the archive holds and proves (sha256, size, where);
 - audit: one row per attempt event (started / finished / failed ...).
 
@@ -20,7 +21,7 @@ from datetime import date
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from recording_assets.archive.keys import audit_key, manifest_key, metadata_key, outcomes_key
+from recording_assets.archive.keys import audit_key, conversations_key, manifest_key, metadata_key, outcomes_key
 
 # Arrow's default pool (mimalloc) keeps the pages of freed buffers for reuse, so a day's tables lift
 # the process's RSS for the rest of the run (measured: +57 MB on a 3,200-recording day, benchmarks/
@@ -113,6 +114,27 @@ OUTCOMES_TABLE = Table(
         Column("archived_at", TS, "When the object was stored (from its metadata when an earlier run did)."),
         Column("archived_run_id", pa.string(), "Run id that stored the object."),
         Column("checksum_verified_by", pa.string(), "Proof of the bytes: `s3-checksum`, `read-back` ..."),
+        Column(
+            "quarantine_repeats",
+            pa.int32(),
+            "Downloads, this run and earlier ones, that gave these same bad bytes (same `sha256`). From 2 the "
+            "recording is not downloaded again unless the `force_quarantined` setting asks for it.",
+        ),
+        RUN_ID,
+    ),
+)
+
+CONVERSATIONS_TABLE = Table(
+    "conversations",
+    "One row per conversation of the day the run planned for: whether it is settled (its batch answered "
+    "and every recording reached a final state), read back by the next run, which spends no request on a "
+    "settled conversation unless analytics now flags more recorded sessions than when it settled.",
+    conversations_key(day=date(2026, 11, 20)),
+    (
+        CONVERSATION_ID,
+        Column("recorded_sessions", pa.int32(), "Sessions analytics flagged as recorded when the row was written."),
+        Column("recordings", pa.int32(), "Recordings the run knows of in the conversation."),
+        Column("settled", pa.bool_(), "Batch answered and every recording final: no request next run."),
         RUN_ID,
     ),
 )
@@ -169,8 +191,8 @@ AUDIT_TABLE = Table(
     ),
 )
 
-TABLES = (METADATA_TABLE, OUTCOMES_TABLE, MANIFEST_TABLE, AUDIT_TABLE)
-METADATA, OUTCOMES, MANIFEST, AUDIT = (table.schema for table in TABLES)
+TABLES = (METADATA_TABLE, OUTCOMES_TABLE, CONVERSATIONS_TABLE, MANIFEST_TABLE, AUDIT_TABLE)
+METADATA, OUTCOMES, CONVERSATIONS, MANIFEST, AUDIT = (table.schema for table in TABLES)
 
 
 def to_table(rows: Iterable[Mapping], schema: pa.Schema) -> pa.Table:

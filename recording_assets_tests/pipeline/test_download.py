@@ -95,15 +95,17 @@ def test_a_broken_first_body_is_retried_after_a_back_off(sandbox, fake_clock, bu
     assert events(ctx, buckets[1]) == ["batch", "started", "failed", "started", "finished"]
 
 
-def test_bytes_that_are_not_the_claimed_container_are_quarantined_every_attempt(sandbox, fake_clock, buckets):
+def test_the_same_bad_bytes_are_quarantined_once_and_not_fetched_a_third_time(sandbox, fake_clock, buckets):
     sandbox.set_faults(Faults(corrupt_magic_rate=1.0, corrupt_magic_persistent=True))
     conv, rec = audio_recordings(sandbox)[0]
-    _, ctx, _ = download_one(sandbox, fake_clock, buckets, conv, rec, max_media_attempts=2)
+    _, ctx, _ = download_one(sandbox, fake_clock, buckets, conv, rec, max_media_attempts=3)
     outcome = ctx.outcomes[(conv.id, rec.id)]
     assert (outcome.state, outcome.attempts, outcome.storage_uri) == (State.QUARANTINED, 2, None)
     assert outcome.reason.startswith("container check failed: ")
+    assert outcome.quarantine_repeats == 2 and "not downloaded again" in outcome.reason
     quarantined = list(ctx.store.list_day("quarantine/"))
-    assert len(quarantined) == 2 == ctx.report.quarantined_attempts
+    assert len(quarantined) == 1 and ctx.report.quarantined_attempts == 2
+    assert quarantined[0].key.endswith(outcome.sha256) and outcome.quarantine_uri.endswith(quarantined[0].key)
     assert {parse_quarantine_key(o.key).recording_id for o in quarantined} == {rec.id}
     assert list(ctx.store.list_day("recordings/")) == []  # never under a final key
 

@@ -8,9 +8,6 @@ from datetime import datetime, timezone
 
 import pytest
 
-from recording_assets.archive.keys import recording_key
-from recording_assets.archive.spool import MediaSpool
-from recording_assets.archive.objects import ObjectInfo
 from recording_assets.genesys import BatchItem
 from recording_assets.genesys.models import BatchResult, ConversationSummary
 from recording_assets.pipeline import plan
@@ -42,55 +39,6 @@ def context(conversations=(), *, client=None, store=None, audit=None, executor=N
     )
 
 
-# -- which conversations have work (pure)
-
-
-def test_a_conversation_without_any_known_recording_has_work():
-    conversations = {"c1": conversation("c1", 0), "c2": conversation("c2", 2)}
-    assert plan.conversations_with_work(conversations, [], {}, sensitive_permission=True) == ["c1", "c2"]
-
-
-def test_conversations_whose_recordings_are_all_final_need_no_request():
-    conversations = {"c1": conversation("c1", 2), "c2": conversation("c2", 2), "c3": conversation("c3", 3)}
-    existing = [("c1", "r1"), ("c1", "r2"), ("c2", "r1"), ("c3", "r1")]
-    previous = {
-        ("c2", "r2"): {"state": "deleted"},
-        ("c3", "r2"): {"state": "archived_in_genesys"},  # c3: 2 of 3 known, so it is asked again
-    }
-    with_work = plan.conversations_with_work(conversations, existing, previous, sensitive_permission=True)
-    assert with_work == ["c3"]
-
-
-def test_failed_last_time_means_work_and_excluded_is_final_only_without_the_permission():
-    conversations = {"c1": conversation("c1", 1), "c2": conversation("c2", 1)}
-    previous = {("c1", "r1"): {"state": "failed"}, ("c2", "r1"): {"state": "excluded"}}
-    assert plan.conversations_with_work(conversations, [], previous, sensitive_permission=None) == ["c1"]
-    assert plan.conversations_with_work(conversations, [], previous, sensitive_permission=False) == ["c1"]
-    # With the permission now granted, an excluded recording is worth asking for again.
-    with_work = plan.conversations_with_work(conversations, [], previous, sensitive_permission=True)
-    assert with_work == ["c1", "c2"]
-
-
-def test_an_existing_object_outranks_a_previous_failure():
-    conversations = {"c1": conversation("c1", 1)}
-    previous = {("c1", "r1"): {"state": "failed"}}
-    existing = [("c1", "r1")]
-    assert plan.conversations_with_work(conversations, existing, previous, sensitive_permission=True) == []
-
-
-def test_carried_forward_keeps_previous_states_of_todays_conversations():
-    conversations = {"c1": conversation("c1", 2)}
-    previous = {
-        ("c1", "r1"): {"state": "deleted", "reason": "fileState DELETED", "file_state": "DELETED"},
-        ("c1", "r2"): {"state": "failed", "reason": "old"},
-        ("gone", "r9"): {"state": "excluded"},  # no longer in the day's conversations
-    }
-    carried = plan.carried_forward(conversations, previous, done=[("c1", "r2")])
-    assert carried == [
-        Outcome("c1", "r1", State.DELETED, reason="fileState DELETED", file_state="DELETED", attempts=0)
-    ]
-
-
 # -- classification (pure)
 
 
@@ -115,70 +63,41 @@ def test_an_available_recording_with_a_batch_error_is_asked_again():
     assert plan.classify_recording(("c1", "r1"), "AVAILABLE", errored=True, sensitive_permission=None) is None
 
 
-def test_sort_first_round():
-    ctx = context([conversation("c1", 2), conversation("c2", 1), conversation("c3", 2)], format_id="WAV")
+def sort_four(**options):
+    conversations = [conversation("c1", 2), conversation("c2", 1), conversation("c3", 2), conversation("c4", 1)]
+    ctx = context(conversations, format_id="WAV", **options)
     ctx.existing[("c2", "r1")] = Outcome("c2", "r1", State.ALREADY_ARCHIVED)
     results = [
         BatchResult("c1", "r1", "https://media/1", "audio/ogg", None),
         BatchResult("c1", "r2", None, None, "some undocumented errorMsg"),
         BatchResult("c2", "r1", "https://media/2", "audio/wav", None),  # already archived: skipped
-        BatchResult("c3", "r5", "https://media/5", "video/webm", None),  # one of two: look up
-    ]
-    first = plan.sort_first_round(ctx, ["c1", "c2", "c3"], results)
+        BatchResult("c3", "r5", "https://media/5", "video/webm", None),  # one item for two flags: no question
+    ]  # c4: flagged as recorded, no item at all
+    return plan.sort_first_round(ctx, ["c1", "c2", "c3", "c4"], results)
+
+
+def test_sort_first_round_asks_only_about_errors_and_flagged_conversations_without_items():
+    first = sort_four(sensitive_permission=True)
     assert sorted(first.tasks) == [("c1", "r1"), ("c3", "r5")]
     assert first.tasks[("c1", "r1")].transcode is True and first.tasks[("c3", "r5")].transcode is False
     assert first.errored == {("c1", "r2"): "some undocumented errorMsg"}
-    assert first.needs_lookup == {"c1", "c3"}
+    # How many sessions carry the flag for one recording is not documented: counts are never compared.
+    assert first.needs_lookup == {"c1", "c4"}
+
+
+@pytest.mark.parametrize(
+    ("permission", "check", "every"),
+    [(True, "auto", False), (None, "auto", True), (False, "auto", True), (None, "trust", False), (True, "lookup", True)],
+)
+def test_sensitive_check_lookup_asks_about_every_conversation(permission, check, every):
+    first = sort_four(sensitive_permission=permission, sensitive_check=check)
+    assert first.needs_lookup == ({"c1", "c2", "c3", "c4"} if every else {"c1", "c4"})
 
 
 def test_sort_first_round_looks_up_a_result_without_recording_id():
     ctx = context([conversation("c1", 1)])
     first = plan.sort_first_round(ctx, ["c1"], [BatchResult("c1", None, None, None, None)])
     assert (first.tasks, first.errored, first.needs_lookup) == ({}, {}, {"c1"})
-
-
-# -- what the archive holds (moto)
-
-
-def test_existing_outcome_from_an_objects_metadata():
-    key = recording_key(prefix="p/", day=DAY, queue_id=None, conversation_id="c1", recording_id="r1",
-                        ext=".oga")  # fmt: skip
-    metadata = {"sha256": "ab", "archived-at": START.isoformat(), "run-id": "run-1"}
-    head = ObjectInfo("b", key, 10, "e", START, "audio/ogg", metadata, "AES256", None, None, None)
-    outcome = plan.existing_outcome(key, head, prefix="p/", uri=f"s3://b/{key}")
-    assert outcome == Outcome(
-        "c1",
-        "r1",
-        State.ALREADY_ARCHIVED,
-        sha256="ab",
-        size_bytes=10,
-        content_type="audio/ogg",
-        container="oga",  # none in the metadata: from the key's extension
-        storage_uri=f"s3://b/{key}",
-        archived_at=START,
-        archived_run_id="run-1",
-        checksum_verified_by="earlier-run",
-    )
-
-
-def test_load_existing_lists_heads_and_aborts_stale_uploads(s3_client, bucket_names, fake_clock):
-    store, manifest_store = stores(s3_client, bucket_names)
-    key, stale = (
-        recording_key(prefix="", day=DAY, queue_id="q1", conversation_id="c1", recording_id=rid, ext=".wav")
-        for rid in ("r1", "r2")
-    )
-    with MediaSpool() as spool:
-        spool.write(b"RIFF")
-        store.put_new(key, spool, content_type="audio/wav", metadata={"run-id": "run-1", "container": "wav"})
-    s3_client.create_multipart_upload(Bucket=store.bucket, Key=stale)
-    with ThreadPoolExecutor(max_workers=2) as executor:
-        ctx = context(store=store, executor=executor)
-        asyncio.run(plan.load_existing(ctx))
-    assert list(ctx.existing) == [("c1", "r1")] and ctx.outcomes == ctx.existing
-    found = ctx.existing[("c1", "r1")]
-    assert (found.state, found.size_bytes, found.archived_run_id, found.container) == (
-        State.ALREADY_ARCHIVED, 4, "run-1", "wav")  # fmt: skip
-    assert s3_client.list_multipart_uploads(Bucket=store.bucket).get("Uploads", []) == []
 
 
 # -- look-ups and the retry round (sandbox)

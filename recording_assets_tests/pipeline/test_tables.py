@@ -11,6 +11,7 @@ from recording_assets.pipeline import tables
 from recording_assets.pipeline.tables import (
     AUDIT,
     CONVERSATION_ID,
+    CONVERSATIONS,
     MANIFEST,
     MANIFEST_TABLE,
     METADATA,
@@ -43,8 +44,10 @@ WRITTEN = {
         ("conversation_id", S), ("recording_id", S), ("state", S), ("reason", S), ("sha256", S),
         ("size_bytes", I64), ("content_type", S), ("container", S), ("storage_uri", S), ("quarantine_uri", S),
         ("file_state", S), ("attempts", I32), ("archived_at", TS), ("archived_run_id", S),
-        ("checksum_verified_by", S), ("run_id", S),
+        ("checksum_verified_by", S), ("quarantine_repeats", I32), ("run_id", S),
     ],
+    "conversations": [("conversation_id", S), ("recorded_sessions", I32), ("recordings", I32),
+                      ("settled", pa.bool_()), ("run_id", S)],
     "manifest": [
         ("conversation_id", S), ("recording_id", S), ("state", S), ("reason", S), ("sha256", S),
         ("size_bytes", I64), ("content_type", S), ("container", S), ("storage_uri", S), ("media_type", S),
@@ -62,7 +65,8 @@ WRITTEN = {
 
 
 @pytest.mark.parametrize(("name", "schema"), [("metadata", METADATA), ("outcomes", OUTCOMES),
-                                              ("manifest", MANIFEST), ("audit", AUDIT)])  # fmt: skip
+                                              ("conversations", CONVERSATIONS), ("manifest", MANIFEST),
+                                              ("audit", AUDIT)])  # fmt: skip
 def test_schemas_are_the_ones_already_written(name, schema):
     assert schema.equals(pa.schema(WRITTEN[name]), check_metadata=True)
     assert all(field.nullable for field in schema)

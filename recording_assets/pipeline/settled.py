@@ -1,0 +1,162 @@
+"""What is already settled before a day's run asks Genesys anything, and what the run settles.
+
+- what the archive already holds (an S3 listing plus one HEAD per object; no Genesys request);
+- which previous outcomes are final for this run's settings (``is_final``), carried forward unchanged;
+- which conversations still have work: not those the conversations table says are settled (their batch
+  answered and every recording final), unless analytics now flags more recorded sessions than then;
+- the conversations table this run leaves for the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+
+from recording_assets.archive.keys import parse_recording_key, quarantine_day_prefix, recording_day_prefix
+from recording_assets.archive.objects import ObjectInfo
+from recording_assets.genesys.models import ConversationSummary
+from recording_assets.pipeline.context import LASTING_QUARANTINE, ArchiveContext, ArchiveOptions
+from recording_assets.pipeline.outcome import Key, Outcome, parse_time
+from recording_assets.pipeline.states import State
+
+# What a carried-forward lasting quarantine keeps, so its manifest row points at its one copy.
+_KEPT_WITH_A_QUARANTINE = ("sha256", "size_bytes", "content_type", "container", "quarantine_uri", "quarantine_repeats")
+
+
+async def load_existing(ctx: ArchiveContext) -> None:
+    """What earlier runs already stored, into ``ctx.existing`` and the ledger (S3, not Genesys)."""
+    prefix = ctx.options.key_prefix
+    recordings = recording_day_prefix(prefix=prefix, day=ctx.day)
+    for area in (recordings, quarantine_day_prefix(prefix=prefix, day=ctx.day)):
+        # Multipart uploads left by a killed run: never visible, but they cost storage until aborted.
+        await ctx.s3(ctx.store.abort_stale_uploads, area)
+    listing = await ctx.s3(lambda: list(ctx.store.list_day(recordings)))
+    heads = await asyncio.gather(*(ctx.s3(ctx.store.head, item.key) for item in listing))
+    for item, head in zip(listing, heads):
+        if head is not None:
+            outcome = existing_outcome(item.key, head, prefix=prefix, uri=ctx.uri(item.key))
+            ctx.existing.setdefault(outcome.key, outcome)
+    ctx.outcomes.update(ctx.existing)
+
+
+def existing_outcome(key: str, head: ObjectInfo, *, prefix: str, uri: str) -> Outcome:
+    """An object under its final key, as the outcome ``already_archived`` (its metadata says the rest)."""
+    parts = parse_recording_key(key, prefix=prefix)
+    meta = head.metadata
+    return Outcome(
+        conversation_id=parts.conversation_id,
+        recording_id=parts.recording_id,
+        state=State.ALREADY_ARCHIVED,
+        sha256=meta.get("sha256"),
+        size_bytes=head.size,
+        content_type=head.content_type,
+        container=meta.get("container") or parts.ext.lstrip("."),
+        storage_uri=uri,
+        archived_at=parse_time(meta.get("archived-at")),
+        archived_run_id=meta.get("run-id"),
+        checksum_verified_by="earlier-run",
+    )
+
+
+def is_final(row: Mapping, options: ArchiveOptions) -> bool:
+    """Whether a recording that is not in the archive needs no request again: its state is final for this
+    run's settings. (A row that says archived but whose object is gone from the archive is not final.)"""
+    state = State(row["state"])
+    if state in (State.DELETED, State.ARCHIVED_IN_GENESYS):
+        return True
+    if state is State.EXCLUDED:
+        return options.sensitive_permission is not True  # with the permission now, it can be archived
+    if state is State.QUARANTINED:
+        return (row.get("quarantine_repeats") or 0) >= LASTING_QUARANTINE and not options.force_quarantined
+    return False
+
+
+def conversations_with_work(
+    conversations: Mapping[str, ConversationSummary],
+    existing: Iterable[Key],
+    previous: Mapping[Key, Mapping],
+    settled: Mapping[str, Mapping],
+    *,
+    options: ArchiveOptions,
+) -> list[str]:
+    """The conversations that need a batch request. None does whose batch answered in an earlier run and
+    whose every recording reached a final state (``settled``, the conversations table), unless analytics
+    now flags more recorded sessions than then (a recording that arrived late). Flag counts are compared
+    only with earlier flag counts, never with recordings: how many sessions carry the flag for one
+    recording is not documented (docs/genesys-behaviours.md)."""
+    existing = set(existing)
+    known: dict[str, int] = defaultdict(int)
+    pending: set[str] = set()
+    for cid, _ in existing:
+        known[cid] += 1
+    for key, row in previous.items():
+        if key in existing:
+            continue
+        if is_final(row, options):
+            known[key[0]] += 1
+        else:
+            pending.add(key[0])
+    work = []
+    for cid, conversation in conversations.items():
+        entry = settled.get(cid)
+        if cid in pending:
+            work.append(cid)
+        elif entry is not None:
+            if not entry.get("settled") or conversation.recorded_sessions > (entry.get("recorded_sessions") or 0):
+                work.append(cid)
+        elif known[cid] == 0:  # never asked (or a day archived before the conversations table existed)
+            work.append(cid)
+    return work
+
+
+def settled_rows(ctx: ArchiveContext, with_work: Iterable[str], settled: Mapping[str, Mapping]) -> list[dict]:
+    """The conversations table after this run: a conversation is settled when its batch answered (this run
+    or an earlier one) and every recording it holds is final."""
+    asked = set(with_work)
+    by_conversation: dict[str, list[Outcome]] = defaultdict(list)
+    for outcome in ctx.outcomes.values():
+        by_conversation[outcome.conversation_id].append(outcome)
+    rows = []
+    for cid, conversation in ctx.conversations.items():
+        outcomes = by_conversation.get(cid, [])
+        answered = cid in asked and cid not in ctx.unsettled
+        earlier = settled.get(cid)
+        sessions = conversation.recorded_sessions
+        if cid not in asked and earlier is not None:
+            answered = bool(earlier.get("settled"))
+            sessions = max(sessions, earlier.get("recorded_sessions") or 0)
+        elif cid not in asked:
+            answered = bool(outcomes)  # settled by what the archive and the previous outcomes hold
+        final = all(o.state.in_archive or is_final(o.row(ctx.run_id), ctx.options) for o in outcomes)
+        rows.append(
+            {
+                "conversation_id": cid,
+                "recorded_sessions": sessions,
+                "recordings": len(outcomes),
+                "settled": answered and final,
+                "run_id": ctx.run_id,
+            }
+        )
+    return rows
+
+
+def carried_forward(
+    conversations: Mapping[str, ConversationSummary], previous: Mapping[Key, Mapping], done: Iterable[Key]
+) -> list[Outcome]:
+    """Final states from the previous run for recordings this run did not revisit."""
+    done = set(done)
+    return [
+        Outcome(
+            conversation_id=key[0],
+            recording_id=key[1],
+            state=State(row["state"]),
+            reason=row.get("reason"),
+            file_state=row.get("file_state"),
+            attempts=0,
+            # A lasting quarantine keeps pointing at its one copy of the bad bytes.
+            **{name: row.get(name) for name in _KEPT_WITH_A_QUARANTINE},
+        )
+        for key, row in previous.items()
+        if key not in done and key[0] in conversations
+    ]

@@ -1,0 +1,154 @@
+"""What is settled before a run asks Genesys anything: the archive's objects, final previous outcomes, and
+the conversations table that lets a re-run of a complete day spend no batch request or look-up."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+from recording_assets.archive.keys import recording_key
+from recording_assets.archive.objects import ObjectInfo
+from recording_assets.archive.spool import MediaSpool
+from recording_assets.pipeline import settled
+from recording_assets.pipeline.context import ArchiveOptions
+from recording_assets.pipeline.outcome import Outcome
+from recording_assets.pipeline.states import State
+from recording_assets_tests.pipeline.support import DAY, stores
+from recording_assets_tests.pipeline.test_plan import START, context, conversation
+
+PERMITTED = ArchiveOptions(sensitive_permission=True)
+
+
+def with_work(conversations, existing=(), previous=None, table=None, options=PERMITTED):
+    return settled.conversations_with_work(conversations, existing, previous or {}, table or {}, options=options)
+
+
+# -- which conversations have work (pure)
+
+
+def test_a_conversation_nothing_is_known_of_has_work_flagged_or_not():
+    # Unflagged ones too: the flag is documented for audio only, and chats hold transcripts.
+    assert with_work({"c1": conversation("c1", 0), "c2": conversation("c2", 2)}) == ["c1", "c2"]
+
+
+def test_a_settled_conversation_needs_no_request_until_analytics_flags_more_sessions():
+    conversations = {"c1": conversation("c1", 2), "c2": conversation("c2", 3), "c3": conversation("c3", 1)}
+    table = {
+        "c1": {"settled": True, "recorded_sessions": 2},
+        "c2": {"settled": True, "recorded_sessions": 2},  # a session flagged since: a late recording
+        "c3": {"settled": False, "recorded_sessions": 1},  # its batch or a look-up did not answer
+    }
+    assert with_work(conversations, table=table) == ["c2", "c3"]
+
+
+def test_flags_are_never_compared_with_recordings():
+    # Two flagged sessions, one recording (a stereo call flagged on both sides): nothing to ask again.
+    conversations = {"c1": conversation("c1", 2)}
+    assert with_work(conversations, existing=[("c1", "r1")], table={"c1": {"settled": True, "recorded_sessions": 2}}) == []
+    assert with_work(conversations, existing=[("c1", "r1")]) == []  # a day archived before the table existed
+
+
+def test_failed_last_time_means_work_and_excluded_is_final_only_without_the_permission():
+    conversations = {"c1": conversation("c1", 1), "c2": conversation("c2", 1)}
+    previous = {("c1", "r1"): {"state": "failed"}, ("c2", "r1"): {"state": "excluded"}}
+    for permission in (None, False):
+        assert with_work(conversations, previous=previous, options=ArchiveOptions(sensitive_permission=permission)) == ["c1"]
+    # With the permission now granted, an excluded recording is worth asking for again.
+    assert with_work(conversations, previous=previous) == ["c1", "c2"]
+
+
+def test_a_lasting_quarantine_is_final_unless_forced():
+    conversations = {"c1": conversation("c1", 1), "c2": conversation("c2", 1)}
+    previous = {
+        ("c1", "r1"): {"state": "quarantined", "quarantine_repeats": 2},
+        ("c2", "r1"): {"state": "quarantined", "quarantine_repeats": 1},  # once: it may have been a glitch
+    }
+    assert with_work(conversations, previous=previous) == ["c2"]
+    forced = ArchiveOptions(sensitive_permission=True, force_quarantined=True)
+    assert with_work(conversations, previous=previous, options=forced) == ["c1", "c2"]
+
+
+def test_an_existing_object_outranks_a_previous_failure():
+    conversations = {"c1": conversation("c1", 1)}
+    assert with_work(conversations, existing=[("c1", "r1")], previous={("c1", "r1"): {"state": "failed"}}) == []
+
+
+def test_a_row_that_says_archived_but_whose_object_is_gone_means_work():
+    assert with_work({"c1": conversation("c1", 1)}, previous={("c1", "r1"): {"state": "archived"}}) == ["c1"]
+
+
+def test_carried_forward_keeps_previous_states_and_a_quarantines_one_copy():
+    conversations = {"c1": conversation("c1", 3)}
+    uri = "s3://a/quarantine/x.wav.abc"
+    previous = {
+        ("c1", "r1"): {"state": "deleted", "reason": "fileState DELETED", "file_state": "DELETED"},
+        ("c1", "r2"): {"state": "failed", "reason": "old"},
+        ("c1", "r3"): {"state": "quarantined", "reason": "bad", "sha256": "abc", "quarantine_uri": uri,
+                       "quarantine_repeats": 2},
+        ("gone", "r9"): {"state": "excluded"},  # no longer in the day's conversations
+    }  # fmt: skip
+    carried = settled.carried_forward(conversations, previous, done=[("c1", "r2")])
+    assert carried == [
+        Outcome("c1", "r1", State.DELETED, reason="fileState DELETED", file_state="DELETED", attempts=0),
+        Outcome("c1", "r3", State.QUARANTINED, reason="bad", sha256="abc", quarantine_uri=uri, quarantine_repeats=2),
+    ]
+
+
+def test_settled_rows_after_a_run():
+    ctx = context([conversation("c1", 2), conversation("c2", 1), conversation("c3", 0), conversation("c4", 1)])
+    ctx.finish(Outcome("c1", "r1", State.ARCHIVED))
+    ctx.finish(Outcome("c2", "r1", State.FAILED))
+    ctx.unsettled.add("c4")  # its look-up failed
+    rows = {r["conversation_id"]: r for r in settled.settled_rows(ctx, ["c1", "c2", "c3", "c4"], {})}
+    assert {cid: r["settled"] for cid, r in rows.items()} == {"c1": True, "c2": False, "c3": True, "c4": False}
+    assert (rows["c1"]["recordings"], rows["c1"]["recorded_sessions"], rows["c3"]["recordings"]) == (1, 2, 0)
+
+
+def test_a_conversation_not_asked_keeps_its_settled_row():
+    ctx = context([conversation("c1", 1)])
+    rows = settled.settled_rows(ctx, [], {"c1": {"settled": True, "recorded_sessions": 2}})
+    assert (rows[0]["settled"], rows[0]["recorded_sessions"]) == (True, 2)
+
+
+# -- what the archive holds (moto)
+
+
+def test_existing_outcome_from_an_objects_metadata():
+    key = recording_key(prefix="p/", day=DAY, queue_id=None, conversation_id="c1", recording_id="r1",
+                        ext=".oga")  # fmt: skip
+    metadata = {"sha256": "ab", "archived-at": START.isoformat(), "run-id": "run-1"}
+    head = ObjectInfo("b", key, 10, "e", START, "audio/ogg", metadata, "AES256", None, None, None)
+    outcome = settled.existing_outcome(key, head, prefix="p/", uri=f"s3://b/{key}")
+    assert outcome == Outcome(
+        "c1",
+        "r1",
+        State.ALREADY_ARCHIVED,
+        sha256="ab",
+        size_bytes=10,
+        content_type="audio/ogg",
+        container="oga",  # none in the metadata: from the key's extension
+        storage_uri=f"s3://b/{key}",
+        archived_at=START,
+        archived_run_id="run-1",
+        checksum_verified_by="earlier-run",
+    )
+
+
+def test_load_existing_lists_heads_and_aborts_stale_uploads(s3_client, bucket_names, fake_clock):
+    store, manifest_store = stores(s3_client, bucket_names)
+    key, stale = (
+        recording_key(prefix="", day=DAY, queue_id="q1", conversation_id="c1", recording_id=rid, ext=".wav")
+        for rid in ("r1", "r2")
+    )
+    with MediaSpool() as spool:
+        spool.write(b"RIFF")
+        store.put_new(key, spool, content_type="audio/wav", metadata={"run-id": "run-1", "container": "wav"})
+    s3_client.create_multipart_upload(Bucket=store.bucket, Key=stale)
+    with ThreadPoolExecutor(max_workers=2) as executor:
+        ctx = context(store=store, executor=executor)
+        asyncio.run(settled.load_existing(ctx))
+    assert list(ctx.existing) == [("c1", "r1")] and ctx.outcomes == ctx.existing
+    found = ctx.existing[("c1", "r1")]
+    assert (found.state, found.size_bytes, found.archived_run_id, found.container) == (
+        State.ALREADY_ARCHIVED, 4, "run-1", "wav")  # fmt: skip
+    assert s3_client.list_multipart_uploads(Bucket=store.bucket).get("Uploads", []) == []
