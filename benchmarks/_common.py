@@ -399,11 +399,12 @@ def run_worker(script: Path, args: list[str], timeout_s: float) -> dict[str, Any
 
 
 def run_archive_job(
-    day: date, *, requests_per_minute: float | None = None, concurrency: int | None = None
+    day: date, *, requests_per_minute: float | None = None, concurrency: int | None = None,
+    archive: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Materialise the archive_day job for ``day`` in this process, as the e2e tests do; the
     environment must already point at the servers. ``requests_per_minute=None`` keeps the default
-    (90 % of 300/min per run)."""
+    (90 % of 300/min per run); ``archive`` sets fields of the archive resource (e.g. sensitive_check)."""
     quiet()
     import dagster as dg
 
@@ -419,10 +420,13 @@ def run_archive_job(
                 "client_secret": {"env": "GENESYSCLOUD_OAUTHCLIENT_SECRET"},
             }
         }
+    archive = dict(archive or {})
     if concurrency is not None:
+        archive["concurrency"] = concurrency
+    if archive:
         resources["archive"] = {
             "config": {
-                "concurrency": concurrency,
+                **archive,
                 "archive_bucket": {"env": "RECORDING_ARCHIVE_BUCKET"},
                 "manifest_bucket": {"env": "RECORDING_MANIFEST_BUCKET"},
             }
