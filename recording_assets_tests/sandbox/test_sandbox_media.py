@@ -166,6 +166,8 @@ def test_giant_recording_has_exactly_the_requested_size(format_id):
     assert max(len(chunk) for chunk in body.chunks()) <= 1 << 20 + 64 * 1024
 
 
+# A wall-clock bound on CPU work: one at a time with the rest of the "serial" xdist group.
+@pytest.mark.xdist_group("serial")
 def test_giant_ogg_streams_fast_and_valid_at_the_seams():
     org = synthetic_org(50, seed=3, giant_recording_bytes=64 * 1024 * 1024)
     rec = next(r for c in org.conversations_for_day(YESTERDAY) for r in c.recordings if r.giant_bytes)

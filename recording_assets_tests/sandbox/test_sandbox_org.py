@@ -85,6 +85,8 @@ def test_lookups_by_id_round_trip_and_foreign_ids_are_unknown():
     assert fresh.recording(conv.recordings[0].id).media == conv.recordings[0].media
 
 
+# A wall-clock bound on CPU work: one at a time with the rest of the "serial" xdist group.
+@pytest.mark.xdist_group("serial")
 def test_days_generate_lazily_and_fast():
     org = synthetic_org(2000)
     started = time.perf_counter()
