@@ -1,7 +1,7 @@
 """The asset graph end to end: one partition materialised against the sandbox org and moto, in-process.
 
 Dagster runs with the real clock here (it is the product's runtime), so the sandbox's batch and job
-latencies are set low to keep each run to seconds.
+latencies are set low to keep each run to seconds (``local_stack`` in conftest.py).
 """
 
 from __future__ import annotations
@@ -15,30 +15,11 @@ import pytest
 
 from recording_assets.archive.keys import manifest_key, outcomes_key
 from recording_assets.definitions import build_definitions
-from recording_assets.tools.local import LocalStack
 from recording_assets.pipeline.tables import from_parquet_bytes
 from recording_assets.sandbox import Faults
 
 DAY = "2026-11-20"
 EXPLICIT = {"archived", "archived_in_genesys", "deleted", "excluded", "quarantined", "failed"}
-
-
-@pytest.fixture
-def stack(monkeypatch):
-    def start(**sandbox_config):
-        sandbox_config.setdefault("batch_latency_s", 0.2)
-        sandbox_config.setdefault("job_latency_s", 0.2)
-        sandbox_config.setdefault("media_scale", 0.002)
-        local = LocalStack(sandbox_config=sandbox_config).start()
-        started.append(local)
-        for name, value in local.environment().items():
-            monkeypatch.setenv(name, value)
-        return local
-
-    started: list[LocalStack] = []
-    yield start
-    for local in started:
-        local.stop()
 
 
 def materialise(day: str = DAY, raise_on_error: bool = True):
@@ -64,9 +45,11 @@ def manifest(local):
     return read(local, "recording-manifests", manifest_key(day=date.fromisoformat(DAY)))
 
 
-def object_sha256(local, uri: str) -> str:
+def object_sha256(s3, uri: str) -> str:
+    """SHA-256 of the object's bytes read back through ``s3`` (one client per check: a client per object
+    costs more than the read)."""
     bucket, key = uri[len("s3://") :].split("/", 1)
-    body = local.s3_client().get_object(Bucket=bucket, Key=key)["Body"].read()
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     return hashlib.sha256(body).hexdigest()
 
 
@@ -96,11 +79,12 @@ def assert_day_archived(local, rows, day=DAY):
     assert all(r["state"] in EXPLICIT for r in rows)
     states = Counter(r["state"] for r in rows)
     assert states["archived"] > 0.85 * len(rows)
+    s3 = local.s3_client()
     for row in rows:
         rec = expected[(row["conversation_id"], row["recording_id"])]
         if row["state"] == "archived":
             assert row["sha256"] == local.sandbox.org.media_sha256(rec.id)
-            assert object_sha256(local, row["storage_uri"]) == row["sha256"]
+            assert object_sha256(s3, row["storage_uri"]) == row["sha256"]
             assert row["storage_uri"].startswith(f"s3://recording-archive/recordings/year={day[:4]}/month={day[5:7]}/day={day[8:]}/queue=")
         elif rec.file_state == "ARCHIVED":
             assert row["state"] == "archived_in_genesys"
@@ -111,8 +95,8 @@ def assert_day_archived(local, rows, day=DAY):
     return states
 
 
-def test_rerun_uploads_nothing_and_keeps_the_manifest_rows(stack):
-    local = stack(conversations_per_day=80)
+def test_rerun_uploads_nothing_and_keeps_the_manifest_rows(local_stack):
+    local = local_stack(conversations_per_day=80)
     materialise()
     first = manifest(local)
     _, checks, meta = materialise()
@@ -125,8 +109,9 @@ def test_rerun_uploads_nothing_and_keeps_the_manifest_rows(stack):
     assert {r["run_outcome"] for r in second if r["state"] == "archived"} == {"already_archived"}
 
 
-def test_request_budget_for_a_2000_recording_day(stack):
-    local = stack(conversations_per_day=2000)
+@pytest.mark.slow
+def test_request_budget_for_a_2000_recording_day(local_stack):
+    local = local_stack(conversations_per_day=2000)
     local.sandbox.reset_stats()
     result, checks, meta = materialise()
     assert result.success and all(checks.values())
@@ -146,8 +131,9 @@ def test_request_budget_for_a_2000_recording_day(stack):
     print(f"\nAPI requests: {api} for {archived} archived recordings ({families})")
 
 
-def test_sandbox_faults_never_put_bad_bytes_under_a_final_key(stack):
-    local = stack(
+@pytest.mark.slow
+def test_sandbox_faults_never_put_bad_bytes_under_a_final_key(local_stack):
+    local = local_stack(
         conversations_per_day=150,
         url_ttl_s=3600,
         faults=Faults(
@@ -163,16 +149,18 @@ def test_sandbox_faults_never_put_bad_bytes_under_a_final_key(stack):
     result, checks, _ = materialise(raise_on_error=False)
     rows = manifest(local)
     assert all(r["state"] in EXPLICIT for r in rows)
+    s3 = local.s3_client()
     for row in rows:
         if row["state"] == "archived":
-            assert object_sha256(local, row["storage_uri"]) == local.sandbox.org.media_sha256(row["recording_id"])
+            assert object_sha256(s3, row["storage_uri"]) == local.sandbox.org.media_sha256(row["recording_id"])
     assert checks.get("sha256_verified") and checks.get("container_matches_content_type")
 
 
-def test_format_option_transcodes_audio_through_the_single_recording_endpoint(stack):
+@pytest.mark.slow
+def test_format_option_transcodes_audio_through_the_single_recording_endpoint(local_stack):
     from recording_assets.defs.resources import ArchiveResource, build_resources
 
-    local = stack(conversations_per_day=40, transcode_polls=1)
+    local = local_stack(conversations_per_day=40, transcode_polls=1)
     from recording_assets.defs.audio import build_recording_audio
     from recording_assets.defs.manifest import build_recording_manifest
     from recording_assets.defs.metadata import build_recording_metadata
@@ -206,11 +194,11 @@ def test_format_option_transcodes_audio_through_the_single_recording_endpoint(st
 
 
 @pytest.mark.parametrize("day,hours", [("2026-10-25", 25), ("2026-03-29", 23)])
-def test_dst_day_in_a_non_utc_zone(stack, monkeypatch, day, hours):
+def test_dst_day_in_a_non_utc_zone(local_stack, monkeypatch, day, hours):
     from datetime import datetime, timedelta, timezone
     from zoneinfo import ZoneInfo
 
-    local = stack(conversations_per_day=120)
+    local = local_stack(conversations_per_day=120)
     monkeypatch.setenv("RECORDING_TIMEZONE", "Europe/Berlin")
     monkeypatch.setenv("RECORDING_PARTITIONS_START", "2026-01-01")
     result, checks, meta = materialise(day)
@@ -240,12 +228,13 @@ def test_dst_day_in_a_non_utc_zone(stack, monkeypatch, day, hours):
 
 
 @pytest.mark.slow
-def test_the_acceptance_command_materialises_a_partition(stack, tmp_path):
+def test_the_acceptance_command_materialises_a_partition(local_stack, tmp_path):
     import os
     import subprocess
     import sys
 
-    local = stack(conversations_per_day=520)  # the acceptance asks for a day of at least 500 conversations
+    # The acceptance asks for a day of at least 500 conversations.
+    local = local_stack(conversations_per_day=520)
     home = tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")

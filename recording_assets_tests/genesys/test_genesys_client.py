@@ -287,67 +287,47 @@ def test_slow_responses_time_out_and_are_retried(sandbox_factory, clock):
 # ---------------------------------------------------------------------------------------- permissions
 
 
-def test_missing_analytics_permission_fails_preflight_naming_it(sandbox_factory, clock):
-    sb = sandbox_factory(
-        clock=clock,
-        conversations_per_day=20,
-        # ANY-of: either analytics permission would do, so both are taken away.
-        faults=Faults(
-            deny_permissions=frozenset({"analytics:conversationDetail:view", "analytics:agentConversationDetail:view"})
-        ),
-    )
+def preflight_without(sandbox_factory, clock, *permissions):
+    """A sandbox whose client lacks ``permissions``, and its client's preflight (a coroutine function)."""
+    denied = Faults(deny_permissions=frozenset(permissions))
+    sb = sandbox_factory(clock=clock, conversations_per_day=20, faults=denied)
 
-    async def go():
+    async def preflight():
         async with make_client(sb, clock) as client:
-            await client.preflight()
+            return await client.preflight()
 
+    return sb, preflight
+
+
+def test_missing_analytics_permission_fails_preflight_naming_it(sandbox_factory, clock):
+    # ANY-of: either analytics permission would do, so both are taken away.
+    sb, preflight = preflight_without(
+        sandbox_factory, clock, "analytics:conversationDetail:view", "analytics:agentConversationDetail:view"
+    )
     with pytest.raises(PermissionDeniedError) as err:
-        run(go())
+        run(preflight())
     assert err.value.permission == "analytics:conversationDetail:view"
     assert "Grant the permission analytics:conversationDetail:view" in str(err.value)
     assert len(log(sb, "analytics.query")) == 1  # failed at the first analytics call
 
 
 def test_missing_recording_permission_fails_preflight_naming_it(sandbox_factory, clock):
-    sb = sandbox_factory(
-        clock=clock, conversations_per_day=20, faults=Faults(deny_permissions=frozenset({"recording:recording:view"}))
-    )
-
-    async def go():
-        async with make_client(sb, clock) as client:
-            await client.preflight()
-
+    _, preflight = preflight_without(sandbox_factory, clock, "recording:recording:view")
     with pytest.raises(PermissionDeniedError) as err:
-        run(go())
+        run(preflight())
     assert "recording:recording:view" in str(err.value)
 
 
 def test_missing_sensitive_permission_is_a_warning(sandbox_factory, clock):
-    sb = sandbox_factory(
-        clock=clock,
-        conversations_per_day=20,
-        faults=Faults(deny_permissions=frozenset({"recording:recording:viewSensitiveData"})),
-    )
-
-    async def go():
-        async with make_client(sb, clock) as client:
-            return await client.preflight()
-
-    report = run(go())
+    _, preflight = preflight_without(sandbox_factory, clock, "recording:recording:viewSensitiveData")
+    report = run(preflight())
     assert report.sensitive_data is False
     assert any("viewSensitiveData" in w for w in report.warnings)
 
 
 def test_unreadable_roles_make_the_sensitive_permission_unknown(sandbox_factory, clock):
-    sb = sandbox_factory(
-        clock=clock, conversations_per_day=20, faults=Faults(deny_permissions=frozenset({"oauth:client:view"}))
-    )
-
-    async def go():
-        async with make_client(sb, clock) as client:
-            return await client.preflight()
-
-    report = run(go())
+    _, preflight = preflight_without(sandbox_factory, clock, "oauth:client:view")
+    report = run(preflight())
     assert report.sensitive_data is None
     assert any("unknown" in w for w in report.warnings)
 

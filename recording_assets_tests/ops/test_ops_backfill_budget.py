@@ -29,6 +29,7 @@ from recording_assets.genesys.pacing import Pacer
 from recording_assets.tools.local import LocalStack
 from recording_assets.defs.resources import GenesysCloudResource
 from recording_assets.settings import CLIENT_ID, CLIENT_SECRET
+from recording_assets_tests.conftest import FAST_SANDBOX
 from recording_assets_tests.ops.ops_support import (
     ASSETS,
     REPO,
@@ -46,7 +47,8 @@ from recording_assets_tests.ops.ops_support import (
     wait_for_location,
 )
 
-pytestmark = pytest.mark.slow
+# One at a time with the other tests of the "serial" xdist group (the daemon's request rate is the assertion).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serial")]
 
 TOKEN_LIMIT = 60  # sandbox: requests per token per minute
 POOL_LIMIT = 2
@@ -75,13 +77,7 @@ def daemon_stack(tmp_path_factory):
     out = artifacts("backfill-budget")
     log = out / "dagster-dev.log"
     local = LocalStack(
-        sandbox_config={
-            "conversations_per_day": 150,
-            "media_scale": 0.002,
-            "rate_limit_per_minute": TOKEN_LIMIT,
-            "batch_latency_s": 0.2,
-            "job_latency_s": 0.2,
-        }
+        sandbox_config={**FAST_SANDBOX, "conversations_per_day": 150, "rate_limit_per_minute": TOKEN_LIMIT}
     ).start()
     port = free_port()
     env = {**os.environ, **local.environment(), "DAGSTER_HOME": str(home)}

@@ -18,9 +18,11 @@ import pytest
 
 from recording_assets.defs.common import GENESYS_POOL, concurrent_runs
 from recording_assets.tools.local import LocalStack
+from recording_assets_tests.conftest import FAST_SANDBOX
 from recording_assets_tests.ops.ops_support import REPO, PostgresCluster, artifacts
 
-pytestmark = pytest.mark.slow
+# One at a time with the other tests of the "serial" xdist group (a PostgreSQL cluster).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serial")]
 
 DB = "dagster"
 CHECKS = ("container_matches_content_type", "manifest_complete", "sha256_verified")
@@ -58,8 +60,7 @@ def test_documented_postgres_storage_records_a_materialised_partition(postgres, 
     home, pg_env = postgres_home
     day = (date.today() - timedelta(days=4)).isoformat()
     out = artifacts("postgres")
-    with LocalStack(sandbox_config={"conversations_per_day": 40, "media_scale": 0.002,
-                                    "batch_latency_s": 0.2, "job_latency_s": 0.2}) as local:
+    with LocalStack(sandbox_config={**FAST_SANDBOX, "conversations_per_day": 40}) as local:
         env = {**os.environ, **local.environment(), **pg_env}
         command = [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "recording_assets.definitions",
                    "--select", ",".join(("recording_metadata", "recording_audio", "recording_manifest")),

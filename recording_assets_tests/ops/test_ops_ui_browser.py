@@ -33,7 +33,8 @@ from recording_assets_tests.ops.ops_support import (
     wait_for_location,
 )
 
-pytestmark = pytest.mark.slow
+# One at a time with the other tests of the "serial" xdist group (a browser and dagster dev).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serial")]
 
 CHECKS = {"recording_audio": ("sha256_verified", "container_matches_content_type"), "recording_manifest": ("manifest_complete",)}
 # A local DAGSTER_HOME as docs/operations.md describes it: `recording-assets ui` keeps an existing

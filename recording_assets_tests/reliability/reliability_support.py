@@ -36,13 +36,13 @@ from recording_assets.archive.keys import manifest_key, outcomes_key
 from recording_assets.tools.local import LOCAL_AWS, MotoProcess
 from recording_assets.pipeline.tables import from_parquet_bytes
 from recording_assets.sandbox import SandboxConfig, SandboxServer
+from recording_assets_tests.conftest import FAST_SANDBOX
 
 LONG_ENV = "RELIABILITY_LONG"
 STATES = frozenset(
     {"archived", "already_archived", "archived_in_genesys", "deleted", "excluded", "quarantined", "failed"}
 )
 MANIFEST_STATES = STATES - {"already_archived"}  # the manifest folds already_archived into archived
-FAST_SANDBOX = {"batch_latency_s": 0.2, "job_latency_s": 0.2, "media_scale": 0.002}
 
 
 def long_mode(config=None) -> bool:

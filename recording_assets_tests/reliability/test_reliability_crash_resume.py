@@ -322,6 +322,8 @@ def run_set(
 
 @pytest.mark.slow
 @pytest.mark.reliability_long
+# SIGKILL timing: one at a time with the rest of the "serial" xdist group (daemon, browser, PostgreSQL).
+@pytest.mark.xdist_group("serial")
 def test_sigkill_at_seeded_points_then_rerun_loses_duplicates_and_corrupts_nothing(request):
     plan = plan_for(request.config)
     s3 = rs.S3Server()

@@ -362,6 +362,7 @@ def evidence_problems(scenario: Scenario, out: Outcome) -> list[str]:
     return [] if checks[scenario.name] else [f"the fault never fired: {fired}"]
 
 
+@pytest.mark.slow
 @pytest.mark.reliability_long
 def test_every_sandbox_fault_alone_and_all_together(request):
     long = rs.long_mode(request.config)

@@ -419,6 +419,7 @@ def archive_with_stale_listing(server, s3: rs.S3Server, buckets, day: str, run_i
     return asyncio.run(run())
 
 
+@pytest.mark.slow
 @pytest.mark.reliability_long
 def test_hostile_runs_never_change_an_archived_object(s3, request):
     conversations = 60 if rs.long_mode(request.config) else CONVERSATIONS

@@ -209,6 +209,7 @@ def retried_then_answered(proxy: FaultProxy) -> int:
     return count
 
 
+@pytest.mark.slow
 @pytest.mark.reliability_long
 def test_s3_faults_between_the_pipeline_and_s3(request):
     s3 = rs.S3Server()

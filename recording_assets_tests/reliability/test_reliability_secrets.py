@@ -116,6 +116,7 @@ def captured_logs():
         root.setLevel(old_level)
 
 
+@pytest.mark.slow
 def test_nothing_a_run_emits_carries_a_secret_token_or_presigned_signature(captured_logs, capfd):
     client_secret = f"cs-{secrets.token_hex(16)}"
     wrong_secret = f"wrong-{secrets.token_hex(16)}"

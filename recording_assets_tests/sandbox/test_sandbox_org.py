@@ -17,30 +17,15 @@ import pytest
 
 from recording_assets.sandbox import Faults, SandboxConfig
 from recording_assets.sandbox.cli import add_arguments, config_from_args, run
-from recording_assets.sandbox.org import SyntheticOrg
 from recording_assets.sandbox.timefmt import DAY_MS, day_start_ms
 from recording_assets.sandbox.timeline import participants
-from recording_assets_tests.sandbox.test_sandbox_support import YESTERDAY
+from recording_assets_tests.sandbox.test_sandbox_support import YESTERDAY, synthetic_org
 
-ANCHOR_MS = 1_767_225_600_000
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _org(per_day: int, **kwargs) -> SyntheticOrg:
-    options = dict(
-        seed=7,
-        conversations_per_day=per_day,
-        live_calls=0,
-        media_scale=0.02,
-        giant_recording_bytes=0,
-        anchor_ms=ANCHOR_MS,
-    )
-    options.update(kwargs)
-    return SyntheticOrg(**options)
-
-
 def test_day_mix_matches_the_brief():
-    org = _org(5000)
+    org = synthetic_org(5000)
     convs = org.conversations_for_day(YESTERDAY)
     assert len(convs) == 5000
     kinds = Counter("screen" if c.screen else c.media_type for c in convs)
@@ -68,7 +53,7 @@ def test_day_mix_matches_the_brief():
 
 
 def test_recordings_belong_to_sessions_of_their_conversation():
-    org = _org(400)
+    org = synthetic_org(400)
     for conv in org.conversations_for_day(YESTERDAY):
         timeline = participants(conv)
         sessions = {s.session_id: (p, s) for p in timeline for s in p.sessions}
@@ -84,7 +69,7 @@ def test_recordings_belong_to_sessions_of_their_conversation():
 
 
 def test_lookups_by_id_round_trip_and_foreign_ids_are_unknown():
-    org = _org(300, live_calls=2)
+    org = synthetic_org(300, live_calls=2)
     conv = next(c for c in org.conversations_for_day(YESTERDAY)[100:] if len(c.recordings) >= 2)
     assert org.conversation(conv.id) is conv
     for rec in conv.recordings:
@@ -95,17 +80,20 @@ def test_lookups_by_id_round_trip_and_foreign_ids_are_unknown():
     assert org.conversation("not-a-uuid") is None
     assert org.conversation("8f1e0d4c-2b1a-4c3d-9e8f-0a1b2c3d4e5f") is None
     assert org.recording(conv.id) is None  # a conversation id is not a recording id
-    fresh = _org(300, live_calls=2)  # a restarted sandbox finds the same ids without generating first
+    # A restarted sandbox finds the same ids without generating first.
+    fresh = synthetic_org(300, live_calls=2)
     assert fresh.recording(conv.recordings[0].id).media == conv.recordings[0].media
 
 
+# A wall-clock bound on CPU work: one at a time with the rest of the "serial" xdist group.
+@pytest.mark.xdist_group("serial")
 def test_days_generate_lazily_and_fast():
-    org = _org(2000)
+    org = synthetic_org(2000)
     started = time.perf_counter()
     convs = org.conversations_for_day(YESTERDAY)
     assert sum(len(c.recordings) for c in convs) > 2000
     assert time.perf_counter() - started < 1.0
-    big = _org(90_000)
+    big = synthetic_org(90_000)
     started = time.perf_counter()
     convs = big.conversations_for_day(YESTERDAY)
     ids = [r.id for c in convs for r in c.recordings]
@@ -194,7 +182,7 @@ def test_python_dash_m_serves_until_sigterm():
 
 
 def test_every_day_is_its_own_deterministic_world():
-    org = _org(100)
+    org = synthetic_org(100)
     first = org.conversations_for_day(YESTERDAY)
     other = org.conversations_for_day(YESTERDAY - dt.timedelta(days=1))
     assert {c.id for c in first}.isdisjoint({c.id for c in other})

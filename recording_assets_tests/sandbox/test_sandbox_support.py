@@ -9,8 +9,18 @@ from typing import Any, Callable
 
 import httpx
 
+from recording_assets.sandbox.org import SyntheticOrg
+
 YESTERDAY = dt.date(2025, 12, 31)  # FakeClock starts at 2026-01-01T00:00:00Z
 TODAY = dt.date(2026, 1, 1)
+ANCHOR_MS = 1_767_225_600_000
+
+
+def synthetic_org(per_day: int, **options: Any) -> SyntheticOrg:
+    """An org generated without a server: seed 7, no live calls, small media, no giant recording, unless
+    ``options`` say otherwise."""
+    defaults = dict(seed=7, live_calls=0, media_scale=0.02, giant_recording_bytes=0, anchor_ms=ANCHOR_MS)
+    return SyntheticOrg(conversations_per_day=per_day, **{**defaults, **options})
 
 
 def get_token(base_url: str, client_id: str = "sandbox-client", secret: str = "sandbox-secret") -> str:
