@@ -20,7 +20,7 @@ import pytest
 from recording_assets.archive.keys import manifest_key
 from recording_assets.sandbox import DIALECTS, Faults
 from recording_assets.sandbox.config import VIEW_SENSITIVE
-from recording_assets_tests.defs.test_assets_e2e import EXPLICIT, materialise, object_sha256, read, stack  # noqa: F401
+from recording_assets_tests.defs.test_assets_e2e import EXPLICIT, materialise, object_sha256, read
 
 pytestmark = pytest.mark.slow
 
@@ -43,12 +43,13 @@ def check_day(local, rows, *, lists_every_recording: bool) -> Counter:
     """Every listed recording explicit; every downloadable one archived and byte-identical; nothing invented."""
     expected = truth(local)
     listed = {(r["conversation_id"], r["recording_id"]): r for r in rows}
+    s3 = local.s3_client()
     assert set(listed) <= set(expected)
     assert all(r["state"] in EXPLICIT for r in rows)
     for key, rec in expected.items():
         if rec.file_state == "AVAILABLE" and not rec.sensitive:
             assert listed[key]["state"] == "archived", (key, listed.get(key))
-            assert object_sha256(local, listed[key]["storage_uri"]) == local.sandbox.org.media_sha256(rec.id)
+            assert object_sha256(s3, listed[key]["storage_uri"]) == local.sandbox.org.media_sha256(rec.id)
         elif key in listed:
             assert listed[key]["state"] in ("archived_in_genesys", "deleted", "excluded", "archived"), listed[key]
         else:
@@ -70,8 +71,8 @@ def manifest_rows(local) -> list[dict]:
 
 
 @pytest.mark.parametrize("name", [n for n in DIALECTS if n != "independent"])
-def test_every_dialect_archives_the_day_within_budget_and_a_rerun_asks_no_batch(stack, name):  # noqa: F811
-    local = stack(conversations_per_day=CONVERSATIONS, live_calls=0, dialect=DIALECTS[name])
+def test_every_dialect_archives_the_day_within_budget_and_a_rerun_asks_no_batch(local_stack, name):
+    local = local_stack(conversations_per_day=CONVERSATIONS, live_calls=0, dialect=DIALECTS[name])
     result, checks, meta = materialise(DAY)
     assert result.success and all(checks.values()), checks
     rows = manifest_rows(local)
@@ -92,10 +93,10 @@ def test_every_dialect_archives_the_day_within_budget_and_a_rerun_asks_no_batch(
     )
 
 
-def test_without_the_sensitive_permission_lookup_mode_lists_what_batches_leave_out(stack):  # noqa: F811
+def test_without_the_sensitive_permission_lookup_mode_lists_what_batches_leave_out(local_stack):
     denied = Faults(deny_permissions=frozenset({VIEW_SENSITIVE}))
     # A look-up per conversation: a smaller day keeps the test short at the product's own pace.
-    local = stack(conversations_per_day=120, live_calls=0, dialect=DIALECTS["omitting-batches"], faults=denied)
+    local = local_stack(conversations_per_day=120, live_calls=0, dialect=DIALECTS["omitting-batches"], faults=denied)
     result, checks, meta = materialise(DAY)
     assert result.success and all(checks.values())
     rows = manifest_rows(local)
@@ -107,8 +108,8 @@ def test_without_the_sensitive_permission_lookup_mode_lists_what_batches_leave_o
     assert families["recording.metadata"] == meta["recording_metadata"]["conversations"].value  # one each
 
 
-def test_the_independent_dialect_through_the_readme_command(stack, tmp_path):  # noqa: F811
-    local = stack(conversations_per_day=CONVERSATIONS, live_calls=0, dialect=DIALECTS["independent"])
+def test_the_independent_dialect_through_the_readme_command(local_stack, tmp_path):
+    local = local_stack(conversations_per_day=CONVERSATIONS, live_calls=0, dialect=DIALECTS["independent"])
     home = tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
