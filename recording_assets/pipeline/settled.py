@@ -102,10 +102,11 @@ def conversations_with_work(
         entry = settled.get(cid)
         if cid in pending:
             work.append(cid)
-        elif entry is not None:
-            if not entry.get("settled") or conversation.recorded_sessions > (entry.get("recorded_sessions") or 0):
-                work.append(cid)
-        elif known[cid] == 0:  # never asked (or a day archived before the conversations table existed)
+        elif entry is None:
+            # Never settled by a run that finished: a run cut off mid-day may have stored some of its
+            # recordings and not others (or a day archived before the conversations table existed).
+            work.append(cid)
+        elif not entry.get("settled") or conversation.recorded_sessions > (entry.get("recorded_sessions") or 0):
             work.append(cid)
     return work
 

@@ -26,9 +26,11 @@ def with_work(conversations, existing=(), previous=None, table=None, options=PER
 # -- which conversations have work (pure)
 
 
-def test_a_conversation_nothing_is_known_of_has_work_flagged_or_not():
+def test_a_conversation_no_finished_run_settled_has_work_flagged_or_not():
     # Unflagged ones too: the flag is documented for audio only, and chats hold transcripts.
     assert with_work({"c1": conversation("c1", 0), "c2": conversation("c2", 2)}) == ["c1", "c2"]
+    # A run cut off mid-day stored one recording of c1 and wrote no table: c1 may hold more.
+    assert with_work({"c1": conversation("c1", 2)}, existing=[("c1", "r1")]) == ["c1"]
 
 
 def test_a_settled_conversation_needs_no_request_until_analytics_flags_more_sessions():
@@ -44,17 +46,19 @@ def test_a_settled_conversation_needs_no_request_until_analytics_flags_more_sess
 def test_flags_are_never_compared_with_recordings():
     # Two flagged sessions, one recording (a stereo call flagged on both sides): nothing to ask again.
     conversations = {"c1": conversation("c1", 2)}
-    assert with_work(conversations, existing=[("c1", "r1")], table={"c1": {"settled": True, "recorded_sessions": 2}}) == []
-    assert with_work(conversations, existing=[("c1", "r1")]) == []  # a day archived before the table existed
+    settled_once = {"c1": {"settled": True, "recorded_sessions": 2}}
+    assert with_work(conversations, existing=[("c1", "r1")], table=settled_once) == []
 
 
 def test_failed_last_time_means_work_and_excluded_is_final_only_without_the_permission():
     conversations = {"c1": conversation("c1", 1), "c2": conversation("c2", 1)}
     previous = {("c1", "r1"): {"state": "failed"}, ("c2", "r1"): {"state": "excluded"}}
+    table = {cid: {"settled": True, "recorded_sessions": 1} for cid in conversations}
     for permission in (None, False):
-        assert with_work(conversations, previous=previous, options=ArchiveOptions(sensitive_permission=permission)) == ["c1"]
+        options = ArchiveOptions(sensitive_permission=permission)
+        assert with_work(conversations, previous=previous, table=table, options=options) == ["c1"]
     # With the permission now granted, an excluded recording is worth asking for again.
-    assert with_work(conversations, previous=previous) == ["c1", "c2"]
+    assert with_work(conversations, previous=previous, table=table) == ["c1", "c2"]
 
 
 def test_a_lasting_quarantine_is_final_unless_forced():
@@ -63,14 +67,18 @@ def test_a_lasting_quarantine_is_final_unless_forced():
         ("c1", "r1"): {"state": "quarantined", "quarantine_repeats": 2},
         ("c2", "r1"): {"state": "quarantined", "quarantine_repeats": 1},  # once: it may have been a glitch
     }
-    assert with_work(conversations, previous=previous) == ["c2"]
+    table = {cid: {"settled": True, "recorded_sessions": 1} for cid in conversations}
+    assert with_work(conversations, previous=previous, table=table) == ["c2"]
     forced = ArchiveOptions(sensitive_permission=True, force_quarantined=True)
-    assert with_work(conversations, previous=previous, options=forced) == ["c1", "c2"]
+    assert with_work(conversations, previous=previous, table=table, options=forced) == ["c1", "c2"]
 
 
 def test_an_existing_object_outranks_a_previous_failure():
     conversations = {"c1": conversation("c1", 1)}
-    assert with_work(conversations, existing=[("c1", "r1")], previous={("c1", "r1"): {"state": "failed"}}) == []
+    table = {"c1": {"settled": True, "recorded_sessions": 1}}
+    previous = {("c1", "r1"): {"state": "failed"}}
+    assert with_work(conversations, existing=[("c1", "r1")], previous=previous, table=table) == []
+    assert with_work(conversations, previous=previous, table=table) == ["c1"]
 
 
 def test_a_row_that_says_archived_but_whose_object_is_gone_means_work():
