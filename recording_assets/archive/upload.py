@@ -122,6 +122,23 @@ class Uploader:
             # Whatever went wrong (our check, S3, the reader, Ctrl-C), parts must not linger.
             self._abort_quietly(key, upload_id)
             raise
+        finally:
+            if created.get("ResponseMetadata", {}).get("RetryAttempts"):
+                self._abort_twins(key, upload_id)
+
+    def _abort_twins(self, key: str, upload_id: str) -> None:
+        """CreateMultipartUpload is not idempotent: when botocore retried it (a response lost to a read
+        timeout), the lost attempt may have created an upload of its own. Abort the other uploads of this key,
+        so none is left costing storage until the next run's sweep."""
+        try:
+            listed = self._s3.list_multipart_uploads(Bucket=self.bucket, Prefix=key)
+            for upload in listed.get("Uploads", []):
+                # Any other upload of this very key: the object is create-only, so once ours has landed (or
+                # failed) another writer's upload of the same key could not land either.
+                if upload["Key"] == key and upload["UploadId"] != upload_id:
+                    self._abort_quietly(key, upload["UploadId"])
+        except (ClientError, BotoCoreError):
+            log.warning("could not list the uploads of s3://%s/%s to abort a retried create's twin", self.bucket, key)
 
     def _send_parts_and_complete(
         self, key: str, spool: UploadSource, *, upload_id: str, part_size: int

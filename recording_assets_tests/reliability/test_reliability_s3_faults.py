@@ -487,3 +487,13 @@ def test_abort_stale_uploads_removes_a_killed_runs_upload(store, proxy, s3_clien
     assert statuses(proxy, "AbortMultipartUpload") == [500, 204]
     assert open_uploads(s3_client, bucket) == []
     assert "Contents" not in s3_client.list_objects_v2(Bucket=bucket, Prefix=killed)
+
+
+def test_a_create_retried_after_a_lost_answer_leaves_no_second_upload_open(impatient_store, proxy, s3_client, bucket):
+    """CreateMultipartUpload is not idempotent: the attempt whose answer was lost still made an upload."""
+    proxy.slow(LATENCY, count=1, match="CreateMultipartUpload")
+    stored = put(impatient_store, KEY, LARGE)
+    assert stored.checksum_verified_by == "s3-checksum"
+    assert proxy.count("CreateMultipartUpload") == 2, "the lost answer must have made botocore ask again"
+    assert proxy.count("AbortMultipartUpload") == 1
+    assert open_uploads(s3_client, bucket) == []
