@@ -61,10 +61,12 @@ class ClientCredentialsAuth:
             self._token = await self._request(http, send)
             return self._token.value
 
-    def invalidate(self, token: Secret) -> None:
-        """Drop ``token`` after a 401, unless another caller already replaced it."""
+    def invalidate(self, token: Secret) -> bool:
+        """Drop ``token`` after a 401, unless another caller already replaced it; True when this call did."""
         if self._token and self._token.value == token:
             self._token = None
+            return True
+        return False
 
     async def _request(self, http: httpx.AsyncClient, send) -> _Token:
         basic = base64.b64encode(f"{self._client_id}:{self._secret.reveal()}".encode()).decode()

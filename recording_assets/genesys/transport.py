@@ -46,6 +46,7 @@ class TransportStats:
 
 
 MAX_RENEWALS = 3  # token renewals one request may trigger before its 401 surfaces
+MAX_REJECTIONS = 4 * MAX_RENEWALS  # 401s one request may meet in all, renewals by other callers included
 MAX_MEDIA_REDIRECTS = 3
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
@@ -114,13 +115,16 @@ class Transport:
             headers = {"Authorization": f"Bearer {token.reveal()}"}
             return self._http.build_request(method, url, params=params, json=json, headers=headers)
 
+        rejected = 0
         while True:
             response = await self._send(build, family=family, path=path, paced=True, idempotent=idempotent)
-            if response.status_code == 401 and renewals < MAX_RENEWALS:
+            if response.status_code == 401 and renewals < MAX_RENEWALS and rejected < MAX_REJECTIONS:
                 # Expired or revoked early: renew and retry. Concurrent callers may each see a 401 for the
-                # same stale token; the lock in auth makes them share one renewal.
-                self._auth.invalidate(used[-1])
-                renewals += 1
+                # same stale token; the lock in auth makes them share one renewal, and only the caller that
+                # dropped the token counts it (a token another caller already replaced says nothing about
+                # our credentials).
+                rejected += 1
+                renewals += self._auth.invalidate(used[-1])
                 continue
             if response.status_code in ok:
                 return response
