@@ -206,7 +206,8 @@ class BatchResult:
             recording_id=_text(body.get("recordingId")),
             result_url=_text(body.get("resultUrl")),
             content_type=_text(body.get("contentType")),
-            error_msg=_text(body.get("errorMsg")) or (None if body.get("errorMsg") in (None, "") else "errorMsg"),
+            # An errorMsg that is not text still says the item failed.
+            error_msg=_text(body.get("errorMsg")) or ("errorMsg" if body.get("errorMsg") else None),
         )
 
 

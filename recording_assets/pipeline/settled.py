@@ -86,17 +86,7 @@ def conversations_with_work(
     only with earlier flag counts, never with recordings: how many sessions carry the flag for one
     recording is not documented (docs/genesys-behaviours.md)."""
     existing = set(existing)
-    known: dict[str, int] = defaultdict(int)
-    pending: set[str] = set()
-    for cid, _ in existing:
-        known[cid] += 1
-    for key, row in previous.items():
-        if key in existing:
-            continue
-        if is_final(row, options):
-            known[key[0]] += 1
-        else:
-            pending.add(key[0])
+    pending = {key[0] for key, row in previous.items() if key not in existing and not is_final(row, options)}
     work = []
     for cid, conversation in conversations.items():
         entry = settled.get(cid)
