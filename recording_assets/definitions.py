@@ -9,6 +9,8 @@ import warnings
 import dagster as dg
 
 from recording_assets.defs.audio import build_recording_audio
+from recording_assets.defs.catalog import catalogued
+from recording_assets.defs.freshness import build_freshness
 from recording_assets.defs.manifest import build_recording_manifest
 from recording_assets.defs.metadata import build_recording_metadata
 from recording_assets.defs.automation import (
@@ -20,8 +22,10 @@ from recording_assets.defs.automation import (
 from recording_assets.defs.control import recording_control
 from recording_assets.defs.partitions import daily_partitions
 from recording_assets.defs.resources import build_resources
+from recording_assets.defs.reverify import build_reverify
+from recording_assets.defs.source import SOURCE_KEY, conversations_source
 from recording_assets.defs.webhooks import build_webhook_sensor
-from recording_assets.settings import AutomationSettings, PartitionSettings
+from recording_assets.settings import AutomationSettings, OperationsSettings, PartitionSettings
 
 
 def build_definitions(environ=None) -> dg.Definitions:
@@ -36,16 +40,29 @@ def build_definitions(environ=None) -> dg.Definitions:
         assets = [
             build_recording_metadata(partitions, policy),
             build_recording_audio(partitions, policy),
-            build_recording_manifest(partitions, policy, freshness_policy(automation, partitioning.timezone)),
+            build_recording_manifest(partitions, policy, freshness_policy()),
         ]
     job = archive_job(assets)
+    freshness_check, freshness_job, freshness_schedule = build_freshness(partitions, automation, partitioning.timezone)
+    reverify_check, reverify_job, reverify_schedule = build_reverify(partitions)
+    source = conversations_source(partitions)
     return dg.Definitions(
-        assets=assets,
-        jobs=[job, recording_control],
-        schedules=[archive_schedule(job, automation, partitioning.timezone, partitions)],
+        assets=catalogued([source, *_fed_by(assets, SOURCE_KEY)], OperationsSettings.from_env(environ)),
+        asset_checks=[freshness_check, reverify_check],
+        jobs=[job, recording_control, freshness_job, reverify_job],
+        schedules=[archive_schedule(job, automation, partitioning.timezone, partitions), freshness_schedule,
+                   reverify_schedule],
         sensors=[build_webhook_sensor()],
         resources=build_resources(environ),
     )
+
+
+def _fed_by(assets: list, source: dg.AssetKey) -> list:
+    """``recording_metadata`` reads the org's conversations: lineage starts at the external source."""
+    return list(dg.map_asset_specs(
+        lambda spec: spec.merge_attributes(deps=[source]) if spec.key.to_user_string() == "recording_metadata" else spec,
+        assets,
+    ))
 
 
 @dg.definitions

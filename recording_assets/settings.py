@@ -41,6 +41,9 @@ WEBHOOK_PER_RECORDING = "RECORDING_WEBHOOK_PER_RECORDING"
 SENSITIVE_CHECK = "RECORDING_SENSITIVE_CHECK"
 FORCE_QUARANTINED = "RECORDING_FORCE_QUARANTINED"
 DAGSTER_HOME = "DAGSTER_HOME"
+POOL_LIMIT = "RECORDING_GENESYS_POOL_LIMIT"
+CODE_URL = "RECORDING_CODE_URL"
+CODE_BRANCH = "RECORDING_CODE_BRANCH"
 
 
 class ConfigError(ValueError):
@@ -217,6 +220,22 @@ class ArchivePolicy:
         if force not in ("", "0", "1", "true", "false", "yes", "no"):
             raise ConfigError(f"{FORCE_QUARANTINED}={force!r}: use true or false")
         return cls(sensitive_check=check, force_quarantined=force in ("1", "true", "yes"))
+
+
+@dataclass(frozen=True)
+class OperationsSettings:
+    """The genesys_api pool's limit (each run's share of the token's budget) and where the code is hosted."""
+
+    pool_limit: int = 1  # keep equal to the instance's genesys_api limit (deploy/dagster.yaml)
+    code_url: str | None = None  # e.g. https://github.com/org/recording-assets: the catalog links code there
+    code_branch: str = "main"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> OperationsSettings:
+        env = environment(environ)
+        url = env.get(CODE_URL, "").strip() or None
+        branch = env.get(CODE_BRANCH, "").strip() or cls.code_branch
+        return cls(_number(env, POOL_LIMIT, cls.pool_limit, 1, 64), url and _base_url(CODE_URL, url), branch)
 
 
 @dataclass(frozen=True)
