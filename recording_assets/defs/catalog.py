@@ -38,8 +38,9 @@ def table_metadata(table: pa.Table, uri: str) -> dict:
     its own Parquet file, and no run reads every day to total them); ``dagster/partition_row_count``
     says the same for the partition."""
     return {
-        **dg.TableMetadataSet(row_count=table.num_rows, partition_row_count=table.num_rows),
-        **dg.UriMetadataSet(uri=uri),
+        "dagster/row_count": dg.MetadataValue.int(table.num_rows),
+        "dagster/partition_row_count": dg.MetadataValue.int(table.num_rows),
+        "dagster/uri": dg.MetadataValue.text(uri),
     }
 
 

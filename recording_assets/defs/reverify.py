@@ -73,8 +73,7 @@ def build_reverify(partitions_def: dg.TimeWindowPartitionsDefinition):
 
     job = dg.define_asset_job(
         REVERIFY_JOB,
-        selection=dg.AssetSelection.checks(reverified_from_s3),
-        partitions_def=partitions_def,
+        selection=dg.AssetSelection.checks(reverified_from_s3),  # partitioned like the check it selects
         description="Re-verify one archived day from S3 against its manifest (no Genesys request).",
     )
 
