@@ -23,6 +23,11 @@ REVERIFY_JOB = "reverify_archive"
 REVERIFY_DAYS = 30
 
 
+def partition_tags(day: str) -> dict[str, str]:
+    """Run tags that run the check job for one day (the Launchpad's "dagster/partition" tag)."""
+    return {"dagster/partition": day}
+
+
 class ReverifyConfig(dg.Config):
     fraction: float = Field(
         default=DEFAULT_FRACTION, gt=0, le=1, description="share of the day's archived objects to read; 1.0 = all"
@@ -71,11 +76,16 @@ def build_reverify(partitions_def: dg.TimeWindowPartitionsDefinition):
                 },
             )
 
-    job = dg.define_asset_job(
-        REVERIFY_JOB,
-        selection=dg.AssetSelection.checks(reverified_from_s3),  # partitioned like the check it selects
-        description="Re-verify one archived day from S3 against its manifest (no Genesys request).",
-    )
+    with warnings.catch_warnings():
+        # Dagster deprecates partitions_def here because it infers it from the selected *assets*; a job of
+        # checks only selects none ("no PartitionsDefinition shared by all the provided assets" without it).
+        warnings.simplefilter("ignore", DeprecationWarning)
+        job = dg.define_asset_job(
+            REVERIFY_JOB,
+            selection=dg.AssetSelection.checks(reverified_from_s3),
+            partitions_def=partitions_def,
+            description="Re-verify one archived day from S3 against its manifest (no Genesys request).",
+        )
 
     @dg.schedule(
         name="reverify_weekly",
@@ -93,6 +103,8 @@ def build_reverify(partitions_def: dg.TimeWindowPartitionsDefinition):
             day = today - timedelta(days=back)
             if day < first:
                 break
-            yield dg.RunRequest(run_key=f"reverify:{day.isoformat()}@{tick}", partition_key=day.isoformat())
+            # The partition as a run tag: Dagster 1.13 resolves ``partition_key=`` against the job's selected
+            # assets, and a job of checks selects none; the tag is what records the result on the partition.
+            yield dg.RunRequest(run_key=f"reverify:{day.isoformat()}@{tick}", tags=partition_tags(day.isoformat()))
 
     return reverified_from_s3, job, reverify_weekly
