@@ -42,9 +42,9 @@ def build_definitions(environ=None) -> dg.Definitions:
             build_recording_audio(partitions, policy),
             build_recording_manifest(partitions, policy, freshness_policy()),
         ]
-    job = archive_job(assets)
     freshness_check, freshness_job, freshness_schedule = build_freshness(partitions, automation, partitioning.timezone)
     reverify_check, reverify_job, reverify_schedule = build_reverify(partitions)
+    job = archive_job(assets, without_checks=(freshness_check, reverify_check))
     source = conversations_source(partitions)
     return dg.Definitions(
         assets=catalogued([source, *_fed_by(assets, SOURCE_KEY)], OperationsSettings.from_env(environ)),

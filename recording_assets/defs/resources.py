@@ -27,6 +27,7 @@ from recording_assets.settings import (
     ArchivePolicy,
     ConfigError,
     GenesysSettings,
+    OperationsSettings,
     StorageSettings,
     WebhookSettings,
     aws_region,
@@ -52,6 +53,12 @@ class GenesysCloudResource(dg.ConfigurableResource):
         description="this run's budget; default: 90% of the org budget divided by the genesys_api pool limit",
     )
     timeout_s: float = Field(default=60.0, description="timeout of every HTTP call")
+    pool_limit: int = Field(
+        default=1,
+        ge=1,
+        description="the genesys_api pool's limit (RECORDING_GENESYS_POOL_LIMIT): runs that may share the "
+        "token at once; keep it equal to the instance's limit",
+    )
 
     def settings(self) -> GenesysSettings:
         env = dict(environment())
@@ -72,12 +79,12 @@ class GenesysCloudResource(dg.ConfigurableResource):
             return self.requests_per_minute
         return self.org_requests_per_minute * 0.9 / max(1, concurrent_runs)
 
-    def client(self, *, clock: Clock | None = None, concurrent_runs: int = 1) -> GenesysClient:
+    def client(self, *, clock: Clock | None = None, concurrent_runs: int | None = None) -> GenesysClient:
         """A new client; use it inside one event loop (``async with``)."""
         return GenesysClient.from_settings(
             self.settings(),
             clock=clock,
-            requests_per_minute=self.run_budget(concurrent_runs),
+            requests_per_minute=self.run_budget(concurrent_runs or self.pool_limit),
             timeout_s=self.timeout_s,
         )
 
@@ -162,6 +169,7 @@ def build_resources(environ: Mapping[str, str] | None = None) -> dict:
         "genesys": GenesysCloudResource(
             client_id=dg.EnvVar(CLIENT_ID),
             client_secret=dg.EnvVar(CLIENT_SECRET),
+            pool_limit=OperationsSettings.from_env(environ).pool_limit,
         ),
         "s3": s3,
         "archive": ArchiveResource(
