@@ -49,6 +49,9 @@ def postgres_home(tmp_path, postgres, monkeypatch):
         "DAGSTER_PG_USER": postgres.user,
         "DAGSTER_PG_PASSWORD": "unused-with-trust-auth",
         "DAGSTER_PG_DB": DB,
+        # Run logs to S3 (deploy/dagster.yaml, compute_logs): the local S3's manifest bucket.
+        "DAGSTER_COMPUTE_LOG_BUCKET": DEMO_MANIFEST_BUCKET,
+        "AWS_REGION": "us-east-1",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -60,8 +63,7 @@ def test_documented_postgres_storage_records_a_materialised_partition(postgres, 
     day = (date.today() - timedelta(days=4)).isoformat()
     out = artifacts("postgres")
     with LocalStack(sandbox_config={**FAST_SANDBOX, "conversations_per_day": 40}) as local:
-        # Run logs to S3 (deploy/dagster.yaml, compute_logs): the local S3's manifest bucket.
-        env = {**os.environ, **local.environment(), **pg_env, "DAGSTER_COMPUTE_LOG_BUCKET": DEMO_MANIFEST_BUCKET}
+        env = {**os.environ, **local.environment(), **pg_env}
         command = [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "recording_assets.definitions",
                    "--select", ",".join(("recording_metadata", "recording_audio", "recording_manifest")),
                    "--partition", day]
