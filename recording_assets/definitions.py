@@ -42,7 +42,9 @@ def build_definitions(environ=None) -> dg.Definitions:
             build_recording_audio(partitions, policy),
             build_recording_manifest(partitions, policy, freshness_policy()),
         ]
-    freshness_check, freshness_job, freshness_schedule = build_freshness(partitions, automation, partitioning.timezone)
+    freshness_check, freshness_job, freshness_schedule = build_freshness(
+        partitions, automation, partitioning.timezone
+    )
     reverify_check, reverify_job, reverify_schedule = build_reverify(partitions)
     job = archive_job(assets, without_checks=(freshness_check, reverify_check))
     source = conversations_source(partitions)
@@ -59,10 +61,10 @@ def build_definitions(environ=None) -> dg.Definitions:
 
 def _fed_by(assets: list, source: dg.AssetKey) -> list:
     """``recording_metadata`` reads the org's conversations: lineage starts at the external source."""
-    return list(dg.map_asset_specs(
-        lambda spec: spec.merge_attributes(deps=[source]) if spec.key.to_user_string() == "recording_metadata" else spec,
-        assets,
-    ))
+    def fed(spec: dg.AssetSpec) -> dg.AssetSpec:
+        return spec.merge_attributes(deps=[source]) if spec.key == dg.AssetKey("recording_metadata") else spec
+
+    return list(dg.map_asset_specs(fed, assets))
 
 
 @dg.definitions

@@ -54,7 +54,7 @@ def catalogued(assets: list, settings: OperationsSettings) -> list:
         return spec.merge_attributes(metadata=metadata, owners=OWNERS, tags=TAGS)
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", dg.BetaWarning)  # code references are beta in 1.13; we use them knowingly
+        warnings.simplefilter("ignore", dg.BetaWarning)  # code references are beta in 1.13: used knowingly
         return _with_code_references(dg.map_asset_specs(describe, assets), settings)
 
 

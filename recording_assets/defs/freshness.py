@@ -38,13 +38,12 @@ def evaluate(instance: dg.DagsterInstance, *, now: datetime, settings: Automatio
     window = day_window(day, timezone_name)
     partition = day.isoformat()
     # Only a materialisation written after the day ended covers the whole day.
-    done = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=MANIFEST, asset_partitions=[partition], after_timestamp=window.end.timestamp()),
-        limit=1,
-    ).records
-    failed = instance.get_runs(
-        filters=dg.RunsFilter(tags={"dagster/partition": partition}, statuses=[dg.DagsterRunStatus.FAILURE]), limit=1
+    after_the_day = dg.AssetRecordsFilter(
+        asset_key=MANIFEST, asset_partitions=[partition], after_timestamp=window.end.timestamp()
     )
+    done = instance.fetch_materializations(after_the_day, limit=1).records
+    failures = dg.RunsFilter(tags={"dagster/partition": partition}, statuses=[dg.DagsterRunStatus.FAILURE])
+    failed = instance.get_runs(filters=failures, limit=1)
     metadata = {
         "day": partition,
         "deadline": f"{settings.freshness_deadline} {timezone_name}, the day after",

@@ -30,9 +30,11 @@ def partition_tags(day: str) -> dict[str, str]:
 
 class ReverifyConfig(dg.Config):
     fraction: float = Field(
-        default=DEFAULT_FRACTION, gt=0, le=1, description="share of the day's archived objects to read; 1.0 = all"
+        default=DEFAULT_FRACTION, gt=0, le=1, description="share of archived objects to read; 1.0 = all"
     )
-    minimum: int = Field(default=DEFAULT_MINIMUM, ge=0, description="read at least this many objects (or all)")
+    minimum: int = Field(
+        default=DEFAULT_MINIMUM, ge=0, description="read at least this many objects (or all)"
+    )
 
 
 def build_reverify(partitions_def: dg.TimeWindowPartitionsDefinition):
@@ -58,7 +60,7 @@ def build_reverify(partitions_def: dg.TimeWindowPartitionsDefinition):
             if table is None:
                 return dg.AssetCheckResult(
                     passed=False,
-                    description=f"{day} has no manifest in s3://{manifest.bucket}: materialise that partition first",
+                    description=f"{day} has no manifest in s3://{manifest.bucket}: archive that day first",
                     metadata={"day": day.isoformat()},
                 )
             rows = table.to_pylist()
@@ -105,6 +107,7 @@ def build_reverify(partitions_def: dg.TimeWindowPartitionsDefinition):
                 break
             # The partition as a run tag: Dagster 1.13 resolves ``partition_key=`` against the job's selected
             # assets, and a job of checks selects none; the tag is what records the result on the partition.
-            yield dg.RunRequest(run_key=f"reverify:{day.isoformat()}@{tick}", tags=partition_tags(day.isoformat()))
+            key = day.isoformat()
+            yield dg.RunRequest(run_key=f"reverify:{key}@{tick}", tags=partition_tags(key))
 
     return reverified_from_s3, job, reverify_weekly

@@ -42,8 +42,15 @@ def sample(rows: list[dict], *, fraction: float, minimum: int, rng: random.Rando
     return rng.sample(archived, size)
 
 
-def reverify(store: ArchiveReader, rows: list[dict], *, fraction: float = DEFAULT_FRACTION,
-             minimum: int = DEFAULT_MINIMUM, rng: random.Random | None = None, workers: int = 8) -> Reverification:
+def reverify(
+    store: ArchiveReader,
+    rows: list[dict],
+    *,
+    fraction: float = DEFAULT_FRACTION,
+    minimum: int = DEFAULT_MINIMUM,
+    rng: random.Random | None = None,
+    workers: int = 8,
+) -> Reverification:
     chosen = sample(rows, fraction=fraction, minimum=minimum, rng=rng or random.Random())
     prefix = f"s3://{store.bucket}/"
 
@@ -64,7 +71,8 @@ def reverify(store: ArchiveReader, rows: list[dict], *, fraction: float = DEFAUL
             return {**problem, "problem": f"sha256 {digest} differs from the manifest's {row['sha256']}"}
         verdict = check_container(row["content_type"], head, row["size_bytes"] or 0)
         if verdict.container != row["container"]:
-            return {**problem, "problem": f"bytes are {verdict.container}, the manifest says {row['container']}"}
+            said = row["container"]
+            return {**problem, "problem": f"bytes are {verdict.container}, the manifest says {said}"}
         if not verdict.ok:
             return {**problem, "problem": verdict.reason}
         return None

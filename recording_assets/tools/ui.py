@@ -34,7 +34,7 @@ def prepare_home(home: Path) -> Path:
 
 
 def pool_limit(home: Path) -> int:
-    """The genesys_api limit the instance's dagster.yaml sets, told to the runs (RECORDING_GENESYS_POOL_LIMIT)."""
+    """The genesys_api limit the instance's dagster.yaml sets, for the runs (RECORDING_GENESYS_POOL_LIMIT)."""
     import yaml
 
     config = yaml.safe_load((home / "dagster.yaml").read_text()) or {}
@@ -69,7 +69,8 @@ def run_ui(*, host: str, port: int, conversations: int, media_scale: float, home
     dagster_home = prepare_home(Path(home or settings.dagster_home() or root / ".dagster_home"))
     with LocalStack(sandbox_config={"conversations_per_day": conversations, "media_scale": media_scale}) as stack:
         limit = {settings.POOL_LIMIT: str(pool_limit(dagster_home))}
-        env = {**settings.environment(), **stack.environment(), settings.DAGSTER_HOME: str(dagster_home), **limit}
+        env = {**settings.environment(), **stack.environment(), **limit}
+        env[settings.DAGSTER_HOME] = str(dagster_home)
         print(f"sandbox org  {stack.sandbox.base_url}", flush=True)
         print(f"local S3     {stack.s3_endpoint}", flush=True)
         if sample_day:

@@ -36,7 +36,8 @@ def test_every_table_asset_carries_its_schema_owners_tags_and_code_references(mo
         assert node.owners == ["team:contact-center-platform"]
         assert {"pii", "compliance"} <= set(node.tags)
         (reference,) = node.metadata["dagster/code_references"].code_references
-        assert reference.url.startswith("https://github.com/example/recording-assets/tree/main/recording_assets/defs/")
+        repository = "https://github.com/example/recording-assets/tree/main/"
+        assert reference.url.startswith(repository + "recording_assets/defs/")
         assert reference.url.split("/")[-1].split("#")[0] == f"{name.split('_')[1]}.py"
     source = graph.get(SOURCE_KEY)
     assert not source.is_executable and source.partitions_def is not None
@@ -45,7 +46,8 @@ def test_every_table_asset_carries_its_schema_owners_tags_and_code_references(mo
 
 def test_without_a_repository_url_code_references_point_at_the_local_files():
     graph = build_definitions({}).resolve_asset_graph()
-    (reference,) = graph.get(dg.AssetKey("recording_manifest")).metadata["dagster/code_references"].code_references
+    metadata = graph.get(dg.AssetKey("recording_manifest")).metadata
+    (reference,) = metadata["dagster/code_references"].code_references
     assert reference.file_path.endswith("recording_assets/defs/manifest.py") and reference.line_number > 0
 
 
@@ -68,23 +70,26 @@ def test_a_run_records_row_counts_uris_and_a_source_observation_then_the_day_rev
         for name, (bucket, key) in written.items():
             rows = _table(local, bucket, key).num_rows
             assert rows > 0
-            assert meta[name]["dagster/row_count"].value == rows == meta[name]["dagster/partition_row_count"].value
-        assert meta["recording_manifest"]["dagster/uri"].value == f"s3://{DEMO_MANIFEST_BUCKET}/{manifest_key(day=day)}"
+            assert meta[name]["dagster/row_count"].value == rows
+            assert meta[name]["dagster/partition_row_count"].value == rows
+        manifest_uri = f"s3://{DEMO_MANIFEST_BUCKET}/{manifest_key(day=day)}"
+        assert meta["recording_manifest"]["dagster/uri"].value == manifest_uri
         assert meta["recording_metadata"]["dagster/uri"].value.endswith(metadata_key(day=day))
         assert meta["recording_audio"]["dagster/uri"].value == (
             f"s3://{DEMO_ARCHIVE_BUCKET}/recordings/year=2026/month=11/day=20/")
 
         # The source, observed for this day by the run's discovery.
-        (observed,) = instance.fetch_observations(
-            dg.AssetRecordsFilter(asset_key=SOURCE_KEY, asset_partitions=[DAY]), limit=10).records
+        of_the_day = dg.AssetRecordsFilter(asset_key=SOURCE_KEY, asset_partitions=[DAY])
+        (observed,) = instance.fetch_observations(of_the_day, limit=10).records
         observation = observed.asset_observation
-        assert observation.metadata["conversations"].value == meta["recording_metadata"]["conversations"].value
-        assert observation.metadata["recorded_sessions"].value == meta["recording_metadata"]["recorded_sessions"].value
+        for count in ("conversations", "recorded_sessions"):
+            assert observation.metadata[count].value == meta["recording_metadata"][count].value
         assert observation.tags[DATA_VERSION_TAG]
 
         # Re-verification of the archived day, on its own, for that partition: a sample, then everything.
         job = defs.resolve_job_def(REVERIFY_JOB)
-        sampled = job.execute_in_process(tags=partition_tags(DAY), instance=instance).get_asset_check_evaluations()
+        sampled = job.execute_in_process(tags=partition_tags(DAY), instance=instance)
+        sampled = sampled.get_asset_check_evaluations()
         assert [(e.check_name, e.passed, e.partition) for e in sampled] == [(REVERIFY_CHECK, True, DAY)]
         assert sampled[0].metadata["read_back"].value == 5  # 2 % of a small day is under the minimum of 5
         manifest = _table(local, DEMO_MANIFEST_BUCKET, manifest_key(day=day)).to_pylist()
@@ -123,8 +128,8 @@ def test_a_late_recording_shows_as_the_source_changing_after_the_day_was_archive
         job.execute_in_process(partition_key=DAY, instance=instance, asset_selection=metadata_only)
         clock.advance(4 * 3600)  # the afternoon's conversations end: the source has more for the same day
         job.execute_in_process(partition_key=DAY, instance=instance, asset_selection=metadata_only)
-        first, second = instance.fetch_observations(
-            dg.AssetRecordsFilter(asset_key=SOURCE_KEY, asset_partitions=[DAY]), limit=10, ascending=True).records
+        of_the_day = dg.AssetRecordsFilter(asset_key=SOURCE_KEY, asset_partitions=[DAY])
+        first, second = instance.fetch_observations(of_the_day, limit=10, ascending=True).records
     before, after = first.asset_observation, second.asset_observation
     assert after.metadata["conversations"].value > before.metadata["conversations"].value > 0
     assert after.tags[DATA_VERSION_TAG] != before.tags[DATA_VERSION_TAG]
@@ -143,6 +148,7 @@ def test_the_weekly_schedule_reverifies_each_of_the_last_30_days_once_per_tick()
     late = tick(datetime(2026, 12, 27, 12, tzinfo=timezone.utc))
     days = [r.tags["dagster/partition"] for r in late]
     assert days[0] == "2026-12-26" and days[-1] == "2026-11-27" and len(days) == 30
-    assert [r.run_key for r in tick(datetime(2026, 12, 27, 12, tzinfo=timezone.utc))] == [r.run_key for r in late]
+    again = tick(datetime(2026, 12, 27, 12, tzinfo=timezone.utc))
+    assert [r.run_key for r in again] == [r.run_key for r in late]
     early = tick(datetime(2026, 11, 8, 12, tzinfo=timezone.utc))  # the partitions start on the 1st
     assert [r.tags["dagster/partition"] for r in early][-1] == "2026-11-01" and len(early) == 7

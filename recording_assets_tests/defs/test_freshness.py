@@ -19,8 +19,9 @@ from recording_assets.settings import MANIFEST_BUCKET, AutomationSettings
 @pytest.mark.parametrize(
     "now,zone,expected",
     [
-        (datetime(2026, 11, 23, 5, 59, tzinfo=timezone.utc), "UTC", date(2026, 11, 21)),  # before the deadline
-        (datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc), "UTC", date(2026, 11, 22)),  # at it: yesterday due
+        # Before the deadline the day before yesterday is due; at it, yesterday.
+        (datetime(2026, 11, 23, 5, 59, tzinfo=timezone.utc), "UTC", date(2026, 11, 21)),
+        (datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc), "UTC", date(2026, 11, 22)),
         # 05:30 UTC is 06:30 in Berlin (winter): yesterday is due there, not yet in UTC.
         (datetime(2026, 11, 23, 5, 30, tzinfo=timezone.utc), "Europe/Berlin", date(2026, 11, 22)),
         # 23:30 UTC on the 22nd is already the 23rd, 10:30, in Sydney.
@@ -33,13 +34,16 @@ def test_the_day_due_is_yesterday_once_the_local_deadline_has_passed(now, zone, 
 
 def _archive(defs, instance, day: date, *, raise_on_error=True):
     job = defs.resolve_job_def("archive_day")
-    return job.execute_in_process(partition_key=day.isoformat(), instance=instance, raise_on_error=raise_on_error)
+    return job.execute_in_process(
+        partition_key=day.isoformat(), instance=instance, raise_on_error=raise_on_error
+    )
 
 
 def _evaluate_once(defs, instance) -> dg.AssetCheckEvaluation:
     """One tick of the check_freshness schedule, and the run it requests, on ``instance``."""
     schedule = defs.resolve_schedule_def(FRESHNESS_JOB)
-    with dg.build_schedule_context(instance=instance, scheduled_execution_time=datetime.now(timezone.utc)) as context:
+    now = datetime.now(timezone.utc)
+    with dg.build_schedule_context(instance=instance, scheduled_execution_time=now) as context:
         requests = schedule.evaluate_tick(context).run_requests
     assert len(requests) == 1
     result = defs.resolve_job_def(requests[0].job_name or FRESHNESS_JOB).execute_in_process(instance=instance)
@@ -85,7 +89,8 @@ def test_a_materialisation_written_before_the_day_ended_does_not_count():
     today = datetime.now(timezone.utc).date()
     tomorrow_morning = datetime.combine(today + timedelta(days=1), time(7, 0), tzinfo=timezone.utc)
     with dg.DagsterInstance.ephemeral() as instance:
-        instance.report_runless_asset_event(dg.AssetMaterialization("recording_manifest", partition=today.isoformat()))
+        today_so_far = dg.AssetMaterialization("recording_manifest", partition=today.isoformat())
+        instance.report_runless_asset_event(today_so_far)
         verdict = evaluate(instance, now=tomorrow_morning, settings=AutomationSettings(), timezone_name="UTC",
                            first_day=date(2025, 1, 1))
         assert not verdict.passed and today.isoformat() in verdict.description
@@ -99,6 +104,6 @@ def test_a_materialisation_written_before_the_day_ended_does_not_count():
 
 def test_nothing_is_due_before_the_first_partition():
     with dg.DagsterInstance.ephemeral() as instance:
-        verdict = evaluate(instance, now=datetime(2025, 1, 1, 12, tzinfo=timezone.utc), settings=AutomationSettings(),
-                           timezone_name="UTC", first_day=date(2025, 1, 1))
+        verdict = evaluate(instance, now=datetime(2025, 1, 1, 12, tzinfo=timezone.utc),
+                           settings=AutomationSettings(), timezone_name="UTC", first_day=date(2025, 1, 1))
     assert verdict.passed and "nothing due" in verdict.description

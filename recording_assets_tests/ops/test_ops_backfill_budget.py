@@ -81,7 +81,8 @@ def daemon_stack(tmp_path_factory):
     port = free_port()
     # The pool's limit stated twice, as operations/deploy docs ask: in dagster.yaml for the queue, and in
     # the environment for each run's share of the token (Dagster has no public API that reads it).
-    env = {**os.environ, **local.environment(), "DAGSTER_HOME": str(home), POOL_LIMIT_VARIABLE: str(POOL_LIMIT)}
+    env = {**os.environ, **local.environment(), "DAGSTER_HOME": str(home)}
+    env[POOL_LIMIT_VARIABLE] = str(POOL_LIMIT)
     command = [sys.executable, "-m", "dagster", "dev", "-w", str(REPO / "workspace.yaml"),
                "-h", "127.0.0.1", "-p", str(port)]
     process = start_process(command, env=env, log=log)

@@ -16,7 +16,9 @@ from recording_assets_tests.ops.ops_support import REPO
 
 SNAPSHOT = {
     "assets": {
-        "genesys_conversations": {"deps": [], "pools": [], "group": "recordings", "checks": {}, "freshness": None},
+        "genesys_conversations": {
+            "deps": [], "pools": [], "group": "recordings", "checks": {}, "freshness": None
+        },
         "recording_metadata": {
             "deps": ["genesys_conversations"],
             "pools": ["genesys_api"],
@@ -58,8 +60,12 @@ SNAPSHOT = {
     },
     "schedules": {
         "archive_daily": {"job": "archive_day", "cron": "0 2 * * *", "timezone": "UTC", "status": "RUNNING"},
-        "check_freshness": {"job": "check_freshness", "cron": "0 6-23 * * *", "timezone": "UTC", "status": "RUNNING"},
-        "reverify_weekly": {"job": "reverify_archive", "cron": "0 12 * * 0", "timezone": "UTC", "status": "RUNNING"},
+        "check_freshness": {
+            "job": "check_freshness", "cron": "0 6-23 * * *", "timezone": "UTC", "status": "RUNNING"
+        },
+        "reverify_weekly": {
+            "job": "reverify_archive", "cron": "0 12 * * 0", "timezone": "UTC", "status": "RUNNING"
+        },
     },
     "sensors": {"manifest_webhooks": {"status": "RUNNING", "interval_s": 30}},
     "resources": ["archive", "genesys", "s3", "webhooks"],
