@@ -9,14 +9,17 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 import dagster as dg
+import pytest
 
 from recording_assets.archive.keys import manifest_key, metadata_key, outcomes_key
 from recording_assets.clock import FakeClock
 from recording_assets.definitions import build_definitions
 from recording_assets.defs.catalog import TABLE_OF_ASSET
+from recording_assets.defs.resources import build_resources
 from recording_assets.defs.reverify import REVERIFY_CHECK, REVERIFY_JOB, partition_tags
 from recording_assets.defs.source import DATA_VERSION_TAG, SOURCE_KEY
 from recording_assets.pipeline.tables import from_parquet_bytes
+from recording_assets.settings import ConfigError, OperationsSettings
 from recording_assets.tools.local import DEMO_ARCHIVE_BUCKET, DEMO_MANIFEST_BUCKET, LOCAL_AWS
 from recording_assets_tests.conftest import FAST_SANDBOX
 
@@ -105,10 +108,11 @@ def test_a_run_records_row_counts_uris_and_a_source_observation_then_the_day_rev
         assert DAY in full.description
 
 
-def test_a_late_recording_shows_as_the_source_changing_after_the_day_was_archived(
+def test_a_late_recording_shows_as_the_source_changing_after_the_day_was_read(
     sandbox_factory, s3_endpoint, bucket_names, monkeypatch
 ):
-    """The sandbox's clock stands at noon; conversations that end later arrive after the first archive."""
+    """The sandbox's clock stands at noon; conversations that end later arrive after the day's first read
+    (the metadata step: the step that observes the source)."""
     clock = FakeClock(start=datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc).timestamp())
     sandbox = sandbox_factory(clock=clock, conversations_per_day=300, **FAST_SANDBOX)
     for name, value in {
@@ -152,3 +156,19 @@ def test_the_weekly_schedule_reverifies_each_of_the_last_30_days_once_per_tick()
     assert [r.run_key for r in again] == [r.run_key for r in late]
     early = tick(datetime(2026, 11, 8, 12, tzinfo=timezone.utc))  # the partitions start on the 1st
     assert [r.tags["dagster/partition"] for r in early][-1] == "2026-11-01" and len(early) == 7
+
+
+@pytest.mark.parametrize(
+    "name,value",
+    [("RECORDING_GENESYS_POOL_LIMIT", "0"), ("RECORDING_GENESYS_POOL_LIMIT", "two"),
+     ("RECORDING_CODE_URL", "github.com/acme/recording-assets")],
+)
+def test_a_malformed_operations_setting_fails_naming_the_variable(name, value):
+    with pytest.raises(ConfigError, match=name):
+        OperationsSettings.from_env({name: value})
+
+
+def test_the_pool_limit_setting_reaches_the_genesys_resource():
+    resource = build_resources({"RECORDING_GENESYS_POOL_LIMIT": "3"})["genesys"]
+    assert resource.pool_limit == 3
+    assert resource.run_budget(resource.pool_limit) == pytest.approx(0.9 * 300 / 3)
