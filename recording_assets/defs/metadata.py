@@ -66,7 +66,8 @@ def build_recording_metadata(partitions_def, backfill_policy=None):
             context.log.warning(f"discovery incomplete: {discovery.incomplete_reason}")
         table = with_preflight(metadata_table(discovery.conversations), report, context.run.run_id)
         uri = write_table(archive.manifest_store(), metadata_key(day=window.day), table)
-        context.log_event(source_observation(context.partition_key, discovery.conversations))
+        day = window.day.isoformat()
+        context.log_event(source_observation(day, discovery.conversations, complete=discovery.complete))
         media = Counter(m for c in discovery.conversations for m in c.media_types)
         return dg.MaterializeResult(
             metadata={

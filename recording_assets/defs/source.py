@@ -31,9 +31,11 @@ def conversations_source(partitions_def) -> dg.AssetSpec:
     )
 
 
-def source_observation(day: str, conversations: list[ConversationSummary]) -> dg.AssetObservation:
+def source_observation(
+    day: str, conversations: list[ConversationSummary], *, complete: bool = True
+) -> dg.AssetObservation:
     """What discovery saw of the source for ``day``; the data version changes when a conversation or a
-    recorded session is added."""
+    recorded session is added. ``complete=False`` (discovery stopped early) says the counts are partial."""
     digest = hashlib.sha256()
     for conversation_id, sessions in sorted((c.conversation_id, c.recorded_sessions) for c in conversations):
         digest.update(f"{conversation_id}:{sessions}\n".encode())
@@ -44,6 +46,7 @@ def source_observation(day: str, conversations: list[ConversationSummary]) -> dg
             "conversations": len(conversations),
             "recorded_sessions": sum(c.recorded_sessions for c in conversations),
             "conversations_with_recordings": sum(1 for c in conversations if c.recorded_sessions),
+            "discovery_complete": complete,
         },
         tags={DATA_VERSION_TAG: digest.hexdigest()[:16]},
     )

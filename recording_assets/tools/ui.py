@@ -76,7 +76,10 @@ def run_ui(*, host: str, port: int, conversations: int, media_scale: float, home
         if sample_day:
             settings.export({**stack.environment(), **limit})
             print("archiving the latest due day of the sandbox org, so the UI opens on it ...", flush=True)
-            print(f"archived     {archive_sample_day(dagster_home)}", flush=True)
+            try:
+                print(f"archived     {archive_sample_day(dagster_home)}", flush=True)
+            except Exception as exc:  # noqa: BLE001 - the UI is still worth opening, empty
+                print(f"could not archive a day before the UI starts ({exc}); it opens empty", flush=True)
         print(f"Dagster UI   http://{host}:{port}  (Ctrl-C stops everything)", flush=True)
         command = [sys.executable, "-m", "dagster", "dev", "-w", str(root / "workspace.yaml"), "-h", host, "-p", str(port)]
         # A child of a non-interactive shell may inherit SIGINT as ignored; dagster dev would then never stop.

@@ -87,7 +87,7 @@ def test_a_run_records_row_counts_uris_and_a_source_observation_then_the_day_rev
         observation = observed.asset_observation
         for count in ("conversations", "recorded_sessions"):
             assert observation.metadata[count].value == meta["recording_metadata"][count].value
-        assert observation.tags[DATA_VERSION_TAG]
+        assert observation.tags[DATA_VERSION_TAG] and observation.metadata["discovery_complete"].value is True
 
         # Re-verification of the archived day, on its own, for that partition: a sample, then everything.
         job = defs.resolve_job_def(REVERIFY_JOB)
