@@ -64,9 +64,16 @@ def is_archive_run(run: dg.DagsterRun) -> bool:
     return run.job_name == JOB_NAME or bool(ARCHIVE_ASSETS & set(run.asset_selection or ()))
 
 
+def _user_error(error) -> str:
+    """The error our code raised, not Dagster's wrapper around it ("Error occurred while executing op")."""
+    while error.cause is not None and error.cls_name.startswith("Dagster"):
+        error = error.cause
+    return error.message
+
+
 def _error_summary(context: dg.RunFailureSensorContext) -> str:
     steps = [
-        f"{event.step_key}: {event.step_failure_data.error.message}"
+        f"{event.step_key}: {_user_error(event.step_failure_data.error)}"
         for event in context.get_step_failure_events()
         if event.step_failure_data.error is not None
     ]

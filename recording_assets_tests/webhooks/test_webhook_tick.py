@@ -28,7 +28,8 @@ def _manifest(archived: int) -> pa.Table:
          "size_bytes": 10, "storage_uri": f"s3://archive/recordings/c{i}/r{i}.wav"}
         for i in range(archived)
     ]  # fmt: skip
-    return pa.Table.from_pylist([{name: r.get(name) for name in MANIFEST.names} for r in rows], schema=MANIFEST)
+    columns = MANIFEST.names
+    return pa.Table.from_pylist([{name: r.get(name) for name in columns} for r in rows], schema=MANIFEST)
 
 
 @pytest.fixture
@@ -37,10 +38,10 @@ def day_with_events(s3_client, bucket_names):
 
     def make(instance: dg.DagsterInstance, archived: int) -> ArchiveResource:
         archive_bucket, manifest_bucket = bucket_names
-        s3_client.put_object(
-            Bucket=manifest_bucket, Key=manifest_key(day=date.fromisoformat(DAY)), Body=to_parquet_bytes(_manifest(archived))
-        )
-        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key="recording_manifest", partition=DAY))
+        key = manifest_key(day=date.fromisoformat(DAY))
+        s3_client.put_object(Bucket=manifest_bucket, Key=key, Body=to_parquet_bytes(_manifest(archived)))
+        materialised = dg.AssetMaterialization(asset_key="recording_manifest", partition=DAY)
+        instance.report_runless_asset_event(materialised)
         s3 = S3Resource(endpoint_url=s3_client.meta.endpoint_url, region_name="us-east-1",
                         aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
         return ArchiveResource(s3=s3, archive_bucket=archive_bucket, manifest_bucket=manifest_bucket)
@@ -60,7 +61,8 @@ def test_200_events_to_a_dead_receiver_finish_the_tick_fast_and_advance_the_curs
     hanging = HangingEndpoint() if dead == "hangs" else None
     port = int(hanging.url.split(":")[2].split("/")[0]) if hanging else refused_port()
     url = f"http://127.0.0.1:{port}/hook?token=receiver-token"
-    webhooks = WebhookResource(urls=[url], secret=SECRET, per_recording=True)  # defaults: 10 s POST, 30 s budget
+    # The defaults: a POST may take 10 s, a tick delivers for 30 s.
+    webhooks = WebhookResource(urls=[url], secret=SECRET, per_recording=True)
     with dg.DagsterInstance.ephemeral() as instance:
         archive = day_with_events(instance, archived=199)
         latest = instance.fetch_materializations(dg.AssetKey("recording_manifest"), limit=1).records[0]
@@ -148,7 +150,8 @@ def test_events_a_receiver_refuses_are_retried_then_dropped_loudly(day_with_even
             assert receiver.requests == 3
             context = dg.build_sensor_context(instance=instance, cursor=cursor)
             context.log.addHandler(caplog.handler)  # the sensor's own logger, as the daemon stores it
-            cursor, summary = manifest_webhooks_tick(context, webhooks, archive, now=lambda: start + 72 * 3600)
+            later = start + 72 * 3600
+            cursor, summary = manifest_webhooks_tick(context, webhooks, archive, now=lambda: later)
     finally:
         receiver.stop()
     assert json.loads(cursor)["owed"] == [] and "3 given up" in summary and receiver.requests == 3
