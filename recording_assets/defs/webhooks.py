@@ -66,18 +66,21 @@ def manifest_webhooks_tick(context, webhooks: WebhookResource, archive: ArchiveR
     owed = [item for item in owed if item["url"] in webhooks.urls]
     paused = {url: pause for url, pause in paused.items() if url in webhooks.urls}
     wall = now()
-    records = []
-    if len(owed) < BACKLOG:
-        unread = dg.AssetRecordsFilter(asset_key=MANIFEST, after_storage_id=after)
-        records = context.instance.fetch_materializations(unread, limit=MANIFESTS_PER_TICK, ascending=True)
-        records = records.records
-    for record in records:
-        for event in _events_for(record, archive, webhooks.per_recording):
-            owed.extend(owed_item(url, event, now=wall) for url in webhooks.urls)
-        after = record.storage_id
 
     def remaining() -> float:
         return webhooks.tick_budget_s - (time.monotonic() - started)
+
+    records = []
+    if len(owed) < BACKLOG:
+        unread = dg.AssetRecordsFilter(asset_key=MANIFEST, after_storage_id=after)
+        found = context.instance.fetch_materializations(unread, limit=MANIFESTS_PER_TICK, ascending=True)
+        for record in found.records:
+            if records and remaining() < webhooks.tick_budget_s / 2:
+                break  # reading manifests may use half the budget; the rest are read next tick
+            for event in _events_for(record, archive, webhooks.per_recording):
+                owed.extend(owed_item(url, event, now=wall) for url in webhooks.urls)
+            after = record.storage_id
+            records.append(record)
 
     install_log_redaction()  # httpx logs each request's URL; a webhook URL's query may carry a token
     with httpx.Client() as client:

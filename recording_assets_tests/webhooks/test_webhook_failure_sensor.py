@@ -4,13 +4,21 @@ loopback receiver that verifies the event with ``standardwebhooks``."""
 
 from __future__ import annotations
 
+import json
+
 import dagster as dg
 import pytest
 
 from recording_assets.defs.automation import JOB_NAME
 from recording_assets.defs.resources import WebhookResource
-from recording_assets.defs.webhook_alerts import build_failure_webhook_sensor, webhook_delivery
-from recording_assets_tests.webhooks.receivers import SECRET, Receiver
+from recording_assets.defs.webhook_alerts import (
+    WebhookDeliveryConfig,
+    build_failure_webhook_sensor,
+    deliver_webhook,
+    webhook_delivery,
+)
+from recording_assets.webhooks.events import archive_failed_event
+from recording_assets_tests.webhooks.receivers import SECRET, Receiver, refused_port
 
 DAY = "2026-11-20"
 PARTITIONS = dg.DailyPartitionsDefinition(start_date="2026-01-01")
@@ -110,3 +118,18 @@ def test_without_endpoints_the_sensor_requests_nothing():
         assert not run.success
         data, _ = _tick(defs, instance, cursor)
     assert list(data.run_requests) == []
+
+
+def test_a_delivery_to_a_dead_endpoint_fails_the_attempt_so_dagster_retries_it():
+    url = f"http://127.0.0.1:{refused_port()}/hook?token=receiver-token"
+    event = archive_failed_event(run_id="r1", job_name=JOB_NAME, partition=DAY, error="boom")
+    webhooks = WebhookResource(urls=[url], secret=SECRET)
+    context = dg.build_op_context(resources={"webhooks": webhooks})
+    with pytest.raises(dg.Failure) as caught:
+        deliver_webhook(context, WebhookDeliveryConfig(endpoint=0, event=json.dumps(event.to_json())))
+    message = str(caught.value)
+    assert caught.value.allow_retries and "ConnectError" in message and "token" not in message
+    # An endpoint removed since the run was requested cannot succeed by retrying: it says so at once.
+    with pytest.raises(dg.Failure, match="endpoint 1 is not configured") as caught:
+        deliver_webhook(context, WebhookDeliveryConfig(endpoint=1, event=json.dumps(event.to_json())))
+    assert not caught.value.allow_retries

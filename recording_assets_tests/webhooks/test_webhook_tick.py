@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import contextmanager
 from datetime import date
 
 import dagster as dg
@@ -114,24 +115,42 @@ def test_a_slow_receiver_gets_what_the_budget_allows_each_tick_and_nothing_twice
     assert len(receiver.seen) == 60 and set(receiver.seen.values()) == {1} and receiver.requests == 60
 
 
+@contextmanager
+def _ticks(day_with_events, webhooks: WebhookResource, archived: int, log_handler=None):
+    """``tick(at)`` evaluates the sensor at wall-clock ``at`` on the cursor the previous tick left;
+    returns (cursor state, summary)."""
+    cursor = None
+
+    def tick(at: float):
+        nonlocal cursor
+        context = dg.build_sensor_context(instance=instance, cursor=cursor)
+        if log_handler is not None:
+            context.log.addHandler(log_handler)  # the sensor's own logger, as the daemon stores it
+        cursor, summary = manifest_webhooks_tick(context, webhooks, archive, now=lambda: at)
+        return json.loads(cursor), summary
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        archive = day_with_events(instance, archived=archived)
+        yield tick
+
+
 def test_an_endpoint_that_answers_503_is_paused_and_resumed(day_with_events):
     receiver = Receiver(status=503)
     webhooks = WebhookResource(urls=[receiver.url], secret=SECRET, per_recording=True)
     start = time.time()
     try:
-        with dg.DagsterInstance.ephemeral() as instance:
-            archive = day_with_events(instance, archived=4)
-            cursor, summary, _ = _tick(instance, None, webhooks, archive, now=lambda: start)
+        with _ticks(day_with_events, webhooks, archived=4) as tick:
+            _, summary = tick(start)
             assert receiver.requests == 1 and "1 failed, 5 owed (4 waiting)" in summary
-            cursor, summary, _ = _tick(instance, cursor, webhooks, archive, now=lambda: start + 10)
+            tick(start + 10)
             assert receiver.requests == 1, "a paused endpoint gets nothing before its pause ends"
-            cursor, summary, _ = _tick(instance, cursor, webhooks, archive, now=lambda: start + 31)
-            assert receiver.requests == 2 and json.loads(cursor)["paused"][receiver.url]["failures"] == 2
+            state, _ = tick(start + 31)
+            assert receiver.requests == 2 and state["paused"][receiver.url]["failures"] == 2
             receiver.status = 204
-            cursor, summary, _ = _tick(instance, cursor, webhooks, archive, now=lambda: start + 31 + 61)
+            state, summary = tick(start + 31 + 61)
     finally:
         receiver.stop()
-    assert "5 events delivered" in summary and json.loads(cursor)["owed"] == []
+    assert "5 events delivered" in summary and state["owed"] == []
     assert len(receiver.seen) == 5 and set(receiver.seen.values()) == {1}
 
 
@@ -140,20 +159,15 @@ def test_events_a_receiver_refuses_are_retried_then_dropped_loudly(day_with_even
     webhooks = WebhookResource(urls=[receiver.url], secret=SECRET, per_recording=True, give_up_after_hours=72)
     start = time.time()
     try:
-        with dg.DagsterInstance.ephemeral() as instance:
-            archive = day_with_events(instance, archived=2)
-            cursor, summary, _ = _tick(instance, None, webhooks, archive, now=lambda: start)
+        with _ticks(day_with_events, webhooks, archived=2, log_handler=caplog.handler) as tick:
+            state, summary = tick(start)
             # A refusal is about one event, not the endpoint: each was tried, each waits for its own retry.
-            assert receiver.requests == 3 and "3 failed, 3 owed" in summary
-            assert json.loads(cursor)["paused"] == {}
-            cursor, summary, _ = _tick(instance, cursor, webhooks, archive, now=lambda: start + 10)
+            assert receiver.requests == 3 and "3 failed, 3 owed" in summary and state["paused"] == {}
+            tick(start + 10)
             assert receiver.requests == 3
-            context = dg.build_sensor_context(instance=instance, cursor=cursor)
-            context.log.addHandler(caplog.handler)  # the sensor's own logger, as the daemon stores it
-            later = start + 72 * 3600
-            cursor, summary = manifest_webhooks_tick(context, webhooks, archive, now=lambda: later)
+            state, summary = tick(start + 72 * 3600)
     finally:
         receiver.stop()
-    assert json.loads(cursor)["owed"] == [] and "3 given up" in summary and receiver.requests == 3
+    assert state["owed"] == [] and "3 given up" in summary and receiver.requests == 3
     dropped = [r.getMessage() for r in caplog.records if "dropped: undelivered after 72 h" in r.getMessage()]
     assert len(dropped) == 3 and all("HTTP 410" in m and "token" not in m for m in dropped), dropped
