@@ -232,11 +232,9 @@ class WebhookSettings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WebhookSettings:
         env = environment(environ)
         urls = tuple(u.strip() for u in env.get(WEBHOOK_URLS, "").split(",") if u.strip())
-        for url in urls:
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                # The value itself is not repeated: a webhook URL's query may carry the receiver's token.
-                raise ConfigError(f"{WEBHOOK_URLS}: every entry must be an http(s) URL, comma-separated")
+        if any(urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc for url in urls):
+            # The value itself is not repeated: a webhook URL's query may carry the receiver's token.
+            raise ConfigError(f"{WEBHOOK_URLS}: every entry must be an http(s) URL, comma-separated")
         secret = env.get(WEBHOOK_SECRET, "").strip()
         if secret:
             try:

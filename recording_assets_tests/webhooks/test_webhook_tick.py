@@ -131,6 +131,7 @@ def _ticks(day_with_events, webhooks: WebhookResource, archived: int, log_handle
 
     with dg.DagsterInstance.ephemeral() as instance:
         archive = day_with_events(instance, archived=archived)
+        tick.instance = instance
         yield tick
 
 
@@ -171,3 +172,26 @@ def test_events_a_receiver_refuses_are_retried_then_dropped_loudly(day_with_even
     assert state["owed"] == [] and "3 given up" in summary and receiver.requests == 3
     dropped = [r.getMessage() for r in caplog.records if "dropped: undelivered after 72 h" in r.getMessage()]
     assert len(dropped) == 3 and all("HTTP 410" in m and "token" not in m for m in dropped), dropped
+
+
+
+def test_a_manifest_that_cannot_be_read_holds_the_cursor_there_and_the_rest_is_still_delivered(
+    day_with_events, caplog
+):
+    receiver = Receiver()
+    webhooks = WebhookResource(urls=[receiver.url], secret=SECRET)
+    try:
+        with _ticks(day_with_events, webhooks, archived=0, log_handler=caplog.handler) as tick:
+            manifest = dg.AssetKey("recording_manifest")
+            (readable,) = tick.instance.fetch_materializations(manifest, limit=1).records
+            # A later day's materialisation whose manifest object is not in the bucket.
+            missing = dg.AssetMaterialization(asset_key="recording_manifest", partition="2026-11-21")
+            tick.instance.report_runless_asset_event(missing)
+            first, summary = tick(time.time())
+            assert first["after"] == readable.storage_id and "1 new manifests; 1 events delivered" in summary
+            second, summary = tick(time.time())
+    finally:
+        receiver.stop()
+    assert second["after"] == readable.storage_id and "0 new manifests" in summary
+    errors = [r.getMessage() for r in caplog.records if "manifest of 2026-11-21 not read" in r.getMessage()]
+    assert len(errors) == 2 and len(receiver.seen) == 1
