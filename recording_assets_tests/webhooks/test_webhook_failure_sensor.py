@@ -133,3 +133,18 @@ def test_a_delivery_to_a_dead_endpoint_fails_the_attempt_so_dagster_retries_it()
     with pytest.raises(dg.Failure, match="endpoint 1 is not configured") as caught:
         deliver_webhook(context, WebhookDeliveryConfig(endpoint=1, event=json.dumps(event.to_json())))
     assert not caught.value.allow_retries
+
+
+def test_a_failed_ui_launch_of_an_archive_asset_counts_as_an_archive_run():
+    defs = _defs(WebhookResource(urls=["http://127.0.0.1:9/hook"], secret=SECRET))
+    with dg.DagsterInstance.ephemeral() as instance:
+        _, cursor = _tick(defs, instance, None)
+        # What the UI's Materialize launches: Dagster's implicit asset job with an asset selection.
+        implicit = defs.resolve_implicit_global_asset_job_def()
+        run = implicit.execute_in_process(
+            instance=instance, partition_key=DAY, asset_selection=[failing_audio.key], raise_on_error=False
+        )
+        data, _ = _tick(defs, instance, cursor)
+    assert run.dagster_run.job_name != JOB_NAME and not run.success
+    expected = archive_failed_event(run_id=run.run_id, job_name="__ASSET_JOB", partition=DAY, error="")
+    assert [r.run_key for r in data.run_requests] == [f"{expected.msg_id}:0"]
