@@ -246,11 +246,10 @@ class WebhookSettings:
                 f"{WEBHOOK_URLS} is set but {WEBHOOK_SECRET} is not: events are only sent signed; "
                 + HOW_TO_MAKE_ONE
             )
-        return cls(
-            urls=urls,
-            secret_set=bool(secret),
-            per_recording=env.get(WEBHOOK_PER_RECORDING, "").strip().lower() in ("1", "true", "yes"),
-        )
+        per_recording = env.get(WEBHOOK_PER_RECORDING, "").strip().lower()
+        if per_recording not in ("", "0", "1", "true", "false", "yes", "no"):
+            raise ConfigError(f"{WEBHOOK_PER_RECORDING}={per_recording!r}: use true or false")
+        return cls(urls=urls, secret_set=bool(secret), per_recording=per_recording in ("1", "true", "yes"))
 
 
 def _required(env: Mapping[str, str], name: str, what: str) -> str:

@@ -1,1 +1,1 @@
-"""Signed webhooks (Standard Webhooks): a day was archived, a recording was archived, an archive run failed."""
+"""Signed webhooks (Standard Webhooks): a day archived, a recording archived, an archive run failed."""

@@ -29,6 +29,7 @@ class SecretFormatError(ValueError):
 
 def secret_key(secret: str) -> bytes:
     """The key bytes of a ``whsec_`` secret, or ``SecretFormatError`` saying what is wrong and the fix."""
+    secret = secret.strip()  # a Secret made from a file often ends in a newline
     if not secret.startswith(PREFIX):
         raise SecretFormatError(f"it does not start with {PREFIX}; " + HOW_TO_MAKE_ONE)
     encoded = secret[len(PREFIX) :]

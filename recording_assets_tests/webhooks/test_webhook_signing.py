@@ -82,6 +82,14 @@ def test_urls_need_a_secret_and_must_be_http_urls():
     assert WebhookSettings.from_env({}) == WebhookSettings()
 
 
+def test_a_trailing_newline_is_not_part_of_the_secret_and_per_recording_is_a_boolean():
+    assert secret_key(SECRET + "\n") == KEY  # a Kubernetes Secret made from a file
+    env = {"RECORDING_WEBHOOK_URLS": URL, "RECORDING_WEBHOOK_SECRET": SECRET}
+    assert WebhookSettings.from_env({**env, "RECORDING_WEBHOOK_PER_RECORDING": "Yes"}).per_recording
+    with pytest.raises(ConfigError, match="RECORDING_WEBHOOK_PER_RECORDING='ture': use true or false"):
+        WebhookSettings.from_env({**env, "RECORDING_WEBHOOK_PER_RECORDING": "ture"})
+
+
 def test_an_error_summary_is_one_line_without_url_queries_and_bounded():
     text = "recording_audio: OSError: GET https://media.example/x.wav?X-Amz-Signature=abc failed\n  at line 3"
     expected = "recording_audio: OSError: GET https://media.example/x.wav failed at line 3"
