@@ -99,8 +99,8 @@ def test_200_events_to_a_dead_receiver_finish_the_tick_fast_and_advance_the_curs
 
 
 def test_a_slow_receiver_gets_what_the_budget_allows_each_tick_and_nothing_twice(day_with_events):
-    receiver = Receiver(delay_s=0.1)
-    budget = 4
+    receiver = Receiver(delay_s=0.15)  # 60 events take 9 s: more than one tick's budget
+    budget = 6
     webhooks = WebhookResource(urls=[receiver.url], secret=SECRET, per_recording=True, tick_budget_s=budget)
     per_tick, summaries = [], []
     cursor = None
