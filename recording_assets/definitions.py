@@ -1,5 +1,6 @@
 """The code location: the Dagster wing (``defs/``) merged once into one ``Definitions``: the assets and
-their checks, the daily job and schedule, the control job, the webhook sensor and the resources.
+their checks, the daily job and schedule, the control job, the webhook sensors and their delivery job, and
+the resources.
 Settings are read when the location loads, never at import."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from recording_assets.defs.automation import (
 from recording_assets.defs.control import recording_control
 from recording_assets.defs.partitions import daily_partitions
 from recording_assets.defs.resources import build_resources
+from recording_assets.defs.webhook_alerts import build_failure_webhook_sensor, webhook_delivery
 from recording_assets.defs.webhooks import build_webhook_sensor
 from recording_assets.settings import AutomationSettings, PartitionSettings
 
@@ -41,9 +43,9 @@ def build_definitions(environ=None) -> dg.Definitions:
     job = archive_job(assets)
     return dg.Definitions(
         assets=assets,
-        jobs=[job, recording_control],
+        jobs=[job, recording_control, webhook_delivery],
         schedules=[archive_schedule(job, automation, partitioning.timezone, partitions)],
-        sensors=[build_webhook_sensor()],
+        sensors=[build_webhook_sensor(), build_failure_webhook_sensor()],
         resources=build_resources(environ),
     )
 

@@ -19,6 +19,7 @@ from datetime import date, datetime
 from recording_assets.genesys.regions import UnknownRegionError, resolve_region
 from recording_assets.genesys.secret import Secret
 from recording_assets.pipeline.window import PartitionConfigError, zone
+from recording_assets.webhooks.signing import HOW_TO_MAKE_ONE, SecretFormatError, secret_key
 
 REGION = "GENESYSCLOUD_REGION"
 CLIENT_ID = "GENESYSCLOUD_OAUTHCLIENT_ID"
@@ -221,7 +222,7 @@ class ArchivePolicy:
 
 @dataclass(frozen=True)
 class WebhookSettings:
-    """Where signed events go when a day's manifest is written; the secret is bound by name (dg.EnvVar)."""
+    """Where signed events go; the secret is checked here, at load, and bound by name (dg.EnvVar)."""
 
     urls: tuple[str, ...] = ()
     secret_set: bool = False
@@ -230,11 +231,25 @@ class WebhookSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WebhookSettings:
         env = environment(environ)
-        return cls(
-            urls=tuple(u.strip() for u in env.get(WEBHOOK_URLS, "").split(",") if u.strip()),
-            secret_set=bool(env.get(WEBHOOK_SECRET, "").strip()),
-            per_recording=env.get(WEBHOOK_PER_RECORDING, "").strip().lower() in ("1", "true", "yes"),
-        )
+        urls = tuple(u.strip() for u in env.get(WEBHOOK_URLS, "").split(",") if u.strip())
+        if any(urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc for url in urls):
+            # The value itself is not repeated: a webhook URL's query may carry the receiver's token.
+            raise ConfigError(f"{WEBHOOK_URLS}: every entry must be an http(s) URL, comma-separated")
+        secret = env.get(WEBHOOK_SECRET, "").strip()
+        if secret:
+            try:
+                secret_key(secret)
+            except SecretFormatError as exc:
+                raise ConfigError(f"{WEBHOOK_SECRET} is not a Standard Webhooks secret: {exc}") from None
+        elif urls:
+            raise ConfigError(
+                f"{WEBHOOK_URLS} is set but {WEBHOOK_SECRET} is not: events are only sent signed; "
+                + HOW_TO_MAKE_ONE
+            )
+        per_recording = env.get(WEBHOOK_PER_RECORDING, "").strip().lower()
+        if per_recording not in ("", "0", "1", "true", "false", "yes", "no"):
+            raise ConfigError(f"{WEBHOOK_PER_RECORDING}={per_recording!r}: use true or false")
+        return cls(urls=urls, secret_set=bool(secret), per_recording=per_recording in ("1", "true", "yes"))
 
 
 def _required(env: Mapping[str, str], name: str, what: str) -> str:

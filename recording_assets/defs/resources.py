@@ -148,9 +148,13 @@ class WebhookResource(dg.ConfigurableResource):
     urls: list[str] = Field(default_factory=list, description="endpoints to POST events to")
     secret: str | None = Field(default=None, description="Standard Webhooks secret (whsec_...); bind with dg.EnvVar")
     per_recording: bool = Field(default=False, description="also send one recording.archived event per recording")
-    timeout_s: float = Field(default=10.0)
-    attempts: int = Field(default=3, ge=1, le=10, description="tries per event per tick, with back-off")
-
+    timeout_s: float = Field(default=10.0, gt=0, le=30, description="the longest one POST may take")
+    tick_budget_s: float = Field(
+        default=30.0, ge=1, le=45, description="time a sensor tick spends delivering (a tick may take 60 s)"
+    )
+    give_up_after_hours: float = Field(
+        default=72.0, gt=0, description="an event undelivered this long after queueing is dropped, loudly"
+    )
 
 
 def build_resources(environ: Mapping[str, str] | None = None) -> dict:

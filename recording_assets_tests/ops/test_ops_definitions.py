@@ -46,9 +46,13 @@ SNAPSHOT = {
             "op_pools": {"recording_audio": "genesys_api", "recording_manifest": None, "recording_metadata": "genesys_api"},
         },
         "recording_control": {"assets": [], "op_pools": {"control_recording": "genesys_api"}},
+        "webhook_delivery": {"assets": [], "op_pools": {"deliver_webhook": None}},
     },
     "schedules": {"archive_daily": {"job": "archive_day", "cron": "0 2 * * *", "timezone": "UTC", "status": "RUNNING"}},
-    "sensors": {"manifest_webhooks": {"status": "RUNNING", "interval_s": 30}},
+    "sensors": {
+        "manifest_webhooks": {"status": "RUNNING", "interval_s": 30},
+        "archive_failure_webhooks": {"status": "RUNNING", "interval_s": 30},
+    },
     "resources": ["archive", "genesys", "s3", "webhooks"],
 }
 
