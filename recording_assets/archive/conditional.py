@@ -31,7 +31,8 @@ def honours_if_none_match(s3_client: Any, bucket: str, *, encryption: Encryption
     Raises ``StorageError`` when the bucket cannot be written at all (the run could not archive either).
     """
     key = f"{prefix}{PROBE_PREFIX}{uuid.uuid4().hex}"
-    request = {"Bucket": bucket, "Key": key, "Body": b"probe", "IfNoneMatch": "*", **encryption.request_args()}
+    request = {"Bucket": bucket, "Key": key, "Body": b"probe", "IfNoneMatch": "*"}
+    request.update(encryption.request_args())
     try:
         s3_client.put_object(**request)
     except (ClientError, BotoCoreError) as error:
@@ -54,11 +55,17 @@ def honours_if_none_match(s3_client: Any, bucket: str, *, encryption: Encryption
 
 
 def _failed(error: s3errors.S3Error, bucket: str, key: str) -> StorageError:
-    translated = s3errors.translate(error, operation="PutObject", bucket=bucket, key=key, existing=lambda: None)
+    translated = s3errors.translate(
+        error, operation="PutObject", bucket=bucket, key=key, existing=lambda: None
+    )
     if isinstance(translated, StorageError):
         return translated
     return StorageError(
-        operation="PutObject", bucket=bucket, key=key, code=s3errors.error_code(error), message=str(translated)
+        operation="PutObject",
+        bucket=bucket,
+        key=key,
+        code=s3errors.error_code(error),
+        message=str(translated),
     )
 
 

@@ -24,7 +24,8 @@ may remain unverified (the outcome of a write unknown, or a verification and its
 the error says so.
 
 The steps live beside this module: ``upload`` (single PUT, multipart), ``parts`` (multipart parts in
-parallel), ``verify`` (as it lands, read-back), ``conditional`` (does the store honour If-None-Match), ``reads`` (HEAD, listing, documents), ``s3errors`` (botocore to ``ArchiveError``) and
+parallel), ``verify`` (as it lands, read-back), ``conditional`` (does the store honour If-None-Match),
+``reads`` (HEAD, listing, documents), ``s3errors`` (botocore to ``ArchiveError``) and
 ``objects`` (the value types and the recorded metadata).
 """
 

@@ -31,7 +31,8 @@ def test_the_client_is_dagster_aws_s_with_a_bigger_pool(s3, bucket_names):
 
 
 def test_the_archive_sizes_the_pool_from_its_concurrency(s3, bucket_names):
-    archive = ArchiveResource(s3=s3, archive_bucket=bucket_names[0], manifest_bucket=bucket_names[1], concurrency=32)
+    buckets = {"archive_bucket": bucket_names[0], "manifest_bucket": bucket_names[1]}
+    archive = ArchiveResource(s3=s3, **buckets, concurrency=32)
     assert archive._client().meta.config.max_pool_connections == pool_for(32)
 
 
