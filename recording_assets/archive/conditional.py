@@ -4,8 +4,8 @@ The store's create-only writes rely on S3 refusing a conditional PUT (412) over 
 sends no HEAD first. AWS S3 honours the header (since August 2024) and so does moto's server, but some
 S3-compatible stores ignore it and would overwrite silently: on those the store must HEAD before each
 write (a race window, but no blind overwrite). ``honours_if_none_match`` finds out which kind it is
-talking to, with three requests: a conditional PUT of a fresh probe key, the same PUT again (it must be
-refused), and a DELETE of the probe.
+talking to, with three requests: a plain PUT of a fresh probe key (plain, so a retry after a lost answer
+is harmless), a conditional PUT of the same key (it must be refused), and a DELETE of the probe.
 """
 
 from __future__ import annotations
@@ -31,14 +31,13 @@ def honours_if_none_match(s3_client: Any, bucket: str, *, encryption: Encryption
     Raises ``StorageError`` when the bucket cannot be written at all (the run could not archive either).
     """
     key = f"{prefix}{PROBE_PREFIX}{uuid.uuid4().hex}"
-    request = {"Bucket": bucket, "Key": key, "Body": b"probe", "IfNoneMatch": "*"}
-    request.update(encryption.request_args())
+    request = {"Bucket": bucket, "Key": key, "Body": b"probe", **encryption.request_args()}
     try:
         s3_client.put_object(**request)
     except (ClientError, BotoCoreError) as error:
         raise _failed(error, bucket, key) from error
     try:
-        s3_client.put_object(**request)
+        s3_client.put_object(**request, IfNoneMatch="*")
     except ClientError as error:
         if s3errors.is_precondition_failed(error):
             return True
