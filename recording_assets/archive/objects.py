@@ -88,7 +88,7 @@ class Landed:
 
     ``returned_checksum`` and ``server_side_encryption`` are what S3 answered on the write itself (None
     when it did not say: moto's CompleteMultipartUpload, or a write adopted after a 412): with both the
-    verifier proves the object from the answer alone, without reading it again.
+    verifier proves the object from the answer alone, without a HEAD (without either, a HEAD decides).
     """
 
     etag: str

@@ -92,7 +92,8 @@ class Verifier:
     def _find_problem(
         self, key: str, *, size: int, sha256_hex: str, landed: Landed
     ) -> tuple[VerifiedBy, str | None]:
-        if landed.returned_checksum is not None and not self._always_read_back:
+        answered = landed.returned_checksum is not None and landed.server_side_encryption is not None
+        if answered and not self._always_read_back:
             return "s3-checksum", self._answer_problem(landed)
         info = self._reader.head(key)
         if info is None:

@@ -104,6 +104,15 @@ def test_a_multipart_answer_with_aws_composite_checksum_needs_no_head(s3_client,
     assert store.read_back_sha256(KEY) == sha256_hex(LARGE)
 
 
+@pytest.mark.parametrize("missing", ["ChecksumSHA256", "ServerSideEncryption"])
+def test_an_answer_that_does_not_say_is_proved_by_a_head(s3_client, bucket, missing):
+    answer(s3_client, "PutObject", **{missing: None})
+    store = make_store(s3_client, bucket)
+    calls = calls_of(s3_client)
+    assert put(store, SMALL).checksum_verified_by == "s3-checksum"
+    assert calls == ["PutObject", "HeadObject"]
+
+
 # -- an answer that does not prove the write --------------------------------------------------------
 
 
@@ -111,12 +120,12 @@ def test_a_multipart_answer_with_aws_composite_checksum_needs_no_head(s3_client,
     ("operation", "data", "fields", "problem"),
     [
         ("PutObject", SMALL, {"ChecksumSHA256": b64_sha256(b"other")}, "S3 reports SHA-256 checksum"),
-        ("PutObject", SMALL, {"ServerSideEncryption": None}, "server-side encryption None"),
+        ("PutObject", SMALL, {"ServerSideEncryption": "aws:kms"}, "encryption 'aws:kms', not 'AES256'"),
         ("CompleteMultipartUpload", LARGE, {"ChecksumSHA256": b64_sha256(b"other") + "-3"}, "S3 reports"),
         ("CompleteMultipartUpload", LARGE, {"ChecksumSHA256": composite_checksum(LARGE, 5 * MiB)[:-1] + "4"},
          "4 parts, 3 were uploaded"),
     ],
-    ids=["checksum", "unencrypted", "composite", "part-count"],
+    ids=["checksum", "other-encryption", "composite", "part-count"],
 )  # fmt: skip
 def test_an_answer_that_disagrees_removes_the_object(s3_client, bucket, operation, data, fields, problem):
     answer(s3_client, operation, **fields)
