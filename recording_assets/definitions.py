@@ -1,5 +1,6 @@
 """The code location: the Dagster wing (``defs/``) merged once into one ``Definitions``: the assets and
-their checks, the daily job and schedule, the control job, the webhook sensor and the resources.
+their checks, the daily job and schedule, the control job, the webhook sensors and their delivery job, and
+the resources.
 Settings are read when the location loads, never at import."""
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from recording_assets.defs.partitions import daily_partitions
 from recording_assets.defs.resources import build_resources
 from recording_assets.defs.reverify import build_reverify
 from recording_assets.defs.source import SOURCE_KEY, conversations_source
+from recording_assets.defs.webhook_alerts import build_failure_webhook_sensor, webhook_delivery
 from recording_assets.defs.webhooks import build_webhook_sensor
-from recording_assets.settings import AutomationSettings, OperationsSettings, PartitionSettings
+from recording_assets.operations_settings import OperationsSettings
+from recording_assets.settings import AutomationSettings, PartitionSettings
 
 
 def build_definitions(environ=None) -> dg.Definitions:
@@ -51,10 +54,10 @@ def build_definitions(environ=None) -> dg.Definitions:
     return dg.Definitions(
         assets=catalogued([source, *_fed_by(assets, SOURCE_KEY)], OperationsSettings.from_env(environ)),
         asset_checks=[freshness_check, reverify_check],
-        jobs=[job, recording_control, freshness_job, reverify_job],
+        jobs=[job, recording_control, webhook_delivery, freshness_job, reverify_job],
         schedules=[archive_schedule(job, automation, partitioning.timezone, partitions), freshness_schedule,
                    reverify_schedule],
-        sensors=[build_webhook_sensor()],
+        sensors=[build_webhook_sensor(), build_failure_webhook_sensor()],
         resources=build_resources(environ),
     )
 

@@ -19,6 +19,7 @@ from datetime import date, datetime
 from recording_assets.genesys.regions import UnknownRegionError, resolve_region
 from recording_assets.genesys.secret import Secret
 from recording_assets.pipeline.window import PartitionConfigError, zone
+from recording_assets.webhooks.signing import HOW_TO_MAKE_ONE, SecretFormatError, secret_key
 
 REGION = "GENESYSCLOUD_REGION"
 CLIENT_ID = "GENESYSCLOUD_OAUTHCLIENT_ID"
@@ -41,9 +42,6 @@ WEBHOOK_PER_RECORDING = "RECORDING_WEBHOOK_PER_RECORDING"
 SENSITIVE_CHECK = "RECORDING_SENSITIVE_CHECK"
 FORCE_QUARANTINED = "RECORDING_FORCE_QUARANTINED"
 DAGSTER_HOME = "DAGSTER_HOME"
-POOL_LIMIT = "RECORDING_GENESYS_POOL_LIMIT"
-CODE_URL = "RECORDING_CODE_URL"
-CODE_BRANCH = "RECORDING_CODE_BRANCH"
 
 
 class ConfigError(ValueError):
@@ -223,24 +221,8 @@ class ArchivePolicy:
 
 
 @dataclass(frozen=True)
-class OperationsSettings:
-    """The genesys_api pool's limit (each run's share of the token's budget) and where the code is hosted."""
-
-    pool_limit: int = 1  # keep equal to the instance's genesys_api limit (deploy/dagster.yaml)
-    code_url: str | None = None  # e.g. https://github.com/org/recording-assets: the catalog links code there
-    code_branch: str = "main"
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> OperationsSettings:
-        env = environment(environ)
-        url = env.get(CODE_URL, "").strip() or None
-        branch = env.get(CODE_BRANCH, "").strip() or cls.code_branch
-        return cls(_number(env, POOL_LIMIT, cls.pool_limit, 1, 64), url and _base_url(CODE_URL, url), branch)
-
-
-@dataclass(frozen=True)
 class WebhookSettings:
-    """Where signed events go when a day's manifest is written; the secret is bound by name (dg.EnvVar)."""
+    """Where signed events go; the secret is checked here, at load, and bound by name (dg.EnvVar)."""
 
     urls: tuple[str, ...] = ()
     secret_set: bool = False
@@ -249,11 +231,25 @@ class WebhookSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WebhookSettings:
         env = environment(environ)
-        return cls(
-            urls=tuple(u.strip() for u in env.get(WEBHOOK_URLS, "").split(",") if u.strip()),
-            secret_set=bool(env.get(WEBHOOK_SECRET, "").strip()),
-            per_recording=env.get(WEBHOOK_PER_RECORDING, "").strip().lower() in ("1", "true", "yes"),
-        )
+        urls = tuple(u.strip() for u in env.get(WEBHOOK_URLS, "").split(",") if u.strip())
+        if any(urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc for url in urls):
+            # The value itself is not repeated: a webhook URL's query may carry the receiver's token.
+            raise ConfigError(f"{WEBHOOK_URLS}: every entry must be an http(s) URL, comma-separated")
+        secret = env.get(WEBHOOK_SECRET, "").strip()
+        if secret:
+            try:
+                secret_key(secret)
+            except SecretFormatError as exc:
+                raise ConfigError(f"{WEBHOOK_SECRET} is not a Standard Webhooks secret: {exc}") from None
+        elif urls:
+            raise ConfigError(
+                f"{WEBHOOK_URLS} is set but {WEBHOOK_SECRET} is not: events are only sent signed; "
+                + HOW_TO_MAKE_ONE
+            )
+        per_recording = env.get(WEBHOOK_PER_RECORDING, "").strip().lower()
+        if per_recording not in ("", "0", "1", "true", "false", "yes", "no"):
+            raise ConfigError(f"{WEBHOOK_PER_RECORDING}={per_recording!r}: use true or false")
+        return cls(urls=urls, secret_set=bool(secret), per_recording=per_recording in ("1", "true", "yes"))
 
 
 def _required(env: Mapping[str, str], name: str, what: str) -> str:

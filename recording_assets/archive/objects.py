@@ -84,12 +84,33 @@ class StoredObject:
 
 @dataclass(frozen=True)
 class Landed:
-    """What an upload call returned, and the S3 checksum the object should now report."""
+    """What an upload call returned, and the S3 checksum the object should now report.
+
+    ``returned_checksum`` and ``server_side_encryption`` are what S3 answered on the write itself (None
+    when it did not say: moto's CompleteMultipartUpload, or a write adopted after a 412): with both the
+    verifier proves the object from the answer alone, without a HEAD (without either, a HEAD decides).
+    """
 
     etag: str
     version_id: str | None
     s3_checksum: str
     part_count: int | None = None
+    returned_checksum: str | None = None
+    server_side_encryption: str | None = None
+
+    @classmethod
+    def from_response(
+        cls, response: Mapping[str, Any], *, s3_checksum: str, part_count: int | None = None
+    ) -> Landed:
+        """From a PutObject or CompleteMultipartUpload answer."""
+        return cls(
+            etag_of(response),
+            response.get("VersionId"),
+            s3_checksum,
+            part_count,
+            returned_checksum=response.get("ChecksumSHA256"),
+            server_side_encryption=response.get("ServerSideEncryption"),
+        )
 
 
 def archive_metadata(user: Mapping[str, str], *, sha256_hex: str, size: int) -> dict[str, str]:

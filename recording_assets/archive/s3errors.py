@@ -69,7 +69,8 @@ def translate(
         return IntegrityError(
             bucket=bucket,
             key=key,
-            detail=f"S3 rejected the bytes of {operation} ({code}): they changed in transit",
+            detail=f"S3 rejected the bytes of {operation} ({code}): they changed after their checksum was "
+            "taken (on local disk, in memory or in transit)",
             cleaned_up=True,
         )
     message = error.response.get("Error", {}).get("Message") or "no message"

@@ -145,21 +145,27 @@ def check_container(content_type: str | None, head: bytes, size: int) -> Contain
         return ContainerVerdict(container, False, "an HTML page (an error or login page), not media")
     if container == "unknown":
         return ContainerVerdict(container, False, f"unrecognised leading bytes {head[:16]!r}")
-    media_type = _media_type(content_type)
-    if media_type not in _NO_CLAIM_CONTENT_TYPES:
-        allowed = containers_for_content_type(content_type)
-        if not allowed:
-            return ContainerVerdict(container, False, f"content type {media_type!r} is not a recording type")
-        if container not in allowed:
-            claimed = ", ".join(sorted(allowed))
-            return ContainerVerdict(
-                container, False, f"bytes are {container} but content type {media_type!r} claims {claimed}"
-            )
+    claim = claim_problem(content_type, container)
+    if claim:
+        return ContainerVerdict(container, False, claim)
     if container == "wav":
         truncation = _riff_size_problem(head, size)
         if truncation:
             return ContainerVerdict(container, False, truncation)
     return ContainerVerdict(container, True, None)
+
+
+def claim_problem(content_type: str | None, container: str) -> str | None:
+    """Why ``container`` (sniffed) is not what ``content_type`` claims; None if it is or nothing is claimed."""
+    media_type = _media_type(content_type)
+    if media_type in _NO_CLAIM_CONTENT_TYPES:
+        return None
+    allowed = containers_for_content_type(content_type)
+    if not allowed:
+        return f"content type {media_type!r} is not a recording type"
+    if container not in allowed:
+        return f"bytes are {container} but content type {media_type!r} claims {', '.join(sorted(allowed))}"
+    return None
 
 
 def _riff_size_problem(head: bytes, size: int) -> str | None:

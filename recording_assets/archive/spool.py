@@ -2,8 +2,13 @@
 
 Small recordings stay in memory; past ``memory_limit`` the bytes move to an anonymous temporary file,
 so memory stays flat whatever the size. The SHA-256 is taken from the bytes as they arrived from the
-network, before they touch memory or disk, which is what lets the store notice a flip that happens
-between download and upload.
+network, before they touch memory or disk, and it is the only one: a single PUT declares it to S3,
+which refuses bytes that changed between download and upload (see ``upload``).
+
+The default limit, 8 MiB, keeps a typical recording off the disk (a 10-minute 8 kHz WAV is ~4.8 MB,
+Opus far less) while 8 downloads in flight hold at most 64 MiB; everything in memory is below the
+16 MiB multipart threshold, so it goes up in one PUT straight from memory. Larger recordings go to
+disk and up in parts, read back one part at a time.
 """
 
 from __future__ import annotations

@@ -4,14 +4,16 @@ The promise: after ``put_new`` returns, the key holds exactly the bytes whose SH
 downloading, encrypted as configured; if it raises, nothing of this call is visible under the key.
 
 How each step keeps that promise:
-- the bytes are re-hashed as they are read for upload and compared with the download-time hash
-  before anything becomes visible (a flip on local disk or in memory is caught here);
-- S3 gets ``ChecksumSHA256`` for the whole object (single PUT) or every part (multipart) and rejects
-  bytes corrupted in transit (AWS does; moto 5.2.5 stores the value without checking it);
-- ``IfNoneMatch="*"`` plus a HEAD before make the write create-only;
+- a single PUT declares the download-time SHA-256 as ``ChecksumSHA256``, so S3 rejects bytes that changed
+  on local disk, in memory or in transit (AWS does; moto 5.2.5 stores the value without checking it);
+  a multipart upload sends a checksum per part, and its parts are re-hashed as they are read and compared
+  with the download-time hash before anything becomes visible;
+- ``IfNoneMatch="*"`` makes the write create-only: S3's 412 says the key is taken, with no HEAD before.
+  On a store that ignores the header (``conditional_writes=False``, see ``conditional``) a HEAD comes first;
 - a failed multipart upload is always aborted, so no parts linger and no object appears;
-- a HEAD with ``ChecksumMode=ENABLED`` (or a streaming read-back when S3 reports no checksum) proves
-  size, checksum and encryption; on any doubt the object just written is deleted.
+- S3's answer to the write (the SHA-256 it computed, the encryption it applied) proves it as it lands;
+  without that answer a HEAD with ``ChecksumMode=ENABLED`` (or a streaming read-back when S3 reports no
+  checksum) does; on any doubt the object just written is deleted.
 
 Transient failures are retried by botocore (configure ``retries={"mode": "standard"}`` on the client);
 each part is sent from an in-memory ``bytes`` so a retried part is re-sent whole. When a write's response
@@ -21,8 +23,9 @@ size and recorded SHA-256, and is then verified like any other. What botocore co
 may remain unverified (the outcome of a write unknown, or a verification and its cleanup both cut off)
 the error says so.
 
-The steps live beside this module: ``upload`` (single PUT, multipart), ``verify`` (after landing,
-read-back), ``reads`` (HEAD, listing, documents), ``s3errors`` (botocore to ``ArchiveError``) and
+The steps live beside this module: ``upload`` (single PUT, multipart), ``parts`` (multipart parts in
+parallel), ``verify`` (as it lands, read-back), ``conditional`` (does the store honour If-None-Match),
+``reads`` (HEAD, listing, documents), ``s3errors`` (botocore to ``ArchiveError``) and
 ``objects`` (the value types and the recorded metadata).
 """
 
@@ -36,6 +39,7 @@ from typing import Any
 from recording_assets.archive.encryption import Encryption
 from recording_assets.archive.errors import ObjectExistsError
 from recording_assets.archive.objects import ListedObject, ObjectInfo, StoredObject, archive_metadata
+from recording_assets.archive.parts import PARTS_IN_FLIGHT, PartPump
 from recording_assets.archive.reads import BucketReader
 from recording_assets.archive.spool import UploadSource
 from recording_assets.archive.upload import MAX_SINGLE_PUT, MIN_PART_SIZE, MiB, Uploader
@@ -52,18 +56,29 @@ class ArchiveStore:
         part_size: int = 16 * MiB,
         multipart_threshold: int = 16 * MiB,
         verify_by_read_back: bool = False,
+        conditional_writes: bool = True,
+        parts_in_flight: int = PARTS_IN_FLIGHT,
+        part_slots: int = PARTS_IN_FLIGHT,
     ) -> None:
         """``verify_by_read_back``: always re-read and hash the object after writing, for S3-compatible
-        stores that echo checksums without checking them (moto does, for single PUTs)."""
+        stores that echo checksums without checking them (moto does, for single PUTs).
+        ``conditional_writes``: the store refuses ``If-None-Match: *`` over an existing key (AWS, moto);
+        pass ``conditional.honours_if_none_match(...)`` for any other store, False adds a HEAD first.
+        ``parts_in_flight`` per multipart object, ``part_slots`` parts in memory across all of them."""
         if not MIN_PART_SIZE <= part_size <= MAX_SINGLE_PUT:
             raise ValueError(f"part_size must be within 5 MiB..5 GiB (S3 limits), got {part_size}")
         if not 1 <= multipart_threshold <= MAX_SINGLE_PUT:
             raise ValueError(f"multipart_threshold must be within 1 byte..5 GiB, got {multipart_threshold}")
         self.bucket = bucket
         self.encryption = encryption
+        self.conditional_writes = conditional_writes
         self._reader = BucketReader(s3_client, bucket)
         self._uploader = Uploader(
-            self._reader, encryption=encryption, part_size=part_size, multipart_threshold=multipart_threshold
+            self._reader,
+            encryption=encryption,
+            part_size=part_size,
+            multipart_threshold=multipart_threshold,
+            parts=PartPump(per_object=parts_in_flight, slots=part_slots),
         )
         self._verifier = Verifier(self._reader, encryption=encryption, always_read_back=verify_by_read_back)
 
@@ -106,8 +121,10 @@ class ArchiveStore:
         return self._verifier.verify(key, size=len(data), sha256_hex=sha256_hex, landed=landed)
 
     def _refuse_if_exists(self, key: str) -> None:
-        # If-None-Match is the real guard; this HEAD also protects on S3-compatible stores that
-        # ignore it, and lets us refuse before reading or sending a byte.
+        # If-None-Match is the guard: S3's 412 names a taken key without a HEAD before every write. Only a
+        # store that ignores the header needs this HEAD (a rival writing between it and ours still wins).
+        if self.conditional_writes:
+            return
         existing = self.head(key)
         if existing is not None:
             raise ObjectExistsError(bucket=self.bucket, key=key, existing=existing)

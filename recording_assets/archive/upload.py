@@ -1,27 +1,29 @@
-"""Sending bytes to S3: one PUT, or a multipart upload that is always aborted if it fails.
+"""Sending bytes to S3: one PUT, or a multipart upload (parts in parallel) that is always aborted if it fails.
 
-The bytes are re-hashed as they are read for upload and compared with the download-time hash before
-anything becomes visible; S3 gets ``ChecksumSHA256`` for the whole object or every part. Each part is sent
-from an in-memory ``bytes`` so botocore's retry re-sends it whole. A create-only write whose response was
-lost meets its own ``If-None-Match`` on the retry (412): the object is taken as ours only if it holds our
-size and recorded SHA-256 (the verifier then proves its bytes like any other write's).
+A single PUT declares the SHA-256 taken while downloading as its ``ChecksumSHA256``, so S3 (AWS) refuses
+bytes that changed on local disk, in memory or in transit (``BadDigest``) and no second local hash is
+taken. A multipart upload sends a checksum per part; the parts are re-hashed as they are read and the
+whole compared with the download-time hash before ``CompleteMultipartUpload`` makes anything visible
+(S3 offers no full-object SHA-256 for multipart). Writes are create-only through ``If-None-Match: *``. A
+create-only write whose response was lost meets its own ``If-None-Match`` on the retry (412): the object
+is taken as ours only if it holds our size and recorded SHA-256 (the verifier then proves its bytes).
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import logging
 import math
 from collections.abc import Mapping
-from typing import Any, BinaryIO
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from recording_assets.archive import s3errors
 from recording_assets.archive.encryption import Encryption
 from recording_assets.archive.errors import IntegrityError
-from recording_assets.archive.objects import Landed, ObjectInfo, etag_of
+from recording_assets.archive.objects import Landed, ObjectInfo
+from recording_assets.archive.parts import PartPump, b64, read_up_to
 from recording_assets.archive.reads import BucketReader
 from recording_assets.archive.spool import UploadSource
 
@@ -35,7 +37,13 @@ log = logging.getLogger(__name__)
 
 class Uploader:
     def __init__(
-        self, reader: BucketReader, *, encryption: Encryption, part_size: int, multipart_threshold: int
+        self,
+        reader: BucketReader,
+        *,
+        encryption: Encryption,
+        part_size: int,
+        multipart_threshold: int,
+        parts: PartPump,
     ) -> None:
         self._reader = reader
         self._s3 = reader.s3
@@ -43,6 +51,7 @@ class Uploader:
         self._encryption = encryption
         self._part_size = part_size
         self._multipart_threshold = multipart_threshold
+        self._parts = parts
 
     def put_spool(
         self, key: str, spool: UploadSource, *, content_type: str, metadata: Mapping[str, str]
@@ -50,7 +59,9 @@ class Uploader:
         """Create-only: one PUT below the multipart threshold, a multipart upload from it on."""
         if spool.size >= self._multipart_threshold:
             return self._put_multipart(key, spool, content_type=content_type, metadata=metadata)
-        body = _read_up_to(spool.reader(), spool.size)
+        body = read_up_to(spool.reader(), spool.size)
+        if len(body) != spool.size:
+            raise self._not_sent(key, f"the spool gave {len(body)} bytes, {spool.size} were downloaded")
         return self.put_single(
             key,
             body,
@@ -70,14 +81,8 @@ class Uploader:
         metadata: Mapping[str, str],
         create_only: bool,
     ) -> Landed:
-        digest = hashlib.sha256(body).digest()
-        if digest.hex() != sha256_hex:
-            raise self._not_sent(
-                key,
-                f"the bytes read for upload hash to {digest.hex()}, not the {sha256_hex} recorded "
-                "while downloading (corrupted on local disk or in memory)",
-            )
-        checksum = _b64(digest)
+        """``sha256_hex`` is the caller's hash of ``body`` (taken while downloading): S3 checks it."""
+        checksum = b64(bytes.fromhex(sha256_hex))
         request: dict[str, Any] = {
             "Bucket": self.bucket,
             "Key": key,
@@ -97,7 +102,7 @@ class Uploader:
             if ours is None:
                 raise self._reader.translate(error, operation="PutObject", key=key) from error
             return Landed(ours.etag, ours.version_id, checksum)
-        return Landed(etag_of(response), response.get("VersionId"), checksum)
+        return Landed.from_response(response, s3_checksum=checksum)
 
     def _put_multipart(
         self, key: str, spool: UploadSource, *, content_type: str, metadata: Mapping[str, str]
@@ -143,27 +148,17 @@ class Uploader:
     def _send_parts_and_complete(
         self, key: str, spool: UploadSource, *, upload_id: str, part_size: int
     ) -> Landed:
-        reader = spool.reader()
-        whole = hashlib.sha256()
-        part_digests: list[bytes] = []
-        completed_parts: list[dict[str, Any]] = []
-        sent = 0
         operation = "UploadPart"
         try:
-            while sent < spool.size:
-                data = _read_up_to(reader, min(part_size, spool.size - sent))
-                if not data:
-                    break
-                digest = hashlib.sha256(data).digest()
-                part_number = len(completed_parts) + 1
-                completed_parts.append(self._upload_part(key, upload_id, part_number, data, digest))
-                whole.update(data)
-                part_digests.append(digest)
-                sent += len(data)
-            if sent != spool.size or whole.hexdigest() != spool.sha256_hex:
+            sent = self._parts.send_all(
+                spool,
+                part_size=part_size,
+                send=lambda number, data, digest: self._upload_part(key, upload_id, number, data, digest),
+            )
+            if (sent.size, sent.sha256_hex) != (spool.size, spool.sha256_hex):
                 raise self._not_sent(
                     key,
-                    f"the {sent} bytes read for upload hash to {whole.hexdigest()}, not the "
+                    f"the {sent.size} bytes read for upload hash to {sent.sha256_hex}, not the "
                     f"{spool.size} bytes / {spool.sha256_hex} recorded while downloading",
                 )
             operation = "CompleteMultipartUpload"
@@ -171,23 +166,22 @@ class Uploader:
                 Bucket=self.bucket,
                 Key=key,
                 UploadId=upload_id,
-                MultipartUpload={"Parts": completed_parts},
+                MultipartUpload={"Parts": sent.completed},
                 IfNoneMatch="*",
             )
-            etag, version_id = etag_of(response), response.get("VersionId")
         except (ClientError, BotoCoreError) as error:
             ours = self._own_write_if_it_landed(error, key, size=spool.size, sha256_hex=spool.sha256_hex)
             if ours is None:
                 raise self._reader.translate(error, operation=operation, key=key) from error
-            etag, version_id = ours.etag, ours.version_id
-        composite = _b64(hashlib.sha256(b"".join(part_digests)).digest())
-        return Landed(etag, version_id, composite, len(part_digests))
+            return Landed(ours.etag, ours.version_id, _composite(sent.digests), len(sent.digests))
+        composite = _composite(sent.digests)
+        return Landed.from_response(response, s3_checksum=composite, part_count=len(sent.digests))
 
     def _upload_part(
         self, key: str, upload_id: str, part_number: int, data: bytes, digest: bytes
     ) -> dict[str, Any]:
         # ``data`` is bytes, so botocore's retry re-sends the whole part: never half a part.
-        checksum = _b64(digest)
+        checksum = b64(digest)
         response = self._s3.upload_part(
             Bucket=self.bucket,
             Key=key,
@@ -232,18 +226,6 @@ class Uploader:
             log.warning("could not abort multipart upload %s of s3://%s/%s", upload_id, self.bucket, key)
 
 
-def _read_up_to(reader: BinaryIO, size: int) -> bytes:
-    first = reader.read(size)
-    if len(first) == size or not first:
-        return first
-    buffer = bytearray(first)
-    while len(buffer) < size:
-        chunk = reader.read(size - len(buffer))
-        if not chunk:
-            break
-        buffer += chunk
-    return bytes(buffer)
 
-
-def _b64(digest: bytes) -> str:
-    return base64.b64encode(digest).decode("ascii")
+def _composite(part_digests: list[bytes]) -> str:
+    return b64(hashlib.sha256(b"".join(part_digests)).digest())

@@ -1,4 +1,9 @@
-"""Proving a write after it landed: size, encryption, recorded and S3 checksums, or a streaming read-back.
+"""Proving a write as it lands: S3's answer to the write itself, else a HEAD, or a streaming read-back.
+
+S3 answers a PUT (and, on AWS, a CompleteMultipartUpload) with the SHA-256 it computed over the bytes it
+stored and the encryption it applied. When both are there and agree with ours the object is proved without
+another request; a write adopted after a 412, or an answer without a checksum (moto's Complete), is proved
+by a HEAD with ``ChecksumMode=ENABLED``; ``always_read_back`` hashes the stored bytes again.
 
 On any doubt the object just written is deleted (the exact version), so no unverified object stays under a
 final key; if even that fails, the error says it may remain.
@@ -87,6 +92,9 @@ class Verifier:
     def _find_problem(
         self, key: str, *, size: int, sha256_hex: str, landed: Landed
     ) -> tuple[VerifiedBy, str | None]:
+        answered = landed.returned_checksum is not None and landed.server_side_encryption is not None
+        if answered and not self._always_read_back:
+            return "s3-checksum", self._answer_problem(landed)
         info = self._reader.head(key)
         if info is None:
             return "s3-checksum", "the object was missing right after the upload succeeded"
@@ -110,6 +118,15 @@ class Verifier:
                 f"reading back gave {actual_size} bytes / {actual_sha256}, not {size} / {sha256_hex}"
             )
         return "read-back", None
+
+    def _answer_problem(self, landed: Landed) -> str | None:
+        """What is wrong with the write's own answer (the checksum S3 computed, the encryption applied)."""
+        if not self._encryption.is_applied(landed.server_side_encryption):
+            return (
+                f"S3 answered the write with server-side encryption {landed.server_side_encryption!r}, "
+                f"not {self._encryption.algorithm!r}"
+            )
+        return _checksum_problem(landed.returned_checksum, landed)
 
     def _delete_version_quietly(self, key: str, version_id: str | None) -> bool:
         # Delete the exact version we wrote, so a versioned bucket keeps no hidden corrupt copy.

@@ -1,7 +1,8 @@
 """``recording_audio``: every recording of the day in S3, verified, plus a per-recording outcome table.
 
 Its checks run inside the same step (``check_specs``) and block: a wrong checksum or a wrong container
-must not flow on into the manifest.
+must not flow on into the manifest. They read what each object's outcome recorded as it landed (S3's
+checksum of the stored bytes, the container sniffed on the way in), not every object again.
 """
 
 
@@ -54,14 +55,16 @@ def build_recording_audio(partitions_def, backfill_policy=None):
                 SHA256_CHECK,
                 asset="recording_audio",
                 blocking=True,
-                description="Every archived object carries the SHA-256 streamed at download, matches S3's own "
-                "checksum (or a read-back), has the right size and is encrypted at rest.",
+                description="Every archived object's outcome records the SHA-256 streamed at download, its size "
+                "and the proof taken as it landed: S3's checksum of the stored bytes (or a read-back), encrypted "
+                "at rest.",
             ),
             dg.AssetCheckSpec(
                 CONTAINER_CHECK,
                 asset="recording_audio",
                 blocking=True,
-                description="The first bytes of every archived object are the container its content type claims.",
+                description="The container sniffed from every archived object's first bytes on the way in is "
+                "the one its content type claims.",
             ),
         ],
     )
@@ -127,8 +130,8 @@ def build_recording_audio(partitions_def, backfill_policy=None):
         outcomes_uri = write_table(manifest_store, outcomes_key(day=window.day), outcomes)
         write_table(manifest_store, conversations_key(day=window.day), to_table(result.conversations, CONVERSATIONS))
         states = Counter(o.state.value for o in result.outcomes)
-        checksums = verify_checksums(store, rows)
-        containers = verify_containers(store, rows)
+        checksums = verify_checksums(rows, bucket=store.bucket)
+        containers = verify_containers(rows, bucket=store.bucket)
         day_uri = f"s3://{store.bucket}/{recording_day_prefix(prefix=archive.key_prefix, day=window.day)}"
         yield dg.MaterializeResult(
             metadata={

@@ -11,10 +11,13 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 from pydantic import Field, PrivateAttr
 
+from recording_assets.archive.conditional import honours_if_none_match
 from recording_assets.archive.encryption import Encryption
 from recording_assets.archive.store import ArchiveStore
 from recording_assets.clock import Clock
+from recording_assets.defs.s3 import PooledS3Resource, pool_for
 from recording_assets.genesys import GenesysClient
+from recording_assets.operations_settings import OperationsSettings
 from recording_assets.settings import (
     API_BASE_URL,
     ARCHIVE_BUCKET,
@@ -27,7 +30,6 @@ from recording_assets.settings import (
     ArchivePolicy,
     ConfigError,
     GenesysSettings,
-    OperationsSettings,
     StorageSettings,
     WebhookSettings,
     aws_region,
@@ -116,7 +118,19 @@ class ArchiveResource(dg.ConfigurableResource):
         default=False,
         description="download again recordings that gave the same bad bytes twice (kept once under quarantine/)",
     )
+    conditional_writes: Literal["probe", "trust", "head-first"] = Field(
+        default="probe",
+        description="create-only writes rely on S3 refusing If-None-Match: * (412). probe = ask each bucket "
+        "once per run with a throw-away object, HEAD first only if it ignores the header; trust = AWS S3 "
+        "and stores known to honour it (no probe); head-first = always HEAD before writing",
+    )
+    verify_by_read_back: bool = Field(
+        default=False,
+        description="hash every stored object again by reading it back, for S3-compatible stores that echo "
+        "checksums without checking them (AWS checks them: leave off)",
+    )
     _s3_client = PrivateAttr(default=None)
+    _honours_if_none_match: dict = PrivateAttr(default_factory=dict)
 
     def storage_settings(self) -> StorageSettings:
         """The buckets bound here and the S3 endpoint of the environment, checked by the env contract."""
@@ -138,16 +152,38 @@ class ArchiveResource(dg.ConfigurableResource):
         raise ConfigError(f"sse={self.sse!r} is not supported: use AES256 or aws:kms")
 
     def archive_store(self) -> ArchiveStore:
-        return ArchiveStore(self._client(), bucket=self.archive_bucket, encryption=self.encryption())
+        return self._store(self.archive_bucket)
 
     def manifest_store(self) -> ArchiveStore:
-        return ArchiveStore(self._client(), bucket=self.manifest_bucket, encryption=self.encryption())
+        return self._store(self.manifest_bucket)
+
+    def _store(self, bucket: str) -> ArchiveStore:
+        return ArchiveStore(
+            self._client(),
+            bucket=bucket,
+            encryption=self.encryption(),
+            conditional_writes=self._conditional_writes(bucket),
+            verify_by_read_back=self.verify_by_read_back,
+        )
+
+    def _conditional_writes(self, bucket: str) -> bool:
+        if self.conditional_writes != "probe":
+            return self.conditional_writes == "trust"
+        if bucket not in self._honours_if_none_match:  # once per bucket and run: three small requests
+            self._honours_if_none_match[bucket] = honours_if_none_match(
+                self._client(), bucket, encryption=self.encryption(), prefix=self.key_prefix
+            )
+        return self._honours_if_none_match[bucket]
 
     def _client(self):
         # One boto3 client for both buckets: each get_client() builds a new session that loads botocore's
-        # S3 service model again (~12 MB apiece). boto3 clients are thread-safe.
+        # S3 service model again (~12 MB apiece). boto3 clients are thread-safe. Its connection pool must
+        # hold every call in flight, or calls wait for a connection (botocore's default pool is 10).
         if self._s3_client is None:
-            self._s3_client = self.s3.get_client()
+            if isinstance(self.s3, PooledS3Resource):
+                self._s3_client = self.s3.get_client(at_least=pool_for(self.concurrency))
+            else:
+                self._s3_client = self.s3.get_client()
         return self._s3_client
 
 
@@ -155,16 +191,20 @@ class WebhookResource(dg.ConfigurableResource):
     urls: list[str] = Field(default_factory=list, description="endpoints to POST events to")
     secret: str | None = Field(default=None, description="Standard Webhooks secret (whsec_...); bind with dg.EnvVar")
     per_recording: bool = Field(default=False, description="also send one recording.archived event per recording")
-    timeout_s: float = Field(default=10.0)
-    attempts: int = Field(default=3, ge=1, le=10, description="tries per event per tick, with back-off")
-
+    timeout_s: float = Field(default=10.0, gt=0, le=30, description="the longest one POST may take")
+    tick_budget_s: float = Field(
+        default=30.0, ge=1, le=45, description="time a sensor tick spends delivering (a tick may take 60 s)"
+    )
+    give_up_after_hours: float = Field(
+        default=72.0, gt=0, description="an event undelivered this long after queueing is dropped, loudly"
+    )
 
 
 def build_resources(environ: Mapping[str, str] | None = None) -> dict:
     webhooks = WebhookSettings.from_env(environ)
     policy = ArchivePolicy.from_env(environ)
     # The endpoint (AWS_ENDPOINT_URL) and credentials come from botocore's own environment chain.
-    s3 = S3Resource(region_name=aws_region(environ))
+    s3 = PooledS3Resource(region_name=aws_region(environ))
     return {
         "genesys": GenesysCloudResource(
             client_id=dg.EnvVar(CLIENT_ID),

@@ -1,14 +1,17 @@
 """The ``manifest_webhooks`` sensor: after each ``recording_manifest`` materialisation, post signed
 events to every configured endpoint.
 
-At-least-once: the cursor holds the last materialisation handled and every delivery still owed, so
-a restart or a receiver that is down only delays events; their ids never change, so receivers
-de-duplicate. The sensor never launches runs and never fails a run; failures show in its tick logs
-and skip messages.
+The cursor is the outbox (``webhooks/outbox.py``): the last materialisation read and every delivery
+still owed, with its retry state. A tick spends at most ``tick_budget_s`` delivering and always stores
+the cursor, so what was delivered is never sent again by design and what was not waits for a later
+tick; a dead receiver pauses its endpoint instead of holding the tick. New manifests are read only while
+the outbox is below ``BACKLOG``: during a long outage they stay in Dagster's event log, not in the cursor.
+Delivery is at least once with stable ``webhook-id``s, so receivers de-duplicate. The sensor never
+launches runs and never fails a run; what happened shows in its tick logs and skip messages.
 """
 
-
 import json
+import time
 from datetime import date
 
 import dagster as dg
@@ -18,11 +21,15 @@ from recording_assets.archive.keys import manifest_key
 from recording_assets.defs.common import read_table
 from recording_assets.defs.resources import ArchiveResource, WebhookResource
 from recording_assets.genesys.redact import install_log_redaction
-from recording_assets.webhooks.delivery import deliver
+from recording_assets.webhooks.delivery import post, where
 from recording_assets.webhooks.events import Event, day_event, recording_events
+from recording_assets.webhooks.outbox import drain, owed_item
 
 MANIFEST = dg.AssetKey("recording_manifest")
-MAX_OWED = 20_000  # deliveries kept in the cursor; beyond this the oldest are dropped, loudly
+# Owed deliveries (about 0.6 KB each in the cursor, which Dagster also stores with every tick) above which
+# no new manifest is read until receivers catch up.
+BACKLOG = 5_000
+MANIFESTS_PER_TICK = 10
 
 
 def _events_for(record, archive: ArchiveResource, per_recording: bool) -> list[Event]:
@@ -37,43 +44,71 @@ def _events_for(record, archive: ArchiveResource, per_recording: bool) -> list[E
     return events
 
 
-def manifest_webhooks_tick(context, webhooks: WebhookResource, archive: ArchiveResource, *, http=None, sleep=None):
-    """One sensor evaluation; returns (new cursor, summary). Kept separate from the decorator for tests."""
-    state = json.loads(context.cursor) if context.cursor else {"after": None, "owed": []}
-    owed: list[dict] = state["owed"]
-    records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=MANIFEST, after_storage_id=state["after"]), limit=50, ascending=True
-    ).records
-    for record in records:
-        for event in _events_for(record, archive, webhooks.per_recording):
-            owed.extend({"url": url, "event": event.to_json()} for url in webhooks.urls)
-        state["after"] = record.storage_id
-    delivered = failed = 0
-    still_owed = []
-    options = {} if sleep is None else {"sleep": sleep}
+def sender(webhooks: WebhookResource, client: httpx.Client):
+    """(url, event, seconds left) -> DeliveryResult: one signed POST, never longer than what is left."""
+
+    def send(url: str, event: Event, seconds_left: float):
+        timeout = min(webhooks.timeout_s, seconds_left)
+        return post(client, url=url, secret=webhooks.secret or "", event=event, timestamp=int(time.time()),
+                    timeout_s=timeout)  # fmt: skip
+
+    return send
+
+
+def manifest_webhooks_tick(context, webhooks: WebhookResource, archive: ArchiveResource, *, now=time.time):
+    """One sensor evaluation; returns (new cursor, summary). Kept separate from the decorator for tests;
+    ``now`` is the wall clock for due times, the budget always runs on the real monotonic clock."""
+    started = time.monotonic()
+    state = json.loads(context.cursor) if context.cursor else {}
+    after, owed, paused = state.get("after"), state.get("owed", []), state.get("paused", {})
+    # An endpoint taken out of the configuration gets nothing more; what it was owed is dropped, loudly.
+    removed = [item for item in owed if item["url"] not in webhooks.urls]
+    if removed:
+        context.log.warning(f"{len(removed)} owed webhook events dropped: endpoint no longer configured")
+    owed = [item for item in owed if item["url"] in webhooks.urls]
+    paused = {url: pause for url, pause in paused.items() if url in webhooks.urls}
+    wall = now()
+
+    def remaining() -> float:
+        return webhooks.tick_budget_s - (time.monotonic() - started)
+
+    records = []
+    if len(owed) < BACKLOG:
+        unread = dg.AssetRecordsFilter(asset_key=MANIFEST, after_storage_id=after)
+        found = context.instance.fetch_materializations(unread, limit=MANIFESTS_PER_TICK, ascending=True)
+        for record in found.records:
+            if records and remaining() < webhooks.tick_budget_s / 2:
+                break  # reading manifests may use half the budget; the rest are read next tick
+            try:
+                events = _events_for(record, archive, webhooks.per_recording)
+            except Exception as exc:  # noqa: BLE001 - S3 down or the manifest gone: deliver what is owed
+                context.log.error(f"manifest of {record.partition_key} not read, retried next tick: {exc!r}")
+                break
+            owed.extend(owed_item(url, event, now=wall) for event in events for url in webhooks.urls)
+            after = record.storage_id
+            records.append(record)
+
     install_log_redaction()  # httpx logs each request's URL; a webhook URL's query may carry a token
-    with (http or httpx.Client(timeout=webhooks.timeout_s)) as client:
-        for item in owed:
-            result = deliver(
-                client,
-                url=item["url"],
-                secret=webhooks.secret or "",
-                event=Event.from_json(item["event"]),
-                attempts=webhooks.attempts,
-                **options,
-            )
-            if result.ok:
-                delivered += 1
-            else:
-                failed += 1
-                still_owed.append(item)
-                context.log.warning(f"webhook {result.msg_id} to {item['url']} failed ({result.error}); will retry")
-    if len(still_owed) > MAX_OWED:
-        context.log.error(f"{len(still_owed) - MAX_OWED} undelivered webhook events dropped (receiver down too long)")
-        still_owed = still_owed[-MAX_OWED:]
-    state["owed"] = still_owed
-    summary = f"{len(records)} new manifests; {delivered} events delivered, {failed} failed and owed"
-    return json.dumps(state), summary
+    with httpx.Client() as client:
+        owed, tally = drain(
+            owed, paused, sender(webhooks, client), now=wall, remaining=remaining,
+            give_up_after_s=webhooks.give_up_after_hours * 3600,
+        )  # fmt: skip
+    for url, pause in paused.items():
+        context.log.warning(f"webhook endpoint {where(url)} paused: {pause['failures']} failures in a row")
+    for item in tally.given_up:
+        context.log.error(
+            f"webhook {item['event']['msg_id']} ({item['event']['type']}) to {where(item['url'])} dropped: "
+            f"undelivered after {webhooks.give_up_after_hours:g} h, {item.get('tries', 0)} tries, "
+            f"last error {item.get('error')}"
+        )
+    cursor = json.dumps({"after": after, "owed": owed, "paused": paused})
+    summary = (
+        f"{len(records)} new manifests; {tally.delivered} events delivered, {tally.failed} failed, "
+        f"{len(owed)} owed ({tally.waiting} waiting), {len(tally.given_up)} given up, "
+        f"{time.monotonic() - started:.1f} s"
+    )
+    return cursor, summary
 
 
 def build_webhook_sensor() -> dg.SensorDefinition:
@@ -83,7 +118,9 @@ def build_webhook_sensor() -> dg.SensorDefinition:
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="POST signed (Standard Webhooks) events when a day's manifest is materialised.",
     )
-    def manifest_webhooks(context: dg.SensorEvaluationContext, webhooks: WebhookResource, archive: ArchiveResource):
+    def manifest_webhooks(
+        context: dg.SensorEvaluationContext, webhooks: WebhookResource, archive: ArchiveResource
+    ):
         if not webhooks.urls:
             return dg.SkipReason("no webhook endpoints configured (RECORDING_WEBHOOK_URLS)")
         if not webhooks.secret:

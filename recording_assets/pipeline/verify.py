@@ -1,21 +1,28 @@
-"""Re-verify what the archive holds for a day, from S3 itself rather than from the run's memory.
+"""The blocking checks of a day's archive, read from what the run recorded as each object landed.
 
-- checksums: each archived object's HEAD must carry the sha256 the download streamed, the same size
-  and server-side encryption (``read_back=True`` re-hashes every byte instead of trusting metadata);
-- containers: the first bytes of each object must be the container its content type claims.
+Each object was proved as it landed (``ArchiveStore.put_new``: S3's checksum of the stored bytes, or a
+read-back) and its container sniffed once from the bytes on their way in; the outcome row records both
+(``checksum_verified_by``, ``container``). These checks read those records instead of reading every
+object from S3 again:
+
+- checksums: every row in the archive names its object in the bucket, its sha256 and size, and a proof
+  the store gave (an object whose proof failed never reaches the archive: the store removes it);
+- containers: every row in the archive carries a sniffed container that its content type allows.
 """
 
 from __future__ import annotations
 
-import base64
-from concurrent.futures import ThreadPoolExecutor
+import re
 from dataclasses import dataclass, field
 
-from recording_assets.archive.protocol import ArchiveReader
-from recording_assets.archive.sniff import check_container
+from recording_assets.archive.sniff import claim_problem
 from recording_assets.pipeline.states import State
 
-HEAD_BYTES = 64
+PROOFS = frozenset({"s3-checksum", "read-back", "earlier-run"})
+"""``checksum_verified_by`` values that prove an object: S3's checksum or a read-back when this run stored
+it, ``earlier-run`` when the run that stored it did (its own check passed on that proof)."""
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass
@@ -28,9 +35,9 @@ class Verification:
         return not self.problems
 
 
-def _key_of(uri: str, bucket: str) -> str:
+def _key_of(uri: str | None, bucket: str) -> str:
     prefix = f"s3://{bucket}/"
-    if not uri.startswith(prefix):
+    if not uri or not uri.startswith(prefix):
         raise ValueError(f"{uri} is not in bucket {bucket}")
     return uri[len(prefix) :]
 
@@ -39,49 +46,36 @@ def _archived(outcomes: list[dict]) -> list[dict]:
     return [o for o in outcomes if State(o["state"]).in_archive]
 
 
-def verify_checksums(
-    store: ArchiveReader, outcomes: list[dict], *, read_back: bool = False, workers: int = 16
-) -> Verification:
-    rows = _archived(outcomes)
-
-    def check(o: dict) -> dict | None:
-        key = _key_of(o["storage_uri"], store.bucket)
-        head = store.head(key)
-        if head is None:
-            return {"recording_id": o["recording_id"], "problem": "object missing", "key": key}
-        recorded = head.metadata.get("sha256")
-        if recorded != o["sha256"]:
-            return {"recording_id": o["recording_id"], "problem": "sha256 metadata differs", "key": key}
-        if head.size != o["size_bytes"]:
-            return {"recording_id": o["recording_id"], "problem": f"size {head.size} != {o['size_bytes']}", "key": key}
-        if not head.server_side_encryption:
-            return {"recording_id": o["recording_id"], "problem": "not encrypted at rest", "key": key}
-        checksum = head.checksum_sha256
-        if checksum and "-" not in checksum:
-            # Single-part object: S3's own full-object SHA-256 must equal ours.
-            if base64.b64decode(checksum).hex() != o["sha256"]:
-                return {"recording_id": o["recording_id"], "problem": "S3 checksum differs", "key": key}
-        elif not checksum or read_back:
-            if store.read_back_sha256(key) != o["sha256"]:
-                return {"recording_id": o["recording_id"], "problem": "read-back sha256 differs", "key": key}
-        return None
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        problems = [p for p in pool.map(check, rows) if p]
+def _checked(rows: list[dict], problem_of) -> Verification:
+    problems = []
+    for row in rows:
+        problem = problem_of(row)
+        if problem:
+            problems.append({"recording_id": row["recording_id"], "problem": problem, "key": row["key"]})
     return Verification(checked=len(rows), problems=problems)
 
 
-def verify_containers(store: ArchiveReader, outcomes: list[dict], *, workers: int = 16) -> Verification:
-    rows = _archived(outcomes)
-
-    def check(o: dict) -> dict | None:
-        key = _key_of(o["storage_uri"], store.bucket)
-        head = store.read_prefix(key, HEAD_BYTES)
-        verdict = check_container(o["content_type"], head, o["size_bytes"] or 0)
-        if not verdict.ok:
-            return {"recording_id": o["recording_id"], "problem": verdict.reason, "key": key}
+def verify_checksums(outcomes: list[dict], *, bucket: str) -> Verification:
+    def problem_of(row: dict) -> str | None:
+        proof = row.get("checksum_verified_by")
+        if proof not in PROOFS:
+            return f"no proof of the stored bytes recorded (checksum_verified_by={proof!r})"
+        if not _SHA256_HEX.fullmatch(row.get("sha256") or ""):
+            return f"no sha256 recorded ({row.get('sha256')!r})"
+        if row.get("size_bytes") is None or row["size_bytes"] < 0:
+            return f"no size recorded ({row.get('size_bytes')!r})"
         return None
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        problems = [p for p in pool.map(check, rows) if p]
-    return Verification(checked=len(rows), problems=problems)
+    rows = [{**o, "key": _key_of(o.get("storage_uri"), bucket)} for o in _archived(outcomes)]
+    return _checked(rows, problem_of)
+
+
+def verify_containers(outcomes: list[dict], *, bucket: str) -> Verification:
+    def problem_of(row: dict) -> str | None:
+        container = row.get("container")
+        if not container or container in ("unknown", "html"):
+            return f"no media container sniffed ({container!r})"
+        return claim_problem(row.get("content_type"), container)
+
+    rows = [{**o, "key": _key_of(o.get("storage_uri"), bucket)} for o in _archived(outcomes)]
+    return _checked(rows, problem_of)

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from recording_assets import settings
+from recording_assets.operations_settings import POOL_LIMIT
 from recording_assets.tools.local import LocalStack
 
 DAGSTER_YAML = """\
@@ -68,7 +69,7 @@ def run_ui(*, host: str, port: int, conversations: int, media_scale: float, home
     root = Path(__file__).resolve().parents[2]  # the project: workspace.yaml
     dagster_home = prepare_home(Path(home or settings.dagster_home() or root / ".dagster_home"))
     with LocalStack(sandbox_config={"conversations_per_day": conversations, "media_scale": media_scale}) as stack:
-        limit = {settings.POOL_LIMIT: str(pool_limit(dagster_home))}
+        limit = {POOL_LIMIT: str(pool_limit(dagster_home))}
         env = {**settings.environment(), **stack.environment(), **limit}
         env[settings.DAGSTER_HOME] = str(dagster_home)
         print(f"sandbox org  {stack.sandbox.base_url}", flush=True)

@@ -1,1 +1,1 @@
-"""Signed webhooks (Standard Webhooks) telling other systems that a day was archived."""
+"""Signed webhooks (Standard Webhooks): a day archived, a recording archived, an archive run failed."""

@@ -1,54 +1,49 @@
-"""Delivering signed events with bounded, backed-off retries. A failure is reported, never raised:
-a receiver that is down must not stop archiving."""
+"""One signed POST of one event. A failure is reported, never raised: a receiver that is down must not
+stop archiving. Retrying is the caller's: the outbox across sensor ticks, or a delivery run's retries."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import httpx
 
 from recording_assets.webhooks.events import Event
 from recording_assets.webhooks.signing import headers
 
+# Statuses that say "not now" rather than "not this event": the endpoint is paused, not the event refused.
+RETRY_LATER = frozenset({408, 425, 429})
+
 
 @dataclass(frozen=True)
 class DeliveryResult:
-    url: str
     msg_id: str
     ok: bool
     status: int | None
-    attempts: int
     error: str | None = None
 
+    @property
+    def endpoint_down(self) -> bool:
+        """No answer, an overloaded answer or a server error: later events to this endpoint would fail too."""
+        return not self.ok and (self.status is None or self.status >= 500 or self.status in RETRY_LATER)
 
-def deliver(
-    http: httpx.Client,
-    *,
-    url: str,
-    secret: str,
-    event: Event,
-    attempts: int = 3,
-    backoff_s: float = 0.5,
-    now=time.time,
-    sleep=time.sleep,
-) -> DeliveryResult:
+
+def where(url: str) -> str:
+    """An endpoint as logs and errors name it: a webhook URL's query may carry the receiver's token."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def post(http: httpx.Client, *, url: str, secret: str, event: Event, timestamp: int, timeout_s: float):
+    """POST ``event`` once, signed at ``timestamp`` (a fresh one per attempt: receivers reject stale ones;
+    the ``webhook-id`` never changes, so a receiver de-duplicates what at-least-once delivery repeats)."""
     body = event.payload()
-    status = None
-    error = None
-    for attempt in range(1, attempts + 1):
-        # A fresh timestamp per attempt: receivers reject stale ones; the id stays the same.
-        signed = headers(secret, msg_id=event.msg_id, timestamp=int(now()), body=body)
-        try:
-            response = http.post(url, content=body, headers=signed)
-            status = response.status_code
-            if 200 <= status < 300:
-                return DeliveryResult(url, event.msg_id, True, status, attempt)
-            error = f"HTTP {status}"
-            if 400 <= status < 500 and status not in (408, 409, 425, 429):
-                break  # the receiver refuses this event; retrying now will not help
-        except httpx.HTTPError as exc:
-            error = type(exc).__name__
-        if attempt < attempts:
-            sleep(backoff_s * 2 ** (attempt - 1))
-    return DeliveryResult(url, event.msg_id, False, status, attempt, error)
+    signed = headers(secret, msg_id=event.msg_id, timestamp=timestamp, body=body)
+    try:
+        response = http.post(url, content=body, headers=signed, timeout=timeout_s)
+    except httpx.HTTPError as exc:
+        return DeliveryResult(event.msg_id, False, None, type(exc).__name__)
+    status = response.status_code
+    if 200 <= status < 300:
+        return DeliveryResult(event.msg_id, True, status)
+    return DeliveryResult(event.msg_id, False, status, f"HTTP {status}")

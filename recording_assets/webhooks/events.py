@@ -1,10 +1,12 @@
-"""Webhook events built from a day's manifest. Ids are stable, so receivers can de-duplicate:
-the same materialisation always yields the same ``webhook-id`` however often it is delivered."""
+"""Webhook events: a day's manifest written, each recording archived, an archive run failed. Ids are
+stable, so receivers can de-duplicate: the same materialisation (or failed run) always yields the same
+``webhook-id`` however often it is delivered."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -24,6 +26,10 @@ class Event:
     @classmethod
     def from_json(cls, raw: dict) -> Event:
         return cls(raw["msg_id"], raw["type"], raw["body"])
+
+
+ERROR_SUMMARY_CHARS = 500
+_URL_QUERY = re.compile(r"(https?://[^\s?#\"'<>]+)[?#][^\s\"'<>]*")
 
 
 def _msg_id(*parts: object) -> str:
@@ -62,3 +68,18 @@ def recording_events(*, day: str, materialization_id: int, rows: list[dict]) -> 
         for r in rows
         if r["state"] == "archived"
     ]
+
+
+def summarise_error(text: str) -> str:
+    """One line, no URL query (a presigned URL's query is a credential), at most ERROR_SUMMARY_CHARS."""
+    line = " ".join(_URL_QUERY.sub(r"\1", text).split())
+    return line if len(line) <= ERROR_SUMMARY_CHARS else line[: ERROR_SUMMARY_CHARS - 1] + "…"
+
+
+def archive_failed_event(*, run_id: str, job_name: str, partition: str | None, error: str) -> Event:
+    """``recording.archive.failed`` for one failed run; the id is the run's, so a repeat is recognisable."""
+    return Event(
+        _msg_id("recording.archive.failed", run_id),
+        "recording.archive.failed",
+        {"run_id": run_id, "job_name": job_name, "partition": partition, "error": summarise_error(error)},
+    )

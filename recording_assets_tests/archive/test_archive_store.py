@@ -101,6 +101,30 @@ def flip_a_bit_on_the_wire(s3_client, operation: str, *, url_contains: str = "")
     return flipped
 
 
+class _BadDigest:
+    def stream(self, **_):
+        yield b"<Error><Code>BadDigest</Code><Message>The SHA256 you specified did not match</Message></Error>"
+
+
+def s3_checks_declared_checksums(s3_client, operation: str) -> list[str]:
+    """Answer as AWS does when a body does not hash to its declared ``x-amz-checksum-sha256`` (400
+    BadDigest); moto stores such bytes without checking, so the check is made on the client side."""
+    refused: list[str] = []
+
+    def check(request, **_):
+        body = request.body.read() if hasattr(request.body, "read") else bytes(request.body or b"")
+        if hasattr(request.body, "seek"):
+            request.body.seek(0)
+        declared = request.headers.get("x-amz-checksum-sha256")
+        if declared is not None and declared != b64_sha256(body):
+            refused.append(request.url)
+            return AWSResponse(request.url, 400, {}, _BadDigest())
+        return None
+
+    s3_client.meta.events.register(f"before-send.s3.{operation}", check)
+    return refused
+
+
 # -- happy paths ---------------------------------------------------------------------------------------
 
 
@@ -252,10 +276,17 @@ def test_failure_mid_multipart_leaves_no_object_and_no_upload(store, s3_client, 
     assert open_uploads(s3_client, bucket) == []
 
 
-@pytest.mark.parametrize("data", [SMALL, LARGE], ids=["single", "multipart"])
+@pytest.mark.parametrize(
+    ("data", "caught_by"),
+    [(SMALL, "after their checksum was taken"), (LARGE, "recorded while downloading")],
+    ids=["single", "multipart"],
+)
 def test_bit_flip_in_the_spool_after_hashing_is_caught_before_anything_is_visible(
-    store, s3_client, bucket, data
+    store, s3_client, bucket, data, caught_by
 ):
+    # A single PUT is not hashed again locally: it declares the download-time SHA-256 and S3 refuses
+    # bytes that do not match it. A multipart upload re-hashes its parts and refuses before completing.
+    refused = s3_checks_declared_checksums(s3_client, "PutObject")
     with spool_of(data) as spool:
         spooled = spool.reader()  # the spooled copy rots on disk after the download was hashed
         spooled.seek(len(data) - 10)
@@ -263,7 +294,8 @@ def test_bit_flip_in_the_spool_after_hashing_is_caught_before_anything_is_visibl
         with pytest.raises(IntegrityError) as raised:
             store.put_new(KEY, spool, content_type="audio/wav", metadata={})
     assert raised.value.cleaned_up is True
-    assert "recorded while downloading" in str(raised.value)
+    assert caught_by in str(raised.value)
+    assert len(refused) == (1 if data is SMALL else 0)
     assert store.head(KEY) is None
     assert open_uploads(s3_client, bucket) == []
 

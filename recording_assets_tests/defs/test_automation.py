@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -126,27 +127,29 @@ def test_sensor_delivers_signed_events_at_least_once_across_an_outage(s3_client,
         Body=to_parquet_bytes(_manifest_rows()),
     )
     receiver = _Receiver()
-    webhooks = WebhookResource(urls=[receiver.url], secret=SECRET, per_recording=True, attempts=2)
+    webhooks = WebhookResource(urls=[receiver.url], secret=SECRET, per_recording=True)
+    start = time.time()
     with dg.DagsterInstance.ephemeral() as instance:
         instance.report_runless_asset_event(
             dg.AssetMaterialization(asset_key="recording_manifest", partition=day)
         )
         context = dg.build_sensor_context(instance=instance, cursor=None)
-        cursor, summary = manifest_webhooks_tick(context, webhooks, archive, sleep=lambda s: None)
+        cursor, summary = manifest_webhooks_tick(context, webhooks, archive, now=lambda: start)
         state = json.loads(cursor)
         assert state["after"] is not None and len(state["owed"]) == 2  # day event + one recording event
-        assert "2 failed" in summary and receiver.seen == {}
+        # The first 503 pauses the endpoint: the second event is not even tried in this tick.
+        assert "1 failed, 2 owed (1 waiting)" in summary and receiver.seen == {} and receiver.deliveries == 1
 
         receiver.up = True
         context = dg.build_sensor_context(instance=instance, cursor=cursor)
-        cursor2, summary2 = manifest_webhooks_tick(context, webhooks, archive, sleep=lambda s: None)
-        assert json.loads(cursor2) == {"after": state["after"], "owed": []}
+        cursor2, summary2 = manifest_webhooks_tick(context, webhooks, archive, now=lambda: start + 31)
+        assert json.loads(cursor2) == {"after": state["after"], "owed": [], "paused": {}}
         assert "2 events delivered" in summary2
 
         # A repeated tick on the advanced cursor sends nothing new.
         before = receiver.deliveries
         context = dg.build_sensor_context(instance=instance, cursor=cursor2)
-        manifest_webhooks_tick(context, webhooks, archive, sleep=lambda s: None)
+        manifest_webhooks_tick(context, webhooks, archive, now=lambda: start + 62)
         assert receiver.deliveries == before
 
     kinds = sorted(p["type"] for p in receiver.seen.values())

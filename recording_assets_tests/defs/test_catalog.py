@@ -19,7 +19,8 @@ from recording_assets.defs.resources import build_resources
 from recording_assets.defs.reverify import REVERIFY_CHECK, REVERIFY_JOB, partition_tags
 from recording_assets.defs.source import DATA_VERSION_TAG, SOURCE_KEY
 from recording_assets.pipeline.tables import from_parquet_bytes
-from recording_assets.settings import ConfigError, OperationsSettings
+from recording_assets.operations_settings import OperationsSettings
+from recording_assets.settings import ConfigError
 from recording_assets.tools.local import DEMO_ARCHIVE_BUCKET, DEMO_MANIFEST_BUCKET, LOCAL_AWS
 from recording_assets_tests.conftest import FAST_SANDBOX
 

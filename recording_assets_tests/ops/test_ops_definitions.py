@@ -57,6 +57,7 @@ SNAPSHOT = {
         "check_freshness": {"assets": [], "op_pools": {"recording_manifest_yesterday_archived": None}},
         "recording_control": {"assets": [], "op_pools": {"control_recording": "genesys_api"}},
         "reverify_archive": {"assets": [], "op_pools": {"recording_manifest_reverified_from_s3": None}},
+        "webhook_delivery": {"assets": [], "op_pools": {"deliver_webhook": None}},
     },
     "schedules": {
         "archive_daily": {"job": "archive_day", "cron": "0 2 * * *", "timezone": "UTC", "status": "RUNNING"},
@@ -67,7 +68,10 @@ SNAPSHOT = {
             "job": "reverify_archive", "cron": "0 12 * * 0", "timezone": "UTC", "status": "RUNNING"
         },
     },
-    "sensors": {"manifest_webhooks": {"status": "RUNNING", "interval_s": 30}},
+    "sensors": {
+        "manifest_webhooks": {"status": "RUNNING", "interval_s": 30},
+        "archive_failure_webhooks": {"status": "RUNNING", "interval_s": 30},
+    },
     "resources": ["archive", "genesys", "s3", "webhooks"],
 }
 

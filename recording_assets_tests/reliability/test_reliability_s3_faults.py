@@ -310,9 +310,10 @@ def test_endpoint_down_mid_run_fails_the_rest_cleanly_and_they_land_once_it_is_b
         with pytest.raises(StorageError) as raised:
             put(store, key, payloads[key])
         assert_a_storage_error_without_the_endpoint(raised.value, proxy)
-        assert (raised.value.operation, raised.value.code) == ("HeadObject", "ConnectionClosedError")
-    assert proxy.count("HeadObject", fault="down") == 2 * ATTEMPTS  # each failed at its create-only HEAD
-    assert proxy.count("PutObject") == 3
+        assert (raised.value.operation, raised.value.code) == ("PutObject", "ConnectionClosedError")
+    # No HEAD before a create-only PUT (If-None-Match guards it): each failed at its PUT.
+    assert proxy.count("PutObject", fault="down") == 2 * ATTEMPTS and proxy.count("HeadObject") == 0
+    assert proxy.count("PutObject", fault="none") == 3
     listed = s3_client.list_objects_v2(Bucket=bucket, Prefix=PREFIX)["Contents"]
     assert [item["Key"] for item in listed] == sorted(keys[:3])
 
@@ -336,7 +337,9 @@ def test_endpoint_down_mid_multipart_leaves_an_upload_that_the_sweep_removes(
     assert_a_storage_error_without_the_endpoint(raised.value, proxy)
     assert raised.value.operation == "UploadPart"
     # Part 2 and then the abort each met a dead endpoint on every attempt; no object, one open upload.
-    assert proxy.count("UploadPart", fault="down") == ATTEMPTS
+    # Parts go up to 4 at once, so parts 1 and 3 may have been in flight too and met it as well.
+    assert proxy.count("UploadPart", fault="down", where=part(2)) == ATTEMPTS
+    assert ATTEMPTS <= proxy.count("UploadPart", fault="down") <= 3 * ATTEMPTS
     assert proxy.count("AbortMultipartUpload", fault="down") == ATTEMPTS
     assert "Contents" not in s3_client.list_objects_v2(Bucket=bucket, Prefix=KEY)
     assert open_uploads(s3_client, bucket) == [KEY]
@@ -349,8 +352,13 @@ def test_endpoint_down_mid_multipart_leaves_an_upload_that_the_sweep_removes(
 
 
 def test_endpoint_down_between_landing_and_verifying_leaves_the_whole_object(
-    store, proxy, client, s3_client, bucket
+    proxy, client, s3_client, bucket
 ):
+    # A PUT's own answer proves it without another request; a store that reads back (or a write S3
+    # answered without a checksum) verifies with a HEAD after landing, and that HEAD is cut off here.
+    store = ArchiveStore(client, bucket=bucket, part_size=5 * MiB, multipart_threshold=5 * MiB,
+                         verify_by_read_back=True)  # fmt: skip
+
     def down_before_verifying(request, **_):
         if proxy.count("PutObject", fault="none"):  # the PUT landed: this is the verification HEAD
             proxy.down()
@@ -439,19 +447,13 @@ def impatient_store(proxy, bucket):
     return store_through(proxied_client(proxy, read_timeout=IMPATIENT), bucket)
 
 
-def test_a_head_slower_than_the_read_timeout_fails_before_any_byte_is_sent(
-    impatient_store, store, proxy, s3_client, bucket
-):
+def test_a_slow_head_does_not_delay_a_create_only_put_that_makes_none(impatient_store, proxy):
+    # Formerly a HEAD preceded every create-only PUT; now If-None-Match alone guards it and the PUT's
+    # answer (S3's checksum, the encryption) verifies it, so HEADs slower than the timeout never matter.
     proxy.slow(LATENCY, match="HeadObject")
-    with pytest.raises(StorageError) as raised:
-        put(impatient_store, KEY, SMALL)
-    assert_a_storage_error_without_the_endpoint(raised.value, proxy)
-    assert (raised.value.operation, raised.value.code) == ("HeadObject", "ReadTimeoutError")
-    assert proxy.count("HeadObject", fault="slow") == ATTEMPTS and proxy.count("PutObject") == 0
-    assert "Contents" not in s3_client.list_objects_v2(Bucket=bucket, Prefix=KEY)
-
-    proxy.slow(0)  # nothing was left behind to get in the way of the next run
-    assert put(store, KEY, SMALL).checksum_verified_by == "s3-checksum"
+    stored = put(impatient_store, KEY, SMALL)
+    assert stored.checksum_verified_by == "s3-checksum"
+    assert proxy.count("HeadObject") == 0 and statuses(proxy, "PutObject") == [200]
 
 
 @pytest.mark.parametrize("operation", ["UploadPart", "CompleteMultipartUpload"])

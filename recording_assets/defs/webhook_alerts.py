@@ -1,0 +1,118 @@
+"""When an archive run fails, a signed ``recording.archive.failed`` event to every webhook endpoint.
+
+The ``archive_failure_webhooks`` sensor sends nothing itself: Dagster moves a run-status sensor's cursor
+past a run even when the sensor's function fails, so an event posted from the tick to a receiver that is
+down would be lost. It requests one ``webhook_delivery`` run per endpoint instead (run key = event id and
+endpoint, so a repeated tick requests nothing new). That run posts the event and retries with back-off for
+about an hour; one that never succeeds stays a failed run in the UI, where it can be re-executed.
+"""
+
+import json
+import time
+
+import dagster as dg
+import httpx
+from pydantic import Field
+
+from recording_assets.defs.automation import JOB_NAME
+from recording_assets.defs.resources import WebhookResource
+from recording_assets.genesys.redact import install_log_redaction
+from recording_assets.webhooks.delivery import post, where
+from recording_assets.webhooks.events import Event, archive_failed_event
+
+ARCHIVE_ASSETS = frozenset(
+    dg.AssetKey(name) for name in ("recording_metadata", "recording_audio", "recording_manifest")
+)
+DELIVERY_JOB = "webhook_delivery"
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+
+
+class WebhookDeliveryConfig(dg.Config):
+    endpoint: int = Field(description="position in RECORDING_WEBHOOK_URLS (the URL stays out of run config)")
+    event: str = Field(description="the event to send, as JSON")
+
+
+@dg.op(retry_policy=dg.RetryPolicy(max_retries=7, delay=30, backoff=dg.Backoff.EXPONENTIAL))
+def deliver_webhook(context: dg.OpExecutionContext, config: WebhookDeliveryConfig, webhooks: WebhookResource):
+    if not 0 <= config.endpoint < len(webhooks.urls):
+        raise dg.Failure(
+            f"webhook endpoint {config.endpoint} is not configured: RECORDING_WEBHOOK_URLS has "
+            f"{len(webhooks.urls)} entries now",
+            allow_retries=False,
+        )
+    if not webhooks.secret:
+        raise dg.Failure(
+            "RECORDING_WEBHOOK_SECRET is not set: events are only sent signed", allow_retries=False
+        )
+    url, event = webhooks.urls[config.endpoint], Event.from_json(json.loads(config.event))
+    install_log_redaction()  # httpx logs each request's URL; a webhook URL's query may carry a token
+    with httpx.Client() as client:
+        result = post(client, url=url, secret=webhooks.secret, event=event, timestamp=int(time.time()),
+                      timeout_s=webhooks.timeout_s)  # fmt: skip
+    if not result.ok:
+        raise dg.Failure(f"webhook {event.msg_id} ({event.type}) to {where(url)} failed: {result.error}")
+    context.log.info(f"webhook {event.msg_id} ({event.type}) delivered to {where(url)}, HTTP {result.status}")
+
+
+@dg.job(name=DELIVERY_JOB, description="POST one signed webhook event to one endpoint, retried with back-off")
+def webhook_delivery():
+    deliver_webhook()
+
+
+def is_archive_run(run: dg.DagsterRun) -> bool:
+    """The daily job, or any run that materialises one of the archive's assets (a UI launch, a backfill)."""
+    return run.job_name == JOB_NAME or bool(ARCHIVE_ASSETS & set(run.asset_selection or ()))
+
+
+def _user_error(error) -> str:
+    """The error our code raised, not Dagster's wrapper around it ("Error occurred while executing op")."""
+    while error.cause is not None and error.cls_name.startswith("Dagster"):
+        error = error.cause
+    return error.message
+
+
+def _error_summary(context: dg.RunFailureSensorContext) -> str:
+    steps = [
+        f"{event.step_key}: {_user_error(event.step_failure_data.error)}"
+        for event in context.get_step_failure_events()
+        if event.step_failure_data.error is not None
+    ]
+    return "; ".join(steps) or (context.failure_event.message or "the run failed")
+
+
+def _partition(run: dg.DagsterRun) -> str | None:
+    if run.tags.get("dagster/partition"):
+        return run.tags["dagster/partition"]
+    if run.tags.get(RANGE_START):
+        return f"{run.tags[RANGE_START]}...{run.tags.get(RANGE_END, '')}"
+    return None
+
+
+def build_failure_webhook_sensor() -> dg.SensorDefinition:
+    @dg.run_failure_sensor(
+        name="archive_failure_webhooks",
+        request_job=webhook_delivery,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="When an archive run fails, request a webhook_delivery run per endpoint with a signed "
+        "recording.archive.failed event (job, run id, partition, error summary).",
+    )
+    def archive_failure_webhooks(context: dg.RunFailureSensorContext, webhooks: WebhookResource):
+        run = context.dagster_run
+        if not is_archive_run(run):
+            return dg.SkipReason(f"run {run.run_id} of {run.job_name} archives nothing")
+        if not webhooks.urls or not webhooks.secret:
+            return dg.SkipReason("no webhook endpoints or no RECORDING_WEBHOOK_SECRET configured")
+        event = archive_failed_event(
+            run_id=run.run_id, job_name=run.job_name, partition=_partition(run), error=_error_summary(context)
+        )
+        config = {"endpoint": 0, "event": json.dumps(event.to_json())}
+        return [
+            dg.RunRequest(
+                run_key=f"{event.msg_id}:{index}",
+                run_config={"ops": {"deliver_webhook": {"config": {**config, "endpoint": index}}}},
+                tags={"recording/failed_run": run.run_id},
+            )
+            for index in range(len(webhooks.urls))
+        ]
+
+    return archive_failure_webhooks

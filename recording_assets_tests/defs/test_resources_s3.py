@@ -1,0 +1,49 @@
+"""The S3 side of the resources: the client's pool sized from the concurrency, the If-None-Match probe."""
+
+from __future__ import annotations
+
+import pytest
+
+from recording_assets.archive.conditional import PROBE_PREFIX
+from recording_assets.defs.resources import ArchiveResource
+from recording_assets.defs.s3 import BOTOCORE_DEFAULT_POOL, PooledS3Resource, pool_for
+from recording_assets_tests.conftest import S3_CREDENTIALS
+
+
+@pytest.fixture
+def s3(s3_endpoint):
+    return PooledS3Resource(endpoint_url=s3_endpoint, region_name="us-east-1", **S3_CREDENTIALS)
+
+
+def test_the_pool_holds_every_call_in_flight():
+    assert pool_for(8) == 8 + 4 + 4 > BOTOCORE_DEFAULT_POOL
+    assert pool_for(1) == 4 + 4 + 4  # the archiver keeps at least 4 threads for S3
+    assert pool_for(64, part_slots=8) == 76
+
+
+def test_the_client_is_dagster_aws_s_with_a_bigger_pool(s3, bucket_names):
+    client = s3.get_client(at_least=40)
+    assert client.meta.config.max_pool_connections == 40
+    assert client.meta.config.retries["mode"] == "standard"  # dagster-aws's retry config is kept
+    assert s3.get_client().meta.config.max_pool_connections == pool_for(8)
+    client.put_object(Bucket=bucket_names[0], Key="k", Body=b"x")
+    assert client.get_object(Bucket=bucket_names[0], Key="k")["Body"].read() == b"x"
+
+
+def test_the_archive_sizes_the_pool_from_its_concurrency(s3, bucket_names):
+    buckets = {"archive_bucket": bucket_names[0], "manifest_bucket": bucket_names[1]}
+    archive = ArchiveResource(s3=s3, **buckets, concurrency=32)
+    assert archive._client().meta.config.max_pool_connections == pool_for(32)
+
+
+@pytest.mark.parametrize(("mode", "expected"), [("probe", True), ("trust", True), ("head-first", False)])
+def test_create_only_writes_follow_what_the_bucket_honours(s3, s3_client, bucket_names, mode, expected):
+    archive = ArchiveResource(
+        s3=s3, archive_bucket=bucket_names[0], manifest_bucket=bucket_names[1], conditional_writes=mode
+    )
+    assert archive.archive_store().conditional_writes is expected
+    assert archive.manifest_store().conditional_writes is expected
+    probed = {bucket for bucket, _ in archive._honours_if_none_match.items()}
+    assert probed == (set(bucket_names) if mode == "probe" else set())
+    for bucket in bucket_names:  # the probe leaves nothing behind
+        assert "Contents" not in s3_client.list_objects_v2(Bucket=bucket, Prefix=PROBE_PREFIX)
