@@ -12,6 +12,7 @@ from recording_assets.genesys.media import MediaDownload, stream_media
 from recording_assets.genesys.pacing import Pacer
 from recording_assets.genesys.preflight import PreflightReport, preflight
 from recording_assets.genesys.recordings import Recordings
+from recording_assets.genesys.retention import Retention
 from recording_assets.genesys.retry import RetryPolicy
 from recording_assets.genesys.secret import Secret
 from recording_assets.genesys.transport import Transport, TransportStats
@@ -50,6 +51,7 @@ class GenesysClient:
         self.analytics = Analytics(self.transport, self.clock)
         self.recordings = Recordings(self.transport, self.clock)
         self.control = RecordingControl(self.transport, self.analytics, self.clock)
+        self.retention = Retention(self.transport)
 
     @classmethod
     def from_settings(cls, settings, **kwargs) -> GenesysClient:
