@@ -40,6 +40,10 @@ WEBHOOK_SECRET = "RECORDING_WEBHOOK_SECRET"
 WEBHOOK_PER_RECORDING = "RECORDING_WEBHOOK_PER_RECORDING"
 SENSITIVE_CHECK = "RECORDING_SENSITIVE_CHECK"
 FORCE_QUARANTINED = "RECORDING_FORCE_QUARANTINED"
+RESTORE_ARCHIVED, RESTORE_CAP = "RECORDING_RESTORE_ARCHIVED", "RECORDING_RESTORE_CAP"
+PROTECT_UNTIL_ARCHIVED = "RECORDING_PROTECT_UNTIL_ARCHIVED"
+ANNOTATIONS = "RECORDING_ANNOTATIONS"
+EXPIRY_RADAR_DAYS = "RECORDING_EXPIRY_RADAR_DAYS"
 DAGSTER_HOME = "DAGSTER_HOME"
 
 
@@ -206,6 +210,13 @@ class ArchivePolicy:
 
     sensitive_check: str = "auto"  # auto | lookup | trust: how recordings a batch leaves out are found
     force_quarantined: bool = False  # download again recordings that gave the same bad bytes twice
+    # Issue 14, all opt in: restore ARCHIVED recordings (at most restore_cap a day's run), protect a day
+    # from Genesys' retention deletes until archived, store annotations; the radar's horizon in days.
+    restore_archived: bool = False
+    restore_cap: int = 100
+    protect_until_archived: bool = False
+    annotations: bool = False
+    expiry_radar_days: int = 14
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ArchivePolicy:
@@ -213,10 +224,22 @@ class ArchivePolicy:
         check = env.get(SENSITIVE_CHECK, "").strip().lower() or cls.sensitive_check
         if check not in ("auto", "lookup", "trust"):
             raise ConfigError(f"{SENSITIVE_CHECK}={check!r}: use auto, lookup or trust")
-        force = env.get(FORCE_QUARANTINED, "").strip().lower()
-        if force not in ("", "0", "1", "true", "false", "yes", "no"):
-            raise ConfigError(f"{FORCE_QUARANTINED}={force!r}: use true or false")
-        return cls(sensitive_check=check, force_quarantined=force in ("1", "true", "yes"))
+        return cls(
+            sensitive_check=check,
+            force_quarantined=_switch(env, FORCE_QUARANTINED),
+            restore_archived=_switch(env, RESTORE_ARCHIVED),
+            restore_cap=_number(env, RESTORE_CAP, cls.restore_cap, 0, 100_000),
+            protect_until_archived=_switch(env, PROTECT_UNTIL_ARCHIVED),
+            annotations=_switch(env, ANNOTATIONS),
+            expiry_radar_days=_number(env, EXPIRY_RADAR_DAYS, cls.expiry_radar_days, 1, 365),
+        )
+
+
+def _switch(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value not in ("", "0", "1", "true", "false", "yes", "no"):
+        raise ConfigError(f"{name}={value!r}: use true or false")
+    return value in ("1", "true", "yes")
 
 
 @dataclass(frozen=True)

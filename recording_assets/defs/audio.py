@@ -14,8 +14,10 @@ from recording_assets.archive.keys import conversations_key, metadata_key, outco
 from recording_assets.defs.common import (
     GENESYS_POOL,
     GROUP,
+    PROTECTION_KEY,
     SENSITIVE_CHECK_KEY,
     carried_preflight,
+    protection_note,
     concurrent_runs,
     launched_by,
     read_table,
@@ -72,7 +74,8 @@ def build_recording_audio(partitions_def, backfill_policy=None):
         conversations = conversations_from_table(metadata)
         run_id = context.run.run_id
         carried = carried_preflight(metadata, run_id)
-        if carried is not None and "recording" not in carried.families:
+        needed = archive.preflight_permissions()
+        if carried is not None and ("recording" not in carried.families or not set(needed) <= set(carried.confirmed)):
             carried = None
         previous = read_table(manifest_store, outcomes_key(day=window.day), required=False)
         settled = read_table(manifest_store, conversations_key(day=window.day), required=False)
@@ -86,7 +89,7 @@ def build_recording_audio(partitions_def, backfill_policy=None):
 
         async def run():
             async with genesys.client(concurrent_runs=concurrent_runs(context)) as client:
-                report = carried or await client.preflight(families=("recording",))
+                report = carried or await client.preflight(("recording",), needed)
                 if carried is None:  # the metadata step of this run already logged its warnings
                     for warning in report.warnings:
                         context.log.warning(warning)
@@ -97,6 +100,7 @@ def build_recording_audio(partitions_def, backfill_policy=None):
                     sensitive_permission=report.sensitive_data,
                     sensitive_check=archive.sensitive_check,
                     force_quarantined=archive.force_quarantined,
+                    retention=archive.retention_options(),
                 )
                 context.log.info(_sensitive_check_line(options))
                 archiver = DayArchiver(
@@ -121,7 +125,7 @@ def build_recording_audio(partitions_def, backfill_policy=None):
             audit.flush()
         elapsed = SystemClock().time() - start
         rows = [o.row(run_id) for o in result.outcomes]
-        mode = {SENSITIVE_CHECK_KEY: options.resolved_sensitive_check}
+        mode = {SENSITIVE_CHECK_KEY: options.resolved_sensitive_check, PROTECTION_KEY: protection_note(result)}
         outcomes = to_table(rows, OUTCOMES).replace_schema_metadata(mode)
         outcomes_uri = write_table(manifest_store, outcomes_key(day=window.day), outcomes)
         write_table(manifest_store, conversations_key(day=window.day), to_table(result.conversations, CONVERSATIONS))
@@ -142,6 +146,8 @@ def build_recording_audio(partitions_def, backfill_policy=None):
                 "sensitive_check": options.resolved_sensitive_check,
                 "conversations_settled": sum(1 for r in result.conversations if r["settled"]),
                 "url_refreshes": result.url_refreshes,
+                "restorations_requested": result.restorations,
+                "deletion_protection": protection_note(result),
                 "wall_time_s": round(elapsed, 3),
                 "outcomes_uri": dg.MetadataValue.text(outcomes_uri),
                 "audit_prefix": dg.MetadataValue.text(f"s3://{manifest_store.bucket}/{audit.prefix}"),

@@ -50,7 +50,8 @@ def build_recording_metadata(partitions_def, backfill_policy=None):
 
         async def run():
             async with genesys.client(concurrent_runs=concurrent_runs(context)) as client:
-                report = await client.preflight(families=("recording",)) if archives_audio else NO_PREFLIGHT
+                permissions = archive.preflight_permissions()
+                report = await client.preflight(("recording",), permissions) if archives_audio else NO_PREFLIGHT
                 discovery = await discover_day(client, window, media_types=media_types)
                 return report, discovery, client.stats
 

@@ -70,8 +70,10 @@ class GenesysClient:
     def stats(self) -> TransportStats:
         return self.transport.stats
 
-    async def preflight(self, families: tuple[str, ...] = ("analytics", "recording")) -> PreflightReport:
-        return await preflight(self.transport, client_id=self._client_id, families=families)
+    async def preflight(
+        self, families: tuple[str, ...] = ("analytics", "recording"), permissions: tuple[str, ...] = ()
+    ) -> PreflightReport:
+        return await preflight(self.transport, client_id=self._client_id, families=families, permissions=permissions)
 
     async def download(self, url: str, write: Callable[[bytes], None]) -> MediaDownload:
         return await stream_media(self.transport, url, write)

@@ -120,6 +120,7 @@ OUTCOMES_TABLE = Table(
             "Downloads, this run and earlier ones, that gave these same bad bytes (same `sha256`). From 2 the "
             "recording is not downloaded again unless the `force_quarantined` setting asks for it.",
         ),
+        Column("restore_until", TS, "For `restoring`: the `archiveDate` the restoration asked Genesys for."),
         RUN_ID,
     ),
 )

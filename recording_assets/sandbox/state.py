@@ -82,8 +82,10 @@ class SandboxState:
 
     def retention_sweep(self, conversation_ids) -> SweepResult:
         """Delete every recording of these conversations as the org's retention would, but the protected."""
-        pairs = [(r.conversation_id, r.id) for cid in conversation_ids for r in self.org.recordings(cid)]
-        return self.org.retention.sweep(pairs, self.now_ms())
+        now = self.now_ms()
+        recordings = [r for cid in conversation_ids for r in self.org.recordings(cid)]
+        pairs = [(r.conversation_id, r.id) for r in recordings if r.file_state_at(now) not in ("DELETED", "UPLOADING")]
+        return self.org.retention.sweep(pairs, now)
 
     def permissions(self) -> frozenset[str]:
         """What the client holds right now: the configured grant minus any denied by faults."""

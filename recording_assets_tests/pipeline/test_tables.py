@@ -44,7 +44,9 @@ WRITTEN = {
         ("conversation_id", S), ("recording_id", S), ("state", S), ("reason", S), ("sha256", S),
         ("size_bytes", I64), ("content_type", S), ("container", S), ("storage_uri", S), ("quarantine_uri", S),
         ("file_state", S), ("attempts", I32), ("archived_at", TS), ("archived_run_id", S),
-        ("checksum_verified_by", S), ("quarantine_repeats", I32), ("run_id", S),
+        ("checksum_verified_by", S), ("quarantine_repeats", I32),
+        ("restore_until", TS),  # issue 14; absent from older files, which are read by name (row.get)
+        ("run_id", S),
     ],
     "conversations": [("conversation_id", S), ("recorded_sessions", I32), ("recordings", I32),
                       ("settled", pa.bool_()), ("run_id", S)],
