@@ -119,6 +119,7 @@ class ArchiveResource(dg.ConfigurableResource):
         default=False, description="protect the day's conversations from retention deletes until archived"
     )
     annotations: bool = Field(default=False, description="store annotations in the manifest: a request per recording")
+    expiry_radar_days: int = Field(default=14, ge=1, le=365, description="the expiry radar's horizon in days")
     _s3_client = PrivateAttr(default=None)
 
     def retention_options(self) -> RetentionOptions:
@@ -198,6 +199,7 @@ def build_resources(environ: Mapping[str, str] | None = None) -> dict:
             restore_cap=policy.restore_cap,
             protect_until_archived=policy.protect_until_archived,
             annotations=policy.annotations,
+            expiry_radar_days=policy.expiry_radar_days,
         ),
         "webhooks": WebhookResource(
             urls=list(webhooks.urls),
