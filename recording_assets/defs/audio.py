@@ -27,6 +27,7 @@ from recording_assets.defs.common import (
 )
 from recording_assets.clock import SystemClock
 from recording_assets.genesys.errors import PermissionDeniedError
+from recording_assets.pipeline import annotations
 from recording_assets.pipeline.archiver import ArchiveOptions, DayArchiver
 from recording_assets.pipeline.audit import AuditTrail
 from recording_assets.pipeline.discovery import conversations_from_table
@@ -79,6 +80,9 @@ def build_recording_audio(partitions_def, backfill_policy=None):
             carried = None
         previous = read_table(manifest_store, outcomes_key(day=window.day), required=False)
         settled = read_table(manifest_store, conversations_key(day=window.day), required=False)
+        earlier_notes = annotations.known(
+            read_table(manifest_store, annotations.annotations_key(day=window.day), required=False)
+        ) if archive.annotations else {}  # fmt: skip
         audit = AuditTrail(
             store=manifest_store,
             day=window.day,
@@ -101,6 +105,7 @@ def build_recording_audio(partitions_def, backfill_policy=None):
                     sensitive_check=archive.sensitive_check,
                     force_quarantined=archive.force_quarantined,
                     retention=archive.retention_options(),
+                    url_ttl_s=report.batch_url_ttl_s,
                 )
                 context.log.info(_sensitive_check_line(options))
                 archiver = DayArchiver(
@@ -114,7 +119,13 @@ def build_recording_audio(partitions_def, backfill_policy=None):
                     audit=audit,
                     options=options,
                 )
-                return await archiver.run(), client.stats, options
+                result = await archiver.run()
+                if options.retention.annotations:  # issue 14: a request per recording archived since
+                    archived = [o.key for o in result.outcomes if o.state.in_archive]
+                    found, spent = await annotations.collect(client, archived, earlier_notes, concurrency=archive.concurrency)
+                    write_table(manifest_store, annotations.annotations_key(day=window.day), annotations.annotations_table(found))
+                    result.annotation_requests = spent
+                return result, client.stats, options
 
         start = SystemClock().time()
         try:
@@ -147,6 +158,7 @@ def build_recording_audio(partitions_def, backfill_policy=None):
                 "conversations_settled": sum(1 for r in result.conversations if r["settled"]),
                 "url_refreshes": result.url_refreshes,
                 "restorations_requested": result.restorations,
+                "annotation_requests": result.annotation_requests,
                 "deletion_protection": protection_note(result),
                 "wall_time_s": round(elapsed, 3),
                 "outcomes_uri": dg.MetadataValue.text(outcomes_uri),

@@ -29,6 +29,7 @@ class PreflightReport:
     warnings: tuple[str, ...] = field(default=())
     families: tuple[str, ...] = ()  # the endpoint families whose permission was checked
     confirmed: tuple[str, ...] = ()  # further permissions the run's options need, found in the roles
+    batch_url_ttl_s: int | None = None  # recordingBatchDownloadUrlTtl (GET /api/v2/recording/settings)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -42,7 +43,9 @@ class PreflightReport:
             if sensitive not in (True, False, None):
                 return None
             confirmed = tuple(map(str, data.get("confirmed", ())))
-            return cls(sensitive, tuple(map(str, data["warnings"])), tuple(map(str, data["families"])), confirmed)
+            ttl = data.get("batch_url_ttl_s")
+            ttl = ttl if isinstance(ttl, int) and not isinstance(ttl, bool) else None
+            return cls(sensitive, tuple(map(str, data["warnings"])), tuple(map(str, data["families"])), confirmed, ttl)
         except (ValueError, KeyError, TypeError):
             return None
 
@@ -74,7 +77,9 @@ async def preflight(
             params={"retentionThresholdDays": 1, "pageSize": 1},
             permission=RECORDING_VIEW,
         )
-    granted, warnings = await _granted(transport, client_id)
+    ttl_s, warnings = await _batch_url_ttl(transport) if "recording" in families else (None, [])
+    granted, more = await _granted(transport, client_id)
+    warnings += more
     sensitive = None if granted is None else _holds(granted, SENSITIVE_VIEW)
     if sensitive is False:
         warnings.append(
@@ -92,7 +97,17 @@ async def preflight(
             "it or turn the option off",
         )  # fmt: skip
     confirmed = tuple(permissions) if granted is not None else ()
-    return PreflightReport(sensitive, tuple(warnings), tuple(families), confirmed)
+    return PreflightReport(sensitive, tuple(warnings), tuple(families), confirmed, ttl_s)
+
+
+async def _batch_url_ttl(transport: Transport) -> tuple[int | None, list[str]]:
+    """How long batch download URLs live (2..60 minutes), which sizes the run's download windows."""
+    try:
+        body = (await transport.api("GET", "/api/v2/recording/settings", family="recording.settings")).json()
+    except GenesysApiError as exc:
+        return None, [f"could not read the recording settings ({exc.status}): download windows are not sized"]
+    minutes = body.get("recordingBatchDownloadUrlTtl") if isinstance(body, dict) else None
+    return (minutes * 60 if isinstance(minutes, int) and minutes > 0 else None), []
 
 
 def _holds(granted: set[str], permission: str) -> bool:

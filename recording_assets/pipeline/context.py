@@ -56,6 +56,7 @@ class ArchiveOptions:
     # A recording whose downloads gave the same bad bytes twice is not downloaded again, unless this is set.
     force_quarantined: bool = False
     retention: RetentionOptions = RetentionOptions()  # issue 14: restore, protection, annotations (opt in)
+    url_ttl_s: int | None = None  # recordingBatchDownloadUrlTtl: sizes download windows (pipeline/windows.py)
 
     @property
     def looks_up_every_conversation(self) -> bool:

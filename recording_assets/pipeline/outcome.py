@@ -61,6 +61,7 @@ class ArchiveReport:
     url_refreshes: int = 0
     quarantined_attempts: int = 0
     restorations: int = 0  # restore requests this run made (restore_archived)
+    annotation_requests: int = 0  # annotations look-ups this run made (annotations)
     protection: dict = field(default_factory=dict)  # what deletion protection did (protect_until_archived)
     conversations: list[dict] = field(default_factory=list)  # rows of the conversations table
 

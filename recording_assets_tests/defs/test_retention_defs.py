@@ -9,9 +9,11 @@ import dagster as dg
 
 from recording_assets.definitions import build_definitions
 from recording_assets.defs.retention import DAYS_AT_RISK, RADAR, RADAR_CHECK
+from recording_assets.archive.keys import manifest_key
 from recording_assets.pipeline.orphans import orphans_key
+from recording_assets.sandbox.orphans import annotations_for
 from recording_assets.pipeline.tables import from_parquet_bytes
-from recording_assets.settings import EXPIRY_RADAR_DAYS, PROTECT_UNTIL_ARCHIVED, RESTORE_ARCHIVED
+from recording_assets.settings import ANNOTATIONS, EXPIRY_RADAR_DAYS, PROTECT_UNTIL_ARCHIVED, RESTORE_ARCHIVED
 
 
 def _run(job_name, instance, **kwargs):
@@ -58,3 +60,25 @@ def test_orphans_table_and_options_reach_a_run(local_stack, monkeypatch):
     assert audio["deletion_protection"].value.startswith("applied to")
     manifest = result.asset_materializations_for_node("recording_manifest")[0].metadata
     assert manifest["deletion_protection"].value == audio["deletion_protection"].value
+
+
+def test_annotations_reach_the_manifest_and_a_rerun_asks_only_for_new_recordings(local_stack, monkeypatch):
+    local = local_stack(conversations_per_day=30)
+    monkeypatch.setenv(ANNOTATIONS, "true")
+    day = (datetime.now(timezone.utc) - timedelta(days=2)).date()
+    with dg.DagsterInstance.ephemeral() as instance:
+        first = _run("archive_day", instance, partition_key=day.isoformat())
+        again = _run("archive_day", instance, partition_key=day.isoformat())
+    audio = first.asset_materializations_for_node("recording_audio")[0].metadata
+    body = local.s3_client().get_object(Bucket="recording-manifests", Key=manifest_key(day=day))["Body"].read()
+    rows = from_parquet_bytes(body).to_pylist()
+    archived = [r for r in rows if r["state"] == "archived"]
+    assert audio["annotation_requests"].value == len(archived) > 0
+    assert all(r["annotations"] is not None for r in archived)
+    reasons = {a["reason"] for r in archived for a in r["annotations"]}
+    assert "SecurePause" in reasons
+    org = local.sandbox.org
+    for row in archived:
+        expected = [a["reason"] for a in annotations_for(org.seed, org.recording(row["recording_id"]))]
+        assert [a["reason"] for a in row["annotations"]] == expected
+    assert again.asset_materializations_for_node("recording_audio")[0].metadata["annotation_requests"].value == 0

@@ -56,6 +56,8 @@ WRITTEN = {
         ("conversation_start", TS), ("conversation_end", TS), ("duration_ms", I64), ("agent_ids", STRINGS),
         ("queue_ids", STRINGS), ("wrap_up_codes", STRINGS), ("exported_at", TS), ("run_id", S),
         ("run_outcome", S), ("manifest_run_id", S),
+        # issue 14: absent from older manifests, which are read by name
+        ("annotations", pa.list_(pa.struct([("reason", S), ("type", S), ("location_ms", I64), ("duration_ms", I64)]))),
     ],
     "audit": [
         ("at", TS), ("run_id", S), ("launched_by", S), ("event", S), ("conversation_id", S),
