@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from recording_assets.genesys.errors import GenesysApiError, PermissionDeniedError
+from recording_assets.genesys.retention import Retention
 from recording_assets.genesys.transport import Transport
 
 ANALYTICS_VIEW = "analytics:conversationDetail:view"
@@ -103,11 +104,9 @@ async def preflight(
 async def _batch_url_ttl(transport: Transport) -> tuple[int | None, list[str]]:
     """How long batch download URLs live (2..60 minutes), which sizes the run's download windows."""
     try:
-        body = (await transport.api("GET", "/api/v2/recording/settings", family="recording.settings")).json()
+        return await Retention(transport).batch_url_ttl_s(), []
     except GenesysApiError as exc:
         return None, [f"could not read the recording settings ({exc.status}): download windows are not sized"]
-    minutes = body.get("recordingBatchDownloadUrlTtl") if isinstance(body, dict) else None
-    return (minutes * 60 if isinstance(minutes, int) and minutes > 0 else None), []
 
 
 def _holds(granted: set[str], permission: str) -> bool:

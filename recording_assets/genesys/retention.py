@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from recording_assets.genesys.models import ResponseFormatError, _lenient_time, _text
+from recording_assets.genesys.models import ResponseFormatError, _count, _lenient_time, _text
 from recording_assets.genesys.recordings import VIEW, _segment
 from recording_assets.genesys.transport import Transport
 
@@ -63,10 +63,6 @@ class Annotation:
     duration_ms: int | None
 
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def _entities(body: Any, what: str) -> list[dict]:
     entities = body.get("entities") if isinstance(body, dict) else None
     if not isinstance(entities, list):
@@ -77,18 +73,6 @@ def _entities(body: Any, what: str) -> list[dict]:
 class Retention:
     def __init__(self, transport: Transport) -> None:
         self._t = transport
-
-    async def restorations_left(self, conversation_id: str) -> int | None:
-        """The org's ``remainingRestorationsAllowedForOrg``, read from one conversation's metadata."""
-        response = await self._t.api(
-            "GET",
-            f"/api/v2/conversations/{_segment(conversation_id)}/recordingmetadata",
-            family="recording.metadata",
-            permission=VIEW,
-        )
-        body = response.json()
-        values = [_int(m.get("remainingRestorationsAllowedForOrg")) for m in body if isinstance(m, dict)]
-        return next((v for v in values if v is not None), None) if isinstance(body, list) else None
 
     async def restore(self, conversation_id: str, recording_id: str, *, until: datetime) -> Restoration:
         """Restore an ARCHIVED recording until ``until`` (its new ``archiveDate``)."""
@@ -102,7 +86,7 @@ class Retention:
             idempotent=True,  # setting the same date twice restores once
         )
         body = response.json() if response.content else {}
-        return Restoration(_text(body.get("fileState")), _int(body.get("remainingRestorationsAllowedForOrg")))
+        return Restoration(_text(body.get("fileState")), _count(body.get("remainingRestorationsAllowedForOrg")))
 
     async def protect(self, conversation_ids: Sequence[str], *, protect: bool) -> int:
         """Apply (or revoke) deletion protection; returns the number of requests spent."""
@@ -161,21 +145,22 @@ class Retention:
                         str(e.get("id")),
                         _lenient_time(e.get("createdTime")),
                         _text(e.get("mediaType")),
-                        _int(e.get("mediaSizeBytes")),
+                        _count(e.get("mediaSizeBytes")),
                         _text(e.get("fileState")),
                         _text(e.get("orphanStatus")),
                         _text(e.get("providerType")),
                     )
                 )
-            if not body.get("nextUri") or page >= (_int(body.get("pageCount")) or page):
+            if not body.get("nextUri") or page >= (_count(body.get("pageCount")) or page):
                 return out
             page += 1
 
     async def batch_url_ttl_s(self) -> int | None:
         """``recordingBatchDownloadUrlTtl`` of ``GET /api/v2/recording/settings``, in seconds (2..60 min)."""
         response = await self._t.api("GET", "/api/v2/recording/settings", family="recording.settings")
-        minutes = _int(response.json().get("recordingBatchDownloadUrlTtl"))
-        return minutes * 60 if minutes else None
+        body = response.json()
+        minutes = _count(body.get("recordingBatchDownloadUrlTtl")) if isinstance(body, dict) else None
+        return minutes * 60 if minutes and minutes > 0 else None
 
     async def annotations(self, conversation_id: str, recording_id: str) -> list[Annotation]:
         response = await self._t.api(
@@ -187,7 +172,7 @@ class Retention:
         body = response.json()
         items = body if isinstance(body, list) else []
         return [
-            Annotation(_text(a.get("reason")), _text(a.get("type")), _int(a.get("location")), _int(a.get("durationMs")))
+            Annotation(_text(a.get("reason")), _text(a.get("type")), _count(a.get("location")), _count(a.get("durationMs")))
             for a in items
             if isinstance(a, dict)
         ]

@@ -49,7 +49,9 @@ async def request_restorations(ctx: ArchiveContext) -> None:
     candidates = sorted(k for k, o in ctx.outcomes.items() if o.state is State.ARCHIVED_IN_GENESYS)
     if not candidates or options.restore_cap == 0:
         return
-    left = await ctx.client.retention.restorations_left(candidates[0][0])
+    # The org's quota left, as any of the conversation's recordings states it (one look-up per run).
+    quota = [m.remaining_restorations for m in await ctx.client.recordings.metadata(candidates[0][0])]
+    left = next((q for q in quota if q is not None), None)
     budget = options.restore_cap if left is None else min(options.restore_cap, left)
     now = datetime.fromtimestamp(ctx.client.clock.time(), timezone.utc).replace(second=0, microsecond=0)
     until = now + timedelta(days=options.restore_days)

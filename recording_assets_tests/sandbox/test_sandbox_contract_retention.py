@@ -35,7 +35,8 @@ def test_retention_endpoints_answer_in_the_sdks_shapes(sandbox_factory, fake_clo
 
     async def scenario(product: Product) -> None:
         retention = Retention(product.transport)
-        assert await retention.restorations_left(first.conversation_id) == 2
+        quota = {m.remaining_restorations for m in await product.recordings.metadata(first.conversation_id)}
+        assert quota == {2}
         answer = await retention.restore(first.conversation_id, first.id, until=until)
         assert (answer.file_state, answer.remaining) == ("RESTORING", 1)
         await retention.restore(second.conversation_id, second.id, until=until)
