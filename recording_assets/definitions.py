@@ -20,7 +20,12 @@ from recording_assets.defs.automation import (
 from recording_assets.defs.control import recording_control
 from recording_assets.defs.partitions import daily_partitions
 from recording_assets.defs.resources import build_resources
-from recording_assets.defs.retention import build_expiry_radar, build_recording_orphans, retention_jobs_and_schedules
+from recording_assets.defs.retention import (
+    build_expiry_radar,
+    build_recording_orphans,
+    build_restored_sensor,
+    retention_jobs_and_schedules,
+)
 from recording_assets.defs.webhooks import build_webhook_sensor
 from recording_assets.settings import AutomationSettings, PartitionSettings
 
@@ -47,7 +52,7 @@ def build_definitions(environ=None) -> dg.Definitions:
         assets=[*assets, radar, orphans],
         jobs=[job, recording_control, *watch_jobs],
         schedules=[archive_schedule(job, automation, partitioning.timezone, partitions), *watch_schedules],
-        sensors=[build_webhook_sensor()],
+        sensors=[build_webhook_sensor(), build_restored_sensor(job)],
         resources=build_resources(environ),
     )
 

@@ -3,7 +3,8 @@ schedules. The archive schedule reads the radar's latest ``days_at_risk`` and ru
 
 
 import asyncio
-from datetime import timedelta
+import json
+from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 
@@ -130,3 +131,36 @@ def retention_jobs_and_schedules(radar, orphans, cron: str, timezone_name: str):
         return dg.RunRequest(run_key=f"orphans:{day}", partition_key=day)
 
     return [radar_job, orphans_job], [radar_schedule, orphans_schedule]
+
+
+RESTORED_SENSOR = "restored_recordings"
+RESTORED_CHECK_EVERY_S = 3 * 3600  # Genesys takes hours to restore; each check re-runs the day (cheaply)
+
+
+def build_restored_sensor(job) -> dg.SensorDefinition:
+    """Runs again the days whose latest audio materialisation left recordings ``restoring``, every few hours,
+    until a run finds them RESTORED and archives them. Cursor: the last materialisation read and the days
+    still restoring, so each tick reads only new materialisations."""
+
+    @dg.sensor(name=RESTORED_SENSOR, job=job, minimum_interval_seconds=RESTORED_CHECK_EVERY_S,
+               default_status=dg.DefaultSensorStatus.RUNNING)  # fmt: skip
+    def restored_recordings(context: dg.SensorEvaluationContext):
+        state = json.loads(context.cursor) if context.cursor else {"after": None, "days": []}
+        days = set(state["days"])
+        records = context.instance.fetch_materializations(
+            dg.AssetRecordsFilter(dg.AssetKey("recording_audio"), after_storage_id=state["after"]),
+            limit=1000, ascending=True,
+        ).records  # fmt: skip
+        for record in records:
+            materialization = record.asset_materialization
+            restoring = materialization.metadata.get("state_restoring") if materialization else None
+            if materialization and materialization.partition:
+                (days.add if restoring is not None and restoring.value else days.discard)(materialization.partition)
+            state["after"] = record.storage_id
+        bucket = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H")
+        for day in sorted(days):
+            yield dg.RunRequest(run_key=f"restored:{day}@{bucket}", partition_key=day,
+                                tags={"recording_assets/kind": "restored"})  # fmt: skip
+        context.update_cursor(json.dumps({"after": state["after"], "days": sorted(days)}))
+
+    return restored_recordings

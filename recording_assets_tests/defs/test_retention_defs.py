@@ -82,3 +82,28 @@ def test_annotations_reach_the_manifest_and_a_rerun_asks_only_for_new_recordings
         expected = [a["reason"] for a in annotations_for(org.seed, org.recording(row["recording_id"]))]
         assert [a["reason"] for a in row["annotations"]] == expected
     assert again.asset_materializations_for_node("recording_audio")[0].metadata["annotation_requests"].value == 0
+
+
+def test_the_restored_sensor_reruns_the_days_left_restoring_until_they_are_not():
+    from recording_assets.defs.retention import RESTORED_SENSOR
+
+    defs = build_definitions({})
+    sensor = defs.resolve_sensor_def(RESTORED_SENSOR)
+    with dg.instance_for_test() as instance:
+        def materialise(day: str, restoring: int) -> None:
+            event = dg.AssetMaterialization("recording_audio", partition=day, metadata={"state_restoring": restoring})
+            instance.report_runless_asset_event(event)
+
+        def tick(cursor):
+            repository = defs.get_repository_def()
+            with dg.build_sensor_context(instance=instance, cursor=cursor, repository_def=repository) as context:
+                result = sensor.evaluate_tick(context)
+                return [r.partition_key for r in result.run_requests], result.cursor
+
+        materialise("2026-11-20", 3)
+        materialise("2026-11-21", 0)
+        days, cursor = tick(None)
+        assert days == ["2026-11-20"]
+        assert tick(cursor)[0] == ["2026-11-20"]  # still restoring: asked again on the next tick
+        materialise("2026-11-20", 0)  # a run archived them
+        assert tick(cursor)[0] == []

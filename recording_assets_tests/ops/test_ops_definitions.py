@@ -63,7 +63,8 @@ SNAPSHOT = {
         "expiry_radar_daily": {"job": "expiry_radar", "cron": "0 2 * * *", "timezone": "UTC", "status": "RUNNING"},
         "orphans_daily": {"job": "orphans_day", "cron": "0 2 * * *", "timezone": "UTC", "status": "RUNNING"},
     },
-    "sensors": {"manifest_webhooks": {"status": "RUNNING", "interval_s": 30}},
+    "sensors": {"manifest_webhooks": {"status": "RUNNING", "interval_s": 30},
+                "restored_recordings": {"status": "RUNNING", "interval_s": 10800}},  # issue 14
     "resources": ["archive", "genesys", "s3", "webhooks"],
 }
 
