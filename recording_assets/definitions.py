@@ -47,7 +47,9 @@ def build_definitions(environ=None) -> dg.Definitions:
         orphans = build_recording_orphans(partitions, policy)
     job = archive_job(assets)
     radar = build_expiry_radar(partitioning.timezone)
-    watch_jobs, watch_schedules = retention_jobs_and_schedules(radar, orphans, automation.cron, partitioning.timezone)
+    watch_jobs, watch_schedules = retention_jobs_and_schedules(
+        radar, orphans, automation.cron, partitioning.timezone
+    )
     return dg.Definitions(
         assets=[*assets, radar, orphans],
         jobs=[job, recording_control, *watch_jobs],

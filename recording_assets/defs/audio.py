@@ -76,8 +76,10 @@ def build_recording_audio(partitions_def, backfill_policy=None):
         run_id = context.run.run_id
         carried = carried_preflight(metadata, run_id)
         needed = archive.preflight_permissions()
-        if carried is not None and ("recording" not in carried.families or not set(needed) <= set(carried.confirmed)):
+        if carried is not None and "recording" not in carried.families:
             carried = None
+        if carried is not None and not set(needed) <= set(carried.confirmed):
+            carried = None  # the metadata step did not confirm what this step's options need
         previous = read_table(manifest_store, outcomes_key(day=window.day), required=False)
         settled = read_table(manifest_store, conversations_key(day=window.day), required=False)
         earlier_notes = annotations.known(
@@ -122,8 +124,11 @@ def build_recording_audio(partitions_def, backfill_policy=None):
                 result = await archiver.run()
                 if options.retention.annotations:  # issue 14: a request per recording archived since
                     archived = [o.key for o in result.outcomes if o.state.in_archive]
-                    found, spent = await annotations.collect(client, archived, earlier_notes, concurrency=archive.concurrency)
-                    write_table(manifest_store, annotations.annotations_key(day=window.day), annotations.annotations_table(found))
+                    found, spent = await annotations.collect(
+                        client, archived, earlier_notes, concurrency=archive.concurrency
+                    )
+                    notes_key = annotations.annotations_key(day=window.day)
+                    write_table(manifest_store, notes_key, annotations.annotations_table(found))
                     result.annotation_requests = spent
                 return result, client.stats, options
 
@@ -136,7 +141,10 @@ def build_recording_audio(partitions_def, backfill_policy=None):
             audit.flush()
         elapsed = SystemClock().time() - start
         rows = [o.row(run_id) for o in result.outcomes]
-        mode = {SENSITIVE_CHECK_KEY: options.resolved_sensitive_check, PROTECTION_KEY: protection_note(result)}
+        mode = {
+            SENSITIVE_CHECK_KEY: options.resolved_sensitive_check,
+            PROTECTION_KEY: protection_note(result),
+        }
         outcomes = to_table(rows, OUTCOMES).replace_schema_metadata(mode)
         outcomes_uri = write_table(manifest_store, outcomes_key(day=window.day), outcomes)
         write_table(manifest_store, conversations_key(day=window.day), to_table(result.conversations, CONVERSATIONS))

@@ -79,7 +79,8 @@ def protection_note(report) -> str:
     done = report.protection
     if not done:
         return "off"
-    return f"applied to {done.get('protected', 0)}, lifted from {done.get('lifted', 0)}, kept on {done.get('kept', 0)}"
+    applied, lifted, kept = (done.get(k, 0) for k in ("protected", "lifted", "kept"))
+    return f"applied to {applied}, lifted from {lifted}, kept on {kept}"
 
 
 def with_preflight(table: pa.Table, report: PreflightReport, run_id: str) -> pa.Table:

@@ -10,7 +10,15 @@ from collections import Counter
 import dagster as dg
 
 from recording_assets.archive.keys import manifest_key, metadata_key, outcomes_key, recording_day_prefix
-from recording_assets.defs.common import GROUP, PROTECTION_KEY, SENSITIVE_CHECK_KEY, read_table, timezone_of, window_of, write_table
+from recording_assets.defs.common import (
+    GROUP,
+    PROTECTION_KEY,
+    SENSITIVE_CHECK_KEY,
+    read_table,
+    timezone_of,
+    window_of,
+    write_table,
+)
 from recording_assets.pipeline.annotations import annotations_key, known
 from recording_assets.pipeline.manifest import manifest_table
 from recording_assets.defs.resources import ArchiveResource

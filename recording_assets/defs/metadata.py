@@ -51,7 +51,9 @@ def build_recording_metadata(partitions_def, backfill_policy=None):
         async def run():
             async with genesys.client(concurrent_runs=concurrent_runs(context)) as client:
                 permissions = archive.preflight_permissions()
-                report = await client.preflight(("recording",), permissions) if archives_audio else NO_PREFLIGHT
+                report = NO_PREFLIGHT
+                if archives_audio:
+                    report = await client.preflight(("recording",), permissions)
                 discovery = await discover_day(client, window, media_types=media_types)
                 return report, discovery, client.stats
 

@@ -111,14 +111,17 @@ class ArchiveResource(dg.ConfigurableResource):
         description="download again recordings that gave the same bad bytes twice (kept once under quarantine/)",
     )
     restore_archived: bool = Field(
-        default=False, description="restore recordings Genesys archived (one request each), archive them next run"
+        default=False,
+        description="restore recordings Genesys archived (one request each) and archive them on a later run",
     )
     restore_cap: int = Field(default=100, ge=0, description="restorations one day's run may request at most")
     restore_days: int = Field(default=7, ge=1, le=365, description="days Genesys keeps a restored recording")
     protect_until_archived: bool = Field(
         default=False, description="protect the day's conversations from retention deletes until archived"
     )
-    annotations: bool = Field(default=False, description="store annotations in the manifest: a request per recording")
+    annotations: bool = Field(
+        default=False, description="store annotations in the manifest: one request per archived recording"
+    )
     expiry_radar_days: int = Field(default=14, ge=1, le=365, description="the expiry radar's horizon in days")
     _s3_client = PrivateAttr(default=None)
 
@@ -134,7 +137,8 @@ class ArchiveResource(dg.ConfigurableResource):
     def preflight_permissions(self) -> tuple[str, ...]:
         """Permissions the preflight looks for in the client's roles, beyond the recording family's."""
         screen = {"screen", "screenshare"} & set(self.media_types or ())
-        return self.retention_options().extra_permissions + (("recording:screenRecording:view",) if screen else ())
+        extra = ("recording:screenRecording:view",) if screen else ()
+        return self.retention_options().extra_permissions + extra
 
     def storage_settings(self) -> StorageSettings:
         """The buckets bound here and the S3 endpoint of the environment, checked by the env contract."""

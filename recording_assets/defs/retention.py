@@ -8,7 +8,14 @@ from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 
-from recording_assets.defs.common import GENESYS_POOL, GROUP, concurrent_runs, timezone_of, window_of, write_table
+from recording_assets.defs.common import (
+    GENESYS_POOL,
+    GROUP,
+    concurrent_runs,
+    timezone_of,
+    window_of,
+    write_table,
+)
 from recording_assets.defs.resources import ArchiveResource, GenesysCloudResource
 from recording_assets.pipeline.orphans import ORPHANS, orphan_rows, orphans_key
 from recording_assets.pipeline.radar import unarchived
@@ -68,7 +75,8 @@ def build_expiry_radar(timezone_name: str) -> dg.AssetsDefinition:
                 "api_requests": stats.api_requests,
             }
         )
-        examples = [f"{e.conversation_id}/{e.recording_id}" for items in report.at_risk.values() for e in items]
+        at_risk = [e for batch in report.at_risk.values() for e in batch]
+        examples = [f"{e.conversation_id}/{e.recording_id}" for e in at_risk]
         yield dg.AssetCheckResult(
             check_name=RADAR_CHECK,
             passed=report.total == 0,
@@ -77,7 +85,10 @@ def build_expiry_radar(timezone_name: str) -> dg.AssetsDefinition:
                 f"{report.total} recordings expire within {days} days and are not archived: run those days "
                 "(the archive schedule does so on its next tick); ARCHIVED ones need restore_archived"
             ),
-            metadata={DAYS_AT_RISK: dg.MetadataValue.json(per_day), "examples": dg.MetadataValue.json(examples[:20])},
+            metadata={
+                DAYS_AT_RISK: dg.MetadataValue.json(per_day),
+                "examples": dg.MetadataValue.json(examples[:20]),
+            },
         )  # fmt: skip
 
     return recording_expiry_radar
@@ -155,7 +166,8 @@ def build_restored_sensor(job) -> dg.SensorDefinition:
             materialization = record.asset_materialization
             restoring = materialization.metadata.get("state_restoring") if materialization else None
             if materialization and materialization.partition:
-                (days.add if restoring is not None and restoring.value else days.discard)(materialization.partition)
+                still = restoring is not None and restoring.value
+                (days.add if still else days.discard)(materialization.partition)
             state["after"] = record.storage_id
         bucket = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H")
         for day in sorted(days):

@@ -73,7 +73,9 @@ class GenesysClient:
     async def preflight(
         self, families: tuple[str, ...] = ("analytics", "recording"), permissions: tuple[str, ...] = ()
     ) -> PreflightReport:
-        return await preflight(self.transport, client_id=self._client_id, families=families, permissions=permissions)
+        return await preflight(
+            self.transport, client_id=self._client_id, families=families, permissions=permissions
+        )
 
     async def download(self, url: str, write: Callable[[bytes], None]) -> MediaDownload:
         return await stream_media(self.transport, url, write)

@@ -165,7 +165,7 @@ class RecordingMetadata:
     delete_date: datetime | None
     export_date: datetime | None
     session_id: str | None
-    remaining_restorations: int | None = None  # remainingRestorationsAllowedForOrg: the org's restore quota left
+    remaining_restorations: int | None = None  # remainingRestorationsAllowedForOrg: restorations left
 
     @classmethod
     def from_api(cls, raw: Any) -> RecordingMetadata:

@@ -46,7 +46,8 @@ class PreflightReport:
             confirmed = tuple(map(str, data.get("confirmed", ())))
             ttl = data.get("batch_url_ttl_s")
             ttl = ttl if isinstance(ttl, int) and not isinstance(ttl, bool) else None
-            return cls(sensitive, tuple(map(str, data["warnings"])), tuple(map(str, data["families"])), confirmed, ttl)
+            warnings, families = tuple(map(str, data["warnings"])), tuple(map(str, data["families"]))
+            return cls(sensitive, warnings, families, confirmed, ttl)
         except (ValueError, KeyError, TypeError):
             return None
 
@@ -84,18 +85,20 @@ async def preflight(
     sensitive = None if granted is None else _holds(granted, SENSITIVE_VIEW)
     if sensitive is False:
         warnings.append(
-            f"the OAuth client lacks {SENSITIVE_VIEW}: recordings with sensitive data are excluded from batch "
-            "downloads by Genesys and will be recorded as 'excluded'; grant it to archive them"
+            f"the OAuth client lacks {SENSITIVE_VIEW}: recordings with sensitive data are excluded from "
+            "batch downloads by Genesys and will be recorded as 'excluded'; grant it to archive them"
         )
     if permissions and granted is None:
-        warnings.append(f"could not confirm {', '.join(permissions)} (the roles are unreadable): a missing one "
-                        "fails the run when it is first needed")  # fmt: skip
+        warnings.append(
+            f"could not confirm {', '.join(permissions)} (the roles are unreadable): a missing one fails "
+            "the run when it is first needed"
+        )
     missing = [p for p in permissions if granted is not None and not _holds(granted, p)]
     if missing:
         raise PermissionDeniedError(
             status=403, method="GET", path=f"/api/v2/oauth/clients/{client_id}", permission=missing[0],
-            message=f"the OAuth client's roles lack {', '.join(missing)}, which the run's options need: grant "
-            "it or turn the option off",
+            message=f"the OAuth client's roles lack {', '.join(missing)}, which the run's options need: "
+            "grant it or turn the option off",
         )  # fmt: skip
     confirmed = tuple(permissions) if granted is not None else ()
     return PreflightReport(sensitive, tuple(warnings), tuple(families), confirmed, ttl_s)

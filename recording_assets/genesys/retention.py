@@ -86,7 +86,8 @@ class Retention:
             idempotent=True,  # setting the same date twice restores once
         )
         body = response.json() if response.content else {}
-        return Restoration(_text(body.get("fileState")), _count(body.get("remainingRestorationsAllowedForOrg")))
+        remaining = _count(body.get("remainingRestorationsAllowedForOrg"))
+        return Restoration(_text(body.get("fileState")), remaining)
 
     async def protect(self, conversation_ids: Sequence[str], *, protect: bool) -> int:
         """Apply (or revoke) deletion protection; returns the number of requests spent."""
@@ -163,16 +164,22 @@ class Retention:
         return minutes * 60 if minutes and minutes > 0 else None
 
     async def annotations(self, conversation_id: str, recording_id: str) -> list[Annotation]:
+        path = f"/api/v2/conversations/{_segment(conversation_id)}/recordings/{_segment(recording_id)}"
         response = await self._t.api(
             "GET",
-            f"/api/v2/conversations/{_segment(conversation_id)}/recordings/{_segment(recording_id)}/annotations",
+            f"{path}/annotations",
             family="recording.annotations",
             permission=ANNOTATION_VIEW,
         )
         body = response.json()
         items = body if isinstance(body, list) else []
         return [
-            Annotation(_text(a.get("reason")), _text(a.get("type")), _count(a.get("location")), _count(a.get("durationMs")))
+            Annotation(
+                reason=_text(a.get("reason")),
+                type=_text(a.get("type")),
+                location_ms=_count(a.get("location")),
+                duration_ms=_count(a.get("durationMs")),
+            )
             for a in items
             if isinstance(a, dict)
         ]

@@ -64,5 +64,8 @@ async def collect(
 
 
 def annotations_table(found: Mapping[Key, list[dict]]) -> pa.Table:
-    rows = [{"conversation_id": c, "recording_id": r, "annotations": a} for (c, r), a in sorted(found.items())]
+    rows = [
+        {"conversation_id": cid, "recording_id": rid, "annotations": notes}
+        for (cid, rid), notes in sorted(found.items())
+    ]
     return pa.Table.from_pylist(rows, schema=ANNOTATIONS)

@@ -55,7 +55,8 @@ def unarchived(
     """Sort the retention query's ``entries`` into held by the archive or at risk, per day."""
     zone = ZoneInfo(timezone)
     report = RadarReport(horizon_days, checked=len(entries))
-    days = {d - timedelta(days=back) for e in entries if (d := local_day(e.creation_time, zone)) for back in (0, 1)}
+    created = {local_day(e.creation_time, zone) for e in entries} - {None}
+    days = {day - timedelta(days=back) for day in created for back in (0, 1)}
     held: set[str] = set()
     planned: dict[str, date] = {}  # conversation id -> the day whose run planned it
     for day in sorted(days):

@@ -70,10 +70,9 @@ async def request_restorations(ctx: ArchiveContext) -> None:
             continue
         ctx.report.restorations += 1
         ctx.audit.record("restore", conversation_id=key[0], recording_id=key[1], reason=_requested(until))
-        ctx.finish(
-            Outcome(*key, State.RESTORING, reason=_requested(until), file_state=answer.file_state or RESTORING,
-                    restore_until=until)  # fmt: skip
-        )
+        state = answer.file_state or RESTORING
+        reason = _requested(until)
+        ctx.finish(Outcome(*key, State.RESTORING, reason=reason, file_state=state, restore_until=until))
         budget -= 1
         if answer.remaining is not None:
             budget = min(budget, answer.remaining)

@@ -22,7 +22,10 @@ class RetentionOptions:
         if self.restore_cap < 0:
             raise ValueError(f"restore_cap must be 0 or more, got {self.restore_cap}")
         if not 1 <= self.restore_days <= 365:
-            raise ValueError(f"restore_days must be within 1..365 (days Genesys keeps it restored), got {self.restore_days}")
+            raise ValueError(
+                "restore_days must be within 1..365 (the days Genesys keeps a recording restored), "
+                f"got {self.restore_days}"
+            )
 
     @property
     def extra_permissions(self) -> tuple[str, ...]:

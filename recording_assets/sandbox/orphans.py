@@ -57,7 +57,8 @@ def annotations_for(seed: int, rec: Recording) -> list[dict[str, Any]]:
     """A recording's annotations: audio only; about a third carry a SecurePause."""
     if rec.media != "audio":
         return []
-    rng = random.Random(stable_int(seed, "annotations", rec.conversation.day_ordinal, rec.conversation.index, rec.sub))
+    conv = rec.conversation
+    rng = random.Random(stable_int(seed, "annotations", conv.day_ordinal, conv.index, rec.sub))
     reasons = [r for r in _REASONS if rng.random() < (0.35 if r == "SecurePause" else 0.25)]
     duration = max(1, rec.duration_ms)
     out = []

@@ -80,7 +80,9 @@ class RetentionLedger:
                 self._restorations[recording_id] = Restoration(earlier.requested_ms, until_ms)
                 return  # moving the date of a restoration spends no new one
             if current != ARCHIVED:
-                raise RestoreRefused(f"Recording {recording_id} is {current}: only an ARCHIVED one is restored.")
+                raise RestoreRefused(
+                    f"Recording {recording_id} is {current}: only an ARCHIVED one is restored."
+                )
             if until_ms <= now_ms:
                 raise RestoreRefused("archiveDate must be in the future to restore a recording.")
             if self.remaining_restorations == 0:
@@ -104,7 +106,8 @@ class RetentionLedger:
             return {c for c in conversation_ids if c in self._protected}
 
     def sweep(self, recordings: Iterable[tuple[str, str]], now_ms: int) -> SweepResult:
-        """Delete ``(conversation_id, recording_id)`` pairs as the org's retention would, but the protected."""
+        """Delete ``(conversation_id, recording_id)`` pairs as the org's retention would, but the protected
+        conversations' recordings."""
         deleted, kept = [], []
         with self._lock:
             for conversation_id, recording_id in recordings:

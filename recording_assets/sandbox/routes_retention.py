@@ -163,7 +163,9 @@ def routes(state: SandboxState) -> list[Route]:
     return [
         Route("/__sandbox/retention/sweep", sweep, methods=["POST"]),
         Route(
-            "/api/v2/conversations/{conversationId}/recordings/{recordingId}", update_retention, methods=["PUT"]
+            "/api/v2/conversations/{conversationId}/recordings/{recordingId}",
+            update_retention,
+            methods=["PUT"],
         ),
         Route(
             "/api/v2/conversations/{conversationId}/recordings/{recordingId}/annotations",

@@ -84,7 +84,8 @@ class SandboxState:
         """Delete every recording of these conversations as the org's retention would, but the protected."""
         now = self.now_ms()
         recordings = [r for cid in conversation_ids for r in self.org.recordings(cid)]
-        pairs = [(r.conversation_id, r.id) for r in recordings if r.file_state_at(now) not in ("DELETED", "UPLOADING")]
+        gone = ("DELETED", "UPLOADING")  # nothing to delete yet, or already
+        pairs = [(r.conversation_id, r.id) for r in recordings if r.file_state_at(now) not in gone]
         return self.org.retention.sweep(pairs, now)
 
     def permissions(self) -> frozenset[str]:
