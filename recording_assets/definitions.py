@@ -22,6 +22,12 @@ from recording_assets.defs.control import recording_control
 from recording_assets.defs.partitions import daily_partitions
 from recording_assets.defs.resources import build_resources
 from recording_assets.defs.webhook_alerts import build_failure_webhook_sensor, webhook_delivery
+from recording_assets.defs.retention import (
+    build_expiry_radar,
+    build_recording_orphans,
+    build_restored_sensor,
+    retention_jobs_and_schedules,
+)
 from recording_assets.defs.webhooks import build_webhook_sensor
 from recording_assets.settings import AutomationSettings, PartitionSettings
 
@@ -40,12 +46,17 @@ def build_definitions(environ=None) -> dg.Definitions:
             build_recording_audio(partitions, policy),
             build_recording_manifest(partitions, policy, freshness_policy(automation, partitioning.timezone)),
         ]
+        orphans = build_recording_orphans(partitions, policy)
     job = archive_job(assets)
+    radar = build_expiry_radar(partitioning.timezone)
+    watch_jobs, watch_schedules = retention_jobs_and_schedules(
+        radar, orphans, automation.cron, partitioning.timezone
+    )
     return dg.Definitions(
-        assets=assets,
-        jobs=[job, recording_control, webhook_delivery],
-        schedules=[archive_schedule(job, automation, partitioning.timezone, partitions)],
-        sensors=[build_webhook_sensor(), build_failure_webhook_sensor()],
+        assets=[*assets, radar, orphans],
+        jobs=[job, recording_control, webhook_delivery, *watch_jobs],
+        schedules=[archive_schedule(job, automation, partitioning.timezone, partitions), *watch_schedules],
+        sensors=[build_webhook_sensor(), build_failure_webhook_sensor(), build_restored_sensor(job)],
         resources=build_resources(environ),
     )
 

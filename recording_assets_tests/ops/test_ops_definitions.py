@@ -37,6 +37,15 @@ SNAPSHOT = {
             "checks": {"failure_rate_below_threshold": False, "manifest_complete": True},
             "freshness": {"deadline_cron": "0 6 * * *", "lower_bound_delta_s": 86400, "timezone": "UTC"},
         },
+        # issue 14: the radar looks at what Genesys deletes soon, whatever the day: not partitioned
+        "recording_expiry_radar": {
+            "deps": [],
+            "pools": ["genesys_api"],
+            "group": "recordings",
+            "checks": {"no_unarchived_recording_expiring": False},
+            "freshness": None,
+        },
+        "recording_orphans": {"deps": [], "pools": ["genesys_api"], "group": "recordings", "checks": {}, "freshness": None},
     },
     "partitions": {"type": "DailyPartitionsDefinition", "start": "2025-01-01", "timezone": "UTC", "end_offset": 0},
     "backfill_policy": "BackfillPolicy.multi_run(max_partitions_per_run=1)",
@@ -47,11 +56,18 @@ SNAPSHOT = {
         },
         "recording_control": {"assets": [], "op_pools": {"control_recording": "genesys_api"}},
         "webhook_delivery": {"assets": [], "op_pools": {"deliver_webhook": None}},
+        "expiry_radar": {"assets": ["recording_expiry_radar"], "op_pools": {"recording_expiry_radar": "genesys_api"}},
+        "orphans_day": {"assets": ["recording_orphans"], "op_pools": {"recording_orphans": "genesys_api"}},
     },
-    "schedules": {"archive_daily": {"job": "archive_day", "cron": "0 2 * * *", "timezone": "UTC", "status": "RUNNING"}},
+    "schedules": {
+        "archive_daily": {"job": "archive_day", "cron": "0 2 * * *", "timezone": "UTC", "status": "RUNNING"},
+        "expiry_radar_daily": {"job": "expiry_radar", "cron": "0 2 * * *", "timezone": "UTC", "status": "RUNNING"},
+        "orphans_daily": {"job": "orphans_day", "cron": "0 2 * * *", "timezone": "UTC", "status": "RUNNING"},
+    },
     "sensors": {
         "manifest_webhooks": {"status": "RUNNING", "interval_s": 30},
         "archive_failure_webhooks": {"status": "RUNNING", "interval_s": 30},
+        "restored_recordings": {"status": "RUNNING", "interval_s": 10800},
     },
     "resources": ["archive", "genesys", "s3", "webhooks"],
 }
@@ -78,6 +94,8 @@ def snapshot(defs: dg.Definitions) -> dict:
             },
         }
         part = node.partitions_def
+        if part is None:
+            continue  # an unpartitioned asset (the expiry radar) runs in its own job
         partitions.add(
             json.dumps(
                 {
@@ -91,7 +109,7 @@ def snapshot(defs: dg.Definitions) -> dict:
         policies.add(str(node.backfill_policy))
     for check_key in graph.asset_check_keys:
         assets[check_key.asset_key.to_user_string()]["checks"][check_key.name] = graph.get(check_key).blocking
-    assert len(partitions) == 1, f"every asset should share one partitions definition: {partitions}"
+    assert len(partitions) == 1, f"every partitioned asset should share one partitions definition: {partitions}"
     assert len(policies) == 1, f"every asset of a job should share one backfill policy: {policies}"
     jobs = {}
     for job in defs.resolve_all_job_defs():
