@@ -16,7 +16,10 @@ figure is what each flow *needs*, not what it loses to throttling (seed_engine.p
 open (docs/genesys-behaviours.md), for a 400-conversation day, in both completeness modes (sensitive_check
 trust and lookup), first run and re-run.
 
-    .venv/bin/python benchmarks/api_efficiency.py [--smoke] [--dialects]
+``--retention`` prints the extra requests per 1,000 recordings of each retention feature (issue 14:
+restore, deletion protection, annotations, the expiry radar, the orphans table, the settings read).
+
+    .venv/bin/python benchmarks/api_efficiency.py [--smoke] [--dialects | --retention]
 """
 
 from __future__ import annotations
@@ -89,10 +92,15 @@ def dialects(smoke: bool) -> None:
 def main() -> None:
     parser = c.parser_for(__doc__)
     parser.add_argument("--dialects", action="store_true", help="ours under every sandbox dialect and mode")
+    parser.add_argument("--retention", action="store_true", help="extra requests of each retention feature")
     args = parser.parse_args()
     c.quiet()
     if args.dialects:
         return dialects(args.smoke)
+    if args.retention:
+        from _retention import retention
+
+        return retention(args.smoke)
     conversations = 60 if args.smoke else 2000
     config = dict(
         conversations_per_day=conversations,

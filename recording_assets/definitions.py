@@ -26,6 +26,12 @@ from recording_assets.defs.resources import build_resources
 from recording_assets.defs.reverify import build_reverify
 from recording_assets.defs.source import SOURCE_KEY, conversations_source
 from recording_assets.defs.webhook_alerts import build_failure_webhook_sensor, webhook_delivery
+from recording_assets.defs.retention import (
+    build_expiry_radar,
+    build_recording_orphans,
+    build_restored_sensor,
+    retention_jobs_and_schedules,
+)
 from recording_assets.defs.webhooks import build_webhook_sensor
 from recording_assets.operations_settings import OperationsSettings
 from recording_assets.settings import AutomationSettings, PartitionSettings
@@ -45,19 +51,25 @@ def build_definitions(environ=None) -> dg.Definitions:
             build_recording_audio(partitions, policy),
             build_recording_manifest(partitions, policy, freshness_policy()),
         ]
+        orphans = build_recording_orphans(partitions, policy)
     freshness_check, freshness_job, freshness_schedule = build_freshness(
         partitions, automation, partitioning.timezone
     )
     reverify_check, reverify_job, reverify_schedule = build_reverify(partitions)
     job = archive_job(assets, without_checks=(freshness_check, reverify_check))
+    radar = build_expiry_radar(partitioning.timezone)
+    watch_jobs, watch_schedules = retention_jobs_and_schedules(
+        radar, orphans, automation.cron, partitioning.timezone
+    )
     source = conversations_source(partitions)
+    operations = OperationsSettings.from_env(environ)
     return dg.Definitions(
-        assets=catalogued([source, *_fed_by(assets, SOURCE_KEY)], OperationsSettings.from_env(environ)),
+        assets=catalogued([source, *_fed_by(assets, SOURCE_KEY), radar, orphans], operations),
         asset_checks=[freshness_check, reverify_check],
-        jobs=[job, recording_control, webhook_delivery, freshness_job, reverify_job],
-        schedules=[archive_schedule(job, automation, partitioning.timezone, partitions), freshness_schedule,
-                   reverify_schedule],
-        sensors=[build_webhook_sensor(), build_failure_webhook_sensor()],
+        jobs=[job, recording_control, webhook_delivery, *watch_jobs, freshness_job, reverify_job],
+        schedules=[archive_schedule(job, automation, partitioning.timezone, partitions), *watch_schedules,
+                   freshness_schedule, reverify_schedule],
+        sensors=[build_webhook_sensor(), build_failure_webhook_sensor(), build_restored_sensor(job)],
         resources=build_resources(environ),
     )
 

@@ -1,12 +1,13 @@
-"""Settings of the operations side (issue 13), part of the configuration contract of ``settings.py``: its
-helpers read and check the variables, so this module reads no environment itself."""
+"""Settings of the operations side (issue 13), part of the configuration contract of ``settings.py``: read
+through its ``environment()`` and checked by ``config_values``, so this module reads no environment itself."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from recording_assets.settings import _base_url, _number, environment
+from recording_assets.config_values import base_url, number
+from recording_assets.settings import environment
 
 POOL_LIMIT = "RECORDING_GENESYS_POOL_LIMIT"
 CODE_URL = "RECORDING_CODE_URL"
@@ -26,4 +27,4 @@ class OperationsSettings:
         env = environment(environ)
         url = env.get(CODE_URL, "").strip() or None
         branch = env.get(CODE_BRANCH, "").strip() or cls.code_branch
-        return cls(_number(env, POOL_LIMIT, cls.pool_limit, 1, 64), url and _base_url(CODE_URL, url), branch)
+        return cls(number(env, POOL_LIMIT, cls.pool_limit, 1, 64), url and base_url(CODE_URL, url), branch)

@@ -16,8 +16,10 @@ from recording_assets.defs.catalog import table_metadata
 from recording_assets.defs.common import (
     GENESYS_POOL,
     GROUP,
+    PROTECTION_KEY,
     SENSITIVE_CHECK_KEY,
     carried_preflight,
+    protection_note,
     concurrent_runs,
     launched_by,
     read_table,
@@ -27,6 +29,7 @@ from recording_assets.defs.common import (
 )
 from recording_assets.clock import SystemClock
 from recording_assets.genesys.errors import PermissionDeniedError
+from recording_assets.pipeline import annotations
 from recording_assets.pipeline.archiver import ArchiveOptions, DayArchiver
 from recording_assets.pipeline.audit import AuditTrail
 from recording_assets.pipeline.discovery import conversations_from_table
@@ -76,10 +79,16 @@ def build_recording_audio(partitions_def, backfill_policy=None):
         conversations = conversations_from_table(metadata)
         run_id = context.run.run_id
         carried = carried_preflight(metadata, run_id)
+        needed = archive.preflight_permissions()
         if carried is not None and "recording" not in carried.families:
             carried = None
+        if carried is not None and not set(needed) <= set(carried.confirmed):
+            carried = None  # the metadata step did not confirm what this step's options need
         previous = read_table(manifest_store, outcomes_key(day=window.day), required=False)
         settled = read_table(manifest_store, conversations_key(day=window.day), required=False)
+        earlier_notes = annotations.known(
+            read_table(manifest_store, annotations.annotations_key(day=window.day), required=False)
+        ) if archive.annotations else {}  # fmt: skip
         audit = AuditTrail(
             store=manifest_store,
             day=window.day,
@@ -90,7 +99,7 @@ def build_recording_audio(partitions_def, backfill_policy=None):
 
         async def run():
             async with genesys.client(concurrent_runs=concurrent_runs(context)) as client:
-                report = carried or await client.preflight(families=("recording",))
+                report = carried or await client.preflight(("recording",), needed)
                 if carried is None:  # the metadata step of this run already logged its warnings
                     for warning in report.warnings:
                         context.log.warning(warning)
@@ -101,6 +110,8 @@ def build_recording_audio(partitions_def, backfill_policy=None):
                     sensitive_permission=report.sensitive_data,
                     sensitive_check=archive.sensitive_check,
                     force_quarantined=archive.force_quarantined,
+                    retention=archive.retention_options(),
+                    url_ttl_s=report.batch_url_ttl_s,
                 )
                 context.log.info(_sensitive_check_line(options))
                 archiver = DayArchiver(
@@ -114,7 +125,16 @@ def build_recording_audio(partitions_def, backfill_policy=None):
                     audit=audit,
                     options=options,
                 )
-                return await archiver.run(), client.stats, options
+                result = await archiver.run()
+                if options.retention.annotations:  # issue 14: a request per recording archived since
+                    archived = [o.key for o in result.outcomes if o.state.in_archive]
+                    found, spent = await annotations.collect(
+                        client, archived, earlier_notes, concurrency=archive.concurrency
+                    )
+                    notes_key = annotations.annotations_key(day=window.day)
+                    write_table(manifest_store, notes_key, annotations.annotations_table(found))
+                    result.annotation_requests = spent
+                return result, client.stats, options
 
         start = SystemClock().time()
         try:
@@ -125,7 +145,10 @@ def build_recording_audio(partitions_def, backfill_policy=None):
             audit.flush()
         elapsed = SystemClock().time() - start
         rows = [o.row(run_id) for o in result.outcomes]
-        mode = {SENSITIVE_CHECK_KEY: options.resolved_sensitive_check}
+        mode = {
+            SENSITIVE_CHECK_KEY: options.resolved_sensitive_check,
+            PROTECTION_KEY: protection_note(result),
+        }
         outcomes = to_table(rows, OUTCOMES).replace_schema_metadata(mode)
         outcomes_uri = write_table(manifest_store, outcomes_key(day=window.day), outcomes)
         write_table(manifest_store, conversations_key(day=window.day), to_table(result.conversations, CONVERSATIONS))
@@ -147,6 +170,9 @@ def build_recording_audio(partitions_def, backfill_policy=None):
                 "sensitive_check": options.resolved_sensitive_check,
                 "conversations_settled": sum(1 for r in result.conversations if r["settled"]),
                 "url_refreshes": result.url_refreshes,
+                "restorations_requested": result.restorations,
+                "annotation_requests": result.annotation_requests,
+                "deletion_protection": protection_note(result),
                 "wall_time_s": round(elapsed, 3),
                 "outcomes_uri": dg.MetadataValue.text(outcomes_uri),
                 # The day's objects are the asset; the rows counted are their outcome table's.

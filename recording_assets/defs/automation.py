@@ -11,6 +11,20 @@ import dagster as dg
 from recording_assets.settings import AutomationSettings
 
 JOB_NAME = "archive_day"
+RADAR_ASSET, DAYS_AT_RISK = "recording_expiry_radar", "days_at_risk"  # defs/retention.py
+PRIORITY = "10"  # dagster/priority of a day the expiry radar flags: the run queue starts it first
+
+
+def days_at_risk(context: dg.ScheduleEvaluationContext) -> list[str]:
+    """The days the expiry radar's latest materialisation flags (recordings expiring unarchived)."""
+    try:
+        instance = context.instance
+    except dg.DagsterInvariantViolationError:  # a context built in a test without an instance
+        return []
+    event = instance.get_latest_materialization_event(dg.AssetKey(RADAR_ASSET))
+    materialization = event.asset_materialization if event else None
+    value = materialization.metadata.get(DAYS_AT_RISK) if materialization else None
+    return sorted(value.value) if value is not None and isinstance(value.value, dict) else []
 
 
 def backfill_policy() -> dg.BackfillPolicy:
@@ -40,7 +54,8 @@ def archive_job(assets, without_checks=()) -> dg.UnresolvedAssetJobDefinition:
 
 
 def archive_schedule(job, settings: AutomationSettings, timezone_name: str, partitions) -> dg.ScheduleDefinition:
-    """Each tick archives yesterday and re-sweeps the ``resweep_days`` days before it.
+    """Each tick first runs the days the expiry radar flags (``expiry:{day}@{tick}``, higher priority), then
+    archives yesterday and re-sweeps the ``resweep_days`` days before it.
 
     Run keys are ``archive:{day}`` (yesterday's first archive, once ever) and ``sweep:{day}@{tick}``
     (once per day per tick), so a repeated tick requests nothing new.
@@ -62,6 +77,13 @@ def archive_schedule(job, settings: AutomationSettings, timezone_name: str, part
         first = partitions.start.date()
         if yesterday < first:
             return
+        flagged = [d for d in days_at_risk(context) if first.isoformat() <= d <= yesterday.isoformat()]
+        for day in flagged:
+            yield dg.RunRequest(
+                run_key=f"expiry:{day}@{tick_label}",
+                partition_key=day,
+                tags={"recording_assets/kind": "expiry", "dagster/priority": PRIORITY},
+            )
         yield dg.RunRequest(
             run_key=f"archive:{yesterday.isoformat()}",
             partition_key=yesterday.isoformat(),
@@ -72,6 +94,8 @@ def archive_schedule(job, settings: AutomationSettings, timezone_name: str, part
             if day < first:
                 break
             day = day.isoformat()
+            if day in flagged:
+                continue  # already requested first, for the radar
             yield dg.RunRequest(
                 run_key=f"sweep:{day}@{tick_label}",
                 partition_key=day,

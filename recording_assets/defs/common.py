@@ -68,6 +68,16 @@ def read_table(store: DocumentStore, key: str, *, required: bool = True) -> pa.T
 
 PREFLIGHT_KEY = b"recording_assets.preflight"
 SENSITIVE_CHECK_KEY = b"recording_assets.sensitive_check"  # outcomes table metadata: the mode the run used
+PROTECTION_KEY = b"recording_assets.deletion_protection"  # outcomes table metadata: what protection did
+
+
+def protection_note(report) -> str:
+    """What deletion protection did in a run, for the audio and manifest metadata (issue 14)."""
+    done = report.protection
+    if not done:
+        return "off"
+    applied, lifted, kept = (done.get(k, 0) for k in ("protected", "lifted", "kept"))
+    return f"applied to {applied}, lifted from {lifted}, kept on {kept}"
 
 
 def with_preflight(table: pa.Table, report: PreflightReport, run_id: str) -> pa.Table:

@@ -11,7 +11,16 @@ import dagster as dg
 
 from recording_assets.archive.keys import manifest_key, metadata_key, outcomes_key, recording_day_prefix
 from recording_assets.defs.catalog import table_metadata
-from recording_assets.defs.common import GROUP, SENSITIVE_CHECK_KEY, read_table, timezone_of, window_of, write_table
+from recording_assets.defs.common import (
+    GROUP,
+    PROTECTION_KEY,
+    SENSITIVE_CHECK_KEY,
+    read_table,
+    timezone_of,
+    window_of,
+    write_table,
+)
+from recording_assets.pipeline.annotations import annotations_key, known
 from recording_assets.pipeline.manifest import manifest_table
 from recording_assets.defs.resources import ArchiveResource
 
@@ -49,7 +58,9 @@ def build_recording_manifest(partitions_def, backfill_policy=None, freshness_pol
         manifest_store = archive.manifest_store()
         metadata = read_table(manifest_store, metadata_key(day=window.day))
         outcomes = read_table(manifest_store, outcomes_key(day=window.day))
-        table = manifest_table(metadata, outcomes, manifest_run_id=context.run.run_id)
+        stored = read_table(manifest_store, annotations_key(day=window.day), required=False)
+        notes = known(stored) if archive.annotations else None
+        table = manifest_table(metadata, outcomes, manifest_run_id=context.run.run_id, annotations=notes)
         uri = write_table(manifest_store, manifest_key(day=window.day), table)
         rows = table.to_pylist()
         states = Counter(r["state"] for r in rows)
@@ -63,6 +74,7 @@ def build_recording_manifest(partitions_def, backfill_policy=None, freshness_pol
                 "by_state": dg.MetadataValue.json(dict(sorted(states.items()))),
                 # How recordings a batch leaves out silently were looked for (docs/genesys-behaviours.md).
                 "sensitive_check": (outcomes.schema.metadata or {}).get(SENSITIVE_CHECK_KEY, b"unknown").decode(),
+                "deletion_protection": (outcomes.schema.metadata or {}).get(PROTECTION_KEY, b"off").decode(),
                 **window.metadata(),
             }
         )

@@ -52,7 +52,10 @@ def build_recording_metadata(partitions_def, backfill_policy=None):
 
         async def run():
             async with genesys.client(concurrent_runs=concurrent_runs(context)) as client:
-                report = await client.preflight(families=("recording",)) if archives_audio else NO_PREFLIGHT
+                permissions = archive.preflight_permissions()
+                report = NO_PREFLIGHT
+                if archives_audio:
+                    report = await client.preflight(("recording",), permissions)
                 discovery = await discover_day(client, window, media_types=media_types)
                 return report, discovery, client.stats
 

@@ -18,6 +18,7 @@ from recording_assets.clock import Clock
 from recording_assets.defs.s3 import PooledS3Resource, pool_for
 from recording_assets.genesys import GenesysClient
 from recording_assets.operations_settings import OperationsSettings
+from recording_assets.pipeline.retention_options import RetentionOptions
 from recording_assets.settings import (
     API_BASE_URL,
     ARCHIVE_BUCKET,
@@ -129,8 +130,36 @@ class ArchiveResource(dg.ConfigurableResource):
         description="hash every stored object again by reading it back, for S3-compatible stores that echo "
         "checksums without checking them (AWS checks them: leave off)",
     )
+    restore_archived: bool = Field(
+        default=False,
+        description="restore recordings Genesys archived (one request each) and archive them on a later run",
+    )
+    restore_cap: int = Field(default=100, ge=0, description="restorations one day's run may request at most")
+    restore_days: int = Field(default=7, ge=1, le=365, description="days Genesys keeps a restored recording")
+    protect_until_archived: bool = Field(
+        default=False, description="protect the day's conversations from retention deletes until archived"
+    )
+    annotations: bool = Field(
+        default=False, description="store annotations in the manifest: one request per archived recording"
+    )
+    expiry_radar_days: int = Field(default=14, ge=1, le=365, description="the expiry radar's horizon in days")
     _s3_client = PrivateAttr(default=None)
     _honours_if_none_match: dict = PrivateAttr(default_factory=dict)
+
+    def retention_options(self) -> RetentionOptions:
+        return RetentionOptions(
+            restore_archived=self.restore_archived,
+            restore_cap=self.restore_cap,
+            restore_days=self.restore_days,
+            protect_until_archived=self.protect_until_archived,
+            annotations=self.annotations,
+        )
+
+    def preflight_permissions(self) -> tuple[str, ...]:
+        """Permissions the preflight looks for in the client's roles, beyond the recording family's."""
+        screen = {"screen", "screenshare"} & set(self.media_types or ())
+        extra = ("recording:screenRecording:view",) if screen else ()
+        return self.retention_options().extra_permissions + extra
 
     def storage_settings(self) -> StorageSettings:
         """The buckets bound here and the S3 endpoint of the environment, checked by the env contract."""
@@ -218,6 +247,11 @@ def build_resources(environ: Mapping[str, str] | None = None) -> dict:
             manifest_bucket=dg.EnvVar(MANIFEST_BUCKET),
             sensitive_check=policy.sensitive_check,
             force_quarantined=policy.force_quarantined,
+            restore_archived=policy.restore_archived,
+            restore_cap=policy.restore_cap,
+            protect_until_archived=policy.protect_until_archived,
+            annotations=policy.annotations,
+            expiry_radar_days=policy.expiry_radar_days,
         ),
         "webhooks": WebhookResource(
             urls=list(webhooks.urls),

@@ -12,6 +12,7 @@ from recording_assets.genesys.media import MediaDownload, stream_media
 from recording_assets.genesys.pacing import Pacer
 from recording_assets.genesys.preflight import PreflightReport, preflight
 from recording_assets.genesys.recordings import Recordings
+from recording_assets.genesys.retention import Retention
 from recording_assets.genesys.retry import RetryPolicy
 from recording_assets.genesys.secret import Secret
 from recording_assets.genesys.transport import Transport, TransportStats
@@ -50,6 +51,7 @@ class GenesysClient:
         self.analytics = Analytics(self.transport, self.clock)
         self.recordings = Recordings(self.transport, self.clock)
         self.control = RecordingControl(self.transport, self.analytics, self.clock)
+        self.retention = Retention(self.transport)
 
     @classmethod
     def from_settings(cls, settings, **kwargs) -> GenesysClient:
@@ -68,8 +70,12 @@ class GenesysClient:
     def stats(self) -> TransportStats:
         return self.transport.stats
 
-    async def preflight(self, families: tuple[str, ...] = ("analytics", "recording")) -> PreflightReport:
-        return await preflight(self.transport, client_id=self._client_id, families=families)
+    async def preflight(
+        self, families: tuple[str, ...] = ("analytics", "recording"), permissions: tuple[str, ...] = ()
+    ) -> PreflightReport:
+        return await preflight(
+            self.transport, client_id=self._client_id, families=families, permissions=permissions
+        )
 
     async def download(self, url: str, write: Callable[[bytes], None]) -> MediaDownload:
         return await stream_media(self.transport, url, write)

@@ -41,6 +41,10 @@ def _lenient_time(value: Any) -> datetime | None:
         return None
 
 
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -161,6 +165,7 @@ class RecordingMetadata:
     delete_date: datetime | None
     export_date: datetime | None
     session_id: str | None
+    remaining_restorations: int | None = None  # remainingRestorationsAllowedForOrg: restorations left
 
     @classmethod
     def from_api(cls, raw: Any) -> RecordingMetadata:
@@ -177,6 +182,7 @@ class RecordingMetadata:
             delete_date=_lenient_time(body.get("deleteDate")),
             export_date=_lenient_time(body.get("exportDate")),
             session_id=body.get("sessionId"),
+            remaining_restorations=_count(body.get("remainingRestorationsAllowedForOrg")),
         )
 
 

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from recording_assets.genesys.errors import GenesysApiError, PermissionDeniedError
+from recording_assets.genesys.retention import Retention
 from recording_assets.genesys.transport import Transport
 
 ANALYTICS_VIEW = "analytics:conversationDetail:view"
@@ -28,6 +29,8 @@ class PreflightReport:
     sensitive_data: bool | None  # True / False when the roles could be read, None when unknown
     warnings: tuple[str, ...] = field(default=())
     families: tuple[str, ...] = ()  # the endpoint families whose permission was checked
+    confirmed: tuple[str, ...] = ()  # further permissions the run's options need, found in the roles
+    batch_url_ttl_s: int | None = None  # recordingBatchDownloadUrlTtl (GET /api/v2/recording/settings)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -40,12 +43,24 @@ class PreflightReport:
             sensitive = data["sensitive_data"]
             if sensitive not in (True, False, None):
                 return None
-            return cls(sensitive, tuple(map(str, data["warnings"])), tuple(map(str, data["families"])))
+            confirmed = tuple(map(str, data.get("confirmed", ())))
+            ttl = data.get("batch_url_ttl_s")
+            ttl = ttl if isinstance(ttl, int) and not isinstance(ttl, bool) else None
+            warnings, families = tuple(map(str, data["warnings"])), tuple(map(str, data["families"]))
+            return cls(sensitive, warnings, families, confirmed, ttl)
         except (ValueError, KeyError, TypeError):
             return None
 
 
-async def preflight(transport: Transport, *, client_id: str, families: tuple[str, ...] = ("analytics", "recording")) -> PreflightReport:
+async def preflight(
+    transport: Transport,
+    *,
+    client_id: str,
+    families: tuple[str, ...] = ("analytics", "recording"),
+    permissions: tuple[str, ...] = (),
+) -> PreflightReport:
+    """``permissions``: what opt-in features need (restore, protection, screen recordings ...); their calls
+    change the org, so no probe: they are looked for in the client's roles and a missing one fails here."""
     if "analytics" in families:
         now = datetime.now(timezone.utc).replace(microsecond=0)
         interval = f"{(now - timedelta(minutes=5)).isoformat()}/{now.isoformat()}".replace("+00:00", "Z")
@@ -64,11 +79,46 @@ async def preflight(transport: Transport, *, client_id: str, families: tuple[str
             params={"retentionThresholdDays": 1, "pageSize": 1},
             permission=RECORDING_VIEW,
         )
-    sensitive, warnings = await _sensitive_permission(transport, client_id)
-    return PreflightReport(sensitive_data=sensitive, warnings=tuple(warnings), families=tuple(families))
+    ttl_s, warnings = await _batch_url_ttl(transport) if "recording" in families else (None, [])
+    granted, more = await _granted(transport, client_id)
+    warnings += more
+    sensitive = None if granted is None else _holds(granted, SENSITIVE_VIEW)
+    if sensitive is False:
+        warnings.append(
+            f"the OAuth client lacks {SENSITIVE_VIEW}: recordings with sensitive data are excluded from "
+            "batch downloads by Genesys and will be recorded as 'excluded'; grant it to archive them"
+        )
+    if permissions and granted is None:
+        warnings.append(
+            f"could not confirm {', '.join(permissions)} (the roles are unreadable): a missing one fails "
+            "the run when it is first needed"
+        )
+    missing = [p for p in permissions if granted is not None and not _holds(granted, p)]
+    if missing:
+        raise PermissionDeniedError(
+            status=403, method="GET", path=f"/api/v2/oauth/clients/{client_id}", permission=missing[0],
+            message=f"the OAuth client's roles lack {', '.join(missing)}, which the run's options need: "
+            "grant it or turn the option off",
+        )  # fmt: skip
+    confirmed = tuple(permissions) if granted is not None else ()
+    return PreflightReport(sensitive, tuple(warnings), tuple(families), confirmed, ttl_s)
 
 
-async def _sensitive_permission(transport: Transport, client_id: str) -> tuple[bool | None, list[str]]:
+async def _batch_url_ttl(transport: Transport) -> tuple[int | None, list[str]]:
+    """How long batch download URLs live (2..60 minutes), which sizes the run's download windows."""
+    try:
+        return await Retention(transport).batch_url_ttl_s(), []
+    except GenesysApiError as exc:
+        return None, [f"could not read the recording settings ({exc.status}): download windows are not sized"]
+
+
+def _holds(granted: set[str], permission: str) -> bool:
+    domain, entity, _ = permission.split(":")
+    return bool({permission, "*:*:*", f"{domain}:*:*", f"{domain}:{entity}:*"} & granted)
+
+
+async def _granted(transport: Transport, client_id: str) -> tuple[set[str] | None, list[str]]:
+    """The permissions of the client's roles, or None (with why) when they cannot be read."""
     try:
         client = (await transport.api("GET", f"/api/v2/oauth/clients/{client_id}", family="authorization")).json()
         permissions: set[str] = set()
@@ -90,10 +140,4 @@ async def _sensitive_permission(transport: Transport, client_id: str) -> tuple[b
         ]
     except GenesysApiError as exc:
         return None, [f"could not read this OAuth client's roles ({exc.status}); {SENSITIVE_VIEW} is unknown"]
-    wildcard = {"*:*:*", "recording:*:*", "recording:recording:*"}
-    if SENSITIVE_VIEW in permissions or permissions & wildcard:
-        return True, []
-    return False, [
-        f"the OAuth client lacks {SENSITIVE_VIEW}: recordings with sensitive data are excluded from batch "
-        "downloads by Genesys and will be recorded as 'excluded'; grant it to archive them"
-    ]
+    return permissions, []

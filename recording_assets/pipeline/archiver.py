@@ -30,7 +30,7 @@ from datetime import date
 from recording_assets.archive.protocol import RecordingStore
 from recording_assets.genesys import BatchItem, GenesysClient
 from recording_assets.genesys.models import ConversationSummary
-from recording_assets.pipeline import plan, settled
+from recording_assets.pipeline import plan, protection, restore, settled, windows
 from recording_assets.pipeline.audit import AuditTrail
 from recording_assets.pipeline.context import (
     FORMAT_CONTENT_TYPES,
@@ -82,9 +82,13 @@ class DayArchiver:
             with_work = settled.conversations_with_work(
                 ctx.conversations, ctx.existing, self._previous, self._settled, options=ctx.options
             )
-            await self._archive_conversations(with_work)
+            await protection.protect_day(ctx, with_work)  # issue 14 hook: before any download
+            for window in windows.download_windows(with_work, ctx.options.url_ttl_s):  # issue 14 hook
+                await self._archive_conversations(window)
+            await restore.request_restorations(ctx)  # issue 14 hook: after the plan classified the day
             for outcome in settled.carried_forward(ctx.conversations, self._previous, ctx.outcomes):
                 ctx.finish(outcome)
+            await protection.lift_archived(ctx, with_work)  # issue 14 hook: once every outcome is known
         finally:
             ctx.executor.shutdown(wait=True)
         ctx.report.outcomes = sorted(ctx.outcomes.values(), key=lambda o: o.key)

@@ -18,6 +18,7 @@ from recording_assets.genesys import BatchItem, GenesysClient
 from recording_assets.genesys.models import BatchResult, ConversationSummary
 from recording_assets.pipeline.audit import AuditTrail
 from recording_assets.pipeline.outcome import ArchiveReport, Key, Outcome
+from recording_assets.pipeline.retention_options import RetentionOptions
 from recording_assets.pipeline.states import State
 
 T = TypeVar("T")
@@ -54,6 +55,8 @@ class ArchiveOptions:
     sensitive_check: str = "auto"
     # A recording whose downloads gave the same bad bytes twice is not downloaded again, unless this is set.
     force_quarantined: bool = False
+    retention: RetentionOptions = RetentionOptions()  # issue 14: restore, protection, annotations (opt in)
+    url_ttl_s: int | None = None  # recordingBatchDownloadUrlTtl: sizes download windows (pipeline/windows.py)
 
     @property
     def looks_up_every_conversation(self) -> bool:

@@ -7,6 +7,8 @@ object's metadata); only ``run_outcome`` and ``manifest_run_id`` say what this r
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pyarrow as pa
 
 from recording_assets.pipeline.states import State, manifest_state
@@ -24,7 +26,11 @@ def media_type_of(content_type: str | None, container: str | None) -> str | None
     return None
 
 
-def manifest_table(metadata: pa.Table, outcomes: pa.Table, *, manifest_run_id: str) -> pa.Table:
+def manifest_table(
+    metadata: pa.Table, outcomes: pa.Table, *, manifest_run_id: str, annotations: Mapping | None = None
+) -> pa.Table:
+    """``annotations``: (conversation, recording) -> annotations, when the ``annotations`` setting is on."""
+    annotations = annotations or {}
     conversations = {row["conversation_id"]: row for row in metadata.to_pylist()}
     rows = []
     for o in sorted(outcomes.to_pylist(), key=lambda r: (r["conversation_id"], r["recording_id"])):
@@ -52,6 +58,7 @@ def manifest_table(metadata: pa.Table, outcomes: pa.Table, *, manifest_run_id: s
                 "run_id": o["archived_run_id"] if state.in_archive else None,
                 "run_outcome": state.value,
                 "manifest_run_id": manifest_run_id,
+                "annotations": annotations.get((o["conversation_id"], o["recording_id"])),
             }
         )
     return to_table(rows, MANIFEST)

@@ -38,6 +38,7 @@ class Outcome:
     archived_run_id: str | None = None
     checksum_verified_by: str | None = None
     quarantine_repeats: int | None = None
+    restore_until: datetime | None = None  # the archiveDate a restoration asked for (state restoring)
 
     @property
     def key(self) -> Key:
@@ -59,6 +60,9 @@ class ArchiveReport:
     downloads: int = 0
     url_refreshes: int = 0
     quarantined_attempts: int = 0
+    restorations: int = 0  # restore requests this run made (restore_archived)
+    annotation_requests: int = 0  # annotations look-ups this run made (annotations)
+    protection: dict = field(default_factory=dict)  # what deletion protection did (protect_until_archived)
     conversations: list[dict] = field(default_factory=list)  # rows of the conversations table
 
 

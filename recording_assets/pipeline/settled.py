@@ -63,8 +63,10 @@ def is_final(row: Mapping, options: ArchiveOptions) -> bool:
     """Whether a recording that is not in the archive needs no request again: its state is final for this
     run's settings. (A row that says archived but whose object is gone from the archive is not final.)"""
     state = State(row["state"])
-    if state in (State.DELETED, State.ARCHIVED_IN_GENESYS):
+    if state is State.DELETED:
         return True
+    if state is State.ARCHIVED_IN_GENESYS:
+        return not options.retention.restore_archived  # restorable: asked again while restore is on
     if state is State.EXCLUDED:
         return options.sensitive_permission is not True  # with the permission now, it can be archived
     if state is State.QUARANTINED:

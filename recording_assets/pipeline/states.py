@@ -9,6 +9,7 @@ class State(str, Enum):
     ARCHIVED = "archived"  # verified and stored under its final key by this run
     ALREADY_ARCHIVED = "already_archived"  # found under its final key from an earlier run
     ARCHIVED_IN_GENESYS = "archived_in_genesys"  # fileState ARCHIVED: skipped (restore is opt-in)
+    RESTORING = "restoring"  # restoration requested (restore_archived); a later run archives it once served
     DELETED = "deleted"  # fileState DELETED, or 404/410 on the media
     EXCLUDED = "excluded"  # sensitive data and no recording:recording:viewSensitiveData
     QUARANTINED = "quarantined"  # bytes are not the container the API claims; kept under quarantine/

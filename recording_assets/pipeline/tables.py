@@ -120,6 +120,7 @@ OUTCOMES_TABLE = Table(
             "Downloads, this run and earlier ones, that gave these same bad bytes (same `sha256`). From 2 the "
             "recording is not downloaded again unless the `force_quarantined` setting asks for it.",
         ),
+        Column("restore_until", TS, "For `restoring`: the `archiveDate` the restoration asked Genesys for."),
         RUN_ID,
     ),
 )
@@ -165,6 +166,13 @@ MANIFEST_TABLE = Table(
         RUN_ID.described("Run id that archived the object (stable across re-runs)." + IN_ARCHIVE_ONLY),
         Column("run_outcome", pa.string(), "What the latest run did with the recording (`states.State`)."),
         Column("manifest_run_id", pa.string(), "Run id that wrote this manifest."),
+        Column(
+            "annotations",
+            pa.list_(pa.struct([("reason", pa.string()), ("type", pa.string()), ("location_ms", pa.int64()),
+                                ("duration_ms", pa.int64())])),  # fmt: skip
+            "Genesys annotations of the recording (`reason` Hold, SecurePause ...; where and how long, ms). "
+            "Null unless the `annotations` setting is on.",
+        ),
     ),
 )
 

@@ -21,7 +21,7 @@ from recording_assets.sandbox import (
     routes_identity,
     routes_media,
 )
-from recording_assets.sandbox import routes_recordings
+from recording_assets.sandbox import routes_recordings, routes_retention
 from recording_assets.sandbox.faults import Faults
 from recording_assets.sandbox.errors import not_found
 from recording_assets.sandbox.gateway import error_body
@@ -97,6 +97,7 @@ def build_app(state: SandboxState) -> Starlette:
         *routes_analytics.routes(state),
         *routes_conversations.routes(state),
         *routes_recordings.routes(state),
+        *routes_retention.routes(state),
         *routes_media.routes(state),
         Route("/{path:path}", fallback, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]),
     ]

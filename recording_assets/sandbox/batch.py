@@ -15,10 +15,12 @@ from recording_assets.sandbox.errors import bad_request
 from recording_assets.sandbox.faults import FaultState
 from recording_assets.sandbox.ids import stable_uuid
 from recording_assets.sandbox.org import ARCHIVED, DELETED, UPLOADING, Recording, SyntheticOrg
+from recording_assets.sandbox.retention import RESTORING
 
 MAX_ITEMS = 100
 PER_ITEM_MS = 20
 
+ERROR_RESTORING = "Recording is being restored from the archive. Try again when it is RESTORED."
 ERROR_ARCHIVED = "Recording is archived. Restore it before requesting a download."
 ERROR_DELETED = "Recording has been deleted."
 ERROR_UPLOADING = "Recording is still being uploaded; try again after the conversation has ended."
@@ -113,9 +115,10 @@ class BatchStore:
             if rec.sensitive and not can_view_sensitive:
                 continue  # silently excluded, as Genesys does without viewSensitiveData
             state = rec.file_state_at(now_ms)
-            if state in (ARCHIVED, DELETED) and self._org.dialect.batch_unavailable == "omitted":
+            if state in (ARCHIVED, DELETED, RESTORING) and self._org.dialect.batch_unavailable == "omitted":
                 continue  # the reading in which a batch leaves unavailable recordings out
-            error = {ARCHIVED: ERROR_ARCHIVED, DELETED: ERROR_DELETED, UPLOADING: ERROR_UPLOADING}.get(state)
+            errors = {ARCHIVED: ERROR_ARCHIVED, DELETED: ERROR_DELETED, UPLOADING: ERROR_UPLOADING}
+            error = errors.get(state, ERROR_RESTORING if state == RESTORING else None)
             expanded.append((conversation_id, rec.id, rec, error))
         return expanded
 

@@ -24,6 +24,11 @@ PARTICIPANT_RECORD = (
     "conversation:call:record",
     "conversation:communication:disconnect",
 )
+RESTORE = "recording:recording:restore"
+EDIT_RETENTION = "recording:recording:editRetention"
+PROTECT, UNPROTECT = "recording:deletionProtection:apply", "recording:deletionProtection:revoke"
+ORPHAN_VIEW = "recording:orphan:view"
+ANNOTATION_VIEW = "recording:annotation:view"
 OAUTH_CLIENT_VIEW = "oauth:client:view"
 ROLE_VIEW = "authorization:role:view"
 
@@ -35,6 +40,12 @@ ALL_PERMISSIONS = frozenset(
         *PARTICIPANT_RECORD,
         VIEW_SENSITIVE,
         PAUSE_OTHERS,
+        RESTORE,
+        EDIT_RETENTION,
+        PROTECT,
+        UNPROTECT,
+        ORPHAN_VIEW,
+        ANNOTATION_VIEW,
         OAUTH_CLIENT_VIEW,
         ROLE_VIEW,
     )
@@ -74,6 +85,9 @@ class SandboxConfig:
         0, "bytes per second shared by all media downloads (0 = unlimited)", flag="--media-bandwidth"
     )
     faults: Faults = field(default_factory=Faults)
+    restore_latency_s: float = 5.0  # ARCHIVED -> RESTORING -> RESTORED after this long
+    restore_quota: int = 10_000  # the org's maxAllowedRestorationsForOrg
+    orphans_per_day: int = 2  # orphan recordings (recordings without a conversation) created each day
     # readings of what the documentation leaves open; not (yet) on the command line
     dialect: Dialect = option(
         Dialect(),

@@ -19,6 +19,7 @@ from typing import Iterable
 from recording_assets.sandbox import media
 from recording_assets.sandbox.dialect import Dialect
 from recording_assets.sandbox.ids import IdCodec, stable_int, stable_uuid
+from recording_assets.sandbox.retention import RetentionLedger
 from recording_assets.sandbox.timefmt import DAY_MS, day_of_ms, day_start_ms
 
 # Id kinds encoded into conversation / recording UUIDs.
@@ -176,16 +177,30 @@ class Recording:
 
     @property
     def archive_date_ms(self) -> int | None:
+        restoration = self.conversation.org.retention.restoration(self.id)
+        if restoration is not None:
+            return restoration.until_ms  # restored until then, when it returns to the archive tier
         return self.conversation.end_ms if self.file_state == ARCHIVED else None
 
     @property
+    def restore_expiration_ms(self) -> int | None:
+        restoration = self.conversation.org.retention.restoration(self.id)
+        return restoration.until_ms if restoration is not None else None
+
+    @property
     def delete_date_ms(self) -> int:
+        swept = self.conversation.org.retention.deleted_at(self.id)
+        if swept is not None:
+            return swept
         if self.file_state == DELETED:
             return self.conversation.end_ms
         return self.conversation.start_ms + RETENTION_DAYS * DAY_MS
 
     def file_state_at(self, now_ms: int) -> str:
-        return UPLOADING if self.conversation.end_ms > now_ms else self.file_state
+        if self.conversation.end_ms > now_ms:
+            return UPLOADING
+        # What the org's retention did since the sandbox started (restorations, sweeps): sandbox/retention.py
+        return self.conversation.org.retention.state_of(self.id, self.file_state, now_ms)
 
     def __repr__(self) -> str:
         return f"Recording({self.id}, {self.media}/{self.subtype}, {self.file_state}, {self.codec})"
@@ -285,6 +300,7 @@ class SyntheticOrg:
         self._days: OrderedDict[int, _Day] = OrderedDict()
         self._lock = threading.RLock()
         self._media_cache: dict[tuple[str, str], tuple[int, str]] = {}
+        self.retention = RetentionLedger()  # SandboxState sizes it from its config
         self._live = self._make_live_calls(live_calls)
 
     # ---- public lookups -------------------------------------------------------------------------

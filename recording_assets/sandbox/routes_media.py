@@ -22,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 from recording_assets.sandbox import media
 from recording_assets.sandbox.faults import MediaFault
 from recording_assets.sandbox.org import AVAILABLE
+from recording_assets.sandbox.retention import RESTORED
 from recording_assets.sandbox.state import SandboxState
 
 TRANSPORT_SCOPE_KEY = "recording_assets.sandbox.transport"  # set by server.SandboxHttpProtocol
@@ -187,7 +188,7 @@ def routes(state: SandboxState) -> list[Route]:
                 "X-Amz-Date and X-Amz-Expires parameters",
             )
         rec = org.recording(grant.recording_id)
-        if rec is None or rec.file_state_at(state.now_ms()) != AVAILABLE:
+        if rec is None or rec.file_state_at(state.now_ms()) not in (AVAILABLE, RESTORED):
             return s3_error(404, "NoSuchKey", "The specified key does not exist.")
         body = media.body_for(org.seed, rec, grant.container, org.media_scale)
         head_only = request.method == "HEAD"

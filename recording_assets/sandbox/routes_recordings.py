@@ -13,6 +13,7 @@ from recording_assets.sandbox.config import RECORDING_VIEW, VIEW_SENSITIVE
 from recording_assets.sandbox.errors import ApiError, bad_request, not_found
 from recording_assets.sandbox.gateway import Ctx, api, json_response
 from recording_assets.sandbox.org import ARCHIVED, DELETED, UPLOADING, Conversation, Recording, RETENTION_DAYS
+from recording_assets.sandbox.retention import RESTORING
 from recording_assets.sandbox.presign import MediaGrant
 from recording_assets.sandbox.state import SandboxState
 from recording_assets.sandbox.timefmt import DAY_MS, iso, stamp
@@ -30,14 +31,14 @@ def metadata(rec: Recording, now_ms: int, times: str = "millis") -> dict[str, An
 
     The SDK documents its ``startTime`` as "for screen recordings. Null for other types", and gives it a
     ``region`` (where the file is stored) that the ``Recording`` model does not have."""
-    out = _shared_fields(rec, now_ms, times)
+    out = recording_fields(rec, now_ms, times)
     if rec.media != "screen":
         del out["startTime"]
     out["region"] = REGION
     return out
 
 
-def _shared_fields(rec: Recording, now_ms: int, times: str) -> dict[str, Any]:
+def recording_fields(rec: Recording, now_ms: int, times: str) -> dict[str, Any]:
     """The fields RecordingMetadata and Recording have in common."""
     state = rec.file_state_at(now_ms)
     out: dict[str, Any] = {
@@ -51,13 +52,16 @@ def _shared_fields(rec: Recording, now_ms: int, times: str) -> dict[str, Any]:
     if rec.subtype:
         out["mediaSubtype"] = rec.subtype
     out["fileState"] = state
+    if rec.restore_expiration_ms is not None:
+        out["restoreExpirationTime"] = stamp(rec.restore_expiration_ms, times)
     if rec.archive_date_ms is not None:
         out["archiveDate"] = stamp(rec.archive_date_ms, times)
         out["archiveMedium"] = "CLOUDARCHIVE"
     out["deleteDate"] = stamp(rec.delete_date_ms, times)
     out["sessionId"] = rec.session_id
-    out["maxAllowedRestorationsForOrg"] = 10000
-    out["remainingRestorationsAllowedForOrg"] = 10000
+    ledger = rec.conversation.org.retention
+    out["maxAllowedRestorationsForOrg"] = ledger.max_restorations
+    out["remainingRestorationsAllowedForOrg"] = ledger.remaining_restorations
     out["selfUri"] = f"/api/v2/conversations/{rec.conversation_id}/recordings/{rec.id}"
     return out
 
@@ -85,12 +89,12 @@ def routes(state: SandboxState) -> list[Route]:
 
     def recording_view(ctx: Ctx, rec: Recording) -> tuple[int, dict[str, Any]]:
         """(status, Recording body) for one recording as the single/plural GETs show it."""
-        body = _shared_fields(rec, ctx.now_ms, state.config.dialect.timestamps)
+        body = recording_fields(rec, ctx.now_ms, state.config.dialect.timestamps)
         body["recordingFileRole"] = "CUSTOMER_EXPERIENCE"
         created = rec.end_ms if body["fileState"] != UPLOADING else rec.start_ms
         body["creationTime"] = stamp(created, state.config.dialect.timestamps)
         body["outputDurationMs"] = rec.duration_ms
-        if body["fileState"] in (ARCHIVED, DELETED, UPLOADING):
+        if body["fileState"] in (ARCHIVED, DELETED, UPLOADING, RESTORING):
             # No playable media: the SDK documents startTime and endTime as null then.
             body.pop("startTime")
             body.pop("endTime", None)
@@ -193,7 +197,7 @@ def routes(state: SandboxState) -> list[Route]:
         entities, seen = [], 0
         for conv in org.conversations_between(start, max(end, start + 1)):
             for rec in conv.recordings:
-                if rec.file_state == DELETED:
+                if rec.file_state_at(ctx.now_ms) == DELETED:
                     continue
                 seen += 1
                 if seen <= skip:

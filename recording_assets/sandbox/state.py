@@ -17,6 +17,7 @@ from recording_assets.sandbox.jobs import JobStore
 from recording_assets.sandbox.org import SyntheticOrg
 from recording_assets.sandbox.presign import UrlSigner
 from recording_assets.sandbox.ratelimit import RateLimiter
+from recording_assets.sandbox.retention import RetentionLedger, SweepResult
 from recording_assets.sandbox.stats import Stats
 from recording_assets.sandbox.tokens import TokenStore
 
@@ -57,6 +58,9 @@ class SandboxState:
             anchor_ms=self.now_ms(),
             dialect=config.dialect,
         )
+        self.org.retention = RetentionLedger(
+            restore_latency_s=config.restore_latency_s, restore_quota=config.restore_quota
+        )
         self.faults = FaultState(seed=config.seed, faults=config.faults)
         self.tokens = TokenStore()
         self.limiter = RateLimiter(config.rate_limit_per_minute)
@@ -75,6 +79,14 @@ class SandboxState:
 
     def set_faults(self, faults: Faults) -> None:
         self.faults.replace(faults)
+
+    def retention_sweep(self, conversation_ids) -> SweepResult:
+        """Delete every recording of these conversations as the org's retention would, but the protected."""
+        now = self.now_ms()
+        recordings = [r for cid in conversation_ids for r in self.org.recordings(cid)]
+        gone = ("DELETED", "UPLOADING")  # nothing to delete yet, or already
+        pairs = [(r.conversation_id, r.id) for r in recordings if r.file_state_at(now) not in gone]
+        return self.org.retention.sweep(pairs, now)
 
     def permissions(self) -> frozenset[str]:
         """What the client holds right now: the configured grant minus any denied by faults."""

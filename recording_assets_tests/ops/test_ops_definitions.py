@@ -46,6 +46,15 @@ SNAPSHOT = {
             # Issue 13: "the schedule is alive" (26 h); a given day's freshness is yesterday_archived's.
             "freshness": {"fail_window_s": 93600},
         },
+        # issue 14: the radar looks at what Genesys deletes soon, whatever the day: not partitioned
+        "recording_expiry_radar": {
+            "deps": [],
+            "pools": ["genesys_api"],
+            "group": "recordings",
+            "checks": {"no_unarchived_recording_expiring": False},
+            "freshness": None,
+        },
+        "recording_orphans": {"deps": [], "pools": ["genesys_api"], "group": "recordings", "checks": {}, "freshness": None},
     },
     "partitions": {"type": "DailyPartitionsDefinition", "start": "2025-01-01", "timezone": "UTC", "end_offset": 0},
     "backfill_policy": "BackfillPolicy.multi_run(max_partitions_per_run=1)",
@@ -58,9 +67,13 @@ SNAPSHOT = {
         "recording_control": {"assets": [], "op_pools": {"control_recording": "genesys_api"}},
         "reverify_archive": {"assets": [], "op_pools": {"recording_manifest_reverified_from_s3": None}},
         "webhook_delivery": {"assets": [], "op_pools": {"deliver_webhook": None}},
+        "expiry_radar": {"assets": ["recording_expiry_radar"], "op_pools": {"recording_expiry_radar": "genesys_api"}},
+        "orphans_day": {"assets": ["recording_orphans"], "op_pools": {"recording_orphans": "genesys_api"}},
     },
     "schedules": {
         "archive_daily": {"job": "archive_day", "cron": "0 2 * * *", "timezone": "UTC", "status": "RUNNING"},
+        "expiry_radar_daily": {"job": "expiry_radar", "cron": "0 2 * * *", "timezone": "UTC", "status": "RUNNING"},
+        "orphans_daily": {"job": "orphans_day", "cron": "0 2 * * *", "timezone": "UTC", "status": "RUNNING"},
         "check_freshness": {
             "job": "check_freshness", "cron": "0 6-23 * * *", "timezone": "UTC", "status": "RUNNING"
         },
@@ -71,6 +84,7 @@ SNAPSHOT = {
     "sensors": {
         "manifest_webhooks": {"status": "RUNNING", "interval_s": 30},
         "archive_failure_webhooks": {"status": "RUNNING", "interval_s": 30},
+        "restored_recordings": {"status": "RUNNING", "interval_s": 10800},
     },
     "resources": ["archive", "genesys", "s3", "webhooks"],
 }
@@ -93,6 +107,8 @@ def snapshot(defs: dg.Definitions) -> dict:
             else {"fail_window_s": int(freshness.fail_window.to_timedelta().total_seconds())},
         }
         part = node.partitions_def
+        if part is None:
+            continue  # an unpartitioned asset (the expiry radar) runs in its own job
         partitions.add(
             json.dumps(
                 {
@@ -107,7 +123,7 @@ def snapshot(defs: dg.Definitions) -> dict:
             policies.add(str(node.backfill_policy))
     for check_key in graph.asset_check_keys:
         assets[check_key.asset_key.to_user_string()]["checks"][check_key.name] = graph.get(check_key).blocking
-    assert len(partitions) == 1, f"every asset should share one partitions definition: {partitions}"
+    assert len(partitions) == 1, f"every partitioned asset should share one partitions definition: {partitions}"
     assert len(policies) == 1, f"every asset of a job should share one backfill policy: {policies}"
     jobs = {}
     for job in defs.resolve_all_job_defs():

@@ -5,11 +5,12 @@ from __future__ import annotations
 from recording_assets.pipeline.states import State, manifest_state
 
 
-def test_the_seven_states_and_their_values():
+def test_the_eight_states_and_their_values():
     assert [s.value for s in State] == [
         "archived",
         "already_archived",
         "archived_in_genesys",
+        "restoring",  # issue 14
         "deleted",
         "excluded",
         "quarantined",

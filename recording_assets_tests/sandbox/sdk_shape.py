@@ -112,6 +112,8 @@ class SdkEndpoint:
         answer = re.search(r"response_type=(?:'([^']+)'|None)", source)[1]
         body = inspect.signature(function).parameters.get("body")
         body_type = body.annotation.strip("'") if body is not None else None
+        if body is None and (optional := re.search(r":param (\w+) body:", source)):
+            body_type = optional[1]  # an optional body the method takes in **kwargs
         return cls(api, name, method, path, body_type, answer)
 
     def matches(self, method: str, path: str) -> bool:

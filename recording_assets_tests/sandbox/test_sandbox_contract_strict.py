@@ -55,6 +55,12 @@ ENDPOINTS = [
         (RECORDING, "post_recording_batchrequests"),
         (RECORDING, "get_recording_batchrequest"),
         (RECORDING, "get_recordings_retention_query"),
+        (RECORDING, "put_conversation_recording"),
+        (RECORDING, "put_recordings_deletionprotection"),
+        (RECORDING, "post_recordings_deletionprotection"),
+        (RECORDING, "get_orphanrecordings"),
+        (RECORDING, "get_recording_settings"),
+        (RECORDING, "get_conversation_recording_annotations"),
         ("OAuthApi", "get_oauth_client"),
         ("AuthorizationApi", "get_authorization_role"),
         ("TokensApi", "get_tokens_me"),
@@ -65,10 +71,15 @@ ENDPOINTS = [
         (CONVERSATIONS, "patch_conversations_call_participant"),
     )
 ]
+RETENTION = {  # issue 14, exercised by test_sandbox_contract_retention.py
+    "put_conversation_recording", "put_recordings_deletionprotection", "post_recordings_deletionprotection",
+    "get_orphanrecordings", "get_recording_settings", "get_conversation_recording_annotations",
+}  # fmt: skip
 # What each scenario below must exercise; together, every endpoint of the table.
 COVERS = {
     "discovery": {e.name for e in ENDPOINTS if e.api == ANALYTICS},
-    "recordings": {e.name for e in ENDPOINTS if e.api == RECORDING} - {"get_recordings_retention_query"},
+    "recordings": {e.name for e in ENDPOINTS if e.api == RECORDING} - {"get_recordings_retention_query"} - RETENTION,
+    "retention": RETENTION | {"get_conversation_recordingmetadata", "get_recordings_retention_query"},
     "identity": {
         "post_analytics_conversations_details_query", "get_recordings_retention_query", "get_oauth_client",
         "get_authorization_role", "get_tokens_me",

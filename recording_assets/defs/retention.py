@@ -1,0 +1,178 @@
+"""Retention watch (issue 14): the expiry radar with its check, the daily orphans table, their jobs and
+schedules. The archive schedule reads the radar's latest ``days_at_risk`` and runs those days first."""
+
+
+import asyncio
+import json
+from datetime import datetime, timedelta, timezone
+
+import dagster as dg
+
+from recording_assets.defs.common import (
+    GENESYS_POOL,
+    GROUP,
+    concurrent_runs,
+    timezone_of,
+    window_of,
+    write_table,
+)
+from recording_assets.defs.resources import ArchiveResource, GenesysCloudResource
+from recording_assets.pipeline.orphans import ORPHANS, orphan_rows, orphans_key
+from recording_assets.pipeline.radar import unarchived
+from recording_assets.pipeline.tables import to_table
+
+RADAR = "recording_expiry_radar"
+RADAR_CHECK = "no_unarchived_recording_expiring"
+DAYS_AT_RISK = "days_at_risk"  # metadata: {day: recordings at risk}, read by the archive schedule
+ORPHANS_ASSET = "recording_orphans"
+
+
+def build_expiry_radar(timezone_name: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=RADAR,
+        pool=GENESYS_POOL,
+        group_name=GROUP,
+        kinds={"genesys", "s3"},
+        description="Recordings Genesys deletes within expiry_radar_days that the archive does not hold, per "
+        "day (retention query, paged; an S3 listing per day). The archive schedule runs those days first.",
+        check_specs=[
+            dg.AssetCheckSpec(
+                RADAR_CHECK,
+                asset=RADAR,
+                description="No recording Genesys deletes within the horizon is missing from the archive.",
+            )
+        ],
+    )
+    def recording_expiry_radar(
+        context: dg.AssetExecutionContext, genesys: GenesysCloudResource, archive: ArchiveResource
+    ):
+        days = archive.expiry_radar_days
+
+        async def run():
+            async with genesys.client(concurrent_runs=concurrent_runs(context)) as client:
+                return await client.retention.expiring(days), client.stats
+
+        entries, stats = asyncio.run(run())
+        report = unarchived(
+            entries,
+            horizon_days=days,
+            archive=archive.archive_store(),
+            manifests=archive.manifest_store(),
+            timezone=timezone_name,
+            key_prefix=archive.key_prefix,
+        )
+        per_day = report.per_day()
+        soonest = report.soonest()
+        if report.total:
+            context.log.warning(f"{report.total} recordings expire within {days} days unarchived: {per_day}")
+        yield dg.MaterializeResult(
+            metadata={
+                "horizon_days": days,
+                "recordings_within_horizon": report.checked,
+                "at_risk": report.total,
+                DAYS_AT_RISK: dg.MetadataValue.json(per_day),
+                "soonest_delete_date": soonest.isoformat() if soonest else "none",
+                "api_requests": stats.api_requests,
+            }
+        )
+        at_risk = [e for batch in report.at_risk.values() for e in batch]
+        examples = [f"{e.conversation_id}/{e.recording_id}" for e in at_risk]
+        yield dg.AssetCheckResult(
+            check_name=RADAR_CHECK,
+            passed=report.total == 0,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=None if report.total == 0 else (
+                f"{report.total} recordings expire within {days} days and are not archived: run those days "
+                "(the archive schedule does so on its next tick); ARCHIVED ones need restore_archived"
+            ),
+            metadata={
+                DAYS_AT_RISK: dg.MetadataValue.json(per_day),
+                "examples": dg.MetadataValue.json(examples[:20]),
+            },
+        )  # fmt: skip
+
+    return recording_expiry_radar
+
+
+def build_recording_orphans(partitions_def, backfill_policy=None) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=ORPHANS_ASSET,
+        partitions_def=partitions_def,
+        backfill_policy=backfill_policy,
+        pool=GENESYS_POOL,
+        group_name=GROUP,
+        kinds={"genesys", "s3"},
+        description="The day's orphan recordings (held by Genesys without a conversation, so invisible to "
+        "discovery) as a Parquet table under orphans/date=YYYY-MM-DD/.",
+    )
+    def recording_orphans(
+        context: dg.AssetExecutionContext, genesys: GenesysCloudResource, archive: ArchiveResource
+    ) -> dg.MaterializeResult:
+        window = window_of(context, timezone_of(context))
+
+        async def run():
+            async with genesys.client(concurrent_runs=concurrent_runs(context)) as client:
+                return await client.retention.orphans(), client.stats
+
+        orphans, stats = asyncio.run(run())
+        rows = orphan_rows(orphans, window)
+        uri = write_table(archive.manifest_store(), orphans_key(day=window.day), to_table(rows, ORPHANS))
+        return dg.MaterializeResult(
+            metadata={"orphans": len(rows), "orphans_listed": len(orphans), "uri": dg.MetadataValue.text(uri),
+                      "api_requests": stats.api_requests}  # fmt: skip
+        )
+
+    return recording_orphans
+
+
+def retention_jobs_and_schedules(radar, orphans, cron: str, timezone_name: str):
+    """The radar job and the orphans job, each with a daily schedule (the radar's on the archive schedule's
+    cron: each archive tick reads the radar's latest result)."""
+    radar_job = dg.define_asset_job("expiry_radar", selection=dg.AssetSelection.assets(radar))
+    orphans_job = dg.define_asset_job("orphans_day", selection=dg.AssetSelection.assets(orphans))
+    radar_schedule = dg.ScheduleDefinition(
+        name="expiry_radar_daily", job=radar_job, cron_schedule=cron, execution_timezone=timezone_name,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+    )  # fmt: skip
+
+    @dg.schedule(name="orphans_daily", job=orphans_job, cron_schedule=cron, execution_timezone=timezone_name,
+                 default_status=dg.DefaultScheduleStatus.RUNNING)  # fmt: skip
+    def orphans_schedule(context: dg.ScheduleEvaluationContext):
+        day = (context.scheduled_execution_time - timedelta(days=1)).date().isoformat()
+        return dg.RunRequest(run_key=f"orphans:{day}", partition_key=day)
+
+    return [radar_job, orphans_job], [radar_schedule, orphans_schedule]
+
+
+RESTORED_SENSOR = "restored_recordings"
+RESTORED_CHECK_EVERY_S = 3 * 3600  # Genesys takes hours to restore; each check re-runs the day (cheaply)
+
+
+def build_restored_sensor(job) -> dg.SensorDefinition:
+    """Runs again the days whose latest audio materialisation left recordings ``restoring``, every few hours,
+    until a run finds them RESTORED and archives them. Cursor: the last materialisation read and the days
+    still restoring, so each tick reads only new materialisations."""
+
+    @dg.sensor(name=RESTORED_SENSOR, job=job, minimum_interval_seconds=RESTORED_CHECK_EVERY_S,
+               default_status=dg.DefaultSensorStatus.RUNNING)  # fmt: skip
+    def restored_recordings(context: dg.SensorEvaluationContext):
+        state = json.loads(context.cursor) if context.cursor else {"after": None, "days": []}
+        days = set(state["days"])
+        records = context.instance.fetch_materializations(
+            dg.AssetRecordsFilter(dg.AssetKey("recording_audio"), after_storage_id=state["after"]),
+            limit=1000, ascending=True,
+        ).records  # fmt: skip
+        for record in records:
+            materialization = record.asset_materialization
+            restoring = materialization.metadata.get("state_restoring") if materialization else None
+            if materialization and materialization.partition:
+                still = restoring is not None and restoring.value
+                (days.add if still else days.discard)(materialization.partition)
+            state["after"] = record.storage_id
+        bucket = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H")
+        for day in sorted(days):
+            yield dg.RunRequest(run_key=f"restored:{day}@{bucket}", partition_key=day,
+                                tags={"recording_assets/kind": "restored"})  # fmt: skip
+        context.update_cursor(json.dumps({"after": state["after"], "days": sorted(days)}))
+
+    return restored_recordings

@@ -1,0 +1,185 @@
+"""Retention endpoints of the RecordingApi: restore an archived recording, deletion protection, the
+retention query (what Genesys deletes soon), orphan recordings, recording settings, annotations.
+
+Every call here is opt in for the archiver (``pipeline/restore.py``, ``protection.py``, ``radar.py``);
+the answers are read into small frozen models with only the fields the archive uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from recording_assets.genesys.models import ResponseFormatError, _count, _lenient_time, _text
+from recording_assets.genesys.recordings import VIEW, _segment
+from recording_assets.genesys.transport import Transport
+
+RESTORE = "recording:recording:restore"
+PROTECT, UNPROTECT = "recording:deletionProtection:apply", "recording:deletionProtection:revoke"
+ORPHAN_VIEW = "recording:orphan:view"
+ANNOTATION_VIEW = "recording:annotation:view"
+PROTECTION_LIMIT = 100  # conversation ids per protection request
+RETENTION_PAGE = 500  # the retention query's largest page
+
+
+@dataclass(frozen=True)
+class Restoration:
+    """What a restore request answered: the recording's state now and the org's restorations left."""
+
+    file_state: str | None
+    remaining: int | None  # remainingRestorationsAllowedForOrg, when the answer says
+
+
+@dataclass(frozen=True)
+class Expiring:
+    """One entry of the retention query (``RecordingRetention``)."""
+
+    conversation_id: str
+    recording_id: str
+    delete_date: datetime | None
+    archive_date: datetime | None
+    creation_time: datetime | None
+
+
+@dataclass(frozen=True)
+class Orphan:
+    orphan_id: str
+    created_time: datetime | None
+    media_type: str | None
+    media_size_bytes: int | None
+    file_state: str | None
+    orphan_status: str | None
+    provider_type: str | None
+
+
+@dataclass(frozen=True)
+class Annotation:
+    reason: str | None  # Hold, SecurePause, FlowOrQueue, Pause
+    type: str | None
+    location_ms: int | None
+    duration_ms: int | None
+
+
+def _entities(body: Any, what: str) -> list[dict]:
+    entities = body.get("entities") if isinstance(body, dict) else None
+    if not isinstance(entities, list):
+        raise ResponseFormatError(f"{what}: expected a listing with 'entities', got {type(body).__name__}")
+    return [e for e in entities if isinstance(e, dict)]
+
+
+class Retention:
+    def __init__(self, transport: Transport) -> None:
+        self._t = transport
+
+    async def restore(self, conversation_id: str, recording_id: str, *, until: datetime) -> Restoration:
+        """Restore an ARCHIVED recording until ``until`` (its new ``archiveDate``)."""
+        stamp = until.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        response = await self._t.api(
+            "PUT",
+            f"/api/v2/conversations/{_segment(conversation_id)}/recordings/{_segment(recording_id)}",
+            family="recording.restore",
+            json={"archiveDate": stamp},
+            permission=RESTORE,
+            idempotent=True,  # setting the same date twice restores once
+        )
+        body = response.json() if response.content else {}
+        remaining = _count(body.get("remainingRestorationsAllowedForOrg"))
+        return Restoration(_text(body.get("fileState")), remaining)
+
+    async def protect(self, conversation_ids: Sequence[str], *, protect: bool) -> int:
+        """Apply (or revoke) deletion protection; returns the number of requests spent."""
+        ids = sorted(set(conversation_ids))
+        for start in range(0, len(ids), PROTECTION_LIMIT):
+            await self._t.api(
+                "PUT",
+                "/api/v2/recordings/deletionprotection",
+                family="recording.protection",
+                params={"protect": "true" if protect else "false"},
+                json={"conversationIds": ids[start : start + PROTECTION_LIMIT]},
+                permission=PROTECT if protect else UNPROTECT,
+                idempotent=True,
+            )
+        return -(-len(ids) // PROTECTION_LIMIT)
+
+    async def expiring(self, threshold_days: int, *, page_size: int = RETENTION_PAGE) -> list[Expiring]:
+        """Every recording whose ``deleteDate`` falls within ``threshold_days``, following the cursor."""
+        params: dict[str, Any] = {"retentionThresholdDays": threshold_days, "pageSize": page_size}
+        out: list[Expiring] = []
+        while True:
+            response = await self._t.api(
+                "GET", "/api/v2/recordings/retention/query", family="recording.retention", params=params,
+                permission=VIEW,
+            )  # fmt: skip
+            body = response.json()
+            for e in _entities(body, "retention query"):
+                if _text(e.get("conversationId")) and _text(e.get("recordingId")):
+                    out.append(
+                        Expiring(
+                            e["conversationId"],
+                            e["recordingId"],
+                            _lenient_time(e.get("deleteDate")),
+                            _lenient_time(e.get("archiveDate")),
+                            _lenient_time(e.get("creationTime")),
+                        )
+                    )
+            cursor = parse_qs(urlsplit(_text(body.get("nextUri")) or "").query).get("cursor")
+            if not cursor or cursor[0] == params.get("cursor"):
+                return out
+            params["cursor"] = cursor[0]
+
+    async def orphans(self, *, page_size: int = 100) -> list[Orphan]:
+        """Every orphan recording of the org (``hasConversation=false``: all of them, up to Genesys' cap)."""
+        out: list[Orphan] = []
+        page = 1
+        while True:
+            response = await self._t.api(
+                "GET", "/api/v2/orphanrecordings", family="recording.orphans", permission=ORPHAN_VIEW,
+                params={"pageSize": page_size, "pageNumber": page, "hasConversation": "false"},
+            )  # fmt: skip
+            body = response.json()
+            for e in _entities(body, "orphan recordings"):
+                out.append(
+                    Orphan(
+                        str(e.get("id")),
+                        _lenient_time(e.get("createdTime")),
+                        _text(e.get("mediaType")),
+                        _count(e.get("mediaSizeBytes")),
+                        _text(e.get("fileState")),
+                        _text(e.get("orphanStatus")),
+                        _text(e.get("providerType")),
+                    )
+                )
+            if not body.get("nextUri") or page >= (_count(body.get("pageCount")) or page):
+                return out
+            page += 1
+
+    async def batch_url_ttl_s(self) -> int | None:
+        """``recordingBatchDownloadUrlTtl`` of ``GET /api/v2/recording/settings``, in seconds (2..60 min)."""
+        response = await self._t.api("GET", "/api/v2/recording/settings", family="recording.settings")
+        body = response.json()
+        minutes = _count(body.get("recordingBatchDownloadUrlTtl")) if isinstance(body, dict) else None
+        return minutes * 60 if minutes and minutes > 0 else None
+
+    async def annotations(self, conversation_id: str, recording_id: str) -> list[Annotation]:
+        path = f"/api/v2/conversations/{_segment(conversation_id)}/recordings/{_segment(recording_id)}"
+        response = await self._t.api(
+            "GET",
+            f"{path}/annotations",
+            family="recording.annotations",
+            permission=ANNOTATION_VIEW,
+        )
+        body = response.json()
+        items = body if isinstance(body, list) else []
+        return [
+            Annotation(
+                reason=_text(a.get("reason")),
+                type=_text(a.get("type")),
+                location_ms=_count(a.get("location")),
+                duration_ms=_count(a.get("durationMs")),
+            )
+            for a in items
+            if isinstance(a, dict)
+        ]

@@ -1,0 +1,109 @@
+"""Issue 14 in the Dagster wing: the expiry radar asset and its check, the schedule running the flagged days
+first, the daily orphans table, and the retention options reaching a real partition run."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import dagster as dg
+
+from recording_assets.definitions import build_definitions
+from recording_assets.defs.retention import DAYS_AT_RISK, RADAR, RADAR_CHECK
+from recording_assets.archive.keys import manifest_key
+from recording_assets.pipeline.orphans import orphans_key
+from recording_assets.sandbox.orphans import annotations_for
+from recording_assets.pipeline.tables import from_parquet_bytes
+from recording_assets.settings import ANNOTATIONS, EXPIRY_RADAR_DAYS, PROTECT_UNTIL_ARCHIVED, RESTORE_ARCHIVED
+
+
+def _run(job_name, instance, **kwargs):
+    return build_definitions().resolve_job_def(job_name).execute_in_process(instance=instance, **kwargs)
+
+
+def test_the_radar_fails_while_days_expire_unarchived_and_the_schedule_runs_them_first(local_stack, monkeypatch):
+    local_stack(conversations_per_day=20)
+    monkeypatch.setenv(EXPIRY_RADAR_DAYS, "2")
+    defs = build_definitions()
+    with dg.instance_for_test() as instance:  # persistent: the schedule's context reads it back
+        result = _run("expiry_radar", instance)
+        check = next(e for e in result.get_asset_check_evaluations() if e.check_name == RADAR_CHECK)
+        meta = result.asset_materializations_for_node(RADAR)[0].metadata
+        at_risk = meta[DAYS_AT_RISK].value
+        assert not check.passed and meta["at_risk"].value == sum(at_risk.values()) > 0
+        assert len(at_risk) in (2, 3)  # the horizon's days (and one more where a day's edge falls)
+
+        tick = datetime.now(timezone.utc).replace(hour=2, minute=0, second=0, microsecond=0)
+        with dg.build_schedule_context(instance=instance, scheduled_execution_time=tick,
+                                       repository_def=defs.get_repository_def()) as context:  # fmt: skip
+            requests = list(defs.resolve_schedule_def("archive_daily").evaluate_tick(context).run_requests)
+        flagged = [r for r in requests if r.tags.get("dagster/priority") == "10"]
+        assert [r.partition_key for r in flagged] == sorted(at_risk)
+        assert requests[: len(flagged)] == flagged  # first on the tick
+        assert all(r.run_key.startswith("expiry:") for r in flagged)
+        keys = [r.partition_key for r in requests]
+        assert len(keys) == len(set(keys))  # a flagged day is not swept twice on one tick
+
+
+def test_orphans_table_and_options_reach_a_run(local_stack, monkeypatch):
+    local = local_stack(conversations_per_day=30)
+    monkeypatch.setenv(RESTORE_ARCHIVED, "true")
+    monkeypatch.setenv(PROTECT_UNTIL_ARCHIVED, "true")
+    day = (datetime.now(timezone.utc) - timedelta(days=2)).date()
+    with dg.DagsterInstance.ephemeral() as instance:
+        _run("orphans_day", instance, partition_key=day.isoformat())
+        result = _run("archive_day", instance, partition_key=day.isoformat())
+    body = local.s3_client().get_object(Bucket="recording-manifests", Key=orphans_key(day=day))["Body"].read()
+    rows = from_parquet_bytes(body).to_pylist()
+    assert len(rows) == local.sandbox.config.orphans_per_day and all(r["created_time"].date() == day for r in rows)
+    audio = result.asset_materializations_for_node("recording_audio")[0].metadata
+    assert audio["restorations_requested"].value > 0
+    assert audio["deletion_protection"].value.startswith("applied to")
+    manifest = result.asset_materializations_for_node("recording_manifest")[0].metadata
+    assert manifest["deletion_protection"].value == audio["deletion_protection"].value
+
+
+def test_annotations_reach_the_manifest_and_a_rerun_asks_only_for_new_recordings(local_stack, monkeypatch):
+    local = local_stack(conversations_per_day=30)
+    monkeypatch.setenv(ANNOTATIONS, "true")
+    day = (datetime.now(timezone.utc) - timedelta(days=2)).date()
+    with dg.DagsterInstance.ephemeral() as instance:
+        first = _run("archive_day", instance, partition_key=day.isoformat())
+        again = _run("archive_day", instance, partition_key=day.isoformat())
+    audio = first.asset_materializations_for_node("recording_audio")[0].metadata
+    body = local.s3_client().get_object(Bucket="recording-manifests", Key=manifest_key(day=day))["Body"].read()
+    rows = from_parquet_bytes(body).to_pylist()
+    archived = [r for r in rows if r["state"] == "archived"]
+    assert audio["annotation_requests"].value == len(archived) > 0
+    assert all(r["annotations"] is not None for r in archived)
+    reasons = {a["reason"] for r in archived for a in r["annotations"]}
+    assert "SecurePause" in reasons
+    org = local.sandbox.org
+    for row in archived:
+        expected = [a["reason"] for a in annotations_for(org.seed, org.recording(row["recording_id"]))]
+        assert [a["reason"] for a in row["annotations"]] == expected
+    assert again.asset_materializations_for_node("recording_audio")[0].metadata["annotation_requests"].value == 0
+
+
+def test_the_restored_sensor_reruns_the_days_left_restoring_until_they_are_not():
+    from recording_assets.defs.retention import RESTORED_SENSOR
+
+    defs = build_definitions({})
+    sensor = defs.resolve_sensor_def(RESTORED_SENSOR)
+    with dg.instance_for_test() as instance:
+        def materialise(day: str, restoring: int) -> None:
+            event = dg.AssetMaterialization("recording_audio", partition=day, metadata={"state_restoring": restoring})
+            instance.report_runless_asset_event(event)
+
+        def tick(cursor):
+            repository = defs.get_repository_def()
+            with dg.build_sensor_context(instance=instance, cursor=cursor, repository_def=repository) as context:
+                result = sensor.evaluate_tick(context)
+                return [r.partition_key for r in result.run_requests], result.cursor
+
+        materialise("2026-11-20", 3)
+        materialise("2026-11-21", 0)
+        days, cursor = tick(None)
+        assert days == ["2026-11-20"]
+        assert tick(cursor)[0] == ["2026-11-20"]  # still restoring: asked again on the next tick
+        materialise("2026-11-20", 0)  # a run archived them
+        assert tick(cursor)[0] == []

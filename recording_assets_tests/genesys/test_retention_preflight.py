@@ -1,0 +1,45 @@
+"""Preflight with issue 14's opt-in features: a permission they need and the roles lack fails the run at
+once, naming it; with the roles unreadable it is a warning, never a guess."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from recording_assets.genesys.errors import PermissionDeniedError
+from recording_assets.genesys.retention import RESTORE
+from recording_assets.pipeline.retention_options import RetentionOptions
+from recording_assets.sandbox import Faults
+from recording_assets_tests.pipeline.support import genesys_client
+
+RESTORE_ON = RetentionOptions(restore_archived=True).extra_permissions
+
+
+def _preflight(sandbox_factory, clock, denied, permissions):
+    sandbox = sandbox_factory(clock=clock, conversations_per_day=5, faults=Faults(deny_permissions=frozenset(denied)))
+
+    async def go():
+        async with genesys_client(sandbox, clock) as client:
+            return await client.preflight(("recording",), permissions)
+
+    return asyncio.run(go())
+
+
+def test_restore_on_without_the_restore_permission_fails_naming_it(sandbox_factory, fake_clock):
+    assert RESTORE_ON == (RESTORE,)
+    with pytest.raises(PermissionDeniedError) as err:
+        _preflight(sandbox_factory, fake_clock, {RESTORE}, RESTORE_ON)
+    assert err.value.permission == RESTORE and RESTORE in str(err.value)
+
+
+def test_the_permissions_found_are_confirmed_and_carried(sandbox_factory, fake_clock):
+    needed = RetentionOptions(restore_archived=True, protect_until_archived=True, annotations=True).extra_permissions
+    report = _preflight(sandbox_factory, fake_clock, set(), needed)
+    assert report.confirmed == needed and len(needed) == 4
+    assert type(report).from_json(report.to_json()) == report
+
+
+def test_unreadable_roles_leave_them_unconfirmed_with_a_warning(sandbox_factory, fake_clock):
+    report = _preflight(sandbox_factory, fake_clock, {"oauth:client:view"}, RESTORE_ON)
+    assert report.confirmed == () and any(RESTORE in w for w in report.warnings)
