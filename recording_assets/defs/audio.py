@@ -11,7 +11,8 @@ from collections import Counter
 
 import dagster as dg
 
-from recording_assets.archive.keys import conversations_key, metadata_key, outcomes_key
+from recording_assets.archive.keys import conversations_key, metadata_key, outcomes_key, recording_day_prefix
+from recording_assets.defs.catalog import table_metadata
 from recording_assets.defs.common import (
     GENESYS_POOL,
     GROUP,
@@ -154,6 +155,7 @@ def build_recording_audio(partitions_def, backfill_policy=None):
         states = Counter(o.state.value for o in result.outcomes)
         checksums = verify_checksums(rows, bucket=store.bucket)
         containers = verify_containers(rows, bucket=store.bucket)
+        day_uri = f"s3://{store.bucket}/{recording_day_prefix(prefix=archive.key_prefix, day=window.day)}"
         yield dg.MaterializeResult(
             metadata={
                 **{f"state_{s.value}": states.get(s.value, 0) for s in State},
@@ -173,6 +175,8 @@ def build_recording_audio(partitions_def, backfill_policy=None):
                 "deletion_protection": protection_note(result),
                 "wall_time_s": round(elapsed, 3),
                 "outcomes_uri": dg.MetadataValue.text(outcomes_uri),
+                # The day's objects are the asset; the rows counted are their outcome table's.
+                **table_metadata(outcomes, day_uri),
                 "audit_prefix": dg.MetadataValue.text(f"s3://{manifest_store.bucket}/{audit.prefix}"),
                 "audit_events": audit.events,
                 "launched_by": launched_by(context),

@@ -28,14 +28,11 @@ def timezone_of(context) -> str:
 
 
 def concurrent_runs(context) -> int:
-    """The genesys_api pool limit: how many runs may spend the token's budget at once."""
-    try:
-        info = context.instance.event_log_storage.get_concurrency_info(GENESYS_POOL)
-        # The configured limit; slot_count only counts slot rows allocated so far.
-        limit = info.limit if getattr(info, "limit", None) is not None else info.slot_count
-    except Exception:  # storage without concurrency support: assume one run at a time
-        limit = 0
-    return max(1, int(limit or 0))
+    """The genesys_api pool limit: how many runs may spend the token's budget at once.
+
+    Configuration (``GenesysCloudResource.pool_limit``, from RECORDING_GENESYS_POOL_LIMIT): Dagster 1.13
+    has no public API that reads a pool's limit, so the operator states it once beside the pool's own."""
+    return context.resources.genesys.pool_limit
 
 
 def launched_by(context) -> str:

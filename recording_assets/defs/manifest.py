@@ -10,6 +10,7 @@ from collections import Counter
 import dagster as dg
 
 from recording_assets.archive.keys import manifest_key, metadata_key, outcomes_key, recording_day_prefix
+from recording_assets.defs.catalog import table_metadata
 from recording_assets.defs.common import (
     GROUP,
     PROTECTION_KEY,
@@ -66,6 +67,7 @@ def build_recording_manifest(partitions_def, backfill_policy=None, freshness_pol
         yield dg.MaterializeResult(
             metadata={
                 "manifest_uri": dg.MetadataValue.text(uri),
+                **table_metadata(table, uri),
                 "rows": len(rows),
                 "archived": states.get("archived", 0),
                 "archived_bytes": dg.MetadataValue.int(sum(r["size_bytes"] or 0 for r in rows if r["state"] == "archived")),

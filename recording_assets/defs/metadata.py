@@ -7,6 +7,7 @@ from collections import Counter
 import dagster as dg
 
 from recording_assets.archive.keys import metadata_key
+from recording_assets.defs.catalog import table_metadata
 from recording_assets.defs.common import (
     GENESYS_POOL,
     GROUP,
@@ -21,6 +22,7 @@ from recording_assets.genesys.errors import PermissionDeniedError
 from recording_assets.genesys.preflight import PreflightReport
 from recording_assets.pipeline.discovery import discover_day, metadata_table
 from recording_assets.defs.resources import ArchiveResource, GenesysCloudResource
+from recording_assets.defs.source import source_observation
 
 
 NO_PREFLIGHT = PreflightReport(sensitive_data=None)  # a metadata-only run: nothing to check beyond discovery
@@ -67,6 +69,8 @@ def build_recording_metadata(partitions_def, backfill_policy=None):
             context.log.warning(f"discovery incomplete: {discovery.incomplete_reason}")
         table = with_preflight(metadata_table(discovery.conversations), report, context.run.run_id)
         uri = write_table(archive.manifest_store(), metadata_key(day=window.day), table)
+        day = window.day.isoformat()
+        context.log_event(source_observation(day, discovery.conversations, complete=discovery.complete))
         media = Counter(m for c in discovery.conversations for m in c.media_types)
         return dg.MaterializeResult(
             metadata={
@@ -79,6 +83,7 @@ def build_recording_metadata(partitions_def, backfill_policy=None):
                 "api_requests": stats.api_requests,
                 "rate_limited_429": stats.rate_limited,
                 "table_uri": dg.MetadataValue.url(uri),
+                **table_metadata(table, uri),
                 **window.metadata(),
             }
         )

@@ -15,7 +15,14 @@ def _demo(args) -> int:
 def _ui(args) -> int:
     from recording_assets.tools.ui import run_ui
 
-    return run_ui(host=args.host, port=args.port, conversations=args.conversations, media_scale=args.media_scale, home=args.home)
+    return run_ui(
+        host=args.host,
+        port=args.port,
+        conversations=args.conversations,
+        media_scale=args.media_scale,
+        home=args.home,
+        sample_day=not args.empty,
+    )
 
 
 def _sandbox(args) -> int:
@@ -56,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--conversations", type=int, default=600, help="conversations per sandbox day")
     ui.add_argument("--media-scale", type=float, default=0.02, help="sandbox media size factor")
     ui.add_argument("--home", help="DAGSTER_HOME (default: ./.dagster_home)")
+    ui.add_argument("--empty", action="store_true", help="do not archive a day before the UI starts")
     ui.set_defaults(func=_ui)
 
     sandbox = commands.add_parser("sandbox", help="serve the Genesys Cloud sandbox org on loopback")

@@ -1,6 +1,7 @@
 """``recording-assets ui``: the Dagster UI on the embedded sandbox org and local S3, for a newcomer to
 click Materialise. The sandbox and S3 run in this process; ``dagster dev`` and its run workers reach
-them over loopback."""
+them over loopback. Before the UI starts, the latest due day is archived into the instance (and its
+freshness and re-verification checks run), so the first page already shows lineage, checks and metadata."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 from pathlib import Path
 
 from recording_assets import settings
+from recording_assets.operations_settings import POOL_LIMIT
 from recording_assets.tools.local import LocalStack
 
 DAGSTER_YAML = """\
@@ -32,13 +34,53 @@ def prepare_home(home: Path) -> Path:
     return home
 
 
-def run_ui(*, host: str, port: int, conversations: int, media_scale: float, home: str | None) -> int:
+def pool_limit(home: Path) -> int:
+    """The genesys_api limit the instance's dagster.yaml sets, for the runs (RECORDING_GENESYS_POOL_LIMIT)."""
+    import yaml
+
+    config = yaml.safe_load((home / "dagster.yaml").read_text()) or {}
+    return int(((config.get("concurrency") or {}).get("pools") or {}).get("default_limit") or 1)
+
+
+def archive_sample_day(home: Path) -> str:
+    """Archive the latest due day into the instance at ``home`` with the real job, then run the freshness
+    and re-verification checks, as the schedules would. Reads the exported local stack's environment."""
+    from datetime import datetime, timezone
+
+    import dagster as dg
+
+    from recording_assets.definitions import build_definitions
+    from recording_assets.defs.freshness import FRESHNESS_JOB, due_day
+    from recording_assets.defs.reverify import REVERIFY_JOB, partition_tags
+
+    partitioning = settings.PartitionSettings.from_env()
+    deadline = settings.AutomationSettings.from_env().freshness_deadline
+    day = due_day(datetime.now(timezone.utc), partitioning.timezone, deadline).isoformat()
+    defs = build_definitions()
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        defs.resolve_job_def("archive_day").execute_in_process(partition_key=day, instance=instance)
+        defs.resolve_job_def(FRESHNESS_JOB).execute_in_process(instance=instance)
+        defs.resolve_job_def(REVERIFY_JOB).execute_in_process(tags=partition_tags(day), instance=instance)
+    return day
+
+
+def run_ui(*, host: str, port: int, conversations: int, media_scale: float, home: str | None,
+           sample_day: bool = True) -> int:
     root = Path(__file__).resolve().parents[2]  # the project: workspace.yaml
     dagster_home = prepare_home(Path(home or settings.dagster_home() or root / ".dagster_home"))
     with LocalStack(sandbox_config={"conversations_per_day": conversations, "media_scale": media_scale}) as stack:
-        env = {**settings.environment(), **stack.environment(), settings.DAGSTER_HOME: str(dagster_home)}
+        limit = {POOL_LIMIT: str(pool_limit(dagster_home))}
+        env = {**settings.environment(), **stack.environment(), **limit}
+        env[settings.DAGSTER_HOME] = str(dagster_home)
         print(f"sandbox org  {stack.sandbox.base_url}", flush=True)
         print(f"local S3     {stack.s3_endpoint}", flush=True)
+        if sample_day:
+            settings.export({**stack.environment(), **limit})
+            print("archiving the latest due day of the sandbox org, so the UI opens on it ...", flush=True)
+            try:
+                print(f"archived     {archive_sample_day(dagster_home)}", flush=True)
+            except Exception as exc:  # noqa: BLE001 - the UI is still worth opening, empty
+                print(f"could not archive a day before the UI starts ({exc}); it opens empty", flush=True)
         print(f"Dagster UI   http://{host}:{port}  (Ctrl-C stops everything)", flush=True)
         command = [sys.executable, "-m", "dagster", "dev", "-w", str(root / "workspace.yaml"), "-h", host, "-p", str(port)]
         # A child of a non-interactive shell may inherit SIGINT as ignored; dagster dev would then never stop.

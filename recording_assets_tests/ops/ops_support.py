@@ -248,8 +248,9 @@ def parse_ui_banner(log: Path) -> dict[str, str]:
     """The URLs ``recording-assets ui`` prints: sandbox org, local S3, Dagster UI."""
     text = log.read_text(errors="replace")
     found = {}
-    for label, key in (("sandbox org", "sandbox"), ("local S3", "s3"), ("Dagster UI", "ui")):
-        match = re.search(rf"^{label}\s+(http://\S+)", text, re.M)
+    labels = (("sandbox org", "sandbox"), ("local S3", "s3"), ("Dagster UI", "ui"), ("archived", "archived"))
+    for label, key in labels:
+        match = re.search(rf"^{label}\s+(http://\S+|\d{{4}}-\d{{2}}-\d{{2}})", text, re.M)
         if match:
             found[key] = match.group(1)
     return found

@@ -16,8 +16,11 @@ from recording_assets_tests.ops.ops_support import REPO
 
 SNAPSHOT = {
     "assets": {
+        "genesys_conversations": {
+            "deps": [], "pools": [], "group": "recordings", "checks": {}, "freshness": None
+        },
         "recording_metadata": {
-            "deps": [],
+            "deps": ["genesys_conversations"],
             "pools": ["genesys_api"],
             "group": "recordings",
             "checks": {},
@@ -34,8 +37,14 @@ SNAPSHOT = {
             "deps": ["recording_audio"],
             "pools": [],
             "group": "recordings",
-            "checks": {"failure_rate_below_threshold": False, "manifest_complete": True},
-            "freshness": {"deadline_cron": "0 6 * * *", "lower_bound_delta_s": 86400, "timezone": "UTC"},
+            "checks": {
+                "failure_rate_below_threshold": False,
+                "manifest_complete": True,
+                "reverified_from_s3": False,
+                "yesterday_archived": False,
+            },
+            # Issue 13: "the schedule is alive" (26 h); a given day's freshness is yesterday_archived's.
+            "freshness": {"fail_window_s": 93600},
         },
         # issue 14: the radar looks at what Genesys deletes soon, whatever the day: not partitioned
         "recording_expiry_radar": {
@@ -54,7 +63,9 @@ SNAPSHOT = {
             "assets": ["recording_audio", "recording_manifest", "recording_metadata"],
             "op_pools": {"recording_audio": "genesys_api", "recording_manifest": None, "recording_metadata": "genesys_api"},
         },
+        "check_freshness": {"assets": [], "op_pools": {"recording_manifest_yesterday_archived": None}},
         "recording_control": {"assets": [], "op_pools": {"control_recording": "genesys_api"}},
+        "reverify_archive": {"assets": [], "op_pools": {"recording_manifest_reverified_from_s3": None}},
         "webhook_delivery": {"assets": [], "op_pools": {"deliver_webhook": None}},
         "expiry_radar": {"assets": ["recording_expiry_radar"], "op_pools": {"recording_expiry_radar": "genesys_api"}},
         "orphans_day": {"assets": ["recording_orphans"], "op_pools": {"recording_orphans": "genesys_api"}},
@@ -63,6 +74,12 @@ SNAPSHOT = {
         "archive_daily": {"job": "archive_day", "cron": "0 2 * * *", "timezone": "UTC", "status": "RUNNING"},
         "expiry_radar_daily": {"job": "expiry_radar", "cron": "0 2 * * *", "timezone": "UTC", "status": "RUNNING"},
         "orphans_daily": {"job": "orphans_day", "cron": "0 2 * * *", "timezone": "UTC", "status": "RUNNING"},
+        "check_freshness": {
+            "job": "check_freshness", "cron": "0 6-23 * * *", "timezone": "UTC", "status": "RUNNING"
+        },
+        "reverify_weekly": {
+            "job": "reverify_archive", "cron": "0 12 * * 0", "timezone": "UTC", "status": "RUNNING"
+        },
     },
     "sensors": {
         "manifest_webhooks": {"status": "RUNNING", "interval_s": 30},
@@ -87,11 +104,7 @@ def snapshot(defs: dg.Definitions) -> dict:
             "checks": {},
             "freshness": None
             if freshness is None
-            else {
-                "deadline_cron": freshness.deadline_cron,
-                "lower_bound_delta_s": int(freshness.lower_bound_delta.total_seconds()),
-                "timezone": freshness.timezone,
-            },
+            else {"fail_window_s": int(freshness.fail_window.to_timedelta().total_seconds())},
         }
         part = node.partitions_def
         if part is None:
@@ -106,7 +119,8 @@ def snapshot(defs: dg.Definitions) -> dict:
                 }
             )
         )
-        policies.add(str(node.backfill_policy))
+        if node.is_executable:  # the external source has no backfill policy
+            policies.add(str(node.backfill_policy))
     for check_key in graph.asset_check_keys:
         assets[check_key.asset_key.to_user_string()]["checks"][check_key.name] = graph.get(check_key).blocking
     assert len(partitions) == 1, f"every partitioned asset should share one partitions definition: {partitions}"
@@ -163,7 +177,8 @@ def test_partitions_follow_the_configured_timezone():
     actual = snapshot(build_definitions({"RECORDING_TIMEZONE": "Europe/Berlin"}))
     assert actual["partitions"]["timezone"] == "Europe/Berlin"
     assert actual["schedules"]["archive_daily"]["timezone"] == "Europe/Berlin"
-    assert actual["assets"]["recording_manifest"]["freshness"]["timezone"] == "Europe/Berlin"
+    assert actual["schedules"]["check_freshness"]["timezone"] == "Europe/Berlin"
+    assert actual["schedules"]["reverify_weekly"]["timezone"] == "Europe/Berlin"
 
 
 def test_deploy_dagster_yaml_is_a_valid_instance_config(tmp_path, monkeypatch):
@@ -178,6 +193,9 @@ def test_deploy_dagster_yaml_is_a_valid_instance_config(tmp_path, monkeypatch):
     assert config["concurrency"]["pools"]["default_limit"] >= 2
     assert config["concurrency"]["runs"]["max_concurrent_runs"] >= config["concurrency"]["pools"]["default_limit"]
     assert config["telemetry"]["enabled"] is False
+    # Run logs go to S3, so they outlive the run's pod (issue 13).
+    assert config["compute_logs"]["class"] == "S3ComputeLogManager"
+    assert config["compute_logs"]["config"]["bucket"] == {"env": "DAGSTER_COMPUTE_LOG_BUCKET"}
 
 
 def test_helm_values_example_parses_and_matches_the_instance_config():
@@ -198,6 +216,11 @@ def test_helm_values_example_parses_and_matches_the_instance_config():
     assert concurrency["pools"]["granularity"] == instance["concurrency"]["pools"]["granularity"]
     assert values["telemetry"]["enabled"] is False
     assert values["postgresql"]["postgresqlScheme"] == "postgresql+psycopg2"
+    assert values["computeLogManager"]["type"] == "S3ComputeLogManager"
+    s3_logs = values["computeLogManager"]["config"]["s3ComputeLogManager"]
+    assert s3_logs["prefix"] == instance["compute_logs"]["config"]["prefix"]
+    env = {e["name"]: e.get("value") for e in deployment["env"]}
+    assert env["RECORDING_GENESYS_POOL_LIMIT"] == str(concurrency["pools"]["defaultLimit"])
 
 
 @pytest.mark.parametrize("name", ["kubernetes.md", "Dockerfile", "values.yaml", "dagster.yaml"])

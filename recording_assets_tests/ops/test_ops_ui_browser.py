@@ -1,6 +1,7 @@
 """The newcomer's path, in a real browser: ``recording-assets ui`` (sandbox org + local S3 + ``dagster dev``),
-then headless Chromium (Debian's, driven by Playwright) clicks Materialize all -> one partition -> Launch,
-and the asset pages show the assets, their checks and the manifest's freshness policy.
+which archives the latest due day before the UI starts (so a newcomer's first page is filled in), then
+headless Chromium (Debian's, driven by Playwright) clicks Materialize all -> one partition -> Launch, and the
+asset pages show the assets, their checks, the manifest's freshness, row count and column schema.
 
 Screenshots land in test-artifacts/ui-browser/ (gitignored; CI keeps them as artefacts).
 """
@@ -37,6 +38,8 @@ from recording_assets_tests.ops.ops_support import (
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serial")]
 
 CHECKS = {"recording_audio": ("sha256_verified", "container_matches_content_type"), "recording_manifest": ("manifest_complete",)}
+# Not blocking, each run by its own schedule; `recording-assets ui` runs them once for the day it archives.
+OWN_JOB_CHECKS = ("yesterday_archived", "reverified_from_s3")
 # A local DAGSTER_HOME as docs/operations.md describes it: `recording-assets ui` keeps an existing
 # dagster.yaml, so pool limits can be set there. Two genesys_api slots, up to four runs at once.
 LOCAL_INSTANCE = {
@@ -88,6 +91,11 @@ def test_browser_materialises_a_partition_and_shows_checks_and_freshness(ui_stac
     dagit, process, log, out = ui_stack
     banner = parse_ui_banner(log)
     assert banner.get("ui") == dagit.url, tail(log)
+    sample_day = banner.get("archived")
+    assert sample_day, tail(log)
+    # Before anyone clicks: the day archived at start-up is in the catalog with its metadata.
+    node = dagit.asset_node("recording_manifest")
+    assert node["partitionStats"]["numMaterialized"] == 1, node
     day = (date.today() - timedelta(days=3)).isoformat()
     known_runs = {r["runId"] for r in dagit.runs()}
 
@@ -137,10 +145,15 @@ def test_browser_materialises_a_partition_and_shows_checks_and_freshness(ui_stac
                     assert "blocking" in page.locator("body").inner_text()
                     page.get_by_text("Passed", exact=True).filter(visible=True).first.wait_for()
                     page.screenshot(path=str(out / f"03-{asset}-{name}.png"))
+            for name in OWN_JOB_CHECKS:
+                page.goto(f"{dagit.url}/assets/recording_manifest?view=checks&checkDetail={name}",
+                          wait_until="networkidle")
+                page.get_by_text(name, exact=True).filter(visible=True).first.wait_for()
+                page.get_by_text("Passed", exact=True).filter(visible=True).first.wait_for()
+                page.screenshot(path=str(out / f"03-recording_manifest-{name}.png"))
 
             page.goto(f"{dagit.url}/assets/recording_manifest", wait_until="networkidle")
             page.get_by_text("Freshness policy", exact=True).filter(visible=True).first.wait_for()
-            page.get_by_text("Deadline: At 06:00 AM UTC").wait_for()
             # The freshness state is evaluated in the background after the run; on a loaded 2-core machine
             # that took longer than one 60 s wait (CI, 2026-12-01): reload and wait again, three times at most.
             for attempt in range(3):
@@ -154,7 +167,11 @@ def test_browser_materialises_a_partition_and_shows_checks_and_freshness(ui_stac
             page.get_by_text(day).first.wait_for()  # the latest materialisation's partition
             page.screenshot(path=str(out / "04-recording_manifest.png"), full_page=True)
             text = page.locator("body").inner_text()
-            assert "Fresh if materialized no earlier than 24 hours before each deadline" in text
+            # The catalog metadata of issue 13: row count and the column schema from pipeline/tables.py.
+            assert "row count" in text.lower(), text[:3000]
+            assert "Fails if more than 26 hours since last materialization" in text  # the policy says no more
+            for column in ("conversation_id", "storage_uri", "manifest_run_id"):
+                assert column in text, column
 
             page.goto(f"{dagit.url}/assets/recording_metadata", wait_until="networkidle")
             page.get_by_text("recording_metadata").first.wait_for()
@@ -166,14 +183,13 @@ def test_browser_materialises_a_partition_and_shows_checks_and_freshness(ui_stac
     # The same facts over GraphQL, so a UI wording change cannot hide a regression.
     for asset in ASSETS:
         node = dagit.asset_node(asset)
-        assert node["partitionStats"]["numMaterialized"] == 1, (asset, node)
+        assert node["partitionStats"]["numMaterialized"] == 2, (asset, node)  # the start-up day and the UI's
     audio = dagit.asset_node("recording_audio")
     assert {c["name"]: c["blocking"] for c in audio["assetChecksOrError"]["checks"]} == {
         "sha256_verified": True, "container_matches_content_type": True}
     assert audio["pools"] == ["genesys_api"]
     freshness = dagit.asset_node("recording_manifest")["internalFreshnessPolicy"]
-    assert freshness == {"__typename": "CronFreshnessPolicy", "deadlineCron": "0 6 * * *",
-                         "lowerBoundDeltaSeconds": 86400, "timezone": "UTC"}
+    assert freshness == {"__typename": "TimeWindowFreshnessPolicy", "failWindowSeconds": 93600}
     stats = httpx.get(f"{banner['sandbox']}/__sandbox/stats", params={"log": 0}, timeout=10).json()
     assert stats["rate_limited"] == 0, stats
 

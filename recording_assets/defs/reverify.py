@@ -1,0 +1,113 @@
+"""``reverified_from_s3``: re-read a sample of any archived day from S3 and compare it with the manifest.
+
+The blocking checks of ``recording_audio`` run inside the archiving step; this one runs on its own for
+any partition (the asset's Checks tab, or the ``reverify_archive`` job with a partition), reads objects
+back in full and compares SHA-256 and container with the day's manifest. The ``reverify_weekly``
+schedule runs it over the last 30 days, one run per day, like ``restic check --read-data-subset``.
+"""
+
+
+import warnings
+from datetime import date, timedelta
+
+import dagster as dg
+from pydantic import Field
+
+from recording_assets.archive.keys import manifest_key
+from recording_assets.defs.common import read_table
+from recording_assets.defs.resources import ArchiveResource
+from recording_assets.pipeline.reverify import DEFAULT_FRACTION, DEFAULT_MINIMUM, reverify
+
+REVERIFY_CHECK = "reverified_from_s3"
+REVERIFY_JOB = "reverify_archive"
+REVERIFY_DAYS = 30
+
+
+def partition_tags(day: str) -> dict[str, str]:
+    """Run tags that run the check job for one day (the Launchpad's "dagster/partition" tag)."""
+    return {"dagster/partition": day}
+
+
+class ReverifyConfig(dg.Config):
+    fraction: float = Field(
+        default=DEFAULT_FRACTION, gt=0, le=1, description="share of archived objects to read; 1.0 = all"
+    )
+    minimum: int = Field(
+        default=DEFAULT_MINIMUM, ge=0, description="read at least this many objects (or all)"
+    )
+
+
+def build_reverify(partitions_def: dg.TimeWindowPartitionsDefinition):
+    """The check, the job that runs only it, and the weekly schedule over the last 30 days."""
+    with warnings.catch_warnings():
+        # partitions_def on an asset check is a preview parameter; one partition per day is what lets the
+        # check run for any day (../shared/dagster-notes.md §2).
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+
+        @dg.asset_check(
+            asset="recording_manifest",
+            name=REVERIFY_CHECK,
+            partitions_def=partitions_def,
+            description="Reads a sample of the day's archived objects back from S3 (2 %, at least 5; "
+            "fraction=1.0 for all) and compares SHA-256 and container with the manifest.",
+        )
+        def reverified_from_s3(
+            context: dg.AssetCheckExecutionContext, config: ReverifyConfig, archive: ArchiveResource
+        ) -> dg.AssetCheckResult:
+            day = date.fromisoformat(context.partition_key)
+            manifest = archive.manifest_store()
+            table = read_table(manifest, manifest_key(day=day), required=False)
+            if table is None:
+                return dg.AssetCheckResult(
+                    passed=False,
+                    description=f"{day} has no manifest in s3://{manifest.bucket}: archive that day first",
+                    metadata={"day": day.isoformat()},
+                )
+            rows = table.to_pylist()
+            result = reverify(archive.archive_store(), rows, fraction=config.fraction, minimum=config.minimum)
+            return dg.AssetCheckResult(
+                passed=result.passed,
+                description=f"{day}: {len(result.sampled)} of {result.archived} archived objects read back, "
+                f"{len(result.problems)} differ from the manifest",
+                metadata={
+                    "day": day.isoformat(),
+                    "archived_objects": result.archived,
+                    "read_back": len(result.sampled),
+                    "fraction": config.fraction,
+                    "problems": dg.MetadataValue.json(result.problems[:50]),
+                },
+            )
+
+    with warnings.catch_warnings():
+        # Dagster deprecates partitions_def here because it infers it from the selected *assets*; a job of
+        # checks only selects none ("no PartitionsDefinition shared by all the provided assets" without it).
+        warnings.simplefilter("ignore", DeprecationWarning)
+        job = dg.define_asset_job(
+            REVERIFY_JOB,
+            selection=dg.AssetSelection.checks(reverified_from_s3),
+            partitions_def=partitions_def,
+            description="Re-verify one archived day from S3 against its manifest (no Genesys request).",
+        )
+
+    @dg.schedule(
+        name="reverify_weekly",
+        job=job,
+        cron_schedule="0 12 * * 0",
+        execution_timezone=partitions_def.timezone,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=f"Sundays: re-verify a sample of each of the last {REVERIFY_DAYS} archived days.",
+    )
+    def reverify_weekly(context: dg.ScheduleEvaluationContext):
+        today = context.scheduled_execution_time.date()
+        first = partitions_def.start.date()
+        tick = context.scheduled_execution_time.strftime("%Y-%m-%d")
+        for back in range(1, REVERIFY_DAYS + 1):
+            day = today - timedelta(days=back)
+            if day < first:
+                break
+            # The partition as a run tag: Dagster 1.13 resolves ``partition_key=`` against the job's selected
+            # assets, and a job of checks selects none; the tag is what records the result on the partition.
+            key = day.isoformat()
+            yield dg.RunRequest(run_key=f"reverify:{key}@{tick}", tags=partition_tags(key))
+
+    return reverified_from_s3, job, reverify_weekly
