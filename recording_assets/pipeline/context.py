@@ -54,6 +54,9 @@ class ArchiveOptions:
     sensitive_check: str = "auto"
     # A recording whose downloads gave the same bad bytes twice is not downloaded again, unless this is set.
     force_quarantined: bool = False
+    # Download tasks waiting for a worker before the next batch job's results wait too (backpressure):
+    # about ten jobs' worth, so the workers never starve and result URLs do not age in the queue.
+    download_backlog: int = 1000
 
     @property
     def looks_up_every_conversation(self) -> bool:
@@ -70,6 +73,8 @@ class ArchiveOptions:
             raise ValueError(
                 f"sensitive_check {self.sensitive_check!r} is not one of {', '.join(SENSITIVE_CHECKS)}"
             )
+        if self.download_backlog < 1:
+            raise ValueError(f"download_backlog must be at least 1, got {self.download_backlog}")
         if self.format_id is not None and self.format_id not in FORMAT_CONTENT_TYPES:
             raise ValueError(
                 f"format_id {self.format_id!r} is not supported: use None (original) or one of "
