@@ -78,7 +78,7 @@ def _dict(value: Any, *, field: str) -> Mapping[str, Any]:
     return value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # 100,000 a day at most: no per-instance __dict__
 class ConversationSummary:
     """One conversation from an analytics details query, reduced to what the archive records."""
 
