@@ -1,7 +1,8 @@
 """What the steps of one day's archiving share: options, clients, the ledger of outcomes and the report.
 
-The plan (``plan.py``), the downloads (``download.py``) and the orchestration (``archiver.py``) all
-finish recordings into the same ledger and spend the same request budget, so they hold one context.
+The plan (``plan.py``), the downloads (``download.py``, ``fetch.py``), the stream that runs them together
+(``stream.py``) and the day's frame (``archiver.py``) all finish recordings into the same ledger and spend
+the same request budget, so they hold one context.
 """
 
 from __future__ import annotations
