@@ -131,8 +131,8 @@ class ConversationSummary:
             conversation_id=_str(body.get("conversationId"), field="conversationId"),
             conversation_start=parse_time(body.get("conversationStart"), field="conversationStart"),
             conversation_end=_optional_time(body.get("conversationEnd"), field="conversationEnd"),
-            originating_direction=_shared(body.get("originatingDirection")),
-            division_ids=tuple(_shared(d) for d in _list(body.get("divisionIds"), field="divisionIds")),
+            originating_direction=shared_text(body.get("originatingDirection")),
+            division_ids=tuple(shared_text(d) for d in _list(body.get("divisionIds"), field="divisionIds")),
             media_types=tuple(media),
             agent_ids=tuple(agents),
             queue_ids=tuple(queues),
@@ -143,12 +143,12 @@ class ConversationSummary:
 
 
 def _add(items: list[str], value: str) -> None:
-    value = _shared(value)
+    value = shared_text(value)
     if value not in items:
         items.append(value)
 
 
-def _shared(value: Any) -> Any:
+def shared_text(value: Any) -> Any:
     """One copy of a string that recurs across a day's conversations (agents, queues, divisions, wrap-up
     codes, media types): 100,000 conversations share a few hundred of them."""
     return sys.intern(value) if type(value) is str else value

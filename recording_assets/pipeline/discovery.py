@@ -8,7 +8,7 @@ import pyarrow as pa
 
 from recording_assets.genesys import GenesysClient
 from recording_assets.genesys.analytics import Discovery
-from recording_assets.genesys.models import ConversationSummary
+from recording_assets.genesys.models import ConversationSummary, shared_text
 from recording_assets.pipeline.window import DayWindow
 from recording_assets.pipeline.tables import METADATA, table_of
 
@@ -47,14 +47,20 @@ def conversations_from_table(table: pa.Table) -> list[ConversationSummary]:
             conversation_id=row["conversation_id"],
             conversation_start=row["conversation_start"],
             conversation_end=row["conversation_end"],
-            originating_direction=row["originating_direction"],
-            division_ids=tuple(row["division_ids"] or ()),
-            media_types=tuple(row["media_types"] or ()),
-            agent_ids=tuple(row["agent_ids"] or ()),
-            queue_ids=tuple(row["queue_ids"] or ()),
-            wrap_up_codes=tuple(row["wrap_up_codes"] or ()),
+            originating_direction=shared_text(row["originating_direction"]),
+            division_ids=_shared_all(row["division_ids"]),
+            media_types=_shared_all(row["media_types"]),
+            agent_ids=_shared_all(row["agent_ids"]),
+            queue_ids=_shared_all(row["queue_ids"]),
+            wrap_up_codes=_shared_all(row["wrap_up_codes"]),
             recorded_sessions=int(row["recorded_sessions"] or 0),
         )
         for batch in table.to_batches(max_chunksize=8192)
         for row in batch.to_pylist()
     ]
+
+
+
+def _shared_all(values: list[str] | None) -> tuple[str, ...]:
+    """The table holds a copy of each agent, queue ... id per row: one copy each for the whole day."""
+    return tuple(shared_text(value) for value in values or ())
