@@ -9,8 +9,8 @@
       read_back    Parquet → ``conversations_from_table`` (what the recording_audio step reads);
       outcomes     one ``Outcome`` per recording the analytics counts promise (synthetic: archived,
                    with sha256, size, URI — downloads are skipped) → the OUTCOMES table → Parquet;
-      manifest     ``manifest_table(metadata, outcomes)`` → Parquet → ``to_pylist()`` (what the
-                   recording_manifest step does for its counts and checks).
+      manifest     ``manifest_table(metadata, outcomes)`` → Parquet → the columns its counts and checks
+                   read, as rows (what the recording_manifest step does).
     Each step keeps only what the real step would pass on (Parquet bytes); RSS is sampled per step.
 (2) The archive_day job for a day with no conversations, materialised in-process three times:
     Dagster's own overhead plus the fixed requests (preflight) of a run.
@@ -44,7 +44,8 @@ def worker(url: str, day_text: str) -> None:
     from recording_assets.pipeline.discovery import conversations_from_table, discover_day, metadata_table
     from recording_assets.pipeline.manifest import manifest_table
     from recording_assets.pipeline.states import State
-    from recording_assets.pipeline.tables import OUTCOMES, from_parquet_bytes, to_parquet_bytes, to_table
+    from recording_assets.pipeline.outcome import outcomes_table
+    from recording_assets.pipeline.tables import from_parquet_bytes, to_parquet_bytes
 
     day = date.fromisoformat(day_text)
     timings: dict[str, float] = {}
@@ -94,7 +95,7 @@ def worker(url: str, day_text: str) -> None:
                     container="ogg", storage_uri=f"s3://recording-archive/recordings/x/{conv.conversation_id}/{rid}.ogg",
                     attempts=1, archived_at=archived_at, archived_run_id=run_id, checksum_verified_by="s3-checksum",
                 ))
-        outcomes = to_table([o.row(run_id) for o in outcomes_list], OUTCOMES)
+        outcomes = outcomes_table(outcomes_list, run_id)  # as recording_audio builds it
         recordings = outcomes.num_rows
         outcomes_blob = to_parquet_bytes(outcomes)
         sizes["outcomes_parquet"] = len(outcomes_blob)
@@ -103,13 +104,14 @@ def worker(url: str, day_text: str) -> None:
     steps["recording_audio (tables only)"] = {"start": sampler.start_rss, "peak": sampler.peak_rss}
     gc.collect()
 
-    # step 3, as recording_manifest: both tables read back → manifest_table → Parquet → to_pylist()
+    # step 3, as recording_manifest: both tables read back → manifest_table → Parquet → the checks' columns
     with c.RssSampler() as sampler:
         t = time.perf_counter()
         manifest = manifest_table(from_parquet_bytes(metadata_blob), from_parquet_bytes(outcomes_blob),
                                   manifest_run_id="bench-manifest")
         sizes["manifest_parquet"] = len(to_parquet_bytes(manifest))
-        rows = manifest.to_pylist()  # the asset reads its rows back for counts and checks
+        # the asset reads back the columns its counts and checks need
+        rows = manifest.select(["conversation_id", "recording_id", "state", "size_bytes", "storage_uri"]).to_pylist()
         manifest_rows = len(rows)
         timings["manifest"] = time.perf_counter() - t
         del rows, manifest

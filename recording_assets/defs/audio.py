@@ -34,7 +34,8 @@ from recording_assets.pipeline.archiver import ArchiveOptions, DayArchiver
 from recording_assets.pipeline.audit import AuditTrail
 from recording_assets.pipeline.discovery import conversations_from_table
 from recording_assets.pipeline.states import State
-from recording_assets.pipeline.tables import CONVERSATIONS, OUTCOMES, to_table
+from recording_assets.pipeline.outcome import outcomes_table
+from recording_assets.pipeline.tables import CONVERSATIONS, to_table
 from recording_assets.pipeline.verify import verify_checksums, verify_containers
 from recording_assets.defs.resources import ArchiveResource, GenesysCloudResource
 
@@ -145,11 +146,8 @@ def build_recording_audio(partitions_def, backfill_policy=None):
             audit.flush()
         elapsed = SystemClock().time() - start
         rows = [o.row(run_id) for o in result.outcomes]
-        mode = {
-            SENSITIVE_CHECK_KEY: options.resolved_sensitive_check,
-            PROTECTION_KEY: protection_note(result),
-        }
-        outcomes = to_table(rows, OUTCOMES).replace_schema_metadata(mode)
+        mode = {SENSITIVE_CHECK_KEY: options.resolved_sensitive_check, PROTECTION_KEY: protection_note(result)}
+        outcomes = outcomes_table(result.outcomes, run_id).replace_schema_metadata(mode)
         outcomes_uri = write_table(manifest_store, outcomes_key(day=window.day), outcomes)
         write_table(manifest_store, conversations_key(day=window.day), to_table(result.conversations, CONVERSATIONS))
         states = Counter(o.state.value for o in result.outcomes)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from recording_assets.clock import Clock, SystemClock
 from recording_assets.genesys.analytics import Analytics
 from recording_assets.genesys.auth import ClientCredentialsAuth
+from recording_assets.genesys.batches import PollPolicy
 from recording_assets.genesys.control import RecordingControl
 from recording_assets.genesys.media import MediaDownload, stream_media
 from recording_assets.genesys.pacing import Pacer
@@ -33,6 +34,7 @@ class GenesysClient:
         retry: RetryPolicy | None = None,
         timeout_s: float = 60.0,
         max_connections: int = 32,
+        batch_poll: PollPolicy = PollPolicy(),
     ) -> None:
         self.clock = clock or SystemClock()
         self._client_id = client_id
@@ -49,7 +51,7 @@ class GenesysClient:
             max_connections=max_connections,
         )
         self.analytics = Analytics(self.transport, self.clock)
-        self.recordings = Recordings(self.transport, self.clock)
+        self.recordings = Recordings(self.transport, self.clock, poll=batch_poll)
         self.control = RecordingControl(self.transport, self.analytics, self.clock)
         self.retention = Retention(self.transport)
 

@@ -1,24 +1,23 @@
 """Recording endpoints: metadata, batch download jobs, single-recording fetch.
 
-Batch jobs are the cheap path (up to 100 conversations per request, genesys-api.md §4.2): submit every
-chunk first, then poll all of them together with a growing interval, so polling costs a few requests
-per hundred conversations rather than one per recording.
+Batch jobs are the cheap path (up to 100 conversations per request, genesys-api.md §4.2): submitted in a
+window and each polled when it should be done (``batches.py``), so polling costs about one request per
+hundred conversations rather than one per recording, and each job's results arrive as it completes.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from recording_assets.clock import Clock
+from recording_assets.genesys.batches import BATCH_LIMIT, BatchStream, CompletedJob, PollPolicy
 from recording_assets.genesys.errors import JobFailedError
 from recording_assets.genesys.models import BatchResult, BatchStatus, Recording, RecordingMetadata
 from recording_assets.genesys.transport import Transport
 
 VIEW = "recording:recording:view"
 BATCH_PATH = "/api/v2/recording/batchrequests"
-BATCH_LIMIT = 100
 FORMAT_IDS = ("WAV", "WEBM", "WAV_ULAW", "OGG_VORBIS", "OGG_OPUS", "MP3", "NONE")
 
 
@@ -40,18 +39,12 @@ class Recordings:
         transport: Transport,
         clock: Clock,
         *,
-        poll_initial_s: float = 2.0,
-        poll_per_item_s: float = 0.02,
-        poll_max_s: float = 15.0,
-        batch_timeout_s: float = 1800.0,
+        poll: PollPolicy = PollPolicy(),
         transcode_timeout_s: float = 600.0,
     ) -> None:
         self._t = transport
         self._clock = clock
-        self._poll_initial = poll_initial_s
-        self._poll_per_item = poll_per_item_s
-        self._poll_max = poll_max_s
-        self._batch_timeout = batch_timeout_s
+        self._poll = poll
         self._transcode_timeout = transcode_timeout_s
 
     async def metadata(self, conversation_id: str) -> list[RecordingMetadata]:
@@ -82,38 +75,14 @@ class Recordings:
         )
         return BatchStatus.from_api(response.json())
 
+    def batch_jobs(self, items: Sequence[BatchItem]) -> AsyncIterator[CompletedJob]:
+        """Submit ``items`` in chunks of 100 (a window of jobs at a time); yield each job's results the
+        moment it completes. A conversation's recordings all come in the job that asked for it."""
+        return BatchStream(self.submit_batch, self.batch_status, self._clock, self._poll).results(items)
+
     async def run_batches(self, items: Sequence[BatchItem]) -> list[BatchResult]:
-        """Submit ``items`` in chunks of 100, poll every job until Completed, return all results."""
-        chunks = [items[i : i + BATCH_LIMIT] for i in range(0, len(items), BATCH_LIMIT)]
-        if not chunks:
-            return []
-        job_ids = [await self.submit_batch(chunk) for chunk in chunks]
-        submitted = self._clock.time()
-        pending = dict(zip(job_ids, (len(c) for c in chunks)))
-        results: list[BatchResult] = []
-        # The first look waits in proportion to the work asked for; later looks aim at the moment the
-        # slowest-looking job should finish, judged from its resultCount / expectedResultCount progress.
-        delay = self._poll_initial + self._poll_per_item * max(pending.values())
-        deadline = submitted + self._batch_timeout
-        while pending:
-            await self._clock.sleep(delay)
-            statuses = await asyncio.gather(*(self.batch_status(job_id) for job_id in pending))
-            remaining: list[float] = []
-            for status in statuses:
-                if status.completed:
-                    results.extend(status.results)
-                    del pending[status.job_id]
-                elif status.expected_result_count and status.result_count:
-                    elapsed = self._clock.time() - submitted
-                    done = status.result_count / status.expected_result_count
-                    remaining.append(elapsed / done - elapsed)
-            if not pending:
-                break
-            if self._clock.time() > deadline:
-                raise JobFailedError(f"{len(pending)} batch download jobs still in progress after {self._batch_timeout:.0f}s")
-            estimate = max(remaining) if len(remaining) == len(pending) else delay * 1.5
-            delay = min(self._poll_max, max(1.0, estimate))
-        return results
+        """Every result of ``items``' batch jobs, once all of them completed."""
+        return [result async for job in self.batch_jobs(items) for result in job.results]
 
     async def get(
         self,

@@ -1,7 +1,8 @@
 """What the steps of one day's archiving share: options, clients, the ledger of outcomes and the report.
 
-The plan (``plan.py``), the downloads (``download.py``) and the orchestration (``archiver.py``) all
-finish recordings into the same ledger and spend the same request budget, so they hold one context.
+The plan (``plan.py``), the downloads (``download.py``, ``fetch.py``), the stream that runs them together
+(``stream.py``) and the day's frame (``archiver.py``) all finish recordings into the same ledger and spend
+the same request budget, so they hold one context.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ class ArchiveOptions:
     force_quarantined: bool = False
     retention: RetentionOptions = RetentionOptions()  # issue 14: restore, protection, annotations (opt in)
     url_ttl_s: int | None = None  # recordingBatchDownloadUrlTtl: sizes download windows (pipeline/windows.py)
+    # Download tasks waiting for a worker before the next batch job's results wait too (backpressure):
+    # about ten jobs' worth, so the workers never starve and result URLs do not age in the queue.
+    download_backlog: int = 1000
 
     @property
     def looks_up_every_conversation(self) -> bool:
@@ -73,6 +77,8 @@ class ArchiveOptions:
             raise ValueError(
                 f"sensitive_check {self.sensitive_check!r} is not one of {', '.join(SENSITIVE_CHECKS)}"
             )
+        if self.download_backlog < 1:
+            raise ValueError(f"download_backlog must be at least 1, got {self.download_backlog}")
         if self.format_id is not None and self.format_id not in FORMAT_CONTENT_TYPES:
             raise ValueError(
                 f"format_id {self.format_id!r} is not supported: use None (original) or one of "

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pyarrow as pa
 
 from recording_assets.genesys import GenesysClient
 from recording_assets.genesys.analytics import Discovery
-from recording_assets.genesys.models import ConversationSummary
+from recording_assets.genesys.models import ConversationSummary, shared_text
 from recording_assets.pipeline.window import DayWindow
-from recording_assets.pipeline.tables import METADATA, to_table
+from recording_assets.pipeline.tables import METADATA, table_of
 
 
 async def discover_day(client: GenesysClient, window: DayWindow, *, media_types=None) -> Discovery:
@@ -16,41 +18,49 @@ async def discover_day(client: GenesysClient, window: DayWindow, *, media_types=
     return await client.analytics.conversations(start=window.start, end=window.end, media_types=media_types, ended=True)
 
 
-def metadata_table(conversations: list[ConversationSummary]) -> pa.Table:
-    rows = []
-    for c in conversations:
-        end = c.conversation_end
-        rows.append(
-            {
-                "conversation_id": c.conversation_id,
-                "conversation_start": c.conversation_start,
-                "conversation_end": end,
-                "duration_ms": int((end - c.conversation_start).total_seconds() * 1000) if end else None,
-                "originating_direction": c.originating_direction,
-                "media_types": list(c.media_types),
-                "agent_ids": list(c.agent_ids),
-                "queue_ids": list(c.queue_ids),
-                "wrap_up_codes": list(c.wrap_up_codes),
-                "division_ids": list(c.division_ids),
-                "recorded_sessions": c.recorded_sessions,
-            }
-        )
-    return to_table(rows, METADATA)
+def metadata_table(conversations: Iterable[ConversationSummary]) -> pa.Table:
+    """The ``recording_metadata`` table, built in record batches (no row dicts)."""
+    return table_of(conversations, METADATA, _metadata_values)
+
+
+def _metadata_values(c: ConversationSummary) -> tuple:
+    end = c.conversation_end
+    return (
+        c.conversation_id,
+        c.conversation_start,
+        end,
+        int((end - c.conversation_start).total_seconds() * 1000) if end else None,
+        c.originating_direction,
+        c.media_types,
+        c.agent_ids,
+        c.queue_ids,
+        c.wrap_up_codes,
+        c.division_ids,
+        c.recorded_sessions,
+    )
 
 
 def conversations_from_table(table: pa.Table) -> list[ConversationSummary]:
+    """The conversations back, a record batch at a time (never the whole table as row dicts)."""
     return [
         ConversationSummary(
             conversation_id=row["conversation_id"],
             conversation_start=row["conversation_start"],
             conversation_end=row["conversation_end"],
-            originating_direction=row["originating_direction"],
-            division_ids=tuple(row["division_ids"] or ()),
-            media_types=tuple(row["media_types"] or ()),
-            agent_ids=tuple(row["agent_ids"] or ()),
-            queue_ids=tuple(row["queue_ids"] or ()),
-            wrap_up_codes=tuple(row["wrap_up_codes"] or ()),
+            originating_direction=shared_text(row["originating_direction"]),
+            division_ids=_shared_all(row["division_ids"]),
+            media_types=_shared_all(row["media_types"]),
+            agent_ids=_shared_all(row["agent_ids"]),
+            queue_ids=_shared_all(row["queue_ids"]),
+            wrap_up_codes=_shared_all(row["wrap_up_codes"]),
             recorded_sessions=int(row["recorded_sessions"] or 0),
         )
-        for row in table.to_pylist()
+        for batch in table.to_batches(max_chunksize=8192)
+        for row in batch.to_pylist()
     ]
+
+
+
+def _shared_all(values: list[str] | None) -> tuple[str, ...]:
+    """The table holds a copy of each agent, queue ... id per row: one copy each for the whole day."""
+    return tuple(shared_text(value) for value in values or ())

@@ -6,13 +6,14 @@ added to one and not the other an import error, not a silently missing or unknow
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 import pyarrow as pa
 
 from recording_assets.pipeline.states import State
-from recording_assets.pipeline.tables import OUTCOMES
+from recording_assets.pipeline.tables import OUTCOMES, table_of
 
 Key = tuple[str, str]  # (conversation_id, recording_id)
 
@@ -20,7 +21,7 @@ Key = tuple[str, str]  # (conversation_id, recording_id)
 ROW_RUN_ID = "run_id"
 
 
-@dataclass
+@dataclass(slots=True)  # a day holds one per recording: no per-instance __dict__
 class Outcome:
     conversation_id: str
     recording_id: str
@@ -46,8 +47,16 @@ class Outcome:
 
     def row(self, run_id: str) -> dict:
         """This outcome as a row of ``OUTCOMES``, written by run ``run_id``."""
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        return {**values, "state": self.state.value, ROW_RUN_ID: run_id}
+        return dict(zip(OUTCOMES.names, self.values(run_id)))
+
+    def values(self, run_id: str) -> tuple:
+        """This outcome's row of ``OUTCOMES`` as values in column order, written by run ``run_id``."""
+        return tuple(self.state.value if name == "state" else getattr(self, name) for name in _FIELDS) + (run_id,)
+
+
+def outcomes_table(outcomes: Iterable[Outcome], run_id: str) -> pa.Table:
+    """The outcomes table, built in record batches (no row dicts)."""
+    return table_of(outcomes, OUTCOMES, lambda outcome: outcome.values(run_id))
 
 
 @dataclass
@@ -85,3 +94,4 @@ def check_row_fields(row_type: type, schema: pa.Schema, *, added: tuple[str, ...
 
 
 check_row_fields(Outcome, OUTCOMES, added=(ROW_RUN_ID,))
+_FIELDS = tuple(f.name for f in fields(Outcome))

@@ -14,9 +14,10 @@ in one table, that table says so with ``described``. Regenerate the docs with
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import TypeVar
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -29,6 +30,7 @@ from recording_assets.archive.keys import audit_key, conversations_key, manifest
 # system allocator hands the memory back.
 pa.set_memory_pool(pa.system_memory_pool())
 
+T = TypeVar("T")
 TS = pa.timestamp("us", tz="UTC")
 STRINGS = pa.list_(pa.string())
 IN_ARCHIVE_ONLY = " Null unless the recording is in the archive."
@@ -201,6 +203,27 @@ AUDIT_TABLE = Table(
 
 TABLES = (METADATA_TABLE, OUTCOMES_TABLE, CONVERSATIONS_TABLE, MANIFEST_TABLE, AUDIT_TABLE)
 METADATA, OUTCOMES, CONVERSATIONS, MANIFEST, AUDIT = (table.schema for table in TABLES)
+
+
+def table_of(items: Iterable[T], schema: pa.Schema, values: Callable[[T], tuple], *, batch_rows: int = 8192) -> pa.Table:
+    """A table of ``schema`` from ``items``, ``values(item)`` giving one row in column order. Built in record
+    batches of ``batch_rows``, so neither a list of row dicts nor a whole day of Python rows is held."""
+    batches: list[pa.RecordBatch] = []
+    rows: list[tuple] = []
+    for item in items:
+        rows.append(values(item))
+        if len(rows) == batch_rows:
+            batches.append(_record_batch(rows, schema))
+            rows = []
+    if rows or not batches:
+        batches.append(_record_batch(rows, schema))
+    return pa.Table.from_batches(batches, schema=schema)
+
+
+def _record_batch(rows: list[tuple], schema: pa.Schema) -> pa.RecordBatch:
+    columns = list(zip(*rows)) if rows else [()] * len(schema)
+    arrays = [pa.array(column, type=f.type) for column, f in zip(columns, schema)]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
 def to_table(rows: Iterable[Mapping], schema: pa.Schema) -> pa.Table:

@@ -22,7 +22,7 @@ DAY = date(2025, 12, 30)  # two days before the FakeClock's start: every convers
 RUN_ID = "run-1"
 
 
-def genesys_client(sandbox, clock) -> GenesysClient:
+def genesys_client(sandbox, clock, **kwargs) -> GenesysClient:
     return GenesysClient(
         api_base_url=sandbox.base_url,
         login_base_url=sandbox.base_url,
@@ -31,6 +31,7 @@ def genesys_client(sandbox, clock) -> GenesysClient:
         clock=clock,
         retry=RetryPolicy(jitter=lambda: 0.5),
         requests_per_minute=None,
+        **kwargs,
     )
 
 
@@ -40,12 +41,14 @@ def stores(s3_client, bucket_names) -> tuple[ArchiveStore, ArchiveStore]:
     return ArchiveStore(s3_client, bucket=archive), ArchiveStore(s3_client, bucket=manifest)
 
 
-def archive_day(sandbox, clock, store, manifest_store, *, previous=(), run_id=RUN_ID, day=DAY, **options):
+def archive_day(
+    sandbox, clock, store, manifest_store, *, previous=(), run_id=RUN_ID, day=DAY, client_kwargs=None, **options
+):
     """Discover ``day`` and archive it with a real ``DayArchiver``: (report, audit trail, conversations)."""
     audit = AuditTrail(store=manifest_store, day=day, run_id=run_id, launched_by="test", clock=clock)
 
     async def run():
-        async with genesys_client(sandbox, clock) as client:
+        async with genesys_client(sandbox, clock, **(client_kwargs or {})) as client:
             discovery = await discover_day(client, day_window(day, "UTC"))
             options.setdefault("sensitive_permission", True)
             archiver = DayArchiver(

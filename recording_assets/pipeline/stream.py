@@ -1,0 +1,73 @@
+"""The conversations that have work, as one stream of bounded stages instead of phases:
+
+    batch jobs (a window at a time) → each job's results sorted the moment it completes
+        → download queue (bounded) → workers: stream, spool, hash, sniff, create-only upload → outcome
+        → look-up queue → ``recordingmetadata`` where ``plan.py`` allows → one retry round at the end
+
+Downloads spend no API budget (media URLs are presigned), so they run while the jobs and look-ups spend
+it; a conversation's recordings all come in one job, so each job is planned on its own. Expired URLs
+are re-requested, for just those recordings, once the stream has drained (``fetch.refresh_expired``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+
+from recording_assets.genesys import BatchItem
+from recording_assets.pipeline import plan
+from recording_assets.pipeline.context import ArchiveContext
+from recording_assets.pipeline.fetch import Fetcher, refresh_expired
+
+_DONE = None  # closes the look-up queue
+
+
+class DayStream:
+    def __init__(self, ctx: ArchiveContext) -> None:
+        self._ctx = ctx
+        self._fetcher = Fetcher(ctx, backlog=ctx.options.download_backlog)
+        self._lookups: asyncio.Queue[plan.FirstRound | None] = asyncio.Queue()
+
+    async def run(self, conversation_ids: list[str]) -> None:
+        if not conversation_ids:
+            return
+        await _all_or_none(self._batch_jobs(conversation_ids), self._look_ups(), self._fetcher.run())
+        await refresh_expired(self._ctx, self._fetcher.expired)
+
+    async def _batch_jobs(self, conversation_ids: list[str]) -> None:
+        """Each job's results into downloads and questions, as soon as it completes."""
+        ctx = self._ctx
+        ctx.report.batch_rounds += 1
+        results = 0
+        async for job in ctx.client.recordings.batch_jobs([BatchItem(cid) for cid in conversation_ids]):
+            results += len(job.results)
+            first = plan.sort_first_round(ctx, [item.conversation_id for item in job.items], job.results)
+            await self._lookups.put(first)
+            for task in first.tasks.values():
+                await self._fetcher.put(task)  # waits while the downloads are ``backlog`` behind
+        ctx.audit.record("batch", reason=f"{len(conversation_ids)} items, {results} results")
+        await self._lookups.put(_DONE)
+
+    async def _look_ups(self) -> None:
+        """Look-ups for each job's questions; then one more batch round for what they say to ask again."""
+        ctx = self._ctx
+        retry: list[BatchItem] = []
+        errored = plan.FirstRound()  # every job's errored recordings, for the retry round's reasons
+        while (first := await self._lookups.get()) is not _DONE:
+            retry += await plan.classify(ctx, first)
+            errored.errored.update(first.errored)
+        for task in (await plan.retry_errored(ctx, retry, errored)).values():
+            await self._fetcher.put(task)
+        await self._fetcher.close()
+
+
+async def _all_or_none(*stages: Coroutine) -> None:
+    """Run the stages together; the first to fail cancels the others and its error is raised as is."""
+    tasks = [asyncio.ensure_future(stage) for stage in stages]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
