@@ -7,80 +7,25 @@ fields the archive cannot work without, raising ``ResponseFormatError`` that nam
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
-from recording_assets.genesys.errors import GenesysError
+from recording_assets.genesys.fields import (
+    ResponseFormatError,
+    lenient_int,
+    lenient_text,
+    lenient_time,
+    optional_time,
+    parse_count,
+    parse_time,
+    required_dict,
+    required_list,
+    required_str,
+)
 
-
-class ResponseFormatError(GenesysError):
-    """A response lacks a field the archiver relies on, or has it in an unexpected type."""
-
-
-def parse_time(value: Any, *, field: str) -> datetime:
-    if not isinstance(value, str) or not value:
-        raise ResponseFormatError(f"expected an ISO-8601 timestamp in {field!r}, got {value!r:.80}")
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ResponseFormatError(f"{field!r} is not an ISO-8601 timestamp: {value!r:.80}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-
-
-def _optional_time(value: Any, *, field: str) -> datetime | None:
-    return None if value in (None, "") else parse_time(value, field=field)
-
-
-def _lenient_time(value: Any) -> datetime | None:
-    """A timestamp the archive does not need: any ISO-8601 form (with or without fractions, ``Z`` or an
-    offset) is read; anything else is None, never an error (the SDK types these fields as plain strings)."""
-    try:
-        return None if value in (None, "") else parse_time(value, field="")
-    except ResponseFormatError:
-        return None
-
-
-def _count(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _lenient_int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _str(value: Any, *, field: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise ResponseFormatError(f"expected a non-empty string in {field!r}, got {value!r:.80}")
-    return value
-
-
-def _list(value: Any, *, field: str) -> list:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise ResponseFormatError(f"expected a list in {field!r}, got {type(value).__name__}")
-    return value
-
-
-def parse_count(value: Any, *, field: str) -> int:
-    """A non-negative whole number; absent (None) is 0. A JSON number, never a string, bool or float."""
-    if value is None:
-        return 0
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ResponseFormatError(f"expected a non-negative integer in {field!r}, got {value!r:.80}")
-    return value
-
-
-def _dict(value: Any, *, field: str) -> Mapping[str, Any]:
-    if not isinstance(value, dict):
-        raise ResponseFormatError(f"expected an object in {field!r}, got {type(value).__name__}")
-    return value
+__all__ = ["BatchResult", "BatchStatus", "ConversationSummary", "Recording", "RecordingMetadata",
+           "ResponseFormatError", "parse_count", "parse_time", "shared_text"]
 
 
 @dataclass(frozen=True, slots=True)  # 100,000 a day at most: no per-instance __dict__
@@ -106,37 +51,37 @@ class ConversationSummary:
 
     @classmethod
     def from_api(cls, raw: Any) -> ConversationSummary:
-        body = _dict(raw, field="conversations[]")
+        body = required_dict(raw, field="conversations[]")
         agents: list[str] = []
         queues: list[str] = []
         wrapups: list[str] = []
         media: list[str] = []
         recorded = 0
         screen_recorded = 0
-        for participant in _list(body.get("participants"), field="participants"):
-            participant = _dict(participant, field="participants[]")
+        for participant in required_list(body.get("participants"), field="participants"):
+            participant = required_dict(participant, field="participants[]")
             if participant.get("purpose") == "agent" and participant.get("userId"):
                 _add(agents, participant["userId"])
             if participant.get("screenRecording") is True:
                 screen_recorded += 1
-            for session in _list(participant.get("sessions"), field="sessions"):
-                session = _dict(session, field="sessions[]")
+            for session in required_list(participant.get("sessions"), field="sessions"):
+                session = required_dict(session, field="sessions[]")
                 if session.get("mediaType"):
                     _add(media, session["mediaType"])
                 if session.get("recording") is True:
                     recorded += 1
-                for segment in _list(session.get("segments"), field="segments"):
-                    segment = _dict(segment, field="segments[]")
+                for segment in required_list(session.get("segments"), field="segments"):
+                    segment = required_dict(segment, field="segments[]")
                     if segment.get("queueId"):
                         _add(queues, segment["queueId"])
                     if segment.get("wrapUpCode"):
                         _add(wrapups, segment["wrapUpCode"])
         return cls(
-            conversation_id=_str(body.get("conversationId"), field="conversationId"),
+            conversation_id=required_str(body.get("conversationId"), field="conversationId"),
             conversation_start=parse_time(body.get("conversationStart"), field="conversationStart"),
-            conversation_end=_optional_time(body.get("conversationEnd"), field="conversationEnd"),
+            conversation_end=optional_time(body.get("conversationEnd"), field="conversationEnd"),
             originating_direction=shared_text(body.get("originatingDirection")),
-            division_ids=tuple(shared_text(d) for d in _list(body.get("divisionIds"), field="divisionIds")),
+            division_ids=tuple(shared_text(d) for d in required_list(body.get("divisionIds"), field="divisionIds")),
             media_types=tuple(media),
             agent_ids=tuple(agents),
             queue_ids=tuple(queues),
@@ -177,20 +122,20 @@ class RecordingMetadata:
 
     @classmethod
     def from_api(cls, raw: Any) -> RecordingMetadata:
-        body = _dict(raw, field="recordingmetadata[]")
+        body = required_dict(raw, field="recordingmetadata[]")
         return cls(
-            recording_id=_str(body.get("id"), field="id"),
-            conversation_id=_str(body.get("conversationId"), field="conversationId"),
+            recording_id=required_str(body.get("id"), field="id"),
+            conversation_id=required_str(body.get("conversationId"), field="conversationId"),
             media=body.get("media"),
             media_subtype=body.get("mediaSubtype"),
             file_state=body.get("fileState"),
-            start_time=_lenient_time(body.get("startTime")),
-            end_time=_lenient_time(body.get("endTime")),
-            archive_date=_lenient_time(body.get("archiveDate")),
-            delete_date=_lenient_time(body.get("deleteDate")),
-            export_date=_lenient_time(body.get("exportDate")),
+            start_time=lenient_time(body.get("startTime")),
+            end_time=lenient_time(body.get("endTime")),
+            archive_date=lenient_time(body.get("archiveDate")),
+            delete_date=lenient_time(body.get("deleteDate")),
+            export_date=lenient_time(body.get("exportDate")),
             session_id=body.get("sessionId"),
-            remaining_restorations=_count(body.get("remainingRestorationsAllowedForOrg")),
+            remaining_restorations=lenient_int(body.get("remainingRestorationsAllowedForOrg")),
         )
 
 
@@ -212,16 +157,16 @@ class BatchResult:
 
     @classmethod
     def from_api(cls, raw: Any) -> BatchResult:
-        body = _dict(raw, field="results[]")
+        body = required_dict(raw, field="results[]")
         # Only the conversation is needed to place an item; a field of the wrong kind reads as absent (a
         # result without a recording id or URL is then looked up, never guessed at).
         return cls(
-            conversation_id=_str(body.get("conversationId"), field="conversationId"),
-            recording_id=_text(body.get("recordingId")),
-            result_url=_text(body.get("resultUrl")),
-            content_type=_text(body.get("contentType")),
+            conversation_id=required_str(body.get("conversationId"), field="conversationId"),
+            recording_id=lenient_text(body.get("recordingId")),
+            result_url=lenient_text(body.get("resultUrl")),
+            content_type=lenient_text(body.get("contentType")),
             # An errorMsg that is not text still says the item failed.
-            error_msg=_text(body.get("errorMsg")) or ("errorMsg" if body.get("errorMsg") else None),
+            error_msg=lenient_text(body.get("errorMsg")) or ("errorMsg" if body.get("errorMsg") else None),
         )
 
 
@@ -240,14 +185,14 @@ class BatchStatus:
 
     @classmethod
     def from_api(cls, raw: Any) -> BatchStatus:
-        body = _dict(raw, field="batch status")
+        body = required_dict(raw, field="batch status")
         return cls(
-            job_id=_str(body.get("id") or body.get("jobId"), field="id"),
-            status=_str(body.get("status"), field="status"),
+            job_id=required_str(body.get("id") or body.get("jobId"), field="id"),
+            status=required_str(body.get("status"), field="status"),
             expected_result_count=parse_count(body.get("expectedResultCount"), field="expectedResultCount"),
             result_count=parse_count(body.get("resultCount"), field="resultCount"),
             error_count=parse_count(body.get("errorCount"), field="errorCount"),
-            results=tuple(_placeable(_list(body.get("results"), field="results"))),
+            results=tuple(_placeable(required_list(body.get("results"), field="results"))),
         )
 
 
@@ -285,7 +230,7 @@ class Recording:
 
     @classmethod
     def from_api(cls, raw: Any, *, transcoding: bool) -> Recording:
-        body = _dict(raw, field="recording")
+        body = required_dict(raw, field="recording")
         uris = body.get("mediaUris") or {}
         first = None
         if isinstance(uris, dict) and uris:
@@ -293,13 +238,13 @@ class Recording:
             entry = uris.get("0") or next(iter(uris.values()))
             first = entry.get("mediaUri") if isinstance(entry, dict) else None
         return cls(
-            recording_id=_str(body.get("id"), field="id"),
-            conversation_id=_str(body.get("conversationId"), field="conversationId"),
+            recording_id=required_str(body.get("id"), field="id"),
+            conversation_id=required_str(body.get("conversationId"), field="conversationId"),
             media=body.get("media"),
             file_state=body.get("fileState"),
             media_uri=first,
-            output_size_bytes=_lenient_int(body.get("outputSizeInBytes")),
-            output_duration_ms=_lenient_int(body.get("outputDurationMs")),
-            estimated_transcode_ms=_lenient_int(body.get("estimatedTranscodeTimeMs")),
+            output_size_bytes=lenient_int(body.get("outputSizeInBytes")),
+            output_duration_ms=lenient_int(body.get("outputDurationMs")),
+            estimated_transcode_ms=lenient_int(body.get("estimatedTranscodeTimeMs")),
             transcoding=transcoding,
         )

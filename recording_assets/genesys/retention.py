@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from recording_assets.genesys.models import ResponseFormatError, _count, _lenient_time, _text
+from recording_assets.genesys.fields import ResponseFormatError, lenient_int, lenient_text, lenient_time
 from recording_assets.genesys.recordings import VIEW, _segment
 from recording_assets.genesys.transport import Transport
 
@@ -86,8 +86,8 @@ class Retention:
             idempotent=True,  # setting the same date twice restores once
         )
         body = response.json() if response.content else {}
-        remaining = _count(body.get("remainingRestorationsAllowedForOrg"))
-        return Restoration(_text(body.get("fileState")), remaining)
+        remaining = lenient_int(body.get("remainingRestorationsAllowedForOrg"))
+        return Restoration(lenient_text(body.get("fileState")), remaining)
 
     async def protect(self, conversation_ids: Sequence[str], *, protect: bool) -> int:
         """Apply (or revoke) deletion protection; returns the number of requests spent."""
@@ -115,17 +115,17 @@ class Retention:
             )  # fmt: skip
             body = response.json()
             for e in _entities(body, "retention query"):
-                if _text(e.get("conversationId")) and _text(e.get("recordingId")):
+                if lenient_text(e.get("conversationId")) and lenient_text(e.get("recordingId")):
                     out.append(
                         Expiring(
                             e["conversationId"],
                             e["recordingId"],
-                            _lenient_time(e.get("deleteDate")),
-                            _lenient_time(e.get("archiveDate")),
-                            _lenient_time(e.get("creationTime")),
+                            lenient_time(e.get("deleteDate")),
+                            lenient_time(e.get("archiveDate")),
+                            lenient_time(e.get("creationTime")),
                         )
                     )
-            cursor = parse_qs(urlsplit(_text(body.get("nextUri")) or "").query).get("cursor")
+            cursor = parse_qs(urlsplit(lenient_text(body.get("nextUri")) or "").query).get("cursor")
             if not cursor or cursor[0] == params.get("cursor"):
                 return out
             params["cursor"] = cursor[0]
@@ -144,15 +144,15 @@ class Retention:
                 out.append(
                     Orphan(
                         str(e.get("id")),
-                        _lenient_time(e.get("createdTime")),
-                        _text(e.get("mediaType")),
-                        _count(e.get("mediaSizeBytes")),
-                        _text(e.get("fileState")),
-                        _text(e.get("orphanStatus")),
-                        _text(e.get("providerType")),
+                        lenient_time(e.get("createdTime")),
+                        lenient_text(e.get("mediaType")),
+                        lenient_int(e.get("mediaSizeBytes")),
+                        lenient_text(e.get("fileState")),
+                        lenient_text(e.get("orphanStatus")),
+                        lenient_text(e.get("providerType")),
                     )
                 )
-            if not body.get("nextUri") or page >= (_count(body.get("pageCount")) or page):
+            if not body.get("nextUri") or page >= (lenient_int(body.get("pageCount")) or page):
                 return out
             page += 1
 
@@ -160,7 +160,7 @@ class Retention:
         """``recordingBatchDownloadUrlTtl`` of ``GET /api/v2/recording/settings``, in seconds (2..60 min)."""
         response = await self._t.api("GET", "/api/v2/recording/settings", family="recording.settings")
         body = response.json()
-        minutes = _count(body.get("recordingBatchDownloadUrlTtl")) if isinstance(body, dict) else None
+        minutes = lenient_int(body.get("recordingBatchDownloadUrlTtl")) if isinstance(body, dict) else None
         return minutes * 60 if minutes and minutes > 0 else None
 
     async def annotations(self, conversation_id: str, recording_id: str) -> list[Annotation]:
@@ -175,10 +175,10 @@ class Retention:
         items = body if isinstance(body, list) else []
         return [
             Annotation(
-                reason=_text(a.get("reason")),
-                type=_text(a.get("type")),
-                location_ms=_count(a.get("location")),
-                duration_ms=_count(a.get("durationMs")),
+                reason=lenient_text(a.get("reason")),
+                type=lenient_text(a.get("type")),
+                location_ms=lenient_int(a.get("location")),
+                duration_ms=lenient_int(a.get("durationMs")),
             )
             for a in items
             if isinstance(a, dict)
