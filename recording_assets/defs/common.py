@@ -11,6 +11,7 @@ from recording_assets.genesys.preflight import PreflightReport
 
 from recording_assets.archive.protocol import DocumentStore
 from recording_assets.pipeline.window import DayWindow, day_window, parse_day
+from recording_assets.operations_settings import OperationsSettings
 from recording_assets.pipeline.tables import from_parquet_bytes, to_parquet_bytes
 
 GENESYS_POOL = "genesys_api"
@@ -30,9 +31,10 @@ def timezone_of(context) -> str:
 def concurrent_runs(context) -> int:
     """The genesys_api pool limit: how many runs may spend the token's budget at once.
 
-    Configuration (``GenesysCloudResource.pool_limit``, from RECORDING_GENESYS_POOL_LIMIT): Dagster 1.13
-    has no public API that reads a pool's limit, so the operator states it once beside the pool's own."""
-    return context.resources.genesys.pool_limit
+    Configuration (RECORDING_GENESYS_POOL_LIMIT, read in the run's own process): Dagster 1.13 has no public
+    API that reads a pool's limit, so the operator states it once beside the pool's own. Not a resource
+    field: run config that configures the genesys resource (the Launchpad) would reset it to its default."""
+    return OperationsSettings.from_env().pool_limit
 
 
 def launched_by(context) -> str:

@@ -17,7 +17,6 @@ from recording_assets.archive.store import ArchiveStore
 from recording_assets.clock import Clock
 from recording_assets.defs.s3 import PooledS3Resource, pool_for
 from recording_assets.genesys import GenesysClient
-from recording_assets.operations_settings import OperationsSettings
 from recording_assets.pipeline.retention_options import RetentionOptions
 from recording_assets.settings import (
     API_BASE_URL,
@@ -56,12 +55,6 @@ class GenesysCloudResource(dg.ConfigurableResource):
         description="this run's budget; default: 90% of the org budget divided by the genesys_api pool limit",
     )
     timeout_s: float = Field(default=60.0, description="timeout of every HTTP call")
-    pool_limit: int = Field(
-        default=1,
-        ge=1,
-        description="the genesys_api pool's limit (RECORDING_GENESYS_POOL_LIMIT): runs that may share the "
-        "token at once; keep it equal to the instance's limit",
-    )
 
     def settings(self) -> GenesysSettings:
         env = dict(environment())
@@ -82,12 +75,12 @@ class GenesysCloudResource(dg.ConfigurableResource):
             return self.requests_per_minute
         return self.org_requests_per_minute * 0.9 / max(1, concurrent_runs)
 
-    def client(self, *, clock: Clock | None = None, concurrent_runs: int | None = None) -> GenesysClient:
+    def client(self, *, clock: Clock | None = None, concurrent_runs: int = 1) -> GenesysClient:
         """A new client; use it inside one event loop (``async with``)."""
         return GenesysClient.from_settings(
             self.settings(),
             clock=clock,
-            requests_per_minute=self.run_budget(concurrent_runs or self.pool_limit),
+            requests_per_minute=self.run_budget(concurrent_runs),
             timeout_s=self.timeout_s,
         )
 
@@ -238,7 +231,6 @@ def build_resources(environ: Mapping[str, str] | None = None) -> dict:
         "genesys": GenesysCloudResource(
             client_id=dg.EnvVar(CLIENT_ID),
             client_secret=dg.EnvVar(CLIENT_SECRET),
-            pool_limit=OperationsSettings.from_env(environ).pool_limit,
         ),
         "s3": s3,
         "archive": ArchiveResource(

@@ -10,7 +10,6 @@ import dagster as dg
 
 from recording_assets.defs.common import (
     GENESYS_POOL,
-    GROUP,
     concurrent_runs,
     timezone_of,
     window_of,
@@ -25,13 +24,16 @@ RADAR = "recording_expiry_radar"
 RADAR_CHECK = "no_unarchived_recording_expiring"
 DAYS_AT_RISK = "days_at_risk"  # metadata: {day: recordings at risk}, read by the archive schedule
 ORPHANS_ASSET = "recording_orphans"
+# Their own group: the archive's "Materialize all" stays the day's three assets (the radar is not
+# partitioned, and the orphans table has its own job).
+RETENTION_GROUP = "recording_retention"
 
 
 def build_expiry_radar(timezone_name: str) -> dg.AssetsDefinition:
     @dg.asset(
         name=RADAR,
         pool=GENESYS_POOL,
-        group_name=GROUP,
+        group_name=RETENTION_GROUP,
         kinds={"genesys", "s3"},
         description="Recordings Genesys deletes within expiry_radar_days that the archive does not hold, per "
         "day (retention query, paged; an S3 listing per day). The archive schedule runs those days first.",
@@ -100,7 +102,7 @@ def build_recording_orphans(partitions_def, backfill_policy=None) -> dg.AssetsDe
         partitions_def=partitions_def,
         backfill_policy=backfill_policy,
         pool=GENESYS_POOL,
-        group_name=GROUP,
+        group_name=RETENTION_GROUP,
         kinds={"genesys", "s3"},
         description="The day's orphan recordings (held by Genesys without a conversation, so invisible to "
         "discovery) as a Parquet table under orphans/date=YYYY-MM-DD/.",

@@ -169,7 +169,7 @@ def test_a_malformed_operations_setting_fails_naming_the_variable(name, value):
         OperationsSettings.from_env({name: value})
 
 
-def test_the_pool_limit_setting_reaches_the_genesys_resource():
-    resource = build_resources({"RECORDING_GENESYS_POOL_LIMIT": "3"})["genesys"]
-    assert resource.pool_limit == 3
-    assert resource.run_budget(resource.pool_limit) == pytest.approx(0.9 * 300 / 3)
+def test_the_pool_limit_setting_divides_each_runs_budget():
+    limit = OperationsSettings.from_env({"RECORDING_GENESYS_POOL_LIMIT": "3"}).pool_limit
+    resource = build_resources({})["genesys"]
+    assert limit == 3 and resource.run_budget(limit) == pytest.approx(0.9 * 300 / 3)

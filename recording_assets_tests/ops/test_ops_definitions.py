@@ -50,11 +50,11 @@ SNAPSHOT = {
         "recording_expiry_radar": {
             "deps": [],
             "pools": ["genesys_api"],
-            "group": "recordings",
+            "group": "recording_retention",
             "checks": {"no_unarchived_recording_expiring": False},
             "freshness": None,
         },
-        "recording_orphans": {"deps": [], "pools": ["genesys_api"], "group": "recordings", "checks": {}, "freshness": None},
+        "recording_orphans": {"deps": [], "pools": ["genesys_api"], "group": "recording_retention", "checks": {}, "freshness": None},
     },
     "partitions": {"type": "DailyPartitionsDefinition", "start": "2025-01-01", "timezone": "UTC", "end_offset": 0},
     "backfill_policy": "BackfillPolicy.multi_run(max_partitions_per_run=1)",

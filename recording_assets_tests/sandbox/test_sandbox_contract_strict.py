@@ -192,16 +192,20 @@ def test_preflight_identity_and_a_403(sandbox_factory, fake_clock):
     sandbox = sandbox_factory(clock=fake_clock, conversations_per_day=50)
     exchanges = Product(sandbox, fake_clock).run(lambda p: preflight(p.transport, client_id=CLIENT))
     exchanges.append(Exchanges.exchange(Api(sandbox).get("/api/v2/tokens/me")))
-    _assert_covered(exchanges, "identity")
     no_client_view = ALL_PERMISSIONS - {OAUTH_CLIENT_VIEW}
     limited = sandbox_factory(clock=fake_clock, conversations_per_day=50, permissions=no_client_view)
 
     async def denied(product: Product) -> None:
         assert (await preflight(product.transport, client_id=CLIENT)).sensitive_data is None
 
-    exchanges = Product(limited, fake_clock).run(denied)
-    _assert_no_breach(exchanges)
-    assert 403 in {e.status for e in exchanges}
+    unreadable = Product(limited, fake_clock).run(denied)
+    _assert_no_breach(unreadable)
+    assert 403 in {e.status for e in unreadable}
+    # Roles that show the download permission spare the retention-query probe; unreadable roles do not.
+    names = {endpoint_for(ENDPOINTS, e.method, e.path).name for e in unreadable}
+    assert "get_recordings_retention_query" in names
+    assert "get_recordings_retention_query" not in {endpoint_for(ENDPOINTS, e.method, e.path).name for e in exchanges}
+    _assert_covered(exchanges + unreadable, "identity")
 
 
 def test_live_control_reads_and_writes(sandbox_factory, fake_clock):
