@@ -17,6 +17,7 @@ import httpx
 import pytest
 import yaml
 
+from recording_assets.defs.common import GROUP
 from recording_assets_tests.ops.ops_support import (
     ASSETS,
     CHROMIUM,
@@ -106,7 +107,9 @@ def test_browser_materialises_a_partition_and_shows_checks_and_freshness(ui_stac
             page.set_default_timeout(60_000)
 
             # 1. The lineage of the asset group: Materialize all -> the partition dialog -> one day -> Launch.
-            page.goto(f"{dagit.url}/asset-groups", wait_until="networkidle")
+            # The archive's own group (the retention assets have theirs): its Materialize all is the day's three.
+            page.goto(f"{dagit.url}/locations/__repository__@recording_assets/asset-groups/{GROUP}",
+                      wait_until="networkidle")
             for asset in ASSETS:
                 page.get_by_text(asset).first.wait_for()
             page.screenshot(path=str(out / "01-lineage.png"))
