@@ -104,8 +104,8 @@ def main() -> None:
     media_span = phases["media downloads + uploads"]
     tail_s = job_end - media_span[1] if media_span else float("nan")
     print(f"  {'after the last upload':32} {media_span[1] - t0 if media_span else 0:7.1f} → {job['wall_s']:7.1f}  "
-          f"({tail_s:6.1f} s: outcomes table, the blocking checks that HEAD and range-GET every archived "
-          f"object again, the manifest step)")
+          f"({tail_s:6.1f} s: outcomes table, the blocking checks reading each object's recorded proof, "
+          f"the manifest step)")
     data_s = (media_span[1] - media_span[0]) if media_span else float("nan")
     api_end = max(span[1] for name, span in phases.items() if span and name != "media downloads + uploads")
     overlap = max(0.0, api_end - media_span[0]) if media_span else 0.0
