@@ -156,3 +156,8 @@ class ArchiveStore:
     def read_back_sha256(self, key: str) -> str:
         """Hex SHA-256 of the stored bytes, streamed in 1 MiB chunks."""
         return self._verifier.read_back(key)[0]
+
+    def read_back_sample(self, key: str, lead: int) -> tuple[str, bytes]:
+        """Hex SHA-256 of the stored bytes and their first ``lead`` bytes, in one streamed read."""
+        sha256_hex, _, head = self._verifier.read_back(key, lead=lead)
+        return sha256_hex, head

@@ -69,25 +69,29 @@ class Verifier:
             checksum_verified_by=verified_by,
         )
 
-    def read_back(self, key: str) -> tuple[str, int]:
-        """Hex SHA-256 and size of the stored bytes, streamed in 1 MiB chunks."""
+    def read_back(self, key: str, *, lead: int = 0) -> tuple[str, int, bytes]:
+        """Hex SHA-256 and size of the stored bytes, streamed in 1 MiB chunks, and their first ``lead``
+        bytes (for sniffing the container without a second GET)."""
         try:
             body = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"]
         except (ClientError, BotoCoreError) as error:
             raise self._reader.translate(error, operation="GetObject", key=key) from error
         digest = hashlib.sha256()
         size = 0
+        head = b""
         try:
             for chunk in body.iter_chunks(READ_BACK_CHUNK):
                 digest.update(chunk)
                 size += len(chunk)
+                if len(head) < lead:
+                    head += chunk[: lead - len(head)]
         except FlexibleChecksumError as error:
             raise s3errors.stored_checksum_mismatch(error, bucket=self.bucket, key=key) from error
         except BotoCoreError as error:
             raise self._reader.translate(error, operation="GetObject", key=key) from error
         finally:
             body.close()
-        return digest.hexdigest(), size
+        return digest.hexdigest(), size, head
 
     def _find_problem(
         self, key: str, *, size: int, sha256_hex: str, landed: Landed
@@ -110,7 +114,7 @@ class Verifier:
         if info.checksum_sha256 is not None and not self._always_read_back:
             return "s3-checksum", _checksum_problem(info.checksum_sha256, landed)
         try:
-            actual_sha256, actual_size = self.read_back(key)
+            actual_sha256, actual_size, _ = self.read_back(key)
         except IntegrityError as error:
             return "read-back", error.detail
         if (actual_sha256, actual_size) != (sha256_hex, size):

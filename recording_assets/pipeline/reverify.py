@@ -63,8 +63,7 @@ def reverify(
         try:
             if store.head(key) is None:
                 return {**problem, "problem": "object missing"}
-            digest = store.read_back_sha256(key)
-            head = store.read_prefix(key, HEAD_BYTES)
+            digest, head = store.read_back_sample(key, HEAD_BYTES)
         except ArchiveError as error:
             return {**problem, "problem": f"unreadable: {error}"}
         if digest != row["sha256"]:

@@ -389,6 +389,13 @@ def test_read_prefix(store):
     assert store.read_prefix("empty", 64) == b""
 
 
+def test_read_back_sample_hashes_and_keeps_the_leading_bytes_in_one_read(store):
+    store.put_bytes("a", SMALL, content_type="audio/wav", overwrite=False)
+    store.put_bytes("empty", b"", content_type="audio/wav", overwrite=False)
+    assert store.read_back_sample("a", 64) == (hashlib.sha256(SMALL).hexdigest(), SMALL[:64])
+    assert store.read_back_sample("empty", 64) == (hashlib.sha256(b"").hexdigest(), b"")
+
+
 def test_head_of_a_missing_key_is_none(store):
     assert store.head("nothing/here") is None
 
