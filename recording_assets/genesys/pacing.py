@@ -5,6 +5,10 @@ Three inputs, one gate every request passes:
 - the server's ``inin-ratelimit-allowed/-count/-reset`` headers: when the window is nearly spent
   (by us or by anyone else sharing the token), wait for the reset;
 - a 429's ``Retry-After``: every caller pauses, not just the one that was refused.
+
+Callers are served in order, except that a ``background`` caller (a request nothing downstream waits for,
+like a ``recordingmetadata`` look-up) steps aside while any other caller waits: discovery pages and batch
+jobs feed the downloads, so they go first and the look-ups fill the budget they leave.
 """
 
 from __future__ import annotations
@@ -45,30 +49,54 @@ class Pacer:
         self._paused_until = 0.0
         self._reserve = header_reserve
         self._lock = asyncio.Lock()
+        self._waiting = 0  # callers that are not ``background``, waiting for their turn
+        self._none_waiting = asyncio.Event()
+        self._none_waiting.set()
         self.stats = PacingStats()
 
     @property
     def requests_per_minute(self) -> float | None:
         return self._rate * 60.0 if self._rate else None
 
-    async def acquire(self) -> None:
-        """Wait until one request may be sent. Callers queue in order behind the lock."""
-        async with self._lock:
+    async def acquire(self, *, background: bool = False) -> None:
+        """Wait until one request may be sent. Callers queue in order behind the lock; a ``background``
+        caller also waits while any other caller does, and is taken past by one arriving during its wait."""
+        if background:
             while True:
-                now = self._clock.time()
-                wait = self._paused_until - now
-                if wait <= 0 and self._rate is not None:
-                    self._refill(now)
-                    if self._tokens < 1.0 - _EPSILON:
-                        # At least 1 ms: a smaller wait may not move an epoch-sized float clock at all.
-                        wait = max(0.001, (1.0 - self._tokens) / self._rate)
-                if wait <= 0:
-                    if self._rate is not None:
-                        self._tokens = max(0.0, self._tokens - 1.0)
-                    return
-                self.stats.waits += 1
-                self.stats.waited_s += wait
-                await self._clock.sleep(wait)
+                await self._none_waiting.wait()
+                async with self._lock:
+                    if await self._take(background=True):
+                        return
+        self._waiting += 1
+        self._none_waiting.clear()
+        try:
+            async with self._lock:
+                await self._take(background=False)
+        finally:
+            self._waiting -= 1
+            if not self._waiting:
+                self._none_waiting.set()
+
+    async def _take(self, *, background: bool) -> bool:
+        """Take one request's token, waiting for it under the lock; False when a background caller is
+        outranked (it then goes back to waiting for the others)."""
+        while True:
+            if background and self._waiting:
+                return False
+            now = self._clock.time()
+            wait = self._paused_until - now
+            if wait <= 0 and self._rate is not None:
+                self._refill(now)
+                if self._tokens < 1.0 - _EPSILON:
+                    # At least 1 ms: a smaller wait may not move an epoch-sized float clock at all.
+                    wait = max(0.001, (1.0 - self._tokens) / self._rate)
+            if wait <= 0:
+                if self._rate is not None:
+                    self._tokens = max(0.0, self._tokens - 1.0)
+                return True
+            self.stats.waits += 1
+            self.stats.waited_s += wait
+            await self._clock.sleep(wait)
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Read the server's view of the current window; pause everyone when it is nearly spent."""

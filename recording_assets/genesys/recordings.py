@@ -47,12 +47,14 @@ class Recordings:
         self._poll = poll
         self._transcode_timeout = transcode_timeout_s
 
-    async def metadata(self, conversation_id: str) -> list[RecordingMetadata]:
+    async def metadata(self, conversation_id: str, *, background: bool = False) -> list[RecordingMetadata]:
+        """``background``: a look-up nothing downstream waits for yields the budget to those that do."""
         response = await self._t.api(
             "GET",
             f"/api/v2/conversations/{_segment(conversation_id)}/recordingmetadata",
             family="recording.metadata",
             permission=VIEW,
+            background=background,
         )
         body = response.json()
         return [RecordingMetadata.from_api(item) for item in (body if isinstance(body, list) else [])]

@@ -94,12 +94,14 @@ class Transport:
         permission: str | None = None,
         ok: tuple[int, ...] = (200, 201, 202, 204),
         idempotent: bool | None = None,
+        background: bool = False,
     ) -> httpx.Response:
         """Send one Platform API request; return the response or raise a typed ``GenesysApiError``.
 
         ``permission`` names what a 403 means for this call, so the error tells the user which
         permission to grant instead of a bare "forbidden". ``idempotent`` (default: GET and HEAD) lets a
-        500 be retried; a read sent as POST (an analytics query) says so itself.
+        500 be retried; a read sent as POST (an analytics query) says so itself. ``background``: the
+        pacer lets every other waiting request go first (``Pacer.acquire``).
         """
         if idempotent is None:
             idempotent = method in ("GET", "HEAD")
@@ -117,7 +119,9 @@ class Transport:
 
         rejected = 0
         while True:
-            response = await self._send(build, family=family, path=path, paced=True, idempotent=idempotent)
+            response = await self._send(
+                build, family=family, path=path, paced=True, idempotent=idempotent, background=background
+            )
             if response.status_code == 401 and renewals < MAX_RENEWALS and rejected < MAX_REJECTIONS:
                 # Expired or revoked early: renew and retry. Concurrent callers may each see a 401 for the
                 # same stale token; the lock in auth makes them share one renewal, and only the caller that
@@ -138,6 +142,7 @@ class Transport:
         path: str,
         paced: bool = False,
         idempotent: bool = False,
+        background: bool = False,
     ) -> httpx.Response:
         """Send with retries on 429 / 502 / 503 / 504 / connection errors (and 500 when ``idempotent``);
         return the last response."""
@@ -145,7 +150,7 @@ class Transport:
         rate_limited = 0
         while True:
             if paced:
-                await self.pacer.acquire()
+                await self.pacer.acquire(background=background)
             request = build()
             if inspect.isawaitable(request):
                 request = await request

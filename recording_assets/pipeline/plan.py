@@ -128,7 +128,7 @@ async def _look_up(
     async def lookup(cid: str) -> tuple[str, list[RecordingMetadata] | GenesysError]:
         async with semaphore:
             try:
-                return cid, await ctx.client.recordings.metadata(cid)
+                return cid, await ctx.client.recordings.metadata(cid, background=True)
             except GenesysApiError as exc:
                 if exc.status in (401, 403):
                     raise

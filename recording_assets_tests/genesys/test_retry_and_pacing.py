@@ -46,6 +46,27 @@ def test_token_bucket_spaces_requests_at_the_budget():
     assert abs(elapsed - 4.0) < 1e-6
 
 
+def test_background_requests_let_every_waiting_request_go_first():
+    """Look-ups queued first still go after the discovery page and batch job that arrive while they wait."""
+    clock = FakeClock()
+    pacer = Pacer(clock, requests_per_minute=60, burst=1)
+    order: list[str] = []
+
+    async def ask(name: str, background: bool) -> None:
+        await pacer.acquire(background=background)
+        order.append(name)
+
+    async def run():
+        await pacer.acquire()  # the burst is spent: everyone below waits for tokens
+        await asyncio.gather(
+            ask("lookup-1", True), ask("lookup-2", True), ask("page", False), ask("batch", False)
+        )
+
+    asyncio.run(run())
+    assert order[:2] == ["page", "batch"] and sorted(order[2:]) == ["lookup-1", "lookup-2"]
+    assert abs(clock.time() - 1_767_225_600.0 - 4.0) < 1e-6  # still one a second: nothing lost to the priority
+
+
 def test_headers_pause_before_the_window_is_spent():
     clock = FakeClock()
     pacer = Pacer(clock, requests_per_minute=None, header_reserve=2)
