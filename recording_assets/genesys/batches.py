@@ -10,8 +10,10 @@ start seconds after the first submission rather than after the last job.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections import deque
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from recording_assets.clock import Clock
 from recording_assets.genesys.errors import JobFailedError
@@ -47,7 +49,12 @@ class _Job:
 
 
 class BatchStream:
-    """Submit ``items`` in chunks of 100 and yield each job's results when it completes."""
+    """Submit chunks of at most 100 items and yield each job's results when it completes.
+
+    The chunks may arrive over time (an async iterable: discovery pages as they are read), and ``room``, when
+    given, is awaited before each submission: the downloads' backlog says whether more URLs are wanted yet.
+    Completed jobs are looked at and handed on whatever the backlog, so no finished job's URLs wait on it.
+    """
 
     def __init__(
         self,
@@ -61,24 +68,39 @@ class BatchStream:
         self._clock = clock
         self._policy = policy
 
-    async def results(self, items: Sequence) -> AsyncIterator[CompletedJob]:
-        chunks = [items[i : i + BATCH_LIMIT] for i in range(0, len(items), BATCH_LIMIT)]
-        chunks.reverse()  # popped from the end: submitted in order
+    async def results(
+        self, items: Sequence | AsyncIterable[Sequence], *, room: Room | None = None
+    ) -> AsyncIterator[CompletedJob]:
+        """``items``: all of them at once (chunked here), or an async iterable of chunks of ≤ 100."""
+        chunks = _Chunks(items)
         pending: list[_Job] = []
-        while chunks or pending:
-            now = self._clock.time()
-            due = [job for job in pending if job.look_at <= now]
-            if due:
-                for job, status in zip(due, await asyncio.gather(*(self._status(j.job_id) for j in due))):
-                    if status.completed:
-                        pending.remove(job)
-                        yield CompletedJob(job.items, status.results)
-                    else:
-                        self._look_again(job, status)
-            elif chunks and len(pending) < self._policy.window:
-                pending.append(await self._submit_job(chunks.pop()))
-            else:
-                await self._clock.sleep(max(0.0, min(job.look_at for job in pending) - now))
+        try:
+            while await chunks.more() or pending:
+                now = self._clock.time()
+                due = [job for job in pending if job.look_at <= now]
+                if due:
+                    for job, status in zip(due, await asyncio.gather(*(self._status(j.job_id) for j in due))):
+                        if status.completed:
+                            pending.remove(job)
+                            yield CompletedJob(job.items, status.results)
+                        else:
+                            self._look_again(job, status)
+                    continue
+                can_submit = chunks.ready and len(pending) < self._policy.window
+                if can_submit and (room is None or room.open(sum(len(j.items) for j in pending), chunks.next_size)):
+                    pending.append(await self._submit_job(chunks.take()))
+                    continue
+                # Nothing to do now: wait for the next look, a chunk, or room, whichever comes first.
+                waits = []
+                if pending:
+                    waits.append(self._clock.sleep(max(0.0, min(job.look_at for job in pending) - now)))
+                if can_submit and room is not None:
+                    waits.append(room.wait())
+                if not chunks.ready and chunks.open:
+                    waits.append(chunks.arrival())
+                await _first_of(waits)
+        finally:
+            chunks.close()
 
     async def _submit_job(self, chunk: Sequence) -> _Job:
         job_id = await self._submit(chunk)
@@ -100,3 +122,80 @@ class BatchStream:
             estimate = job.delay * 1.5
         job.delay = min(self._policy.max_s, max(1.0, estimate))
         job.look_at = now + job.delay
+
+
+class Room(Protocol):
+    """Whether the consumer wants ``asking`` more items' results yet, with ``outstanding`` items asked for in
+    jobs not complete (``open``), and a way to wait until that may have changed."""
+
+    def open(self, outstanding: int, asking: int) -> bool: ...
+
+    async def wait(self) -> None: ...
+
+
+class _Chunks:
+    """The chunks to submit: a list known up front, or an async iterable read as its chunks arrive."""
+
+    def __init__(self, items: Sequence | AsyncIterable[Sequence]) -> None:
+        self._ready: deque[Sequence] = deque()
+        self._next: asyncio.Future | None = None
+        if isinstance(items, AsyncIterable):
+            self._source: AsyncIterator[Sequence] | None = aiter(items)
+        else:
+            self._ready.extend(items[i : i + BATCH_LIMIT] for i in range(0, len(items), BATCH_LIMIT))
+            self._source = None
+
+    @property
+    def ready(self) -> bool:
+        return bool(self._ready)
+
+    @property
+    def open(self) -> bool:
+        return self._source is not None
+
+    @property
+    def next_size(self) -> int:
+        return len(self._ready[0]) if self._ready else 0
+
+    def take(self) -> Sequence:
+        return self._ready.popleft()
+
+    async def more(self) -> bool:
+        """Whether chunks are ready or may still come; collects the one that arrived meanwhile."""
+        if self._next is not None and self._next.done():
+            self._collect()
+        if not self._ready and self._source is not None and self._next is None:
+            self.arrival()  # nothing in hand and nothing asked for: ask, and wait for it in the loop
+        return bool(self._ready) or self._source is not None
+
+    def arrival(self):
+        """An awaitable that completes when the next chunk (or the end) has arrived."""
+        if self._next is None:
+            assert self._source is not None
+            self._next = asyncio.ensure_future(anext(self._source, None))
+        return asyncio.shield(self._next)
+
+    def _collect(self) -> None:
+        assert self._next is not None
+        chunk = self._next.result()  # an error in the source is raised here, in the consumer
+        self._next = None
+        if chunk is None:
+            self._source = None
+        elif chunk:
+            if len(chunk) > BATCH_LIMIT:
+                raise ValueError(f"a chunk holds at most {BATCH_LIMIT} items, got {len(chunk)}")
+            self._ready.append(chunk)
+
+    def close(self) -> None:
+        if self._next is not None and not self._next.done():
+            self._next.cancel()
+
+
+async def _first_of(awaitables: list) -> None:
+    """Wait for the first of ``awaitables`` to complete; cancel the rest."""
+    tasks = [asyncio.ensure_future(a) for a in awaitables]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()

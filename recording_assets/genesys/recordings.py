@@ -7,11 +7,11 @@ hundred conversations rather than one per recording, and each job's results arri
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from recording_assets.clock import Clock
-from recording_assets.genesys.batches import BATCH_LIMIT, BatchStream, CompletedJob, PollPolicy
+from recording_assets.genesys.batches import BATCH_LIMIT, BatchStream, CompletedJob, PollPolicy, Room
 from recording_assets.genesys.errors import JobFailedError
 from recording_assets.genesys.models import BatchResult, BatchStatus, Recording, RecordingMetadata
 from recording_assets.genesys.transport import Transport
@@ -77,10 +77,13 @@ class Recordings:
         )
         return BatchStatus.from_api(response.json())
 
-    def batch_jobs(self, items: Sequence[BatchItem]) -> AsyncIterator[CompletedJob]:
-        """Submit ``items`` in chunks of 100 (a window of jobs at a time); yield each job's results the
-        moment it completes. A conversation's recordings all come in the job that asked for it."""
-        return BatchStream(self.submit_batch, self.batch_status, self._clock, self._poll).results(items)
+    def batch_jobs(
+        self, items: Sequence[BatchItem] | AsyncIterable[Sequence[BatchItem]], *, room: Room | None = None
+    ) -> AsyncIterator[CompletedJob]:
+        """Submit ``items`` in chunks of 100 (a window of jobs at a time, each when ``room`` is open); yield each
+        job's results the moment it completes. A conversation's recordings all come in the job that asked for
+        it. ``items`` may be an async iterable of chunks, submitted as they arrive."""
+        return BatchStream(self.submit_batch, self.batch_status, self._clock, self._poll).results(items, room=room)
 
     async def run_batches(self, items: Sequence[BatchItem]) -> list[BatchResult]:
         """Every result of ``items``' batch jobs, once all of them completed."""

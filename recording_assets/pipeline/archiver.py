@@ -16,7 +16,8 @@ The request budget is what limits an archiver (300 requests/minute per token), s
 5. re-request expired URLs, for just those recordings.
 
 Every recording ends with exactly one ``Outcome``; nothing is dropped silently. Steps 2-5 run as one
-stream of bounded stages (``stream.py``), not one phase after another. The steps live in ``settled.py``
+stream of bounded stages (``stream.py``), not one phase after another, and the stream can start from the
+day's discovery itself: ``run(pages)`` takes the conversations page by page as analytics returns them. The steps live in ``settled.py``
 (1), ``plan.py`` (2-3), ``download.py`` (4), ``fetch.py`` (the download workers, and 5); this module
 holds the day's frame: what is settled before, deletion protection and restorations around the stream
 (``protection.py``, ``restore.py``, both opt in), and the report after.
@@ -24,14 +25,15 @@ holds the day's frame: what is settled before, deletion protection and restorati
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 from recording_assets.archive.protocol import RecordingStore
 from recording_assets.genesys import GenesysClient
+from recording_assets.genesys.recordings import BATCH_LIMIT
 from recording_assets.genesys.models import ConversationSummary
-from recording_assets.pipeline import protection, restore, settled, windows
+from recording_assets.pipeline import protection, restore, settled
 from recording_assets.pipeline.audit import AuditTrail
 from recording_assets.pipeline.context import FORMAT_CONTENT_TYPES, ArchiveContext, ArchiveOptions
 from recording_assets.pipeline.outcome import ArchiveReport, Key, Outcome
@@ -47,7 +49,7 @@ class DayArchiver:
         client: GenesysClient,
         store: RecordingStore,
         day: date,
-        conversations: list[ConversationSummary],
+        conversations: Sequence[ConversationSummary] = (),  # or pages of them, given to ``run``
         previous: Iterable[Mapping] = (),
         conversation_rows: Iterable[Mapping] = (),  # the previous run's conversations table
         run_id: str,
@@ -58,11 +60,13 @@ class DayArchiver:
             (r["conversation_id"], r["recording_id"]): r for r in previous if r.get("recording_id")
         }
         self._settled = {r["conversation_id"]: r for r in conversation_rows if r.get("conversation_id")}
+        self._given = list(conversations)
+        self._with_work: list[str] = []
         self._ctx = ArchiveContext(
             client=client,
             store=store,
             day=day,
-            conversations={c.conversation_id: c for c in conversations},
+            conversations={},  # filled as the pages arrive
             run_id=run_id,
             audit=audit,
             options=options,
@@ -70,23 +74,43 @@ class DayArchiver:
             previous=self._previous,
         )
 
-    async def run(self) -> ArchiveReport:
+    async def run(self, pages: AsyncIterable[Sequence[ConversationSummary]] | None = None) -> ArchiveReport:
+        """Archive the conversations given to the constructor, or ``pages`` of them as they arrive."""
         ctx = self._ctx
         try:
             await settled.load_existing(ctx)
-            with_work = settled.conversations_with_work(
-                ctx.conversations, ctx.existing, self._previous, self._settled, options=ctx.options
-            )
-            await protection.protect_day(ctx, with_work)  # opt in: before any download can fail
-            # One stream per window of conversations whose URLs outlive their downloads (windows.py).
-            for window in windows.download_windows(with_work, ctx.options.url_ttl_s):
-                await DayStream(ctx).run(window)
+            await DayStream(ctx).run(self._chunks_with_work(pages if pages is not None else _one_page(self._given)))
             await restore.request_restorations(ctx)  # opt in: the stream has classified every recording
             for outcome in settled.carried_forward(ctx.conversations, self._previous, ctx.outcomes):
                 ctx.finish(outcome)
-            await protection.lift_archived(ctx, with_work)  # only once every outcome is known
+            await protection.lift_archived(ctx, self._with_work)  # only once every outcome is known
         finally:
             ctx.executor.shutdown(wait=True)
         ctx.report.outcomes = sorted(ctx.outcomes.values(), key=lambda o: o.key)
-        ctx.report.conversations = settled.settled_rows(ctx, with_work, self._settled)
+        ctx.report.conversations = settled.settled_rows(ctx, self._with_work, self._settled)
         return ctx.report
+
+    async def _chunks_with_work(self, pages: AsyncIterable[Sequence[ConversationSummary]]) -> AsyncIterator[list[str]]:
+        """Batch-sized chunks of the conversations that still have work, each protected (opt in) before its
+        batch is asked for, so no download can fail while it is unprotected."""
+        ctx, waiting = self._ctx, []
+        async for page in pages:
+            fresh = {c.conversation_id: c for c in page if c.conversation_id not in ctx.conversations}
+            ctx.conversations.update(fresh)
+            waiting += settled.conversations_with_work(
+                fresh, ctx.existing, self._previous, self._settled, options=ctx.options
+            )
+            while len(waiting) >= BATCH_LIMIT:
+                yield await self._protected(waiting[:BATCH_LIMIT])
+                del waiting[:BATCH_LIMIT]
+        if waiting:
+            yield await self._protected(waiting)
+
+    async def _protected(self, chunk: list[str]) -> list[str]:
+        await protection.protect_day(self._ctx, chunk)
+        self._with_work += chunk
+        return chunk
+
+
+async def _one_page(conversations: list[ConversationSummary]) -> AsyncIterator[list[ConversationSummary]]:
+    yield conversations

@@ -57,10 +57,10 @@ class ArchiveOptions:
     # A recording whose downloads gave the same bad bytes twice is not downloaded again, unless this is set.
     force_quarantined: bool = False
     retention: RetentionOptions = RetentionOptions()  # issue 14: restore, protection, annotations (opt in)
-    url_ttl_s: int | None = None  # recordingBatchDownloadUrlTtl: sizes download windows (pipeline/windows.py)
-    # Download tasks waiting for a worker before the next batch job's results wait too (backpressure):
-    # about ten jobs' worth, so the workers never starve and result URLs do not age in the queue.
-    download_backlog: int = 1000
+    url_ttl_s: int | None = None  # recordingBatchDownloadUrlTtl: how long a queued URL may wait (fetch.py)
+    # Download tasks waiting for a worker before the next batch job is submitted (backpressure): about
+    # thirty jobs' worth, so the workers never starve while look-ups still take their turns, and a few MB.
+    download_backlog: int = 3000
 
     @property
     def looks_up_every_conversation(self) -> bool:

@@ -1,45 +1,94 @@
-"""The download stage: workers fed by a bounded queue, and the re-requests of URLs that expired.
+"""The download stage: workers fed by a queue, and the re-requests of URLs that expired.
 
-The queue is the backpressure between the batch jobs and the downloads: when the downloads fall behind,
-putting the next task waits, so the next batch job is not submitted (its URLs would only age) and
-memory holds at most ``backlog`` small task records plus one spool per worker.
+The queue is the backpressure between the batch jobs and the downloads: the next batch job is submitted
+only while the queue has room (``Fetcher.open``): with the jobs still out, at most ``backlog`` tasks, and no
+more than the workers download, at their measured pace, in half the URLs' lifetime
+(``recordingBatchDownloadUrlTtl``), so a slow day waits before asking for URLs rather than letting them expire
+in the queue. Jobs already submitted are always taken in whole. A task whose URL is
+near its end by the time a worker takes it goes straight to the re-request round (``refresh_expired``).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from dataclasses import replace
 
 from recording_assets.genesys import BatchItem
+from recording_assets.genesys.recordings import BATCH_LIMIT
 from recording_assets.pipeline.context import ArchiveContext, DownloadTask
 from recording_assets.pipeline.download import download
 from recording_assets.pipeline.outcome import Outcome
 from recording_assets.pipeline.states import State
 
+WAIT_SHARE = 0.5  # of the URL lifetime a task may wait in the queue before no more jobs are submitted
+STALE_SHARE = 0.8  # of the URL lifetime after which a task is not started: it asks for a fresh URL instead
+PRIOR_PER_MINUTE = 100  # downloads a minute assumed until the workers have shown their pace (conservative)
+MEASURED_AFTER = 8  # downloads started before their pace is trusted
+
 
 class Fetcher:
     """``concurrency`` download workers; each task is one recording, so never two downloads of one at once."""
 
-    def __init__(self, ctx: ArchiveContext, *, backlog: int = 0) -> None:  # backlog 0: unbounded
+    def __init__(self, ctx: ArchiveContext, *, backlog: int = 0) -> None:  # backlog 0: no limit
         self._ctx = ctx
-        self._queue: asyncio.Queue[DownloadTask | None] = asyncio.Queue(maxsize=backlog)
+        self._queue: asyncio.Queue[DownloadTask | None] = asyncio.Queue()
+        self._queued_at: deque[float] = deque()  # when each queued task came in, oldest first
+        self._taken = asyncio.Event()
+        self._taken_count = 0
+        self._first_taken_at: float | None = None
+        self._backlog = backlog
+        self._ttl = ctx.options.url_ttl_s
         self._workers = max(1, ctx.options.concurrency)
         self.expired: list[DownloadTask] = []  # URL expired with attempts left: back for a fresh one
 
-    async def put(self, task: DownloadTask) -> None:
-        await self._queue.put(task)
+    def put(self, task: DownloadTask) -> None:
+        self._queued_at.append(self._ctx.client.clock.time())
+        self._queue.put_nowait(task)
 
-    async def close(self) -> None:
+    def open(self, outstanding: int = 0, asking: int = 0) -> bool:
+        """Whether ``asking`` more URLs are wanted yet, with ``outstanding`` asked for and not yet here: within
+        the backlog, and (URL lifetime known) downloadable at the workers' pace before half of it is gone."""
+        waiting = len(self._queued_at) + outstanding
+        if not waiting:
+            return True  # nothing in hand: always ask, whatever the pace
+        if self._backlog and waiting + asking > self._backlog:
+            return False
+        if not self._ttl:
+            return True
+        now = self._ctx.client.clock.time()
+        if self._queued_at and now - self._queued_at[0] >= self._ttl * WAIT_SHARE:
+            return False
+        return waiting + asking <= self._pace_per_s(now) * self._ttl * WAIT_SHARE
+
+    def _pace_per_s(self, now: float) -> float:
+        elapsed = now - self._first_taken_at if self._first_taken_at is not None else 0.0
+        if self._taken_count < MEASURED_AFTER or elapsed <= 0:
+            return PRIOR_PER_MINUTE / 60
+        return self._taken_count / elapsed
+
+    async def wait(self) -> None:
+        """Until a worker takes a task (the only thing that makes room)."""
+        self._taken.clear()
+        await self._taken.wait()
+
+    def close(self) -> None:
         """No more tasks: each worker stops once the queue is drained."""
         for _ in range(self._workers):
-            await self._queue.put(None)
+            self._queue.put_nowait(None)
 
     async def run(self) -> None:
         await asyncio.gather(*(self._worker() for _ in range(self._workers)))
 
     async def _worker(self) -> None:
         while (task := await self._queue.get()) is not None:
-            if await download(self._ctx, task):
+            queued_at, now = self._queued_at.popleft(), self._ctx.client.clock.time()
+            self._taken_count += 1
+            self._first_taken_at = now if self._first_taken_at is None else self._first_taken_at
+            self._taken.set()
+            if self._ttl and now - queued_at > self._ttl * STALE_SHARE:
+                self.expired.append(task)  # about to expire: a fresh URL beats a 403
+            elif await download(self._ctx, task):
                 self.expired.append(task)
 
 
@@ -47,33 +96,41 @@ async def download_all(ctx: ArchiveContext, tasks: list[DownloadTask]) -> list[D
     """Download ``tasks``; return those whose URL expired."""
     fetcher = Fetcher(ctx)
     for task in tasks:
-        await fetcher.put(task)
-    await fetcher.close()
+        fetcher.put(task)
+    fetcher.close()
     await fetcher.run()
     return fetcher.expired
 
 
 async def refresh_expired(ctx: ArchiveContext, expired: list[DownloadTask]) -> None:
-    """Re-request expired URLs for just those recordings, up to ``url_refresh_rounds`` times."""
+    """Re-request expired URLs for just those recordings, up to ``url_refresh_rounds`` times: one batch job's
+    worth at a time, each downloaded before the next is asked for, so fresh URLs do not age in turn."""
     for _ in range(ctx.options.url_refresh_rounds):
         if not expired:
             return
         ctx.report.url_refreshes += len(expired)
-        fresh = {
-            (r.conversation_id, r.recording_id): r
-            for r in await ctx.batch([BatchItem(t.conversation_id, t.recording_id) for t in expired])
-            if r.result_url and r.recording_id
-        }
-        tasks = []
-        for task in expired:
-            result = fresh.get(task.key)
-            if result is None:
-                reason = "URL expired and no fresh URL was given"
-                ctx.finish(Outcome(*task.key, State.FAILED, reason=reason, attempts=task.attempts))
-            else:
-                content_type = result.content_type or task.content_type
-                tasks.append(replace(task, url=result.result_url, content_type=content_type))
-        expired = await download_all(ctx, tasks)
+        again: list[DownloadTask] = []
+        for start in range(0, len(expired), BATCH_LIMIT):
+            again += await download_all(ctx, await _with_fresh_urls(ctx, expired[start : start + BATCH_LIMIT]))
+        expired = again
     for task in expired:
         reason = "URL kept expiring before the download finished"
         ctx.finish(Outcome(*task.key, State.FAILED, reason=reason, attempts=task.attempts))
+
+
+async def _with_fresh_urls(ctx: ArchiveContext, expired: list[DownloadTask]) -> list[DownloadTask]:
+    fresh = {
+        (r.conversation_id, r.recording_id): r
+        for r in await ctx.batch([BatchItem(t.conversation_id, t.recording_id) for t in expired])
+        if r.result_url and r.recording_id
+    }
+    tasks = []
+    for task in expired:
+        result = fresh.get(task.key)
+        if result is None:
+            reason = "URL expired and no fresh URL was given"
+            ctx.finish(Outcome(*task.key, State.FAILED, reason=reason, attempts=task.attempts))
+        else:
+            content_type = result.content_type or task.content_type
+            tasks.append(replace(task, url=result.result_url, content_type=content_type))
+    return tasks

@@ -1,6 +1,6 @@
 """Deletion protection until archived (``protect_until_archived``, off by default).
 
-Before any download, the day's conversations that still have work are protected
+Before its batch is asked for, each chunk of the day's conversations that still have work is protected
 (``PUT /api/v2/recordings/deletionprotection?protect=true``, 100 ids a request), so Genesys' retention cannot
 delete a recording the archive does not hold yet. After the run, protection is lifted (``protect=false``)
 for each of those conversations whose every recording is archived and verified (or deleted: nothing left to
@@ -21,8 +21,8 @@ async def protect_day(ctx: ArchiveContext, conversation_ids: Iterable[str]) -> N
     ids = sorted(conversation_ids)
     if not ctx.options.retention.protect_until_archived or not ids:
         return
-    await ctx.client.retention.protect(ids, protect=True)
-    ctx.report.protection["protected"] = len(ids)
+    await ctx.client.retention.protect(ids, protect=True)  # a chunk of the day at a time, as batches are asked
+    ctx.report.protection["protected"] = ctx.report.protection.get("protected", 0) + len(ids)
     ctx.audit.record("protected", reason=f"deletion protection applied to {len(ids)} conversations")
 
 

@@ -1,18 +1,20 @@
 """The conversations that have work, as one stream of bounded stages instead of phases:
 
-    batch jobs (a window at a time) → each job's results sorted the moment it completes
-        → download queue (bounded) → workers: stream, spool, hash, sniff, create-only upload → outcome
+    chunks of ≤ 100 conversations (as discovery pages arrive) → batch jobs, each submitted while the
+        downloads have room → each job's results sorted the moment it completes
+        → download queue → workers: stream, spool, hash, sniff, create-only upload → outcome
         → look-up queue → ``recordingmetadata`` where ``plan.py`` allows → one retry round at the end
 
-Downloads spend no API budget (media URLs are presigned), so they run while the jobs and look-ups spend
-it; a conversation's recordings all come in one job, so each job is planned on its own. Expired URLs
-are re-requested, for just those recordings, once the stream has drained (``fetch.refresh_expired``).
+Downloads spend no API budget (media URLs are presigned), so they run while discovery, the jobs and the
+look-ups spend it; the look-ups go last in the pacer's queue (nothing downstream waits for them). A
+conversation's recordings all come in one job, so each job is planned on its own. Expired URLs are
+re-requested, for just those recordings, once the stream has drained (``fetch.refresh_expired``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import AsyncIterable, Coroutine, Sequence
 
 from recording_assets.genesys import BatchItem
 from recording_assets.pipeline import plan
@@ -28,24 +30,25 @@ class DayStream:
         self._fetcher = Fetcher(ctx, backlog=ctx.options.download_backlog)
         self._lookups: asyncio.Queue[plan.FirstRound | None] = asyncio.Queue()
 
-    async def run(self, conversation_ids: list[str]) -> None:
-        if not conversation_ids:
-            return
+    async def run(self, conversation_ids: Sequence[str] | AsyncIterable[Sequence[str]]) -> None:
+        """Archive ``conversation_ids``: all at once, or chunks of ≤ 100 as they are found."""
         await _all_or_none(self._batch_jobs(conversation_ids), self._look_ups(), self._fetcher.run())
         await refresh_expired(self._ctx, self._fetcher.expired)
 
-    async def _batch_jobs(self, conversation_ids: list[str]) -> None:
+    async def _batch_jobs(self, conversation_ids: Sequence[str] | AsyncIterable[Sequence[str]]) -> None:
         """Each job's results into downloads and questions, as soon as it completes."""
         ctx = self._ctx
-        ctx.report.batch_rounds += 1
-        results = 0
-        async for job in ctx.client.recordings.batch_jobs([BatchItem(cid) for cid in conversation_ids]):
-            results += len(job.results)
+        asked = results = jobs = 0
+        async for job in ctx.client.recordings.batch_jobs(_as_items(conversation_ids), room=self._fetcher):
+            jobs += 1
+            ctx.report.batch_rounds += jobs == 1  # the day's first round, however many jobs it takes
+            asked, results = asked + len(job.items), results + len(job.results)
             first = plan.sort_first_round(ctx, [item.conversation_id for item in job.items], job.results)
             await self._lookups.put(first)
             for task in first.tasks.values():
-                await self._fetcher.put(task)  # waits while the downloads are ``backlog`` behind
-        ctx.audit.record("batch", reason=f"{len(conversation_ids)} items, {results} results")
+                self._fetcher.put(task)
+        if jobs:
+            ctx.audit.record("batch", reason=f"{asked} items, {results} results")
         await self._lookups.put(_DONE)
 
     async def _look_ups(self) -> None:
@@ -57,8 +60,20 @@ class DayStream:
             retry += await plan.classify(ctx, first)
             errored.errored.update(first.errored)
         for task in (await plan.retry_errored(ctx, retry, errored)).values():
-            await self._fetcher.put(task)
-        await self._fetcher.close()
+            self._fetcher.put(task)
+        self._fetcher.close()
+
+
+def _as_items(conversation_ids: Sequence[str] | AsyncIterable[Sequence[str]]):
+    """Batch items: a list for a list, chunk by chunk for chunks that arrive over time."""
+    if not isinstance(conversation_ids, AsyncIterable):
+        return [BatchItem(cid) for cid in conversation_ids]
+
+    async def chunks():
+        async for chunk in conversation_ids:
+            yield [BatchItem(cid) for cid in chunk]
+
+    return chunks()
 
 
 async def _all_or_none(*stages: Coroutine) -> None:

@@ -10,7 +10,8 @@ import pytest
 
 from recording_assets.genesys import BatchItem
 from recording_assets.pipeline.audit import AuditTrail
-from recording_assets.pipeline.context import FORMAT_CONTENT_TYPES, ArchiveContext, ArchiveOptions
+from recording_assets.pipeline.context import FORMAT_CONTENT_TYPES, ArchiveContext, ArchiveOptions, DownloadTask
+from recording_assets.pipeline.fetch import Fetcher
 from recording_assets.pipeline.outcome import Outcome
 from recording_assets.pipeline.states import State
 from recording_assets.pipeline.tables import from_parquet_bytes
@@ -127,3 +128,21 @@ def test_audit_event_measures_latency_on_the_client_clock(make_context, fake_clo
 def audit_rows(ctx: ArchiveContext, manifest_store) -> list[dict]:
     (key,) = ctx.audit.keys
     return from_parquet_bytes(manifest_store.get_bytes(key)).to_pylist()
+
+
+def test_the_next_batch_job_waits_until_the_downloads_can_reach_its_urls_in_time(make_context, fake_clock):
+    """URLs live 120 s: no more are asked for than the workers download in half of that (a conservative 100 a
+    minute until they show their pace), nor while one has waited that long; never more than the backlog."""
+    ctx = make_context(url_ttl_s=120)
+    fetcher = Fetcher(ctx, backlog=150)
+    assert fetcher.open(outstanding=0, asking=100)  # nothing in hand: always ask
+    assert not fetcher.open(outstanding=100, asking=100)  # 200 > 100 a minute x 60 s
+    for n in range(60):
+        fetcher.put(DownloadTask("c", f"r{n}", "https://media.example/r", "audio/ogg"))
+    assert fetcher.open(outstanding=0, asking=40) and not fetcher.open(outstanding=0, asking=41)
+    fake_clock.advance(60)  # the oldest URL has waited half its lifetime
+    assert not fetcher.open(outstanding=0, asking=1)
+    unpaced = Fetcher(make_context(url_ttl_s=None), backlog=150)  # lifetime unknown: the backlog alone
+    for n in range(100):
+        unpaced.put(DownloadTask("c", f"r{n}", "https://media.example/r", "audio/ogg"))
+    assert unpaced.open(outstanding=0, asking=50) and not unpaced.open(outstanding=0, asking=51)

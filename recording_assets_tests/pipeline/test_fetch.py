@@ -1,32 +1,17 @@
-"""The download stage: a bounded queue in front of the workers; expired URLs refreshed, then failed."""
+"""The download stage: expired URLs refreshed, then failed (the queue's room: test_context.py)."""
 
 from __future__ import annotations
 
 import asyncio
 
 from recording_assets.pipeline.context import DownloadTask
-from recording_assets.pipeline.fetch import Fetcher, refresh_expired
+from recording_assets.pipeline.fetch import refresh_expired
 from recording_assets.pipeline.states import State
 from recording_assets_tests.pipeline.test_plan import context
 
 
 def _task(n: int) -> DownloadTask:
     return DownloadTask("c1", f"r{n}", f"https://media.example/r{n}", "audio/ogg", attempts=1)
-
-
-def test_putting_waits_once_the_backlog_is_full():
-    fetcher = Fetcher(context(concurrency=1), backlog=2)
-
-    async def fill() -> bool:
-        await fetcher.put(_task(1))
-        await fetcher.put(_task(2))
-        try:
-            await asyncio.wait_for(fetcher.put(_task(3)), timeout=0.05)
-        except TimeoutError:
-            return True  # no worker took a task: the third waits, so the batch job behind it waits too
-        return False
-
-    assert asyncio.run(fill())
 
 
 def test_urls_still_expired_with_no_refresh_round_left_fail_without_a_request():

@@ -8,7 +8,6 @@ from collections import Counter
 import pytest
 
 from recording_assets.pipeline.retention_options import RetentionOptions
-from recording_assets.pipeline.windows import download_windows, window_size
 from recording_assets.pipeline.states import State
 from recording_assets.sandbox import Faults
 from recording_assets_tests.pipeline.support import DAY, archive_day, requests_by_family, stores
@@ -92,16 +91,8 @@ def test_protection_survives_a_failed_run_and_is_lifted_after_a_good_one(sandbox
     assert good.protection["lifted"] == len(day_ids) - len(unarchivable)
 
 
-def test_download_windows_follow_the_batch_url_lifetime():
-    assert window_size(None) is None and window_size(3600) == 3000 and window_size(120) == 100
-    ids = [f"c{i}" for i in range(250)]
-    assert [len(w) for w in download_windows(ids, 120)] == [100, 100, 50]
-    assert download_windows(ids, 3600) == [ids] and download_windows(ids, None) == [ids]
-
-
-def test_a_short_url_lifetime_archives_the_day_in_windows(sandbox_factory, fake_clock, buckets):
-    sandbox = sandbox_factory(clock=fake_clock, conversations_per_day=230, media_scale=0.002)
+def test_a_short_url_lifetime_archives_the_day(sandbox_factory, fake_clock, buckets):
+    sandbox = sandbox_factory(clock=fake_clock, conversations_per_day=230, media_scale=0.002, url_ttl_s=120)
     report, _, conversations = archive_day(sandbox, fake_clock, *buckets, url_ttl_s=120)
-    assert report.batch_rounds >= 3  # one window (and batch round) per 100 conversations
     assert {o.state for o in report.outcomes} <= {State.ARCHIVED, State.ARCHIVED_IN_GENESYS, State.DELETED}
     assert sum(o.state is State.ARCHIVED for o in report.outcomes) == report.uploads > 0
