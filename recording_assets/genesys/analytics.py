@@ -3,12 +3,14 @@
 Recent windows use the synchronous details query (interval ≤ 7 days, start ≤ 35 days back, ≤ 10,000
 rows per query); larger or older windows are split, or go to the asynchronous details-jobs API with
 cursor paging. Pages may shift while we read them (data still arriving, re-indexing), so results are
-de-duplicated by id and a short pass is repeated until the unique count reaches ``totalHits``.
+de-duplicated by id and a short pass is repeated until the unique count reaches ``totalHits``. Each page's
+conversations not seen before can be handed on as the page arrives (``on_new``), so work on them starts
+while the rest of the day is still being read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -94,8 +96,10 @@ class Analytics:
         media_types: Sequence[str] | None = None,
         ended: bool | None = True,
         extra_filters: dict | None = None,
+        on_new: Callable[[list[ConversationSummary]], Awaitable[None]] | None = None,
     ) -> Discovery:
-        """Every conversation that started in [start, end), de-duplicated, in start order."""
+        """Every conversation that started in [start, end), de-duplicated, in start order. ``on_new`` is
+        given each page's conversations in that interval that no earlier page held, as the page arrives."""
         if start.tzinfo is None or end.tzinfo is None:
             raise ValueError("start and end must be timezone-aware")
         if end <= start:
@@ -105,7 +109,7 @@ class Analytics:
             filters[key] = filters.get(key, []) + value
         now = datetime.fromtimestamp(self._clock.time(), tz=timezone.utc)
         found = Discovery()
-        seen: dict[str, ConversationSummary] = {}
+        seen = _Seen(start, end, on_new)
         # An hour of margin: the 35-day look-back is measured by the server's clock, not ours.
         if start < now - MAX_QUERY_LOOKBACK + timedelta(hours=1):
             found.method = "jobs"
@@ -156,7 +160,7 @@ class Analytics:
                     page_number += 1
                 total = parse_count(page.get("totalHits"), field="totalHits") or total
                 totals.add(total)
-                ids = self._absorb(page, seen)
+                ids = await seen.absorb(page)
                 rows += ids
                 window_ids.update(ids)
                 if len(ids) < size:
@@ -186,16 +190,6 @@ class Analytics:
             "POST", QUERY_PATH, family="analytics.query", json=body, permission=PERMISSION, idempotent=True
         )
         return response.json()
-
-    @staticmethod
-    def _absorb(page: dict, seen: dict) -> list[str]:
-        """Take a page's conversations into ``seen``; return their ids, in page order."""
-        ids = []
-        for raw in page.get("conversations") or []:
-            conversation = ConversationSummary.from_api(raw)
-            seen[conversation.conversation_id] = conversation
-            ids.append(conversation.conversation_id)
-        return ids
 
     async def _by_job(self, start, end, filters, seen, found: Discovery) -> None:
         availability = await self._t.api(
@@ -248,7 +242,29 @@ class Analytics:
                 )
             ).json()
             found.pages += 1
-            self._absorb(page, seen)
+            await seen.absorb(page)
             cursor = page.get("cursor")
             if not cursor:
                 return
+
+
+class _Seen(dict):
+    """The conversations read so far, by id (a later copy replaces an earlier one), handing on the new ones."""
+
+    def __init__(self, start: datetime, end: datetime, on_new) -> None:
+        super().__init__()
+        self._start, self._end, self._on_new = start, end, on_new
+
+    async def absorb(self, page: dict) -> list[str]:
+        """Take a page's conversations; return their ids, in page order."""
+        ids, new = [], []
+        for raw in page.get("conversations") or []:
+            conversation = ConversationSummary.from_api(raw)
+            cid = conversation.conversation_id
+            if cid not in self and self._start <= conversation.conversation_start < self._end:
+                new.append(conversation)
+            self[cid] = conversation
+            ids.append(cid)
+        if new and self._on_new is not None:
+            await self._on_new(new)
+        return ids

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 
 import pyarrow as pa
@@ -13,9 +14,30 @@ from recording_assets.pipeline.window import DayWindow
 from recording_assets.pipeline.tables import METADATA, table_of
 
 
-async def discover_day(client: GenesysClient, window: DayWindow, *, media_types=None) -> Discovery:
-    """Ended conversations that started in the local day; live ones belong to a later sweep."""
-    return await client.analytics.conversations(start=window.start, end=window.end, media_types=media_types, ended=True)
+async def discover_day(client: GenesysClient, window: DayWindow, *, media_types=None, on_new=None) -> Discovery:
+    """Ended conversations that started in the local day; live ones belong to a later sweep. ``on_new``: each
+    page's conversations not seen before, as it arrives (``Analytics.conversations``)."""
+    return await client.analytics.conversations(
+        start=window.start, end=window.end, media_types=media_types, ended=True, on_new=on_new
+    )
+
+
+async def pages_as_found(client: GenesysClient, window: DayWindow, *, media_types=None):
+    """Discovery as a stream: (an async iterator of pages of new conversations, a task that returns the
+    whole ``Discovery`` once the pages are done). The iterator ends when discovery ends, however it ends."""
+    pages: asyncio.Queue = asyncio.Queue()
+
+    async def discover() -> Discovery:
+        try:
+            return await discover_day(client, window, media_types=media_types, on_new=pages.put)
+        finally:
+            pages.put_nowait(None)
+
+    async def found():
+        while (page := await pages.get()) is not None:
+            yield page
+
+    return found(), asyncio.ensure_future(discover())
 
 
 def metadata_table(conversations: Iterable[ConversationSummary]) -> pa.Table:
