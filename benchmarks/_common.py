@@ -442,11 +442,7 @@ def run_archive_job(
             partition_key=day.isoformat(), instance=instance, run_config=run_config, raise_on_error=False
         )
         wall = time.perf_counter() - started
-        meta = {}
-        for node in ("recording_metadata", "recording_audio", "recording_manifest"):
-            materialised = result.asset_materializations_for_node(node)
-            if materialised:
-                meta[node] = {k: getattr(v, "value", v) for k, v in materialised[0].metadata.items()}
+        meta = materialised_metadata(result)
         checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
         steps = {}
         for entry in instance.all_logs(result.run_id):
@@ -465,6 +461,16 @@ def run_archive_job(
     }
     return {"success": result.success, "wall_s": wall, "meta": meta, "checks": checks, "step_s": step_s,
             "started_at": started_at, "step_spans": step_spans}
+
+
+def materialised_metadata(result) -> dict[str, dict[str, Any]]:
+    """Each asset's metadata in a run's result, by asset name (one step may materialise several)."""
+    meta: dict[str, dict[str, Any]] = {}
+    for event in result.get_asset_materialization_events():
+        materialisation = event.event_specific_data.materialization
+        meta.setdefault(event.asset_key.to_user_string(),
+                        {k: getattr(v, "value", v) for k, v in materialisation.metadata.items()})
+    return meta
 
 
 def read_manifest(servers: Servers, day: date) -> list[dict[str, Any]]:

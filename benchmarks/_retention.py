@@ -44,10 +44,7 @@ def run_job(name: str, *, partition: date | None = None, archive: dict[str, Any]
             instance=instance, run_config=run_config, raise_on_error=False,
             partition_key=partition.isoformat() if partition else None,
         )  # fmt: skip
-        meta = {
-            node.name: {k: getattr(v, "value", v) for k, v in result.asset_materializations_for_node(node.name)[0].metadata.items()}
-            for node in job.graph.node_defs if result.asset_materializations_for_node(node.name)
-        }  # fmt: skip
+        meta = c.materialised_metadata(result)
     return {"success": result.success, "meta": meta}
 
 

@@ -9,11 +9,10 @@ import warnings
 
 import dagster as dg
 
-from recording_assets.defs.audio import build_recording_audio
 from recording_assets.defs.catalog import catalogued
+from recording_assets.defs.day import build_recording_day
 from recording_assets.defs.freshness import build_freshness
 from recording_assets.defs.manifest import build_recording_manifest
-from recording_assets.defs.metadata import build_recording_metadata
 from recording_assets.defs.automation import (
     archive_job,
     archive_schedule,
@@ -47,8 +46,7 @@ def build_definitions(environ=None) -> dg.Definitions:
         # job, ../shared/dagster-notes.md §2.6), so its notice need not repeat at every code load.
         warnings.simplefilter("ignore", dg.BetaWarning)
         assets = [
-            build_recording_metadata(partitions, policy),
-            build_recording_audio(partitions, policy),
+            build_recording_day(partitions, policy),
             build_recording_manifest(partitions, policy, freshness_policy()),
         ]
         orphans = build_recording_orphans(partitions, policy)

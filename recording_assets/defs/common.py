@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 
 import dagster as dg
 import pyarrow as pa
 
-from recording_assets.genesys.preflight import PreflightReport
 
 from recording_assets.archive.protocol import DocumentStore
 from recording_assets.pipeline.window import DayWindow, day_window, parse_day
@@ -68,7 +66,6 @@ def read_table(store: DocumentStore, key: str, *, required: bool = True) -> pa.T
     return from_parquet_bytes(body)
 
 
-PREFLIGHT_KEY = b"recording_assets.preflight"
 SENSITIVE_CHECK_KEY = b"recording_assets.sensitive_check"  # outcomes table metadata: the mode the run used
 PROTECTION_KEY = b"recording_assets.deletion_protection"  # outcomes table metadata: what protection did
 
@@ -80,28 +77,3 @@ def protection_note(report) -> str:
         return "off"
     applied, lifted, kept = (done.get(k, 0) for k in ("protected", "lifted", "kept"))
     return f"applied to {applied}, lifted from {lifted}, kept on {kept}"
-
-
-def with_preflight(table: pa.Table, report: PreflightReport, run_id: str) -> pa.Table:
-    """The metadata table carrying this run's preflight result (a few booleans and warnings, never a
-    token), so the run's later steps reuse it instead of spending the requests again."""
-    value = json.dumps({"run_id": run_id, "report": report.to_json()}).encode()
-    return table.replace_schema_metadata({**(table.schema.metadata or {}), PREFLIGHT_KEY: value})
-
-
-def carried_preflight(table: pa.Table, run_id: str) -> PreflightReport | None:
-    """The preflight a step of this same run recorded in ``table``; None for another run's table."""
-    raw = (table.schema.metadata or {}).get(PREFLIGHT_KEY)
-    try:
-        carried = json.loads(raw) if raw else None
-    except ValueError:
-        return None
-    if not isinstance(carried, dict) or carried.get("run_id") != run_id:
-        return None
-    return PreflightReport.from_json(str(carried.get("report")))
-
-
-def run_includes(context, asset_name: str) -> bool:
-    """Whether this run also materialises ``asset_name`` (a job run without a selection runs them all)."""
-    selection = context.run.asset_selection if context.run else None
-    return selection is None or dg.AssetKey(asset_name) in selection

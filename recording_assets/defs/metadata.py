@@ -1,91 +1,68 @@
-"""``recording_metadata``: the conversations of the day and what is known before any download."""
+"""``recording_metadata``: the conversations of the day and what is known before any download.
+
+Materialised by the day's step (``day.py``): alone, it is discovery and its table; with ``recording_audio``,
+discovery feeds the archive page by page and this table is written when the last page is in.
+"""
 
 
-import asyncio
 from collections import Counter
 
 import dagster as dg
 
 from recording_assets.archive.keys import metadata_key
 from recording_assets.defs.catalog import table_metadata
-from recording_assets.defs.common import (
-    GENESYS_POOL,
-    GROUP,
-    concurrent_runs,
-    run_includes,
-    timezone_of,
-    window_of,
-    with_preflight,
-    write_table,
-)
-from recording_assets.genesys.errors import PermissionDeniedError
-from recording_assets.genesys.preflight import PreflightReport
-from recording_assets.pipeline.discovery import discover_day, metadata_table
-from recording_assets.defs.resources import ArchiveResource, GenesysCloudResource
+from recording_assets.defs.common import GROUP, write_table
 from recording_assets.defs.source import source_observation
+from recording_assets.genesys.analytics import Discovery
+from recording_assets.genesys.preflight import PreflightReport
+from recording_assets.genesys.transport import TransportStats
+from recording_assets.pipeline.discovery import metadata_table
+from recording_assets.pipeline.window import DayWindow
 
-
+METADATA_KEY = dg.AssetKey("recording_metadata")
 NO_PREFLIGHT = PreflightReport(sensitive_data=None)  # a metadata-only run: nothing to check beyond discovery
+DISCOVERY_FAMILIES = ("analytics.query", "analytics.jobs")
+
+METADATA_SPEC = dg.AssetSpec(
+    METADATA_KEY,
+    group_name=GROUP,
+    kinds={"genesys", "parquet", "s3"},
+    description="Ended conversations that started this day (in the partition time zone), with agents, "
+    "queues, wrap-up codes, direction, media types and how many recorded sessions analytics reports.",
+)
 
 
-def build_recording_metadata(partitions_def, backfill_policy=None):
-    @dg.asset(
-        name="recording_metadata",
-        partitions_def=partitions_def,
-        backfill_policy=backfill_policy,
-        pool=GENESYS_POOL,
-        group_name=GROUP,
-        kinds={"genesys", "parquet", "s3"},
-        description="Ended conversations that started this day (in the partition time zone), with agents, "
-        "queues, wrap-up codes, direction, media types and how many recorded sessions analytics reports.",
+def metadata_result(
+    context: dg.AssetExecutionContext,
+    manifest_store,
+    window: DayWindow,
+    discovery: Discovery,
+    report: PreflightReport,
+    stats: TransportStats,
+) -> dg.MaterializeResult:
+    """Write the day's metadata table and say what discovery found (and what the preflight warned of)."""
+    for warning in report.warnings:
+        context.log.warning(warning)
+    if not discovery.complete:
+        context.log.warning(f"discovery incomplete: {discovery.incomplete_reason}")
+    table = metadata_table(discovery.conversations)
+    uri = write_table(manifest_store, metadata_key(day=window.day), table)
+    day = window.day.isoformat()
+    context.log_event(source_observation(day, discovery.conversations, complete=discovery.complete))
+    media = Counter(m for c in discovery.conversations for m in c.media_types)
+    return dg.MaterializeResult(
+        asset_key=METADATA_KEY,
+        metadata={
+            "conversations": len(discovery.conversations),
+            "recorded_sessions": sum(c.recorded_sessions for c in discovery.conversations),
+            "by_media_type": dg.MetadataValue.json(dict(sorted(media.items()))),
+            "discovery_method": discovery.method,
+            "discovery_pages": discovery.pages,
+            "discovery_complete": discovery.complete,
+            "api_requests": sum(stats.requests.get(f, 0) for f in DISCOVERY_FAMILIES),
+            "rate_limited_429": stats.rate_limited,
+            "table_uri": dg.MetadataValue.url(uri),
+            **table_metadata(table, uri),
+            **window.metadata(),
+        },
     )
-    def recording_metadata(
-        context: dg.AssetExecutionContext, genesys: GenesysCloudResource, archive: ArchiveResource
-    ) -> dg.MaterializeResult:
-        window = window_of(context, timezone_of(context))
-        media_types = archive.media_types
-
-        # Once per run, and only when this run also archives the audio (its step reuses the result): the
-        # recording permission and whether sensitive recordings are visible. The analytics permission needs
-        # no probe: discovery's first page names it when it is missing.
-        archives_audio = run_includes(context, "recording_audio")
-
-        async def run():
-            async with genesys.client(concurrent_runs=concurrent_runs(context)) as client:
-                permissions = archive.preflight_permissions()
-                report = NO_PREFLIGHT
-                if archives_audio:
-                    report = await client.preflight(("recording",), permissions)
-                discovery = await discover_day(client, window, media_types=media_types)
-                return report, discovery, client.stats
-
-        try:
-            report, discovery, stats = asyncio.run(run())
-        except PermissionDeniedError as exc:
-            raise dg.Failure(description=f"Preflight failed: {exc}") from None
-        for warning in report.warnings:
-            context.log.warning(warning)
-        if not discovery.complete:
-            context.log.warning(f"discovery incomplete: {discovery.incomplete_reason}")
-        table = with_preflight(metadata_table(discovery.conversations), report, context.run.run_id)
-        uri = write_table(archive.manifest_store(), metadata_key(day=window.day), table)
-        day = window.day.isoformat()
-        context.log_event(source_observation(day, discovery.conversations, complete=discovery.complete))
-        media = Counter(m for c in discovery.conversations for m in c.media_types)
-        return dg.MaterializeResult(
-            metadata={
-                "conversations": len(discovery.conversations),
-                "recorded_sessions": sum(c.recorded_sessions for c in discovery.conversations),
-                "by_media_type": dg.MetadataValue.json(dict(sorted(media.items()))),
-                "discovery_method": discovery.method,
-                "discovery_pages": discovery.pages,
-                "discovery_complete": discovery.complete,
-                "api_requests": stats.api_requests,
-                "rate_limited_429": stats.rate_limited,
-                "table_uri": dg.MetadataValue.url(uri),
-                **table_metadata(table, uri),
-                **window.metadata(),
-            }
-        )
-
-    return recording_metadata

@@ -24,7 +24,7 @@ async def discover_day(client: GenesysClient, window: DayWindow, *, media_types=
 
 async def pages_as_found(client: GenesysClient, window: DayWindow, *, media_types=None):
     """Discovery as a stream: (an async iterator of pages of new conversations, a task that returns the
-    whole ``Discovery`` once the pages are done). The iterator ends when discovery ends, however it ends."""
+    whole ``Discovery``). The iterator ends when discovery does, raising discovery's error if it failed."""
     pages: asyncio.Queue = asyncio.Queue()
 
     async def discover() -> Discovery:
@@ -33,11 +33,14 @@ async def pages_as_found(client: GenesysClient, window: DayWindow, *, media_type
         finally:
             pages.put_nowait(None)
 
+    task = asyncio.ensure_future(discover())
+
     async def found():
         while (page := await pages.get()) is not None:
             yield page
+        await task  # a discovery that failed fails whoever reads its pages
 
-    return found(), asyncio.ensure_future(discover())
+    return found(), task
 
 
 def metadata_table(conversations: Iterable[ConversationSummary]) -> pa.Table:

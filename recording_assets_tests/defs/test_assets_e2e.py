@@ -19,6 +19,7 @@ from recording_assets.defs.freshness import FRESHNESS_CHECK
 from recording_assets.defs.reverify import REVERIFY_CHECK
 from recording_assets.pipeline.tables import from_parquet_bytes
 from recording_assets.sandbox import Faults
+from recording_assets_tests.run_results import materialisations_of
 
 DAY = "2026-11-20"
 EXPLICIT = {"archived", "archived_in_genesys", "deleted", "excluded", "quarantined", "failed"}
@@ -31,9 +32,9 @@ def materialise(day: str = DAY, raise_on_error: bool = True):
         result = job.execute_in_process(partition_key=day, instance=instance, raise_on_error=raise_on_error)
         checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
         meta = {
-            node: result.asset_materializations_for_node(node)[0].metadata
+            node: materialisations_of(result, node)[0].metadata
             for node in ("recording_metadata", "recording_audio", "recording_manifest")
-            if result.asset_materializations_for_node(node)
+            if materialisations_of(result, node)
         }
     return result, checks, meta
 
@@ -163,9 +164,8 @@ def test_format_option_transcodes_audio_through_the_single_recording_endpoint(lo
     from recording_assets.defs.resources import ArchiveResource, build_resources
 
     local = local_stack(conversations_per_day=40, transcode_polls=1)
-    from recording_assets.defs.audio import build_recording_audio
+    from recording_assets.defs.day import build_recording_day
     from recording_assets.defs.manifest import build_recording_manifest
-    from recording_assets.defs.metadata import build_recording_metadata
     from recording_assets.defs.partitions import daily_partitions
     from recording_assets.settings import PartitionSettings
 
@@ -178,7 +178,7 @@ def test_format_option_transcodes_audio_through_the_single_recording_endpoint(lo
         concurrency=32,  # transcoding waits (Genesys's own estimate) overlap instead of queueing
     )
     partitions = daily_partitions(PartitionSettings())
-    assets = [build_recording_metadata(partitions), build_recording_audio(partitions), build_recording_manifest(partitions)]
+    assets = [build_recording_day(partitions), build_recording_manifest(partitions)]
     with dg.DagsterInstance.ephemeral() as instance:
         result = dg.materialize(assets, partition_key=DAY, resources=resources, instance=instance)
         assert result.success and all(e.passed for e in result.get_asset_check_evaluations())

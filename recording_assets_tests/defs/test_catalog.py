@@ -23,6 +23,7 @@ from recording_assets.operations_settings import OperationsSettings
 from recording_assets.settings import ConfigError
 from recording_assets.tools.local import DEMO_ARCHIVE_BUCKET, DEMO_MANIFEST_BUCKET, LOCAL_AWS
 from recording_assets_tests.conftest import FAST_SANDBOX
+from recording_assets_tests.run_results import materialisations_of
 
 DAY = "2026-11-20"
 TABLES = ("recording_metadata", "recording_audio", "recording_manifest")
@@ -42,7 +43,8 @@ def test_every_table_asset_carries_its_schema_owners_tags_and_code_references(mo
         (reference,) = node.metadata["dagster/code_references"].code_references
         repository = "https://github.com/example/recording-assets/tree/main/"
         assert reference.url.startswith(repository + "recording_assets/defs/")
-        assert reference.url.split("/")[-1].split("#")[0] == f"{name.split('_')[1]}.py"
+        # metadata and audio come from the day's one step (defs/day.py)
+        assert reference.url.split("/")[-1].split("#")[0] == ("manifest.py" if name == "recording_manifest" else "day.py")
     source = graph.get(SOURCE_KEY)
     assert not source.is_executable and source.partitions_def is not None
     assert SOURCE_KEY in graph.get(dg.AssetKey("recording_metadata")).parent_keys
@@ -65,7 +67,7 @@ def test_a_run_records_row_counts_uris_and_a_source_observation_then_the_day_rev
     day = date.fromisoformat(DAY)
     with dg.DagsterInstance.ephemeral() as instance:
         result = defs.resolve_job_def("archive_day").execute_in_process(partition_key=DAY, instance=instance)
-        meta = {n: result.asset_materializations_for_node(n)[0].metadata for n in TABLES}
+        meta = {n: materialisations_of(result, n)[0].metadata for n in TABLES}
         written = {
             "recording_metadata": (DEMO_MANIFEST_BUCKET, metadata_key(day=day)),
             "recording_audio": (DEMO_MANIFEST_BUCKET, outcomes_key(day=day)),

@@ -14,6 +14,7 @@ from recording_assets.pipeline.orphans import orphans_key
 from recording_assets.sandbox.orphans import annotations_for
 from recording_assets.pipeline.tables import from_parquet_bytes
 from recording_assets.settings import ANNOTATIONS, EXPIRY_RADAR_DAYS, PROTECT_UNTIL_ARCHIVED, RESTORE_ARCHIVED
+from recording_assets_tests.run_results import materialisations_of
 
 
 def _run(job_name, instance, **kwargs):
@@ -27,7 +28,7 @@ def test_the_radar_fails_while_days_expire_unarchived_and_the_schedule_runs_them
     with dg.instance_for_test() as instance:  # persistent: the schedule's context reads it back
         result = _run("expiry_radar", instance)
         check = next(e for e in result.get_asset_check_evaluations() if e.check_name == RADAR_CHECK)
-        meta = result.asset_materializations_for_node(RADAR)[0].metadata
+        meta = materialisations_of(result, RADAR)[0].metadata
         at_risk = meta[DAYS_AT_RISK].value
         assert not check.passed and meta["at_risk"].value == sum(at_risk.values()) > 0
         assert len(at_risk) in (2, 3)  # the horizon's days (and one more where a day's edge falls)
@@ -55,10 +56,10 @@ def test_orphans_table_and_options_reach_a_run(local_stack, monkeypatch):
     body = local.s3_client().get_object(Bucket="recording-manifests", Key=orphans_key(day=day))["Body"].read()
     rows = from_parquet_bytes(body).to_pylist()
     assert len(rows) == local.sandbox.config.orphans_per_day and all(r["created_time"].date() == day for r in rows)
-    audio = result.asset_materializations_for_node("recording_audio")[0].metadata
+    audio = materialisations_of(result, "recording_audio")[0].metadata
     assert audio["restorations_requested"].value > 0
     assert audio["deletion_protection"].value.startswith("applied to")
-    manifest = result.asset_materializations_for_node("recording_manifest")[0].metadata
+    manifest = materialisations_of(result, "recording_manifest")[0].metadata
     assert manifest["deletion_protection"].value == audio["deletion_protection"].value
 
 
@@ -69,7 +70,7 @@ def test_annotations_reach_the_manifest_and_a_rerun_asks_only_for_new_recordings
     with dg.DagsterInstance.ephemeral() as instance:
         first = _run("archive_day", instance, partition_key=day.isoformat())
         again = _run("archive_day", instance, partition_key=day.isoformat())
-    audio = first.asset_materializations_for_node("recording_audio")[0].metadata
+    audio = materialisations_of(first, "recording_audio")[0].metadata
     body = local.s3_client().get_object(Bucket="recording-manifests", Key=manifest_key(day=day))["Body"].read()
     rows = from_parquet_bytes(body).to_pylist()
     archived = [r for r in rows if r["state"] == "archived"]
@@ -81,7 +82,7 @@ def test_annotations_reach_the_manifest_and_a_rerun_asks_only_for_new_recordings
     for row in archived:
         expected = [a["reason"] for a in annotations_for(org.seed, org.recording(row["recording_id"]))]
         assert [a["reason"] for a in row["annotations"]] == expected
-    assert again.asset_materializations_for_node("recording_audio")[0].metadata["annotation_requests"].value == 0
+    assert materialisations_of(again, "recording_audio")[0].metadata["annotation_requests"].value == 0
 
 
 def test_the_restored_sensor_reruns_the_days_left_restoring_until_they_are_not():

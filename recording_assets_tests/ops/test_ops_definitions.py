@@ -61,7 +61,8 @@ SNAPSHOT = {
     "jobs": {
         "archive_day": {
             "assets": ["recording_audio", "recording_manifest", "recording_metadata"],
-            "op_pools": {"recording_audio": "genesys_api", "recording_manifest": None, "recording_metadata": "genesys_api"},
+            # One step discovers and archives the day (defs/day.py): discovery's pages feed the downloads.
+            "op_pools": {"recording_day": "genesys_api", "recording_manifest": None},
         },
         "check_freshness": {"assets": [], "op_pools": {"recording_manifest_yesterday_archived": None}},
         "recording_control": {"assets": [], "op_pools": {"control_recording": "genesys_api"}},

@@ -37,6 +37,7 @@ from recording_assets.tools.local import LOCAL_AWS, MotoProcess
 from recording_assets.pipeline.tables import from_parquet_bytes
 from recording_assets.sandbox import SandboxConfig, SandboxServer
 from recording_assets_tests.conftest import FAST_SANDBOX
+from recording_assets_tests.run_results import materialisations_of
 
 LONG_ENV = "RELIABILITY_LONG"
 STATES = frozenset(
@@ -184,7 +185,7 @@ def materialise(
             meta = {
                 node: {label: value.value for label, value in materialisation.metadata.items()}
                 for node in ("recording_metadata", "recording_audio", "recording_manifest")
-                for materialisation in result.asset_materializations_for_node(node)[:1]
+                for materialisation in materialisations_of(result, node)[:1]
             }
             failures = [
                 error_text(event.event_specific_data.error)
