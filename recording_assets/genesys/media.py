@@ -19,8 +19,6 @@ from recording_assets.genesys.errors import (
 from recording_assets.genesys.redact import redact_url
 from recording_assets.genesys.transport import MAX_MEDIA_REDIRECTS, REDIRECTS, Transport
 
-CHUNK = 1 << 20
-
 
 @dataclass(frozen=True)
 class MediaDownload:
@@ -48,7 +46,9 @@ async def stream_media(transport: Transport, url: str, write: Callable[[bytes], 
             declared = response.headers.get("Content-Length")
             # ASCII digits only: str.isdigit() is also True for '²', which int() refuses.
             expected = int(declared) if declared and declared.isascii() and declared.isdigit() else None
-            async for chunk in response.aiter_raw(CHUNK):
+            # As the connection yields them (up to 64 KiB): re-chunking to 1 MiB in httpx copies every
+            # byte twice more, and the sink takes chunks of any size.
+            async for chunk in response.aiter_raw():
                 size += len(chunk)
                 write(chunk)
             content_type = response.headers.get("Content-Type")
