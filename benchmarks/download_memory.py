@@ -52,7 +52,7 @@ def worker(url: str, conversation_id: str, recording_id: str, expected_sha256: s
         return {
             "bytes": counted[0],
             "content_length": download.content_length,
-            "sha256_ok": sink.hexdigest() == expected_sha256 == download.sha256_hex,
+            "sha256_ok": sink.hexdigest() == expected_sha256 and download.size == counted[0],
             "seconds": round(seconds, 2),
             "baseline_rss": baseline,
             "peak_rss": sampler.peak_rss,

@@ -3,8 +3,14 @@
 Each object keeps up to ``per_object`` parts in flight; all objects of a store together hold at most
 ``slots`` parts in memory (a slot is taken before a part is read from the spool and given back when S3
 has answered), so memory stays at ``slots × part size`` however many large recordings upload at once.
-The spool is read by the uploading thread alone, one part at a time; the pool's threads only hash and
-send. Each part is an in-memory ``bytes``, so botocore's retry re-sends it whole.
+The spool is read by the uploading thread alone, one part at a time; the pool's threads send (and hash,
+when the spool kept no part hashes). Each part is an in-memory ``bytes``, so botocore's retry re-sends it
+whole.
+
+Each part declares a SHA-256 that S3 checks. When the spool kept each part's hash as the bytes arrived
+(``MediaSpool.part_sha256s``) those are declared, so S3 refuses a part whose bytes changed since the
+download and nothing is hashed here. Otherwise the parts are hashed as read, and the whole is hashed
+again to compare with the download-time hash before the caller completes the upload.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ class SentParts:
     completed: list[dict[str, Any]]  # for CompleteMultipartUpload, in part order
     digests: list[bytes]  # each part's SHA-256, for the composite checksum
     size: int  # bytes read from the spool and sent
-    sha256_hex: str  # of those bytes, to compare with the download-time hash
+    sha256_hex: str | None  # of those bytes, to compare with the download-time hash; None when the parts
+    # declared the download-time part hashes (S3 compares each part with them)
 
 
 SendPart = Callable[[int, bytes, bytes], dict[str, Any]]
@@ -47,10 +54,11 @@ class PartPump:
     def send_all(self, spool: UploadSource, *, part_size: int, send: SendPart) -> SentParts:
         """Read ``spool`` part by part and ``send`` each; on any failure wait for the parts in flight
         (so none lands after the caller's abort) and raise the first error."""
+        kept = _download_time_digests(spool, part_size)
         reader = spool.reader()
-        # S3 has no full-object SHA-256 for multipart uploads (only composites of the part checksums,
-        # which come from the bytes as read here): this pass is what ties the parts to the download's hash.
-        whole = hashlib.sha256()
+        # S3 has no full-object SHA-256 for multipart uploads (only composites of the part checksums):
+        # parts hashed here from the bytes as read are tied to the download's hash by hashing the whole too.
+        whole = hashlib.sha256() if kept is None else None
         pending: set[Future] = set()
         results: dict[int, tuple[dict[str, Any], bytes]] = {}
         sent = number = 0
@@ -61,10 +69,12 @@ class PartPump:
                 data = self._read_in_a_slot(reader, min(part_size, spool.size - sent))
                 if not data:
                     break
-                whole.update(data)
+                if whole is not None:
+                    whole.update(data)
                 number += 1
                 sent += len(data)
-                pending.add(self._submit(send, number, data))
+                digest = kept[number - 1] if kept is not None and number <= len(kept) else None
+                pending.add(self._submit(send, number, data, digest))
             self._collect(pending, results, None)
         except BaseException:
             for future in pending:
@@ -72,7 +82,8 @@ class PartPump:
             wait(pending)
             raise
         ordered = [results[n] for n in sorted(results)]
-        return SentParts([c for c, _ in ordered], [d for _, d in ordered], sent, whole.hexdigest())
+        whole_hex = whole.hexdigest() if whole is not None else None
+        return SentParts([c for c, _ in ordered], [d for _, d in ordered], sent, whole_hex)
 
     def _read_in_a_slot(self, reader, size: int) -> bytes:
         self._free.acquire()
@@ -85,9 +96,9 @@ class PartPump:
             self._free.release()
         return data
 
-    def _submit(self, send: SendPart, number: int, data: bytes) -> Future:
+    def _submit(self, send: SendPart, number: int, data: bytes, kept: bytes | None) -> Future:
         def hash_and_send() -> tuple[dict[str, Any], bytes]:
-            digest = hashlib.sha256(data).digest()  # in the pool: hashlib releases the GIL
+            digest = kept or hashlib.sha256(data).digest()  # in the pool: hashlib releases the GIL
             return send(number, data, digest), digest
 
         try:
@@ -105,6 +116,11 @@ class PartPump:
             completed, digest = future.result()  # raises the part's error
             results[completed["PartNumber"]] = (completed, digest)
         return still
+
+
+def _download_time_digests(spool: UploadSource, part_size: int) -> list[bytes] | None:
+    kept = getattr(spool, "part_sha256s", None)  # optional: a source may keep no part hashes
+    return kept(part_size) if kept is not None else None
 
 
 def read_up_to(reader, size: int) -> bytes:

@@ -3,7 +3,10 @@
 Small recordings stay in memory; past ``memory_limit`` the bytes move to an anonymous temporary file,
 so memory stays flat whatever the size. The SHA-256 is taken from the bytes as they arrived from the
 network, before they touch memory or disk, and it is the only one: a single PUT declares it to S3,
-which refuses bytes that changed between download and upload (see ``upload``).
+which refuses bytes that changed between download and upload (see ``upload``). For a multipart upload
+the spool also keeps the SHA-256 of each ``part_size`` part as the bytes arrive, which the parts declare
+to S3 in the same way; the first part's is the running whole-file hash at that point, so only bytes
+past the first part are hashed twice.
 
 The default limit, 8 MiB, keeps a typical recording off the disk (a 10-minute 8 kHz WAV is ~4.8 MB,
 Opus far less) while 8 downloads in flight hold at most 64 MiB; everything in memory is below the
@@ -22,6 +25,7 @@ from typing import BinaryIO, Protocol
 from recording_assets.archive.sniff import HEAD_BYTES
 
 DEFAULT_MEMORY_LIMIT = 8 * 1024 * 1024
+DEFAULT_PART_SIZE = 16 * 1024 * 1024  # ArchiveStore's default part size
 
 
 class UploadSource(Protocol):
@@ -35,14 +39,29 @@ class UploadSource(Protocol):
 
     def reader(self) -> BinaryIO: ...
 
+    # Optional: ``part_sha256s(part_size) -> list[bytes] | None``, each part's SHA-256 digest taken as the
+    # bytes arrived (``MediaSpool`` keeps them); without it the uploader hashes the parts it reads.
+
 
 class MediaSpool:
     """``write`` chunks, then ``reader()`` to upload; use as a context manager to drop the temp file."""
 
-    def __init__(self, *, memory_limit: int = DEFAULT_MEMORY_LIMIT, temp_dir: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        memory_limit: int = DEFAULT_MEMORY_LIMIT,
+        part_size: int = DEFAULT_PART_SIZE,
+        temp_dir: str | None = None,
+    ) -> None:
         if memory_limit < 0:
             raise ValueError(f"memory_limit must be >= 0, got {memory_limit}")
+        if part_size < 1:
+            raise ValueError(f"part_size must be >= 1, got {part_size}")
         self._memory_limit = memory_limit
+        self._part_size = part_size
+        self._part_digests: list[bytes] = []
+        self._part: hashlib._Hash | None = None  # the current part's hash, from the second part on
+        self._part_fill = 0
         self._file = tempfile.SpooledTemporaryFile(max_size=memory_limit, dir=temp_dir, prefix="recording-")
         self._sha256 = hashlib.sha256()
         self._size = 0
@@ -62,12 +81,29 @@ class MediaSpool:
         if not self._on_disk and self._size + len(data) > self._memory_limit:
             self._file.rollover()
             self._on_disk = True
-        self._sha256.update(data)
+        self._hash(data)
         if len(self._head) < HEAD_BYTES:
             self._head += data[: HEAD_BYTES - len(self._head)]
         self._file.write(data)
         self._size += len(data)
         return len(data)
+
+    def _hash(self, data: memoryview) -> None:
+        """Update the whole-file hash and, past the first part, the current part's."""
+        while data:
+            room = self._part_size - self._part_fill
+            piece, data = data[:room], data[room:]
+            self._sha256.update(piece)
+            if self._part is not None:
+                self._part.update(piece)
+            self._part_fill += len(piece)
+            if self._part_fill == self._part_size:
+                # The first part's digest is the whole-file hash so far: no second hash of its bytes.
+                self._part_digests.append(self._running_part().digest())
+                self._part, self._part_fill = hashlib.sha256(), 0
+
+    def _running_part(self):  # the hash of the bytes of the part being filled
+        return self._sha256 if self._part is None else self._part
 
     def writable(self) -> bool:
         return not self._sealed
@@ -89,6 +125,15 @@ class MediaSpool:
     def sha256_b64(self) -> str:
         """The digest as S3's ``ChecksumSHA256`` wants it."""
         return base64.b64encode(self._sha256.digest()).decode("ascii")
+
+    def part_sha256s(self, part_size: int) -> list[bytes] | None:
+        """Each ``part_size`` part's SHA-256 digest as the bytes arrived (None unless ``part_size`` is the
+        spool's): what the parts of a multipart upload declare, so S3 checks them against the download."""
+        if part_size != self._part_size:
+            return None
+        if not self._part_fill:
+            return list(self._part_digests)
+        return [*self._part_digests, self._running_part().digest()]
 
     @property
     def on_disk(self) -> bool:

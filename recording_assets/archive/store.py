@@ -41,7 +41,7 @@ from recording_assets.archive.errors import ObjectExistsError
 from recording_assets.archive.objects import ListedObject, ObjectInfo, StoredObject, archive_metadata
 from recording_assets.archive.parts import PARTS_IN_FLIGHT, PartPump
 from recording_assets.archive.reads import BucketReader
-from recording_assets.archive.spool import UploadSource
+from recording_assets.archive.spool import DEFAULT_PART_SIZE, UploadSource
 from recording_assets.archive.upload import MAX_SINGLE_PUT, MIN_PART_SIZE, MiB, Uploader
 from recording_assets.archive.verify import Verifier
 
@@ -53,7 +53,7 @@ class ArchiveStore:
         *,
         bucket: str,
         encryption: Encryption = Encryption.aes256(),
-        part_size: int = 16 * MiB,
+        part_size: int = DEFAULT_PART_SIZE,
         multipart_threshold: int = 16 * MiB,
         verify_by_read_back: bool = False,
         conditional_writes: bool = True,

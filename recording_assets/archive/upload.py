@@ -2,9 +2,10 @@
 
 A single PUT declares the SHA-256 taken while downloading as its ``ChecksumSHA256``, so S3 (AWS) refuses
 bytes that changed on local disk, in memory or in transit (``BadDigest``) and no second local hash is
-taken. A multipart upload sends a checksum per part; the parts are re-hashed as they are read and the
-whole compared with the download-time hash before ``CompleteMultipartUpload`` makes anything visible
-(S3 offers no full-object SHA-256 for multipart). Writes are create-only through ``If-None-Match: *``. A
+taken. A multipart upload sends a checksum per part: the part hashes the spool took while downloading
+(S3 refuses a changed part the same way), or else the parts are re-hashed as they are read and the whole
+compared with the download-time hash before ``CompleteMultipartUpload`` makes anything visible (S3
+offers no full-object SHA-256 for multipart). Writes are create-only through ``If-None-Match: *``. A
 create-only write whose response was lost meets its own ``If-None-Match`` on the retry (412): the object
 is taken as ours only if it holds our size and recorded SHA-256 (the verifier then proves its bytes).
 """
@@ -155,10 +156,12 @@ class Uploader:
                 part_size=part_size,
                 send=lambda number, data, digest: self._upload_part(key, upload_id, number, data, digest),
             )
-            if (sent.size, sent.sha256_hex) != (spool.size, spool.sha256_hex):
+            # No whole-file hash when the parts declared the download-time part hashes: S3 checked each.
+            if sent.size != spool.size or sent.sha256_hex not in (None, spool.sha256_hex):
+                hashed = f" hash to {sent.sha256_hex}," if sent.sha256_hex else ","
                 raise self._not_sent(
                     key,
-                    f"the {sent.size} bytes read for upload hash to {sent.sha256_hex}, not the "
+                    f"the {sent.size} bytes read for upload{hashed} not the "
                     f"{spool.size} bytes / {spool.sha256_hex} recorded while downloading",
                 )
             operation = "CompleteMultipartUpload"

@@ -5,6 +5,12 @@ logs "Connection pool is full, discarding connection" and opens a throw-away one
 64 downloads' uploads at once plus the parts of multipart uploads, so the pool is sized from those.
 dagster-aws builds its client with only a retry config (``construct_s3_client``), so ``get_client``
 builds the same client, with the same fields, plus ``max_pool_connections``.
+
+It also turns off SigV4 payload signing. botocore signs an S3 body (a SHA-256 of every byte) whenever the
+request carries no checksum botocore chose itself, over HTTPS too; every write the archive makes already
+declares a SHA-256 of its bytes (``ChecksumSHA256``, checked by S3 and covered by the signature), so the
+payload hash only hashed each byte a second time. Writes that declare none get botocore's default
+checksum (``request_checksum_calculation="when_supported"``, set here so an environment cannot drop it).
 """
 
 from typing import Any
@@ -38,7 +44,11 @@ class PooledS3Resource(S3Resource):
     def get_client(self, *, at_least: int = 0) -> Any:
         """The client, its pool grown to ``at_least`` connections when more are asked for."""
         config = construct_boto_client_retry_config(self.max_attempts).merge(
-            Config(max_pool_connections=max(self.max_pool_connections, at_least))
+            Config(
+                max_pool_connections=max(self.max_pool_connections, at_least),
+                request_checksum_calculation="when_supported",
+                s3={"payload_signing_enabled": False},
+            )
         )
         client = boto3.session.Session(profile_name=self.profile_name).client(
             "s3",

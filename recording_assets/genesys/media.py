@@ -1,8 +1,10 @@
-"""Streaming a presigned media URL: chunk by chunk, hashing and counting, in constant memory."""
+"""Streaming a presigned media URL: chunk by chunk, counting, in constant memory.
+
+The bytes are hashed once, by the sink ``write`` hands them to (the archive's ``MediaSpool``), not here:
+a second SHA-256 of the same bytes in the same process could never disagree with it."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,13 +19,10 @@ from recording_assets.genesys.errors import (
 from recording_assets.genesys.redact import redact_url
 from recording_assets.genesys.transport import MAX_MEDIA_REDIRECTS, REDIRECTS, Transport
 
-CHUNK = 1 << 20
-
 
 @dataclass(frozen=True)
 class MediaDownload:
     size: int
-    sha256_hex: str
     content_type: str | None
     content_length: int | None
 
@@ -32,7 +31,6 @@ async def stream_media(transport: Transport, url: str, write: Callable[[bytes], 
     """GET ``url`` and pass each chunk to ``write``. Raises a ``MediaError`` subclass on failure;
     a body shorter or longer than its Content-Length is an error, never a success."""
     where = redact_url(url)
-    digest = hashlib.sha256()
     size = 0
     try:
         async with transport.open_media(url) as response:
@@ -48,8 +46,9 @@ async def stream_media(transport: Transport, url: str, write: Callable[[bytes], 
             declared = response.headers.get("Content-Length")
             # ASCII digits only: str.isdigit() is also True for '²', which int() refuses.
             expected = int(declared) if declared and declared.isascii() and declared.isdigit() else None
-            async for chunk in response.aiter_raw(CHUNK):
-                digest.update(chunk)
+            # As the connection yields them (up to 64 KiB): re-chunking to 1 MiB in httpx copies every
+            # byte twice more, and the sink takes chunks of any size.
+            async for chunk in response.aiter_raw():
                 size += len(chunk)
                 write(chunk)
             content_type = response.headers.get("Content-Type")
@@ -59,4 +58,4 @@ async def stream_media(transport: Transport, url: str, write: Callable[[bytes], 
         ) from None
     if expected is not None and size != expected:
         raise MediaIncompleteError(f"media body was {size} bytes but Content-Length said {expected}: {where}")
-    return MediaDownload(size=size, sha256_hex=digest.hexdigest(), content_type=content_type, content_length=expected)
+    return MediaDownload(size=size, content_type=content_type, content_length=expected)

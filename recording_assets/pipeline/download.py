@@ -77,9 +77,6 @@ async def _attempt(
         return _Then.RETRY, Outcome(*task.key, State.FAILED, reason=str(exc), attempts=task.attempts)
     claimed = task.content_type or fetched.content_type
     verdict = check_container(claimed, spool.head, spool.size)
-    if fetched.sha256_hex != spool.sha256_hex:
-        reason = "bytes changed between download and spool"
-        return _Then.RETRY, Outcome(*task.key, State.FAILED, reason=reason, attempts=task.attempts)
     if not verdict.ok:
         outcome = await _quarantine(ctx, task, spool, claimed, verdict, started)
         # The same bad bytes twice (this run or an earlier one): they are what Genesys has, not a glitch.

@@ -82,3 +82,24 @@ def test_memory_stays_flat_for_a_200_mb_stream():
     assert spool.size == 200 * MiB
     assert spool.sha256_hex == expected.hexdigest()
     assert peak < 12 * MiB, f"peak {peak / MiB:.1f} MiB"
+
+
+@pytest.mark.parametrize("total", [7, 10, 55, 60], ids=["one-short-part", "one-full-part", "tail", "exact"])
+def test_part_hashes_are_taken_as_the_bytes_arrive(total):
+    data = os.urandom(total)
+    sizes = [3, 17, 10, 0, 1, 25, 4]  # chunks that straddle part boundaries, end on them, or are empty
+    with MediaSpool(part_size=10) as spool:
+        start = 0
+        for size in sizes:
+            spool.write(data[start : start + size])
+            start += size
+        spool.write(data[start:])
+        expected = [hashlib.sha256(data[i : i + 10]).digest() for i in range(0, total, 10)]
+        assert spool.part_sha256s(10) == expected
+        assert spool.sha256_hex == hashlib.sha256(data).hexdigest()
+        assert spool.part_sha256s(5) is None  # not kept at another size: the uploader hashes the parts
+
+
+def test_part_size_must_be_positive():
+    with pytest.raises(ValueError, match="part_size"):
+        MediaSpool(part_size=0)

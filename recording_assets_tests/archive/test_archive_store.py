@@ -116,6 +116,8 @@ def s3_checks_declared_checksums(s3_client, operation: str) -> list[str]:
         if hasattr(request.body, "seek"):
             request.body.seek(0)
         declared = request.headers.get("x-amz-checksum-sha256")
+        if isinstance(declared, bytes):  # prepared headers hold bytes: compared as str, any body was refused
+            declared = declared.decode()
         if declared is not None and declared != b64_sha256(body):
             refused.append(request.url)
             return AWSResponse(request.url, 400, {}, _BadDigest())
@@ -296,6 +298,49 @@ def test_bit_flip_in_the_spool_after_hashing_is_caught_before_anything_is_visibl
     assert raised.value.cleaned_up is True
     assert caught_by in str(raised.value)
     assert len(refused) == (1 if data is SMALL else 0)
+    assert store.head(KEY) is None
+    assert open_uploads(s3_client, bucket) == []
+
+
+def declared_part_checksums(s3_client) -> dict[int, str]:
+    """The ``x-amz-checksum-sha256`` each UploadPart request declared, by part number."""
+    declared: dict[int, str] = {}
+
+    def note(request, **_):
+        number = int(request.url.split("partNumber=")[1].split("&")[0])
+        value = request.headers["x-amz-checksum-sha256"]
+        declared[number] = value.decode() if isinstance(value, bytes) else value
+
+    s3_client.meta.events.register("before-send.s3.UploadPart", note)
+    return declared
+
+
+def test_parts_declare_the_hashes_the_spool_took_while_downloading(store, s3_client, bucket):
+    declared = declared_part_checksums(s3_client)
+    with MediaSpool(memory_limit=4 * MiB, part_size=5 * MiB) as spool:
+        for start in range(0, len(LARGE), 3 * MiB):  # chunks that straddle the part boundaries
+            spool.write(LARGE[start : start + 3 * MiB])
+        store.put_new(KEY, spool, content_type="audio/wav", metadata=USER_METADATA)
+    parts = [LARGE[i : i + 5 * MiB] for i in range(0, len(LARGE), 5 * MiB)]
+    assert declared == {n: b64_sha256(part) for n, part in enumerate(parts, start=1)}
+    assert store.head(KEY).checksum_sha256 == composite_checksum(LARGE, 5 * MiB)
+    assert store.read_back_sha256(KEY) == sha256_hex(LARGE)
+
+
+def test_a_part_that_changed_since_the_download_is_refused_by_s3_and_nothing_is_visible(
+    store, s3_client, bucket
+):
+    # The parts declare the hashes taken while downloading, so S3 refuses a part whose bytes rotted on disk.
+    refused = s3_checks_declared_checksums(s3_client, "UploadPart")
+    with MediaSpool(memory_limit=0, part_size=5 * MiB) as spool:
+        spool.write(LARGE)
+        spooled = spool.reader()
+        spooled.seek(len(LARGE) - 10)  # in the last part: parts 1 and 2 go up before it fails
+        spooled.write(bytes([spooled.read(1)[0] ^ 0x01]))
+        with pytest.raises(IntegrityError) as raised:
+            store.put_new(KEY, spool, content_type="audio/wav", metadata={})
+    assert len(refused) == 1 and "partNumber=3" in refused[0]
+    assert raised.value.cleaned_up is True
     assert store.head(KEY) is None
     assert open_uploads(s3_client, bucket) == []
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+
 import pytest
 
 from recording_assets.archive.conditional import PROBE_PREFIX
@@ -28,6 +31,28 @@ def test_the_client_is_dagster_aws_s_with_a_bigger_pool(s3, bucket_names):
     assert s3.get_client().meta.config.max_pool_connections == pool_for(8)
     client.put_object(Bucket=bucket_names[0], Key="k", Body=b"x")
     assert client.get_object(Bucket=bucket_names[0], Key="k")["Body"].read() == b"x"
+
+
+def test_bodies_are_not_hashed_again_for_the_signature_but_always_carry_a_checksum(s3, bucket_names):
+    # The archive declares a SHA-256 for every write (S3 checks it, the signature covers the header), so
+    # SigV4's own payload SHA-256 would hash each byte twice; writes declaring none get botocore's CRC32.
+    client = s3.get_client()
+    sent: list[dict[str, str]] = []
+
+    def note(request, **_):
+        headers = request.headers.items()
+        sent.append({k.lower(): v.decode() if isinstance(v, bytes) else v for k, v in headers})
+
+    client.meta.events.register("before-send.s3.PutObject", note)
+    body = b"RIFF" + bytes(1000)
+    declared = base64.b64encode(hashlib.sha256(body).digest()).decode()
+    client.put_object(Bucket=bucket_names[0], Key="declared", Body=body, ChecksumSHA256=declared)
+    client.put_object(Bucket=bucket_names[0], Key="plain", Body=body)
+    assert [h["x-amz-content-sha256"] for h in sent] == ["UNSIGNED-PAYLOAD", "UNSIGNED-PAYLOAD"]
+    assert sent[0]["x-amz-checksum-sha256"] == declared
+    assert "x-amz-checksum-sha256" in sent[0]["authorization"]  # the declared hash is signed
+    assert "x-amz-checksum-crc32" in sent[1]
+    assert client.get_object(Bucket=bucket_names[0], Key="declared")["Body"].read() == body
 
 
 def test_the_archive_sizes_the_pool_from_its_concurrency(s3, bucket_names):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -462,13 +463,13 @@ def test_single_fetch_polls_while_transcoding(sandbox_factory, clock):
         async with make_client(sb, clock) as client:
             recording = await client.recordings.get(rec.conversation_id, rec.id, format_id="MP3")
             digest = hashlib.sha256()
-            download = await client.download(recording.media_uri, digest.update)
-            return recording, download
+            await client.download(recording.media_uri, digest.update)
+            return recording, digest.hexdigest()
 
-    recording, download = run(go())
+    recording, sha256_hex = run(go())
     assert not recording.transcoding and recording.media_uri
     assert len(log(sb, "recording.get")) == 3  # 202, 202, 200
-    assert download.sha256_hex == sb.org.media_sha256(rec.id, "MP3")
+    assert sha256_hex == sb.org.media_sha256(rec.id, "MP3")
     assert "media_uri" not in repr(recording) and "X-Amz" not in repr(recording)
 
 
@@ -500,6 +501,16 @@ def _available_results(sb, clock, n_conversations=60, **client_kwargs):
     return [r for r in run(go()) if r.result_url]
 
 
+@dataclass(frozen=True)
+class _Fetched:
+    """What ``download`` returned, and the SHA-256 of the bytes it handed to its sink."""
+
+    size: int
+    content_type: str | None
+    content_length: int | None
+    sha256_hex: str
+
+
 def _download_all(sb, clock, results):
     async def go():
         outcomes = []
@@ -508,7 +519,7 @@ def _download_all(sb, clock, results):
                 digest = hashlib.sha256()
                 try:
                     d = await client.download(r.result_url, digest.update)
-                    outcomes.append((r, d, None))
+                    outcomes.append((r, _Fetched(**vars(d), sha256_hex=digest.hexdigest()), None))
                 except Exception as exc:  # noqa: BLE001 - collected for assertions
                     outcomes.append((r, None, exc))
         return outcomes
