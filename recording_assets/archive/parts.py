@@ -1,26 +1,33 @@
-"""The parts of multipart uploads, sent in parallel with bounded memory.
+"""The parts of multipart uploads, sent in parallel with no copy of their bytes in memory.
 
-Each object keeps up to ``per_object`` parts in flight; all objects of a store together hold at most
-``slots`` parts in memory (a slot is taken before a part is read from the spool and given back when S3
-has answered), so memory stays at ``slots × part size`` however many large recordings upload at once.
-The spool is read by the uploading thread alone, one part at a time; the pool's threads only hash and
-send. Each part is an in-memory ``bytes``, so botocore's retry re-sends it whole.
+Each object keeps up to ``per_object`` parts in flight; all objects of a store together send at most
+``slots`` parts at once (a slot is taken before a part is hashed and given back when S3 has answered).
+A part is not read into memory: it goes out as a ``PartBody``, a seekable window on the spool that the
+HTTP client reads a few KiB at a time (botocore rewinds it to re-send the part whole on a retry). Holding
+4 parts of 16 MiB as ``bytes`` cost 64 MiB of RSS per giant recording (benchmarks/memory.py).
+
+The uploading thread reads each part once before sending it and hashes it twice in that one pass: the part's
+SHA-256 (declared to S3, which refuses a part whose bytes differ from it) and the whole object's (compared
+with the download-time hash), so the bytes S3 checks are the bytes compared with the download.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from recording_assets.archive.spool import UploadSource
 
 PARTS_IN_FLIGHT = 4
-"""Per object, and the default for the whole store: 4 × 16 MiB = 64 MiB of parts at most."""
+"""Per object, and the default for the whole store (parts are streamed from the spool, not held)."""
+
+HASH_CHUNK = 1024 * 1024  # read size of the hashing pass over each part
 
 
 @dataclass(frozen=True)
@@ -31,8 +38,46 @@ class SentParts:
     sha256_hex: str  # of those bytes, to compare with the download-time hash
 
 
-SendPart = Callable[[int, bytes, bytes], dict[str, Any]]
-"""``(part_number, data, sha256 digest) -> {"PartNumber", "ETag", "ChecksumSHA256"}``; raises on failure."""
+class PartBody:
+    """Bytes ``start .. start + size`` of a shared spool file, as a file of their own (what botocore sends,
+    reads for its payload hash and ``seek(0)``s to re-send on a retry). Reads take the spool's lock, so
+    the parts in flight share one file position safely."""
+
+    def __init__(self, source: BinaryIO, lock: threading.Lock, *, start: int, size: int) -> None:
+        self._source, self._lock = source, lock
+        self.start, self.size = start, size
+        self._position = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        left = self.size - self._position
+        wanted = left if size is None or size < 0 else min(size, left)
+        if wanted <= 0:
+            return b""
+        with self._lock:
+            self._source.seek(self.start + self._position)
+            data = self._source.read(wanted)
+        self._position += len(data)
+        return data
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self.size}[whence]
+        if base + offset < 0:
+            raise ValueError(f"negative position {base + offset} in a part of {self.size} bytes")
+        self._position = base + offset
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+
+SendPart = Callable[[int, PartBody, bytes], dict[str, Any]]
+"""``(part_number, body, sha256 digest) -> {"PartNumber", "ETag", "ChecksumSHA256"}``; raises on failure."""
 
 
 class PartPump:
@@ -45,53 +90,59 @@ class PartPump:
         self._pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="s3-part")
 
     def send_all(self, spool: UploadSource, *, part_size: int, send: SendPart) -> SentParts:
-        """Read ``spool`` part by part and ``send`` each; on any failure wait for the parts in flight
+        """Hash ``spool`` part by part and ``send`` each; on any failure wait for the parts in flight
         (so none lands after the caller's abort) and raise the first error."""
-        reader = spool.reader()
+        source, lock = spool.reader(), threading.Lock()
         # S3 has no full-object SHA-256 for multipart uploads (only composites of the part checksums,
-        # which come from the bytes as read here): this pass is what ties the parts to the download's hash.
+        # which come from the same pass): this hash is what ties the parts to the download's hash.
         whole = hashlib.sha256()
         pending: set[Future] = set()
-        results: dict[int, tuple[dict[str, Any], bytes]] = {}
+        results: dict[int, dict[str, Any]] = {}
+        digests: dict[int, bytes] = {}
         sent = number = 0
         try:
             while sent < spool.size:
                 if len(pending) >= self.per_object:
                     pending = self._collect(pending, results, FIRST_COMPLETED)
-                data = self._read_in_a_slot(reader, min(part_size, spool.size - sent))
-                if not data:
+                body = PartBody(source, lock, start=sent, size=min(part_size, spool.size - sent))
+                digest = self._hash_in_a_slot(body, whole)
+                if not body.size:
                     break
-                whole.update(data)
                 number += 1
-                sent += len(data)
-                pending.add(self._submit(send, number, data))
+                sent += body.size
+                digests[number] = digest
+                pending.add(self._submit(send, number, body, digest))
             self._collect(pending, results, None)
         except BaseException:
             for future in pending:
                 future.cancel()
             wait(pending)
             raise
-        ordered = [results[n] for n in sorted(results)]
-        return SentParts([c for c, _ in ordered], [d for _, d in ordered], sent, whole.hexdigest())
+        ordered = sorted(results)
+        return SentParts([results[n] for n in ordered], [digests[n] for n in ordered], sent, whole.hexdigest())
 
-    def _read_in_a_slot(self, reader, size: int) -> bytes:
+    def _hash_in_a_slot(self, body: PartBody, whole) -> bytes:
+        """The part's SHA-256, ``whole`` updated with its bytes; the body is cut to what the spool held
+        (a short spool shows as a short upload, which the caller refuses). The slot is kept unless empty."""
         self._free.acquire()
         try:
-            data = read_up_to(reader, size)
+            digest, length = hashlib.sha256(), 0
+            while chunk := body.read(HASH_CHUNK):
+                digest.update(chunk)
+                whole.update(chunk)
+                length += len(chunk)
+            body.size = length
+            body.seek(0)
         except BaseException:
             self._free.release()
             raise
-        if not data:
+        if not length:
             self._free.release()
-        return data
+        return digest.digest()
 
-    def _submit(self, send: SendPart, number: int, data: bytes) -> Future:
-        def hash_and_send() -> tuple[dict[str, Any], bytes]:
-            digest = hashlib.sha256(data).digest()  # in the pool: hashlib releases the GIL
-            return send(number, data, digest), digest
-
+    def _submit(self, send: SendPart, number: int, body: PartBody, digest: bytes) -> Future:
         try:
-            future = self._pool.submit(hash_and_send)
+            future = self._pool.submit(send, number, body, digest)
         except BaseException:
             self._free.release()
             raise
@@ -102,8 +153,8 @@ class PartPump:
     def _collect(pending: set[Future], results: dict, return_when: str | None) -> set[Future]:
         done, still = wait(pending, return_when=return_when or "ALL_COMPLETED")
         for future in done:
-            completed, digest = future.result()  # raises the part's error
-            results[completed["PartNumber"]] = (completed, digest)
+            completed = future.result()  # raises the part's error
+            results[completed["PartNumber"]] = completed
         return still
 
 
