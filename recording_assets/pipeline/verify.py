@@ -85,9 +85,9 @@ def _archived(outcomes: pa.Table, bucket: str) -> pa.Table:
     """The rows of objects in the archive; every one must name an object in ``bucket``."""
     archived = outcomes.filter(pc.is_in(outcomes["state"], value_set=_IN_ARCHIVE))
     inside = pc.fill_null(pc.starts_with(archived["storage_uri"], f"s3://{bucket}/"), False)
-    if not pc.all(inside).as_py():
-        first = archived.filter(pc.invert(inside))["storage_uri"][0].as_py()
-        raise ValueError(f"{first} is not in bucket {bucket}")
+    outside = archived.filter(pc.invert(inside))["storage_uri"]
+    if len(outside):
+        raise ValueError(f"{outside[0].as_py()} is not in bucket {bucket}")
     return archived
 
 

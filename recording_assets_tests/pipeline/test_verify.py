@@ -79,6 +79,9 @@ def test_only_rows_in_the_archive_are_checked():
     others = [row(state=s, storage_uri=None, checksum_verified_by=None) for s in states]
     assert verify_checksums([row(), *others], bucket=BUCKET).checked == 1
     assert verify_containers([row(state="already_archived"), *others], bucket=BUCKET).checked == 1
+    for verify in (verify_checksums, verify_containers):  # a day with nothing in the archive (or nothing)
+        assert [(v.checked, v.passed) for v in (verify(others, bucket=BUCKET), verify([], bucket=BUCKET))] == [
+            (0, True), (0, True)]  # fmt: skip
 
 
 def test_each_checksum_problem_is_named():
