@@ -35,7 +35,7 @@ import _common as c
 
 def worker(url: str, day_text: str) -> None:
     c.quiet()
-    import pyarrow as pa
+    import pyarrow  # noqa: F401
 
     from recording_assets.genesys import GenesysClient
     from recording_assets.genesys.secret import Secret
@@ -53,6 +53,9 @@ def worker(url: str, day_text: str) -> None:
     from recording_assets.pipeline.outcome import outcomes_table
     from recording_assets.pipeline.tables import from_parquet_bytes, to_parquet_bytes
 
+    from recording_assets.allocator import tune_for_run
+
+    tune_for_run()  # as a run does when it starts (ArchiveResource.setup_for_execution)
     day = date.fromisoformat(day_text)
     timings: dict[str, float] = {}
     sizes: dict[str, int] = {}
@@ -119,11 +122,12 @@ def worker(url: str, day_text: str) -> None:
         # the asset's counts and checks, in Arrow; its S3 listing stands in as every archived URI, a Python list
         states = state_counts(manifest)
         archived_bytes(manifest), duplicate_keys(manifest)
-        listing = pa.array(manifest["storage_uri"].drop_null().to_pylist(), pa.string())
+        uris = manifest["storage_uri"].drop_null()
+        listing = (u for i in range(0, len(uris), 1000) for u in uris.slice(i, 1000).to_pylist())  # as pages
         missing = missing_objects(manifest, listing)
         manifest_rows = manifest.num_rows
         timings["manifest"] = time.perf_counter() - t
-        del listing, manifest
+        del uris, manifest
     steps["recording_manifest"] = {"start": sampler.start_rss, "peak": sampler.peak_rss}
     overall.__exit__()
     print(json.dumps({

@@ -6,7 +6,6 @@ bucket reads as one Hive-partitioned dataset with pyarrow, DuckDB or Athena.
 
 
 import dagster as dg
-import pyarrow as pa
 
 from recording_assets.archive.keys import manifest_key, metadata_key, outcomes_key, recording_day_prefix
 from recording_assets.defs.catalog import table_metadata
@@ -88,14 +87,13 @@ def build_recording_manifest(partitions_def, backfill_policy=None, freshness_pol
     return recording_manifest
 
 
-def _completeness(archive: ArchiveResource, day, table: pa.Table, discovered: int) -> dg.AssetCheckResult:
+def _completeness(archive: ArchiveResource, day, table, discovered: int) -> dg.AssetCheckResult:
     duplicates = duplicate_keys(table)
     store = archive.archive_store()
     prefix = f"s3://{store.bucket}/"
     day_prefix = recording_day_prefix(prefix=archive.key_prefix, day=day)
-    # One listing, not a HEAD per row.
-    present = pa.array([f"{prefix}{item.key}" for item in store.list_day(day_prefix)], pa.string())
-    missing = missing_objects(table, present)
+    listing = (f"{prefix}{item.key}" for item in store.list_day(day_prefix))  # one listing, not a HEAD per row
+    missing = missing_objects(table, listing)
     return dg.AssetCheckResult(
         check_name=COMPLETE_CHECK,
         passed=table.num_rows == discovered and not duplicates and not missing,

@@ -157,5 +157,6 @@ def test_duplicate_keys_are_named_once_each():
 
 def test_missing_objects_are_archived_rows_the_listing_lacks():
     table = manifest_table(metadata(), outcomes("run-1", "archived"), manifest_run_id="m")
-    assert missing_objects(table, pa.array([URI, "s3://archive/other"])) == []
-    assert missing_objects(table, pa.array([], pa.string())) == [URI]  # the failed row is not looked for
+    assert missing_objects(table, iter(["s3://archive/a", URI, "s3://archive/z"]), chunk=1) == []
+    assert missing_objects(table, iter(["s3://archive/a", "s3://archive/z"]), chunk=1) == [URI]
+    assert missing_objects(table, iter([])) == [URI]  # the failed row is not looked for
