@@ -7,6 +7,7 @@ bucket reads as one Hive-partitioned dataset with pyarrow, DuckDB or Athena.
 
 import dagster as dg
 
+from recording_assets.allocator import release_free_memory
 from recording_assets.archive.keys import manifest_key, metadata_key, outcomes_key, recording_day_prefix
 from recording_assets.defs.catalog import table_metadata
 from recording_assets.defs.common import (
@@ -20,6 +21,8 @@ from recording_assets.defs.common import (
 )
 from recording_assets.pipeline.annotations import annotations_key, known
 from recording_assets.pipeline.manifest import (
+    METADATA_COLUMNS,
+    OUTCOMES_COLUMNS,
     archived_bytes,
     duplicate_keys,
     manifest_table,
@@ -58,13 +61,16 @@ def build_recording_manifest(partitions_def, backfill_policy=None, freshness_pol
         ],
     )
     def recording_manifest(context: dg.AssetExecutionContext, archive: ArchiveResource):
+        release_free_memory()  # an in-process run's audio step freed its working set: give it back first
         window = window_of(context, timezone_of(context))
         manifest_store = archive.manifest_store()
-        metadata = read_table(manifest_store, metadata_key(day=window.day))
-        outcomes = read_table(manifest_store, outcomes_key(day=window.day))
+        metadata = read_table(manifest_store, metadata_key(day=window.day), columns=METADATA_COLUMNS)
+        outcomes = read_table(manifest_store, outcomes_key(day=window.day), columns=OUTCOMES_COLUMNS)
         stored = read_table(manifest_store, annotations_key(day=window.day), required=False)
         notes = known(stored) if archive.annotations else None
         table = manifest_table(metadata, outcomes, manifest_run_id=context.run.run_id, annotations=notes)
+        discovered, run_modes = outcomes.num_rows, outcomes.schema.metadata or {}
+        del metadata, outcomes  # joined: let go of them before writing and checking the manifest
         uri = write_table(manifest_store, manifest_key(day=window.day), table)
         states = state_counts(table)  # counted in Arrow: no row dicts for a 100,000-recording day
         yield dg.MaterializeResult(
@@ -76,12 +82,12 @@ def build_recording_manifest(partitions_def, backfill_policy=None, freshness_pol
                 "archived_bytes": dg.MetadataValue.int(archived_bytes(table)),
                 "by_state": dg.MetadataValue.json(states),
                 # How recordings a batch leaves out silently were looked for (docs/genesys-behaviours.md).
-                "sensitive_check": (outcomes.schema.metadata or {}).get(SENSITIVE_CHECK_KEY, b"unknown").decode(),
-                "deletion_protection": (outcomes.schema.metadata or {}).get(PROTECTION_KEY, b"off").decode(),
+                "sensitive_check": run_modes.get(SENSITIVE_CHECK_KEY, b"unknown").decode(),
+                "deletion_protection": run_modes.get(PROTECTION_KEY, b"off").decode(),
                 **window.metadata(),
             }
         )
-        yield _completeness(archive, window.day, table, outcomes.num_rows)
+        yield _completeness(archive, window.day, table, discovered)
         yield _failure_rate(states, table.num_rows, archive.failure_rate_warn)
 
     return recording_manifest

@@ -69,7 +69,9 @@ def manifest_table(
 
 _IN_ARCHIVE = [state.value for state in State if state.in_archive]
 _FROM_CONVERSATION = ("conversation_start", "conversation_end", "duration_ms", "agent_ids", "queue_ids", "wrap_up_codes")
-_FROM_OUTCOMES = ("conversation_id", "recording_id", "state", "reason", "sha256", "size_bytes", "content_type",
+# What manifest_table reads of its inputs: the rest of their columns need not be decoded.
+METADATA_COLUMNS = ("conversation_id", *_FROM_CONVERSATION)
+OUTCOMES_COLUMNS = _FROM_OUTCOMES = ("conversation_id", "recording_id", "state", "reason", "sha256", "size_bytes", "content_type",
                   "container", "storage_uri", "archived_at", "archived_run_id")  # fmt: skip
 
 
