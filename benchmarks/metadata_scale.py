@@ -42,15 +42,7 @@ def worker(url: str, day_text: str) -> None:
     from recording_assets.pipeline.window import day_window
     from recording_assets.pipeline.archiver import Outcome
     from recording_assets.pipeline.discovery import conversations_from_table, discover_day, metadata_table
-    from recording_assets.pipeline.manifest import (
-        METADATA_COLUMNS,
-        OUTCOMES_COLUMNS,
-        archived_bytes,
-        duplicate_keys,
-        manifest_table,
-        missing_objects,
-        state_counts,
-    )
+    from recording_assets.pipeline import manifest as m
     from recording_assets.pipeline.states import State
     from recording_assets.pipeline.outcome import outcomes_table
     from recording_assets.pipeline.tables import from_parquet_bytes, to_parquet_bytes
@@ -119,17 +111,18 @@ def worker(url: str, day_text: str) -> None:
     with c.RssSampler() as sampler:
         release_free_memory()  # as the asset does first
         t = time.perf_counter()
-        manifest = manifest_table(  # the columns the asset reads; it lets go of them once joined
-            from_parquet_bytes(metadata_blob, METADATA_COLUMNS), from_parquet_bytes(outcomes_blob, OUTCOMES_COLUMNS),
+        manifest = m.manifest_table(  # the columns the asset reads; it lets go of them once joined
+            from_parquet_bytes(metadata_blob, m.METADATA_COLUMNS),
+            from_parquet_bytes(outcomes_blob, m.OUTCOMES_COLUMNS),
             manifest_run_id="bench-manifest",
         )
         sizes["manifest_parquet"] = len(to_parquet_bytes(manifest))
-        # the asset's counts and checks, in Arrow; every archived URI stands in for its S3 listing, page by page
-        states = state_counts(manifest)
-        archived_bytes(manifest), duplicate_keys(manifest)
+        # the asset's counts and checks, in Arrow; the archived URIs stand in for its S3 listing, in pages
+        states = m.state_counts(manifest)
+        m.archived_bytes(manifest), m.duplicate_keys(manifest)
         uris = manifest["storage_uri"].drop_null()
         listing = (u for i in range(0, len(uris), 1000) for u in uris.slice(i, 1000).to_pylist())  # as pages
-        missing = missing_objects(manifest, listing)
+        missing = m.missing_objects(manifest, listing)
         manifest_rows = manifest.num_rows
         timings["manifest"] = time.perf_counter() - t
         del uris, manifest

@@ -118,8 +118,8 @@ class PartPump:
                 future.cancel()
             wait(pending)
             raise
-        ordered = sorted(results)
-        return SentParts([results[n] for n in ordered], [digests[n] for n in ordered], sent, whole.hexdigest())
+        numbers = sorted(results)
+        return SentParts([results[n] for n in numbers], [digests[n] for n in numbers], sent, whole.hexdigest())
 
     def _hash_in_a_slot(self, body: PartBody, whole) -> bytes:
         """The part's SHA-256, ``whole`` updated with its bytes; the body is cut to what the spool held

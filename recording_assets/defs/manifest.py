@@ -98,7 +98,8 @@ def _completeness(archive: ArchiveResource, day, table, discovered: int) -> dg.A
     store = archive.archive_store()
     prefix = f"s3://{store.bucket}/"
     day_prefix = recording_day_prefix(prefix=archive.key_prefix, day=day)
-    listing = (f"{prefix}{item.key}" for item in store.list_day(day_prefix))  # one listing, not a HEAD per row
+    # One listing, not a HEAD per row.
+    listing = (f"{prefix}{item.key}" for item in store.list_day(day_prefix))
     missing = missing_objects(table, listing)
     return dg.AssetCheckResult(
         check_name=COMPLETE_CHECK,

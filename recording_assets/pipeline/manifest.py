@@ -35,7 +35,8 @@ def manifest_table(
     annotations, when the ``annotations`` setting is on."""
     # Only the columns the manifest copies are sorted and taken: a sorted copy of every column of a
     # 100,000-recording day's outcomes (and of the metadata's lists) is tens of MB more at the step's peak.
-    outcomes = outcomes.select(_FROM_OUTCOMES).sort_by([("conversation_id", "ascending"), ("recording_id", "ascending")])
+    order = [("conversation_id", "ascending"), ("recording_id", "ascending")]
+    outcomes = outcomes.select(_FROM_OUTCOMES).sort_by(order)
     in_archive = pc.is_in(outcomes["state"], value_set=pa.array(_IN_ARCHIVE))
     # Each outcome's conversation row (null where the metadata does not hold it); list columns cannot be
     # the payload of an Arrow join, so the rows are taken by index instead.
@@ -71,8 +72,10 @@ _IN_ARCHIVE = [state.value for state in State if state.in_archive]
 _FROM_CONVERSATION = ("conversation_start", "conversation_end", "duration_ms", "agent_ids", "queue_ids", "wrap_up_codes")
 # What manifest_table reads of its inputs: the rest of their columns need not be decoded.
 METADATA_COLUMNS = ("conversation_id", *_FROM_CONVERSATION)
-OUTCOMES_COLUMNS = _FROM_OUTCOMES = ("conversation_id", "recording_id", "state", "reason", "sha256", "size_bytes", "content_type",
-                  "container", "storage_uri", "archived_at", "archived_run_id")  # fmt: skip
+OUTCOMES_COLUMNS = _FROM_OUTCOMES = (
+    "conversation_id", "recording_id", "state", "reason", "sha256", "size_bytes", "content_type", "container",
+    "storage_uri", "archived_at", "archived_run_id",
+)  # fmt: skip
 
 
 def _annotations(outcomes: pa.Table, annotations: Mapping) -> pa.Array:

@@ -72,7 +72,8 @@ def verify_containers(outcomes: pa.Table, *, bucket: str) -> Verification:
         return claim_problem(row.get("content_type"), container)
 
     archived = _archived(outcomes, bucket)
-    pairs = archived.select(["content_type", "container"]).group_by(["content_type", "container"]).aggregate([])
+    claims = ["content_type", "container"]
+    pairs = archived.select(claims).group_by(claims).aggregate([])
     suspect = pa.repeat(False, archived.num_rows)
     for pair in pairs.to_pylist():  # a day holds a handful of pairs
         if problem_of(pair):
