@@ -42,11 +42,14 @@ def worker(url: str, day_text: str) -> None:
     from recording_assets.pipeline.window import day_window
     from recording_assets.pipeline.archiver import Outcome
     from recording_assets.pipeline.discovery import conversations_from_table, discover_day, metadata_table
-    from recording_assets.pipeline.manifest import manifest_table
+    from recording_assets.pipeline import manifest as m
     from recording_assets.pipeline.states import State
     from recording_assets.pipeline.outcome import outcomes_table
     from recording_assets.pipeline.tables import from_parquet_bytes, to_parquet_bytes
 
+    from recording_assets.allocator import release_free_memory, tune_for_run
+
+    tune_for_run()  # as a run does when it starts (ArchiveResource.setup_for_execution)
     day = date.fromisoformat(day_text)
     timings: dict[str, float] = {}
     sizes: dict[str, int] = {}
@@ -106,21 +109,31 @@ def worker(url: str, day_text: str) -> None:
 
     # step 3, as recording_manifest: both tables read back → manifest_table → Parquet → the checks' columns
     with c.RssSampler() as sampler:
+        release_free_memory()  # as the asset does first
         t = time.perf_counter()
-        manifest = manifest_table(from_parquet_bytes(metadata_blob), from_parquet_bytes(outcomes_blob),
-                                  manifest_run_id="bench-manifest")
+        manifest = m.manifest_table(  # the columns the asset reads; it lets go of them once joined
+            from_parquet_bytes(metadata_blob, m.METADATA_COLUMNS),
+            from_parquet_bytes(outcomes_blob, m.OUTCOMES_COLUMNS),
+            manifest_run_id="bench-manifest",
+        )
         sizes["manifest_parquet"] = len(to_parquet_bytes(manifest))
-        # the asset reads back the columns its counts and checks need
-        rows = manifest.select(["conversation_id", "recording_id", "state", "size_bytes", "storage_uri"]).to_pylist()
-        manifest_rows = len(rows)
+        # the asset's counts and checks, in Arrow; the archived URIs stand in for its S3 listing, in pages
+        states = m.state_counts(manifest)
+        m.archived_bytes(manifest), m.duplicate_keys(manifest)
+        uris = manifest["storage_uri"].drop_null()
+        listing = (u for i in range(0, len(uris), 1000) for u in uris.slice(i, 1000).to_pylist())  # as pages
+        missing = m.missing_objects(manifest, listing)
+        manifest_rows = manifest.num_rows
         timings["manifest"] = time.perf_counter() - t
-        del rows, manifest
+        del uris, manifest
     steps["recording_manifest"] = {"start": sampler.start_rss, "peak": sampler.peak_rss}
     overall.__exit__()
     print(json.dumps({
         "conversations": discovered,
         "recordings": recordings,
         "manifest_rows": manifest_rows,
+        "manifest_states": states,
+        "manifest_missing": len(missing),
         "discovery_requests": requests,
         "discovery_windows": windows,
         "discovery_pages": pages,

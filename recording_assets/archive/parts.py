@@ -1,32 +1,35 @@
-"""The parts of multipart uploads, sent in parallel with bounded memory.
+"""The parts of multipart uploads, sent in parallel with no copy of their bytes in memory.
 
-Each object keeps up to ``per_object`` parts in flight; all objects of a store together hold at most
-``slots`` parts in memory (a slot is taken before a part is read from the spool and given back when S3
-has answered), so memory stays at ``slots × part size`` however many large recordings upload at once.
-The spool is read by the uploading thread alone, one part at a time; the pool's threads send (and hash,
-when the spool kept no part hashes). Each part is an in-memory ``bytes``, so botocore's retry re-sends it
-whole.
+Each object keeps up to ``per_object`` parts in flight; all objects of a store together send at most
+``slots`` parts at once (a slot is taken before a part is hashed and given back when S3 has answered).
+A part is not read into memory: it goes out as a ``PartBody``, a seekable window on the spool that the
+HTTP client reads a few KiB at a time (botocore rewinds it to re-send the part whole on a retry). Holding
+4 parts of 16 MiB as ``bytes`` cost 64 MiB of RSS per giant recording (benchmarks/memory.py).
 
-Each part declares a SHA-256 that S3 checks. When the spool kept each part's hash as the bytes arrived
-(``MediaSpool.part_sha256s``) those are declared, so S3 refuses a part whose bytes changed since the
-download and nothing is hashed here. Otherwise the parts are hashed as read, and the whole is hashed
-again to compare with the download-time hash before the caller completes the upload.
+Each part declares a SHA-256 that S3 checks, refusing a part whose bytes differ from it. When the spool kept
+each part's hash as the bytes arrived (``MediaSpool.part_sha256s``) those are declared, so S3 refuses a part
+whose bytes changed since the download and nothing is read or hashed here. Otherwise the uploading thread
+reads each part once before sending it and hashes it twice in that pass: the part's SHA-256 (declared) and
+the whole object's (compared with the download-time hash by the caller).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from recording_assets.archive.spool import UploadSource
 
 PARTS_IN_FLIGHT = 4
-"""Per object, and the default for the whole store: 4 × 16 MiB = 64 MiB of parts at most."""
+"""Per object, and the default for the whole store (parts are streamed from the spool, not held)."""
+
+HASH_CHUNK = 1024 * 1024  # read size of the hashing pass over each part
 
 
 @dataclass(frozen=True)
@@ -38,8 +41,46 @@ class SentParts:
     # declared the download-time part hashes (S3 compares each part with them)
 
 
-SendPart = Callable[[int, bytes, bytes], dict[str, Any]]
-"""``(part_number, data, sha256 digest) -> {"PartNumber", "ETag", "ChecksumSHA256"}``; raises on failure."""
+class PartBody:
+    """Bytes ``start .. start + size`` of a shared spool file, as a file of their own (what botocore sends,
+    reads for its payload hash and ``seek(0)``s to re-send on a retry). Reads take the spool's lock, so
+    the parts in flight share one file position safely."""
+
+    def __init__(self, source: BinaryIO, lock: threading.Lock, *, start: int, size: int) -> None:
+        self._source, self._lock = source, lock
+        self.start, self.size = start, size
+        self._position = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        left = self.size - self._position
+        wanted = left if size is None or size < 0 else min(size, left)
+        if wanted <= 0:
+            return b""
+        with self._lock:
+            self._source.seek(self.start + self._position)
+            data = self._source.read(wanted)
+        self._position += len(data)
+        return data
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self.size}[whence]
+        if base + offset < 0:
+            raise ValueError(f"negative position {base + offset} in a part of {self.size} bytes")
+        self._position = base + offset
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+
+SendPart = Callable[[int, PartBody, bytes], dict[str, Any]]
+"""``(part_number, body, sha256 digest) -> {"PartNumber", "ETag", "ChecksumSHA256"}``; raises on failure."""
 
 
 class PartPump:
@@ -52,57 +93,65 @@ class PartPump:
         self._pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="s3-part")
 
     def send_all(self, spool: UploadSource, *, part_size: int, send: SendPart) -> SentParts:
-        """Read ``spool`` part by part and ``send`` each; on any failure wait for the parts in flight
+        """``send`` ``spool`` part by part, each with its SHA-256; on any failure wait for the parts in flight
         (so none lands after the caller's abort) and raise the first error."""
+        source, lock = spool.reader(), threading.Lock()
         kept = _download_time_digests(spool, part_size)
-        reader = spool.reader()
-        # S3 has no full-object SHA-256 for multipart uploads (only composites of the part checksums):
-        # parts hashed here from the bytes as read are tied to the download's hash by hashing the whole too.
+        # S3 has no full-object SHA-256 for multipart uploads (only composites of the part checksums). Part
+        # hashes kept at download tie the parts to the download by themselves; parts hashed here are tied to
+        # it by hashing the whole in the same pass.
         whole = hashlib.sha256() if kept is None else None
         pending: set[Future] = set()
-        results: dict[int, tuple[dict[str, Any], bytes]] = {}
+        results: dict[int, dict[str, Any]] = {}
+        digests: dict[int, bytes] = {}
         sent = number = 0
         try:
             while sent < spool.size:
                 if len(pending) >= self.per_object:
                     pending = self._collect(pending, results, FIRST_COMPLETED)
-                data = self._read_in_a_slot(reader, min(part_size, spool.size - sent))
-                if not data:
+                body = PartBody(source, lock, start=sent, size=min(part_size, spool.size - sent))
+                digest = self._digest_in_a_slot(body, whole, kept[number] if kept is not None else None)
+                if not body.size:
                     break
-                if whole is not None:
-                    whole.update(data)
                 number += 1
-                sent += len(data)
-                digest = kept[number - 1] if kept is not None and number <= len(kept) else None
-                pending.add(self._submit(send, number, data, digest))
+                sent += body.size
+                digests[number] = digest
+                pending.add(self._submit(send, number, body, digest))
             self._collect(pending, results, None)
         except BaseException:
             for future in pending:
                 future.cancel()
             wait(pending)
             raise
-        ordered = [results[n] for n in sorted(results)]
+        numbers = sorted(results)
         whole_hex = whole.hexdigest() if whole is not None else None
-        return SentParts([c for c, _ in ordered], [d for _, d in ordered], sent, whole_hex)
+        return SentParts([results[n] for n in numbers], [digests[n] for n in numbers], sent, whole_hex)
 
-    def _read_in_a_slot(self, reader, size: int) -> bytes:
+    def _digest_in_a_slot(self, body: PartBody, whole, kept: bytes | None) -> bytes:
+        """The part's SHA-256: ``kept`` at download, or taken here with ``whole`` updated from the same bytes
+        and the body cut to what the spool held (a short spool shows as a short upload, which the caller
+        refuses). The slot is kept unless the part is empty."""
         self._free.acquire()
+        if kept is not None:
+            return kept
         try:
-            data = read_up_to(reader, size)
+            digest, length = hashlib.sha256(), 0
+            while chunk := body.read(HASH_CHUNK):
+                digest.update(chunk)
+                whole.update(chunk)
+                length += len(chunk)
+            body.size = length
+            body.seek(0)
         except BaseException:
             self._free.release()
             raise
-        if not data:
+        if not length:
             self._free.release()
-        return data
+        return digest.digest()
 
-    def _submit(self, send: SendPart, number: int, data: bytes, kept: bytes | None) -> Future:
-        def hash_and_send() -> tuple[dict[str, Any], bytes]:
-            digest = kept or hashlib.sha256(data).digest()  # in the pool: hashlib releases the GIL
-            return send(number, data, digest), digest
-
+    def _submit(self, send: SendPart, number: int, body: PartBody, digest: bytes) -> Future:
         try:
-            future = self._pool.submit(hash_and_send)
+            future = self._pool.submit(send, number, body, digest)
         except BaseException:
             self._free.release()
             raise
@@ -113,14 +162,19 @@ class PartPump:
     def _collect(pending: set[Future], results: dict, return_when: str | None) -> set[Future]:
         done, still = wait(pending, return_when=return_when or "ALL_COMPLETED")
         for future in done:
-            completed, digest = future.result()  # raises the part's error
-            results[completed["PartNumber"]] = (completed, digest)
+            completed = future.result()  # raises the part's error
+            results[completed["PartNumber"]] = completed
         return still
 
 
 def _download_time_digests(spool: UploadSource, part_size: int) -> list[bytes] | None:
+    """The part hashes the spool kept as the bytes arrived, one per part of ``part_size``; None when it kept
+    none (or not for this part size): the parts are then hashed here."""
     kept = getattr(spool, "part_sha256s", None)  # optional: a source may keep no part hashes
-    return kept(part_size) if kept is not None else None
+    digests = kept(part_size) if kept is not None else None
+    if digests is None or len(digests) != -(-spool.size // part_size):
+        return None
+    return digests
 
 
 def read_up_to(reader, size: int) -> bytes:

@@ -16,9 +16,9 @@ How each step keeps that promise:
   checksum) does; on any doubt the object just written is deleted.
 
 Transient failures are retried by botocore (configure ``retries={"mode": "standard"}`` on the client);
-each part is sent from an in-memory ``bytes`` so a retried part is re-sent whole. When a write's response
-is lost, the retry meets our own ``If-None-Match`` (412): the object is taken as ours only if it holds our
-size and recorded SHA-256, and is then verified like any other. What botocore could not get through
+each part is streamed from the spool (``parts.PartBody``), rewound and re-sent whole on a retry. When a
+write's response is lost, the retry meets our own ``If-None-Match`` (412): the object is taken as ours only
+if it holds our size and recorded SHA-256, and is then verified like any other. What botocore could not get through
 (S3 errors, connections closed, refused or timed out) comes out as an ``ArchiveError``; where an object
 may remain unverified (the outcome of a write unknown, or a verification and its cleanup both cut off)
 the error says so.

@@ -24,7 +24,7 @@ from recording_assets.archive import s3errors
 from recording_assets.archive.encryption import Encryption
 from recording_assets.archive.errors import IntegrityError
 from recording_assets.archive.objects import Landed, ObjectInfo
-from recording_assets.archive.parts import PartPump, b64, read_up_to
+from recording_assets.archive.parts import PartBody, PartPump, b64, read_up_to
 from recording_assets.archive.reads import BucketReader
 from recording_assets.archive.spool import UploadSource
 
@@ -181,9 +181,9 @@ class Uploader:
         return Landed.from_response(response, s3_checksum=composite, part_count=len(sent.digests))
 
     def _upload_part(
-        self, key: str, upload_id: str, part_number: int, data: bytes, digest: bytes
+        self, key: str, upload_id: str, part_number: int, data: PartBody, digest: bytes
     ) -> dict[str, Any]:
-        # ``data`` is bytes, so botocore's retry re-sends the whole part: never half a part.
+        # ``data`` is a seekable window on the spool: botocore's retry rewinds it and re-sends the whole part.
         checksum = b64(digest)
         response = self._s3.upload_part(
             Bucket=self.bucket,

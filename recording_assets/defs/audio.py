@@ -139,14 +139,13 @@ class DayAudio:
         step spent (by family) and how many were answered 429."""
         context, store, manifest_store, window = self.context, self.store, self.manifest_store, self.window
         run_id = context.run.run_id
-        rows = [o.row(run_id) for o in result.outcomes]
         mode = {SENSITIVE_CHECK_KEY: options.resolved_sensitive_check, PROTECTION_KEY: protection_note(result)}
         outcomes = outcomes_table(result.outcomes, run_id).replace_schema_metadata(mode)
         outcomes_uri = write_table(manifest_store, outcomes_key(day=window.day), outcomes)
         write_table(manifest_store, conversations_key(day=window.day), to_table(result.conversations, CONVERSATIONS))
         states = Counter(o.state.value for o in result.outcomes)
-        checksums = verify_checksums(rows, bucket=store.bucket)
-        containers = verify_containers(rows, bucket=store.bucket)
+        checksums = verify_checksums(outcomes, bucket=store.bucket)
+        containers = verify_containers(outcomes, bucket=store.bucket)
         day_uri = f"s3://{store.bucket}/{recording_day_prefix(prefix=self.archive.key_prefix, day=window.day)}"
         yield dg.MaterializeResult(
             asset_key=AUDIO_KEY,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 
 import dagster as dg
 import pyarrow as pa
@@ -55,7 +56,9 @@ def write_table(store: DocumentStore, key: str, table: pa.Table) -> str:
     return f"s3://{store.bucket}/{key}"
 
 
-def read_table(store: DocumentStore, key: str, *, required: bool = True) -> pa.Table | None:
+def read_table(
+    store: DocumentStore, key: str, *, required: bool = True, columns: Sequence[str] | None = None
+) -> pa.Table | None:
     body = store.get_bytes(key)
     if body is None:
         if not required:
@@ -63,7 +66,7 @@ def read_table(store: DocumentStore, key: str, *, required: bool = True) -> pa.T
         raise dg.Failure(
             description=f"s3://{store.bucket}/{key} does not exist: materialise the upstream asset for this partition first"
         )
-    return from_parquet_bytes(body)
+    return from_parquet_bytes(body, columns)
 
 
 SENSITIVE_CHECK_KEY = b"recording_assets.sensitive_check"  # outcomes table metadata: the mode the run used

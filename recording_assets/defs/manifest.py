@@ -5,10 +5,9 @@ bucket reads as one Hive-partitioned dataset with pyarrow, DuckDB or Athena.
 """
 
 
-from collections import Counter
-
 import dagster as dg
 
+from recording_assets.allocator import release_free_memory
 from recording_assets.archive.keys import manifest_key, metadata_key, outcomes_key, recording_day_prefix
 from recording_assets.defs.catalog import table_metadata
 from recording_assets.defs.common import (
@@ -21,7 +20,15 @@ from recording_assets.defs.common import (
     write_table,
 )
 from recording_assets.pipeline.annotations import annotations_key, known
-from recording_assets.pipeline.manifest import manifest_table
+from recording_assets.pipeline.manifest import (
+    METADATA_COLUMNS,
+    OUTCOMES_COLUMNS,
+    archived_bytes,
+    duplicate_keys,
+    manifest_table,
+    missing_objects,
+    state_counts,
+)
 from recording_assets.defs.resources import ArchiveResource
 
 COMPLETE_CHECK = "manifest_complete"
@@ -54,50 +61,51 @@ def build_recording_manifest(partitions_def, backfill_policy=None, freshness_pol
         ],
     )
     def recording_manifest(context: dg.AssetExecutionContext, archive: ArchiveResource):
+        release_free_memory()  # an in-process run's audio step freed its working set: give it back first
         window = window_of(context, timezone_of(context))
         manifest_store = archive.manifest_store()
-        metadata = read_table(manifest_store, metadata_key(day=window.day))
-        outcomes = read_table(manifest_store, outcomes_key(day=window.day))
+        metadata = read_table(manifest_store, metadata_key(day=window.day), columns=METADATA_COLUMNS)
+        outcomes = read_table(manifest_store, outcomes_key(day=window.day), columns=OUTCOMES_COLUMNS)
         stored = read_table(manifest_store, annotations_key(day=window.day), required=False)
         notes = known(stored) if archive.annotations else None
         table = manifest_table(metadata, outcomes, manifest_run_id=context.run.run_id, annotations=notes)
+        discovered, run_modes = outcomes.num_rows, outcomes.schema.metadata or {}
+        del metadata, outcomes  # joined: let go of them before writing and checking the manifest
         uri = write_table(manifest_store, manifest_key(day=window.day), table)
-        # The columns the counts and checks read, not whole rows (list columns would dominate).
-        rows = table.select(["conversation_id", "recording_id", "state", "size_bytes", "storage_uri"]).to_pylist()
-        states = Counter(r["state"] for r in rows)
+        states = state_counts(table)  # counted in Arrow: no row dicts for a 100,000-recording day
         yield dg.MaterializeResult(
             metadata={
                 "manifest_uri": dg.MetadataValue.text(uri),
                 **table_metadata(table, uri),
-                "rows": len(rows),
+                "rows": table.num_rows,
                 "archived": states.get("archived", 0),
-                "archived_bytes": dg.MetadataValue.int(sum(r["size_bytes"] or 0 for r in rows if r["state"] == "archived")),
-                "by_state": dg.MetadataValue.json(dict(sorted(states.items()))),
+                "archived_bytes": dg.MetadataValue.int(archived_bytes(table)),
+                "by_state": dg.MetadataValue.json(states),
                 # How recordings a batch leaves out silently were looked for (docs/genesys-behaviours.md).
-                "sensitive_check": (outcomes.schema.metadata or {}).get(SENSITIVE_CHECK_KEY, b"unknown").decode(),
-                "deletion_protection": (outcomes.schema.metadata or {}).get(PROTECTION_KEY, b"off").decode(),
+                "sensitive_check": run_modes.get(SENSITIVE_CHECK_KEY, b"unknown").decode(),
+                "deletion_protection": run_modes.get(PROTECTION_KEY, b"off").decode(),
                 **window.metadata(),
             }
         )
-        yield _completeness(archive, window.day, rows, outcomes.num_rows)
-        yield _failure_rate(rows, archive.failure_rate_warn)
+        yield _completeness(archive, window.day, table, discovered)
+        yield _failure_rate(states, table.num_rows, archive.failure_rate_warn)
 
     return recording_manifest
 
 
-def _completeness(archive: ArchiveResource, day, rows: list[dict], discovered: int) -> dg.AssetCheckResult:
-    keys = [(r["conversation_id"], r["recording_id"]) for r in rows]
-    duplicates = [k for k, n in Counter(keys).items() if n > 1]
+def _completeness(archive: ArchiveResource, day, table, discovered: int) -> dg.AssetCheckResult:
+    duplicates = duplicate_keys(table)
     store = archive.archive_store()
     prefix = f"s3://{store.bucket}/"
     day_prefix = recording_day_prefix(prefix=archive.key_prefix, day=day)
-    present = {f"{prefix}{item.key}" for item in store.list_day(day_prefix)}  # one listing, not a HEAD per row
-    missing = [r["storage_uri"] for r in rows if r["state"] == "archived" and r["storage_uri"] not in present]
+    # One listing, not a HEAD per row.
+    listing = (f"{prefix}{item.key}" for item in store.list_day(day_prefix))
+    missing = missing_objects(table, listing)
     return dg.AssetCheckResult(
         check_name=COMPLETE_CHECK,
-        passed=len(rows) == discovered and not duplicates and not missing,
+        passed=table.num_rows == discovered and not duplicates and not missing,
         metadata={
-            "rows": len(rows),
+            "rows": table.num_rows,
             "discovered_recordings": discovered,
             "duplicates": dg.MetadataValue.json([list(k) for k in duplicates[:50]]),
             "missing_objects": dg.MetadataValue.json(missing[:50]),
@@ -105,9 +113,9 @@ def _completeness(archive: ArchiveResource, day, rows: list[dict], discovered: i
     )
 
 
-def _failure_rate(rows: list[dict], threshold: float) -> dg.AssetCheckResult:
-    bad = sum(1 for r in rows if r["state"] in ("failed", "quarantined"))
-    rate = bad / len(rows) if rows else 0.0
+def _failure_rate(states: dict[str, int], rows: int, threshold: float) -> dg.AssetCheckResult:
+    bad = states.get("failed", 0) + states.get("quarantined", 0)
+    rate = bad / rows if rows else 0.0
     return dg.AssetCheckResult(
         check_name=FAILURE_RATE_CHECK,
         passed=rate <= threshold,

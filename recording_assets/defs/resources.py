@@ -11,6 +11,7 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 from pydantic import Field, PrivateAttr
 
+from recording_assets.allocator import tune_for_run
 from recording_assets.archive.conditional import honours_if_none_match
 from recording_assets.archive.encryption import Encryption
 from recording_assets.archive.store import ArchiveStore
@@ -163,6 +164,7 @@ class ArchiveResource(dg.ConfigurableResource):
         # When a run starts, before any step talks to Genesys: a malformed bucket name or AWS_ENDPOINT_URL
         # fails the run here, naming the variable, instead of failing late with a botocore error.
         self.storage_settings()
+        tune_for_run()  # freed memory goes back to the system (see allocator.py)
 
     def encryption(self) -> Encryption:
         if self.sse == "AES256":

@@ -14,7 +14,7 @@ in one table, that table says so with ``described``. Regenerate the docs with
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import TypeVar
@@ -244,8 +244,9 @@ def to_parquet_bytes(table: pa.Table) -> bytes:
     return sink.getvalue()
 
 
-def from_parquet_bytes(data: bytes) -> pa.Table:
-    return pq.read_table(io.BytesIO(data))
+def from_parquet_bytes(data: bytes, columns: Sequence[str] | None = None) -> pa.Table:
+    """The table, or only ``columns`` of it (the others are never decoded)."""
+    return pq.read_table(io.BytesIO(data), columns=list(columns) if columns is not None else None)
 
 
 def tables_markdown() -> str:

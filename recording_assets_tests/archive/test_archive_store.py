@@ -251,6 +251,16 @@ class _ReaderThatDies(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def seekable(self) -> bool:  # a spool's reader is a file: parts are read back from it by position
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self._position = offset + (self._position if whence == io.SEEK_CUR else 0)
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
+
     def read(self, size: int = -1) -> bytes:
         if self._position >= self._fail_after:
             raise OSError("spool disk went away")

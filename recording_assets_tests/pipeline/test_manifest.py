@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from recording_assets.pipeline.manifest import manifest_table, media_type_of
+import pyarrow as pa
+
+from recording_assets.pipeline.manifest import (
+    archived_bytes,
+    duplicate_keys,
+    manifest_table,
+    media_type_of,
+    missing_objects,
+    state_counts,
+)
 from recording_assets.pipeline.tables import MANIFEST, METADATA, OUTCOMES, to_table
 
 START = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
@@ -126,3 +135,28 @@ def test_media_type_from_container_first_then_content_type():
     assert media_type_of(" Audio /wav", None) == "audio"
     assert media_type_of("text/html", "html") is None
     assert media_type_of(None, None) is None
+
+
+# -- what the manifest step counts and checks, in Arrow ------------------------------------------------
+
+
+def test_counts_by_state_and_archived_bytes():
+    table = manifest_table(metadata(), outcomes("run-1", "already_archived"), manifest_run_id="m")
+    assert state_counts(table) == {"archived": 1, "failed": 1}
+    assert archived_bytes(table) == 1234  # the failed row's 99 bytes are not in the archive (null)
+    empty = table.slice(0, 0)
+    assert (state_counts(empty), archived_bytes(empty), duplicate_keys(empty)) == ({}, 0, [])
+
+
+def test_duplicate_keys_are_named_once_each():
+    table = manifest_table(metadata(), outcomes("run-1", "archived"), manifest_run_id="m")
+    assert duplicate_keys(table) == []
+    twice = pa.concat_tables([table, table, table.slice(1, 1)])
+    assert duplicate_keys(twice) == [("c1", "r0"), ("c1", "r1")]
+
+
+def test_missing_objects_are_archived_rows_the_listing_lacks():
+    table = manifest_table(metadata(), outcomes("run-1", "archived"), manifest_run_id="m")
+    assert missing_objects(table, iter(["s3://archive/a", URI, "s3://archive/z"]), chunk=1) == []
+    assert missing_objects(table, iter(["s3://archive/a", "s3://archive/z"]), chunk=1) == [URI]
+    assert missing_objects(table, iter([])) == [URI]  # the failed row is not looked for

@@ -1,7 +1,8 @@
 """The blocking checks read the proof and the sniffed container each outcome row recorded as it landed.
 
 The rows come from a real store (moto) where it matters that they are what the archiver records; the
-checks themselves read no object again (the post-pass of HEADs and range reads is gone).
+checks themselves read no object again (the post-pass of HEADs and range reads is gone). They take the
+OUTCOMES table as the audio step writes it (``outcomes`` below builds one from rows).
 """
 
 from __future__ import annotations
@@ -10,11 +11,22 @@ import pytest
 
 from recording_assets.archive.spool import MediaSpool
 from recording_assets.archive.store import ArchiveStore
-from recording_assets.pipeline.verify import PROOFS, verify_checksums, verify_containers
+from recording_assets.pipeline.tables import OUTCOMES, to_table
+from recording_assets.pipeline.verify import PROOFS
+from recording_assets.pipeline.verify import verify_checksums as checksums_of_table
+from recording_assets.pipeline.verify import verify_containers as containers_of_table
 from recording_assets_tests.archive.test_archive_sniff import wav_bytes
 
 KEY = "recordings/year=2026/month=11/day=20/queue=q1/c1/r1.wav"
 BUCKET = "archive"
+
+
+def verify_checksums(rows: list[dict], *, bucket: str):
+    return checksums_of_table(to_table(rows, OUTCOMES), bucket=bucket)
+
+
+def verify_containers(rows: list[dict], *, bucket: str):
+    return containers_of_table(to_table(rows, OUTCOMES), bucket=bucket)
 
 
 @pytest.fixture
@@ -67,6 +79,9 @@ def test_only_rows_in_the_archive_are_checked():
     others = [row(state=s, storage_uri=None, checksum_verified_by=None) for s in states]
     assert verify_checksums([row(), *others], bucket=BUCKET).checked == 1
     assert verify_containers([row(state="already_archived"), *others], bucket=BUCKET).checked == 1
+    for verify in (verify_checksums, verify_containers):  # a day with nothing in the archive (or nothing)
+        assert [(v.checked, v.passed) for v in (verify(others, bucket=BUCKET), verify([], bucket=BUCKET))] == [
+            (0, True), (0, True)]  # fmt: skip
 
 
 def test_each_checksum_problem_is_named():
