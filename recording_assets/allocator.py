@@ -9,6 +9,8 @@ untuned, 321-353 MB tuned (run to run spread); benchmarks/memory.py, 512 MiB rec
 Two arenas still keep threads from contending on one lock.
 
 Where the C library is not glibc (musl, macOS, Windows) there is nothing to tune and nothing is done.
+Arrow's tables come through this malloc too: the package sets ``ARROW_DEFAULT_MEMORY_POOL`` on import
+(``settings.prefer_system_malloc_for_arrow``).
 """
 
 from __future__ import annotations
@@ -54,7 +56,6 @@ def tune_for_run() -> bool:
     settings = ((M_ARENA_MAX, ARENAS), (M_MMAP_THRESHOLD, MMAP_THRESHOLD), (M_TRIM_THRESHOLD, TRIM_THRESHOLD))
     _tuned = all(libc.mallopt(parameter, value) == 1 for parameter, value in settings)
     return _tuned
-
 
 
 def release_free_memory() -> bool:

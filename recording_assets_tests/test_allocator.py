@@ -4,7 +4,9 @@ big buffers are mmap'ed (returned to the system when freed) instead of carved fr
 from __future__ import annotations
 
 import ctypes
+import os
 import platform
+import subprocess
 import sys
 
 import pytest
@@ -42,3 +44,21 @@ def test_after_tuning_a_freed_large_block_leaves_big_buffers_mmapped():
     finally:
         libc.free(block)
     assert libc.mallinfo2().hblks == mapped  # and back to the system once freed
+
+
+@pytest.mark.parametrize(("chosen", "used"), [(None, "system"), ("mimalloc", "mimalloc")])
+def test_importing_the_package_puts_arrow_on_the_system_malloc_unless_the_operator_chose(chosen, used):
+    """In a fresh interpreter (Arrow fixes its C++ pool on first use): tables built by Arrow C++ itself,
+    with no pool given, are allocated by the pool the package chose, or by the operator's."""
+    probe = (
+        "import recording_assets, pyarrow as pa\n"
+        "pool = {'system': pa.system_memory_pool(), 'mimalloc': pa.mimalloc_memory_pool()}[pa.default_memory_pool().backend_name]\n"
+        "before = pool.bytes_allocated()\n"
+        "column = pa.table({'n': list(range(100_000))}).column('n')\n"
+        "print(pa.default_memory_pool().backend_name, pool.bytes_allocated() - before >= column.nbytes)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if chosen:
+        env["ARROW_DEFAULT_MEMORY_POOL"] = chosen
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == [used, "True"]
