@@ -36,6 +36,7 @@ class Fetcher:
         self._queued_at: deque[float] = deque()  # when each queued task came in, oldest first
         self._taken = asyncio.Event()
         self._taken_count = 0
+        self._taken_at_open = 0
         self._first_taken_at: float | None = None
         self._backlog = backlog
         self._ttl = ctx.options.url_ttl_s
@@ -49,6 +50,7 @@ class Fetcher:
     def open(self, outstanding: int = 0, asking: int = 0) -> bool:
         """Whether ``asking`` more URLs are wanted yet, with ``outstanding`` asked for and not yet here: within
         the backlog, and (URL lifetime known) downloadable at the workers' pace before half of it is gone."""
+        self._taken_at_open = self._taken_count
         waiting = len(self._queued_at) + outstanding
         if not waiting:
             return True  # nothing in hand: always ask, whatever the pace
@@ -68,9 +70,12 @@ class Fetcher:
         return self._taken_count / elapsed
 
     async def wait(self) -> None:
-        """Until a worker takes a task (the only thing that makes room)."""
-        self._taken.clear()
-        await self._taken.wait()
+        """Until a worker has taken a task since ``open`` last answered (the only thing that makes room). Counted,
+        not just signalled: a task taken between ``open`` and this wait must not be missed, or the last one
+        taken would leave the batch jobs waiting for ever."""
+        while self._taken_count == self._taken_at_open:
+            self._taken.clear()
+            await self._taken.wait()
 
     def close(self) -> None:
         """No more tasks: each worker stops once the queue is drained."""

@@ -146,3 +146,16 @@ def test_the_next_batch_job_waits_until_the_downloads_can_reach_its_urls_in_time
     for n in range(100):
         unpaced.put(DownloadTask("c", f"r{n}", "https://media.example/r", "audio/ogg"))
     assert unpaced.open(outstanding=0, asking=50) and not unpaced.open(outstanding=0, asking=51)
+
+
+def test_a_task_taken_between_asking_for_room_and_waiting_for_it_is_not_missed(make_context, sandbox):
+    """The batch jobs ask ``open``, then wait; a worker that takes the last queued task in between must
+    still wake them (a lost wake-up left the day's remaining batch jobs waiting for ever)."""
+    ctx = make_context(concurrency=1)
+    fetcher = Fetcher(ctx, backlog=1)
+    fetcher.put(DownloadTask("c", "r0", f"{sandbox.base_url}/media/none", "audio/ogg"))
+    assert not fetcher.open(outstanding=0, asking=1)
+    fetcher.close()
+    asyncio.run(fetcher.run())  # the worker takes (and finishes) the task after ``open`` answered
+    asyncio.run(asyncio.wait_for(fetcher.wait(), timeout=2))  # so the wait returns at once
+    assert fetcher.open(outstanding=0, asking=1)
