@@ -18,10 +18,10 @@ How each step keeps that promise:
 Transient failures are retried by botocore (configure ``retries={"mode": "standard"}`` on the client);
 each part is streamed from the spool (``parts.PartBody``), rewound and re-sent whole on a retry. When a
 write's response is lost, the retry meets our own ``If-None-Match`` (412): the object is taken as ours only
-if it holds our size and recorded SHA-256, and is then verified like any other. What botocore could not get through
-(S3 errors, connections closed, refused or timed out) comes out as an ``ArchiveError``; where an object
-may remain unverified (the outcome of a write unknown, or a verification and its cleanup both cut off)
-the error says so.
+if it holds our size and recorded SHA-256, and is then verified like any other. What botocore could not get
+through (S3 errors, connections closed, refused or timed out) comes out as an ``ArchiveError``; where an
+object may remain unverified (the outcome of a write unknown, or a verification and its cleanup both cut
+off) the error says so.
 
 The steps live beside this module: ``upload`` (single PUT, multipart), ``parts`` (multipart parts in
 parallel), ``verify`` (as it lands, read-back), ``conditional`` (does the store honour If-None-Match),

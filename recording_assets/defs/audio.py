@@ -96,7 +96,11 @@ class DayAudio:
         )
 
     async def run(
-        self, client, report: PreflightReport, conversations: Sequence = (), pages: AsyncIterable | None = None
+        self,
+        client,
+        report: PreflightReport,
+        conversations: Sequence = (),
+        pages: AsyncIterable | None = None,
     ) -> tuple[ArchiveReport, ArchiveOptions]:
         """Archive ``conversations`` (or ``pages`` of them as they arrive), then the annotations (opt in)."""
         archive = self.archive
@@ -128,7 +132,9 @@ class DayAudio:
             self.audit.flush()
         if options.retention.annotations:  # issue 14: a request per recording archived since
             archived = [o.key for o in result.outcomes if o.state.in_archive]
-            found, spent = await annotations.collect(client, archived, self.earlier_notes, concurrency=archive.concurrency)
+            found, spent = await annotations.collect(
+                client, archived, self.earlier_notes, concurrency=archive.concurrency
+            )
             notes_key = annotations.annotations_key(day=self.window.day)
             write_table(self.manifest_store, notes_key, annotations.annotations_table(found))
             result.annotation_requests = spent
@@ -139,14 +145,19 @@ class DayAudio:
         step spent (by family) and how many were answered 429."""
         context, store, manifest_store, window = self.context, self.store, self.manifest_store, self.window
         run_id = context.run.run_id
-        mode = {SENSITIVE_CHECK_KEY: options.resolved_sensitive_check, PROTECTION_KEY: protection_note(result)}
+        mode = {
+            SENSITIVE_CHECK_KEY: options.resolved_sensitive_check,
+            PROTECTION_KEY: protection_note(result),
+        }
         outcomes = outcomes_table(result.outcomes, run_id).replace_schema_metadata(mode)
         outcomes_uri = write_table(manifest_store, outcomes_key(day=window.day), outcomes)
-        write_table(manifest_store, conversations_key(day=window.day), to_table(result.conversations, CONVERSATIONS))
+        conversations = to_table(result.conversations, CONVERSATIONS)
+        write_table(manifest_store, conversations_key(day=window.day), conversations)
         states = Counter(o.state.value for o in result.outcomes)
         checksums = verify_checksums(outcomes, bucket=store.bucket)
         containers = verify_containers(outcomes, bucket=store.bucket)
-        day_uri = f"s3://{store.bucket}/{recording_day_prefix(prefix=self.archive.key_prefix, day=window.day)}"
+        day_prefix = recording_day_prefix(prefix=self.archive.key_prefix, day=window.day)
+        day_uri = f"s3://{store.bucket}/{day_prefix}"
         yield dg.MaterializeResult(
             asset_key=AUDIO_KEY,
             metadata={
@@ -179,13 +190,19 @@ class DayAudio:
             asset_key=AUDIO_KEY,
             check_name=SHA256_CHECK,
             passed=checksums.passed,
-            metadata={"checked": checksums.checked, "problems": dg.MetadataValue.json(checksums.problems[:50])},
+            metadata={
+                "checked": checksums.checked,
+                "problems": dg.MetadataValue.json(checksums.problems[:50]),
+            },
         )
         yield dg.AssetCheckResult(
             asset_key=AUDIO_KEY,
             check_name=CONTAINER_CHECK,
             passed=containers.passed,
-            metadata={"checked": containers.checked, "problems": dg.MetadataValue.json(containers.problems[:50])},
+            metadata={
+                "checked": containers.checked,
+                "problems": dg.MetadataValue.json(containers.problems[:50]),
+            },
         )
 
 

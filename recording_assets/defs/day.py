@@ -14,7 +14,13 @@ from recording_assets.archive.keys import metadata_key
 from recording_assets.clock import SystemClock
 from recording_assets.defs.audio import AUDIO_KEY, AUDIO_SPEC, CHECK_SPECS, DayAudio
 from recording_assets.defs.common import GENESYS_POOL, concurrent_runs, read_table, timezone_of, window_of
-from recording_assets.defs.metadata import DISCOVERY_FAMILIES, METADATA_KEY, METADATA_SPEC, NO_PREFLIGHT, metadata_result
+from recording_assets.defs.metadata import (
+    DISCOVERY_FAMILIES,
+    METADATA_KEY,
+    METADATA_SPEC,
+    NO_PREFLIGHT,
+    metadata_result,
+)
 from recording_assets.defs.resources import ArchiveResource, GenesysCloudResource
 from recording_assets.genesys.errors import PermissionDeniedError
 from recording_assets.genesys.transport import TransportStats
@@ -31,7 +37,9 @@ def build_recording_day(partitions_def, backfill_policy=None):
         backfill_policy=backfill_policy,
         pool=GENESYS_POOL,
     )
-    def recording_day(context: dg.AssetExecutionContext, genesys: GenesysCloudResource, archive: ArchiveResource):
+    def recording_day(
+        context: dg.AssetExecutionContext, genesys: GenesysCloudResource, archive: ArchiveResource
+    ):
         window = window_of(context, timezone_of(context))
         selected = context.selected_asset_keys
         try:
@@ -88,7 +96,8 @@ def _discovered_and_archived(context, genesys, archive, window):
     start = SystemClock().time()
     report, discovery, result, options, stats = asyncio.run(run())
     yield metadata_result(context, audio.manifest_store, window, discovery, report, stats)
-    yield from audio.results(result, options, _spent(stats, exclude=DISCOVERY_FAMILIES), SystemClock().time() - start)
+    elapsed = SystemClock().time() - start
+    yield from audio.results(result, options, _spent(stats, exclude=DISCOVERY_FAMILIES), elapsed)
 
 
 def _spent(stats: TransportStats, *, exclude: tuple[str, ...]) -> dict:
