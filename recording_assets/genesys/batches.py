@@ -87,7 +87,8 @@ class BatchStream:
                             self._look_again(job, status)
                     continue
                 can_submit = chunks.ready and len(pending) < self._policy.window
-                if can_submit and (room is None or room.open(sum(len(j.items) for j in pending), chunks.next_size)):
+                outstanding = sum(len(job.items) for job in pending)
+                if can_submit and (room is None or room.open(outstanding, chunks.next_size)):
                     pending.append(await self._submit_job(chunks.take()))
                     continue
                 # Nothing to do now: wait for the next look, a chunk, or room, whichever comes first.
@@ -164,16 +165,19 @@ class _Chunks:
         """Whether chunks are ready or may still come; collects the one that arrived meanwhile."""
         if self._next is not None and self._next.done():
             self._collect()
-        if not self._ready and self._source is not None and self._next is None:
-            self.arrival()  # nothing in hand and nothing asked for: ask, and wait for it in the loop
+        if not self._ready and self._source is not None:
+            self._ask()  # nothing in hand: ask now, and wait for it in the loop
         return bool(self._ready) or self._source is not None
 
     def arrival(self):
         """An awaitable that completes when the next chunk (or the end) has arrived."""
+        return asyncio.shield(self._ask())
+
+    def _ask(self) -> asyncio.Future:
         if self._next is None:
             assert self._source is not None
             self._next = asyncio.ensure_future(anext(self._source, None))
-        return asyncio.shield(self._next)
+        return self._next
 
     def _collect(self) -> None:
         assert self._next is not None

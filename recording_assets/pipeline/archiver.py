@@ -79,7 +79,8 @@ class DayArchiver:
         ctx = self._ctx
         try:
             await settled.load_existing(ctx)
-            await DayStream(ctx).run(self._chunks_with_work(pages if pages is not None else _one_page(self._given)))
+            pages = pages if pages is not None else _one_page(self._given)
+            await DayStream(ctx).run(self._chunks_with_work(pages))
             await restore.request_restorations(ctx)  # opt in: the stream has classified every recording
             for outcome in settled.carried_forward(ctx.conversations, self._previous, ctx.outcomes):
                 ctx.finish(outcome)
@@ -90,16 +91,17 @@ class DayArchiver:
         ctx.report.conversations = settled.settled_rows(ctx, self._with_work, self._settled)
         return ctx.report
 
-    async def _chunks_with_work(self, pages: AsyncIterable[Sequence[ConversationSummary]]) -> AsyncIterator[list[str]]:
+    async def _chunks_with_work(
+        self, pages: AsyncIterable[Sequence[ConversationSummary]]
+    ) -> AsyncIterator[list[str]]:
         """Batch-sized chunks of the conversations that still have work, each protected (opt in) before its
         batch is asked for, so no download can fail while it is unprotected."""
         ctx, waiting = self._ctx, []
+        pending = settled.unfinished(ctx.existing, self._previous, ctx.options)
         async for page in pages:
             fresh = {c.conversation_id: c for c in page if c.conversation_id not in ctx.conversations}
             ctx.conversations.update(fresh)
-            waiting += settled.conversations_with_work(
-                fresh, ctx.existing, self._previous, self._settled, options=ctx.options
-            )
+            waiting += settled.conversations_with_work(fresh, pending, self._settled)
             while len(waiting) >= BATCH_LIMIT:
                 yield await self._protected(waiting[:BATCH_LIMIT])
                 del waiting[:BATCH_LIMIT]

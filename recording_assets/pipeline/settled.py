@@ -74,21 +74,21 @@ def is_final(row: Mapping, options: ArchiveOptions) -> bool:
     return False
 
 
-def conversations_with_work(
-    conversations: Mapping[str, ConversationSummary],
-    existing: Iterable[Key],
-    previous: Mapping[Key, Mapping],
-    settled: Mapping[str, Mapping],
-    *,
-    options: ArchiveOptions,
-) -> list[str]:
-    """The conversations that need a batch request. None does whose batch answered in an earlier run and
-    whose every recording reached a final state (``settled``, the conversations table), unless analytics
-    now flags more recorded sessions than then (a recording that arrived late). Flag counts are compared
-    only with earlier flag counts, never with recordings: how many sessions carry the flag for one
-    recording is not documented (docs/genesys-behaviours.md)."""
+def unfinished(existing: Iterable[Key], previous: Mapping[Key, Mapping], options: ArchiveOptions) -> set[str]:
+    """The conversations the previous run left a recording of neither in the archive nor final: computed
+    once per run (the pages of a day are then sorted against it one by one)."""
     existing = set(existing)
-    pending = {key[0] for key, row in previous.items() if key not in existing and not is_final(row, options)}
+    return {key[0] for key, row in previous.items() if key not in existing and not is_final(row, options)}
+
+
+def conversations_with_work(
+    conversations: Mapping[str, ConversationSummary], pending: set[str], settled: Mapping[str, Mapping]
+) -> list[str]:
+    """The conversations that need a batch request: every one ``pending`` (``unfinished``), and none whose
+    batch answered in an earlier run and whose every recording reached a final state (``settled``, the
+    conversations table), unless analytics now flags more recorded sessions than then (a recording that
+    arrived late). Flag counts are compared only with earlier flag counts, never with recordings: how many
+    sessions carry the flag for one recording is not documented (docs/genesys-behaviours.md)."""
     work = []
     for cid, conversation in conversations.items():
         entry = settled.get(cid)

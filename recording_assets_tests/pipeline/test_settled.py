@@ -20,7 +20,8 @@ PERMITTED = ArchiveOptions(sensitive_permission=True)
 
 
 def with_work(conversations, existing=(), previous=None, table=None, options=PERMITTED):
-    return settled.conversations_with_work(conversations, existing, previous or {}, table or {}, options=options)
+    pending = settled.unfinished(existing, previous or {}, options)
+    return settled.conversations_with_work(conversations, pending, table or {})
 
 
 # -- which conversations have work (pure)
