@@ -95,7 +95,9 @@ async def tutorial_flow(
 ) -> FlowResult:
     result = FlowResult("tutorial")
     started = time.perf_counter()
-    async with httpx.AsyncClient(timeout=httpx.Timeout(120.0), limits=httpx.Limits(max_connections=50)) as http:
+    async with httpx.AsyncClient(
+        timeout=httpx.Timeout(120.0), limits=httpx.Limits(max_connections=50)
+    ) as http:
         token = await _token(http, base, client_id, secret)
         headers = {"Authorization": f"Bearer {token}"}
 
@@ -113,8 +115,12 @@ async def tutorial_flow(
         conversations: list[str] = []
         page = 1
         while True:
-            body = {"interval": _interval(day), "order": "asc", "orderBy": "conversationStart",
-                    "paging": {"pageSize": PAGE_SIZE, "pageNumber": page}}
+            body = {
+                "interval": _interval(day),
+                "order": "asc",
+                "orderBy": "conversationStart",
+                "paging": {"pageSize": PAGE_SIZE, "pageNumber": page},
+            }
             found = (await api("POST", QUERY, "analytics.query", json=body)).json().get("conversations") or []
             conversations += [c["conversationId"] for c in found]
             if len(found) < PAGE_SIZE:
@@ -129,7 +135,9 @@ async def tutorial_flow(
 
         async def metadata(cid: str) -> list[dict]:
             async with gate:
-                response = await api("GET", f"/api/v2/conversations/{cid}/recordingmetadata", "recordingmetadata")
+                response = await api(
+                    "GET", f"/api/v2/conversations/{cid}/recordingmetadata", "recordingmetadata"
+                )
                 return response.json() if response.status_code == 200 else []
 
         items = [
@@ -144,7 +152,9 @@ async def tutorial_flow(
         t = time.perf_counter()
         jobs = []
         for i in range(0, len(items), 100):
-            submitted = await api("POST", BATCH, "batch.submit", json={"batchDownloadRequestList": items[i : i + 100]})
+            submitted = await api(
+                "POST", BATCH, "batch.submit", json={"batchDownloadRequestList": items[i : i + 100]}
+            )
             jobs.append(submitted.json()["id"])
         results: list[dict] = []
         pending = list(jobs)
@@ -202,7 +212,9 @@ async def seed_flow(
     """Seed 000's engine on the real endpoints; see the module docstring for the exact semantics."""
     result = FlowResult("seed")
     started = time.perf_counter()
-    limits = httpx.Limits(max_connections=50, max_keepalive_connections=20)  # the seed's TCPConnector(limit=50)
+    limits = httpx.Limits(
+        max_connections=50, max_keepalive_connections=20
+    )  # the seed's TCPConnector(limit=50)
     async with httpx.AsyncClient(timeout=httpx.Timeout(timeout_s), limits=limits) as http:
         token = await _token(http, base, client_id, secret)
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
@@ -232,8 +244,12 @@ async def seed_flow(
         conversations: list[str] = []
         page = 1
         while True:
-            body = {"interval": _interval(day), "order": "asc", "orderBy": "conversationStart",
-                    "paging": {"pageSize": PAGE_SIZE, "pageNumber": page}}
+            body = {
+                "interval": _interval(day),
+                "order": "asc",
+                "orderBy": "conversationStart",
+                "paging": {"pageSize": PAGE_SIZE, "pageNumber": page},
+            }
             response = await seed_request("POST", QUERY, "analytics.query", json=body)
             if response is None:
                 result.failures["details query page lost: enumeration stopped"] += 1
@@ -247,10 +263,14 @@ async def seed_flow(
 
         async def metadata(cid: str) -> list[tuple[str, str]]:
             async with semaphore:
-                response = await seed_request("GET", f"/api/v2/conversations/{cid}/recordingmetadata", "recordingmetadata")
+                response = await seed_request(
+                    "GET", f"/api/v2/conversations/{cid}/recordingmetadata", "recordingmetadata"
+                )
             return [(cid, rec["id"]) for rec in response.json()] if response is not None else []
 
-        recordings = [key for keys in await asyncio.gather(*(metadata(c) for c in conversations)) for key in keys]
+        recordings = [
+            key for keys in await asyncio.gather(*(metadata(c) for c in conversations)) for key in keys
+        ]
         result.recordings_listed = len(recordings)
         result.phases["enumerate"] = time.perf_counter() - t
 
@@ -267,7 +287,11 @@ async def seed_flow(
                         response = await http.get(f"{base}{path}", headers=headers, params=params)
                         if response.status_code == 200:
                             uris = response.json().get("mediaUris") or {}
-                            uri = (uris.get("0") or next(iter(uris.values()), {})).get("mediaUri") if uris else None
+                            uri = (
+                                (uris.get("0") or next(iter(uris.values()), {})).get("mediaUri")
+                                if uris
+                                else None
+                            )
                             if not uri:
                                 result.failures["200 without media (archived/...)"] += 1
                                 return
@@ -277,7 +301,9 @@ async def seed_flow(
                             result.bytes += size
                             return
                         if response.status_code == 429:
-                            await asyncio.sleep(float(response.headers.get("Retry-After", BACKOFF_BASE**attempt)))
+                            await asyncio.sleep(
+                                float(response.headers.get("Retry-After", BACKOFF_BASE**attempt))
+                            )
                             continue
                         result.failures[f"recording.get: HTTP {response.status_code}"] += 1
                         return

@@ -10,7 +10,6 @@ on the fly, and neither should share our GIL, our CPU time or our RSS.
 from __future__ import annotations
 
 import argparse
-
 import json
 import os
 import platform
@@ -111,8 +110,12 @@ def header(name: str, smoke: bool, params: dict[str, Any]) -> None:
 
 def summary(name: str, smoke: bool, figures: dict[str, Any]) -> None:
     """The last line of stdout: one JSON object the smoke test (and anyone else) can parse."""
-    record = {"benchmark": name, "size": "smoke" if smoke else "full", **figures,
-              "loadavg_1m_end": round(os.getloadavg()[0], 2)}
+    record = {
+        "benchmark": name,
+        "size": "smoke" if smoke else "full",
+        **figures,
+        "loadavg_1m_end": round(os.getloadavg()[0], 2),
+    }
     print(json.dumps(record, sort_keys=False, default=str), flush=True)
 
 
@@ -126,7 +129,6 @@ def api_requests(families: dict[str, int]) -> int:
 
 
 # ------------------------------------------------------------------------------------------- servers
-
 
 
 def _child_env() -> dict[str, str]:
@@ -188,7 +190,9 @@ class Servers:
         self.sandbox_proc = sandbox.proc
         if self.with_s3:
             moto = _Child(
-                ["-m", "recording_assets.tools.cli", "s3", "--port", "0"], re.compile(r"listening on (http://\S+);"), "moto"
+                ["-m", "recording_assets.tools.cli", "s3", "--port", "0"],
+                re.compile(r"listening on (http://\S+);"),
+                "moto",
             )
             self.s3_proc = moto.proc
         self.sandbox_url = sandbox.url()
@@ -389,7 +393,9 @@ def run_worker(script: Path, args: list[str], timeout_s: float) -> dict[str, Any
     )
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
     if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"worker failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        raise RuntimeError(
+            f"worker failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
     for line in lines[:-1]:
         print("    | " + line)
     return json.loads(lines[-1])
@@ -399,7 +405,10 @@ def run_worker(script: Path, args: list[str], timeout_s: float) -> dict[str, Any
 
 
 def run_archive_job(
-    day: date, *, requests_per_minute: float | None = None, concurrency: int | None = None,
+    day: date,
+    *,
+    requests_per_minute: float | None = None,
+    concurrency: int | None = None,
     archive: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Materialise the archive_day job for ``day`` in this process, as the e2e tests do; the
@@ -447,7 +456,11 @@ def run_archive_job(
         steps = {}
         for entry in instance.all_logs(result.run_id):
             event = entry.dagster_event
-            if event and event.event_type_value in ("STEP_START", "STEP_SUCCESS", "STEP_FAILURE") and event.step_key:
+            if (
+                event
+                and event.event_type_value in ("STEP_START", "STEP_SUCCESS", "STEP_FAILURE")
+                and event.step_key
+            ):
                 steps.setdefault(event.step_key, {})[event.event_type_value] = entry.timestamp
     step_s = {
         key: round(times["STEP_SUCCESS"] - times["STEP_START"], 2)
@@ -459,8 +472,15 @@ def run_archive_job(
         for key, times in steps.items()
         if "STEP_START" in times
     }
-    return {"success": result.success, "wall_s": wall, "meta": meta, "checks": checks, "step_s": step_s,
-            "started_at": started_at, "step_spans": step_spans}
+    return {
+        "success": result.success,
+        "wall_s": wall,
+        "meta": meta,
+        "checks": checks,
+        "step_s": step_s,
+        "started_at": started_at,
+        "step_spans": step_spans,
+    }
 
 
 def materialised_metadata(result) -> dict[str, dict[str, Any]]:
@@ -468,8 +488,10 @@ def materialised_metadata(result) -> dict[str, dict[str, Any]]:
     meta: dict[str, dict[str, Any]] = {}
     for event in result.get_asset_materialization_events():
         materialisation = event.event_specific_data.materialization
-        meta.setdefault(event.asset_key.to_user_string(),
-                        {k: getattr(v, "value", v) for k, v in materialisation.metadata.items()})
+        meta.setdefault(
+            event.asset_key.to_user_string(),
+            {k: getattr(v, "value", v) for k, v in materialisation.metadata.items()},
+        )
     return meta
 
 

@@ -28,7 +28,9 @@ def per_1000(requests: float, recordings: int) -> float:
     return round(1000.0 * requests / recordings, 1) if recordings else float("nan")
 
 
-def run_job(name: str, *, partition: date | None = None, archive: dict[str, Any] | None = None) -> dict[str, Any]:
+def run_job(
+    name: str, *, partition: date | None = None, archive: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Materialise job ``name`` in this process (the environment points at the servers)."""
     import dagster as dg
 
@@ -65,7 +67,9 @@ def retention(smoke: bool) -> None:
         "api_efficiency --retention",
         smoke,
         {
-            "days": {name: f"{day} (UTC), {truth[name]['recordings']} recordings" for name, day in days.items()},
+            "days": {
+                name: f"{day} (UTC), {truth[name]['recordings']} recordings" for name, day in days.items()
+            },
             "sandbox": config,
             "counted": "sandbox counters per family, excluding token and media",
             "radar": "expiry_radar job, horizon 1 day (linear: one retention-query page per 500 recordings)",
@@ -94,7 +98,9 @@ def retention(smoke: bool) -> None:
                 after, job = measured(servers, "archive_day", partition=days[name], archive=fields)
                 audio = job["meta"].get("recording_audio", {})
                 row["completion_run_api"] = c.api_requests(after)
-                row["completion_extra_per_1000"] = per_1000(c.api_requests(after) - c.api_requests(base_rerun), recordings)
+                row["completion_extra_per_1000"] = per_1000(
+                    c.api_requests(after) - c.api_requests(base_rerun), recordings
+                )
                 row["restored_then_archived"] = audio.get("uploaded_objects")
             results[name] = row
         radar_families, radar = measured(servers, "expiry_radar", archive={"expiry_radar_days": 1})
@@ -104,19 +110,30 @@ def retention(smoke: bool) -> None:
         orphan_families, orphans = measured(servers, "orphans_day", partition=days["default"])
         results["orphans"] = {"api": c.api_requests(orphan_families), "success": orphans["success"],
                               "note": "per day, whatever the recordings: pages of the org's orphans"}  # fmt: skip
-    results["settings"] = {"api": 1, "note": "GET /api/v2/recording/settings once per preflight (in the default)"}
-    print(f"\n{'feature':12} {'per 1,000':>9} {'extra per 1,000':>15} {'own requests':>12} {'own per 1,000':>13}")
+    results["settings"] = {
+        "api": 1,
+        "note": "GET /api/v2/recording/settings once per preflight (in the default)",
+    }
+    print(
+        f"\n{'feature':12} {'per 1,000':>9} {'extra per 1,000':>15} {'own requests':>12} {'own per 1,000':>13}"
+    )
     for name, row in results.items():
         if "extra_per_1000" in row or name == "default":
             print(f"{name:12} {row['per_1000']:>9} {row.get('extra_per_1000', 0.0):>15} "
                   f"{row.get('own_requests', 0):>12} {row.get('own_per_1000', 0.0):>13}")  # fmt: skip
     restore = results["restore"]
-    print(f"\nrestore, the run after Genesys restored them: {restore['completion_run_api']} requests "
-          f"({restore['completion_extra_per_1000']} per 1,000 beyond a default re-run), "
-          f"{restore['restored_then_archived']} archived")
-    print(f"radar: {results['radar']['api']} requests for {within} recordings within the horizon "
-          f"({results['radar']['per_1000']} per 1,000); orphans table: {results['orphans']['api']} requests a day; "
-          "settings: 1 request a run")
-    c.summary("api_efficiency_retention", smoke, {"results": results,
-                                                   "at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
-
+    print(
+        f"\nrestore, the run after Genesys restored them: {restore['completion_run_api']} requests "
+        f"({restore['completion_extra_per_1000']} per 1,000 beyond a default re-run), "
+        f"{restore['restored_then_archived']} archived"
+    )
+    print(
+        f"radar: {results['radar']['api']} requests for {within} recordings within the horizon "
+        f"({results['radar']['per_1000']} per 1,000); orphans table: {results['orphans']['api']} requests a day; "
+        "settings: 1 request a run"
+    )
+    c.summary(
+        "api_efficiency_retention",
+        smoke,
+        {"results": results, "at": datetime.now(timezone.utc).isoformat(timespec="seconds")},
+    )

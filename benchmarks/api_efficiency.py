@@ -52,14 +52,22 @@ def dialects(smoke: bool) -> None:
             "modes": "sensitive_check=trust (the default when preflight confirms viewSensitiveData) and lookup",
         },
     )
-    print(f"\n{'dialect':22} {'mode':6} {'archived':>8} {'API':>5} {'look-ups':>8} {'per 1,000':>9} "
-          f"{'w/o look-ups':>12} {'re-run API':>10} {'re-run batch+look-ups':>21}")
+    print(
+        f"\n{'dialect':22} {'mode':6} {'archived':>8} {'API':>5} {'look-ups':>8} {'per 1,000':>9} "
+        f"{'w/o look-ups':>12} {'re-run API':>10} {'re-run batch+look-ups':>21}"
+    )
     results = {}
     for name in names:
         truth = c.day_truth(day, conversations_per_day=conversations, live_calls=0)
         for mode in ("trust", "lookup"):
-            config = dict(conversations_per_day=conversations, media_scale=0.002, live_calls=0,
-                          rate_limit_per_minute=c.EFFECTIVELY_UNLIMITED, batch_latency_s=0.3, dialect=name)
+            config = dict(
+                conversations_per_day=conversations,
+                media_scale=0.002,
+                live_calls=0,
+                rate_limit_per_minute=c.EFFECTIVELY_UNLIMITED,
+                batch_latency_s=0.3,
+                dialect=name,
+            )
             with c.Servers(**config) as servers:
                 servers.export()
                 figures = []
@@ -72,21 +80,37 @@ def dialects(smoke: bool) -> None:
             archived = sum(1 for r in manifest if r["state"] == "archived")
             (api, families, ok), (rerun_api, rerun_families, rerun_ok) = figures
             lookups = families.get("recording.metadata", 0)
-            rerun_asked = sum(rerun_families.get(f, 0) for f in
-                              ("recording.batch.submit", "recording.batch.poll", "recording.metadata"))
+            rerun_asked = sum(
+                rerun_families.get(f, 0)
+                for f in ("recording.batch.submit", "recording.batch.poll", "recording.metadata")
+            )
             row = {
-                "archived": archived, "downloadable": truth["available"], "api": api, "lookups": lookups,
-                "per_1000": per_1000(api, archived), "per_1000_without_lookups": per_1000(api - lookups, archived),
-                "rerun_api": rerun_api, "rerun_batch_and_lookups": rerun_asked, "success": ok and rerun_ok,
+                "archived": archived,
+                "downloadable": truth["available"],
+                "api": api,
+                "lookups": lookups,
+                "per_1000": per_1000(api, archived),
+                "per_1000_without_lookups": per_1000(api - lookups, archived),
+                "rerun_api": rerun_api,
+                "rerun_batch_and_lookups": rerun_asked,
+                "success": ok and rerun_ok,
             }
             results[f"{name}/{mode}"] = row
-            print(f"{name:22} {mode:6} {archived:>8} {api:>5} {lookups:>8} {row['per_1000']:>9} "
-                  f"{row['per_1000_without_lookups']:>12} {rerun_api:>10} {rerun_asked:>21}", flush=True)
+            print(
+                f"{name:22} {mode:6} {archived:>8} {api:>5} {lookups:>8} {row['per_1000']:>9} "
+                f"{row['per_1000_without_lookups']:>12} {rerun_api:>10} {rerun_asked:>21}",
+                flush=True,
+            )
     trusted = [r["per_1000_without_lookups"] for k, r in results.items() if k.endswith("/trust")]
-    print(f"\nworst trust-mode figure without the allowed look-ups: {max(trusted)} per 1,000 (goal ≤ {GOAL:g}); "
-          f"re-runs asking a batch or look-up: {sum(1 for r in results.values() if r['rerun_batch_and_lookups'])}")
-    c.summary("api_efficiency_dialects", smoke, {"results": results, "goal_per_1000": GOAL,
-                                                 "worst_trust_without_lookups": max(trusted)})
+    print(
+        f"\nworst trust-mode figure without the allowed look-ups: {max(trusted)} per 1,000 (goal ≤ {GOAL:g}); "
+        f"re-runs asking a batch or look-up: {sum(1 for r in results.values() if r['rerun_batch_and_lookups'])}"
+    )
+    c.summary(
+        "api_efficiency_dialects",
+        smoke,
+        {"results": results, "goal_per_1000": GOAL, "worst_trust_without_lookups": max(trusted)},
+    )
 
 
 def main() -> None:
@@ -147,15 +171,29 @@ def main() -> None:
         servers.reset_stats()
         tutorial = asyncio.run(tutorial_flow(servers.sandbox_url, day, client_id=client_id, secret=secret))
         t_families = servers.stats()["requests"]
-        rows.append(("tutorial (batch after metadata)", c.api_requests(t_families), len(tutorial.downloaded),
-                     tutorial.wall_s, t_families))
+        rows.append(
+            (
+                "tutorial (batch after metadata)",
+                c.api_requests(t_families),
+                len(tutorial.downloaded),
+                tutorial.wall_s,
+                t_families,
+            )
+        )
 
         # seed
         servers.reset_stats()
         seed = asyncio.run(seed_flow(servers.sandbox_url, day, client_id=client_id, secret=secret))
         s_families = servers.stats()["requests"]
-        rows.append(("seed 000 (one request per recording)", c.api_requests(s_families), len(seed.downloaded),
-                     seed.wall_s, s_families))
+        rows.append(
+            (
+                "seed 000 (one request per recording)",
+                c.api_requests(s_families),
+                len(seed.downloaded),
+                seed.wall_s,
+                s_families,
+            )
+        )
 
     print()
     print(f"{'flow':40} {'API requests':>12} {'archived':>9} {'per 1,000':>10} {'wall s':>8}")
@@ -167,13 +205,19 @@ def main() -> None:
     ours_per_1000 = per_1000(ours_api, archived)
     ours_without_lookups = per_1000(ours_api - lookups, archived)
     print()
-    print(f"ours: {ours_per_1000} requests per 1,000 archived recordings (goal ≤ {GOAL:g}) — "
-          f"{'meets' if ours_per_1000 <= GOAL else 'MISSES'} the goal")
-    print(f"  of which recordingmetadata look-ups: {lookups} ({per_1000(lookups, archived)} per 1,000) for "
-          f"{unavailable_convs} conversations holding a recording that is not downloadable "
-          f"(ARCHIVED/DELETED in Genesys)")
-    print(f"  without those look-ups: {ours_without_lookups} per 1,000 (the e2e test's budget: ≤ 40 per 1,000 "
-          f"plus one look-up per such conversation)")
+    print(
+        f"ours: {ours_per_1000} requests per 1,000 archived recordings (goal ≤ {GOAL:g}) — "
+        f"{'meets' if ours_per_1000 <= GOAL else 'MISSES'} the goal"
+    )
+    print(
+        f"  of which recordingmetadata look-ups: {lookups} ({per_1000(lookups, archived)} per 1,000) for "
+        f"{unavailable_convs} conversations holding a recording that is not downloadable "
+        f"(ARCHIVED/DELETED in Genesys)"
+    )
+    print(
+        f"  without those look-ups: {ours_without_lookups} per 1,000 (the e2e test's budget: ≤ 40 per 1,000 "
+        f"plus one look-up per such conversation)"
+    )
     print(f"  job: success={job['success']}, checks={job['checks']}, step seconds={job['step_s']}")
     print(f"tutorial: {tutorial.recordings_listed} recordings listed, failures {dict(tutorial.failures)}")
     print(f"seed: {seed.recordings_listed} recordings listed, failures {dict(seed.failures)}")

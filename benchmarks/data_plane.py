@@ -39,8 +39,8 @@ BARE_BUCKET = "bench-bare"
 
 def run_ours(servers: c.Servers, day, conversations, prefix: str, concurrency: int = CONCURRENCY) -> dict:
     from recording_assets.archive.store import ArchiveStore
-    from recording_assets.defs.s3 import PooledS3Resource, pool_for
     from recording_assets.clock import SystemClock
+    from recording_assets.defs.s3 import PooledS3Resource, pool_for
     from recording_assets.pipeline.archiver import ArchiveOptions, DayArchiver
     from recording_assets.pipeline.audit import AuditTrail
 
@@ -54,17 +54,30 @@ def run_ours(servers: c.Servers, day, conversations, prefix: str, concurrency: i
                 times["ended"].append(time.perf_counter())
             super().record(event, **fields)
 
-    s3 = PooledS3Resource(region_name="us-east-1").get_client(at_least=pool_for(concurrency))  # as ArchiveResource
+    s3 = PooledS3Resource(region_name="us-east-1").get_client(
+        at_least=pool_for(concurrency)
+    )  # as ArchiveResource
     store = ArchiveStore(s3, bucket=c.ARCHIVE_BUCKET)
     manifest_store = ArchiveStore(s3, bucket=c.MANIFEST_BUCKET)
     run_id = uuid.uuid4().hex
-    audit = TimedAudit(store=manifest_store, day=day, run_id=run_id, launched_by="benchmark",
-                       clock=SystemClock(), prefix=prefix)
+    audit = TimedAudit(
+        store=manifest_store,
+        day=day,
+        run_id=run_id,
+        launched_by="benchmark",
+        clock=SystemClock(),
+        prefix=prefix,
+    )
 
     async def archive():
         async with servers.genesys_client(requests_per_minute=None) as client:
             archiver = DayArchiver(
-                client=client, store=store, day=day, conversations=conversations, run_id=run_id, audit=audit,
+                client=client,
+                store=store,
+                day=day,
+                conversations=conversations,
+                run_id=run_id,
+                audit=audit,
                 options=ArchiveOptions(key_prefix=prefix, concurrency=concurrency, sensitive_permission=True),
             )
             return await archiver.run()
@@ -121,8 +134,13 @@ def run_bare(servers: c.Servers, items: list[tuple[str, str, str]], prefix: str)
     import httpx
     from boto3.s3.transfer import TransferConfig
 
-    s3 = boto3.client("s3", endpoint_url=servers.s3_url, region_name="us-east-1",
-                      aws_access_key_id="local", aws_secret_access_key="local")
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=servers.s3_url,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
     transfer = TransferConfig(use_threads=False)
     local = threading.local()
     total = [0]
@@ -151,23 +169,37 @@ def main() -> None:
     args = parser.parse_args()
     c.quiet()
     if args.smoke:
-        config = dict(conversations_per_day=30, media_scale=0.2, rate_limit_per_minute=c.EFFECTIVELY_UNLIMITED,
-                      batch_latency_s=0.2, live_calls=0)
+        config = dict(
+            conversations_per_day=30,
+            media_scale=0.2,
+            rate_limit_per_minute=c.EFFECTIVELY_UNLIMITED,
+            batch_latency_s=0.2,
+            live_calls=0,
+        )
         passes = 1
     else:
-        config = dict(conversations_per_day=250, media_scale=1.0, rate_limit_per_minute=c.EFFECTIVELY_UNLIMITED,
-                      batch_latency_s=0.2, live_calls=0)
+        config = dict(
+            conversations_per_day=250,
+            media_scale=1.0,
+            rate_limit_per_minute=c.EFFECTIVELY_UNLIMITED,
+            batch_latency_s=0.2,
+            live_calls=0,
+        )
         passes = 2
     day = c.bench_day()
     truth = c.day_truth(day, **config)
     sizes = sorted(truth["org"].media_size(r.id) for r in truth["available_recordings"])
-    c.header("data_plane", args.smoke, {
-        "day": f"{day}: {truth['available']} downloadable recordings, {c.mb(sum(sizes))} in all, "
-        f"median {c.mb(sizes[len(sizes) // 2])}, largest {c.mb(sizes[-1])}",
-        "sandbox": config,
-        "concurrency": f"{CONCURRENCY} recordings in flight, both sides",
-        "passes": f"{passes} of each, alternating bare/ours, best of each counted",
-    })
+    c.header(
+        "data_plane",
+        args.smoke,
+        {
+            "day": f"{day}: {truth['available']} downloadable recordings, {c.mb(sum(sizes))} in all, "
+            f"median {c.mb(sizes[len(sizes) // 2])}, largest {c.mb(sizes[-1])}",
+            "sandbox": config,
+            "concurrency": f"{CONCURRENCY} recordings in flight, both sides",
+            "passes": f"{passes} of each, alternating bare/ours, best of each counted",
+        },
+    )
     from recording_assets.pipeline.discovery import discover_day
     from recording_assets.pipeline.window import day_window
 
@@ -184,8 +216,11 @@ def main() -> None:
         keys = truth["available_keys"]  # every downloadable recording: what ours archives, and bare moves
         import psutil
 
-        procs = {"this process": psutil.Process(), "moto": psutil.Process(servers.s3_proc.pid),
-                 "sandbox": psutil.Process(servers.sandbox_proc.pid)}
+        procs = {
+            "this process": psutil.Process(),
+            "moto": psutil.Process(servers.s3_proc.pid),
+            "sandbox": psutil.Process(servers.sandbox_proc.pid),
+        }
 
         def cpu_of(fn, *a, **kw) -> dict:
             before = {k: sum(p.cpu_times()[:2]) for k, p in procs.items()}
@@ -206,17 +241,23 @@ def main() -> None:
             extra = run_ours(servers, day, conversations, "ours-c16/", concurrency=16)
 
     print()
-    print(f"{'pass':10} {'objects':>8} {'bytes':>12} {'seconds':>8} {'MB/s':>8}   CPU s per GB moved: "
-          f"{'ours/bare':>9} {'moto':>6} {'sandbox':>7}")
+    print(
+        f"{'pass':10} {'objects':>8} {'bytes':>12} {'seconds':>8} {'MB/s':>8}   CPU s per GB moved: "
+        f"{'ours/bare':>9} {'moto':>6} {'sandbox':>7}"
+    )
     for name, n, r in rows:
         gb = r["bytes"] / 1e9
         cpu = r["cpu_s"]
-        print(f"{name} #{n + 1:<5} {r['objects']:>8} {c.mb(r['bytes']):>12} {r['seconds']:>8.2f} "
-              f"{r['bytes'] / r['seconds'] / 1e6:>8.1f}   {'':19} {cpu['this process'] / gb:>9.1f} "
-              f"{cpu['moto'] / gb:>6.1f} {cpu['sandbox'] / gb:>7.1f}")
-    print("(the CPU columns do not depend on what else the machine runs; ours/bare is the benchmark's own "
-          "process, which runs either our archive step or the bare loop; the whole DayArchiver run is counted "
-          "for ours, its batch round included)")
+        print(
+            f"{name} #{n + 1:<5} {r['objects']:>8} {c.mb(r['bytes']):>12} {r['seconds']:>8.2f} "
+            f"{r['bytes'] / r['seconds'] / 1e6:>8.1f}   {'':19} {cpu['this process'] / gb:>9.1f} "
+            f"{cpu['moto'] / gb:>6.1f} {cpu['sandbox'] / gb:>7.1f}"
+        )
+    print(
+        "(the CPU columns do not depend on what else the machine runs; ours/bare is the benchmark's own "
+        "process, which runs either our archive step or the bare loop; the whole DayArchiver run is counted "
+        "for ours, its batch round included)"
+    )
     best = {
         name: max((r for k, _, r in rows if k == name), key=lambda r: r["bytes"] / r["seconds"])
         for name in ("bare", "ours")
@@ -224,24 +265,40 @@ def main() -> None:
     rate = {name: r["bytes"] / r["seconds"] for name, r in best.items()}
     ratio = rate["ours"] / rate["bare"]
     print()
-    print(f"best bare {rate['bare'] / 1e6:.1f} MB/s, best ours {rate['ours'] / 1e6:.1f} MB/s "
-          f"(whole DayArchiver.run including its batch round: {best['ours']['whole_run_s']:.1f} s)")
+    print(
+        f"best bare {rate['bare'] / 1e6:.1f} MB/s, best ours {rate['ours'] / 1e6:.1f} MB/s "
+        f"(whole DayArchiver.run including its batch round: {best['ours']['whole_run_s']:.1f} s)"
+    )
     if extra:
-        print(f"(not the figure) ours with concurrency 16 instead of 8: {extra['bytes'] / extra['seconds'] / 1e6:.1f} MB/s, "
-              f"{extra['bytes'] / extra['seconds'] / rate['bare']:.2f} × bare at 8")
+        print(
+            f"(not the figure) ours with concurrency 16 instead of 8: {extra['bytes'] / extra['seconds'] / 1e6:.1f} MB/s, "
+            f"{extra['bytes'] / extra['seconds'] / rate['bare']:.2f} × bare at 8"
+        )
     print(f"ours ÷ bare = {ratio:.2f} (goal ≥ {GOAL}) — {'meets' if ratio >= GOAL else 'MISSES'} the goal")
-    c.summary("data_plane", args.smoke, {
-        "objects": best["ours"]["objects"],
-        "bytes": best["ours"]["bytes"],
-        "bare_bytes_per_s": round(rate["bare"]),
-        "ours_bytes_per_s": round(rate["ours"]),
-        "ratio": round(ratio, 3),
-        "goal": GOAL,
-        "meets_goal": ratio >= GOAL,
-        "ours_concurrency16_bytes_per_s": round(extra["bytes"] / extra["seconds"]) if extra else None,
-        "passes": [{"flow": k, "pass": n + 1, "seconds": round(r["seconds"], 2), "bytes": r["bytes"],
-                    "cpu_s": {p: round(v, 2) for p, v in r["cpu_s"].items()}} for k, n, r in rows],
-    })
+    c.summary(
+        "data_plane",
+        args.smoke,
+        {
+            "objects": best["ours"]["objects"],
+            "bytes": best["ours"]["bytes"],
+            "bare_bytes_per_s": round(rate["bare"]),
+            "ours_bytes_per_s": round(rate["ours"]),
+            "ratio": round(ratio, 3),
+            "goal": GOAL,
+            "meets_goal": ratio >= GOAL,
+            "ours_concurrency16_bytes_per_s": round(extra["bytes"] / extra["seconds"]) if extra else None,
+            "passes": [
+                {
+                    "flow": k,
+                    "pass": n + 1,
+                    "seconds": round(r["seconds"], 2),
+                    "bytes": r["bytes"],
+                    "cpu_s": {p: round(v, 2) for p, v in r["cpu_s"].items()},
+                }
+                for k, n, r in rows
+            ],
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -32,8 +32,13 @@ def worker(url: str, conversation_id: str, recording_id: str, expected_sha256: s
     from recording_assets.genesys.secret import Secret
 
     async def run() -> dict:
-        client = GenesysClient(api_base_url=url, login_base_url=url, client_id=c.SANDBOX_CLIENT[0],
-                               client_secret=Secret(c.SANDBOX_CLIENT[1]), requests_per_minute=None)
+        client = GenesysClient(
+            api_base_url=url,
+            login_base_url=url,
+            client_id=c.SANDBOX_CLIENT[0],
+            client_secret=Secret(c.SANDBOX_CLIENT[1]),
+            requests_per_minute=None,
+        )
         async with client:
             results = await client.recordings.run_batches([BatchItem(conversation_id, recording_id)])
             result_url = next(r.result_url for r in results if r.result_url)
@@ -64,15 +69,24 @@ def worker(url: str, conversation_id: str, recording_id: str, expected_sha256: s
 
 
 def measure(size: int, day) -> dict:
-    config = dict(conversations_per_day=20, media_scale=0.02, giant_recording_bytes=size, live_calls=0,
-                  rate_limit_per_minute=c.EFFECTIVELY_UNLIMITED, batch_latency_s=0.2)
+    config = dict(
+        conversations_per_day=20,
+        media_scale=0.02,
+        giant_recording_bytes=size,
+        live_calls=0,
+        rate_limit_per_minute=c.EFFECTIVELY_UNLIMITED,
+        batch_latency_s=0.2,
+    )
     truth = c.day_truth(day, **config)
     giant = next(r for r in truth["available_recordings"] if r.giant_bytes)
     with c.Servers(s3=False, **config) as servers:
         expected = servers.recording_truth(giant.id)
         assert expected["size"] == size, expected
-        result = c.run_worker(Path(__file__), [servers.sandbox_url, giant.conversation_id, giant.id,
-                                               expected["sha256"]], timeout_s=600)
+        result = c.run_worker(
+            Path(__file__),
+            [servers.sandbox_url, giant.conversation_id, giant.id, expected["sha256"]],
+            timeout_s=600,
+        )
     result["size"] = size
     return result
 
@@ -87,34 +101,48 @@ def main() -> None:
     c.quiet()
     sizes = [5 * MB, 50 * MB] if args.smoke else [20 * MB, 200 * MB]
     day = c.bench_day()
-    c.header("download_memory", args.smoke, {
-        "sizes": ", ".join(c.mb(s) for s in sizes) + " (one recording each, exact size)",
-        "path": "GenesysClient.recordings.run_batches → GenesysClient.download(resultUrl, hashing sink)",
-        "measured": "RSS of a fresh child process; baseline = just before the download, peak = sampled every 2 ms",
-    })
+    c.header(
+        "download_memory",
+        args.smoke,
+        {
+            "sizes": ", ".join(c.mb(s) for s in sizes) + " (one recording each, exact size)",
+            "path": "GenesysClient.recordings.run_batches → GenesysClient.download(resultUrl, hashing sink)",
+            "measured": "RSS of a fresh child process; baseline = just before the download, peak = sampled every 2 ms",
+        },
+    )
     results = [measure(size, day) for size in sizes]
     print()
     print(f"{'recording':>12} {'baseline RSS':>13} {'peak RSS':>10} {'growth':>9} {'MB/s':>7} {'sha256':>7}")
     for r in results:
-        print(f"{c.mb(r['size']):>12} {c.mb(r['baseline_rss']):>13} {c.mb(r['peak_rss']):>10} "
-              f"{c.mb(r['peak_rss'] - r['baseline_rss']):>9} {r['bytes'] / r['seconds'] / MB:>7.1f} "
-              f"{'ok' if r['sha256_ok'] else 'BAD':>7}")
+        print(
+            f"{c.mb(r['size']):>12} {c.mb(r['baseline_rss']):>13} {c.mb(r['peak_rss']):>10} "
+            f"{c.mb(r['peak_rss'] - r['baseline_rss']):>9} {r['bytes'] / r['seconds'] / MB:>7.1f} "
+            f"{'ok' if r['sha256_ok'] else 'BAD':>7}"
+        )
     small, large = results
     growth_small = small["peak_rss"] - small["baseline_rss"]
     growth_large = large["peak_rss"] - large["baseline_rss"]
     flat = growth_large - growth_small < 0.05 * (large["size"] - small["size"])
     print()
-    print(f"{large['size'] // small['size']}× the bytes moved the peak by {c.mb(growth_large - growth_small)} "
-          f"({(growth_large - growth_small) / (large['size'] - small['size']) * 100:.2f} % of the extra bytes): "
-          f"{'flat' if flat else 'NOT flat'}")
-    c.summary("download_memory", args.smoke, {
-        "results": [{k: r[k] for k in ("size", "bytes", "baseline_rss", "peak_rss", "seconds", "sha256_ok")}
-                    for r in results],
-        "peak_growth_small": growth_small,
-        "peak_growth_large": growth_large,
-        "flat": flat,
-        "sha256_ok": all(r["sha256_ok"] for r in results),
-    })
+    print(
+        f"{large['size'] // small['size']}× the bytes moved the peak by {c.mb(growth_large - growth_small)} "
+        f"({(growth_large - growth_small) / (large['size'] - small['size']) * 100:.2f} % of the extra bytes): "
+        f"{'flat' if flat else 'NOT flat'}"
+    )
+    c.summary(
+        "download_memory",
+        args.smoke,
+        {
+            "results": [
+                {k: r[k] for k in ("size", "bytes", "baseline_rss", "peak_rss", "seconds", "sha256_ok")}
+                for r in results
+            ],
+            "peak_growth_small": growth_small,
+            "peak_growth_large": growth_large,
+            "flat": flat,
+            "sha256_ok": all(r["sha256_ok"] for r in results),
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -37,17 +37,16 @@ def worker(url: str, day_text: str) -> None:
     c.quiet()
     import pyarrow  # noqa: F401
 
+    from recording_assets.allocator import release_free_memory, tune_for_run
     from recording_assets.genesys import GenesysClient
     from recording_assets.genesys.secret import Secret
-    from recording_assets.pipeline.window import day_window
+    from recording_assets.pipeline import manifest as m
     from recording_assets.pipeline.archiver import Outcome
     from recording_assets.pipeline.discovery import conversations_from_table, discover_day, metadata_table
-    from recording_assets.pipeline import manifest as m
-    from recording_assets.pipeline.states import State
     from recording_assets.pipeline.outcome import outcomes_table
+    from recording_assets.pipeline.states import State
     from recording_assets.pipeline.tables import from_parquet_bytes, to_parquet_bytes
-
-    from recording_assets.allocator import release_free_memory, tune_for_run
+    from recording_assets.pipeline.window import day_window
 
     tune_for_run()  # as a run does when it starts (ArchiveResource.setup_for_execution)
     day = date.fromisoformat(day_text)
@@ -59,9 +58,15 @@ def worker(url: str, day_text: str) -> None:
 
     # step 1, as recording_metadata: discovery → metadata table → Parquet (only the bytes survive)
     with c.RssSampler() as sampler:
+
         async def discover():
-            client = GenesysClient(api_base_url=url, login_base_url=url, client_id=c.SANDBOX_CLIENT[0],
-                                   client_secret=Secret(c.SANDBOX_CLIENT[1]), requests_per_minute=None)
+            client = GenesysClient(
+                api_base_url=url,
+                login_base_url=url,
+                client_id=c.SANDBOX_CLIENT[0],
+                client_secret=Secret(c.SANDBOX_CLIENT[1]),
+                requests_per_minute=None,
+            )
             async with client:
                 found = await discover_day(client, day_window(day, "UTC"))
                 return found, client.stats.api_requests
@@ -92,12 +97,22 @@ def worker(url: str, day_text: str) -> None:
         for conv in conversations:
             for n in range(conv.recorded_sessions):
                 rid = f"{conv.conversation_id[:-4]}{n:04d}"
-                outcomes_list.append(Outcome(
-                    conversation_id=conv.conversation_id, recording_id=rid, state=State.ARCHIVED,
-                    sha256=hashlib.sha256(rid.encode()).hexdigest(), size_bytes=480_044, content_type="audio/ogg",
-                    container="ogg", storage_uri=f"s3://recording-archive/recordings/x/{conv.conversation_id}/{rid}.ogg",
-                    attempts=1, archived_at=archived_at, archived_run_id=run_id, checksum_verified_by="s3-checksum",
-                ))
+                outcomes_list.append(
+                    Outcome(
+                        conversation_id=conv.conversation_id,
+                        recording_id=rid,
+                        state=State.ARCHIVED,
+                        sha256=hashlib.sha256(rid.encode()).hexdigest(),
+                        size_bytes=480_044,
+                        content_type="audio/ogg",
+                        container="ogg",
+                        storage_uri=f"s3://recording-archive/recordings/x/{conv.conversation_id}/{rid}.ogg",
+                        attempts=1,
+                        archived_at=archived_at,
+                        archived_run_id=run_id,
+                        checksum_verified_by="s3-checksum",
+                    )
+                )
         outcomes = outcomes_table(outcomes_list, run_id)  # as recording_audio builds it
         recordings = outcomes.num_rows
         outcomes_blob = to_parquet_bytes(outcomes)
@@ -128,23 +143,27 @@ def worker(url: str, day_text: str) -> None:
         del uris, manifest
     steps["recording_manifest"] = {"start": sampler.start_rss, "peak": sampler.peak_rss}
     overall.__exit__()
-    print(json.dumps({
-        "conversations": discovered,
-        "recordings": recordings,
-        "manifest_rows": manifest_rows,
-        "manifest_states": states,
-        "manifest_missing": len(missing),
-        "discovery_requests": requests,
-        "discovery_windows": windows,
-        "discovery_pages": pages,
-        "discovery_complete": complete,
-        "steps": steps,
-        "timings": {k: round(v, 2) for k, v in timings.items()},
-        "sizes": sizes,
-        "baseline_rss": baseline,
-        "peak_rss": overall.peak_rss,
-        "ru_maxrss": c.ru_maxrss_bytes(),
-    }))
+    print(
+        json.dumps(
+            {
+                "conversations": discovered,
+                "recordings": recordings,
+                "manifest_rows": manifest_rows,
+                "manifest_states": states,
+                "manifest_missing": len(missing),
+                "discovery_requests": requests,
+                "discovery_windows": windows,
+                "discovery_pages": pages,
+                "discovery_complete": complete,
+                "steps": steps,
+                "timings": {k: round(v, 2) for k, v in timings.items()},
+                "sizes": sizes,
+                "baseline_rss": baseline,
+                "peak_rss": overall.peak_rss,
+                "ru_maxrss": c.ru_maxrss_bytes(),
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -158,32 +177,46 @@ def main() -> None:
     day = c.bench_day()
     conversations = 2_000 if args.smoke else 89_200
     empty_runs = 1 if args.smoke else 3
-    config = dict(conversations_per_day=conversations, rate_limit_per_minute=c.EFFECTIVELY_UNLIMITED, live_calls=0)
-    c.header("metadata_scale", args.smoke, {
-        "day": f"{day}: {conversations:,} conversations (≈{conversations * 1.121:,.0f} recordings)",
-        "sandbox": config,
-        "measured": "child process: discovery (unpaced) + metadata table + synthetic outcomes + manifest table",
-        "empty day": f"archive_day job in-process on a 0-conversation day, {empty_runs} run(s)",
-    })
+    config = dict(
+        conversations_per_day=conversations, rate_limit_per_minute=c.EFFECTIVELY_UNLIMITED, live_calls=0
+    )
+    c.header(
+        "metadata_scale",
+        args.smoke,
+        {
+            "day": f"{day}: {conversations:,} conversations (≈{conversations * 1.121:,.0f} recordings)",
+            "sandbox": config,
+            "measured": "child process: discovery (unpaced) + metadata table + synthetic outcomes + manifest table",
+            "empty day": f"archive_day job in-process on a 0-conversation day, {empty_runs} run(s)",
+        },
+    )
     with c.Servers(s3=False, **config) as servers:
         result = c.run_worker(Path(__file__), [servers.sandbox_url, day.isoformat()], timeout_s=900)
     truth = c.day_truth(day, **config)
     paced_s = result["discovery_requests"] / 270 * 60
     print()
-    print(f"day: {result['conversations']:,} conversations discovered (truth {truth['conversations']:,}), "
-          f"{result['recordings']:,} recordings by the analytics counts (truth {truth['recordings']:,})")
-    print(f"discovery: {result['discovery_requests']:,} requests, {result['discovery_windows']} windows, "
-          f"{result['discovery_pages']} pages, complete={result['discovery_complete']}; "
-          f"{result['timings']['discovery']:.1f} s unpaced (at 270/min the requests alone take {paced_s:.0f} s)")
+    print(
+        f"day: {result['conversations']:,} conversations discovered (truth {truth['conversations']:,}), "
+        f"{result['recordings']:,} recordings by the analytics counts (truth {truth['recordings']:,})"
+    )
+    print(
+        f"discovery: {result['discovery_requests']:,} requests, {result['discovery_windows']} windows, "
+        f"{result['discovery_pages']} pages, complete={result['discovery_complete']}; "
+        f"{result['timings']['discovery']:.1f} s unpaced (at 270/min the requests alone take {paced_s:.0f} s)"
+    )
     for step in ("metadata", "read_back", "outcomes", "manifest"):
         print(f"{step:10} {result['timings'][step]:7.2f} s")
-    print("memory by step (RSS at its start → its peak; steps run one after another in one process, as an "
-          "in-process run does):")
+    print(
+        "memory by step (RSS at its start → its peak; steps run one after another in one process, as an "
+        "in-process run does):"
+    )
     for step, m in result["steps"].items():
         print(f"  {step:30} {c.mb(m['start']):>10} → {c.mb(m['peak']):>10}")
     print("parquet sizes: " + ", ".join(f"{k} {c.mb(v)}" for k, v in result["sizes"].items()))
-    print(f"memory: baseline {c.mb(result['baseline_rss'])}, peak {c.mb(result['peak_rss'])} "
-          f"(+{c.mb(result['peak_rss'] - result['baseline_rss'])}), ru_maxrss {c.mb(result['ru_maxrss'])}")
+    print(
+        f"memory: baseline {c.mb(result['baseline_rss'])}, peak {c.mb(result['peak_rss'])} "
+        f"(+{c.mb(result['peak_rss'] - result['baseline_rss'])}), ru_maxrss {c.mb(result['ru_maxrss'])}"
+    )
 
     # (2) Dagster's own overhead: an empty day
     empty = dict(conversations_per_day=0, rate_limit_per_minute=c.EFFECTIVELY_UNLIMITED, live_calls=0)
@@ -198,26 +231,32 @@ def main() -> None:
     print()
     print("empty day (0 conversations), archive_day in-process:")
     for n, job in enumerate(runs, 1):
-        print(f"  run {n}: {job['wall_s']:.2f} s, success={job['success']}, {job['api_requests']} API requests, "
-              f"steps {job['step_s']}")
+        print(
+            f"  run {n}: {job['wall_s']:.2f} s, success={job['success']}, {job['api_requests']} API requests, "
+            f"steps {job['step_s']}"
+        )
     empty_s = c.median([j["wall_s"] for j in runs])
     print(f"  median {empty_s:.2f} s")
-    c.summary("metadata_scale", args.smoke, {
-        "conversations": result["conversations"],
-        "recordings": result["recordings"],
-        "discovery_requests": result["discovery_requests"],
-        "discovery_s": result["timings"]["discovery"],
-        "discovery_paced_s": round(paced_s, 1),
-        "metadata_s": result["timings"]["metadata"],
-        "read_back_s": result["timings"]["read_back"],
-        "outcomes_s": result["timings"]["outcomes"],
-        "manifest_s": result["timings"]["manifest"],
-        "peak_rss": result["peak_rss"],
-        "baseline_rss": result["baseline_rss"],
-        "empty_day_job_s": round(empty_s, 2),
-        "empty_day_api_requests": runs[0]["api_requests"],
-        "empty_day_success": all(j["success"] for j in runs),
-    })
+    c.summary(
+        "metadata_scale",
+        args.smoke,
+        {
+            "conversations": result["conversations"],
+            "recordings": result["recordings"],
+            "discovery_requests": result["discovery_requests"],
+            "discovery_s": result["timings"]["discovery"],
+            "discovery_paced_s": round(paced_s, 1),
+            "metadata_s": result["timings"]["metadata"],
+            "read_back_s": result["timings"]["read_back"],
+            "outcomes_s": result["timings"]["outcomes"],
+            "manifest_s": result["timings"]["manifest"],
+            "peak_rss": result["peak_rss"],
+            "baseline_rss": result["baseline_rss"],
+            "empty_day_job_s": round(empty_s, 2),
+            "empty_day_api_requests": runs[0]["api_requests"],
+            "empty_day_success": all(j["success"] for j in runs),
+        },
+    )
 
 
 if __name__ == "__main__":

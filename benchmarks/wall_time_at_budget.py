@@ -36,15 +36,27 @@ def main() -> None:
     args = parser.parse_args()
     c.quiet()
     if args.smoke:
-        config = dict(conversations_per_day=40, media_scale=0.05, media_bandwidth_bytes_per_s=2_000_000,
-                      rate_limit_per_minute=c.BUDGET_PER_MINUTE, batch_latency_s=0.5, live_calls=0)
+        config = dict(
+            conversations_per_day=40,
+            media_scale=0.05,
+            media_bandwidth_bytes_per_s=2_000_000,
+            rate_limit_per_minute=c.BUDGET_PER_MINUTE,
+            batch_latency_s=0.5,
+            live_calls=0,
+        )
     else:
         # 9,000 conversations give ~10,100 recordings (~9,550 downloadable). media_scale 0.12 keeps
         # realistic proportions (Opus ~ 4 kB/s, PCM WAV 16 kB/s, screen video 62.5 kB/s of call time)
         # at 12 % of real size, ~3.2 GB in all: at 20 MB/s the bytes take about as long as the
         # requests take at 300/min, so neither bound is negligible.
-        config = dict(conversations_per_day=9000, media_scale=0.12, media_bandwidth_bytes_per_s=20_000_000,
-                      rate_limit_per_minute=c.BUDGET_PER_MINUTE, batch_latency_s=2.0, live_calls=0)
+        config = dict(
+            conversations_per_day=9000,
+            media_scale=0.12,
+            media_bandwidth_bytes_per_s=20_000_000,
+            rate_limit_per_minute=c.BUDGET_PER_MINUTE,
+            batch_latency_s=2.0,
+            live_calls=0,
+        )
     day = c.bench_day()
     truth = c.day_truth(day, **config)
     c.header(
@@ -93,8 +105,10 @@ def main() -> None:
     job_end = t0 + job["wall_s"]
     print()
     print(f"job: success={job['success']} in {job['wall_s']:.1f} s; steps {job['step_s']}")
-    print(f"archived {archived:,} of {truth['available']:,} downloadable recordings; "
-          f"{requests:,} API requests ({stats['rate_limited']} answered 429); {c.mb(media_bytes)} of media")
+    print(
+        f"archived {archived:,} of {truth['available']:,} downloadable recordings; "
+        f"{requests:,} API requests ({stats['rate_limited']} answered 429); {c.mb(media_bytes)} of media"
+    )
     print("requests by family: " + ", ".join(f"{k}={v}" for k, v in sorted(families.items()) if k != "media"))
     print()
     print("phases (seconds from the job's launch; request phases by arrival of their first/last request):")
@@ -103,23 +117,35 @@ def main() -> None:
             print(f"  {name:32} {span[0] - t0:7.1f} → {span[1] - t0:7.1f}  ({span[1] - span[0]:6.1f} s)")
     media_span = phases["media downloads + uploads"]
     tail_s = job_end - media_span[1] if media_span else float("nan")
-    print(f"  {'after the last upload':32} {media_span[1] - t0 if media_span else 0:7.1f} → {job['wall_s']:7.1f}  "
-          f"({tail_s:6.1f} s: outcomes table, the blocking checks reading each object's recorded proof, "
-          f"the manifest step)")
+    print(
+        f"  {'after the last upload':32} {media_span[1] - t0 if media_span else 0:7.1f} → {job['wall_s']:7.1f}  "
+        f"({tail_s:6.1f} s: outcomes table, the blocking checks reading each object's recorded proof, "
+        f"the manifest step)"
+    )
     data_s = (media_span[1] - media_span[0]) if media_span else float("nan")
     api_end = max(span[1] for name, span in phases.items() if span and name != "media downloads + uploads")
     overlap = max(0.0, api_end - media_span[0]) if media_span else 0.0
-    print(f"  media throughput during its phase: {c.mb(media_bytes / data_s if data_s else 0)}/s "
-          f"(cap {c.mb(config['media_bandwidth_bytes_per_s'])}/s); "
-          f"API phases and media phase overlap by {overlap:.1f} s")
+    print(
+        f"  media throughput during its phase: {c.mb(media_bytes / data_s if data_s else 0)}/s "
+        f"(cap {c.mb(config['media_bandwidth_bytes_per_s'])}/s); "
+        f"API phases and media phase overlap by {overlap:.1f} s"
+    )
     print()
-    print(f"lower bound from requests : {requests:,} ÷ {c.BUDGET_PER_MINUTE}/min = {bound_requests:7.1f} s "
-          f"(at our 270/min pacing: {bound_requests / PACED_SHARE:.1f} s)")
-    print(f"lower bound from bandwidth: {c.mb(media_bytes)} ÷ {c.mb(config['media_bandwidth_bytes_per_s'])}/s "
-          f"= {bound_bytes:7.1f} s")
-    print(f"sequential model (paced requests, then bytes): {bound_requests / PACED_SHARE + bound_bytes:7.1f} s")
-    print(f"our wall time: {job['wall_s']:.1f} s  →  wall ÷ max(bounds) = {ratio:.2f} (goal ≤ {GOAL}) — "
-          f"{'meets' if ratio <= GOAL else 'MISSES'} the goal")
+    print(
+        f"lower bound from requests : {requests:,} ÷ {c.BUDGET_PER_MINUTE}/min = {bound_requests:7.1f} s "
+        f"(at our 270/min pacing: {bound_requests / PACED_SHARE:.1f} s)"
+    )
+    print(
+        f"lower bound from bandwidth: {c.mb(media_bytes)} ÷ {c.mb(config['media_bandwidth_bytes_per_s'])}/s "
+        f"= {bound_bytes:7.1f} s"
+    )
+    print(
+        f"sequential model (paced requests, then bytes): {bound_requests / PACED_SHARE + bound_bytes:7.1f} s"
+    )
+    print(
+        f"our wall time: {job['wall_s']:.1f} s  →  wall ÷ max(bounds) = {ratio:.2f} (goal ≤ {GOAL}) — "
+        f"{'meets' if ratio <= GOAL else 'MISSES'} the goal"
+    )
     c.summary(
         "wall_time_at_budget",
         args.smoke,

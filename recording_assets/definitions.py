@@ -9,28 +9,28 @@ import warnings
 
 import dagster as dg
 
-from recording_assets.defs.catalog import catalogued
-from recording_assets.defs.day import build_recording_day
-from recording_assets.defs.freshness import build_freshness
-from recording_assets.defs.manifest import build_recording_manifest
 from recording_assets.defs.automation import (
     archive_job,
     archive_schedule,
     backfill_policy,
     freshness_policy,
 )
+from recording_assets.defs.catalog import catalogued
 from recording_assets.defs.control import recording_control
+from recording_assets.defs.day import build_recording_day
+from recording_assets.defs.freshness import build_freshness
+from recording_assets.defs.manifest import build_recording_manifest
 from recording_assets.defs.partitions import daily_partitions
 from recording_assets.defs.resources import build_resources
-from recording_assets.defs.reverify import build_reverify
-from recording_assets.defs.source import SOURCE_KEY, conversations_source
-from recording_assets.defs.webhook_alerts import build_failure_webhook_sensor, webhook_delivery
 from recording_assets.defs.retention import (
     build_expiry_radar,
     build_recording_orphans,
     build_restored_sensor,
     retention_jobs_and_schedules,
 )
+from recording_assets.defs.reverify import build_reverify
+from recording_assets.defs.source import SOURCE_KEY, conversations_source
+from recording_assets.defs.webhook_alerts import build_failure_webhook_sensor, webhook_delivery
 from recording_assets.defs.webhooks import build_webhook_sensor
 from recording_assets.operations_settings import OperationsSettings
 from recording_assets.settings import AutomationSettings, PartitionSettings
@@ -65,8 +65,12 @@ def build_definitions(environ=None) -> dg.Definitions:
         assets=catalogued([source, *_fed_by(assets, SOURCE_KEY), radar, orphans], operations),
         asset_checks=[freshness_check, reverify_check],
         jobs=[job, recording_control, webhook_delivery, *watch_jobs, freshness_job, reverify_job],
-        schedules=[archive_schedule(job, automation, partitioning.timezone, partitions), *watch_schedules,
-                   freshness_schedule, reverify_schedule],
+        schedules=[
+            archive_schedule(job, automation, partitioning.timezone, partitions),
+            *watch_schedules,
+            freshness_schedule,
+            reverify_schedule,
+        ],
         sensors=[build_webhook_sensor(), build_failure_webhook_sensor(), build_restored_sensor(job)],
         resources=build_resources(environ),
     )
@@ -74,6 +78,7 @@ def build_definitions(environ=None) -> dg.Definitions:
 
 def _fed_by(assets: list, source: dg.AssetKey) -> list:
     """``recording_metadata`` reads the org's conversations: lineage starts at the external source."""
+
     def fed(spec: dg.AssetSpec) -> dg.AssetSpec:
         return spec.merge_attributes(deps=[source]) if spec.key == dg.AssetKey("recording_metadata") else spec
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
-
 from datetime import date, datetime
+from urllib.parse import urlsplit
 
 from recording_assets.config_values import ConfigError, base_url, bucket, number, required, switch
 from recording_assets.genesys.regions import UnknownRegionError, resolve_region
@@ -138,7 +137,9 @@ def aws_region(environ: Mapping[str, str] | None = None) -> str | None:
 
 def manifest_bucket(environ: Mapping[str, str] | None = None) -> str:
     """RECORDING_MANIFEST_BUCKET alone (the control CLI needs no archive bucket)."""
-    return bucket(environment(environ), MANIFEST_BUCKET, "the bucket that holds manifests and the control audit trail")
+    return bucket(
+        environment(environ), MANIFEST_BUCKET, "the bucket that holds manifests and the control audit trail"
+    )
 
 
 def login_name(environ: Mapping[str, str] | None = None) -> str | None:
@@ -166,7 +167,9 @@ class PartitionSettings:
         try:
             date.fromisoformat(start)
         except ValueError:
-            raise PartitionConfigError(f"{PARTITIONS_START}={start!r} is not a date; use YYYY-MM-DD") from None
+            raise PartitionConfigError(
+                f"{PARTITIONS_START}={start!r} is not a date; use YYYY-MM-DD"
+            ) from None
         try:
             zone(tz)
         except PartitionConfigError as exc:

@@ -34,8 +34,10 @@ def pytest_collection_modifyitems(config, items):
     if not getattr(config.option, "loadgroup", False):  # set on xdist workers under --dist loadgroup
         return
     for item in items:
-        names = {mark.args[0] if mark.args else mark.kwargs.get("name", "default")
-                 for mark in item.iter_markers("xdist_group")}
+        names = {
+            mark.args[0] if mark.args else mark.kwargs.get("name", "default")
+            for mark in item.iter_markers("xdist_group")
+        }
         if not names:
             continue
         suffix = "@" + "_".join(sorted(map(str, names)))

@@ -70,9 +70,17 @@ def _project_edges(module: str) -> set[str]:
 
 @pytest.mark.parametrize("room", LIBRARY_ROOMS)
 def test_a_library_room_imports_no_dagster_no_wiring_and_no_sandbox(room):
-    forbidden = ("dagster", "dagster_aws", "recording_assets.defs", "recording_assets.tools", "recording_assets.sandbox")
+    forbidden = (
+        "dagster",
+        "dagster_aws",
+        "recording_assets.defs",
+        "recording_assets.tools",
+        "recording_assets.sandbox",
+    )
     offenders = {
-        module: sorted(name for name in _imports(module) if name.split(".")[0] == "dagster" or name.startswith(forbidden))
+        module: sorted(
+            name for name in _imports(module) if name.split(".")[0] == "dagster" or name.startswith(forbidden)
+        )
         for module in MODULES
         if module.startswith(f"recording_assets.{room}")
     }
@@ -81,7 +89,9 @@ def test_a_library_room_imports_no_dagster_no_wiring_and_no_sandbox(room):
 
 def test_product_code_never_imports_the_sandbox():
     product = [m for m in MODULES if not m.startswith(("recording_assets.sandbox", "recording_assets.tools"))]
-    offenders = {m: sorted(n for n in _imports(m) if n.startswith("recording_assets.sandbox")) for m in product}
+    offenders = {
+        m: sorted(n for n in _imports(m) if n.startswith("recording_assets.sandbox")) for m in product
+    }
     assert {m: names for m, names in offenders.items() if names} == {}
 
 
@@ -148,6 +158,7 @@ def test_no_module_outside_the_sandbox_is_over_300_lines():
     long = {
         module: n
         for module, path in MODULES.items()
-        if not module.startswith("recording_assets.sandbox") and (n := len(path.read_text().splitlines())) > MAX_LINES
+        if not module.startswith("recording_assets.sandbox")
+        and (n := len(path.read_text().splitlines())) > MAX_LINES
     }
     assert long == {}

@@ -94,7 +94,9 @@ class BucketReader:
         recorded = response.get("Metadata", {}).get(SHA256_METADATA_KEY)
         if recorded is not None and hashlib.sha256(data).hexdigest() != recorded:
             raise IntegrityError(
-                bucket=self.bucket, key=key, detail=f"the bytes read do not hash to the recorded {recorded}",
+                bucket=self.bucket,
+                key=key,
+                detail=f"the bytes read do not hash to the recorded {recorded}",
                 cleaned_up=None,
             )
         return data

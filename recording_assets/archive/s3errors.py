@@ -80,6 +80,8 @@ def translate(
 def stored_checksum_mismatch(error: FlexibleChecksumError, *, bucket: str, key: str) -> IntegrityError:
     # botocore compares S3's stored full-object checksum with the body it received.
     return IntegrityError(
-        bucket=bucket, key=key, detail=f"S3's stored checksum does not match its bytes ({error})",
+        bucket=bucket,
+        key=key,
+        detail=f"S3's stored checksum does not match its bytes ({error})",
         cleaned_up=None,
     )

@@ -144,7 +144,9 @@ class Uploader:
                 if upload["Key"] == key and upload["UploadId"] != upload_id:
                     self._abort_quietly(key, upload["UploadId"])
         except (ClientError, BotoCoreError):
-            log.warning("could not list the uploads of s3://%s/%s to abort a retried create's twin", self.bucket, key)
+            log.warning(
+                "could not list the uploads of s3://%s/%s to abort a retried create's twin", self.bucket, key
+            )
 
     def _send_parts_and_complete(
         self, key: str, spool: UploadSource, *, upload_id: str, part_size: int
@@ -227,7 +229,6 @@ class Uploader:
             self._s3.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
         except Exception:  # the original failure matters more; abort_stale_uploads sweeps leftovers
             log.warning("could not abort multipart upload %s of s3://%s/%s", upload_id, self.bucket, key)
-
 
 
 def _composite(part_digests: list[bytes]) -> str:

@@ -48,7 +48,9 @@ class ControlRequest:
         if not self.conversation_id or not self.conversation_id.strip():
             raise ControlUsageError("conversation_id is required")
         if self.per_participant and not self.participant_id:
-            raise ControlUsageError(f"{self.action} needs a participant id: it sets one participant's recording flag")
+            raise ControlUsageError(
+                f"{self.action} needs a participant id: it sets one participant's recording flag"
+            )
         if not self.per_participant and self.participant_id:
             raise ControlUsageError(
                 f"{self.action} applies to the whole conversation; a participant id is only for start/stop"
@@ -80,7 +82,9 @@ async def perform(client, request: ControlRequest) -> ControlOutcome:
     control = client.control
     try:
         if request.action in ("pause", "resume"):
-            result = await control.set_recording_state(request.conversation_id, paused=request.action == "pause")
+            result = await control.set_recording_state(
+                request.conversation_id, paused=request.action == "pause"
+            )
         else:
             result = await control.set_participant_recording(
                 request.conversation_id, request.participant_id, on=request.action == "start"
@@ -114,8 +118,13 @@ def describe_error(request: ControlRequest, exc: GenesysError) -> ControlOutcome
             f"{_correlation(correlation_id)}). Grant it to a role of this OAuth client, then retry"
         )
         return ControlOutcome(
-            request, "refused", message, http_status=status, correlation_id=correlation_id,
-            error_type=kind, missing_permission=permission,
+            request,
+            "refused",
+            message,
+            http_status=status,
+            correlation_id=correlation_id,
+            error_type=kind,
+            missing_permission=permission,
         )
     if isinstance(exc, NotFoundError):
         message = (
@@ -123,17 +132,31 @@ def describe_error(request: ControlRequest, exc: GenesysError) -> ControlOutcome
             f"{_correlation(correlation_id)}): check the id; it may belong to another org or region, "
             "or not be visible to this OAuth client's divisions"
         )
-        return ControlOutcome(request, "refused", message, http_status=status, correlation_id=correlation_id, error_type=kind)
+        return ControlOutcome(
+            request, "refused", message, http_status=status, correlation_id=correlation_id, error_type=kind
+        )
     if isinstance(exc, AuthenticationError):
         message = f"refused: Genesys Cloud did not accept the OAuth client credentials ({exc})"
-        return ControlOutcome(request, "refused", message, http_status=status, correlation_id=correlation_id, error_type=kind)
+        return ControlOutcome(
+            request, "refused", message, http_status=status, correlation_id=correlation_id, error_type=kind
+        )
     if isinstance(exc, (ControlRefusedError, BadRequestError)):
         return ControlOutcome(
-            request, "refused", f"refused: {exc}", http_status=status, correlation_id=correlation_id, error_type=kind
+            request,
+            "refused",
+            f"refused: {exc}",
+            http_status=status,
+            correlation_id=correlation_id,
+            error_type=kind,
         )
     if isinstance(exc, GenesysApiError):
         return ControlOutcome(
-            request, "failed", f"failed: {exc}", http_status=status, correlation_id=correlation_id, error_type=kind
+            request,
+            "failed",
+            f"failed: {exc}",
+            http_status=status,
+            correlation_id=correlation_id,
+            error_type=kind,
         )
     return ControlOutcome(request, "failed", f"failed: {exc}", error_type=kind)
 

@@ -126,7 +126,10 @@ class ControlAuditStore:
         endpoint = StorageSettings.endpoint_from_env(environ)  # botocore reads it too; explicit for `environ`
         try:
             client = boto3.client(
-                "s3", region_name=aws_region(environ), endpoint_url=endpoint, config=Config(retries={"mode": "standard"})
+                "s3",
+                region_name=aws_region(environ),
+                endpoint_url=endpoint,
+                config=Config(retries={"mode": "standard"}),
             )
         except Exception as exc:  # botocore refuses e.g. a malformed AWS_ENDPOINT_URL before any request
             raise ConfigError(f"cannot build the S3 client from the AWS environment: {exc}") from None

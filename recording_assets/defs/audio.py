@@ -6,7 +6,6 @@ must not flow on into the manifest. They read what each object's outcome recorde
 checksum of the stored bytes, the container sniffed on the way in), not every object again.
 """
 
-
 from collections import Counter
 from collections.abc import AsyncIterable, Sequence
 from dataclasses import dataclass

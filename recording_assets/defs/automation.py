@@ -53,7 +53,9 @@ def archive_job(assets, without_checks=()) -> dg.UnresolvedAssetJobDefinition:
     )
 
 
-def archive_schedule(job, settings: AutomationSettings, timezone_name: str, partitions) -> dg.ScheduleDefinition:
+def archive_schedule(
+    job, settings: AutomationSettings, timezone_name: str, partitions
+) -> dg.ScheduleDefinition:
     """Each tick first runs the days the expiry radar flags (``expiry:{day}@{tick}``, higher priority), then
     archives yesterday and re-sweeps the ``resweep_days`` days before it.
 

@@ -7,11 +7,10 @@ from collections.abc import Sequence
 import dagster as dg
 import pyarrow as pa
 
-
 from recording_assets.archive.protocol import DocumentStore
-from recording_assets.pipeline.window import DayWindow, day_window, parse_day
 from recording_assets.operations_settings import OperationsSettings
 from recording_assets.pipeline.tables import from_parquet_bytes, to_parquet_bytes
+from recording_assets.pipeline.window import DayWindow, day_window, parse_day
 
 GENESYS_POOL = "genesys_api"
 GROUP = "recordings"

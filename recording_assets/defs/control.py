@@ -20,9 +20,9 @@ import dagster as dg
 from pydantic import Field
 
 from recording_assets.archive.errors import ArchiveError
-from recording_assets.defs.common import GENESYS_POOL, launched_by
 from recording_assets.control.actions import ControlRequest, ControlUsageError, perform
 from recording_assets.control.audit import ControlAuditEvent, ControlAuditStore
+from recording_assets.defs.common import GENESYS_POOL, launched_by
 from recording_assets.defs.resources import ArchiveResource, GenesysCloudResource
 from recording_assets.settings import ConfigError
 
@@ -55,17 +55,22 @@ def control_recording(
     try:
         request = ControlRequest(config.action, config.conversation_id.strip(), config.participant_id or None)
     except ControlUsageError as exc:
-        raise dg.Failure(description=f"Run config error: {exc}. Nothing was done.", allow_retries=False) from None
+        raise dg.Failure(
+            description=f"Run config error: {exc}. Nothing was done.", allow_retries=False
+        ) from None
     try:
         settings = genesys.settings()
         audit = ControlAuditStore(archive.manifest_store())
     except ConfigError as exc:
-        raise dg.Failure(description=f"Configuration error: {exc}. Nothing was done.", allow_retries=False) from None
+        raise dg.Failure(
+            description=f"Configuration error: {exc}. Nothing was done.", allow_retries=False
+        ) from None
     try:
         audit.check_writable()
     except ArchiveError as exc:
         raise dg.Failure(
-            description=f"The control audit bucket is not usable, so nothing was done: {exc}", allow_retries=False
+            description=f"The control audit bucket is not usable, so nothing was done: {exc}",
+            allow_retries=False,
         ) from None
 
     async def run():

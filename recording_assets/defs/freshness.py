@@ -9,7 +9,6 @@ and every hour after it until midnight, so a failed or missing day turns it red 
 evaluation and green again at the first evaluation after a successful run.
 """
 
-
 import time
 from datetime import date, datetime, timedelta, timezone
 
@@ -30,8 +29,14 @@ def due_day(now: datetime, timezone_name: str, deadline: str) -> date:
     return local.date() - timedelta(days=1 if (local.hour, local.minute) >= (hour, minute) else 2)
 
 
-def evaluate(instance: dg.DagsterInstance, *, now: datetime, settings: AutomationSettings, timezone_name: str,
-             first_day: date) -> dg.AssetCheckResult:
+def evaluate(
+    instance: dg.DagsterInstance,
+    *,
+    now: datetime,
+    settings: AutomationSettings,
+    timezone_name: str,
+    first_day: date,
+) -> dg.AssetCheckResult:
     day = due_day(now, timezone_name, settings.freshness_deadline)
     if day < first_day:
         return dg.AssetCheckResult(passed=True, description=f"nothing due yet: partitions start {first_day}")
@@ -66,8 +71,9 @@ def evaluate(instance: dg.DagsterInstance, *, now: datetime, settings: Automatio
     )
 
 
-def build_freshness(partitions_def: dg.TimeWindowPartitionsDefinition, settings: AutomationSettings,
-                    timezone_name: str):
+def build_freshness(
+    partitions_def: dg.TimeWindowPartitionsDefinition, settings: AutomationSettings, timezone_name: str
+):
     """The check, a job that runs only it, and the schedule that runs the job."""
 
     @dg.asset_check(

@@ -4,7 +4,6 @@ Written to ``s3://$RECORDING_MANIFEST_BUCKET/manifests/date=YYYY-MM-DD/manifest.
 bucket reads as one Hive-partitioned dataset with pyarrow, DuckDB or Athena.
 """
 
-
 import dagster as dg
 
 from recording_assets.allocator import release_free_memory
@@ -19,6 +18,7 @@ from recording_assets.defs.common import (
     window_of,
     write_table,
 )
+from recording_assets.defs.resources import ArchiveResource
 from recording_assets.pipeline.annotations import annotations_key, known
 from recording_assets.pipeline.manifest import (
     METADATA_COLUMNS,
@@ -29,7 +29,6 @@ from recording_assets.pipeline.manifest import (
     missing_objects,
     state_counts,
 )
-from recording_assets.defs.resources import ArchiveResource
 
 COMPLETE_CHECK = "manifest_complete"
 FAILURE_RATE_CHECK = "failure_rate_below_threshold"

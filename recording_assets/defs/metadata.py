@@ -4,7 +4,6 @@ Materialised by the day's step (``day.py``): alone, it is discovery and its tabl
 discovery feeds the archive page by page and this table is written when the last page is in.
 """
 
-
 from collections import Counter
 
 import dagster as dg

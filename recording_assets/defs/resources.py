@@ -49,7 +49,8 @@ class GenesysCloudResource(dg.ConfigurableResource):
     api_base_url: str | None = Field(default=None, description="override for a sandbox or proxy")
     login_base_url: str | None = Field(default=None, description="override for the OAuth host")
     org_requests_per_minute: float = Field(
-        default=ORG_REQUESTS_PER_MINUTE, description="the OAuth token's request budget (300/minute by default)"
+        default=ORG_REQUESTS_PER_MINUTE,
+        description="the OAuth token's request budget (300/minute by default)",
     )
     requests_per_minute: float | None = Field(
         default=None,
@@ -91,8 +92,12 @@ class ArchiveResource(dg.ConfigurableResource):
 
     s3: dg.ResourceDependency[S3Resource]
     archive_bucket: str = Field(description="bucket for recordings (RECORDING_ARCHIVE_BUCKET)")
-    manifest_bucket: str = Field(description="bucket for manifests, metadata, outcomes and audit (RECORDING_MANIFEST_BUCKET)")
-    key_prefix: str = Field(default="", description="prefix inside the archive bucket, empty or ending in '/'")
+    manifest_bucket: str = Field(
+        description="bucket for manifests, metadata, outcomes and audit (RECORDING_MANIFEST_BUCKET)"
+    )
+    key_prefix: str = Field(
+        default="", description="prefix inside the archive bucket, empty or ending in '/'"
+    )
     sse: str = Field(default="AES256", description="server-side encryption: AES256 or aws:kms")
     kms_key_id: str | None = Field(default=None, description="KMS key id or ARN when sse is aws:kms")
     format_id: str | None = Field(
@@ -102,7 +107,9 @@ class ArchiveResource(dg.ConfigurableResource):
     )
     concurrency: int = Field(default=8, ge=1, le=64, description="parallel downloads and uploads")
     media_types: list[str] | None = Field(default=None, description="limit discovery to these media types")
-    failure_rate_warn: float = Field(default=0.05, ge=0, le=1, description="warn when failed+quarantined exceed this share")
+    failure_rate_warn: float = Field(
+        default=0.05, ge=0, le=1, description="warn when failed+quarantined exceed this share"
+    )
     sensitive_check: Literal["auto", "lookup", "trust"] = Field(
         default="auto",
         description="how to find recordings a batch leaves out silently (sensitive data without "
@@ -213,8 +220,12 @@ class ArchiveResource(dg.ConfigurableResource):
 
 class WebhookResource(dg.ConfigurableResource):
     urls: list[str] = Field(default_factory=list, description="endpoints to POST events to")
-    secret: str | None = Field(default=None, description="Standard Webhooks secret (whsec_...); bind with dg.EnvVar")
-    per_recording: bool = Field(default=False, description="also send one recording.archived event per recording")
+    secret: str | None = Field(
+        default=None, description="Standard Webhooks secret (whsec_...); bind with dg.EnvVar"
+    )
+    per_recording: bool = Field(
+        default=False, description="also send one recording.archived event per recording"
+    )
     timeout_s: float = Field(default=10.0, gt=0, le=30, description="the longest one POST may take")
     tick_budget_s: float = Field(
         default=30.0, ge=1, le=45, description="time a sensor tick spends delivering (a tick may take 60 s)"

@@ -1,7 +1,6 @@
 """Retention watch (issue 14): the expiry radar with its check, the daily orphans table, their jobs and
 schedules. The archive schedule reads the radar's latest ``days_at_risk`` and runs those days first."""
 
-
 import asyncio
 import json
 from datetime import datetime, timedelta, timezone
@@ -120,8 +119,12 @@ def build_recording_orphans(partitions_def, backfill_policy=None) -> dg.AssetsDe
         rows = orphan_rows(orphans, window)
         uri = write_table(archive.manifest_store(), orphans_key(day=window.day), to_table(rows, ORPHANS))
         return dg.MaterializeResult(
-            metadata={"orphans": len(rows), "orphans_listed": len(orphans), "uri": dg.MetadataValue.text(uri),
-                      "api_requests": stats.api_requests}  # fmt: skip
+            metadata={
+                "orphans": len(rows),
+                "orphans_listed": len(orphans),
+                "uri": dg.MetadataValue.text(uri),
+                "api_requests": stats.api_requests,
+            }  # fmt: skip
         )
 
     return recording_orphans

@@ -6,7 +6,6 @@ back in full and compares SHA-256 and container with the day's manifest. The ``r
 schedule runs it over the last 30 days, one run per day, like ``restic check --read-data-subset``.
 """
 
-
 import warnings
 from datetime import date, timedelta
 

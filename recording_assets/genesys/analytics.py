@@ -43,7 +43,9 @@ class Discovery:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return (
+        moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
 
 
 def dimension_filter(dimension: str, operator: str, *values: str, match: str = "and") -> dict:
@@ -178,7 +180,9 @@ class Analytics:
             f"{len(window_ids)} distinct ones were returned after {len(passes)} passes"
         )
 
-    async def _page(self, start, end, filters, page_number: int, *, order: str = "asc", page_size: int | None = None) -> dict:
+    async def _page(
+        self, start, end, filters, page_number: int, *, order: str = "asc", page_size: int | None = None
+    ) -> dict:
         body = {
             "interval": f"{_iso(start)}/{_iso(end)}",
             "order": order,
@@ -211,7 +215,9 @@ class Analytics:
             "startOfDayIntervalMatching": True,
             **filters,
         }
-        submitted = await self._t.api("POST", JOBS_PATH, family="analytics.jobs", json=body, permission=PERMISSION)
+        submitted = await self._t.api(
+            "POST", JOBS_PATH, family="analytics.jobs", json=body, permission=PERMISSION
+        )
         job_id = submitted.json()["jobId"]
         found.windows += 1
         delay = self._poll_initial
@@ -219,7 +225,9 @@ class Analytics:
         while True:
             await self._clock.sleep(delay)
             status = (
-                await self._t.api("GET", f"{JOBS_PATH}/{job_id}", family="analytics.jobs", permission=PERMISSION)
+                await self._t.api(
+                    "GET", f"{JOBS_PATH}/{job_id}", family="analytics.jobs", permission=PERMISSION
+                )
             ).json()
             state = status.get("state")
             if state == "FULFILLED":
@@ -229,7 +237,9 @@ class Analytics:
                     f"analytics details job {job_id} ended {state}: {status.get('errorMessage') or 'no reason given'}"
                 )
             if self._clock.time() > deadline:
-                raise JobFailedError(f"analytics details job {job_id} still {state} after {self._job_timeout:.0f}s")
+                raise JobFailedError(
+                    f"analytics details job {job_id} still {state} after {self._job_timeout:.0f}s"
+                )
             delay = min(self._poll_max, delay * 1.5)
         cursor = None
         while True:
@@ -238,7 +248,11 @@ class Analytics:
                 params["cursor"] = cursor
             page = (
                 await self._t.api(
-                    "GET", f"{JOBS_PATH}/{job_id}/results", family="analytics.jobs", params=params, permission=PERMISSION
+                    "GET",
+                    f"{JOBS_PATH}/{job_id}/results",
+                    family="analytics.jobs",
+                    params=params,
+                    permission=PERMISSION,
                 )
             ).json()
             found.pages += 1

@@ -22,9 +22,13 @@ from recording_assets.genesys.errors import BadRequestError, ConflictError, Gene
 from recording_assets.genesys.live_conversations import LiveConversation, LiveConversations
 
 PAUSE_PERMISSION = "conversation:recording:pauseOthers"
-RECORD_PERMISSION = "conversation:call:record"  # any of: participant:wrapup, call:record, communication:disconnect
+RECORD_PERMISSION = (
+    "conversation:call:record"  # any of: participant:wrapup, call:record, communication:disconnect
+)
 _PAST = {"pause": "paused", "resume": "resumed", "start": "started", "stop": "stopped"}
-_NOT_ACTIVE_CODE = "conversation.not.active"  # the sandbox's code; the live API's code for this is unconfirmed
+_NOT_ACTIVE_CODE = (
+    "conversation.not.active"  # the sandbox's code; the live API's code for this is unconfirmed
+)
 CONFLICT_RETRY_DELAY_S = 0.5
 
 

@@ -14,7 +14,15 @@ from recording_assets.genesys.models import ConversationSummary
 from recording_assets.genesys.transport import Transport
 
 _MEDIA_KEYS = (
-    "calls", "callbacks", "chats", "emails", "messages", "socials", "videos", "screenshares", "cobrowsesessions"
+    "calls",
+    "callbacks",
+    "chats",
+    "emails",
+    "messages",
+    "socials",
+    "videos",
+    "screenshares",
+    "cobrowsesessions",
 )
 _ENDED_STATES = ("disconnected", "terminated")
 MAX_ACTIVE_WINDOW = timedelta(days=30)  # the details query looks back at most 35 days
@@ -48,7 +56,8 @@ class LiveConversation:
     def describe_participants(self) -> str:
         return (
             ", ".join(
-                f"{p.participant_id} ({p.purpose or '?'}{'' if p.connected else ', left'})" for p in self.participants
+                f"{p.participant_id} ({p.purpose or '?'}{'' if p.connected else ', left'})"
+                for p in self.participants
             )
             or "none"
         )
@@ -84,14 +93,20 @@ class LiveConversations:
         ]
         extra = {"segmentFilters": segment_filters} if segment_filters else None
         found = await self._analytics.conversations(
-            start=now - since, end=now + timedelta(seconds=1), media_types=media_types, ended=False, extra_filters=extra
+            start=now - since,
+            end=now + timedelta(seconds=1),
+            media_types=media_types,
+            ended=False,
+            extra_filters=extra,
         )
         return [c for c in found.conversations if c.conversation_end is None]
 
     async def inspect(self, conversation_id: str) -> LiveConversation:
         """The conversation's recording state and participants (``GET conversations/{id}``, plus
         ``GET conversations/calls/{id}`` for calls, the documented read side of call recording state)."""
-        response = await self._t.api("GET", f"/api/v2/conversations/{conversation_id}", family="conversations")
+        response = await self._t.api(
+            "GET", f"/api/v2/conversations/{conversation_id}", family="conversations"
+        )
         body = response.json()
         raw_participants = body.get("participants") or []
         media = tuple(k for k in _MEDIA_KEYS if any(p.get(k) for p in raw_participants))
@@ -106,7 +121,9 @@ class LiveConversations:
             call = response.json()
             state = str(call.get("recordingState") or state).lower()
             secure_pause = bool(call.get("securePause", secure_pause))
-            participants = tuple(_participant(p, call=True) for p in call.get("participants") or [] if p.get("id"))
+            participants = tuple(
+                _participant(p, call=True) for p in call.get("participants") or [] if p.get("id")
+            )
         return LiveConversation(
             conversation_id=conversation_id,
             media=media,

@@ -24,8 +24,17 @@ from recording_assets.genesys.fields import (
     required_str,
 )
 
-__all__ = ["BatchResult", "BatchStatus", "ConversationSummary", "Recording", "RecordingMetadata",
-           "ResponseFormatError", "parse_count", "parse_time", "shared_text"]
+__all__ = [
+    "BatchResult",
+    "BatchStatus",
+    "ConversationSummary",
+    "Recording",
+    "RecordingMetadata",
+    "ResponseFormatError",
+    "parse_count",
+    "parse_time",
+    "shared_text",
+]
 
 
 @dataclass(frozen=True, slots=True)  # 100,000 a day at most: no per-instance __dict__
@@ -81,7 +90,9 @@ class ConversationSummary:
             conversation_start=parse_time(body.get("conversationStart"), field="conversationStart"),
             conversation_end=optional_time(body.get("conversationEnd"), field="conversationEnd"),
             originating_direction=shared_text(body.get("originatingDirection")),
-            division_ids=tuple(shared_text(d) for d in required_list(body.get("divisionIds"), field="divisionIds")),
+            division_ids=tuple(
+                shared_text(d) for d in required_list(body.get("divisionIds"), field="divisionIds")
+            ),
             media_types=tuple(media),
             agent_ids=tuple(agents),
             queue_ids=tuple(queues),

@@ -125,7 +125,9 @@ def _holds(granted: set[str], permission: str) -> bool:
 async def _granted(transport: Transport, client_id: str) -> tuple[set[str] | None, list[str]]:
     """The permissions of the client's roles, or None (with why) when they cannot be read."""
     try:
-        client = (await transport.api("GET", f"/api/v2/oauth/clients/{client_id}", family="authorization")).json()
+        client = (
+            await transport.api("GET", f"/api/v2/oauth/clients/{client_id}", family="authorization")
+        ).json()
         permissions: set[str] = set()
         for role_division in client.get("roleDivisions") or []:
             role = (

@@ -83,7 +83,9 @@ class Recordings:
         """Submit ``items`` in chunks of 100 (a window of jobs at a time, each when ``room`` is open); yield each
         job's results the moment it completes. A conversation's recordings all come in the job that asked for
         it. ``items`` may be an async iterable of chunks, submitted as they arrive."""
-        return BatchStream(self.submit_batch, self.batch_status, self._clock, self._poll).results(items, room=room)
+        return BatchStream(self.submit_batch, self.batch_status, self._clock, self._poll).results(
+            items, room=room
+        )
 
     async def run_batches(self, items: Sequence[BatchItem]) -> list[BatchResult]:
         """Every result of ``items``' batch jobs, once all of them completed."""
@@ -115,7 +117,9 @@ class Recordings:
             if not recording.transcoding or not wait:
                 return recording
             if self._clock.time() > deadline:
-                raise JobFailedError(f"recording {recording_id} still transcoding after {self._transcode_timeout:.0f}s")
+                raise JobFailedError(
+                    f"recording {recording_id} still transcoding after {self._transcode_timeout:.0f}s"
+                )
             hint_s = (recording.estimated_transcode_ms or 0) / 1000.0
             await self._clock.sleep(min(60.0, max(2.0, hint_s)))
 

@@ -6,8 +6,8 @@ Every API call goes through ``Transport.api``; presigned media downloads go thro
 
 from __future__ import annotations
 
-from collections import Counter
 import inspect
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field

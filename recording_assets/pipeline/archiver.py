@@ -31,8 +31,8 @@ from datetime import date
 
 from recording_assets.archive.protocol import RecordingStore
 from recording_assets.genesys import GenesysClient
-from recording_assets.genesys.recordings import BATCH_LIMIT
 from recording_assets.genesys.models import ConversationSummary
+from recording_assets.genesys.recordings import BATCH_LIMIT
 from recording_assets.pipeline import protection, restore, settled
 from recording_assets.pipeline.audit import AuditTrail
 from recording_assets.pipeline.context import FORMAT_CONTENT_TYPES, ArchiveContext, ArchiveOptions

@@ -69,6 +69,9 @@ class AuditTrail:
             self._parts += 1
             key = audit_key(day=self._day, run_id=self._run_id, part=self._parts, prefix=self._key_prefix)
         self._store.put_bytes(
-            key, to_parquet_bytes(to_table(rows, AUDIT)), content_type="application/vnd.apache.parquet", overwrite=False
+            key,
+            to_parquet_bytes(to_table(rows, AUDIT)),
+            content_type="application/vnd.apache.parquet",
+            overwrite=False,
         )
         self.keys.append(key)

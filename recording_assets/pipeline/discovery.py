@@ -10,11 +10,13 @@ import pyarrow as pa
 from recording_assets.genesys import GenesysClient
 from recording_assets.genesys.analytics import Discovery
 from recording_assets.genesys.models import ConversationSummary, shared_text
-from recording_assets.pipeline.window import DayWindow
 from recording_assets.pipeline.tables import METADATA, table_of
+from recording_assets.pipeline.window import DayWindow
 
 
-async def discover_day(client: GenesysClient, window: DayWindow, *, media_types=None, on_new=None) -> Discovery:
+async def discover_day(
+    client: GenesysClient, window: DayWindow, *, media_types=None, on_new=None
+) -> Discovery:
     """Ended conversations that started in the local day; live ones belong to a later sweep. ``on_new``: each
     page's conversations not seen before, as it arrives (``Analytics.conversations``)."""
     return await client.analytics.conversations(
@@ -83,7 +85,6 @@ def conversations_from_table(table: pa.Table) -> list[ConversationSummary]:
         for batch in table.to_batches(max_chunksize=8192)
         for row in batch.to_pylist()
     ]
-
 
 
 def _shared_all(values: list[str] | None) -> tuple[str, ...]:

@@ -206,7 +206,9 @@ async def _quarantine(
         reason += f"; the same bytes {repeats} times: not downloaded again unless force_quarantined is set"
     metadata = _object_metadata(ctx, task, spool, verdict.container)
     try:
-        await ctx.s3(ctx.store.put_new, key, spool, content_type="application/octet-stream", metadata=metadata)
+        await ctx.s3(
+            ctx.store.put_new, key, spool, content_type="application/octet-stream", metadata=metadata
+        )
     except ObjectExistsError:
         pass  # these very bytes (the key names their SHA-256) are kept already
     state, size, sha256 = State.QUARANTINED, spool.size, spool.sha256_hex

@@ -116,7 +116,9 @@ async def refresh_expired(ctx: ArchiveContext, expired: list[DownloadTask]) -> N
         ctx.report.url_refreshes += len(expired)
         again: list[DownloadTask] = []
         for start in range(0, len(expired), BATCH_LIMIT):
-            again += await download_all(ctx, await _with_fresh_urls(ctx, expired[start : start + BATCH_LIMIT]))
+            again += await download_all(
+                ctx, await _with_fresh_urls(ctx, expired[start : start + BATCH_LIMIT])
+            )
         expired = again
     for task in expired:
         reason = "URL kept expiring before the download finished"

@@ -73,7 +73,14 @@ def manifest_table(
 
 
 _IN_ARCHIVE = [state.value for state in State if state.in_archive]
-_FROM_CONVERSATION = ("conversation_start", "conversation_end", "duration_ms", "agent_ids", "queue_ids", "wrap_up_codes")
+_FROM_CONVERSATION = (
+    "conversation_start",
+    "conversation_end",
+    "duration_ms",
+    "agent_ids",
+    "queue_ids",
+    "wrap_up_codes",
+)
 # What manifest_table reads of its inputs: the rest of their columns need not be decoded.
 METADATA_COLUMNS = ("conversation_id", *_FROM_CONVERSATION)
 _KEPT_AS_IS = ("conversation_id", "recording_id", "content_type", "container")

@@ -51,7 +51,9 @@ class Outcome:
 
     def values(self, run_id: str) -> tuple:
         """This outcome's row of ``OUTCOMES`` as values in column order, written by run ``run_id``."""
-        return tuple(self.state.value if name == "state" else getattr(self, name) for name in _FIELDS) + (run_id,)
+        return tuple(self.state.value if name == "state" else getattr(self, name) for name in _FIELDS) + (
+            run_id,
+        )
 
 
 def outcomes_table(outcomes: Iterable[Outcome], run_id: str) -> pa.Table:

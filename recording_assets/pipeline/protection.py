@@ -21,7 +21,9 @@ async def protect_day(ctx: ArchiveContext, conversation_ids: Iterable[str]) -> N
     ids = sorted(conversation_ids)
     if not ctx.options.retention.protect_until_archived or not ids:
         return
-    await ctx.client.retention.protect(ids, protect=True)  # a chunk of the day at a time, as batches are asked
+    await ctx.client.retention.protect(
+        ids, protect=True
+    )  # a chunk of the day at a time, as batches are asked
     ctx.report.protection["protected"] = ctx.report.protection.get("protected", 0) + len(ids)
     ctx.audit.record("protected", reason=f"deletion protection applied to {len(ids)} conversations")
 

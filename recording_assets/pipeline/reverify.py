@@ -59,7 +59,7 @@ def reverify(
         problem = {"recording_id": row["recording_id"], "uri": uri}
         if not uri.startswith(prefix):
             return {**problem, "problem": f"not in the archive bucket {store.bucket}"}
-        key = uri[len(prefix):]
+        key = uri[len(prefix) :]
         try:
             if store.head(key) is None:
                 return {**problem, "problem": "object missing"}

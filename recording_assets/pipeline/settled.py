@@ -21,7 +21,14 @@ from recording_assets.pipeline.outcome import Key, Outcome, parse_time
 from recording_assets.pipeline.states import State
 
 # What a carried-forward lasting quarantine keeps, so its manifest row points at its one copy.
-_KEPT_WITH_A_QUARANTINE = ("sha256", "size_bytes", "content_type", "container", "quarantine_uri", "quarantine_repeats")
+_KEPT_WITH_A_QUARANTINE = (
+    "sha256",
+    "size_bytes",
+    "content_type",
+    "container",
+    "quarantine_uri",
+    "quarantine_repeats",
+)
 
 
 async def load_existing(ctx: ArchiveContext) -> None:
@@ -98,7 +105,9 @@ def conversations_with_work(
             # Never settled by a run that finished: a run cut off mid-day may have stored some of its
             # recordings and not others (or a day archived before the conversations table existed).
             work.append(cid)
-        elif not entry.get("settled") or conversation.recorded_sessions > (entry.get("recorded_sessions") or 0):
+        elif not entry.get("settled") or conversation.recorded_sessions > (
+            entry.get("recorded_sessions") or 0
+        ):
             work.append(cid)
     return work
 

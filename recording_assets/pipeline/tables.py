@@ -22,7 +22,13 @@ from typing import TypeVar
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from recording_assets.archive.keys import audit_key, conversations_key, manifest_key, metadata_key, outcomes_key
+from recording_assets.archive.keys import (
+    audit_key,
+    conversations_key,
+    manifest_key,
+    metadata_key,
+    outcomes_key,
+)
 
 # Arrow's default pool (mimalloc) keeps the pages of freed buffers for reuse, so a day's tables lift
 # the process's RSS for the rest of the run (measured: +57 MB on a 3,200-recording day, benchmarks/
@@ -135,7 +141,11 @@ CONVERSATIONS_TABLE = Table(
     conversations_key(day=date(2026, 11, 20)),
     (
         CONVERSATION_ID,
-        Column("recorded_sessions", pa.int32(), "Sessions analytics flagged as recorded when the row was written."),
+        Column(
+            "recorded_sessions",
+            pa.int32(),
+            "Sessions analytics flagged as recorded when the row was written.",
+        ),
         Column("recordings", pa.int32(), "Recordings the run knows of in the conversation."),
         Column("settled", pa.bool_(), "Batch answered and every recording final: no request next run."),
         RUN_ID,
@@ -170,8 +180,16 @@ MANIFEST_TABLE = Table(
         Column("manifest_run_id", pa.string(), "Run id that wrote this manifest."),
         Column(
             "annotations",
-            pa.list_(pa.struct([("reason", pa.string()), ("type", pa.string()), ("location_ms", pa.int64()),
-                                ("duration_ms", pa.int64())])),  # fmt: skip
+            pa.list_(
+                pa.struct(
+                    [
+                        ("reason", pa.string()),
+                        ("type", pa.string()),
+                        ("location_ms", pa.int64()),
+                        ("duration_ms", pa.int64()),
+                    ]
+                )
+            ),  # fmt: skip
             "Genesys annotations of the recording (`reason` Hold, SecurePause ...; where and how long, ms). "
             "Null unless the `annotations` setting is on.",
         ),
@@ -205,7 +223,9 @@ TABLES = (METADATA_TABLE, OUTCOMES_TABLE, CONVERSATIONS_TABLE, MANIFEST_TABLE, A
 METADATA, OUTCOMES, CONVERSATIONS, MANIFEST, AUDIT = (table.schema for table in TABLES)
 
 
-def table_of(items: Iterable[T], schema: pa.Schema, values: Callable[[T], tuple], *, batch_rows: int = 8192) -> pa.Table:
+def table_of(
+    items: Iterable[T], schema: pa.Schema, values: Callable[[T], tuple], *, batch_rows: int = 8192
+) -> pa.Table:
     """A table of ``schema`` from ``items``, ``values(item)`` giving one row in column order. Built in record
     batches of ``batch_rows``, so neither a list of row dicts nor a whole day of Python rows is held."""
     batches: list[pa.RecordBatch] = []

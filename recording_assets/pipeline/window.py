@@ -12,7 +12,6 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
-
 class PartitionConfigError(ValueError):
     """A partition key or time zone that is not one; the message says what would be valid."""
 

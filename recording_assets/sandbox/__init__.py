@@ -13,4 +13,12 @@ from recording_assets.sandbox.dialect import DIALECTS, Dialect
 from recording_assets.sandbox.faults import Faults
 from recording_assets.sandbox.server import SandboxServer
 
-__all__ = ["ALL_PERMISSIONS", "DIALECTS", "Dialect", "Faults", "RemoteBindRefused", "SandboxConfig", "SandboxServer"]
+__all__ = [
+    "ALL_PERMISSIONS",
+    "DIALECTS",
+    "Dialect",
+    "Faults",
+    "RemoteBindRefused",
+    "SandboxConfig",
+    "SandboxServer",
+]

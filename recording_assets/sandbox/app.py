@@ -20,10 +20,11 @@ from recording_assets.sandbox import (
     routes_conversations,
     routes_identity,
     routes_media,
+    routes_recordings,
+    routes_retention,
 )
-from recording_assets.sandbox import routes_recordings, routes_retention
-from recording_assets.sandbox.faults import Faults
 from recording_assets.sandbox.errors import not_found
+from recording_assets.sandbox.faults import Faults
 from recording_assets.sandbox.gateway import error_body
 from recording_assets.sandbox.ratelimit import RateLimiter
 from recording_assets.sandbox.state import SandboxState

@@ -6,7 +6,7 @@ import argparse
 import signal
 import sys
 import threading
-from typing import Sequence
+from collections.abc import Sequence
 
 from recording_assets.sandbox.config import RemoteBindRefused, SandboxConfig
 from recording_assets.sandbox.faults import Faults

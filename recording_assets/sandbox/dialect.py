@@ -44,7 +44,9 @@ class Dialect:
             ("timestamps", TIMESTAMPS),
         ):
             if getattr(self, name) not in allowed:
-                raise ValueError(f"dialect {name}={getattr(self, name)!r}: choose one of {', '.join(map(str, allowed))}")
+                raise ValueError(
+                    f"dialect {name}={getattr(self, name)!r}: choose one of {', '.join(map(str, allowed))}"
+                )
         if not 0 <= self.media_redirects <= 10:
             raise ValueError("dialect media_redirects must be within 0..10")
 
@@ -69,7 +71,11 @@ class Dialect:
     def differences(self) -> dict[str, object]:
         """The fields that differ from the default reading (for logs and benchmark labels)."""
         default = Dialect()
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != getattr(default, f.name)}
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if getattr(self, f.name) != getattr(default, f.name)
+        }
 
 
 def _all_other_readings() -> Dialect:
@@ -96,4 +102,3 @@ DIALECTS: dict[str, Dialect] = {
     "redirecting-media": Dialect(media_redirects=2),
     "independent": _all_other_readings(),
 }
-

@@ -9,8 +9,9 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from recording_assets.sandbox.flags import option
 from recording_assets.sandbox.ids import fraction
@@ -79,7 +80,7 @@ class Faults:
             object.__setattr__(self, "deny_permissions", frozenset(self.deny_permissions))
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> "Faults":
+    def from_mapping(cls, data: Mapping[str, Any]) -> Faults:
         """Build from JSON (``POST /__sandbox/faults``); unknown keys are an error, not silently ignored."""
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - known

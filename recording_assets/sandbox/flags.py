@@ -42,7 +42,9 @@ def option(
 ) -> Any:
     """A dataclass field with ``default`` and how the command line offers it (``cli=False``: not at all,
     the command line leaves it at its default; ``parse``: the function that reads its one flag)."""
-    return dataclasses.field(default=default, metadata={_KEY: _Flag(help, flag, metavar, cli_default, cli, parse)})
+    return dataclasses.field(
+        default=default, metadata={_KEY: _Flag(help, flag, metavar, cli_default, cli, parse)}
+    )
 
 
 def add_flags(parser: argparse.ArgumentParser | argparse._ArgumentGroup, config_class: type) -> None:

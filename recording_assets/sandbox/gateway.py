@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -22,7 +23,12 @@ from recording_assets.sandbox.ratelimit import RateLimiter
 from recording_assets.sandbox.state import SandboxState
 from recording_assets.sandbox.tokens import Token
 
-_5XX_CODES = {500: "internal.server.error", 502: "bad.gateway", 503: "service.unavailable", 504: "gateway.timeout"}
+_5XX_CODES = {
+    500: "internal.server.error",
+    502: "bad.gateway",
+    503: "service.unavailable",
+    504: "gateway.timeout",
+}
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -17,8 +17,9 @@ import random
 import struct
 import zipfile
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING
 
 from recording_assets.sandbox.ids import stable_int
 from recording_assets.sandbox.timefmt import iso
@@ -67,7 +68,7 @@ def native_container(media_kind: str, roll: float) -> str:
     ]
 
 
-def container_for(recording: "Recording", format_id: str | None) -> str:
+def container_for(recording: Recording, format_id: str | None) -> str:
     """The container a request gets. ``format_id``: the formatId / chatFormatId / ... value; None = native."""
     fmt = (format_id or "NONE").upper()
     if recording.media == "audio":
@@ -77,7 +78,7 @@ def container_for(recording: "Recording", format_id: str | None) -> str:
     return recording.codec  # screen: always WebM video; message: ZIP; email: EML
 
 
-def is_transcode(recording: "Recording", container: str) -> bool:
+def is_transcode(recording: Recording, container: str) -> bool:
     return recording.media == "audio" and container != recording.codec
 
 
@@ -107,7 +108,7 @@ class MediaBody:
         return digest.hexdigest()
 
 
-def body_for(seed: int, recording: "Recording", container: str, scale: float) -> MediaBody:
+def body_for(seed: int, recording: Recording, container: str, scale: float) -> MediaBody:
     content_type, rate = CONTAINERS[container]
     key = stable_int(seed, recording.id, container)
     if recording.giant_bytes and recording.media == "audio":
@@ -121,7 +122,7 @@ def body_for(seed: int, recording: "Recording", container: str, scale: float) ->
 
 # ---- WAV --------------------------------------------------------------------------------------
 def _wav(ulaw: bool) -> Callable:
-    def build(key: int, recording: "Recording", target: int) -> tuple[int, Callable[[], Iterator[bytes]]]:
+    def build(key: int, recording: Recording, target: int) -> tuple[int, Callable[[], Iterator[bytes]]]:
         frequency = 300 + key % 500  # a whole number of Hz: a one-second block loops without a click
         if ulaw:
             fmt = struct.pack("<HHIIHHH", 7, 1, 8000, 8000, 1, 8, 0)
@@ -218,7 +219,7 @@ def ogg_page(serial: int, sequence: int, granule: int, flags: int, packets: list
     return header[:22] + struct.pack("<I", crc) + header[26:] + body
 
 
-def _ogg(key: int, recording: "Recording", target: int) -> tuple[int, Callable[[], Iterator[bytes]]]:
+def _ogg(key: int, recording: Recording, target: int) -> tuple[int, Callable[[], Iterator[bytes]]]:
     serial = key & 0xFFFFFFFF
     rng = random.Random(key)
     packet = b"\xf8" + rng.randbytes(_PACKET - 1)  # TOC: CELT fullband 20 ms, mono, one frame
@@ -291,7 +292,7 @@ def _void(length: int) -> bytes:
 
 
 def _webm(video: bool) -> Callable:
-    def build(key: int, recording: "Recording", target: int) -> tuple[int, Callable[[], Iterator[bytes]]]:
+    def build(key: int, recording: Recording, target: int) -> tuple[int, Callable[[], Iterator[bytes]]]:
         rng = random.Random(key)
         ebml = _el(
             b"\x1a\x45\xdf\xa3",
@@ -399,7 +400,7 @@ def _vp8_interframe_header(frame_len: int) -> bytes:
 _MP3_FRAME = b"\xff\xfb\x18\xc0" + bytes(140)  # MPEG-1 Layer III, 32 kbit/s, 32 kHz, mono: 144 bytes, silent
 
 
-def _mp3(key: int, recording: "Recording", target: int) -> tuple[int, Callable[[], Iterator[bytes]]]:
+def _mp3(key: int, recording: Recording, target: int) -> tuple[int, Callable[[], Iterator[bytes]]]:
     title = recording.id.encode()
     frames = b"TIT2" + struct.pack(">IH", len(title) + 1, 0) + b"\x00" + title
     fixed = 10 + len(frames)
@@ -450,7 +451,7 @@ def _sentences(rng: random.Random, count: int) -> list[str]:
     ]
 
 
-def _transcript(key: int, recording: "Recording", target: int) -> bytes:
+def _transcript(key: int, recording: Recording, target: int) -> bytes:
     rng = random.Random(key)
     messages = []
     size = 200
@@ -488,23 +489,23 @@ def _zip_of(name: str, payload: bytes, moment_ms: int) -> bytes:
     return buffer.getvalue()
 
 
-def _document(make: Callable[[int, "Recording", int], bytes]) -> Callable:
-    def build(key: int, recording: "Recording", target: int) -> tuple[int, Callable[[], Iterator[bytes]]]:
+def _document(make: Callable[[int, Recording, int], bytes]) -> Callable:
+    def build(key: int, recording: Recording, target: int) -> tuple[int, Callable[[], Iterator[bytes]]]:
         data = make(key, recording, min(target, 4 << 20))
         return len(data), lambda: iter((data,))
 
     return build
 
 
-def _chat_zip(key: int, recording: "Recording", target: int) -> bytes:
+def _chat_zip(key: int, recording: Recording, target: int) -> bytes:
     return _zip_of("transcript.json", _transcript(key, recording, target), recording.start_ms)
 
 
-def _message_zip(key: int, recording: "Recording", target: int) -> bytes:
+def _message_zip(key: int, recording: Recording, target: int) -> bytes:
     return _zip_of("messages.json", _transcript(key, recording, target), recording.start_ms)
 
 
-def _eml(key: int, recording: "Recording", target: int) -> bytes:
+def _eml(key: int, recording: Recording, target: int) -> bytes:
     rng = random.Random(key)
     moment = iso(recording.start_ms)
     lines = [

@@ -13,8 +13,8 @@ import math
 import random
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from recording_assets.sandbox import media
 from recording_assets.sandbox.dialect import Dialect
@@ -131,7 +131,7 @@ class Recording:
 
     def __init__(
         self,
-        conversation: "Conversation",
+        conversation: Conversation,
         sub: int,
         media_kind: str,
         subtype: str | None,
@@ -232,7 +232,7 @@ class Conversation:
         "_id",
     )
 
-    def __init__(self, org: "SyntheticOrg", live: bool, day_ordinal: int, index: int) -> None:
+    def __init__(self, org: SyntheticOrg, live: bool, day_ordinal: int, index: int) -> None:
         self.org = org
         self.live = live  # one of the config's guaranteed live calls
         self.day_ordinal = day_ordinal
@@ -385,7 +385,7 @@ class SyntheticOrg:
                 self._media_cache[key] = cached
         return cached
 
-    def _day(self, ordinal: int) -> "_Day":
+    def _day(self, ordinal: int) -> _Day:
         with self._lock:
             cached = self._days.get(ordinal)
             if cached is not None:

@@ -12,9 +12,9 @@ from recording_assets.sandbox.batch import BatchJob, content_type
 from recording_assets.sandbox.config import RECORDING_VIEW, VIEW_SENSITIVE
 from recording_assets.sandbox.errors import ApiError, bad_request, not_found
 from recording_assets.sandbox.gateway import Ctx, api, json_response
-from recording_assets.sandbox.org import ARCHIVED, DELETED, UPLOADING, Conversation, Recording, RETENTION_DAYS
-from recording_assets.sandbox.retention import RESTORING
+from recording_assets.sandbox.org import ARCHIVED, DELETED, RETENTION_DAYS, UPLOADING, Conversation, Recording
 from recording_assets.sandbox.presign import MediaGrant
+from recording_assets.sandbox.retention import RESTORING
 from recording_assets.sandbox.state import SandboxState
 from recording_assets.sandbox.timefmt import DAY_MS, iso, stamp
 
@@ -120,7 +120,9 @@ def routes(state: SandboxState) -> list[Route]:
     @api(state, "recording.metadata", RECORDING_VIEW)
     async def recording_metadata(ctx: Ctx) -> Response:
         conv = conversation(ctx)
-        return json_response([metadata(rec, ctx.now_ms, state.config.dialect.timestamps) for rec in conv.recordings])
+        return json_response(
+            [metadata(rec, ctx.now_ms, state.config.dialect.timestamps) for rec in conv.recordings]
+        )
 
     @api(state, "recording.get", RECORDING_VIEW)
     async def recordings(ctx: Ctx) -> Response:

@@ -26,8 +26,8 @@ from recording_assets.sandbox.config import (
 )
 from recording_assets.sandbox.errors import ApiError, bad_request, not_found
 from recording_assets.sandbox.gateway import Ctx, api, json_response, missing_permissions_message
-from recording_assets.sandbox.orphans import ORPHAN_DAYS, annotations_for, has_conversation, orphans_for_day
 from recording_assets.sandbox.org import Recording
+from recording_assets.sandbox.orphans import ORPHAN_DAYS, annotations_for, has_conversation, orphans_for_day
 from recording_assets.sandbox.retention import ARCHIVED, RestoreRefused
 from recording_assets.sandbox.routes_recordings import recording_fields
 from recording_assets.sandbox.state import SandboxState

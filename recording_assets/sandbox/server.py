@@ -77,7 +77,7 @@ class SandboxServer:
         self._port: int | None = None
 
     # ---- lifecycle ----------------------------------------------------------------------------
-    def start(self) -> "SandboxServer":
+    def start(self) -> SandboxServer:
         if self._thread is not None:
             raise RuntimeError("sandbox already started")
         family = socket.AF_INET6 if ":" in self.config.host else socket.AF_INET
@@ -123,7 +123,7 @@ class SandboxServer:
             self._socket.close()
         self._server = self._thread = self._socket = None
 
-    def __enter__(self) -> "SandboxServer":
+    def __enter__(self) -> SandboxServer:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

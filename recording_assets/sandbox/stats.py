@@ -64,7 +64,9 @@ class Stats:
             log = (
                 list(self._log)
                 if log_limit is None
-                else list(self._log)[-log_limit:] if log_limit > 0 else []
+                else list(self._log)[-log_limit:]
+                if log_limit > 0
+                else []
             )
             return {
                 "requests": dict(self._requests),

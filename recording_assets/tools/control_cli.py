@@ -34,7 +34,9 @@ def parse_since(text: str) -> timedelta:
     """``90m``, ``2h``, ``1d`` -> a timedelta within 1 minute .. 30 days (argparse type)."""
     match = _SINCE.fullmatch(text.strip().lower())
     if not match:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a duration: use minutes, hours or days, e.g. 90m, 2h, 1d")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a duration: use minutes, hours or days, e.g. 90m, 2h, 1d"
+        )
     value = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
     if value <= timedelta(0) or value > MAX_ACTIVE_WINDOW:
         raise argparse.ArgumentTypeError(f"{text!r} is out of range: use 1m up to {MAX_ACTIVE_WINDOW.days}d")
@@ -53,18 +55,28 @@ def add_commands(commands) -> None:
     active.add_argument("--queue", metavar="ID", help="only conversations that passed through this queue")
     active.add_argument("--user", metavar="ID", help="only conversations this user (agent) took part in")
     active.add_argument(
-        "--media", action="append", choices=MEDIA_TYPES, help="only this media type (repeatable; default: all)"
+        "--media",
+        action="append",
+        choices=MEDIA_TYPES,
+        help="only this media type (repeatable; default: all)",
     )
     active.add_argument(
-        "--since", type=parse_since, default=timedelta(hours=2), metavar="DURATION",
+        "--since",
+        type=parse_since,
+        default=timedelta(hours=2),
+        metavar="DURATION",
         help="look back this far for conversation starts: 90m, 2h, 1d (default 2h, at most 30d)",
     )
     active.add_argument("--json", action="store_true", help="print JSON for machines instead of a table")
     active.set_defaults(func=calls_active)
 
-    recording = commands.add_parser("recording", help="pause/resume/start/stop recording of a live conversation")
+    recording = commands.add_parser(
+        "recording", help="pause/resume/start/stop recording of a live conversation"
+    )
     recording_commands = recording.add_subparsers(dest="recording_command", required=True)
-    status = recording_commands.add_parser("status", help="recording state and participants of a conversation")
+    status = recording_commands.add_parser(
+        "status", help="recording state and participants of a conversation"
+    )
     status.add_argument("conversation_id", metavar="CONVERSATION_ID")
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")
     status.set_defaults(func=recording_status)
@@ -79,12 +91,15 @@ def add_commands(commands) -> None:
         command.add_argument("conversation_id", metavar="CONVERSATION_ID")
         if action in ("start", "stop"):
             command.add_argument(
-                "--participant", required=True, metavar="PARTICIPANT_ID",
+                "--participant",
+                required=True,
+                metavar="PARTICIPANT_ID",
                 help="the participant id (see `recording status CONVERSATION_ID`)",
             )
         command.add_argument("--reason", help="free text kept in the audit record (ticket, why)")
         command.add_argument(
-            "--no-audit", action="store_true",
+            "--no-audit",
+            action="store_true",
             help="act even though RECORDING_MANIFEST_BUCKET is not configured (nothing is audited)",
         )
         command.add_argument("--json", action="store_true", help="print the audit record as JSON")

@@ -158,7 +158,9 @@ def recording_action(args) -> int:
     else:
         _err(outcome.message)
     if audit_error:
-        _err(f"error: the audit record could NOT be written ({audit_error}); event: {event.to_json().decode()}")
+        _err(
+            f"error: the audit record could NOT be written ({audit_error}); event: {event.to_json().decode()}"
+        )
         return EXIT_NOT_AUDITED if outcome.ok else EXIT_REFUSED
     if audit_uri and not args.json:
         print(f"audited: {audit_uri}", file=sys.stdout if outcome.ok else sys.stderr)

@@ -21,7 +21,9 @@ def run_demo(*, day: str | None, conversations: int, media_scale: float) -> int:
     from recording_assets.pipeline.tables import from_parquet_bytes
 
     day = day or yesterday_utc()
-    with LocalStack(sandbox_config={"conversations_per_day": conversations, "media_scale": media_scale}) as stack:
+    with LocalStack(
+        sandbox_config={"conversations_per_day": conversations, "media_scale": media_scale}
+    ) as stack:
         stack.export()
         print(f"sandbox org     {stack.sandbox.base_url}  (Genesys Cloud Platform API subset)")
         print(f"local S3        {stack.s3_endpoint}  (moto, server mode)")
@@ -47,5 +49,8 @@ def run_demo(*, day: str | None, conversations: int, media_scale: float) -> int:
         print(f"manifest        s3://{bucket}/{key}")
         print(f"recordings      {len(manifest)}  " + "  ".join(f"{s}={n}" for s, n in sorted(counts.items())))
         print(f"archived bytes  {sum(r['size_bytes'] or 0 for r in manifest if r['state'] == 'archived'):,}")
-        print("checks          " + "  ".join(f"{name}={'pass' if ok else 'FAIL'}" for name, ok in sorted(checks.items())))
+        print(
+            "checks          "
+            + "  ".join(f"{name}={'pass' if ok else 'FAIL'}" for name, ok in sorted(checks.items()))
+        )
         return 0 if result.success else 1

@@ -119,8 +119,13 @@ class LocalStack:
     def s3_client(self):
         import boto3
 
-        return boto3.client("s3", endpoint_url=self.s3_endpoint, region_name="us-east-1",
-                            aws_access_key_id="local", aws_secret_access_key="local")
+        return boto3.client(
+            "s3",
+            endpoint_url=self.s3_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
 
     def create_buckets(self) -> None:
         client = self.s3_client()

@@ -64,11 +64,14 @@ def archive_sample_day(home: Path) -> str:
     return day
 
 
-def run_ui(*, host: str, port: int, conversations: int, media_scale: float, home: str | None,
-           sample_day: bool = True) -> int:
+def run_ui(
+    *, host: str, port: int, conversations: int, media_scale: float, home: str | None, sample_day: bool = True
+) -> int:
     root = Path(__file__).resolve().parents[2]  # the project: workspace.yaml
     dagster_home = prepare_home(Path(home or settings.dagster_home() or root / ".dagster_home"))
-    with LocalStack(sandbox_config={"conversations_per_day": conversations, "media_scale": media_scale}) as stack:
+    with LocalStack(
+        sandbox_config={"conversations_per_day": conversations, "media_scale": media_scale}
+    ) as stack:
         limit = {POOL_LIMIT: str(pool_limit(dagster_home))}
         env = {**settings.environment(), **stack.environment(), **limit}
         env[settings.DAGSTER_HOME] = str(dagster_home)
@@ -82,7 +85,18 @@ def run_ui(*, host: str, port: int, conversations: int, media_scale: float, home
             except Exception as exc:  # noqa: BLE001 - the UI is still worth opening, empty
                 print(f"could not archive a day before the UI starts ({exc}); it opens empty", flush=True)
         print(f"Dagster UI   http://{host}:{port}  (Ctrl-C stops everything)", flush=True)
-        command = [sys.executable, "-m", "dagster", "dev", "-w", str(root / "workspace.yaml"), "-h", host, "-p", str(port)]
+        command = [
+            sys.executable,
+            "-m",
+            "dagster",
+            "dev",
+            "-w",
+            str(root / "workspace.yaml"),
+            "-h",
+            host,
+            "-p",
+            str(port),
+        ]
         # A child of a non-interactive shell may inherit SIGINT as ignored; dagster dev would then never stop.
         process = subprocess.Popen(command, env=env, cwd=root, preexec_fn=_default_signals)
         try:

@@ -18,7 +18,9 @@ class Event:
     body: dict
 
     def payload(self) -> bytes:
-        return json.dumps({"type": self.type, "data": self.body}, sort_keys=True, separators=(",", ":")).encode()
+        return json.dumps(
+            {"type": self.type, "data": self.body}, sort_keys=True, separators=(",", ":")
+        ).encode()
 
     def to_json(self) -> dict:
         return {"msg_id": self.msg_id, "type": self.type, "body": self.body}

@@ -18,7 +18,7 @@ PREFIX = "whsec_"
 MIN_KEY_BYTES = 24  # the specification's lower bound (24 to 64 bytes)
 MAX_KEY_BYTES = 64
 HOW_TO_MAKE_ONE = (
-    "generate one with: python -c \"import base64, secrets; "
+    'generate one with: python -c "import base64, secrets; '
     "print('whsec_' + base64.b64encode(secrets.token_bytes(32)).decode())\""
 )
 

@@ -257,7 +257,12 @@ def test_any_text_raises_or_builds_a_contained_round_tripping_key(
 def test_quarantine_keys_round_trip_or_raise(attempt_id, recording_id):
     try:
         key = quarantine_key(
-            prefix="q/", day=DAY, queue_id=None, conversation_id="c", recording_id=recording_id, ext=".bin",
+            prefix="q/",
+            day=DAY,
+            queue_id=None,
+            conversation_id="c",
+            recording_id=recording_id,
+            ext=".bin",
             attempt_id=attempt_id,
         )
     except InvalidIdentifierError:

@@ -18,7 +18,7 @@ from recording_assets.archive.sniff import (
 # Real-world openings, byte for byte (the EBML headers are what ffmpeg/mkvmerge write).
 EBML_WEBM = bytes.fromhex("1a45dfa39f4286810142f7810142f2810442f381084282847765626d4287810442858102")
 EBML_MATROSKA = bytes.fromhex(
-    "1a45dfa3a34286810142f7810142f2810442f38108428288" "6d6174726f736b61" "4287810442858102"
+    "1a45dfa3a34286810142f7810142f2810442f381084282886d6174726f736b614287810442858102"
 )
 
 
@@ -214,7 +214,14 @@ def test_containers_for_content_type(content_type, expected):
 
 def test_extension_for():
     assert [extension_for(c) for c in ("wav", "ogg", "webm", "mp3", "mp4", "zip", "json", "eml")] == [
-        ".wav", ".ogg", ".webm", ".mp3", ".mp4", ".zip", ".json", ".eml"
+        ".wav",
+        ".ogg",
+        ".webm",
+        ".mp3",
+        ".mp4",
+        ".zip",
+        ".json",
+        ".eml",
     ]
     assert extension_for("unknown") == ".bin"
     with pytest.raises(ValueError, match="sniff"):

@@ -75,7 +75,10 @@ def store(s3_client, bucket):
 def rival_client(s3_endpoint):
     """A second, independent client: another run writing to the same bucket."""
     return boto3.client(
-        "s3", endpoint_url=s3_endpoint, region_name="us-east-1", config=Config(retries={"mode": "standard"}),
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name="us-east-1",
+        config=Config(retries={"mode": "standard"}),
         **S3_CREDENTIALS,
     )
 

@@ -17,10 +17,10 @@ import pytest
 
 from recording_assets import settings as cfg
 from recording_assets.archive.store import ArchiveStore
-from recording_assets.tools.cli import main
-from recording_assets.tools.control_cli import parse_since
 from recording_assets.genesys.control import PAUSE_PERMISSION
 from recording_assets.sandbox import Faults
+from recording_assets.tools.cli import main
+from recording_assets.tools.control_cli import parse_since
 from recording_assets_tests.conftest import S3_CREDENTIALS
 from recording_assets_tests.reliability.faultproxy import FaultProxy
 
@@ -28,9 +28,23 @@ TODAY = date(2026, 1, 1)
 YESTERDAY = date(2025, 12, 31)
 UNKNOWN = "8f1e0d4c-2b1a-4c3d-9e8f-0a1b2c3d4e5f"
 AUDIT_FIELDS = {
-    "event_id", "at", "launched_by", "source", "action", "conversation_id", "participant_id", "outcome",
-    "message", "state", "http_status", "correlation_id", "error_type", "missing_permission", "run_id",
-    "oauth_client_id", "reason",
+    "event_id",
+    "at",
+    "launched_by",
+    "source",
+    "action",
+    "conversation_id",
+    "participant_id",
+    "outcome",
+    "message",
+    "state",
+    "http_status",
+    "correlation_id",
+    "error_type",
+    "missing_permission",
+    "run_id",
+    "oauth_client_id",
+    "reason",
 }
 
 
@@ -87,7 +101,11 @@ def audit_records(s3_client, bucket: str) -> list[dict]:
 
 
 def writes(sandbox) -> list[tuple[str, str, int]]:
-    return [(e["method"], e["path"], e["status"]) for e in sandbox.stats()["log"] if e["family"] == "recording.state"]
+    return [
+        (e["method"], e["path"], e["status"])
+        for e in sandbox.stats()["log"]
+        if e["family"] == "recording.state"
+    ]
 
 
 def api_requests(sandbox) -> list[tuple[str, str]]:
@@ -109,7 +127,10 @@ def test_pause_resume_are_audited_and_idempotent(sandbox, env, capsys, s3_client
 
     code, out, err = run(capsys, "recording", "pause", conv.id, "--reason", "PCI card payment")
     assert code == 0, err
-    assert f"conversation {conv.id}: recording paused" in out and f"audited: s3://{bucket}/control-audit/date=" in out
+    assert (
+        f"conversation {conv.id}: recording paused" in out
+        and f"audited: s3://{bucket}/control-audit/date=" in out
+    )
     assert writes(sandbox) == [("PUT", put, 200)]
 
     code, out, err = run(capsys, "recording", "pause", conv.id)
@@ -122,21 +143,29 @@ def test_pause_resume_are_audited_and_idempotent(sandbox, env, capsys, s3_client
     assert sandbox.state.control.state(conv).state == "active"
 
     records = audit_records(s3_client, bucket)
-    assert [(r["action"], r["outcome"]) for r in records] == [("pause", "changed"), ("pause", "already"), ("resume", "changed")]
+    assert [(r["action"], r["outcome"]) for r in records] == [
+        ("pause", "changed"),
+        ("pause", "already"),
+        ("resume", "changed"),
+    ]
     first = records[0]
     assert set(first) == AUDIT_FIELDS
     assert first["launched_by"] == "cli:alice" and first["source"] == "cli" and first["run_id"] is None
     assert first["conversation_id"] == conv.id and first["participant_id"] is None
     assert first["http_status"] == 200 and first["correlation_id"] and first["state"] == "paused"
     assert first["reason"] == "PCI card payment" and first["oauth_client_id"] == "sandbox-client"
-    assert abs(datetime.fromisoformat(first["at"].replace("Z", "+00:00")) - datetime.now(timezone.utc)) < timedelta(minutes=1)
+    assert abs(
+        datetime.fromisoformat(first["at"].replace("Z", "+00:00")) - datetime.now(timezone.utc)
+    ) < timedelta(minutes=1)
     no_secrets(json.dumps(records), out, err)
 
 
 def test_pause_of_a_chat_patches_the_conversation(sandbox, env, capsys, clock):
     env(sandbox)
     now_ms = int(clock.time() * 1000)
-    chat = next(c for c in sandbox.org.conversations_for_day(TODAY) if c.is_live(now_ms) and c.media_type != "voice")
+    chat = next(
+        c for c in sandbox.org.conversations_for_day(TODAY) if c.is_live(now_ms) and c.media_type != "voice"
+    )
     code, out, err = run(capsys, "recording", "pause", chat.id)
     assert code == 0, err
     assert writes(sandbox) == [("PATCH", f"/api/v2/conversations/{chat.id}/recordingstate", 200)]
@@ -168,7 +197,9 @@ def test_participant_stop_start_and_status(sandbox, env, capsys, s3_client):
     assert {p["id"]: p["recording"] for p in status["participants"]}[agent] is True
 
     code, out, err = run(capsys, "recording", "stop", conv.id, "--participant", agent)
-    assert code == 0 and out.startswith(f"participant {agent} of conversation {conv.id}: recording stopped"), err
+    assert code == 0 and out.startswith(
+        f"participant {agent} of conversation {conv.id}: recording stopped"
+    ), err
     code, out, err = run(capsys, "recording", "stop", conv.id, "--participant", agent)
     assert code == 0 and "already not recording; nothing changed" in out
     code, out, err = run(capsys, "recording", "start", conv.id, "--participant", agent)
@@ -176,7 +207,9 @@ def test_participant_stop_start_and_status(sandbox, env, capsys, s3_client):
     assert writes(sandbox) == [("PATCH", path, 202), ("PATCH", path, 202)]
     records = audit_records(s3_client, bucket)
     assert [(r["action"], r["outcome"], r["participant_id"]) for r in records] == [
-        ("stop", "changed", agent), ("stop", "already", agent), ("start", "changed", agent),
+        ("stop", "changed", agent),
+        ("stop", "already", agent),
+        ("start", "changed", agent),
     ]
     assert records[0]["http_status"] == 202
 
@@ -215,7 +248,11 @@ def test_403_names_the_permission_and_exits_1(sandbox, env, capsys, s3_client):
     sandbox.set_faults(
         Faults(
             deny_permissions=frozenset(
-                {"conversation:call:record", "conversation:participant:wrapup", "conversation:communication:disconnect"}
+                {
+                    "conversation:call:record",
+                    "conversation:participant:wrapup",
+                    "conversation:communication:disconnect",
+                }
             )
         )
     )
@@ -244,7 +281,12 @@ def test_409_is_retried_once_then_reported(sandbox, env, capsys, s3_client):
     sandbox.reset_stats()
     code, out, err = run(capsys, "recording", "resume", conv.id)
     assert code == 1
-    assert "failed:" in err and "HTTP 409" in err and "changed concurrently twice" in err and "nothing was changed" in err
+    assert (
+        "failed:" in err
+        and "HTTP 409" in err
+        and "changed concurrently twice" in err
+        and "nothing was changed" in err
+    )
     assert writes(sandbox) == [("PUT", put, 409), ("PUT", put, 409)]
     assert sandbox.state.control.state(conv).state == "paused"
     assert [(r["outcome"], r["http_status"]) for r in audit_records(s3_client, bucket)][-1] == ("failed", 409)
@@ -293,7 +335,9 @@ def test_audit_write_failure_after_the_action_exits_3(sandbox, env, capsys, s3_e
     assert sandbox.state.control.state(conv).state == "paused"
 
 
-@pytest.mark.parametrize("text, expected", [("90m", timedelta(minutes=90)), ("2h", timedelta(hours=2)), ("1d", timedelta(days=1))])
+@pytest.mark.parametrize(
+    "text, expected", [("90m", timedelta(minutes=90)), ("2h", timedelta(hours=2)), ("1d", timedelta(days=1))]
+)
 def test_since_accepts_minutes_hours_days(text, expected):
     assert parse_since(text) == expected
 
@@ -346,7 +390,11 @@ def test_calls_active_table_and_json(realtime_sandbox, env, capsys):
 def test_calls_active_reports_403_with_the_permission(realtime_sandbox, env, capsys):
     env(realtime_sandbox)
     realtime_sandbox.set_faults(
-        Faults(deny_permissions=frozenset({"analytics:conversationDetail:view", "analytics:agentConversationDetail:view"}))
+        Faults(
+            deny_permissions=frozenset(
+                {"analytics:conversationDetail:view", "analytics:agentConversationDetail:view"}
+            )
+        )
     )
     code, out, err = run(capsys, "calls", "active")
     assert code == 1 and "analytics:conversationDetail:view" in err
@@ -360,7 +408,10 @@ def test_subprocess_smoke(sandbox, env, s3_client):
     conv = sandbox.org.live_calls[2]
     done = subprocess.run(
         [sys.executable, "-m", "recording_assets.tools.cli", "recording", "pause", conv.id],
-        capture_output=True, text=True, timeout=60, env={**os.environ},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ},
     )
     assert done.returncode == 0, done.stderr
     assert "recording paused" in done.stdout

@@ -60,7 +60,11 @@ def requests(sandbox) -> list[tuple[str, str, int]]:
 
 
 def writes(sandbox) -> list[tuple[str, str, int]]:
-    return [(e["method"], e["path"], e["status"]) for e in sandbox.stats()["log"] if e["family"] == "recording.state"]
+    return [
+        (e["method"], e["path"], e["status"])
+        for e in sandbox.stats()["log"]
+        if e["family"] == "recording.state"
+    ]
 
 
 def call_state(sandbox, conv) -> str:
@@ -73,7 +77,9 @@ def agent_id(conv) -> str:
 
 def live_non_call(sandbox, clock):
     now_ms = int(clock.time() * 1000)
-    return next(c for c in sandbox.org.conversations_for_day(TODAY) if c.is_live(now_ms) and c.media_type != "voice")
+    return next(
+        c for c in sandbox.org.conversations_for_day(TODAY) if c.is_live(now_ms) and c.media_type != "voice"
+    )
 
 
 def ended_call(sandbox):
@@ -284,22 +290,33 @@ def test_active_conversations_are_the_live_ones_with_filters(sandbox, clock):
 
     sample = next(c for c in found if c.queue_ids and c.agent_ids)
     by_queue = act(
-        sandbox, clock,
-        lambda c: c.active_conversations(since=timedelta(hours=2), queue_id=sample.queue_ids[0], media_types=None),
+        sandbox,
+        clock,
+        lambda c: c.active_conversations(
+            since=timedelta(hours=2), queue_id=sample.queue_ids[0], media_types=None
+        ),
     )
     assert sample.conversation_id in {c.conversation_id for c in by_queue}
     assert all(sample.queue_ids[0] in c.queue_ids for c in by_queue)
     by_both = act(
-        sandbox, clock,
+        sandbox,
+        clock,
         lambda c: c.active_conversations(
-            since=timedelta(hours=2), queue_id=sample.queue_ids[0], user_id=sample.agent_ids[0], media_types=None
+            since=timedelta(hours=2),
+            queue_id=sample.queue_ids[0],
+            user_id=sample.agent_ids[0],
+            media_types=None,
         ),
     )
     assert sample.conversation_id in {c.conversation_id for c in by_both}
     assert all(sample.agent_ids[0] in c.agent_ids for c in by_both)
 
-    short = act(sandbox, clock, lambda c: c.active_conversations(since=timedelta(minutes=10), media_types=None))
-    assert {c.conversation_id for c in short} == {i for i, c in truth.items() if c.start_ms >= now_ms - 600_000}
+    short = act(
+        sandbox, clock, lambda c: c.active_conversations(since=timedelta(minutes=10), media_types=None)
+    )
+    assert {c.conversation_id for c in short} == {
+        i for i, c in truth.items() if c.start_ms >= now_ms - 600_000
+    }
     with pytest.raises(ValueError):
         act(sandbox, clock, lambda c: c.active_conversations(since=timedelta(days=31)))
 
@@ -330,7 +347,12 @@ def outcome(sandbox, clock, request):
 def test_outcomes_changed_already_refused_failed(sandbox, clock):
     conv = sandbox.org.live_calls[0]
     changed = outcome(sandbox, clock, ControlRequest("pause", conv.id))
-    assert (changed.outcome, changed.ok, changed.state, changed.http_status) == ("changed", True, "paused", 200)
+    assert (changed.outcome, changed.ok, changed.state, changed.http_status) == (
+        "changed",
+        True,
+        "paused",
+        200,
+    )
     already = outcome(sandbox, clock, ControlRequest("pause", conv.id))
     assert (already.outcome, already.ok) == ("already", True) and already.correlation_id
     refused = outcome(sandbox, clock, ControlRequest("stop", conv.id, UNKNOWN))

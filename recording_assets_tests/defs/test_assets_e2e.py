@@ -13,7 +13,7 @@ from datetime import date
 import dagster as dg
 import pytest
 
-from recording_assets.archive.keys import manifest_key, outcomes_key
+from recording_assets.archive.keys import manifest_key
 from recording_assets.definitions import build_definitions
 from recording_assets.defs.freshness import FRESHNESS_CHECK
 from recording_assets.defs.reverify import REVERIFY_CHECK
@@ -88,7 +88,9 @@ def assert_day_archived(local, rows, day=DAY):
         if row["state"] == "archived":
             assert row["sha256"] == local.sandbox.org.media_sha256(rec.id)
             assert object_sha256(s3, row["storage_uri"]) == row["sha256"]
-            assert row["storage_uri"].startswith(f"s3://recording-archive/recordings/year={day[:4]}/month={day[5:7]}/day={day[8:]}/queue=")
+            assert row["storage_uri"].startswith(
+                f"s3://recording-archive/recordings/year={day[:4]}/month={day[5:7]}/day={day[8:]}/queue="
+            )
         elif rec.file_state == "ARCHIVED":
             assert row["state"] == "archived_in_genesys"
         elif rec.file_state == "DELETED":
@@ -155,7 +157,9 @@ def test_sandbox_faults_never_put_bad_bytes_under_a_final_key(local_stack):
     s3 = local.s3_client()
     for row in rows:
         if row["state"] == "archived":
-            assert object_sha256(s3, row["storage_uri"]) == local.sandbox.org.media_sha256(row["recording_id"])
+            assert object_sha256(s3, row["storage_uri"]) == local.sandbox.org.media_sha256(
+                row["recording_id"]
+            )
     assert checks.get("sha256_verified") and checks.get("container_matches_content_type")
 
 
@@ -216,8 +220,17 @@ def test_dst_day_in_a_non_utc_zone(local_stack, monkeypatch, day, hours):
     now_ms = int(local.sandbox.clock.time() * 1000)
     org = local.sandbox.org
     # A local day spans two UTC days: gather both.
-    candidates = [c for utc_day in {lo.date(), (hi - timedelta(microseconds=1)).date()} for c in org.conversations_for_day(utc_day)]
-    expected = {(c.id, r.id) for c in candidates if lo_ms <= c.start_ms < hi_ms and c.end_ms <= now_ms for r in c.recordings}
+    candidates = [
+        c
+        for utc_day in {lo.date(), (hi - timedelta(microseconds=1)).date()}
+        for c in org.conversations_for_day(utc_day)
+    ]
+    expected = {
+        (c.id, r.id)
+        for c in candidates
+        if lo_ms <= c.start_ms < hi_ms and c.end_ms <= now_ms
+        for r in c.recordings
+    }
     rows = read(local, "recording-manifests", manifest_key(day=d))
     assert {(r["conversation_id"], r["recording_id"]) for r in rows} == expected
     assert all(lo <= r["conversation_start"] < hi for r in rows)
@@ -225,7 +238,9 @@ def test_dst_day_in_a_non_utc_zone(local_stack, monkeypatch, day, hours):
     # Which one a fixed DST day takes therefore moves with today's date: derive it, never hard-code it.
     from recording_assets.genesys.analytics import MAX_QUERY_LOOKBACK
 
-    recent = lo > datetime.fromtimestamp(now_ms / 1000, tz=timezone.utc) - MAX_QUERY_LOOKBACK + timedelta(hours=1)
+    recent = lo > datetime.fromtimestamp(now_ms / 1000, tz=timezone.utc) - MAX_QUERY_LOOKBACK + timedelta(
+        hours=1
+    )
     assert meta["recording_metadata"]["discovery_method"].text == ("query" if recent else "jobs")
 
 
@@ -262,7 +277,8 @@ def test_the_acceptance_command_materialises_a_partition(local_stack, tmp_path):
             for data in (
                 record.event_log_entry.dagster_event.event_specific_data
                 for record in instance.get_records_for_run(
-                    run_id=instance.get_runs(limit=1)[0].run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+                    run_id=instance.get_runs(limit=1)[0].run_id,
+                    of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION,
                 ).records
             )
         }

@@ -19,10 +19,10 @@ from standardwebhooks import Webhook
 
 from recording_assets.archive.keys import manifest_key
 from recording_assets.defs.automation import archive_job, archive_schedule
-from recording_assets.settings import AutomationSettings
-from recording_assets.pipeline.tables import MANIFEST, to_parquet_bytes
 from recording_assets.defs.resources import ArchiveResource
 from recording_assets.defs.webhooks import WebhookResource, manifest_webhooks_tick
+from recording_assets.pipeline.tables import MANIFEST, to_parquet_bytes
+from recording_assets.settings import AutomationSettings
 
 SECRET = "whsec_" + base64.b64encode(b"a-test-key-of-some-length-123456").decode()
 
@@ -35,14 +35,16 @@ def _schedule(resweep=3):
         return None
 
     job = archive_job([asset])
-    return archive_schedule(job, AutomationSettings(settle_lag_minutes=120, resweep_days=resweep), "UTC", partitions), [
-        asset
-    ]
+    return archive_schedule(
+        job, AutomationSettings(settle_lag_minutes=120, resweep_days=resweep), "UTC", partitions
+    ), [asset]
 
 
 def _tick(schedule, assets, when):
     defs = dg.Definitions(assets=assets, schedules=[schedule])
-    with dg.build_schedule_context(scheduled_execution_time=when, repository_def=defs.get_repository_def()) as context:
+    with dg.build_schedule_context(
+        scheduled_execution_time=when, repository_def=defs.get_repository_def()
+    ) as context:
         return list(defs.resolve_schedule_def(schedule.name).evaluate_tick(context).run_requests)
 
 
@@ -103,11 +105,19 @@ class _Receiver:
 
 def _manifest_rows():
     rows = [
-        {"conversation_id": "c1", "recording_id": "r1", "state": "archived", "sha256": "a" * 64, "size_bytes": 10,
-         "storage_uri": "s3://recording-archive/recordings/x/r1.wav"},
+        {
+            "conversation_id": "c1",
+            "recording_id": "r1",
+            "state": "archived",
+            "sha256": "a" * 64,
+            "size_bytes": 10,
+            "storage_uri": "s3://recording-archive/recordings/x/r1.wav",
+        },
         {"conversation_id": "c1", "recording_id": "r2", "state": "deleted", "reason": "fileState DELETED"},
     ]
-    return pa.Table.from_pylist([{name: r.get(name) for name in MANIFEST.names} for r in rows], schema=MANIFEST)
+    return pa.Table.from_pylist(
+        [{name: r.get(name) for name in MANIFEST.names} for r in rows], schema=MANIFEST
+    )
 
 
 def test_sensor_delivers_signed_events_at_least_once_across_an_outage(s3_client, bucket_names):
@@ -116,7 +126,12 @@ def test_sensor_delivers_signed_events_at_least_once_across_an_outage(s3_client,
     archive_bucket, manifest_bucket = bucket_names
     endpoint = s3_client.meta.endpoint_url
     archive = ArchiveResource(
-        s3=S3Resource(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"),
+        s3=S3Resource(
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        ),
         archive_bucket=archive_bucket,
         manifest_bucket=manifest_bucket,
     )

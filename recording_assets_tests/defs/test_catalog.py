@@ -18,8 +18,8 @@ from recording_assets.defs.catalog import TABLE_OF_ASSET
 from recording_assets.defs.resources import build_resources
 from recording_assets.defs.reverify import REVERIFY_CHECK, REVERIFY_JOB, partition_tags
 from recording_assets.defs.source import DATA_VERSION_TAG, SOURCE_KEY
-from recording_assets.pipeline.tables import from_parquet_bytes
 from recording_assets.operations_settings import OperationsSettings
+from recording_assets.pipeline.tables import from_parquet_bytes
 from recording_assets.settings import ConfigError
 from recording_assets.tools.local import DEMO_ARCHIVE_BUCKET, DEMO_MANIFEST_BUCKET, LOCAL_AWS
 from recording_assets_tests.conftest import FAST_SANDBOX
@@ -44,7 +44,9 @@ def test_every_table_asset_carries_its_schema_owners_tags_and_code_references(mo
         repository = "https://github.com/example/recording-assets/tree/main/"
         assert reference.url.startswith(repository + "recording_assets/defs/")
         # metadata and audio come from the day's one step (defs/day.py)
-        assert reference.url.split("/")[-1].split("#")[0] == ("manifest.py" if name == "recording_manifest" else "day.py")
+        assert reference.url.split("/")[-1].split("#")[0] == (
+            "manifest.py" if name == "recording_manifest" else "day.py"
+        )
     source = graph.get(SOURCE_KEY)
     assert not source.is_executable and source.partitions_def is not None
     assert SOURCE_KEY in graph.get(dg.AssetKey("recording_metadata")).parent_keys
@@ -82,7 +84,8 @@ def test_a_run_records_row_counts_uris_and_a_source_observation_then_the_day_rev
         assert meta["recording_manifest"]["dagster/uri"].value == manifest_uri
         assert meta["recording_metadata"]["dagster/uri"].value.endswith(metadata_key(day=day))
         assert meta["recording_audio"]["dagster/uri"].value == (
-            f"s3://{DEMO_ARCHIVE_BUCKET}/recordings/year=2026/month=11/day=20/")
+            f"s3://{DEMO_ARCHIVE_BUCKET}/recordings/year=2026/month=11/day=20/"
+        )
 
         # The source, observed for this day by the run's discovery.
         of_the_day = dg.AssetRecordsFilter(asset_key=SOURCE_KEY, asset_partitions=[DAY])
@@ -101,11 +104,12 @@ def test_a_run_records_row_counts_uris_and_a_source_observation_then_the_day_rev
         manifest = _table(local, DEMO_MANIFEST_BUCKET, manifest_key(day=day)).to_pylist()
         archived = [r for r in manifest if r["state"] == "archived"]
         victim = archived[len(archived) // 2]
-        bucket, key = victim["storage_uri"][len("s3://"):].split("/", 1)
+        bucket, key = victim["storage_uri"][len("s3://") :].split("/", 1)
         local.s3_client().put_object(Bucket=bucket, Key=key, Body=b"RIFF....WAVEfmt flipped bits")
         everything = {"ops": {f"recording_manifest_{REVERIFY_CHECK}": {"config": {"fraction": 1.0}}}}
-        (full,) = job.execute_in_process(tags=partition_tags(DAY), instance=instance, run_config=everything,
-                                         raise_on_error=False).get_asset_check_evaluations()
+        (full,) = job.execute_in_process(
+            tags=partition_tags(DAY), instance=instance, run_config=everything, raise_on_error=False
+        ).get_asset_check_evaluations()
         assert not full.passed and full.metadata["read_back"].value == len(archived)
         assert [p["recording_id"] for p in full.metadata["problems"].value] == [victim["recording_id"]]
         assert DAY in full.description
@@ -163,8 +167,11 @@ def test_the_weekly_schedule_reverifies_each_of_the_last_30_days_once_per_tick()
 
 @pytest.mark.parametrize(
     "name,value",
-    [("RECORDING_GENESYS_POOL_LIMIT", "0"), ("RECORDING_GENESYS_POOL_LIMIT", "two"),
-     ("RECORDING_CODE_URL", "github.com/acme/recording-assets")],
+    [
+        ("RECORDING_GENESYS_POOL_LIMIT", "0"),
+        ("RECORDING_GENESYS_POOL_LIMIT", "two"),
+        ("RECORDING_CODE_URL", "github.com/acme/recording-assets"),
+    ],
 )
 def test_a_malformed_operations_setting_fails_naming_the_variable(name, value):
     with pytest.raises(ConfigError, match=name):

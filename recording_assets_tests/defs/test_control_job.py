@@ -11,10 +11,10 @@ from dagster_aws.s3 import S3Resource
 
 from recording_assets import settings as cfg
 from recording_assets.archive.store import ArchiveStore
-from recording_assets.defs.control import RecordingControlConfig, recording_control
 from recording_assets.definitions import build_definitions
-from recording_assets.genesys.control import PAUSE_PERMISSION
+from recording_assets.defs.control import RecordingControlConfig, recording_control
 from recording_assets.defs.resources import ArchiveResource, GenesysCloudResource
+from recording_assets.genesys.control import PAUSE_PERMISSION
 from recording_assets.sandbox import Faults
 from recording_assets_tests.conftest import S3_CREDENTIALS
 
@@ -32,7 +32,9 @@ def resources(sandbox, s3_endpoint, bucket_names):
     s3 = S3Resource(endpoint_url=s3_endpoint, region_name="us-east-1", **S3_CREDENTIALS)
     return {
         "genesys": GenesysCloudResource(
-            client_id=sandbox.config.client_id, client_secret=sandbox.config.client_secret, api_base_url=sandbox.base_url
+            client_id=sandbox.config.client_id,
+            client_secret=sandbox.config.client_secret,
+            api_base_url=sandbox.base_url,
         ),
         "archive": ArchiveResource(s3=s3, archive_bucket=bucket_names[0], manifest_bucket=bucket_names[1]),
     }
@@ -58,7 +60,11 @@ def audit_records(s3_client, bucket) -> list[dict]:
 
 
 def writes(sandbox):
-    return [(e["method"], e["path"], e["status"]) for e in sandbox.stats()["log"] if e["family"] == "recording.state"]
+    return [
+        (e["method"], e["path"], e["status"])
+        for e in sandbox.stats()["log"]
+        if e["family"] == "recording.state"
+    ]
 
 
 def failure_message(result) -> str:
@@ -80,7 +86,11 @@ def test_pause_then_noop_then_participant_stop(sandbox, resources, s3_client, bu
     agent = conv.participant_id("agent")
     stop = launch(resources, action="stop", conversation_id=conv.id, participant_id=agent)
     assert stop.success
-    assert writes(sandbox)[-1] == ("PATCH", f"/api/v2/conversations/calls/{conv.id}/participants/{agent}", 202)
+    assert writes(sandbox)[-1] == (
+        "PATCH",
+        f"/api/v2/conversations/calls/{conv.id}/participants/{agent}",
+        202,
+    )
 
     records = audit_records(s3_client, bucket_names[1])
     assert [(r["action"], r["outcome"], r["run_id"]) for r in records] == [
@@ -118,7 +128,9 @@ def test_run_config_is_typed_and_checked_before_acting(sandbox, resources, s3_cl
         launch(resources, action="mute", conversation_id=conv.id)
     missing = launch(resources, action="start", conversation_id=conv.id)
     assert not missing.success and "start needs a participant id" in failure_message(missing)
-    extra = launch(resources, action="pause", conversation_id=conv.id, participant_id=conv.participant_id("agent"))
+    extra = launch(
+        resources, action="pause", conversation_id=conv.id, participant_id=conv.participant_id("agent")
+    )
     assert not extra.success and "a participant id is only for start/stop" in failure_message(extra)
     assert sandbox.stats()["log"] == [] and audit_records(s3_client, bucket_names[1]) == []
     schema = RecordingControlConfig.model_json_schema()
@@ -145,7 +157,9 @@ def test_job_is_in_the_code_location_with_env_resources_and_the_pool(
     conv = sandbox.org.live_calls[1]
     with dg.DagsterInstance.ephemeral() as instance:
         result = job.execute_in_process(
-            run_config={"ops": {"control_recording": {"config": {"action": "pause", "conversation_id": conv.id}}}},
+            run_config={
+                "ops": {"control_recording": {"config": {"action": "pause", "conversation_id": conv.id}}}
+            },
             instance=instance,
         )
     assert result.success

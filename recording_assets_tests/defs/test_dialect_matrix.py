@@ -51,7 +51,9 @@ def check_day(local, rows, *, lists_every_recording: bool) -> Counter:
             assert listed[key]["state"] == "archived", (key, listed.get(key))
             assert object_sha256(s3, listed[key]["storage_uri"]) == local.sandbox.org.media_sha256(rec.id)
         elif key in listed:
-            assert listed[key]["state"] in ("archived_in_genesys", "deleted", "excluded", "archived"), listed[key]
+            assert listed[key]["state"] in ("archived_in_genesys", "deleted", "excluded", "archived"), listed[
+                key
+            ]
         else:
             # Only a batch that leaves unavailable items out, read in trust mode, can hide a recording.
             assert not lists_every_recording and rec.file_state in UNAVAILABLE, (key, rec.file_state)
@@ -80,13 +82,17 @@ def test_every_dialect_archives_the_day_within_budget_and_a_rerun_asks_no_batch(
     states = check_day(local, rows, lists_every_recording=not omitting)
     api, families = counted(local)
     check_budget(local, rows, api, families)
-    assert meta["recording_manifest"]["sensitive_check"].value == "trust"  # preflight confirmed the permission
+    assert (
+        meta["recording_manifest"]["sensitive_check"].value == "trust"
+    )  # preflight confirmed the permission
 
     local.sandbox.reset_stats()
     result, checks, meta = materialise(DAY)
     assert result.success and all(checks.values())
     _, families = counted(local)
-    assert not {"recording.batch.submit", "recording.batch.poll", "recording.metadata"} & set(families), families
+    assert not {"recording.batch.submit", "recording.batch.poll", "recording.metadata"} & set(families), (
+        families
+    )
     assert Counter(r["state"] for r in manifest_rows(local)) == states
     assert meta["recording_audio"]["conversations_settled"].value == len(
         {c.id for c in local.sandbox.org.conversations_for_day(date.fromisoformat(DAY))}
@@ -96,7 +102,9 @@ def test_every_dialect_archives_the_day_within_budget_and_a_rerun_asks_no_batch(
 def test_without_the_sensitive_permission_lookup_mode_lists_what_batches_leave_out(local_stack):
     denied = Faults(deny_permissions=frozenset({VIEW_SENSITIVE}))
     # A look-up per conversation: a smaller day keeps the test short at the product's own pace.
-    local = local_stack(conversations_per_day=120, live_calls=0, dialect=DIALECTS["omitting-batches"], faults=denied)
+    local = local_stack(
+        conversations_per_day=120, live_calls=0, dialect=DIALECTS["omitting-batches"], faults=denied
+    )
     result, checks, meta = materialise(DAY)
     assert result.success and all(checks.values())
     rows = manifest_rows(local)
@@ -130,4 +138,6 @@ def test_the_independent_dialect_through_the_readme_command(local_stack, tmp_pat
         if attempt == "first":
             check_budget(local, rows, api, families)
         else:
-            assert not {"recording.batch.submit", "recording.batch.poll", "recording.metadata"} & set(families)
+            assert not {"recording.batch.submit", "recording.batch.poll", "recording.metadata"} & set(
+                families
+            )

@@ -12,8 +12,8 @@ import pytest
 
 from recording_assets.definitions import build_definitions
 from recording_assets.defs.freshness import FRESHNESS_CHECK, FRESHNESS_JOB, due_day, evaluate
-from recording_assets.tools.local import DEMO_MANIFEST_BUCKET
 from recording_assets.settings import MANIFEST_BUCKET, AutomationSettings
+from recording_assets.tools.local import DEMO_MANIFEST_BUCKET
 
 
 @pytest.mark.parametrize(
@@ -91,19 +91,34 @@ def test_a_materialisation_written_before_the_day_ended_does_not_count():
     with dg.DagsterInstance.ephemeral() as instance:
         today_so_far = dg.AssetMaterialization("recording_manifest", partition=today.isoformat())
         instance.report_runless_asset_event(today_so_far)
-        verdict = evaluate(instance, now=tomorrow_morning, settings=AutomationSettings(), timezone_name="UTC",
-                           first_day=date(2025, 1, 1))
+        verdict = evaluate(
+            instance,
+            now=tomorrow_morning,
+            settings=AutomationSettings(),
+            timezone_name="UTC",
+            first_day=date(2025, 1, 1),
+        )
         assert not verdict.passed and today.isoformat() in verdict.description
         # The same materialisation does count for the day before it was written, once due.
         instance.report_runless_asset_event(
             dg.AssetMaterialization("recording_manifest", partition=(today - timedelta(days=1)).isoformat())
         )
-        assert evaluate(instance, now=tomorrow_morning - timedelta(days=1), settings=AutomationSettings(),
-                        timezone_name="UTC", first_day=date(2025, 1, 1)).passed
+        assert evaluate(
+            instance,
+            now=tomorrow_morning - timedelta(days=1),
+            settings=AutomationSettings(),
+            timezone_name="UTC",
+            first_day=date(2025, 1, 1),
+        ).passed
 
 
 def test_nothing_is_due_before_the_first_partition():
     with dg.DagsterInstance.ephemeral() as instance:
-        verdict = evaluate(instance, now=datetime(2025, 1, 1, 12, tzinfo=timezone.utc),
-                           settings=AutomationSettings(), timezone_name="UTC", first_day=date(2025, 1, 1))
+        verdict = evaluate(
+            instance,
+            now=datetime(2025, 1, 1, 12, tzinfo=timezone.utc),
+            settings=AutomationSettings(),
+            timezone_name="UTC",
+            first_day=date(2025, 1, 1),
+        )
     assert verdict.passed and "nothing due" in verdict.description

@@ -7,12 +7,12 @@ from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 
+from recording_assets.archive.keys import manifest_key
 from recording_assets.definitions import build_definitions
 from recording_assets.defs.retention import DAYS_AT_RISK, RADAR, RADAR_CHECK
-from recording_assets.archive.keys import manifest_key
 from recording_assets.pipeline.orphans import orphans_key
-from recording_assets.sandbox.orphans import annotations_for
 from recording_assets.pipeline.tables import from_parquet_bytes
+from recording_assets.sandbox.orphans import annotations_for
 from recording_assets.settings import ANNOTATIONS, EXPIRY_RADAR_DAYS, PROTECT_UNTIL_ARCHIVED, RESTORE_ARCHIVED
 from recording_assets_tests.run_results import materialisations_of
 
@@ -21,7 +21,9 @@ def _run(job_name, instance, **kwargs):
     return build_definitions().resolve_job_def(job_name).execute_in_process(instance=instance, **kwargs)
 
 
-def test_the_radar_fails_while_days_expire_unarchived_and_the_schedule_runs_them_first(local_stack, monkeypatch):
+def test_the_radar_fails_while_days_expire_unarchived_and_the_schedule_runs_them_first(
+    local_stack, monkeypatch
+):
     local_stack(conversations_per_day=20)
     monkeypatch.setenv(EXPIRY_RADAR_DAYS, "2")
     defs = build_definitions()
@@ -55,7 +57,9 @@ def test_orphans_table_and_options_reach_a_run(local_stack, monkeypatch):
         result = _run("archive_day", instance, partition_key=day.isoformat())
     body = local.s3_client().get_object(Bucket="recording-manifests", Key=orphans_key(day=day))["Body"].read()
     rows = from_parquet_bytes(body).to_pylist()
-    assert len(rows) == local.sandbox.config.orphans_per_day and all(r["created_time"].date() == day for r in rows)
+    assert len(rows) == local.sandbox.config.orphans_per_day and all(
+        r["created_time"].date() == day for r in rows
+    )
     audio = materialisations_of(result, "recording_audio")[0].metadata
     assert audio["restorations_requested"].value > 0
     assert audio["deletion_protection"].value.startswith("applied to")
@@ -71,7 +75,9 @@ def test_annotations_reach_the_manifest_and_a_rerun_asks_only_for_new_recordings
         first = _run("archive_day", instance, partition_key=day.isoformat())
         again = _run("archive_day", instance, partition_key=day.isoformat())
     audio = materialisations_of(first, "recording_audio")[0].metadata
-    body = local.s3_client().get_object(Bucket="recording-manifests", Key=manifest_key(day=day))["Body"].read()
+    body = (
+        local.s3_client().get_object(Bucket="recording-manifests", Key=manifest_key(day=day))["Body"].read()
+    )
     rows = from_parquet_bytes(body).to_pylist()
     archived = [r for r in rows if r["state"] == "archived"]
     assert audio["annotation_requests"].value == len(archived) > 0
@@ -91,13 +97,18 @@ def test_the_restored_sensor_reruns_the_days_left_restoring_until_they_are_not()
     defs = build_definitions({})
     sensor = defs.resolve_sensor_def(RESTORED_SENSOR)
     with dg.instance_for_test() as instance:
+
         def materialise(day: str, restoring: int) -> None:
-            event = dg.AssetMaterialization("recording_audio", partition=day, metadata={"state_restoring": restoring})
+            event = dg.AssetMaterialization(
+                "recording_audio", partition=day, metadata={"state_restoring": restoring}
+            )
             instance.report_runless_asset_event(event)
 
         def tick(cursor):
             repository = defs.get_repository_def()
-            with dg.build_sensor_context(instance=instance, cursor=cursor, repository_def=repository) as context:
+            with dg.build_sensor_context(
+                instance=instance, cursor=cursor, repository_def=repository
+            ) as context:
                 result = sensor.evaluate_tick(context)
                 return [r.partition_key for r in result.run_requests], result.cursor
 

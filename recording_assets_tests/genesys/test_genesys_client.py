@@ -65,9 +65,7 @@ def truth_ended(sandbox, day=DAY):
     lo = int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp() * 1000)
     hi = lo + 86_400_000
     return {
-        c.id
-        for c in sandbox.org.conversations_for_day(day)
-        if lo <= c.start_ms < hi and c.end_ms <= now_ms
+        c.id for c in sandbox.org.conversations_for_day(day) if lo <= c.start_ms < hi and c.end_ms <= now_ms
     }
 
 
@@ -227,7 +225,9 @@ def test_5xx_exhausted_raises_server_error_with_correlation_id(sandbox_factory, 
     sb = sandbox_factory(clock=clock, conversations_per_day=20, faults=Faults(error_5xx_every=1))
 
     async def go():
-        async with make_client(sb, clock, requests_per_minute=None, retry=RetryPolicy(max_attempts=3, jitter=lambda: 0)) as client:
+        async with make_client(
+            sb, clock, requests_per_minute=None, retry=RetryPolicy(max_attempts=3, jitter=lambda: 0)
+        ) as client:
             await client.recordings.metadata("whatever")
 
     with pytest.raises(ServerError) as err:
@@ -277,7 +277,9 @@ def test_slow_responses_time_out_and_are_retried(sandbox_factory, clock):
     sb = sandbox_factory(clock=clock, conversations_per_day=20, faults=Faults(slow_response_s=0.4))
 
     async def go():
-        async with make_client(sb, clock, timeout_s=0.1, retry=RetryPolicy(max_attempts=2, jitter=lambda: 0)) as client:
+        async with make_client(
+            sb, clock, timeout_s=0.1, retry=RetryPolicy(max_attempts=2, jitter=lambda: 0)
+        ) as client:
             await client.recordings.metadata("x")
 
     with pytest.raises(GenesysTransportError) as err:
@@ -409,7 +411,9 @@ def test_batches_are_chunked_to_100_and_polled_together(sandbox_factory, clock):
     assert len(log(sb, "recording.batch.submit")) == 3
     polls = len(log(sb, "recording.batch.poll"))
     assert 3 <= polls <= 9
-    expected = {(r.conversation_id, r.id) for c in cids for r in sb.org.recordings(c)}  # all permissions granted
+    expected = {
+        (r.conversation_id, r.id) for c in cids for r in sb.org.recordings(c)
+    }  # all permissions granted
     got = {(r.conversation_id, r.recording_id) for r in results}
     assert got == expected
     for r in results:
@@ -427,7 +431,12 @@ def test_sensitive_recordings_are_excluded_without_the_permission(sandbox_factor
         faults=Faults(deny_permissions=frozenset({"recording:recording:viewSensitiveData"})),
     )
     cids = _ended_conversation_ids(sb, 300)
-    sensitive = {(r.conversation_id, r.id) for c in cids for r in sb.org.recordings(c) if getattr(r, "sensitive", False)}
+    sensitive = {
+        (r.conversation_id, r.id)
+        for c in cids
+        for r in sb.org.recordings(c)
+        if getattr(r, "sensitive", False)
+    }
     assert sensitive, "the synthetic org should hold some sensitive recordings"
 
     async def go():

@@ -58,7 +58,9 @@ def test_the_analytics_query_is_a_read_sent_as_post_and_retries_a_500(sandbox_fa
     found = run(go())
     assert {c.conversation_id for c in found.conversations} == truth_ended(sb)
     queries = log(sb, "analytics.query")
-    assert any(e["status"] == 500 for e in queries), "the fault must have hit a query for the test to mean anything"
+    assert any(e["status"] == 500 for e in queries), (
+        "the fault must have hit a query for the test to mean anything"
+    )
 
 
 def test_a_500_on_a_batch_submission_is_not_retried(sandbox_factory, clock):
@@ -84,13 +86,15 @@ def test_media_follows_redirects_to_another_host_without_the_token(sandbox_facto
     outcomes = _download_all(sb, clock, results)
     assert outcomes and all(exc is None for _, _, exc in outcomes)
     assert all(d.sha256_hex == sb.org.media_sha256(r.recording_id) for r, d, _ in outcomes)
-    media = log(sb, "media")[-len(outcomes) * (hops + 1):]
+    media = log(sb, "media")[-len(outcomes) * (hops + 1) :]
     assert [e["status"] for e in media] == ([302] * hops + [200]) * len(outcomes)
     assert sb.stats()["media_with_authorization"] == 0
 
 
 def test_a_fourth_redirect_is_refused_by_name(sandbox_factory, clock):
-    sb = sandbox_factory(clock=clock, conversations_per_day=60, dialect=Dialect(media_redirects=MAX_MEDIA_REDIRECTS + 1))
+    sb = sandbox_factory(
+        clock=clock, conversations_per_day=60, dialect=Dialect(media_redirects=MAX_MEDIA_REDIRECTS + 1)
+    )
     results = _available_results(sb, clock, 5)
     outcomes = _download_all(sb, clock, results)
     assert outcomes and all(isinstance(exc, MediaError) for _, _, exc in outcomes)
@@ -114,7 +118,9 @@ def test_server_error_still_surfaces_when_500s_last(sandbox_factory, clock):
     sb = sandbox_factory(clock=clock, conversations_per_day=20, faults=Faults(error_500_every=1))
 
     async def go():
-        async with make_client(sb, clock, requests_per_minute=None, retry=RetryPolicy(max_attempts=3, jitter=lambda: 0)) as c:
+        async with make_client(
+            sb, clock, requests_per_minute=None, retry=RetryPolicy(max_attempts=3, jitter=lambda: 0)
+        ) as c:
             await c.recordings.metadata("whatever")
 
     with pytest.raises(ServerError):
@@ -123,7 +129,9 @@ def test_server_error_still_surfaces_when_500s_last(sandbox_factory, clock):
 
 
 @pytest.mark.parametrize("drift", [False, True])
-def test_approximate_total_hits_neither_lose_conversations_nor_mark_the_day_incomplete(sandbox_factory, clock, drift):
+def test_approximate_total_hits_neither_lose_conversations_nor_mark_the_day_incomplete(
+    sandbox_factory, clock, drift
+):
     sb = sandbox_factory(
         clock=clock,
         conversations_per_day=700,

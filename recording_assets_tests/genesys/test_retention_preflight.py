@@ -17,7 +17,9 @@ RESTORE_ON = RetentionOptions(restore_archived=True).extra_permissions
 
 
 def _preflight(sandbox_factory, clock, denied, permissions):
-    sandbox = sandbox_factory(clock=clock, conversations_per_day=5, faults=Faults(deny_permissions=frozenset(denied)))
+    sandbox = sandbox_factory(
+        clock=clock, conversations_per_day=5, faults=Faults(deny_permissions=frozenset(denied))
+    )
 
     async def go():
         async with genesys_client(sandbox, clock) as client:
@@ -34,7 +36,9 @@ def test_restore_on_without_the_restore_permission_fails_naming_it(sandbox_facto
 
 
 def test_the_permissions_found_are_confirmed_and_carried(sandbox_factory, fake_clock):
-    needed = RetentionOptions(restore_archived=True, protect_until_archived=True, annotations=True).extra_permissions
+    needed = RetentionOptions(
+        restore_archived=True, protect_until_archived=True, annotations=True
+    ).extra_permissions
     report = _preflight(sandbox_factory, fake_clock, set(), needed)
     assert report.confirmed == needed and len(needed) == 4
     assert type(report).from_json(report.to_json()) == report

@@ -23,7 +23,11 @@ def test_retry_after_header_parsing():
 
 def test_only_429_and_gateway_errors_are_retried():
     policy = RetryPolicy()
-    assert [s for s in (400, 401, 403, 404, 409, 410, 429, 500, 501, 502, 503, 504) if policy.should_retry_status(s)] == [
+    assert [
+        s
+        for s in (400, 401, 403, 404, 409, 410, 429, 500, 501, 502, 503, 504)
+        if policy.should_retry_status(s)
+    ] == [
         429,
         502,
         503,
@@ -64,16 +68,22 @@ def test_background_requests_let_every_waiting_request_go_first():
 
     asyncio.run(run())
     assert order[:2] == ["page", "batch"] and sorted(order[2:]) == ["lookup-1", "lookup-2"]
-    assert abs(clock.time() - 1_767_225_600.0 - 4.0) < 1e-6  # still one a second: nothing lost to the priority
+    assert (
+        abs(clock.time() - 1_767_225_600.0 - 4.0) < 1e-6
+    )  # still one a second: nothing lost to the priority
 
 
 def test_headers_pause_before_the_window_is_spent():
     clock = FakeClock()
     pacer = Pacer(clock, requests_per_minute=None, header_reserve=2)
-    pacer.observe({"inin-ratelimit-allowed": "300", "inin-ratelimit-count": "150", "inin-ratelimit-reset": "40"})
+    pacer.observe(
+        {"inin-ratelimit-allowed": "300", "inin-ratelimit-count": "150", "inin-ratelimit-reset": "40"}
+    )
     asyncio.run(pacer.acquire())
     assert clock.sleeps == []
-    pacer.observe({"inin-ratelimit-allowed": "300", "inin-ratelimit-count": "298", "inin-ratelimit-reset": "12"})
+    pacer.observe(
+        {"inin-ratelimit-allowed": "300", "inin-ratelimit-count": "298", "inin-ratelimit-reset": "12"}
+    )
     asyncio.run(pacer.acquire())
     assert clock.sleeps == [12.0]
 

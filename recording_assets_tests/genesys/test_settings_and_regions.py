@@ -34,7 +34,14 @@ def test_table_matches_reference():
 
 @pytest.mark.parametrize("enum,domain", REFERENCE)
 def test_every_region_resolves_by_every_spelling(enum, domain):
-    for spelling in (enum, enum.replace("_", "-"), enum.upper(), domain, f"api.{domain}", f"https://login.{domain}/"):
+    for spelling in (
+        enum,
+        enum.replace("_", "-"),
+        enum.upper(),
+        domain,
+        f"api.{domain}",
+        f"https://login.{domain}/",
+    ):
         region = resolve_region(spelling)
         assert region.name == enum
         assert region.api_base_url == f"https://api.{domain}"
@@ -53,7 +60,10 @@ BASE = {"GENESYSCLOUD_OAUTHCLIENT_ID": "cid", "GENESYSCLOUD_OAUTHCLIENT_SECRET":
 
 def test_region_gives_api_and_login_hosts():
     s = GenesysSettings.from_env({**BASE, "GENESYSCLOUD_REGION": "eu-west-1"})
-    assert (s.api_base_url, s.login_base_url) == ("https://api.mypurecloud.ie", "https://login.mypurecloud.ie")
+    assert (s.api_base_url, s.login_base_url) == (
+        "https://api.mypurecloud.ie",
+        "https://login.mypurecloud.ie",
+    )
 
 
 def test_api_override_alone_puts_token_endpoint_on_same_origin():
@@ -63,7 +73,11 @@ def test_api_override_alone_puts_token_endpoint_on_same_origin():
 
 def test_login_override_wins():
     s = GenesysSettings.from_env(
-        {**BASE, "GENESYSCLOUD_REGION": "mypurecloud.de", "GENESYSCLOUD_LOGIN_BASE_URL": "https://proxy.example/login"}
+        {
+            **BASE,
+            "GENESYSCLOUD_REGION": "mypurecloud.de",
+            "GENESYSCLOUD_LOGIN_BASE_URL": "https://proxy.example/login",
+        }
     )
     assert s.api_base_url == "https://api.mypurecloud.de"
     assert s.login_base_url == "https://proxy.example/login"
@@ -112,5 +126,7 @@ def test_storage_settings():
 @pytest.mark.parametrize("bucket", ["", "Upper", "a", "bad_bucket", "x" * 64, "dots..twice"])
 def test_bad_bucket_names_are_refused(bucket):
     with pytest.raises(ConfigError) as err:
-        StorageSettings.from_env({"RECORDING_ARCHIVE_BUCKET": bucket, "RECORDING_MANIFEST_BUCKET": "ok-bucket"})
+        StorageSettings.from_env(
+            {"RECORDING_ARCHIVE_BUCKET": bucket, "RECORDING_MANIFEST_BUCKET": "ok-bucket"}
+        )
     assert "RECORDING_ARCHIVE_BUCKET" in str(err.value)

@@ -25,7 +25,12 @@ import httpx
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+]
 LOCATION = "recording_assets"
 REPOSITORY = "__repository__"
 ASSETS = ("recording_metadata", "recording_audio", "recording_manifest")
@@ -88,8 +93,14 @@ class Dagit:
                 return entry["loadStatus"], error.get("message")
         return None, None
 
-    def launch_backfill(self, partitions: list[str], *, assets=ASSETS, run_config: dict | None = None,
-                        tags: dict | None = None) -> str:
+    def launch_backfill(
+        self,
+        partitions: list[str],
+        *,
+        assets=ASSETS,
+        run_config: dict | None = None,
+        tags: dict | None = None,
+    ) -> str:
         params = {
             "partitionNames": partitions,
             "assetSelection": [{"path": [a]} for a in assets],
@@ -172,7 +183,9 @@ def wait_for(predicate, *, timeout_s: float, interval_s: float = 1.0, what: str,
             last_error = exc
         time.sleep(interval_s)
     details = on_timeout() if on_timeout else ""
-    raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}; last error: {last_error!r}\n{details}")
+    raise AssertionError(
+        f"timed out after {timeout_s:.0f}s waiting for {what}; last error: {last_error!r}\n{details}"
+    )
 
 
 def wait_for_location(dagit: Dagit, process: subprocess.Popen, log: Path, timeout_s: float = 180) -> None:
@@ -187,8 +200,13 @@ def wait_for_location(dagit: Dagit, process: subprocess.Popen, log: Path, timeou
             raise AssertionError(f"code location {LOCATION} failed to load: {error}\n{tail(log)}")
         return status == "LOADED"
 
-    wait_for(ready, timeout_s=timeout_s, interval_s=0.5, what="the Dagster UI and its code location",
-             on_timeout=lambda: tail(log))
+    wait_for(
+        ready,
+        timeout_s=timeout_s,
+        interval_s=0.5,
+        what="the Dagster UI and its code location",
+        on_timeout=lambda: tail(log),
+    )
 
 
 def tail(path: Path, lines: int = 60) -> str:
@@ -210,8 +228,14 @@ def start_process(command: list[str], *, env: dict, log: Path, cwd: Path = REPO)
     handle = log.open("wb")
     try:
         return subprocess.Popen(
-            command, env=env, cwd=cwd, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, preexec_fn=_default_signals,
+            command,
+            env=env,
+            cwd=cwd,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_default_signals,
         )
     finally:
         handle.close()
@@ -307,7 +331,9 @@ def postgres_bindir() -> Path:
     for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
         if all((candidate / b).exists() for b in ("initdb", "pg_ctl", "postgres")):
             return candidate
-    raise AssertionError(f"PostgreSQL server binaries (initdb, pg_ctl, postgres) are not installed: {SYSTEM_DEPS_HINT}")
+    raise AssertionError(
+        f"PostgreSQL server binaries (initdb, pg_ctl, postgres) are not installed: {SYSTEM_DEPS_HINT}"
+    )
 
 
 @dataclass
@@ -334,8 +360,10 @@ class PostgresCluster:
             try:
                 pwd.getpwnam("postgres")
             except KeyError:
-                raise AssertionError("running as root, but there is no 'postgres' system user to own the cluster: "
-                                     + SYSTEM_DEPS_HINT) from None
+                raise AssertionError(
+                    "running as root, but there is no 'postgres' system user to own the cluster: "
+                    + SYSTEM_DEPS_HINT
+                ) from None
             self.as_user = "postgres"
         self.sockets.mkdir()
         if self.as_user:
@@ -348,16 +376,38 @@ class PostgresCluster:
             command = ["runuser", "-u", self.as_user, "--", *command]
         result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=self.root)
         if result.returncode != 0:
-            raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
-                                 f"\n{tail(self.logfile)}")
+            raise AssertionError(
+                f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+                f"\n{tail(self.logfile)}"
+            )
         return result
 
     def start(self) -> PostgresCluster:
-        self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", self.user, "--auth=trust",
-                  "-E", "UTF8", "--no-sync")
+        self._run(
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            self.user,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
         options = f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.logfile), "-o", options,
-                  "-w", "-t", "60", "start")
+        self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.logfile),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
         return self
 
     def stop(self) -> None:

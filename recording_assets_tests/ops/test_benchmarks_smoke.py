@@ -19,7 +19,12 @@ BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 # script -> figures its summary must carry
 FIGURES = {
-    "api_efficiency": ("ours_per_1000", "ours_per_1000_without_lookups", "tutorial_per_1000", "seed_per_1000"),
+    "api_efficiency": (
+        "ours_per_1000",
+        "ours_per_1000_without_lookups",
+        "tutorial_per_1000",
+        "seed_per_1000",
+    ),
     "wall_time_at_budget": ("wall_s", "bound_requests_s", "bound_bytes_s", "ratio"),
     "memory": ("peak_rss_max", "goal_bytes"),
     "download_memory": ("peak_growth_small", "peak_growth_large"),

@@ -24,11 +24,11 @@ import pytest
 import yaml
 
 from recording_assets.defs.common import GENESYS_POOL
-from recording_assets.genesys.pacing import Pacer
-from recording_assets.tools.local import LocalStack
 from recording_assets.defs.resources import GenesysCloudResource
+from recording_assets.genesys.pacing import Pacer
 from recording_assets.operations_settings import POOL_LIMIT as POOL_LIMIT_VARIABLE
 from recording_assets.settings import CLIENT_ID, CLIENT_SECRET
+from recording_assets.tools.local import LocalStack
 from recording_assets_tests.conftest import FAST_SANDBOX
 from recording_assets_tests.ops.ops_support import (
     ASSETS,
@@ -84,8 +84,18 @@ def daemon_stack(tmp_path_factory):
     # the environment for each run's share of the token (Dagster has no public API that reads it).
     env = {**os.environ, **local.environment(), "DAGSTER_HOME": str(home)}
     env[POOL_LIMIT_VARIABLE] = str(POOL_LIMIT)
-    command = [sys.executable, "-m", "dagster", "dev", "-w", str(REPO / "workspace.yaml"),
-               "-h", "127.0.0.1", "-p", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "dev",
+        "-w",
+        str(REPO / "workspace.yaml"),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+    ]
     process = start_process(command, env=env, log=log)
     dagit = Dagit(f"http://127.0.0.1:{port}")
     try:
@@ -107,8 +117,13 @@ def test_backfill_of_five_days_runs_in_parallel_within_one_clients_budget(daemon
         backfill = dagit.backfill(backfill_id)
         return backfill if backfill["status"] not in ("REQUESTED", "CANCELING") else None
 
-    backfill = wait_for(finished, timeout_s=900, interval_s=3, what=f"backfill {backfill_id}",
-                        on_timeout=lambda: f"{dagit.backfill(backfill_id)}\n{tail(log)}")
+    backfill = wait_for(
+        finished,
+        timeout_s=900,
+        interval_s=3,
+        what=f"backfill {backfill_id}",
+        on_timeout=lambda: f"{dagit.backfill(backfill_id)}\n{tail(log)}",
+    )
     elapsed = time.monotonic() - started
     runs = backfill["runs"]
     failures = {r["runId"]: dagit.run_failure_messages(r["runId"]) for r in runs if r["status"] != "SUCCESS"}
@@ -160,7 +175,10 @@ def test_backfill_of_five_days_runs_in_parallel_within_one_clients_budget(daemon
         by_token.setdefault(entry["token_id"], []).append(entry["t"])
     peaks = per_token_peaks(stats["log"])
     excess = {t: token_bucket_excess(times, per_minute=per_run, burst=burst) for t, times in by_token.items()}
-    undivided = {t: token_bucket_excess(times, per_minute=0.9 * TOKEN_LIMIT, burst=burst) for t, times in by_token.items()}
+    undivided = {
+        t: token_bucket_excess(times, per_minute=0.9 * TOKEN_LIMIT, burst=burst)
+        for t, times in by_token.items()
+    }
     spans = {t: (min(ts), max(ts)) for t, ts in by_token.items()}
     overlapping_tokens = max(sum(1 for s, e in spans.values() if s <= t0 <= e) for t0, _ in spans.values())
     overlapping_steps = max(sum(1 for s, e in steps if s <= t0 < e) for t0, _ in steps)

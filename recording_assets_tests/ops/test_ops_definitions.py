@@ -17,7 +17,11 @@ from recording_assets_tests.ops.ops_support import REPO
 SNAPSHOT = {
     "assets": {
         "genesys_conversations": {
-            "deps": [], "pools": [], "group": "recordings", "checks": {}, "freshness": None
+            "deps": [],
+            "pools": [],
+            "group": "recordings",
+            "checks": {},
+            "freshness": None,
         },
         "recording_metadata": {
             "deps": ["genesys_conversations"],
@@ -54,9 +58,20 @@ SNAPSHOT = {
             "checks": {"no_unarchived_recording_expiring": False},
             "freshness": None,
         },
-        "recording_orphans": {"deps": [], "pools": ["genesys_api"], "group": "recording_retention", "checks": {}, "freshness": None},
+        "recording_orphans": {
+            "deps": [],
+            "pools": ["genesys_api"],
+            "group": "recording_retention",
+            "checks": {},
+            "freshness": None,
+        },
     },
-    "partitions": {"type": "DailyPartitionsDefinition", "start": "2025-01-01", "timezone": "UTC", "end_offset": 0},
+    "partitions": {
+        "type": "DailyPartitionsDefinition",
+        "start": "2025-01-01",
+        "timezone": "UTC",
+        "end_offset": 0,
+    },
     "backfill_policy": "BackfillPolicy.multi_run(max_partitions_per_run=1)",
     "jobs": {
         "archive_day": {
@@ -68,18 +83,32 @@ SNAPSHOT = {
         "recording_control": {"assets": [], "op_pools": {"control_recording": "genesys_api"}},
         "reverify_archive": {"assets": [], "op_pools": {"recording_manifest_reverified_from_s3": None}},
         "webhook_delivery": {"assets": [], "op_pools": {"deliver_webhook": None}},
-        "expiry_radar": {"assets": ["recording_expiry_radar"], "op_pools": {"recording_expiry_radar": "genesys_api"}},
+        "expiry_radar": {
+            "assets": ["recording_expiry_radar"],
+            "op_pools": {"recording_expiry_radar": "genesys_api"},
+        },
         "orphans_day": {"assets": ["recording_orphans"], "op_pools": {"recording_orphans": "genesys_api"}},
     },
     "schedules": {
         "archive_daily": {"job": "archive_day", "cron": "0 2 * * *", "timezone": "UTC", "status": "RUNNING"},
-        "expiry_radar_daily": {"job": "expiry_radar", "cron": "0 2 * * *", "timezone": "UTC", "status": "RUNNING"},
+        "expiry_radar_daily": {
+            "job": "expiry_radar",
+            "cron": "0 2 * * *",
+            "timezone": "UTC",
+            "status": "RUNNING",
+        },
         "orphans_daily": {"job": "orphans_day", "cron": "0 2 * * *", "timezone": "UTC", "status": "RUNNING"},
         "check_freshness": {
-            "job": "check_freshness", "cron": "0 6-23 * * *", "timezone": "UTC", "status": "RUNNING"
+            "job": "check_freshness",
+            "cron": "0 6-23 * * *",
+            "timezone": "UTC",
+            "status": "RUNNING",
         },
         "reverify_weekly": {
-            "job": "reverify_archive", "cron": "0 12 * * 0", "timezone": "UTC", "status": "RUNNING"
+            "job": "reverify_archive",
+            "cron": "0 12 * * 0",
+            "timezone": "UTC",
+            "status": "RUNNING",
         },
     },
     "sensors": {
@@ -124,7 +153,9 @@ def snapshot(defs: dg.Definitions) -> dict:
             policies.add(str(node.backfill_policy))
     for check_key in graph.asset_check_keys:
         assets[check_key.asset_key.to_user_string()]["checks"][check_key.name] = graph.get(check_key).blocking
-    assert len(partitions) == 1, f"every partitioned asset should share one partitions definition: {partitions}"
+    assert len(partitions) == 1, (
+        f"every partitioned asset should share one partitions definition: {partitions}"
+    )
     assert len(policies) == 1, f"every asset of a job should share one backfill policy: {policies}"
     jobs = {}
     for job in defs.resolve_all_job_defs():
@@ -133,7 +164,9 @@ def snapshot(defs: dg.Definitions) -> dict:
         selected = job.asset_layer.executable_asset_keys if job.asset_layer else set()
         jobs[job.name] = {
             "assets": sorted(k.to_user_string() for k in selected),
-            "op_pools": {op.name: op.pool for op in sorted(job.graph.iterate_op_defs(), key=lambda o: o.name)},
+            "op_pools": {
+                op.name: op.pool for op in sorted(job.graph.iterate_op_defs(), key=lambda o: o.name)
+            },
         }
     return {
         "assets": dict(sorted(assets.items())),
@@ -149,7 +182,10 @@ def snapshot(defs: dg.Definitions) -> dict:
             }
             for s in defs.schedules
         },
-        "sensors": {s.name: {"status": s.default_status.value, "interval_s": s.minimum_interval_seconds} for s in defs.sensors},
+        "sensors": {
+            s.name: {"status": s.default_status.value, "interval_s": s.minimum_interval_seconds}
+            for s in defs.sensors
+        },
         "resources": sorted(defs.resources),
     }
 
@@ -164,13 +200,19 @@ def test_definitions_load_without_deprecation_warnings_from_our_code():
         graph = defs.resolve_asset_graph()  # resolution is where deprecated arguments usually surface
         defs.resolve_all_job_defs()
     assert graph.get_all_asset_keys()
-    ours = [w for w in caught if "recording_assets" in (w.filename or "") and issubclass(w.category, DeprecationWarning)]
+    ours = [
+        w
+        for w in caught
+        if "recording_assets" in (w.filename or "") and issubclass(w.category, DeprecationWarning)
+    ]
     assert not ours, [f"{w.filename}:{w.lineno}: {w.message}" for w in ours]
 
 
 def test_definitions_graph_snapshot():
     actual = snapshot(build_definitions({}))
-    assert actual == SNAPSHOT, "definitions changed; if intended, update SNAPSHOT to:\n" + json.dumps(actual, indent=2)
+    assert actual == SNAPSHOT, "definitions changed; if intended, update SNAPSHOT to:\n" + json.dumps(
+        actual, indent=2
+    )
 
 
 def test_partitions_follow_the_configured_timezone():
@@ -192,7 +234,10 @@ def test_deploy_dagster_yaml_is_a_valid_instance_config(tmp_path, monkeypatch):
     assert postgres["scheme"] == "postgresql+psycopg2"
     assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
     assert config["concurrency"]["pools"]["default_limit"] >= 2
-    assert config["concurrency"]["runs"]["max_concurrent_runs"] >= config["concurrency"]["pools"]["default_limit"]
+    assert (
+        config["concurrency"]["runs"]["max_concurrent_runs"]
+        >= config["concurrency"]["pools"]["default_limit"]
+    )
     assert config["telemetry"]["enabled"] is False
     # Run logs go to S3, so they outlive the run's pod (issue 13).
     assert config["compute_logs"]["class"] == "S3ComputeLogManager"

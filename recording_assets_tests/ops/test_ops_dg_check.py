@@ -12,8 +12,14 @@ from recording_assets_tests.ops.ops_support import REPO, cli_executable
 def _dg_check(tmp_path, **extra_env) -> subprocess.CompletedProcess:
     (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "PYTHONPATH": str(REPO), **extra_env}
-    return subprocess.run([cli_executable("dg"), "check", "defs"], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [cli_executable("dg"), "check", "defs"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_dg_check_defs_validates_the_code_location(tmp_path):

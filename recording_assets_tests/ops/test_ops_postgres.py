@@ -64,9 +64,19 @@ def test_documented_postgres_storage_records_a_materialised_partition(postgres, 
     out = artifacts("postgres")
     with LocalStack(sandbox_config={**FAST_SANDBOX, "conversations_per_day": 40}) as local:
         env = {**os.environ, **local.environment(), **pg_env}
-        command = [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "recording_assets.definitions",
-                   "--select", ",".join(("recording_metadata", "recording_audio", "recording_manifest")),
-                   "--partition", day]
+        command = [
+            sys.executable,
+            "-m",
+            "dagster",
+            "asset",
+            "materialize",
+            "-m",
+            "recording_assets.definitions",
+            "--select",
+            ",".join(("recording_metadata", "recording_audio", "recording_manifest")),
+            "--partition",
+            day,
+        ]
         result = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=600)
         (out / "dagster-asset-materialize.log").write_text(result.stdout + result.stderr)
         assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
@@ -95,16 +105,21 @@ def test_documented_postgres_storage_records_a_materialised_partition(postgres, 
             assert cursor.fetchall() == [(run_id, "SUCCESS")]
             cursor.execute(
                 "SELECT asset_key, partition FROM event_logs WHERE run_id = %s AND dagster_event_type = "
-                "'ASSET_MATERIALIZATION' ORDER BY asset_key", (run_id,))
-            assert cursor.fetchall() == [(f'["{a}"]', day) for a in sorted(
-                ("recording_metadata", "recording_audio", "recording_manifest"))]
+                "'ASSET_MATERIALIZATION' ORDER BY asset_key",
+                (run_id,),
+            )
+            assert cursor.fetchall() == [
+                (f'["{a}"]', day)
+                for a in sorted(("recording_metadata", "recording_audio", "recording_manifest"))
+            ]
             cursor.execute(
                 "SELECT check_name, execution_status FROM asset_check_executions WHERE run_id = %s ORDER BY id",
-                (run_id,))
+                (run_id,),
+            )
             rows = cursor.fetchall()
             latest = dict(rows)  # a check's latest row wins
             assert {n: latest.get(n) for n in CHECKS} == dict.fromkeys(CHECKS, "SUCCEEDED"), rows
-            cursor.execute("SELECT concurrency_key, \"limit\" FROM concurrency_limits")
+            cursor.execute('SELECT concurrency_key, "limit" FROM concurrency_limits')
             assert (GENESYS_POOL, 2) in cursor.fetchall()
     finally:
         connection.close()
@@ -115,5 +130,7 @@ def test_cluster_binaries_come_from_system_deps():
     from recording_assets_tests.ops.ops_support import postgres_bindir
 
     bindir = postgres_bindir()
-    version = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True, check=True)
+    version = subprocess.run(
+        [str(bindir / "postgres"), "--version"], capture_output=True, text=True, check=True
+    )
     assert "PostgreSQL" in version.stdout

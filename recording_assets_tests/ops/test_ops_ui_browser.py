@@ -38,7 +38,10 @@ from recording_assets_tests.ops.ops_support import (
 # One at a time with the other tests of the "serial" xdist group (a browser and dagster dev).
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serial")]
 
-CHECKS = {"recording_audio": ("sha256_verified", "container_matches_content_type"), "recording_manifest": ("manifest_complete",)}
+CHECKS = {
+    "recording_audio": ("sha256_verified", "container_matches_content_type"),
+    "recording_manifest": ("manifest_complete",),
+}
 # Not blocking, each run by its own schedule; `recording-assets ui` runs them once for the day it archives.
 OWN_JOB_CHECKS = ("yesterday_archived", "reverified_from_s3")
 # A local DAGSTER_HOME as docs/operations.md describes it: `recording-assets ui` keeps an existing
@@ -72,14 +75,26 @@ def ui_stack(tmp_path_factory):
     out = artifacts("ui-browser")
     log = out / "recording-assets-ui.log"
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
-    command = [cli_executable("recording-assets"), "ui", "--port", str(port), "--home", str(home),
-               "--conversations", "60", "--media-scale", "0.002"]
+    command = [
+        cli_executable("recording-assets"),
+        "ui",
+        "--port",
+        str(port),
+        "--home",
+        str(home),
+        "--conversations",
+        "60",
+        "--media-scale",
+        "0.002",
+    ]
     started = time.monotonic()
     process = start_process(command, env=env, log=log)
     dagit = Dagit(f"http://127.0.0.1:{port}")
     try:
         wait_for_location(dagit, process, log)
-        print(f"\nrecording-assets ui answered with its code location loaded after {time.monotonic() - started:.1f}s")
+        print(
+            f"\nrecording-assets ui answered with its code location loaded after {time.monotonic() - started:.1f}s"
+        )
         dagit.set_nux_seen()  # the "Join the Dagster community" modal would cover every page
         yield dagit, process, log, out
     finally:
@@ -87,7 +102,8 @@ def ui_stack(tmp_path_factory):
 
 
 def test_browser_materialises_a_partition_and_shows_checks_and_freshness(ui_stack):
-    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError, sync_playwright
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+    from playwright.sync_api import sync_playwright
 
     dagit, process, log, out = ui_stack
     banner = parse_ui_banner(log)
@@ -108,8 +124,10 @@ def test_browser_materialises_a_partition_and_shows_checks_and_freshness(ui_stac
 
             # 1. The lineage of the asset group: Materialize all -> the partition dialog -> one day -> Launch.
             # The archive's own group (the retention assets have theirs): its Materialize all is the day's three.
-            page.goto(f"{dagit.url}/locations/__repository__@recording_assets/asset-groups/{GROUP}",
-                      wait_until="networkidle")
+            page.goto(
+                f"{dagit.url}/locations/__repository__@recording_assets/asset-groups/{GROUP}",
+                wait_until="networkidle",
+            )
             for asset in ASSETS:
                 page.get_by_text(asset).first.wait_for()
             page.screenshot(path=str(out / "01-lineage.png"))
@@ -127,21 +145,30 @@ def test_browser_materialises_a_partition_and_shows_checks_and_freshness(ui_stac
             dialog.wait_for(state="hidden")
 
             # 2. The run it launched, followed over GraphQL until it ends.
-            run = wait_for(lambda: _new_run(dagit, known_runs), timeout_s=60, interval_s=1, what="the launched run")
+            run = wait_for(
+                lambda: _new_run(dagit, known_runs), timeout_s=60, interval_s=1, what="the launched run"
+            )
             tags = {t["key"]: t["value"] for t in run["tags"]}
             assert tags.get("dagster/partition") == day and tags.get("dagster/from_ui") == "true", tags
             assert {tuple(a["path"]) for a in run["assetSelection"]} == {(a,) for a in ASSETS}
             ended = wait_for(
-                lambda: _ended(dagit, run["runId"]), timeout_s=300, interval_s=2,
-                what=f"run {run['runId']} to finish", on_timeout=lambda: tail(log),
+                lambda: _ended(dagit, run["runId"]),
+                timeout_s=300,
+                interval_s=2,
+                what=f"run {run['runId']} to finish",
+                on_timeout=lambda: tail(log),
             )
             assert ended["status"] == "SUCCESS", dagit.run_failure_messages(run["runId"])
-            print(f"run {run['runId']} for {day}: {ended['status']} in {ended['endTime'] - ended['startTime']:.1f}s")
+            print(
+                f"run {run['runId']} for {day}: {ended['status']} in {ended['endTime'] - ended['startTime']:.1f}s"
+            )
 
             # 3. The asset pages: the assets, their checks (all passed) and the manifest's freshness policy.
             for asset, names in CHECKS.items():
                 for name in names:
-                    page.goto(f"{dagit.url}/assets/{asset}?view=checks&checkDetail={name}", wait_until="networkidle")
+                    page.goto(
+                        f"{dagit.url}/assets/{asset}?view=checks&checkDetail={name}", wait_until="networkidle"
+                    )
                     # The detail pane's title shows the whole name (the list middle-truncates long ones).
                     page.get_by_text(name, exact=True).filter(visible=True).first.wait_for()
                     page.get_by_text("This is a", exact=False).filter(visible=True).first.wait_for()
@@ -149,8 +176,10 @@ def test_browser_materialises_a_partition_and_shows_checks_and_freshness(ui_stac
                     page.get_by_text("Passed", exact=True).filter(visible=True).first.wait_for()
                     page.screenshot(path=str(out / f"03-{asset}-{name}.png"))
             for name in OWN_JOB_CHECKS:
-                page.goto(f"{dagit.url}/assets/recording_manifest?view=checks&checkDetail={name}",
-                          wait_until="networkidle")
+                page.goto(
+                    f"{dagit.url}/assets/recording_manifest?view=checks&checkDetail={name}",
+                    wait_until="networkidle",
+                )
                 page.get_by_text(name, exact=True).filter(visible=True).first.wait_for()
                 page.get_by_text("Passed", exact=True).filter(visible=True).first.wait_for()
                 page.screenshot(path=str(out / f"03-recording_manifest-{name}.png"))
@@ -189,7 +218,9 @@ def test_browser_materialises_a_partition_and_shows_checks_and_freshness(ui_stac
         assert node["partitionStats"]["numMaterialized"] == 2, (asset, node)  # the start-up day and the UI's
     audio = dagit.asset_node("recording_audio")
     assert {c["name"]: c["blocking"] for c in audio["assetChecksOrError"]["checks"]} == {
-        "sha256_verified": True, "container_matches_content_type": True}
+        "sha256_verified": True,
+        "container_matches_content_type": True,
+    }
     assert audio["pools"] == ["genesys_api"]
     freshness = dagit.asset_node("recording_manifest")["internalFreshnessPolicy"]
     assert freshness == {"__typename": "TimeWindowFreshnessPolicy", "failWindowSeconds": 93600}

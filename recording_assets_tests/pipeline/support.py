@@ -42,7 +42,16 @@ def stores(s3_client, bucket_names) -> tuple[ArchiveStore, ArchiveStore]:
 
 
 def archive_day(
-    sandbox, clock, store, manifest_store, *, previous=(), run_id=RUN_ID, day=DAY, client_kwargs=None, **options
+    sandbox,
+    clock,
+    store,
+    manifest_store,
+    *,
+    previous=(),
+    run_id=RUN_ID,
+    day=DAY,
+    client_kwargs=None,
+    **options,
 ):
     """Discover ``day`` and archive it with a real ``DayArchiver``: (report, audit trail, conversations)."""
     audit = AuditTrail(store=manifest_store, day=day, run_id=run_id, launched_by="test", clock=clock)

@@ -10,7 +10,12 @@ import pytest
 
 from recording_assets.genesys import BatchItem
 from recording_assets.pipeline.audit import AuditTrail
-from recording_assets.pipeline.context import FORMAT_CONTENT_TYPES, ArchiveContext, ArchiveOptions, DownloadTask
+from recording_assets.pipeline.context import (
+    FORMAT_CONTENT_TYPES,
+    ArchiveContext,
+    ArchiveOptions,
+    DownloadTask,
+)
 from recording_assets.pipeline.fetch import Fetcher
 from recording_assets.pipeline.outcome import Outcome
 from recording_assets.pipeline.states import State

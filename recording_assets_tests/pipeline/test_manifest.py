@@ -95,7 +95,9 @@ def test_rows_sorted_and_joined_with_the_conversation():
 def test_annotations_fill_the_list_column_when_given():
     secure = [{"reason": "SecurePause", "type": "System", "location_ms": 1200, "duration_ms": 30000}]
     notes = {("c1", "r1"): secure}
-    rows = manifest_table(metadata(), outcomes("run-1", "archived"), manifest_run_id="run-1", annotations=notes)
+    rows = manifest_table(
+        metadata(), outcomes("run-1", "archived"), manifest_run_id="run-1", annotations=notes
+    )
     assert [r["annotations"] for r in rows.to_pylist()] == [None, secure]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import pytest
@@ -64,7 +63,12 @@ def test_an_available_recording_with_a_batch_error_is_asked_again():
 
 
 def sort_four(**options):
-    conversations = [conversation("c1", 2), conversation("c2", 1), conversation("c3", 2), conversation("c4", 1)]
+    conversations = [
+        conversation("c1", 2),
+        conversation("c2", 1),
+        conversation("c3", 2),
+        conversation("c4", 1),
+    ]
     ctx = context(conversations, format_id="WAV", **options)
     ctx.existing[("c2", "r1")] = Outcome("c2", "r1", State.ALREADY_ARCHIVED)
     results = [
@@ -87,7 +91,13 @@ def test_sort_first_round_asks_only_about_errors_and_flagged_conversations_witho
 
 @pytest.mark.parametrize(
     ("permission", "check", "every"),
-    [(True, "auto", False), (None, "auto", True), (False, "auto", True), (None, "trust", False), (True, "lookup", True)],
+    [
+        (True, "auto", False),
+        (None, "auto", True),
+        (False, "auto", True),
+        (None, "trust", False),
+        (True, "lookup", True),
+    ],
 )
 def test_sensitive_check_lookup_asks_about_every_conversation(permission, check, every):
     first = sort_four(sensitive_permission=permission, sensitive_check=check)

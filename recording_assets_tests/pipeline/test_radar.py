@@ -25,13 +25,17 @@ def buckets(s3_client, bucket_names):
 def _radar(sandbox, clock, archive, manifests):
     async def expiring():
         async with genesys_client(sandbox, clock) as client:
-            return await client.retention.expiring(HORIZON, page_size=7)  # small pages: the cursor is followed
+            return await client.retention.expiring(
+                HORIZON, page_size=7
+            )  # small pages: the cursor is followed
 
     entries = asyncio.run(expiring())
     return unarchived(entries, horizon_days=HORIZON, archive=archive, manifests=manifests, timezone="UTC")
 
 
-def test_the_radar_flags_exactly_the_unarchived_recordings_about_to_expire(sandbox_factory, fake_clock, buckets):
+def test_the_radar_flags_exactly_the_unarchived_recordings_about_to_expire(
+    sandbox_factory, fake_clock, buckets
+):
     sandbox = sandbox_factory(clock=fake_clock, conversations_per_day=12, media_scale=0.002)
     archived_days = (DAYS[0], DAYS[2])  # the middle day is never archived: the planted risk
     for day in archived_days:

@@ -21,7 +21,12 @@ def buckets(s3_client, bucket_names):
 
 
 def _archived_in_genesys(sandbox) -> set:
-    return {(c.id, r.id) for c in sandbox.org.conversations_for_day(DAY) for r in c.recordings if r.file_state == "ARCHIVED"}
+    return {
+        (c.id, r.id)
+        for c in sandbox.org.conversations_for_day(DAY)
+        for r in c.recordings
+        if r.file_state == "ARCHIVED"
+    }
 
 
 def _states(report) -> dict:
@@ -47,7 +52,9 @@ def test_restore_on_archives_the_restored_within_the_quota(sandbox_factory, fake
                                run_id="run-2", retention=on)  # fmt: skip
     still = {o.key: o for o in second.outcomes if o.state is State.RESTORING}
     assert set(still) == set(restoring) and second.restorations == 0
-    assert {k: o.restore_until for k, o in still.items()} == {k: o.restore_until for k, o in restoring.items()}
+    assert {k: o.restore_until for k, o in still.items()} == {
+        k: o.restore_until for k, o in restoring.items()
+    }
 
     fake_clock.advance(RESTORE_LATENCY_S + 1)  # Genesys finished restoring
     third, _, _ = archive_day(sandbox, fake_clock, *buckets, previous=[o.row("run-2") for o in second.outcomes],
@@ -63,15 +70,21 @@ def test_restore_on_archives_the_restored_within_the_quota(sandbox_factory, fake
 def test_restore_off_changes_nothing(sandbox_factory, fake_clock, buckets):
     sandbox = sandbox_factory(clock=fake_clock, conversations_per_day=100, media_scale=0.002)
     report, _, _ = archive_day(sandbox, fake_clock, *buckets)
-    assert {k for k, s in _states(report).items() if s is State.ARCHIVED_IN_GENESYS} == _archived_in_genesys(sandbox)
+    assert {k for k, s in _states(report).items() if s is State.ARCHIVED_IN_GENESYS} == _archived_in_genesys(
+        sandbox
+    )
     assert report.restorations == 0 and State.RESTORING not in Counter(_states(report).values())
     families = requests_by_family(sandbox)
     assert "recording.restore" not in families and "recording.protection" not in families
 
 
-def test_protection_survives_a_failed_run_and_is_lifted_after_a_good_one(sandbox_factory, fake_clock, buckets):
+def test_protection_survives_a_failed_run_and_is_lifted_after_a_good_one(
+    sandbox_factory, fake_clock, buckets
+):
     every_download_bad = Faults(corrupt_magic_rate=1.0, corrupt_magic_persistent=True)
-    sandbox = sandbox_factory(clock=fake_clock, conversations_per_day=60, media_scale=0.002, faults=every_download_bad)
+    sandbox = sandbox_factory(
+        clock=fake_clock, conversations_per_day=60, media_scale=0.002, faults=every_download_bad
+    )
     day_ids = [c.id for c in sandbox.org.conversations_for_day(DAY)]
     on = RetentionOptions(protect_until_archived=True)
     failed, _, _ = archive_day(sandbox, fake_clock, *buckets, retention=on)

@@ -20,8 +20,14 @@ def rows(n: int, state="archived") -> list[dict]:
 
 @pytest.mark.parametrize(
     "archived,fraction,minimum,expected",
-    [(1000, 0.02, 5, 20), (100, 0.02, 5, 5), (101, 0.05, 5, 6), (3, 0.02, 5, 3), (40, 1.0, 5, 40),
-     (0, 0.02, 5, 0)],
+    [
+        (1000, 0.02, 5, 20),
+        (100, 0.02, 5, 5),
+        (101, 0.05, 5, 6),
+        (3, 0.02, 5, 3),
+        (40, 1.0, 5, 40),
+        (0, 0.02, 5, 0),
+    ],
 )
 def test_the_sample_is_the_share_rounded_up_at_least_the_minimum_at_most_all(
     archived, fraction, minimum, expected

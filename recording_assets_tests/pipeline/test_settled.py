@@ -99,17 +99,32 @@ def test_carried_forward_keeps_previous_states_and_a_quarantines_one_copy():
     carried = settled.carried_forward(conversations, previous, done=[("c1", "r2")])
     assert carried == [
         Outcome("c1", "r1", State.DELETED, reason="fileState DELETED", file_state="DELETED", attempts=0),
-        Outcome("c1", "r3", State.QUARANTINED, reason="bad", sha256="abc", quarantine_uri=uri, quarantine_repeats=2),
+        Outcome(
+            "c1",
+            "r3",
+            State.QUARANTINED,
+            reason="bad",
+            sha256="abc",
+            quarantine_uri=uri,
+            quarantine_repeats=2,
+        ),
     ]
 
 
 def test_settled_rows_after_a_run():
-    ctx = context([conversation("c1", 2), conversation("c2", 1), conversation("c3", 0), conversation("c4", 1)])
+    ctx = context(
+        [conversation("c1", 2), conversation("c2", 1), conversation("c3", 0), conversation("c4", 1)]
+    )
     ctx.finish(Outcome("c1", "r1", State.ARCHIVED))
     ctx.finish(Outcome("c2", "r1", State.FAILED))
     ctx.unsettled.add("c4")  # its look-up failed
     rows = {r["conversation_id"]: r for r in settled.settled_rows(ctx, ["c1", "c2", "c3", "c4"], {})}
-    assert {cid: r["settled"] for cid, r in rows.items()} == {"c1": True, "c2": False, "c3": True, "c4": False}
+    assert {cid: r["settled"] for cid, r in rows.items()} == {
+        "c1": True,
+        "c2": False,
+        "c3": True,
+        "c4": False,
+    }
     assert (rows["c1"]["recordings"], rows["c1"]["recorded_sessions"], rows["c3"]["recordings"]) == (1, 2, 0)
 
 

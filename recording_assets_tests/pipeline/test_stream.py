@@ -55,8 +55,14 @@ def test_the_archive_starts_from_discovery_pages_as_they_arrive(sandbox_factory,
                     await asyncio.sleep(0.01)
                 yield rest
 
-            archiver = DayArchiver(client=client, store=store, day=DAY, run_id="run-1", audit=audit,
-                                   options=ArchiveOptions(sensitive_permission=True))
+            archiver = DayArchiver(
+                client=client,
+                store=store,
+                day=DAY,
+                run_id="run-1",
+                audit=audit,
+                options=ArchiveOptions(sensitive_permission=True),
+            )
             return day, await asyncio.wait_for(archiver.run(pages()), timeout=60)
 
     day, report = asyncio.run(run())

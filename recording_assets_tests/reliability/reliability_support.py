@@ -22,8 +22,8 @@ import os
 import time
 import uuid
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
@@ -33,9 +33,9 @@ from botocore.config import Config
 
 from recording_assets import settings as cfg
 from recording_assets.archive.keys import manifest_key, outcomes_key
-from recording_assets.tools.local import LOCAL_AWS, MotoProcess
 from recording_assets.pipeline.tables import from_parquet_bytes
 from recording_assets.sandbox import SandboxConfig, SandboxServer
+from recording_assets.tools.local import LOCAL_AWS, MotoProcess
 from recording_assets_tests.conftest import FAST_SANDBOX
 from recording_assets_tests.run_results import materialisations_of
 
@@ -322,9 +322,7 @@ def outcome_rows(client, manifest_bucket: str, day: str) -> list[dict]:
     return read_table(client, manifest_bucket, outcomes_key(day=date.fromisoformat(day)))
 
 
-def integrity_violations(
-    archive: Archive, truth_map: Mapping[tuple[str, str], TruthRecording]
-) -> list[str]:
+def integrity_violations(archive: Archive, truth_map: Mapping[tuple[str, str], TruthRecording]) -> list[str]:
     """Objects under recordings/ that are not exactly one verified copy of a truth recording."""
     by_id = {rid: rec for (_, rid), rec in truth_map.items()}
     problems = []

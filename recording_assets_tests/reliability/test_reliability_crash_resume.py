@@ -313,8 +313,10 @@ def run_set(
         trials.problems.append(f"manifest rows {len(rows)} do not match the {len(truth)} truth recordings")
     for row in rows:
         rec = truth.get((row["conversation_id"], row["recording_id"]))
-        if rec is not None and rec.file_state == "AVAILABLE" and (
-            row["state"] != "archived" or row["sha256"] != rec.sha256
+        if (
+            rec is not None
+            and rec.file_state == "AVAILABLE"
+            and (row["state"] != "archived" or row["sha256"] != rec.sha256)
         ):
             trials.problems.append(f"manifest row {row['recording_id']}: {row['state']} {row['sha256']}")
     return trials
@@ -346,13 +348,17 @@ def test_sigkill_at_seeded_points_then_rerun_loses_duplicates_and_corrupts_nothi
     rs.report("crash_resume", [{**asdict(t), "elapsed_s": round(elapsed)} for t in done])
     print(f"\ncrash-resume: {len(kills)} kills in {len(done)} sets in {elapsed:.0f}s")
     for t in done:
-        print(f"  set {t.number} {t.day}: available={t.available} redownloaded={t.redownloaded} "
-              f"lost={t.lost} "
-              f"dup={t.duplicated} corrupt={t.corrupt} final={t.final_run_s}s problems={t.problems[:3]}")
+        print(
+            f"  set {t.number} {t.day}: available={t.available} redownloaded={t.redownloaded} "
+            f"lost={t.lost} "
+            f"dup={t.duplicated} corrupt={t.corrupt} final={t.final_run_s}s problems={t.problems[:3]}"
+        )
         for k in t.kills:
-            print(f"    kill {k.number} {k.planned:>14} killed={k.killed} at {k.killed_after_s}s "
-                  f"({k.phase}); "
-                  f"landed {k.landed_before}->{k.landed_after} fetched={k.fetched} in_flight={k.in_flight}")
+            print(
+                f"    kill {k.number} {k.planned:>14} killed={k.killed} at {k.killed_after_s}s "
+                f"({k.phase}); "
+                f"landed {k.landed_before}->{k.landed_after} fetched={k.fetched} in_flight={k.in_flight}"
+            )
     assert sum(k.killed for k in kills) >= plan.trials, "a run finished before its kill"
     assert [k.problems for k in kills] == [[] for _ in kills]
     assert [t.problems for t in done] == [[] for _ in done]

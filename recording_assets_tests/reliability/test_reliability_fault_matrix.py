@@ -33,9 +33,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from recording_assets.pipeline.archiver import ArchiveOptions
-from recording_assets.settings import FORCE_QUARANTINED
 from recording_assets.sandbox import Faults
 from recording_assets.sandbox.config import RECORDING_VIEW, VIEW_SENSITIVE
+from recording_assets.settings import FORCE_QUARANTINED
 from recording_assets_tests.reliability import reliability_support as rs
 
 SMALL = 30  # conversations per day: about 35 recordings
@@ -318,9 +318,7 @@ class Run:
             if by_key.get(key, {}).get("state") != "archived":
                 state = by_key.get(key, {}).get("state")
                 out.problems.append(f"second run: {key[1]} is {state}, not archived")
-        retried = [
-            r for r in self.first_rows if r["state"] in ("failed", "quarantined", "excluded")
-        ]
+        retried = [r for r in self.first_rows if r["state"] in ("failed", "quarantined", "excluded")]
         out.retried_and_archived = sum(
             1
             for r in retried
@@ -343,7 +341,9 @@ def evidence_problems(scenario: Scenario, out: Outcome) -> list[str]:
         "wrong_content_type_rate": fired["quarantined_objects"] > 0,
         "corrupt_magic_rate": fired["quarantined_objects"] > 0,
         # Quarantined once: one copy of the bad bytes per quarantined recording, whatever the attempts.
-        "corrupt_magic_persistent": fired["quarantined_objects"] == out.first_states.get("quarantined", 0) > 0,
+        "corrupt_magic_persistent": fired["quarantined_objects"]
+        == out.first_states.get("quarantined", 0)
+        > 0,
         "revoke_tokens_every": fired["tokens_issued"] > 2,
         "deny_permissions (viewSensitiveData)": out.first_states.get("excluded", 0) > 0,
         "deny_permissions (recording:view)": out.first_failure is not None,
@@ -405,8 +405,10 @@ def test_every_sandbox_fault_alone_and_all_together(request):
     rs.report("fault_matrix", [asdict(o) for o in outcomes])
     print(f"\nfault matrix over {day}: {len(outcomes)} scenarios in {time.monotonic() - started:.0f}s")
     for o in outcomes:
-        print(f"  {o.scenario}: {o.first_states} -> {o.second_states}; fired {o.fired}; "
-              f"{o.first_s}s + {o.second_s}s; problems {o.problems}")
+        print(
+            f"  {o.scenario}: {o.first_states} -> {o.second_states}; fired {o.fired}; "
+            f"{o.first_s}s + {o.second_s}s; problems {o.problems}"
+        )
     assert {o.scenario: o.problems for o in outcomes} == {o.scenario: [] for o in outcomes}
 
 

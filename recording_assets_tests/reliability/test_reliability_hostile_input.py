@@ -46,10 +46,10 @@ from recording_assets.genesys.models import (
     ResponseFormatError,
 )
 from recording_assets.genesys.secret import Secret
-from recording_assets.pipeline.window import PartitionConfigError, day_window, parse_day
 from recording_assets.pipeline.archiver import ArchiveOptions, DayArchiver
 from recording_assets.pipeline.audit import AuditTrail
 from recording_assets.pipeline.discovery import discover_day
+from recording_assets.pipeline.window import PartitionConfigError, day_window, parse_day
 from recording_assets.sandbox import Faults
 from recording_assets.settings import (
     AutomationSettings,
@@ -169,7 +169,9 @@ LOADERS = {
 }
 
 
-@pytest.mark.parametrize(("name", "value", "loader"), BAD_SETTINGS, ids=[f"{n}={v!r}" for n, v, _ in BAD_SETTINGS])
+@pytest.mark.parametrize(
+    ("name", "value", "loader"), BAD_SETTINGS, ids=[f"{n}={v!r}" for n, v, _ in BAD_SETTINGS]
+)
 def test_a_malformed_setting_fails_naming_its_variable(name, value, loader):
     environ = {**GOOD, name: value}
     if name == cfg.REGION:
@@ -189,7 +191,9 @@ _LEAF = st.one_of(
     st.integers(),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=12),
-    st.sampled_from(["2026-11-20T10:00:00Z", "2026-11-20T10:00:00.5+01:00", "2026-13-45T99:00:00Z", "", "AVAILABLE"]),
+    st.sampled_from(
+        ["2026-11-20T10:00:00Z", "2026-11-20T10:00:00.5+01:00", "2026-13-45T99:00:00Z", "", "AVAILABLE"]
+    ),
 )
 ANY_JSON = st.recursive(
     _LEAF, lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)),
@@ -234,7 +238,10 @@ CONVERSATION = st.fixed_dictionaries(
 METADATA = st.fixed_dictionaries(
     {"id": _or_junk(_ID), "conversationId": _or_junk(_ID)},
     optional={
-        **{name: _or_junk(_TS) for name in ("startTime", "endTime", "archiveDate", "deleteDate", "exportDate")},
+        **{
+            name: _or_junk(_TS)
+            for name in ("startTime", "endTime", "archiveDate", "deleteDate", "exportDate")
+        },
         "fileState": ANY_JSON,
         "media": ANY_JSON,
         "sessionId": ANY_JSON,
@@ -257,7 +264,10 @@ RECORDING = st.fixed_dictionaries(
     {"id": _or_junk(_ID), "conversationId": _or_junk(_ID)},
     optional={
         "mediaUris": _or_junk(
-            st.dictionaries(st.sampled_from(["0", "1"]), _or_junk(st.fixed_dictionaries({}, optional={"mediaUri": ANY_JSON})))
+            st.dictionaries(
+                st.sampled_from(["0", "1"]),
+                _or_junk(st.fixed_dictionaries({}, optional={"mediaUri": ANY_JSON})),
+            )
         ),
         "fileState": ANY_JSON,
         "outputSizeInBytes": ANY_JSON,
@@ -318,7 +328,27 @@ def test_well_typed_batch_counts_parse_and_absent_ones_are_zero():
 # ------------------------------------------------------------------------------------------ hostile ids
 
 HOSTILE_PIECES = st.sampled_from(
-    ["/", "\\", "..", ".", "%2F", "%2e%2e", "\x00", "\n", " ", "é", "Ω", "\u202e", "\ufeff", "ｆ", "?", "#", "*", "=", ":"]
+    [
+        "/",
+        "\\",
+        "..",
+        ".",
+        "%2F",
+        "%2e%2e",
+        "\x00",
+        "\n",
+        " ",
+        "é",
+        "Ω",
+        "\u202e",
+        "\ufeff",
+        "ｆ",
+        "?",
+        "#",
+        "*",
+        "=",
+        ":",
+    ]
 )
 SAFE = st.text(alphabet=string.ascii_letters + string.digits + "._-", min_size=1, max_size=20)
 HOSTILE_ID = st.one_of(
@@ -333,10 +363,17 @@ EXTENSIONS = st.sampled_from([".wav", ".ogg", ".webm", ".mp3", ".json"])
 
 @given(PREFIXES, HOSTILE_ID, HOSTILE_ID, HOSTILE_ID, EXTENSIONS, st.dates(date(2000, 1, 1), date(2100, 1, 1)))
 @FUZZ
-def test_a_key_built_from_any_ids_stays_under_its_prefix_and_day(prefix, queue, conversation, recording, ext, day):
+def test_a_key_built_from_any_ids_stays_under_its_prefix_and_day(
+    prefix, queue, conversation, recording, ext, day
+):
     try:
         key = recording_key(
-            prefix=prefix, day=day, queue_id=queue, conversation_id=conversation, recording_id=recording, ext=ext
+            prefix=prefix,
+            day=day,
+            queue_id=queue,
+            conversation_id=conversation,
+            recording_id=recording,
+            ext=ext,
         )
     except InvalidIdentifierError as error:
         assert error.field in ("queue_id", "conversation_id", "recording_id")
@@ -411,7 +448,9 @@ def archive_with_stale_listing(server, s3: rs.S3Server, buckets, day: str, run_i
                 day=the_day,
                 conversations=discovery.conversations,
                 run_id=run_id,
-                audit=AuditTrail(store=manifest_store, day=the_day, run_id=run_id, launched_by="test", clock=SystemClock()),
+                audit=AuditTrail(
+                    store=manifest_store, day=the_day, run_id=run_id, launched_by="test", clock=SystemClock()
+                ),
                 options=ArchiveOptions(sensitive_permission=True),
             )
             return await archiver.run()
@@ -457,7 +496,9 @@ def test_hostile_runs_never_change_an_archived_object(s3, request):
         assert "GENESYSCLOUD_OAUTHCLIENT_SECRET" in messages["wrong client secret"]
         assert "wrong-secret-9d1f" not in messages["wrong client secret"]
         assert server.config.client_secret not in "".join(messages.values())
-        assert "GENESYSCLOUD_REGION" in messages["unknown region"] and "eu-west-1" in messages["unknown region"]
+        assert (
+            "GENESYSCLOUD_REGION" in messages["unknown region"] and "eu-west-1" in messages["unknown region"]
+        )
         assert "GENESYSCLOUD_API_BASE_URL" in messages["bad API URL"]
         assert "must not carry a query" in messages["API URL with a query"]
         assert "AWS_ENDPOINT_URL" in messages["bad S3 endpoint"]

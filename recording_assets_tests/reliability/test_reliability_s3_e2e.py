@@ -239,10 +239,12 @@ def test_s3_faults_between_the_pipeline_and_s3(request):
     rs.report("s3_e2e", [asdict(r) for r in results])
     print(f"\nS3 faults end to end: {len(results)} scenarios in {time.monotonic() - started:.0f}s")
     for r in results:
-        print(f"  {r.scenario}: run1 ok={r.first_ok} run2 ok={r.second_ok} faulted={r.faulted} "
-              f"retried={r.retried_then_answered} "
-              f"open uploads {r.open_uploads_after_first}->{r.open_uploads_at_end} "
-              f"archived {r.archived}/{r.available} problems={r.problems}")
+        print(
+            f"  {r.scenario}: run1 ok={r.first_ok} run2 ok={r.second_ok} faulted={r.faulted} "
+            f"retried={r.retried_then_answered} "
+            f"open uploads {r.open_uploads_after_first}->{r.open_uploads_at_end} "
+            f"archived {r.archived}/{r.available} problems={r.problems}"
+        )
     by_name = {r.scenario: r for r in results}
     for scenario in SCENARIOS:
         r = by_name[scenario.name]

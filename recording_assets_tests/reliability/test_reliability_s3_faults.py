@@ -56,9 +56,9 @@ def spool_of(data: bytes) -> MediaSpool:
 
 def part(number: int):
     """Match (a request or a recorded exchange) for UploadPart of part ``number``."""
-    return lambda r: r.operation == "UploadPart" and parse_qs(urlsplit(r.target).query)["partNumber"] == [
-        str(number)
-    ]
+    return lambda r: (
+        r.operation == "UploadPart" and parse_qs(urlsplit(r.target).query)["partNumber"] == [str(number)]
+    )
 
 
 def statuses(proxy: FaultProxy, operation: str) -> list[int | None]:
@@ -267,7 +267,10 @@ def test_a_412_on_a_retry_over_someone_elses_object_is_still_theirs(store, proxy
     def rival_lands_before_the_retry(**_):
         if proxy.count("PutObject") == 1:
             s3_client.put_object(
-                Bucket=bucket, Key=KEY, Body=b"rival", ServerSideEncryption="AES256",
+                Bucket=bucket,
+                Key=KEY,
+                Body=b"rival",
+                ServerSideEncryption="AES256",
                 Metadata={"sha256": sha256_hex(b"rival"), "size": "5"},
             )
 
@@ -479,7 +482,11 @@ def test_abort_stale_uploads_removes_a_killed_runs_upload(store, proxy, s3_clien
     )["UploadId"]
     for number, data in ((1, LARGE[: 5 * MiB]), (2, b"tail")):
         s3_client.upload_part(
-            Bucket=bucket, Key=killed, UploadId=upload_id, PartNumber=number, Body=data,
+            Bucket=bucket,
+            Key=killed,
+            UploadId=upload_id,
+            PartNumber=number,
+            Body=data,
             ChecksumAlgorithm="SHA256",
         )
     assert open_uploads(s3_client, bucket) == [killed]  # the process died here
@@ -491,7 +498,9 @@ def test_abort_stale_uploads_removes_a_killed_runs_upload(store, proxy, s3_clien
     assert "Contents" not in s3_client.list_objects_v2(Bucket=bucket, Prefix=killed)
 
 
-def test_a_create_retried_after_a_lost_answer_leaves_no_second_upload_open(impatient_store, proxy, s3_client, bucket):
+def test_a_create_retried_after_a_lost_answer_leaves_no_second_upload_open(
+    impatient_store, proxy, s3_client, bucket
+):
     """CreateMultipartUpload is not idempotent: the attempt whose answer was lost still made an upload."""
     proxy.slow(LATENCY, count=1, match="CreateMultipartUpload")
     stored = put(impatient_store, KEY, LARGE)

@@ -37,9 +37,9 @@ from dagster_aws.s3 import S3Resource
 
 from recording_assets import settings as cfg
 from recording_assets.defs.resources import ArchiveResource, GenesysCloudResource
+from recording_assets.defs.webhooks import WebhookResource, manifest_webhooks_tick
 from recording_assets.sandbox import Faults, SandboxConfig, SandboxServer
 from recording_assets.sandbox.config import RECORDING_VIEW, RemoteBindRefused, check_bind_allowed
-from recording_assets.defs.webhooks import WebhookResource, manifest_webhooks_tick
 from recording_assets_tests.reliability import reliability_support as rs
 
 DAY = "2026-11-17"
@@ -147,7 +147,9 @@ def test_nothing_a_run_emits_carries_a_secret_token_or_presigned_signature(captu
         with dg.DagsterInstance.ephemeral() as instance:
             runs = [
                 rs.materialise(env, DAY, instance=instance, keep_result=True),
-                rs.materialise({**env, cfg.CLIENT_SECRET: wrong_secret}, DAY, instance=instance, keep_result=True),
+                rs.materialise(
+                    {**env, cfg.CLIENT_SECRET: wrong_secret}, DAY, instance=instance, keep_result=True
+                ),
             ]
             server.set_faults(Faults(deny_permissions=frozenset(RECORDING_VIEW)))
             runs.append(rs.materialise(env, DAY, instance=instance, keep_result=True))
@@ -166,9 +168,7 @@ def test_nothing_a_run_emits_carries_a_secret_token_or_presigned_signature(captu
             assert "1 new manifests" in summary and "0 failed" in summary, summary
 
             events = [
-                dg.serialize_value(entry)
-                for run in runs
-                for entry in instance.all_logs(run.result.run_id)
+                dg.serialize_value(entry) for run in runs for entry in instance.all_logs(run.result.run_id)
             ]
             failures = [r.failure or "" for r in runs]
         handed_out = sandbox_secrets(server)
@@ -182,7 +182,9 @@ def test_nothing_a_run_emits_carries_a_secret_token_or_presigned_signature(captu
         manifest = json.dumps(rs.manifest_rows(client, buckets[1], DAY), default=str)
         objects = {b: rs.Archive.read(client, b) for b in buckets}
         heads = {
-            (b, key): client.head_object(Bucket=b, Key=key) for b, archive in objects.items() for key in archive.objects
+            (b, key): client.head_object(Bucket=b, Key=key)
+            for b, archive in objects.items()
+            for key in archive.objects
         }
     finally:
         s3.stop()
@@ -204,7 +206,7 @@ def test_nothing_a_run_emits_carries_a_secret_token_or_presigned_signature(captu
     needles = {
         "client secret": {client_secret},
         "wrong client secret": {wrong_secret},
-        "webhook secret": {webhook_secret, webhook_secret[len("whsec_"):]},
+        "webhook secret": {webhook_secret, webhook_secret[len("whsec_") :]},
         "AWS secret access key": {aws_secret},
         "bearer token": handed_out["token"],
         "presigned signature": handed_out["signature"],
@@ -238,7 +240,11 @@ def test_a_real_region_client_verifies_tls():
     assert resource.settings().api_base_url == "https://api.mypurecloud.ie"
     assert resource.settings().login_base_url == "https://login.mypurecloud.ie"
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname is True
-    assert context.minimum_version in (ssl.TLSVersion.MINIMUM_SUPPORTED, ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3)
+    assert context.minimum_version in (
+        ssl.TLSVersion.MINIMUM_SUPPORTED,
+        ssl.TLSVersion.TLSv1_2,
+        ssl.TLSVersion.TLSv1_3,
+    )
     assert http.follow_redirects is False  # a redirect could carry the bearer token to another host
     assert "tls-test-s3cr3t" not in repr(client) + repr(resource.settings())
 

@@ -22,15 +22,21 @@ from recording_assets_tests.sandbox.test_sandbox_support import YESTERDAY  # noq
 
 
 def _archived(org, count):
-    found = [r for c in org.conversations_for_day(YESTERDAY) for r in c.recordings if r.file_state == "ARCHIVED"]
+    found = [
+        r for c in org.conversations_for_day(YESTERDAY) for r in c.recordings if r.file_state == "ARCHIVED"
+    ]
     assert len(found) >= count
     return found[:count]
 
 
 def test_retention_endpoints_answer_in_the_sdks_shapes(sandbox_factory, fake_clock):
-    sandbox = sandbox_factory(clock=fake_clock, conversations_per_day=300, restore_latency_s=60, restore_quota=2)
+    sandbox = sandbox_factory(
+        clock=fake_clock, conversations_per_day=300, restore_latency_s=60, restore_quota=2
+    )
     first, second, third = _archived(sandbox.org, 3)
-    available = next(r for c in sandbox.org.conversations_for_day(YESTERDAY) for r in c.recordings if r.media == "audio")
+    available = next(
+        r for c in sandbox.org.conversations_for_day(YESTERDAY) for r in c.recordings if r.media == "audio"
+    )
     until = datetime.fromtimestamp(fake_clock.time(), timezone.utc) + timedelta(days=7)
 
     async def scenario(product: Product) -> None:
@@ -68,7 +74,9 @@ def test_retention_endpoints_answer_in_the_sdks_shapes(sandbox_factory, fake_clo
     assert sandbox.org.retention.protected() == {first.conversation_id}
 
 
-def test_a_sweep_deletes_all_but_the_protected_and_a_restore_needs_its_permission(sandbox_factory, fake_clock):
+def test_a_sweep_deletes_all_but_the_protected_and_a_restore_needs_its_permission(
+    sandbox_factory, fake_clock
+):
     sandbox = sandbox_factory(clock=fake_clock, conversations_per_day=50)
     conversations = sandbox.org.conversations_for_day(YESTERDAY)
     kept, swept = conversations[0], conversations[1]
@@ -79,11 +87,15 @@ def test_a_sweep_deletes_all_but_the_protected_and_a_restore_needs_its_permissio
     now = int(fake_clock.time() * 1000)
     assert {r.file_state_at(now) for r in swept.recordings} <= {"DELETED"}
     assert {r.file_state_at(now) for r in kept.recordings} == {r.file_state for r in kept.recordings}
-    limited = sandbox_factory(clock=fake_clock, conversations_per_day=300, permissions=ALL_PERMISSIONS - {RESTORE})
+    limited = sandbox_factory(
+        clock=fake_clock, conversations_per_day=300, permissions=ALL_PERMISSIONS - {RESTORE}
+    )
     archived = _archived(limited.org, 1)[0]
 
     async def denied(product: Product) -> None:
         with pytest.raises(PermissionDeniedError, match=RESTORE):
-            await Retention(product.transport).restore(archived.conversation_id, archived.id, until=datetime(2027, 1, 1, tzinfo=timezone.utc))
+            await Retention(product.transport).restore(
+                archived.conversation_id, archived.id, until=datetime(2027, 1, 1, tzinfo=timezone.utc)
+            )
 
     _assert_no_breach(Product(limited, fake_clock).run(denied))

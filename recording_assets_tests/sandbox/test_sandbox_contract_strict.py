@@ -204,7 +204,9 @@ def test_preflight_identity_and_a_403(sandbox_factory, fake_clock):
     # Roles that show the download permission spare the retention-query probe; unreadable roles do not.
     names = {endpoint_for(ENDPOINTS, e.method, e.path).name for e in unreadable}
     assert "get_recordings_retention_query" in names
-    assert "get_recordings_retention_query" not in {endpoint_for(ENDPOINTS, e.method, e.path).name for e in exchanges}
+    assert "get_recordings_retention_query" not in {
+        endpoint_for(ENDPOINTS, e.method, e.path).name for e in exchanges
+    }
     _assert_covered(exchanges + unreadable, "identity")
 
 

@@ -18,7 +18,10 @@ def _api(sandbox_factory, clock, **dialect) -> Api:
 
 
 def _conversations(api: Api) -> list[dict]:
-    body = {"interval": f"{YESTERDAY}T00:00:00Z/{YESTERDAY}T23:59:59Z", "paging": {"pageSize": 100, "pageNumber": 1}}
+    body = {
+        "interval": f"{YESTERDAY}T00:00:00Z/{YESTERDAY}T23:59:59Z",
+        "paging": {"pageSize": 100, "pageNumber": 1},
+    }
     return api.query(body).json()["conversations"]
 
 
@@ -32,7 +35,9 @@ def _flagged(conversation: dict) -> dict[str, int]:
     return counts
 
 
-def test_recording_flags_per_recording_flag_the_session_each_recording_belongs_to(sandbox_factory, fake_clock):
+def test_recording_flags_per_recording_flag_the_session_each_recording_belongs_to(
+    sandbox_factory, fake_clock
+):
     api = _api(sandbox_factory, fake_clock)
     checked = 0
     for conversation in _conversations(api):
@@ -66,7 +71,9 @@ def test_customer_and_agent_flags_mark_both_sides_of_one_stereo_recording(sandbo
     assert inflated > 50, "the reading must claim more sessions than recordings for most calls"
 
 
-def test_screen_flags_with_recording_set_screen_recording_on_every_flagged_participant(sandbox_factory, fake_clock):
+def test_screen_flags_with_recording_set_screen_recording_on_every_flagged_participant(
+    sandbox_factory, fake_clock
+):
     api = _api(sandbox_factory, fake_clock, screen_flags="with_recording")
     customers = 0
     for conversation in _conversations(api):
@@ -87,7 +94,9 @@ def test_unavailable_recordings_in_a_batch_are_error_items_or_left_out(sandbox_f
         find_recording(org, lambda r: r.file_state == "DELETED"),
     ]
     items = [{"conversationId": r.conversation_id} for r in unavailable]
-    job_id = api.post("/api/v2/recording/batchrequests", json={"batchDownloadRequestList": items}).json()["id"]
+    job_id = api.post("/api/v2/recording/batchrequests", json={"batchDownloadRequestList": items}).json()[
+        "id"
+    ]
     results = {r["recordingId"]: r for r in _poll(api, fake_clock, job_id)["results"]}
     if reading == "error_item":
         assert all("errorMsg" in results[r.id] for r in unavailable)
@@ -97,7 +106,9 @@ def test_unavailable_recordings_in_a_batch_are_error_items_or_left_out(sandbox_f
         r.id for r in unavailable
     }
     assert {rid for rid in results if rid in others} == {
-        rid for rid in others if org.recording(rid).file_state not in ("ARCHIVED", "DELETED") or reading == "error_item"
+        rid
+        for rid in others
+        if org.recording(rid).file_state not in ("ARCHIVED", "DELETED") or reading == "error_item"
     }
 
 
@@ -106,7 +117,10 @@ def test_approximate_total_hits_stay_within_ten_percent_and_move_between_pages(s
     approximate = _api(sandbox_factory, fake_clock, total_hits="approximate")
     totals = []
     for page in (1, 2, 3):
-        body = {"interval": f"{YESTERDAY}T00:00:00Z/{YESTERDAY}T23:59:59Z", "paging": {"pageSize": 50, "pageNumber": page}}
+        body = {
+            "interval": f"{YESTERDAY}T00:00:00Z/{YESTERDAY}T23:59:59Z",
+            "paging": {"pageSize": 50, "pageNumber": page},
+        }
         truth = exact.query(body).json()["totalHits"]
         estimate = approximate.query(body).json()
         totals.append(estimate["totalHits"])
@@ -127,7 +141,9 @@ def test_recording_timestamps_come_in_the_dialect_form(sandbox_factory, fake_clo
     api = _api(sandbox_factory, fake_clock, timestamps=style)
     rec = find_recording(api.sandbox.org, lambda r: r.file_state == "AVAILABLE")
     item = next(
-        m for m in api.get(f"/api/v2/conversations/{rec.conversation_id}/recordingmetadata").json() if m["id"] == rec.id
+        m
+        for m in api.get(f"/api/v2/conversations/{rec.conversation_id}/recordingmetadata").json()
+        if m["id"] == rec.id
     )
     path = f"/api/v2/conversations/{rec.conversation_id}/recordings/{rec.id}"
     single = api.get(path, params={"formatId": "NONE"})
@@ -141,7 +157,9 @@ def test_recording_timestamps_come_in_the_dialect_form(sandbox_factory, fake_clo
 def test_redirecting_media_answers_302_to_the_other_loopback_name(sandbox_factory, fake_clock):
     api = _api(sandbox_factory, fake_clock, media_redirects=2)
     rec = find_recording(api.sandbox.org, lambda r: r.file_state == "AVAILABLE" and r.media == "audio")
-    url = api.get(f"/api/v2/conversations/{rec.conversation_id}/recordings/{rec.id}", params={"formatId": "NONE"})
+    url = api.get(
+        f"/api/v2/conversations/{rec.conversation_id}/recordings/{rec.id}", params={"formatId": "NONE"}
+    )
     url = url.json()["mediaUris"]["0"]["mediaUri"]
     hosts = []
     for _ in range(2):
@@ -155,7 +173,9 @@ def test_redirecting_media_answers_302_to_the_other_loopback_name(sandbox_factor
 
 def test_dialects_parse_by_name_or_fields_and_refuse_what_they_do_not_know():
     assert Dialect.parse("stereo-flags") == DIALECTS["stereo-flags"]
-    assert Dialect.parse("total_hits=approximate, media_redirects=2") == Dialect(total_hits="approximate", media_redirects=2)
+    assert Dialect.parse("total_hits=approximate, media_redirects=2") == Dialect(
+        total_hits="approximate", media_redirects=2
+    )
     assert DIALECTS["independent"].differences().keys() == {
         "recording_flags", "screen_flags", "batch_unavailable", "total_hits", "timestamps", "media_redirects"
     }  # fmt: skip

@@ -243,9 +243,11 @@ def test_bandwidth_cap_is_real_time_and_shared(sandbox_factory, fake_clock):
     api = Api(sandbox_factory(clock=fake_clock, media_bandwidth_bytes_per_s=400_000))
     rec = find_recording(
         api.sandbox.org,
-        lambda r: r.codec == "wav_pcm"
-        and is_plain_available(r)
-        and 60_000 < api.sandbox.org.media_size(r.id) < 120_000,
+        lambda r: (
+            r.codec == "wav_pcm"
+            and is_plain_available(r)
+            and 60_000 < api.sandbox.org.media_size(r.id) < 120_000
+        ),
     )
     url = api.get(
         f"/api/v2/conversations/{rec.conversation_id}/recordings/{rec.id}", params={"formatId": "NONE"}

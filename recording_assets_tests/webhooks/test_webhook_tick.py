@@ -182,7 +182,6 @@ def test_events_a_receiver_refuses_are_retried_then_dropped_loudly(day_with_even
     assert len(dropped) == 3 and all("HTTP 410" in m and "token" not in m for m in dropped), dropped
 
 
-
 def test_a_manifest_that_cannot_be_read_holds_the_cursor_there_and_the_rest_is_still_delivered(
     day_with_events, caplog
 ):
