@@ -417,7 +417,7 @@ def run_archive_job(
     quiet()
     import dagster as dg
 
-    from recording_assets.definitions import build_definitions
+    from recording_assets.definitions import defs
 
     run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
     resources: dict[str, Any] = {}
@@ -442,7 +442,7 @@ def run_archive_job(
         }
     if resources:
         run_config["resources"] = resources
-    defs = build_definitions()
+    defs = defs()
     job = defs.resolve_job_def("archive_day")
     started_at = time.time()
     started = time.perf_counter()

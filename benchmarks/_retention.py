@@ -34,13 +34,13 @@ def run_job(
     """Materialise job ``name`` in this process (the environment points at the servers)."""
     import dagster as dg
 
-    from recording_assets.definitions import build_definitions
+    from recording_assets.definitions import defs
 
     config = {**(archive or {}), "archive_bucket": {"env": "RECORDING_ARCHIVE_BUCKET"},
               "manifest_bucket": {"env": "RECORDING_MANIFEST_BUCKET"}}  # fmt: skip
     run_config = {"loggers": {"console": {"config": {"log_level": "ERROR"}}},
                   "resources": {"archive": {"config": config}}}  # fmt: skip
-    job = build_definitions().resolve_job_def(name)
+    job = defs().resolve_job_def(name)
     with dg.DagsterInstance.ephemeral() as instance:
         result = job.execute_in_process(
             instance=instance, run_config=run_config, raise_on_error=False,

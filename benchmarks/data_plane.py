@@ -41,8 +41,10 @@ def run_ours(servers: c.Servers, day, conversations, prefix: str, concurrency: i
     from recording_assets.archive.store import ArchiveStore
     from recording_assets.clock import SystemClock
     from recording_assets.defs.s3 import PooledS3Resource, pool_for
-    from recording_assets.pipeline.archiver import ArchiveOptions, DayArchiver
+    from recording_assets.genesys.preflight import PreflightReport
+    from recording_assets.pipeline.archiver import DayArchiver
     from recording_assets.pipeline.audit import AuditTrail
+    from recording_assets.pipeline.config import ArchiveConfig
 
     times: dict[str, list[float]] = {"started": [], "ended": []}
 
@@ -78,7 +80,8 @@ def run_ours(servers: c.Servers, day, conversations, prefix: str, concurrency: i
                 conversations=conversations,
                 run_id=run_id,
                 audit=audit,
-                options=ArchiveOptions(key_prefix=prefix, concurrency=concurrency, sensitive_permission=True),
+                config=ArchiveConfig(key_prefix=prefix, concurrency=concurrency),
+                preflight=PreflightReport(sensitive_data=True),
             )
             return await archiver.run()
 

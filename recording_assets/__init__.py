@@ -1,8 +1,6 @@
-"""Archive Genesys Cloud CX recordings into S3, one verified day at a time."""
+"""Archive Genesys Cloud CX recordings into S3, one verified day at a time.
 
-from recording_assets.settings import prefer_system_malloc_for_arrow
-
-# Before anything allocates through Arrow: its C++ allocator is fixed on first use (allocator.py says why).
-prefer_system_malloc_for_arrow()
+Importing the package does nothing else: process setup is ``runtime.setup_process()``'s, called by the
+code location and the command line when they start."""
 
 __version__ = "0.1.0"

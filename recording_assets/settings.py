@@ -1,22 +1,25 @@
 """The configuration contract: every environment variable the project reads, read in one place.
 
-Variables are read when a run, a command or the code location starts (never at import time), and a
-missing or malformed one fails at once with a message that names the variable and what would be valid.
-No other module of the package touches ``os.environ``: they take a settings object, or a mapping that
-defaults to the process environment through ``environment()``.
+Variables are read when the code location loads, or a command starts (never at import time), into frozen
+objects, one per concern; a missing or malformed one fails at once with a message that names the variable
+and what would be valid. No other module of the package touches ``os.environ``: they take one of these
+objects. The archive's own knobs, their defaults and bounds are ``pipeline.config.ArchiveConfig``'s: this
+module only reads the variables that are set.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
-from recording_assets.config_values import ConfigError, base_url, bucket, number, required, switch
 from recording_assets.genesys.regions import UnknownRegionError, resolve_region
 from recording_assets.genesys.secret import Secret
+from recording_assets.pipeline.config import ArchiveConfig, InvalidConfigError
 from recording_assets.pipeline.window import PartitionConfigError, zone
 from recording_assets.webhooks.signing import HOW_TO_MAKE_ONE, SecretFormatError, secret_key
 
@@ -44,7 +47,15 @@ RESTORE_ARCHIVED, RESTORE_CAP = "RECORDING_RESTORE_ARCHIVED", "RECORDING_RESTORE
 PROTECT_UNTIL_ARCHIVED = "RECORDING_PROTECT_UNTIL_ARCHIVED"
 ANNOTATIONS = "RECORDING_ANNOTATIONS"
 EXPIRY_RADAR_DAYS = "RECORDING_EXPIRY_RADAR_DAYS"
+POOL_LIMIT = "RECORDING_GENESYS_POOL_LIMIT"
+CODE_URL = "RECORDING_CODE_URL"
+CODE_BRANCH = "RECORDING_CODE_BRANCH"
 DAGSTER_HOME = "DAGSTER_HOME"
+ARROW_DEFAULT_MEMORY_POOL = "ARROW_DEFAULT_MEMORY_POOL"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable and the fix."""
 
 
 def environment(environ: Mapping[str, str] | None = None) -> Mapping[str, str]:
@@ -55,6 +66,11 @@ def environment(environ: Mapping[str, str] | None = None) -> Mapping[str, str]:
 def export(values: Mapping[str, str]) -> None:
     """Set variables in this process's environment (the demo points the project at its local servers)."""
     os.environ.update(values)
+
+
+def prefer(name: str, value: str) -> None:
+    """Set ``name`` for this process and its children unless the operator already chose a value."""
+    os.environ.setdefault(name, value)
 
 
 @dataclass(frozen=True)
@@ -129,6 +145,16 @@ class StorageSettings:
         return base_url(AWS_ENDPOINT_URL, endpoint) if endpoint else None
 
 
+def genesys_endpoints(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The region and base-URL variables that are set (their values are checked by ``GenesysSettings``)."""
+    env = environment(environ)
+    return {
+        name: env[name].strip()
+        for name in (REGION, API_BASE_URL, LOGIN_BASE_URL)
+        if env.get(name, "").strip()
+    }
+
+
 def aws_region(environ: Mapping[str, str] | None = None) -> str | None:
     """The AWS region as botocore reads it: AWS_REGION, then AWS_DEFAULT_REGION, else None."""
     env = environment(environ)
@@ -146,6 +172,11 @@ def login_name(environ: Mapping[str, str] | None = None) -> str | None:
     """Who runs a CLI command, for the control audit record (USER, or USERNAME on Windows)."""
     env = environment(environ)
     return env.get("USER", "").strip() or env.get("USERNAME", "").strip() or None
+
+
+def arrow_memory_pool(environ: Mapping[str, str] | None = None) -> str:
+    """The Arrow allocator the process uses (``ARROW_DEFAULT_MEMORY_POOL``), empty for Arrow's default."""
+    return environment(environ).get(ARROW_DEFAULT_MEMORY_POOL, "").strip()
 
 
 def dagster_home(environ: Mapping[str, str] | None = None) -> str | None:
@@ -204,35 +235,39 @@ class AutomationSettings:
         return f"{self.settle_lag_minutes % 60} {self.settle_lag_minutes // 60} * * *"
 
 
-@dataclass(frozen=True)
-class ArchivePolicy:
-    """Defaults of the archive resource that an operator sets once for every run (the Launchpad overrides)."""
+# The archive knobs an operator sets once for every run, by variable; their defaults and bounds are
+# ArchiveConfig's (the Launchpad can still override each knob of a run: defs/resources.py).
+ARCHIVE_VARIABLES = {
+    SENSITIVE_CHECK: "sensitive_check",
+    FORCE_QUARANTINED: "force_quarantined",
+    RESTORE_ARCHIVED: "restore_archived",
+    RESTORE_CAP: "restore_cap",
+    PROTECT_UNTIL_ARCHIVED: "protect_until_archived",
+    ANNOTATIONS: "annotations",
+    EXPIRY_RADAR_DAYS: "expiry_radar_days",
+}
 
-    sensitive_check: str = "auto"  # auto | lookup | trust: how recordings a batch leaves out are found
-    force_quarantined: bool = False  # download again recordings that gave the same bad bytes twice
-    # Issue 14, all opt in: restore ARCHIVED recordings (at most restore_cap a day's run), protect a day
-    # from Genesys' retention deletes until archived, store annotations; the radar's horizon in days.
-    restore_archived: bool = False
-    restore_cap: int = 100
-    protect_until_archived: bool = False
-    annotations: bool = False
-    expiry_radar_days: int = 14
 
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> ArchivePolicy:
-        env = environment(environ)
-        check = env.get(SENSITIVE_CHECK, "").strip().lower() or cls.sensitive_check
-        if check not in ("auto", "lookup", "trust"):
-            raise ConfigError(f"{SENSITIVE_CHECK}={check!r}: use auto, lookup or trust")
-        return cls(
-            sensitive_check=check,
-            force_quarantined=switch(env, FORCE_QUARANTINED),
-            restore_archived=switch(env, RESTORE_ARCHIVED),
-            restore_cap=number(env, RESTORE_CAP, cls.restore_cap, 0, 100_000),
-            protect_until_archived=switch(env, PROTECT_UNTIL_ARCHIVED),
-            annotations=switch(env, ANNOTATIONS),
-            expiry_radar_days=number(env, EXPIRY_RADAR_DAYS, cls.expiry_radar_days, 1, 365),
-        )
+def archive_config(environ: Mapping[str, str] | None = None) -> ArchiveConfig:
+    """The archive configuration of every run: ``ArchiveConfig``'s defaults, and the variables set."""
+    env = environment(environ)
+    config = ArchiveConfig()
+    for name, knob in ARCHIVE_VARIABLES.items():
+        raw = env.get(name, "").strip()
+        if not raw:
+            continue
+        default = getattr(config.retention, knob, getattr(config, knob, None))
+        if isinstance(default, bool):
+            value: Any = switch(env, name)
+        elif isinstance(default, int):
+            value = whole_number(name, raw)
+        else:
+            value = raw.lower()
+        try:
+            config = config.overridden({knob: value})
+        except InvalidConfigError as exc:
+            raise ConfigError(f"{name}={raw!r}: {exc}") from None
+    return config
 
 
 @dataclass(frozen=True)
@@ -264,13 +299,101 @@ class WebhookSettings:
         return cls(urls=urls, secret_set=bool(secret), per_recording=switch(env, WEBHOOK_PER_RECORDING))
 
 
-ARROW_DEFAULT_MEMORY_POOL = "ARROW_DEFAULT_MEMORY_POOL"
+@dataclass(frozen=True)
+class OperationsSettings:
+    """The genesys_api pool's limit (each run's share of the token's budget) and where the code is hosted."""
+
+    pool_limit: int = 1  # keep equal to the instance's genesys_api limit (deploy/dagster.yaml)
+    code_url: str | None = None  # e.g. https://github.com/org/recording-assets: the catalog links code there
+    code_branch: str = "main"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> OperationsSettings:
+        env = environment(environ)
+        url = env.get(CODE_URL, "").strip() or None
+        branch = env.get(CODE_BRANCH, "").strip() or cls.code_branch
+        return cls(number(env, POOL_LIMIT, cls.pool_limit, 1, 64), url and base_url(CODE_URL, url), branch)
 
 
-def prefer_system_malloc_for_arrow(environ=None) -> None:
-    """``system`` unless the operator chose a pool: Arrow's C++ code fixes its allocator from this variable
-    on first use (``pyarrow.set_memory_pool`` reaches only pyarrow's own calls), so the package sets it on
-    import. Arrow's default, mimalloc, keeps freed pages for reuse, so a day's tables stayed in RSS after
-    they were written; through the tuned malloc (``allocator.py``) they go back. benchmarks/memory.py,
-    10,083-recording day, the pool alone changed: peak 277-283 MB -> 245-248 MB."""
-    (os.environ if environ is None else environ).setdefault(ARROW_DEFAULT_MEMORY_POOL, "system")
+@dataclass(frozen=True)
+class Settings:
+    """What the code location reads when it loads, one object per concern."""
+
+    partitions: PartitionSettings = field(default_factory=PartitionSettings)
+    automation: AutomationSettings = field(default_factory=AutomationSettings)
+    archive: ArchiveConfig = field(default_factory=ArchiveConfig)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    operations: OperationsSettings = field(default_factory=OperationsSettings)
+    aws_region: str | None = None
+    s3_endpoint_url: str | None = None  # AWS_ENDPOINT_URL as given: checked when a run starts
+    # Where the Genesys org is (region or base URLs), as given: checked with the credentials when a run
+    # starts (GenesysSettings), so a location without credentials (CI, a first look) still loads.
+    genesys_endpoints: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        return cls(
+            partitions=PartitionSettings.from_env(environ),
+            automation=AutomationSettings.from_env(environ),
+            archive=archive_config(environ),
+            webhooks=WebhookSettings.from_env(environ),
+            operations=OperationsSettings.from_env(environ),
+            aws_region=aws_region(environ),
+            s3_endpoint_url=environment(environ).get(AWS_ENDPOINT_URL, "").strip() or None,
+            genesys_endpoints=genesys_endpoints(environ),
+        )
+
+
+# Parsers for values: each names the variable and what would be valid when a value is wrong.
+
+
+def switch(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value not in ("", "0", "1", "true", "false", "yes", "no"):
+        raise ConfigError(f"{name}={value!r}: use true or false")
+    return value in ("1", "true", "yes")
+
+
+def required(env: Mapping[str, str], name: str, what: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"{name} is not set: set it to {what}")
+    return value
+
+
+def whole_number(name: str, raw: str) -> int:
+    # ASCII digits only: str.isdigit() is also True for '²', which int() refuses.
+    if not (raw.isascii() and raw.isdigit()):
+        raise ConfigError(f"{name}={raw!r}: use a whole number")
+    return int(raw)
+
+
+def number(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        raise ConfigError(f"{name}={raw!r}: use a whole number from {low} to {high}")
+    return int(raw)
+
+
+def base_url(name: str, value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{name}={value!r} is not a base URL: use e.g. https://api.mypurecloud.ie")
+    if parts.query or parts.fragment:
+        raise ConfigError(f"{name} must not carry a query or fragment")
+    return value.rstrip("/")
+
+
+BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+def bucket(env: Mapping[str, str], name: str, what: str) -> str:
+    value = required(env, name, what)
+    # [a-z0-9] by character class, not str.islower()/isdigit(), which also accept 'ü', 'ß' or '²'.
+    if not BUCKET_NAME.fullmatch(value) or ".." in value:
+        raise ConfigError(
+            f"{name}={value!r} is not a valid S3 bucket name: use 3-63 lowercase letters, digits, '.' or '-'"
+        )
+    return value

@@ -57,11 +57,11 @@ def test_after_tuning_a_freed_large_block_leaves_big_buffers_mmapped():
 
 
 @pytest.mark.parametrize(("chosen", "used"), [(None, "system"), ("mimalloc", "mimalloc")])
-def test_importing_the_package_puts_arrow_on_the_system_malloc_unless_the_operator_chose(chosen, used):
+def test_process_setup_puts_arrow_on_the_system_malloc_unless_the_operator_chose(chosen, used):
     """In a fresh interpreter (Arrow fixes its C++ pool on first use): tables built by Arrow C++ itself,
     with no pool given, are allocated by the pool the package chose, or by the operator's."""
     probe = (
-        "import recording_assets, pyarrow as pa\n"
+        "from recording_assets.runtime import setup_process\nimport pyarrow as pa\nsetup_process()\n"
         "pool = {'system': pa.system_memory_pool(), 'mimalloc': pa.mimalloc_memory_pool()}[pa.default_memory_pool().backend_name]\n"
         "before = pool.bytes_allocated()\n"
         "column = pa.table({'n': list(range(100_000))}).column('n')\n"

@@ -4,12 +4,16 @@
   Dagster wing (defs), nor tools, nor the sandbox; product code never imports the sandbox;
 - no import circle between modules (imports under ``if TYPE_CHECKING:`` do not count);
 - only settings.py touches ``os.environ``;
-- no module outside sandbox/ is over 300 lines.
+- one concept per module: over 300 lines warns, over 600 fails (sandbox/ aside);
+- importing the package has no side effects.
 """
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -154,11 +158,29 @@ def test_only_settings_reads_the_environment():
     assert readers == []
 
 
-def test_no_module_outside_the_sandbox_is_over_300_lines():
-    long = {
-        module: n
+def test_modules_stay_one_concept_long():
+    """One concept per module is a reading, not a count: past 300 lines a module is named in a warning
+    (look whether it holds two concepts); past 600 it surely does, and the test fails."""
+    sizes = {
+        module: len(path.read_text().splitlines())
         for module, path in MODULES.items()
         if not module.startswith("recording_assets.sandbox")
-        and (n := len(path.read_text().splitlines())) > MAX_LINES
     }
-    assert long == {}
+    long = {module: n for module, n in sizes.items() if n > MAX_LINES}
+    if long:
+        warnings.warn(f"modules over {MAX_LINES} lines (one concept each?): {long}", stacklevel=1)
+    assert {module: n for module, n in long.items() if n > 2 * MAX_LINES} == {}
+
+
+def test_importing_the_package_has_no_side_effects():
+    """A fresh interpreter: ``import recording_assets`` changes no environment variable and loads none of
+    the package's rooms (process setup is ``runtime.setup_process``'s)."""
+    probe = (
+        "import os, sys\n"
+        "before = dict(os.environ)\n"
+        "import recording_assets\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('recording_assets.'))\n"
+        "print(dict(os.environ) == before, loaded)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.split(maxsplit=1) == ["True", "[]\n"]

@@ -8,10 +8,12 @@ from datetime import timedelta
 
 import dagster as dg
 
-from recording_assets.settings import AutomationSettings
+from recording_assets.defs.names import ARCHIVE_ASSETS, ARCHIVE_JOB, FRESHNESS_CHECK, RADAR, REVERIFY_CHECK
+from recording_assets.defs.partitions import daily_partitions
+from recording_assets.settings import AutomationSettings, Settings
 
-JOB_NAME = "archive_day"
-RADAR_ASSET, DAYS_AT_RISK = "recording_expiry_radar", "days_at_risk"  # defs/retention.py
+JOB_NAME = ARCHIVE_JOB
+DAYS_AT_RISK = "days_at_risk"  # the radar's metadata: {day: recordings at risk} (defs/retention.py)
 PRIORITY = "10"  # dagster/priority of a day the expiry radar flags: the run queue starts it first
 
 
@@ -21,7 +23,7 @@ def days_at_risk(context: dg.ScheduleEvaluationContext) -> list[str]:
         instance = context.instance
     except dg.DagsterInvariantViolationError:  # a context built in a test without an instance
         return []
-    event = instance.get_latest_materialization_event(dg.AssetKey(RADAR_ASSET))
+    event = instance.get_latest_materialization_event(RADAR)
     materialization = event.asset_materialization if event else None
     value = materialization.metadata.get(DAYS_AT_RISK) if materialization else None
     return sorted(value.value) if value is not None and isinstance(value.value, dict) else []
@@ -40,12 +42,12 @@ def freshness_policy() -> dg.FreshnessPolicy:
     return dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=26))
 
 
-def archive_job(assets, without_checks=()) -> dg.UnresolvedAssetJobDefinition:
-    """The day's three assets with their own checks; ``without_checks`` (the freshness and re-verification
-    checks) have their own jobs and schedules, so an archive run does not spend S3 reads on them."""
-    selection = dg.AssetSelection.assets(*assets)
-    if without_checks:
-        selection = selection - dg.AssetSelection.checks(*without_checks)
+def archive_job() -> dg.UnresolvedAssetJobDefinition:
+    """The day's three assets with their own checks; the freshness and re-verification checks have their
+    own jobs and schedules, so an archive run does not spend S3 reads on them."""
+    selection = dg.AssetSelection.assets(*ARCHIVE_ASSETS) - dg.AssetSelection.checks(
+        FRESHNESS_CHECK, REVERIFY_CHECK
+    )
     return dg.define_asset_job(
         JOB_NAME,
         selection=selection,
@@ -105,3 +107,12 @@ def archive_schedule(
             )
 
     return archive_daily
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    settings = Settings.from_env()
+    job = archive_job()
+    partitions = daily_partitions(settings.partitions)
+    schedule = archive_schedule(job, settings.automation, settings.partitions.timezone, partitions)
+    return dg.Definitions(jobs=[job], schedules=[schedule])

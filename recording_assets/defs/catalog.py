@@ -10,8 +10,8 @@ from pathlib import Path
 import dagster as dg
 import pyarrow as pa
 
-from recording_assets.operations_settings import OperationsSettings
 from recording_assets.pipeline.tables import MANIFEST_TABLE, METADATA_TABLE, OUTCOMES_TABLE, Table
+from recording_assets.settings import OperationsSettings
 
 OWNERS = ["team:contact-center-platform"]
 # Every table names agents and conversations; the objects are the calls themselves. Retention and access

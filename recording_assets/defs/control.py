@@ -22,11 +22,12 @@ from pydantic import Field
 from recording_assets.archive.errors import ArchiveError
 from recording_assets.control.actions import ControlRequest, ControlUsageError, perform
 from recording_assets.control.audit import ControlAuditEvent, ControlAuditStore
-from recording_assets.defs.common import GENESYS_POOL, launched_by
+from recording_assets.defs.common import launched_by
+from recording_assets.defs.names import CONTROL_JOB, GENESYS_POOL
 from recording_assets.defs.resources import ArchiveResource, GenesysCloudResource
 from recording_assets.settings import ConfigError
 
-JOB_NAME = "recording_control"
+JOB_NAME = CONTROL_JOB
 
 
 class RecordingControlConfig(dg.Config):
@@ -120,3 +121,8 @@ def control_recording(
 )
 def recording_control():
     control_recording()
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(jobs=[recording_control])

@@ -3,35 +3,52 @@
 Together (the daily job), discovery's pages feed the archive as they arrive, so bytes flow while the day is
 still being read, with one client, one preflight and one pacer for the token's budget. Either asset can
 still be materialised alone (``can_subset``): metadata alone is discovery and its table; audio alone
-archives from the stored table (a re-run that need not read the day again).
+archives from the stored table (a re-run that need not read the day again). The day itself is the
+library's ``pipeline.day.archive_day``; this module turns resources into its arguments and its result into
+Dagster events.
 """
 
 import asyncio
+import warnings
+from dataclasses import dataclass
 
 import dagster as dg
 
 from recording_assets.archive.keys import metadata_key
 from recording_assets.clock import SystemClock
-from recording_assets.defs.audio import AUDIO_KEY, AUDIO_SPEC, CHECK_SPECS, DayAudio
-from recording_assets.defs.common import GENESYS_POOL, concurrent_runs, read_table, timezone_of, window_of
-from recording_assets.defs.metadata import (
-    DISCOVERY_FAMILIES,
-    METADATA_KEY,
-    METADATA_SPEC,
-    NO_PREFLIGHT,
-    metadata_result,
-)
+from recording_assets.defs.audio import audio_results, audio_spec, check_specs, sensitive_check_line
+from recording_assets.defs.automation import backfill_policy
+from recording_assets.defs.catalog import catalogued
+from recording_assets.defs.common import launched_by, timezone_of, window_of
+from recording_assets.defs.metadata import DISCOVERY_FAMILIES, metadata_result, metadata_spec
+from recording_assets.defs.names import AUDIO, GENESYS_POOL, METADATA
+from recording_assets.defs.partitions import daily_partitions
 from recording_assets.defs.resources import ArchiveResource, GenesysCloudResource
+from recording_assets.genesys.analytics import Discovery
 from recording_assets.genesys.errors import PermissionDeniedError
 from recording_assets.genesys.transport import TransportStats
+from recording_assets.pipeline.day import DayResult, DayStores, archive_day
 from recording_assets.pipeline.discovery import conversations_from_table, discover_day, pages_as_found
+from recording_assets.pipeline.table_io import MissingTableError, require_table
+from recording_assets.pipeline.window import DayWindow
+from recording_assets.settings import Settings
 
 
-def build_recording_day(partitions_def, backfill_policy=None):
+@dataclass(frozen=True)
+class _Step:
+    discovery: Discovery | None  # None when only the audio was selected
+    day: DayResult | None  # None when only the metadata was selected
+    stats: TransportStats
+    elapsed_s: float
+
+
+def build_recording_day(partitions_def, backfill_policy=None, *, pool_limit: int = 1):
+    """``pool_limit``: the genesys_api pool's limit, how many runs share the token's budget at once."""
+
     @dg.multi_asset(
         name="recording_day",
-        specs=[METADATA_SPEC, AUDIO_SPEC],
-        check_specs=CHECK_SPECS,
+        specs=[metadata_spec(), audio_spec()],
+        check_specs=check_specs(),
         can_subset=True,
         partitions_def=partitions_def,
         backfill_policy=backfill_policy,
@@ -41,66 +58,78 @@ def build_recording_day(partitions_def, backfill_policy=None):
         context: dg.AssetExecutionContext, genesys: GenesysCloudResource, archive: ArchiveResource
     ):
         window = window_of(context, timezone_of(context))
-        selected = context.selected_asset_keys
         try:
-            if AUDIO_KEY not in selected:
-                yield from _metadata_alone(context, genesys, archive, window)
-            elif METADATA_KEY not in selected:
-                yield from _audio_alone(context, genesys, archive, window)
-            else:
-                yield from _discovered_and_archived(context, genesys, archive, window)
+            step = asyncio.run(_run(context, genesys, archive, window, pool_limit))
         except PermissionDeniedError as exc:
             raise dg.Failure(description=f"Preflight failed: {exc}") from None
+        except MissingTableError as exc:
+            raise dg.Failure(description=str(exc)) from None
+        if step.discovery is not None:
+            yield metadata_result(context, archive.manifest_store(), window, step.discovery, step.stats)
+        if step.day is not None:
+            # Discovery's requests are the metadata's when both ran in this step.
+            exclude = DISCOVERY_FAMILIES if step.discovery is not None else ()
+            api = _spent(step.stats, exclude=exclude)
+            yield from audio_results(
+                step.day, api=api, elapsed=step.elapsed_s, launched_by=launched_by(context)
+            )
 
     return recording_day
 
 
-def _metadata_alone(context, genesys, archive, window):
-    async def run():
-        async with genesys.client(concurrent_runs=concurrent_runs(context)) as client:
-            return await discover_day(client, window, media_types=archive.media_types), client.stats
-
-    discovery, stats = asyncio.run(run())
-    yield metadata_result(context, archive.manifest_store(), window, discovery, NO_PREFLIGHT, stats)
-
-
-def _audio_alone(context, genesys, archive, window):
-    audio = DayAudio(context, archive, window)
-    conversations = conversations_from_table(read_table(audio.manifest_store, metadata_key(day=window.day)))
-
-    async def run():
-        async with genesys.client(concurrent_runs=concurrent_runs(context)) as client:
-            report = await client.preflight(("recording",), archive.preflight_permissions())
-            for warning in report.warnings:
-                context.log.warning(warning)
-            return *await audio.run(client, report, conversations), client.stats
-
-    start = SystemClock().time()
-    result, options, stats = asyncio.run(run())
-    yield from audio.results(result, options, _spent(stats, exclude=()), SystemClock().time() - start)
-
-
-def _discovered_and_archived(context, genesys, archive, window):
-    audio = DayAudio(context, archive, window)
-
-    async def run():
-        async with genesys.client(concurrent_runs=concurrent_runs(context)) as client:
-            report = await client.preflight(("recording",), archive.preflight_permissions())
-            pages, discovery = await pages_as_found(client, window, media_types=archive.media_types)
-            try:
-                result, options = await audio.run(client, report, pages=pages)
-            finally:
-                discovery.cancel()  # done by now, unless the archive failed first
-            return report, discovery.result(), result, options, client.stats
-
-    start = SystemClock().time()
-    report, discovery, result, options, stats = asyncio.run(run())
-    yield metadata_result(context, audio.manifest_store, window, discovery, report, stats)
-    elapsed = SystemClock().time() - start
-    yield from audio.results(result, options, _spent(stats, exclude=DISCOVERY_FAMILIES), elapsed)
+async def _run(
+    context, genesys: GenesysCloudResource, archive: ArchiveResource, window: DayWindow, pool_limit
+):
+    selected, config, clock = context.selected_asset_keys, archive.config(), SystemClock()
+    start = clock.time()
+    async with genesys.client(concurrent_runs=pool_limit) as client:
+        if AUDIO not in selected:
+            discovery = await discover_day(client, window, media_types=config.media_types)
+            return _Step(discovery, None, client.stats, clock.time() - start)
+        preflight = await client.preflight(("recording",), config.preflight_permissions())
+        for warning in preflight.warnings:
+            context.log.warning(warning)
+        context.log.info(
+            sensitive_check_line(
+                config.sensitive_check_for(preflight.sensitive_data), preflight.sensitive_data
+            )
+        )
+        stores = DayStores(archive=archive.archive_store(), manifests=archive.manifest_store())
+        run = {"run_id": context.run.run_id, "launched_by": launched_by(context), "clock": clock}
+        if METADATA not in selected:
+            table = require_table(stores.manifests, metadata_key(day=window.day))
+            day = await archive_day(
+                client,
+                stores,
+                window.day,
+                config,
+                preflight,
+                conversations=conversations_from_table(table),
+                **run,
+            )
+            return _Step(None, day, client.stats, clock.time() - start)
+        pages, discovering = await pages_as_found(client, window, media_types=config.media_types)
+        try:
+            day = await archive_day(client, stores, window.day, config, preflight, pages=pages, **run)
+        finally:
+            discovering.cancel()  # done by now, unless the archive failed first
+        return _Step(discovering.result(), day, client.stats, clock.time() - start)
 
 
 def _spent(stats: TransportStats, *, exclude: tuple[str, ...]) -> dict:
-    """The budgeted requests of the archive's part of the step: discovery's are the metadata's."""
+    """The budgeted requests of the archive's part of the step."""
     requests = {f: n for f, n in stats.requests.items() if f not in ("token", "media", *exclude)}
     return {"requests": requests, "rate_limited": stats.rate_limited}
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    settings = Settings.from_env()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)  # backfill_policy is beta in 1.13: used knowingly
+        day = build_recording_day(
+            daily_partitions(settings.partitions),
+            backfill_policy(),
+            pool_limit=settings.operations.pool_limit,
+        )
+    return dg.Definitions(assets=catalogued([day], settings.operations))

@@ -14,12 +14,14 @@ from datetime import date, datetime, timedelta, timezone
 
 import dagster as dg
 
+from recording_assets.defs.names import FRESHNESS_CHECK as FRESHNESS_CHECK_KEY
+from recording_assets.defs.names import FRESHNESS_JOB
+from recording_assets.defs.partitions import daily_partitions
 from recording_assets.pipeline.window import day_window, zone
-from recording_assets.settings import AutomationSettings
+from recording_assets.settings import AutomationSettings, Settings
 
-MANIFEST = dg.AssetKey("recording_manifest")
-FRESHNESS_CHECK = "yesterday_archived"
-FRESHNESS_JOB = "check_freshness"
+MANIFEST = FRESHNESS_CHECK_KEY.asset_key
+FRESHNESS_CHECK = FRESHNESS_CHECK_KEY.name
 
 
 def due_day(now: datetime, timezone_name: str, deadline: str) -> date:
@@ -106,3 +108,11 @@ def build_freshness(
         description="At the freshness deadline and hourly after it: is yesterday archived?",
     )
     return yesterday_archived, job, schedule
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    settings = Settings.from_env()
+    partitions = daily_partitions(settings.partitions)
+    check, job, schedule = build_freshness(partitions, settings.automation, settings.partitions.timezone)
+    return dg.Definitions(asset_checks=[check], jobs=[job], schedules=[schedule])

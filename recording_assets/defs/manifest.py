@@ -4,22 +4,20 @@ Written to ``s3://$RECORDING_MANIFEST_BUCKET/manifests/date=YYYY-MM-DD/manifest.
 bucket reads as one Hive-partitioned dataset with pyarrow, DuckDB or Athena.
 """
 
+import warnings
+
 import dagster as dg
 
 from recording_assets.allocator import release_free_memory
 from recording_assets.archive.keys import manifest_key, metadata_key, outcomes_key, recording_day_prefix
-from recording_assets.defs.catalog import table_metadata
-from recording_assets.defs.common import (
-    GROUP,
-    PROTECTION_KEY,
-    SENSITIVE_CHECK_KEY,
-    read_table,
-    timezone_of,
-    window_of,
-    write_table,
-)
+from recording_assets.defs.automation import backfill_policy, freshness_policy
+from recording_assets.defs.catalog import catalogued, table_metadata
+from recording_assets.defs.common import timezone_of, window_of
+from recording_assets.defs.names import ARCHIVE_GROUP, AUDIO, MANIFEST
+from recording_assets.defs.partitions import daily_partitions
 from recording_assets.defs.resources import ArchiveResource
 from recording_assets.pipeline.annotations import annotations_key, known
+from recording_assets.pipeline.day import PROTECTION_KEY, SENSITIVE_CHECK_KEY
 from recording_assets.pipeline.manifest import (
     METADATA_COLUMNS,
     OUTCOMES_COLUMNS,
@@ -29,6 +27,8 @@ from recording_assets.pipeline.manifest import (
     missing_objects,
     state_counts,
 )
+from recording_assets.pipeline.table_io import MissingTableError, read_table, require_table, write_table
+from recording_assets.settings import Settings
 
 COMPLETE_CHECK = "manifest_complete"
 FAILURE_RATE_CHECK = "failure_rate_below_threshold"
@@ -36,25 +36,25 @@ FAILURE_RATE_CHECK = "failure_rate_below_threshold"
 
 def build_recording_manifest(partitions_def, backfill_policy=None, freshness_policy=None):
     @dg.asset(
-        name="recording_manifest",
+        name=MANIFEST.path[-1],
         partitions_def=partitions_def,
         backfill_policy=backfill_policy,
         freshness_policy=freshness_policy,
-        deps=["recording_audio"],
-        group_name=GROUP,
+        deps=[AUDIO],
+        group_name=ARCHIVE_GROUP,
         kinds={"parquet", "s3"},
         description="One Parquet row per known recording of the day: state, sha256, size, container, "
         "storage URI and conversation context. Never a presigned URL or a token.",
         check_specs=[
             dg.AssetCheckSpec(
                 COMPLETE_CHECK,
-                asset="recording_manifest",
+                asset=MANIFEST,
                 blocking=True,
                 description="One row per discovered recording, no duplicates, every archived row's object exists.",
             ),
             dg.AssetCheckSpec(
                 FAILURE_RATE_CHECK,
-                asset="recording_manifest",
+                asset=MANIFEST,
                 description="failed + quarantined recordings stay under the configured share (warns).",
             ),
         ],
@@ -62,11 +62,14 @@ def build_recording_manifest(partitions_def, backfill_policy=None, freshness_pol
     def recording_manifest(context: dg.AssetExecutionContext, archive: ArchiveResource):
         release_free_memory()  # an in-process run's audio step freed its working set: give it back first
         window = window_of(context, timezone_of(context))
-        manifest_store = archive.manifest_store()
-        metadata = read_table(manifest_store, metadata_key(day=window.day), columns=METADATA_COLUMNS)
-        outcomes = read_table(manifest_store, outcomes_key(day=window.day), columns=OUTCOMES_COLUMNS)
-        stored = read_table(manifest_store, annotations_key(day=window.day), required=False)
-        notes = known(stored) if archive.annotations else None
+        manifest_store, config = archive.manifest_store(), archive.config()
+        try:
+            metadata = require_table(manifest_store, metadata_key(day=window.day), columns=METADATA_COLUMNS)
+            outcomes = require_table(manifest_store, outcomes_key(day=window.day), columns=OUTCOMES_COLUMNS)
+        except MissingTableError as exc:
+            raise dg.Failure(description=str(exc)) from None
+        stored = read_table(manifest_store, annotations_key(day=window.day))
+        notes = known(stored) if config.retention.annotations else None
         table = manifest_table(metadata, outcomes, manifest_run_id=context.run.run_id, annotations=notes)
         discovered, run_modes = outcomes.num_rows, outcomes.schema.metadata or {}
         del metadata, outcomes  # joined: let go of them before writing and checking the manifest
@@ -86,17 +89,19 @@ def build_recording_manifest(partitions_def, backfill_policy=None, freshness_pol
                 **window.metadata(),
             }
         )
-        yield _completeness(archive, window.day, table, discovered)
-        yield _failure_rate(states, table.num_rows, archive.failure_rate_warn)
+        yield _completeness(archive, config.key_prefix, window.day, table, discovered)
+        yield _failure_rate(states, table.num_rows, config.failure_rate_warn)
 
     return recording_manifest
 
 
-def _completeness(archive: ArchiveResource, day, table, discovered: int) -> dg.AssetCheckResult:
+def _completeness(
+    archive: ArchiveResource, key_prefix: str, day, table, discovered: int
+) -> dg.AssetCheckResult:
     duplicates = duplicate_keys(table)
     store = archive.archive_store()
     prefix = f"s3://{store.bucket}/"
-    day_prefix = recording_day_prefix(prefix=archive.key_prefix, day=day)
+    day_prefix = recording_day_prefix(prefix=key_prefix, day=day)
     # One listing, not a HEAD per row.
     listing = (f"{prefix}{item.key}" for item in store.list_day(day_prefix))
     missing = missing_objects(table, listing)
@@ -121,3 +126,14 @@ def _failure_rate(states: dict[str, int], rows: int, threshold: float) -> dg.Ass
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"failed_or_quarantined": bad, "rate": round(rate, 4), "threshold": threshold},
     )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    settings = Settings.from_env()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)  # backfill_policy is beta in 1.13: used knowingly
+        manifest = build_recording_manifest(
+            daily_partitions(settings.partitions), backfill_policy(), freshness_policy()
+        )
+    return dg.Definitions(assets=catalogued([manifest], settings.operations))

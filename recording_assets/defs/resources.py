@@ -1,40 +1,38 @@
-"""Dagster resources: the Genesys Cloud client, S3 (dagster-aws), the archive settings and webhooks.
+"""Dagster resources: the Genesys Cloud client, S3 (dagster-aws), the archive and webhooks.
 
-Secrets reach resources only through ``dg.EnvVar`` and are resolved when a run starts; values left
-unset here fall back to the environment contract in ``recording_assets.settings`` at that moment.
+Built when the code location loads, from ``settings.Settings``. Secrets reach resources only through
+``dg.EnvVar`` and are resolved when a run starts; nothing here reads the environment itself. The archive's
+knobs are ``ArchiveConfig``'s: the resource only carries a run's overrides of them (the Launchpad's), and
+its ``config()`` validates them with the same rules.
 """
 
-from collections.abc import Mapping
-from typing import Literal
+from typing import Any, Literal
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 from pydantic import Field, PrivateAttr
 
-from recording_assets.allocator import tune_for_run
 from recording_assets.archive.conditional import honours_if_none_match
 from recording_assets.archive.encryption import Encryption
 from recording_assets.archive.store import ArchiveStore
 from recording_assets.clock import Clock
 from recording_assets.defs.s3 import PooledS3Resource, pool_for
 from recording_assets.genesys import GenesysClient
-from recording_assets.pipeline.retention_options import RetentionOptions
+from recording_assets.pipeline.config import ArchiveConfig, InvalidConfigError
 from recording_assets.settings import (
     API_BASE_URL,
     ARCHIVE_BUCKET,
+    AWS_ENDPOINT_URL,
     CLIENT_ID,
     CLIENT_SECRET,
     LOGIN_BASE_URL,
     MANIFEST_BUCKET,
     REGION,
     WEBHOOK_SECRET,
-    ArchivePolicy,
     ConfigError,
     GenesysSettings,
+    Settings,
     StorageSettings,
-    WebhookSettings,
-    aws_region,
-    environment,
 )
 
 ORG_REQUESTS_PER_MINUTE = 300  # per OAuth token (genesys-api.md §7)
@@ -59,17 +57,15 @@ class GenesysCloudResource(dg.ConfigurableResource):
     timeout_s: float = Field(default=60.0, description="timeout of every HTTP call")
 
     def settings(self) -> GenesysSettings:
-        env = dict(environment())
-        for name, value in (
-            (CLIENT_ID, self.client_id),
-            (CLIENT_SECRET, self.client_secret),
-            (REGION, self.region),
-            (API_BASE_URL, self.api_base_url),
-            (LOGIN_BASE_URL, self.login_base_url),
-        ):
-            if value:
-                env[name] = value
-        return GenesysSettings.from_env(env)
+        """The connection these fields describe, checked by the settings contract (no environment read)."""
+        given = {
+            CLIENT_ID: self.client_id,
+            CLIENT_SECRET: self.client_secret,
+            REGION: self.region,
+            API_BASE_URL: self.api_base_url,
+            LOGIN_BASE_URL: self.login_base_url,
+        }
+        return GenesysSettings.from_env({name: value for name, value in given.items() if value})
 
     def run_budget(self, concurrent_runs: int = 1) -> float:
         """Requests per minute for one run when ``concurrent_runs`` runs share the token."""
@@ -88,38 +84,19 @@ class GenesysCloudResource(dg.ConfigurableResource):
 
 
 class ArchiveResource(dg.ConfigurableResource):
-    """Where and how recordings are archived, over the dagster-aws S3 resource."""
+    """Where and how recordings are archived, over the dagster-aws S3 resource.
+
+    The knob fields are overrides of ``ArchiveConfig`` (its docstring and comments say what each does):
+    ``None`` keeps the configured value. ``build_resources`` sets them from the environment's configuration,
+    so the Launchpad shows what a run will use."""
 
     s3: dg.ResourceDependency[S3Resource]
     archive_bucket: str = Field(description="bucket for recordings (RECORDING_ARCHIVE_BUCKET)")
     manifest_bucket: str = Field(
         description="bucket for manifests, metadata, outcomes and audit (RECORDING_MANIFEST_BUCKET)"
     )
-    key_prefix: str = Field(
-        default="", description="prefix inside the archive bucket, empty or ending in '/'"
-    )
     sse: str = Field(default="AES256", description="server-side encryption: AES256 or aws:kms")
     kms_key_id: str | None = Field(default=None, description="KMS key id or ARN when sse is aws:kms")
-    format_id: str | None = Field(
-        default=None,
-        description="None keeps each recording's original codec (batch, cheapest). WAV, MP3, OGG_OPUS or "
-        "WEBM transcodes audio through the single-recording endpoint: at least one more request per recording",
-    )
-    concurrency: int = Field(default=8, ge=1, le=64, description="parallel downloads and uploads")
-    media_types: list[str] | None = Field(default=None, description="limit discovery to these media types")
-    failure_rate_warn: float = Field(
-        default=0.05, ge=0, le=1, description="warn when failed+quarantined exceed this share"
-    )
-    sensitive_check: Literal["auto", "lookup", "trust"] = Field(
-        default="auto",
-        description="how to find recordings a batch leaves out silently (sensitive data without "
-        "recording:recording:viewSensitiveData): lookup = one recordingmetadata request per conversation, exact; "
-        "trust = batch items only, cheap; auto = trust when preflight confirms the permission, else lookup",
-    )
-    force_quarantined: bool = Field(
-        default=False,
-        description="download again recordings that gave the same bad bytes twice (kept once under quarantine/)",
-    )
     conditional_writes: Literal["probe", "trust", "head-first"] = Field(
         default="probe",
         description="create-only writes rely on S3 refusing If-None-Match: * (412). probe = ask each bucket "
@@ -131,47 +108,79 @@ class ArchiveResource(dg.ConfigurableResource):
         description="hash every stored object again by reading it back, for S3-compatible stores that echo "
         "checksums without checking them (AWS checks them: leave off)",
     )
-    restore_archived: bool = Field(
-        default=False,
+    # Overrides of ArchiveConfig's knobs.
+    key_prefix: str | None = Field(
+        default=None, description="prefix inside the archive bucket, empty or ending in '/'"
+    )
+    format_id: str | None = Field(
+        default=None,
+        description="unset keeps each recording's original codec (batch, cheapest). WAV, MP3, OGG_OPUS or "
+        "WEBM transcodes audio through the single-recording endpoint: at least one more request per recording",
+    )
+    concurrency: int | None = Field(default=None, description="parallel downloads and uploads (1-64)")
+    media_types: list[str] | None = Field(default=None, description="limit discovery to these media types")
+    failure_rate_warn: float | None = Field(
+        default=None, description="warn when failed+quarantined exceed this share (0-1)"
+    )
+    sensitive_check: str | None = Field(
+        default=None,
+        description="auto, lookup or trust: how to find recordings a batch leaves out silently (sensitive data without "
+        "recording:recording:viewSensitiveData): lookup = one recordingmetadata request per conversation, exact; "
+        "trust = batch items only, cheap; auto = trust when preflight confirms the permission, else lookup",
+    )
+    force_quarantined: bool | None = Field(
+        default=None,
+        description="download again recordings that gave the same bad bytes twice (kept once under quarantine/)",
+    )
+    restore_archived: bool | None = Field(
+        default=None,
         description="restore recordings Genesys archived (one request each) and archive them on a later run",
     )
-    restore_cap: int = Field(default=100, ge=0, description="restorations one day's run may request at most")
-    restore_days: int = Field(default=7, ge=1, le=365, description="days Genesys keeps a restored recording")
-    protect_until_archived: bool = Field(
-        default=False, description="protect the day's conversations from retention deletes until archived"
+    restore_cap: int | None = Field(
+        default=None, description="restorations one day's run may request at most"
     )
-    annotations: bool = Field(
-        default=False, description="store annotations in the manifest: one request per archived recording"
+    restore_days: int | None = Field(
+        default=None, description="days Genesys keeps a restored recording (1-365)"
     )
-    expiry_radar_days: int = Field(default=14, ge=1, le=365, description="the expiry radar's horizon in days")
+    protect_until_archived: bool | None = Field(
+        default=None, description="protect the day's conversations from retention deletes until archived"
+    )
+    annotations: bool | None = Field(
+        default=None, description="store annotations in the manifest: one request per archived recording"
+    )
+    expiry_radar_days: int | None = Field(
+        default=None, description="the expiry radar's horizon in days (1-365)"
+    )
     _s3_client = PrivateAttr(default=None)
     _honours_if_none_match: dict = PrivateAttr(default_factory=dict)
 
-    def retention_options(self) -> RetentionOptions:
-        return RetentionOptions(
-            restore_archived=self.restore_archived,
-            restore_cap=self.restore_cap,
-            restore_days=self.restore_days,
-            protect_until_archived=self.protect_until_archived,
-            annotations=self.annotations,
-        )
+    @classmethod
+    def knob_values(cls, config: ArchiveConfig) -> dict[str, Any]:
+        """``config``'s knobs that are fields here, as field values (what ``build_resources`` sets)."""
+        values = {n: v for n, v in config.knobs().items() if v is not None and n in cls.model_fields}
+        if "media_types" in values:
+            values["media_types"] = list(values["media_types"])
+        return values
 
-    def preflight_permissions(self) -> tuple[str, ...]:
-        """Permissions the preflight looks for in the client's roles, beyond the recording family's."""
-        screen = {"screen", "screenshare"} & set(self.media_types or ())
-        extra = ("recording:screenRecording:view",) if screen else ()
-        return self.retention_options().extra_permissions + extra
+    def config(self) -> ArchiveConfig:
+        """The run's archive configuration: ``ArchiveConfig``'s defaults with this resource's values."""
+        try:
+            overrides = {name: getattr(self, name, None) for name in ArchiveConfig().knobs()}
+            return ArchiveConfig().overridden(overrides)
+        except InvalidConfigError as exc:
+            raise ConfigError(f"archive resource: {exc}") from None
 
     def storage_settings(self) -> StorageSettings:
-        """The buckets bound here and the S3 endpoint of the environment, checked by the env contract."""
-        env = {**environment(), ARCHIVE_BUCKET: self.archive_bucket, MANIFEST_BUCKET: self.manifest_bucket}
-        return StorageSettings.from_env(env)
+        """The buckets and the S3 endpoint bound here, checked by the settings contract."""
+        given = {ARCHIVE_BUCKET: self.archive_bucket, MANIFEST_BUCKET: self.manifest_bucket}
+        endpoint = getattr(self.s3, "endpoint_url", None)
+        return StorageSettings.from_env({**given, AWS_ENDPOINT_URL: endpoint} if endpoint else given)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        # When a run starts, before any step talks to Genesys: a malformed bucket name or AWS_ENDPOINT_URL
-        # fails the run here, naming the variable, instead of failing late with a botocore error.
+        # When a run starts, before any step talks to Genesys: a malformed bucket name or knob fails the run
+        # here, naming it, instead of failing late with a botocore error.
         self.storage_settings()
-        tune_for_run()  # freed memory goes back to the system (see allocator.py)
+        self.config()
 
     def encryption(self) -> Encryption:
         if self.sse == "AES256":
@@ -202,7 +211,7 @@ class ArchiveResource(dg.ConfigurableResource):
             return self.conditional_writes == "trust"
         if bucket not in self._honours_if_none_match:  # once per bucket and run: three small requests
             self._honours_if_none_match[bucket] = honours_if_none_match(
-                self._client(), bucket, encryption=self.encryption(), prefix=self.key_prefix
+                self._client(), bucket, encryption=self.encryption(), prefix=self.config().key_prefix
             )
         return self._honours_if_none_match[bucket]
 
@@ -212,7 +221,7 @@ class ArchiveResource(dg.ConfigurableResource):
         # hold every call in flight, or calls wait for a connection (botocore's default pool is 10).
         if self._s3_client is None:
             if isinstance(self.s3, PooledS3Resource):
-                self._s3_client = self.s3.get_client(at_least=pool_for(self.concurrency))
+                self._s3_client = self.s3.get_client(at_least=pool_for(self.config().concurrency))
             else:
                 self._s3_client = self.s3.get_client()
         return self._s3_client
@@ -235,32 +244,33 @@ class WebhookResource(dg.ConfigurableResource):
     )
 
 
-def build_resources(environ: Mapping[str, str] | None = None) -> dict:
-    webhooks = WebhookSettings.from_env(environ)
-    policy = ArchivePolicy.from_env(environ)
-    # The endpoint (AWS_ENDPOINT_URL) and credentials come from botocore's own environment chain.
-    s3 = PooledS3Resource(region_name=aws_region(environ))
+def build_resources(settings: Settings) -> dict:
+    # Credentials come from botocore's own chain (environment, profile, instance role).
+    s3 = PooledS3Resource(region_name=settings.aws_region, endpoint_url=settings.s3_endpoint_url)
+    endpoints = settings.genesys_endpoints
     return {
         "genesys": GenesysCloudResource(
             client_id=dg.EnvVar(CLIENT_ID),
             client_secret=dg.EnvVar(CLIENT_SECRET),
+            region=endpoints.get(REGION),
+            api_base_url=endpoints.get(API_BASE_URL),
+            login_base_url=endpoints.get(LOGIN_BASE_URL),
         ),
         "s3": s3,
         "archive": ArchiveResource(
             s3=s3,
             archive_bucket=dg.EnvVar(ARCHIVE_BUCKET),
             manifest_bucket=dg.EnvVar(MANIFEST_BUCKET),
-            sensitive_check=policy.sensitive_check,
-            force_quarantined=policy.force_quarantined,
-            restore_archived=policy.restore_archived,
-            restore_cap=policy.restore_cap,
-            protect_until_archived=policy.protect_until_archived,
-            annotations=policy.annotations,
-            expiry_radar_days=policy.expiry_radar_days,
+            **ArchiveResource.knob_values(settings.archive),
         ),
         "webhooks": WebhookResource(
-            urls=list(webhooks.urls),
-            secret=dg.EnvVar(WEBHOOK_SECRET) if webhooks.secret_set else None,
-            per_recording=webhooks.per_recording,
+            urls=list(settings.webhooks.urls),
+            secret=dg.EnvVar(WEBHOOK_SECRET) if settings.webhooks.secret_set else None,
+            per_recording=settings.webhooks.per_recording,
         ),
     }
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(resources=build_resources(Settings.from_env()))

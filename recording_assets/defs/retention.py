@@ -3,32 +3,31 @@ schedules. The archive schedule reads the radar's latest ``days_at_risk`` and ru
 
 import asyncio
 import json
+import warnings
 from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 
-from recording_assets.defs.common import (
-    GENESYS_POOL,
-    concurrent_runs,
-    timezone_of,
-    window_of,
-    write_table,
-)
+from recording_assets.defs import names
+from recording_assets.defs.automation import backfill_policy
+from recording_assets.defs.catalog import catalogued
+from recording_assets.defs.common import timezone_of, window_of
+from recording_assets.defs.names import GENESYS_POOL, RETENTION_GROUP
+from recording_assets.defs.partitions import daily_partitions
 from recording_assets.defs.resources import ArchiveResource, GenesysCloudResource
 from recording_assets.pipeline.orphans import ORPHANS, orphan_rows, orphans_key
 from recording_assets.pipeline.radar import unarchived
+from recording_assets.pipeline.table_io import write_table
 from recording_assets.pipeline.tables import to_table
+from recording_assets.settings import Settings
 
-RADAR = "recording_expiry_radar"
+RADAR = names.RADAR.path[-1]
 RADAR_CHECK = "no_unarchived_recording_expiring"
 DAYS_AT_RISK = "days_at_risk"  # metadata: {day: recordings at risk}, read by the archive schedule
-ORPHANS_ASSET = "recording_orphans"
-# Their own group: the archive's "Materialize all" stays the day's three assets (the radar is not
-# partitioned, and the orphans table has its own job).
-RETENTION_GROUP = "recording_retention"
+ORPHANS_ASSET = names.ORPHANS.path[-1]
 
 
-def build_expiry_radar(timezone_name: str) -> dg.AssetsDefinition:
+def build_expiry_radar(timezone_name: str, *, pool_limit: int = 1) -> dg.AssetsDefinition:
     @dg.asset(
         name=RADAR,
         pool=GENESYS_POOL,
@@ -47,10 +46,11 @@ def build_expiry_radar(timezone_name: str) -> dg.AssetsDefinition:
     def recording_expiry_radar(
         context: dg.AssetExecutionContext, genesys: GenesysCloudResource, archive: ArchiveResource
     ):
-        days = archive.expiry_radar_days
+        config = archive.config()
+        days = config.retention.expiry_radar_days
 
         async def run():
-            async with genesys.client(concurrent_runs=concurrent_runs(context)) as client:
+            async with genesys.client(concurrent_runs=pool_limit) as client:
                 return await client.retention.expiring(days), client.stats
 
         entries, stats = asyncio.run(run())
@@ -60,7 +60,7 @@ def build_expiry_radar(timezone_name: str) -> dg.AssetsDefinition:
             archive=archive.archive_store(),
             manifests=archive.manifest_store(),
             timezone=timezone_name,
-            key_prefix=archive.key_prefix,
+            key_prefix=config.key_prefix,
         )
         per_day = report.per_day()
         soonest = report.soonest()
@@ -95,7 +95,9 @@ def build_expiry_radar(timezone_name: str) -> dg.AssetsDefinition:
     return recording_expiry_radar
 
 
-def build_recording_orphans(partitions_def, backfill_policy=None) -> dg.AssetsDefinition:
+def build_recording_orphans(
+    partitions_def, backfill_policy=None, *, pool_limit: int = 1
+) -> dg.AssetsDefinition:
     @dg.asset(
         name=ORPHANS_ASSET,
         partitions_def=partitions_def,
@@ -112,7 +114,7 @@ def build_recording_orphans(partitions_def, backfill_policy=None) -> dg.AssetsDe
         window = window_of(context, timezone_of(context))
 
         async def run():
-            async with genesys.client(concurrent_runs=concurrent_runs(context)) as client:
+            async with genesys.client(concurrent_runs=pool_limit) as client:
                 return await client.retention.orphans(), client.stats
 
         orphans, stats = asyncio.run(run())
@@ -133,8 +135,8 @@ def build_recording_orphans(partitions_def, backfill_policy=None) -> dg.AssetsDe
 def retention_jobs_and_schedules(radar, orphans, cron: str, timezone_name: str):
     """The radar job and the orphans job, each with a daily schedule (the radar's on the archive schedule's
     cron: each archive tick reads the radar's latest result)."""
-    radar_job = dg.define_asset_job("expiry_radar", selection=dg.AssetSelection.assets(radar))
-    orphans_job = dg.define_asset_job("orphans_day", selection=dg.AssetSelection.assets(orphans))
+    radar_job = dg.define_asset_job(names.RADAR_JOB, selection=dg.AssetSelection.assets(radar))
+    orphans_job = dg.define_asset_job(names.ORPHANS_JOB, selection=dg.AssetSelection.assets(orphans))
     radar_schedule = dg.ScheduleDefinition(
         name="expiry_radar_daily", job=radar_job, cron_schedule=cron, execution_timezone=timezone_name,
         default_status=dg.DefaultScheduleStatus.RUNNING,
@@ -153,18 +155,18 @@ RESTORED_SENSOR = "restored_recordings"
 RESTORED_CHECK_EVERY_S = 3 * 3600  # Genesys takes hours to restore; each check re-runs the day (cheaply)
 
 
-def build_restored_sensor(job) -> dg.SensorDefinition:
+def build_restored_sensor() -> dg.SensorDefinition:
     """Runs again the days whose latest audio materialisation left recordings ``restoring``, every few hours,
     until a run finds them RESTORED and archives them. Cursor: the last materialisation read and the days
     still restoring, so each tick reads only new materialisations."""
 
-    @dg.sensor(name=RESTORED_SENSOR, job=job, minimum_interval_seconds=RESTORED_CHECK_EVERY_S,
+    @dg.sensor(name=RESTORED_SENSOR, job_name=names.ARCHIVE_JOB, minimum_interval_seconds=RESTORED_CHECK_EVERY_S,
                default_status=dg.DefaultSensorStatus.RUNNING)  # fmt: skip
     def restored_recordings(context: dg.SensorEvaluationContext):
         state = json.loads(context.cursor) if context.cursor else {"after": None, "days": []}
         days = set(state["days"])
         records = context.instance.fetch_materializations(
-            dg.AssetRecordsFilter(dg.AssetKey("recording_audio"), after_storage_id=state["after"]),
+            dg.AssetRecordsFilter(names.AUDIO, after_storage_id=state["after"]),
             limit=1000, ascending=True,
         ).records  # fmt: skip
         for record in records:
@@ -181,3 +183,22 @@ def build_restored_sensor(job) -> dg.SensorDefinition:
         context.update_cursor(json.dumps({"after": state["after"], "days": sorted(days)}))
 
     return restored_recordings
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    settings = Settings.from_env()
+    timezone_name, pool_limit = settings.partitions.timezone, settings.operations.pool_limit
+    radar = build_expiry_radar(timezone_name, pool_limit=pool_limit)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)  # backfill_policy is beta in 1.13: used knowingly
+        orphans = build_recording_orphans(
+            daily_partitions(settings.partitions), backfill_policy(), pool_limit=pool_limit
+        )
+    jobs, schedules = retention_jobs_and_schedules(radar, orphans, settings.automation.cron, timezone_name)
+    return dg.Definitions(
+        assets=catalogued([radar, orphans], settings.operations),
+        jobs=jobs,
+        schedules=schedules,
+        sensors=[build_restored_sensor()],
+    )

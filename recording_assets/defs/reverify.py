@@ -13,12 +13,15 @@ import dagster as dg
 from pydantic import Field
 
 from recording_assets.archive.keys import manifest_key
-from recording_assets.defs.common import read_table
+from recording_assets.defs import names
+from recording_assets.defs.partitions import daily_partitions
 from recording_assets.defs.resources import ArchiveResource
 from recording_assets.pipeline.reverify import DEFAULT_FRACTION, DEFAULT_MINIMUM, reverify
+from recording_assets.pipeline.table_io import read_table
+from recording_assets.settings import Settings
 
-REVERIFY_CHECK = "reverified_from_s3"
-REVERIFY_JOB = "reverify_archive"
+REVERIFY_CHECK = names.REVERIFY_CHECK.name
+REVERIFY_JOB = names.REVERIFY_JOB
 REVERIFY_DAYS = 30
 
 
@@ -44,7 +47,7 @@ def build_reverify(partitions_def: dg.TimeWindowPartitionsDefinition):
         warnings.simplefilter("ignore", dg.PreviewWarning)
 
         @dg.asset_check(
-            asset="recording_manifest",
+            asset=names.REVERIFY_CHECK.asset_key,
             name=REVERIFY_CHECK,
             partitions_def=partitions_def,
             description="Reads a sample of the day's archived objects back from S3 (2 %, at least 5; "
@@ -55,7 +58,7 @@ def build_reverify(partitions_def: dg.TimeWindowPartitionsDefinition):
         ) -> dg.AssetCheckResult:
             day = date.fromisoformat(context.partition_key)
             manifest = archive.manifest_store()
-            table = read_table(manifest, manifest_key(day=day), required=False)
+            table = read_table(manifest, manifest_key(day=day))
             if table is None:
                 return dg.AssetCheckResult(
                     passed=False,
@@ -110,3 +113,9 @@ def build_reverify(partitions_def: dg.TimeWindowPartitionsDefinition):
             yield dg.RunRequest(run_key=f"reverify:{key}@{tick}", tags=partition_tags(key))
 
     return reverified_from_s3, job, reverify_weekly
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    check, job, schedule = build_reverify(daily_partitions(Settings.from_env().partitions))
+    return dg.Definitions(asset_checks=[check], jobs=[job], schedules=[schedule])

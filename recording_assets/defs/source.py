@@ -13,10 +13,13 @@ import hashlib
 
 import dagster as dg
 
-from recording_assets.defs.common import GROUP
+from recording_assets.defs.catalog import catalogued
+from recording_assets.defs.names import ARCHIVE_GROUP, SOURCE
+from recording_assets.defs.partitions import daily_partitions
 from recording_assets.genesys.models import ConversationSummary
+from recording_assets.settings import Settings
 
-SOURCE_KEY = dg.AssetKey("genesys_conversations")
+SOURCE_KEY = SOURCE
 DATA_VERSION_TAG = "dagster/data_version"  # Dagster's tag for an observation's data version
 
 
@@ -24,7 +27,7 @@ def conversations_source(partitions_def) -> dg.AssetSpec:
     return dg.AssetSpec(
         SOURCE_KEY,
         partitions_def=partitions_def,
-        group_name=GROUP,
+        group_name=ARCHIVE_GROUP,
         kinds={"genesys"},
         description="The Genesys Cloud org's ended conversations, by the local day they started (analytics "
         "conversation details). External: observed by every discovery, never materialised here.",
@@ -50,3 +53,10 @@ def source_observation(
         },
         tags={DATA_VERSION_TAG: digest.hexdigest()[:16]},
     )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    settings = Settings.from_env()
+    source = conversations_source(daily_partitions(settings.partitions))
+    return dg.Definitions(assets=catalogued([source], settings.operations))

@@ -14,16 +14,11 @@ import dagster as dg
 import httpx
 from pydantic import Field
 
-from recording_assets.defs.automation import JOB_NAME
+from recording_assets.defs.names import ARCHIVE_ASSETS, ARCHIVE_JOB, DELIVERY_JOB
 from recording_assets.defs.resources import WebhookResource
-from recording_assets.genesys.redact import install_log_redaction
 from recording_assets.webhooks.delivery import post, where
 from recording_assets.webhooks.events import Event, archive_failed_event
 
-ARCHIVE_ASSETS = frozenset(
-    dg.AssetKey(name) for name in ("recording_metadata", "recording_audio", "recording_manifest")
-)
-DELIVERY_JOB = "webhook_delivery"
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 
@@ -45,7 +40,6 @@ def deliver_webhook(context: dg.OpExecutionContext, config: WebhookDeliveryConfi
             "RECORDING_WEBHOOK_SECRET is not set: events are only sent signed", allow_retries=False
         )
     url, event = webhooks.urls[config.endpoint], Event.from_json(json.loads(config.event))
-    install_log_redaction()  # httpx logs each request's URL; a webhook URL's query may carry a token
     with httpx.Client() as client:
         result = post(client, url=url, secret=webhooks.secret, event=event, timestamp=int(time.time()),
                       timeout_s=webhooks.timeout_s)  # fmt: skip
@@ -61,7 +55,7 @@ def webhook_delivery():
 
 def is_archive_run(run: dg.DagsterRun) -> bool:
     """The daily job, or any run that materialises one of the archive's assets (a UI launch, a backfill)."""
-    return run.job_name == JOB_NAME or bool(ARCHIVE_ASSETS & set(run.asset_selection or ()))
+    return run.job_name == ARCHIVE_JOB or bool(set(ARCHIVE_ASSETS) & set(run.asset_selection or ()))
 
 
 def _user_error(error) -> str:
@@ -116,3 +110,8 @@ def build_failure_webhook_sensor() -> dg.SensorDefinition:
         ]
 
     return archive_failure_webhooks
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(jobs=[webhook_delivery], sensors=[build_failure_webhook_sensor()])

@@ -18,14 +18,13 @@ import dagster as dg
 import httpx
 
 from recording_assets.archive.keys import manifest_key
-from recording_assets.defs.common import read_table
+from recording_assets.defs.names import MANIFEST
 from recording_assets.defs.resources import ArchiveResource, WebhookResource
-from recording_assets.genesys.redact import install_log_redaction
+from recording_assets.pipeline.table_io import require_table
 from recording_assets.webhooks.delivery import post, where
 from recording_assets.webhooks.events import Event, day_event, recording_events
 from recording_assets.webhooks.outbox import drain, owed_item
 
-MANIFEST = dg.AssetKey("recording_manifest")
 # Owed deliveries (about 0.6 KB each in the cursor, which Dagster also stores with every tick) above which
 # no new manifest is read until receivers catch up.
 BACKLOG = 5_000
@@ -36,7 +35,7 @@ def _events_for(record, archive: ArchiveResource, per_recording: bool) -> list[E
     day = record.partition_key
     store = archive.manifest_store()
     key = manifest_key(day=date.fromisoformat(day))
-    rows = read_table(store, key).to_pylist()
+    rows = require_table(store, key).to_pylist()
     uri = f"s3://{store.bucket}/{key}"
     events = [day_event(day=day, materialization_id=record.storage_id, manifest_uri=uri, rows=rows)]
     if per_recording:
@@ -88,7 +87,6 @@ def manifest_webhooks_tick(context, webhooks: WebhookResource, archive: ArchiveR
             after = record.storage_id
             records.append(record)
 
-    install_log_redaction()  # httpx logs each request's URL; a webhook URL's query may carry a token
     with httpx.Client() as client:
         owed, tally = drain(
             owed, paused, sender(webhooks, client), now=wall, remaining=remaining,
@@ -130,3 +128,8 @@ def build_webhook_sensor() -> dg.SensorDefinition:
         return dg.SkipReason(summary)
 
     return manifest_webhooks
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(sensors=[build_webhook_sensor()])

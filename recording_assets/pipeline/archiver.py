@@ -32,14 +32,16 @@ from datetime import date
 from recording_assets.archive.protocol import RecordingStore
 from recording_assets.genesys import GenesysClient
 from recording_assets.genesys.models import ConversationSummary
+from recording_assets.genesys.preflight import PreflightReport
 from recording_assets.genesys.recordings import BATCH_LIMIT
 from recording_assets.pipeline import protection, restore, settled
 from recording_assets.pipeline.audit import AuditTrail
-from recording_assets.pipeline.context import FORMAT_CONTENT_TYPES, ArchiveContext, ArchiveOptions
+from recording_assets.pipeline.config import ArchiveConfig
+from recording_assets.pipeline.context import ArchiveContext
 from recording_assets.pipeline.outcome import ArchiveReport, Key, Outcome
 from recording_assets.pipeline.stream import DayStream
 
-__all__ = ["FORMAT_CONTENT_TYPES", "ArchiveOptions", "ArchiveReport", "DayArchiver", "Outcome"]
+__all__ = ["ArchiveReport", "DayArchiver", "Outcome"]
 
 
 class DayArchiver:
@@ -54,7 +56,8 @@ class DayArchiver:
         conversation_rows: Iterable[Mapping] = (),  # the previous run's conversations table
         run_id: str,
         audit: AuditTrail,
-        options: ArchiveOptions = ArchiveOptions(),
+        config: ArchiveConfig,
+        preflight: PreflightReport,
     ) -> None:
         self._previous: dict[Key, Mapping] = {
             (r["conversation_id"], r["recording_id"]): r for r in previous if r.get("recording_id")
@@ -69,8 +72,9 @@ class DayArchiver:
             conversations={},  # filled as the pages arrive
             run_id=run_id,
             audit=audit,
-            options=options,
-            executor=ThreadPoolExecutor(max_workers=max(4, options.concurrency), thread_name_prefix="s3"),
+            config=config,
+            preflight=preflight,
+            executor=ThreadPoolExecutor(max_workers=max(4, config.concurrency), thread_name_prefix="s3"),
             previous=self._previous,
         )
 
@@ -97,7 +101,7 @@ class DayArchiver:
         """Batch-sized chunks of the conversations that still have work, each protected (opt in) before its
         batch is asked for, so no download can fail while it is unprotected."""
         ctx, waiting = self._ctx, []
-        pending = settled.unfinished(ctx.existing, self._previous, ctx.options)
+        pending = settled.unfinished(ctx.existing, self._previous, ctx.config, ctx.sensitive_permission)
         async for page in pages:
             fresh = {c.conversation_id: c for c in page if c.conversation_id not in ctx.conversations}
             ctx.conversations.update(fresh)

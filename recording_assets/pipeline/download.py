@@ -16,8 +16,8 @@ from recording_assets.archive.keys import quarantine_key, recording_key
 from recording_assets.archive.sniff import ContainerVerdict, check_container, extension_for
 from recording_assets.archive.spool import MediaSpool
 from recording_assets.genesys.errors import GenesysApiError, MediaError, MediaExpiredError, MediaGoneError
+from recording_assets.pipeline.config import FORMAT_CONTENT_TYPES
 from recording_assets.pipeline.context import (
-    FORMAT_CONTENT_TYPES,
     LASTING_QUARANTINE,
     ArchiveContext,
     DownloadTask,
@@ -35,7 +35,7 @@ class _Then(Enum):
 async def download(ctx: ArchiveContext, task: DownloadTask) -> bool:
     """Download ``task`` and finish its outcome; True when its URL expired and it should come back."""
     last: Outcome | None = None
-    while task.attempts < ctx.options.max_media_attempts:
+    while task.attempts < ctx.config.max_media_attempts:
         task.attempts += 1
         ctx.report.downloads += 1
         started = ctx.client.clock.time()
@@ -63,7 +63,7 @@ async def _attempt(
         fetched = await ctx.client.download(task.url, spool.write)
     except MediaExpiredError:
         ctx.audit_event("expired", task, started, http_status=403)
-        attempts = ctx.options.max_media_attempts
+        attempts = ctx.config.max_media_attempts
         reason = f"media URL expired (403) at attempt {task.attempts} of {attempts}"
         outcome = Outcome(*task.key, State.FAILED, reason=reason, attempts=task.attempts)
         # Transcoding: the next attempt asks for a fresh URL itself. No attempt left: the outcome stands.
@@ -128,7 +128,7 @@ async def _store(
 
 async def _point_at_transcoded_url(ctx: ArchiveContext, task: DownloadTask, started: float) -> bool:
     """Point ``task`` at a URL in the configured format; True when the recording ended otherwise."""
-    format_id = ctx.options.format_id
+    format_id = ctx.config.format_id
     try:
         recording = await ctx.client.recordings.get(*task.key, format_id=format_id)
     except GenesysApiError as exc:
@@ -230,7 +230,7 @@ async def _quarantine(
 def _key_parts(ctx: ArchiveContext, task: DownloadTask, container: str) -> dict:
     """What the final and the quarantine key of ``task`` are built from."""
     return {
-        "prefix": ctx.options.key_prefix,
+        "prefix": ctx.config.key_prefix,
         "day": ctx.day,
         "queue_id": ctx.conversations[task.conversation_id].primary_queue_id,
         "conversation_id": task.conversation_id,

@@ -39,8 +39,8 @@ class Fetcher:
         self._taken_at_open = 0
         self._first_taken_at: float | None = None
         self._backlog = backlog
-        self._ttl = ctx.options.url_ttl_s
-        self._workers = max(1, ctx.options.concurrency)
+        self._ttl = ctx.preflight.batch_url_ttl_s
+        self._workers = max(1, ctx.config.concurrency)
         self.expired: list[DownloadTask] = []  # URL expired with attempts left: back for a fresh one
 
     def put(self, task: DownloadTask) -> None:
@@ -110,7 +110,7 @@ async def download_all(ctx: ArchiveContext, tasks: list[DownloadTask]) -> list[D
 async def refresh_expired(ctx: ArchiveContext, expired: list[DownloadTask]) -> None:
     """Re-request expired URLs for just those recordings, up to ``url_refresh_rounds`` times: one batch job's
     worth at a time, each downloaded before the next is asked for, so fresh URLs do not age in turn."""
-    for _ in range(ctx.options.url_refresh_rounds):
+    for _ in range(ctx.config.url_refresh_rounds):
         if not expired:
             return
         ctx.report.url_refreshes += len(expired)

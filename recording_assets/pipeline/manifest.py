@@ -94,14 +94,14 @@ def _annotations(keys: pa.Table, annotations: Mapping) -> pa.Array:
     kind = MANIFEST.field("annotations").type
     if not annotations:
         return pa.nulls(keys.num_rows, kind)
-    pairs = zip(keys["conversation_id"].to_pylist(), keys["recording_id"].to_pylist())
+    pairs = zip(keys["conversation_id"].to_pylist(), keys["recording_id"].to_pylist(), strict=True)
     return pa.array([annotations.get(pair) for pair in pairs], kind)
 
 
 def _media_types(content_types: list, containers: list) -> pa.Array:
     known: dict[tuple, str | None] = {}  # a day holds a handful of (content type, container) pairs
     values = []
-    for pair in zip(content_types, containers):
+    for pair in zip(content_types, containers, strict=True):
         if pair not in known:
             known[pair] = media_type_of(*pair)
         values.append(known[pair])
@@ -133,7 +133,9 @@ def duplicate_keys(manifest: pa.Table) -> list[tuple[str, str]]:
     after, before = keys.slice(1), keys.slice(0, keys.num_rows - 1)
     same = pc.and_(*[pc.fill_null(pc.equal(after[name], before[name]), False) for name in names])
     repeated = after.filter(same)
-    return sorted(set(zip(repeated["conversation_id"].to_pylist(), repeated["recording_id"].to_pylist())))
+    return sorted(
+        set(zip(repeated["conversation_id"].to_pylist(), repeated["recording_id"].to_pylist(), strict=True))
+    )
 
 
 def missing_objects(manifest: pa.Table, listing: Iterable[str], *, chunk: int = 10_000) -> list[str | None]:

@@ -47,7 +47,7 @@ class Outcome:
 
     def row(self, run_id: str) -> dict:
         """This outcome as a row of ``OUTCOMES``, written by run ``run_id``."""
-        return dict(zip(OUTCOMES.names, self.values(run_id)))
+        return dict(zip(OUTCOMES.names, self.values(run_id), strict=True))
 
     def values(self, run_id: str) -> tuple:
         """This outcome's row of ``OUTCOMES`` as values in column order, written by run ``run_id``."""

@@ -39,7 +39,7 @@ def sort_first_round(
     for result in results:
         by_conversation[result.conversation_id].append(result)
     first = FirstRound()
-    every = ctx.options.looks_up_every_conversation
+    every = ctx.looks_up_every_conversation
     for cid in conversation_ids:
         conv_results = by_conversation.get(cid, [])
         if every or (not conv_results and ctx.conversations[cid].recorded_sessions > 0):
@@ -85,7 +85,7 @@ async def classify(ctx: ArchiveContext, first: FirstRound) -> list[BatchItem]:
                 key,
                 meta.file_state or "UNKNOWN",
                 errored=key in errored,
-                sensitive_permission=ctx.options.sensitive_permission,
+                sensitive_permission=ctx.sensitive_permission,
             )
             if outcome is None:
                 retry.append(BatchItem(cid, meta.recording_id))
@@ -123,7 +123,7 @@ def classify_recording(
 async def _look_up(
     ctx: ArchiveContext, conversation_ids: set[str]
 ) -> list[tuple[str, list[RecordingMetadata] | GenesysError]]:
-    semaphore = asyncio.Semaphore(ctx.options.concurrency)
+    semaphore = asyncio.Semaphore(ctx.config.concurrency)
 
     async def lookup(cid: str) -> tuple[str, list[RecordingMetadata] | GenesysError]:
         async with semaphore:

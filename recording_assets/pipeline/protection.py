@@ -19,7 +19,7 @@ from recording_assets.pipeline.states import State
 
 async def protect_day(ctx: ArchiveContext, conversation_ids: Iterable[str]) -> None:
     ids = sorted(conversation_ids)
-    if not ctx.options.retention.protect_until_archived or not ids:
+    if not ctx.config.retention.protect_until_archived or not ids:
         return
     await ctx.client.retention.protect(
         ids, protect=True
@@ -44,7 +44,7 @@ def archived_conversations(ctx: ArchiveContext, conversation_ids: Iterable[str])
 
 async def lift_archived(ctx: ArchiveContext, conversation_ids: Iterable[str]) -> None:
     ids = list(conversation_ids)
-    if not ctx.options.retention.protect_until_archived or not ids:
+    if not ctx.config.retention.protect_until_archived or not ids:
         return
     lifted = archived_conversations(ctx, ids)
     if lifted:

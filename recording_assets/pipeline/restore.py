@@ -32,7 +32,7 @@ def keep_restoring(ctx: ArchiveContext) -> None:
         if outcome.file_state != RESTORING or outcome.state is not State.FAILED:
             continue
         earlier = ctx.previous.get(key) or {}
-        if not ctx.options.retention.restore_archived and earlier.get("state") != State.RESTORING.value:
+        if not ctx.config.retention.restore_archived and earlier.get("state") != State.RESTORING.value:
             continue  # restore off and nothing of ours: today's behaviour
         until = earlier.get("restore_until")
         until = until if isinstance(until, datetime) or until is None else parse_time(str(until))
@@ -43,18 +43,18 @@ def keep_restoring(ctx: ArchiveContext) -> None:
 async def request_restorations(ctx: ArchiveContext) -> None:
     """Restore the day's ``archived_in_genesys`` recordings, within the cap and the org's quota."""
     keep_restoring(ctx)
-    options = ctx.options.retention
-    if not options.restore_archived:
+    retention = ctx.config.retention
+    if not retention.restore_archived:
         return
     candidates = sorted(k for k, o in ctx.outcomes.items() if o.state is State.ARCHIVED_IN_GENESYS)
-    if not candidates or options.restore_cap == 0:
+    if not candidates or retention.restore_cap == 0:
         return
     # The org's quota left, as any of the conversation's recordings states it (one look-up per run).
     quota = [m.remaining_restorations for m in await ctx.client.recordings.metadata(candidates[0][0])]
     left = next((q for q in quota if q is not None), None)
-    budget = options.restore_cap if left is None else min(options.restore_cap, left)
+    budget = retention.restore_cap if left is None else min(retention.restore_cap, left)
     now = datetime.fromtimestamp(ctx.client.clock.time(), timezone.utc).replace(second=0, microsecond=0)
-    until = now + timedelta(days=options.restore_days)
+    until = now + timedelta(days=retention.restore_days)
     for key in candidates:
         if budget <= 0:
             break

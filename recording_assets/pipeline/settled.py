@@ -16,7 +16,8 @@ from collections.abc import Iterable, Mapping
 from recording_assets.archive.keys import parse_recording_key, quarantine_day_prefix, recording_day_prefix
 from recording_assets.archive.objects import ObjectInfo
 from recording_assets.genesys.models import ConversationSummary
-from recording_assets.pipeline.context import LASTING_QUARANTINE, ArchiveContext, ArchiveOptions
+from recording_assets.pipeline.config import ArchiveConfig
+from recording_assets.pipeline.context import LASTING_QUARANTINE, ArchiveContext
 from recording_assets.pipeline.outcome import Key, Outcome, parse_time
 from recording_assets.pipeline.states import State
 
@@ -33,14 +34,14 @@ _KEPT_WITH_A_QUARANTINE = (
 
 async def load_existing(ctx: ArchiveContext) -> None:
     """What earlier runs already stored, into ``ctx.existing`` and the ledger (S3, not Genesys)."""
-    prefix = ctx.options.key_prefix
+    prefix = ctx.config.key_prefix
     recordings = recording_day_prefix(prefix=prefix, day=ctx.day)
     for area in (recordings, quarantine_day_prefix(prefix=prefix, day=ctx.day)):
         # Multipart uploads left by a killed run: never visible, but they cost storage until aborted.
         await ctx.s3(ctx.store.abort_stale_uploads, area)
     listing = await ctx.s3(lambda: list(ctx.store.list_day(recordings)))
     heads = await asyncio.gather(*(ctx.s3(ctx.store.head, item.key) for item in listing))
-    for item, head in zip(listing, heads):
+    for item, head in zip(listing, heads, strict=True):
         if head is not None:
             outcome = existing_outcome(item.key, head, prefix=prefix, uri=ctx.uri(item.key))
             ctx.existing.setdefault(outcome.key, outcome)
@@ -66,26 +67,35 @@ def existing_outcome(key: str, head: ObjectInfo, *, prefix: str, uri: str) -> Ou
     )
 
 
-def is_final(row: Mapping, options: ArchiveOptions) -> bool:
+def is_final(row: Mapping, config: ArchiveConfig, sensitive_permission: bool | None) -> bool:
     """Whether a recording that is not in the archive needs no request again: its state is final for this
     run's settings. (A row that says archived but whose object is gone from the archive is not final.)"""
     state = State(row["state"])
     if state is State.DELETED:
         return True
     if state is State.ARCHIVED_IN_GENESYS:
-        return not options.retention.restore_archived  # restorable: asked again while restore is on
+        return not config.retention.restore_archived  # restorable: asked again while restore is on
     if state is State.EXCLUDED:
-        return options.sensitive_permission is not True  # with the permission now, it can be archived
+        return sensitive_permission is not True  # with the permission now, it can be archived
     if state is State.QUARANTINED:
-        return (row.get("quarantine_repeats") or 0) >= LASTING_QUARANTINE and not options.force_quarantined
+        return (row.get("quarantine_repeats") or 0) >= LASTING_QUARANTINE and not config.force_quarantined
     return False
 
 
-def unfinished(existing: Iterable[Key], previous: Mapping[Key, Mapping], options: ArchiveOptions) -> set[str]:
+def unfinished(
+    existing: Iterable[Key],
+    previous: Mapping[Key, Mapping],
+    config: ArchiveConfig,
+    sensitive_permission: bool | None,
+) -> set[str]:
     """The conversations the previous run left a recording of neither in the archive nor final: computed
     once per run (the pages of a day are then sorted against it one by one)."""
     existing = set(existing)
-    return {key[0] for key, row in previous.items() if key not in existing and not is_final(row, options)}
+    return {
+        key[0]
+        for key, row in previous.items()
+        if key not in existing and not is_final(row, config, sensitive_permission)
+    }
 
 
 def conversations_with_work(
@@ -130,7 +140,10 @@ def settled_rows(ctx: ArchiveContext, with_work: Iterable[str], settled: Mapping
             sessions = max(sessions, earlier.get("recorded_sessions") or 0)
         elif cid not in asked:
             answered = bool(outcomes)  # settled by what the archive and the previous outcomes hold
-        final = all(o.state.in_archive or is_final(o.row(ctx.run_id), ctx.options) for o in outcomes)
+        final = all(
+            o.state.in_archive or is_final(o.row(ctx.run_id), ctx.config, ctx.sensitive_permission)
+            for o in outcomes
+        )
         rows.append(
             {
                 "conversation_id": cid,

@@ -27,7 +27,7 @@ _DONE = None  # closes the look-up queue
 class DayStream:
     def __init__(self, ctx: ArchiveContext) -> None:
         self._ctx = ctx
-        self._fetcher = Fetcher(ctx, backlog=ctx.options.download_backlog)
+        self._fetcher = Fetcher(ctx, backlog=ctx.config.download_backlog)
         self._lookups: asyncio.Queue[plan.FirstRound | None] = asyncio.Queue()
 
     async def run(self, conversation_ids: Sequence[str] | AsyncIterable[Sequence[str]]) -> None:

@@ -14,11 +14,11 @@ import dagster as dg
 import pytest
 
 from recording_assets.archive.keys import manifest_key
-from recording_assets.definitions import build_definitions
 from recording_assets.defs.freshness import FRESHNESS_CHECK
 from recording_assets.defs.reverify import REVERIFY_CHECK
 from recording_assets.pipeline.tables import from_parquet_bytes
 from recording_assets.sandbox import Faults
+from recording_assets_tests.definitions_env import load_definitions
 from recording_assets_tests.run_results import materialisations_of
 
 DAY = "2026-11-20"
@@ -26,7 +26,7 @@ EXPLICIT = {"archived", "archived_in_genesys", "deleted", "excluded", "quarantin
 
 
 def materialise(day: str = DAY, raise_on_error: bool = True):
-    defs = build_definitions()
+    defs = load_definitions()
     job = defs.resolve_job_def("archive_day")
     with dg.DagsterInstance.ephemeral() as instance:
         result = job.execute_in_process(partition_key=day, instance=instance, raise_on_error=raise_on_error)
@@ -171,9 +171,9 @@ def test_format_option_transcodes_audio_through_the_single_recording_endpoint(lo
     from recording_assets.defs.day import build_recording_day
     from recording_assets.defs.manifest import build_recording_manifest
     from recording_assets.defs.partitions import daily_partitions
-    from recording_assets.settings import PartitionSettings
+    from recording_assets.settings import PartitionSettings, Settings
 
-    resources = build_resources()
+    resources = build_resources(Settings.from_env())
     resources["archive"] = ArchiveResource(
         s3=resources["s3"],
         archive_bucket="recording-archive",

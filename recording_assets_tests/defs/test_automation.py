@@ -30,18 +30,27 @@ SECRET = "whsec_" + base64.b64encode(b"a-test-key-of-some-length-123456").decode
 def _schedule(resweep=3):
     partitions = dg.DailyPartitionsDefinition(start_date="2026-01-01")
 
-    @dg.asset(partitions_def=partitions, name="recording_manifest")
-    def asset():
-        return None
+    def stand_in(name):  # the archive job selects the day's three assets by key
+        @dg.asset(partitions_def=partitions, name=name)
+        def asset():
+            return None
 
-    job = archive_job([asset])
+        return asset
+
+    assets = [stand_in(name) for name in ("recording_metadata", "recording_audio", "recording_manifest")]
+    # ... and leaves out the checks that run on their own schedules.
+    for check in ("yesterday_archived", "reverified_from_s3"):
+        assets.append(dg.asset_check(asset="recording_manifest", name=check)(lambda: dg.AssetCheckResult(passed=True)))
+    job = archive_job()
     return archive_schedule(
         job, AutomationSettings(settle_lag_minutes=120, resweep_days=resweep), "UTC", partitions
-    ), [asset]
+    ), assets
 
 
 def _tick(schedule, assets, when):
-    defs = dg.Definitions(assets=assets, schedules=[schedule])
+    checks = [a for a in assets if isinstance(a, dg.AssetChecksDefinition)]
+    assets = [a for a in assets if not isinstance(a, dg.AssetChecksDefinition)]
+    defs = dg.Definitions(assets=assets, asset_checks=checks, schedules=[schedule])
     with dg.build_schedule_context(
         scheduled_execution_time=when, repository_def=defs.get_repository_def()
     ) as context:

@@ -13,16 +13,15 @@ import pytest
 
 from recording_assets.archive.keys import manifest_key, metadata_key, outcomes_key
 from recording_assets.clock import FakeClock
-from recording_assets.definitions import build_definitions
 from recording_assets.defs.catalog import TABLE_OF_ASSET
 from recording_assets.defs.resources import build_resources
 from recording_assets.defs.reverify import REVERIFY_CHECK, REVERIFY_JOB, partition_tags
 from recording_assets.defs.source import DATA_VERSION_TAG, SOURCE_KEY
-from recording_assets.operations_settings import OperationsSettings
 from recording_assets.pipeline.tables import from_parquet_bytes
-from recording_assets.settings import ConfigError
+from recording_assets.settings import ConfigError, OperationsSettings, Settings
 from recording_assets.tools.local import DEMO_ARCHIVE_BUCKET, DEMO_MANIFEST_BUCKET, LOCAL_AWS
 from recording_assets_tests.conftest import FAST_SANDBOX
+from recording_assets_tests.definitions_env import load_definitions
 from recording_assets_tests.run_results import materialisations_of
 
 DAY = "2026-11-20"
@@ -31,7 +30,7 @@ TABLES = ("recording_metadata", "recording_audio", "recording_manifest")
 
 def test_every_table_asset_carries_its_schema_owners_tags_and_code_references(monkeypatch):
     monkeypatch.setenv("RECORDING_CODE_URL", "https://github.com/example/recording-assets")
-    graph = build_definitions().resolve_asset_graph()
+    graph = load_definitions().resolve_asset_graph()
     for name in TABLES:
         node = graph.get(dg.AssetKey(name))
         schema = node.metadata["dagster/column_schema"]
@@ -53,7 +52,7 @@ def test_every_table_asset_carries_its_schema_owners_tags_and_code_references(mo
 
 
 def test_without_a_repository_url_code_references_point_at_the_local_files():
-    graph = build_definitions({}).resolve_asset_graph()
+    graph = load_definitions({}).resolve_asset_graph()
     metadata = graph.get(dg.AssetKey("recording_manifest")).metadata
     (reference,) = metadata["dagster/code_references"].code_references
     assert reference.file_path.endswith("recording_assets/defs/manifest.py") and reference.line_number > 0
@@ -65,7 +64,7 @@ def _table(local, bucket: str, key: str):
 
 def test_a_run_records_row_counts_uris_and_a_source_observation_then_the_day_reverifies(local_stack):
     local = local_stack(conversations_per_day=40)
-    defs = build_definitions()
+    defs = load_definitions()
     day = date.fromisoformat(DAY)
     with dg.DagsterInstance.ephemeral() as instance:
         result = defs.resolve_job_def("archive_day").execute_in_process(partition_key=DAY, instance=instance)
@@ -132,7 +131,7 @@ def test_a_late_recording_shows_as_the_source_changing_after_the_day_was_read(
         **LOCAL_AWS,
     }.items():
         monkeypatch.setenv(name, value)
-    defs = build_definitions()
+    defs = load_definitions()
     job = defs.resolve_job_def("archive_day")
     metadata_only = [dg.AssetKey("recording_metadata")]
     with dg.DagsterInstance.ephemeral() as instance:
@@ -148,7 +147,7 @@ def test_a_late_recording_shows_as_the_source_changing_after_the_day_was_read(
 
 
 def test_the_weekly_schedule_reverifies_each_of_the_last_30_days_once_per_tick():
-    defs = build_definitions({"RECORDING_PARTITIONS_START": "2026-11-01"})
+    defs = load_definitions({"RECORDING_PARTITIONS_START": "2026-11-01"})
     schedule = defs.resolve_schedule_def("reverify_weekly")
     assert schedule.cron_schedule == "0 12 * * 0" and schedule.job_name == REVERIFY_JOB
 
@@ -180,5 +179,5 @@ def test_a_malformed_operations_setting_fails_naming_the_variable(name, value):
 
 def test_the_pool_limit_setting_divides_each_runs_budget():
     limit = OperationsSettings.from_env({"RECORDING_GENESYS_POOL_LIMIT": "3"}).pool_limit
-    resource = build_resources({})["genesys"]
+    resource = build_resources(Settings())["genesys"]
     assert limit == 3 and resource.run_budget(limit) == pytest.approx(0.9 * 300 / 3)

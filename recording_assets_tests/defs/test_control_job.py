@@ -11,12 +11,12 @@ from dagster_aws.s3 import S3Resource
 
 from recording_assets import settings as cfg
 from recording_assets.archive.store import ArchiveStore
-from recording_assets.definitions import build_definitions
 from recording_assets.defs.control import RecordingControlConfig, recording_control
 from recording_assets.defs.resources import ArchiveResource, GenesysCloudResource
 from recording_assets.genesys.control import PAUSE_PERMISSION
 from recording_assets.sandbox import Faults
 from recording_assets_tests.conftest import S3_CREDENTIALS
+from recording_assets_tests.definitions_env import load_definitions
 
 UNKNOWN = "8f1e0d4c-2b1a-4c3d-9e8f-0a1b2c3d4e5f"
 
@@ -152,7 +152,7 @@ def test_job_is_in_the_code_location_with_env_resources_and_the_pool(
         "AWS_SECRET_ACCESS_KEY": S3_CREDENTIALS["aws_secret_access_key"],
     }.items():
         monkeypatch.setenv(name, value)
-    job = build_definitions().resolve_job_def("recording_control")
+    job = load_definitions().resolve_job_def("recording_control")
     assert job.graph.node_named("control_recording").definition.pool == "genesys_api"
     conv = sandbox.org.live_calls[1]
     with dg.DagsterInstance.ephemeral() as instance:

@@ -10,10 +10,10 @@ from datetime import date, datetime, time, timedelta, timezone
 import dagster as dg
 import pytest
 
-from recording_assets.definitions import build_definitions
 from recording_assets.defs.freshness import FRESHNESS_CHECK, FRESHNESS_JOB, due_day, evaluate
 from recording_assets.settings import MANIFEST_BUCKET, AutomationSettings
 from recording_assets.tools.local import DEMO_MANIFEST_BUCKET
+from recording_assets_tests.definitions_env import load_definitions
 
 
 @pytest.mark.parametrize(
@@ -61,7 +61,7 @@ def test_yesterday_failed_while_an_older_day_was_reswept_turns_the_check_red_nam
     local_stack(conversations_per_day=6)
     yesterday = due_day(datetime.now(timezone.utc), "UTC", "06:00")
     older = yesterday - timedelta(days=3)
-    defs = build_definitions()
+    defs = load_definitions()
     with dg.DagsterInstance.ephemeral() as instance:
         assert _archive(defs, instance, older).success  # the re-sweep of an older day succeeds
         # Planted failure of yesterday's partition: its manifest bucket does not exist.

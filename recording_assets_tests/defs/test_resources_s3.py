@@ -6,6 +6,7 @@ import base64
 import hashlib
 
 import pytest
+from dagster_aws.s3 import S3Resource
 
 from recording_assets.archive.conditional import PROBE_PREFIX
 from recording_assets.defs.resources import ArchiveResource
@@ -72,3 +73,29 @@ def test_create_only_writes_follow_what_the_bucket_honours(s3, s3_client, bucket
     assert probed == (set(bucket_names) if mode == "probe" else set())
     for bucket in bucket_names:  # the probe leaves nothing behind
         assert "Contents" not in s3_client.list_objects_v2(Bucket=bucket, Prefix=PROBE_PREFIX)
+
+
+def test_the_archive_resource_restates_no_default_of_the_archive_configuration():
+    """Each knob's default lives in ArchiveConfig alone: the resource's knob fields are overrides (None),
+    every one of them a knob of ArchiveConfig, and an unset resource yields ArchiveConfig's defaults."""
+    from recording_assets.pipeline.config import ArchiveConfig
+
+    knobs = ArchiveConfig().knobs()
+    own = {
+        "s3",
+        "archive_bucket",
+        "manifest_bucket",
+        "sse",
+        "kms_key_id",
+        "conditional_writes",
+        "verify_by_read_back",
+    }
+    fields = ArchiveResource.model_fields
+    assert set(fields) - own <= set(knobs)
+    assert all(fields[name].default is None for name in set(fields) - own)
+    resource = ArchiveResource(s3=S3Resource(), archive_bucket="a-bucket", manifest_bucket="m-bucket")
+    assert resource.config() == ArchiveConfig()
+    tuned = ArchiveResource(
+        s3=S3Resource(), archive_bucket="a-bucket", manifest_bucket="m-bucket", restore_cap=7, concurrency=3
+    ).config()
+    assert (tuned.retention.restore_cap, tuned.concurrency) == (7, 3)

@@ -8,17 +8,17 @@ from datetime import datetime, timedelta, timezone
 import dagster as dg
 
 from recording_assets.archive.keys import manifest_key
-from recording_assets.definitions import build_definitions
 from recording_assets.defs.retention import DAYS_AT_RISK, RADAR, RADAR_CHECK
 from recording_assets.pipeline.orphans import orphans_key
 from recording_assets.pipeline.tables import from_parquet_bytes
 from recording_assets.sandbox.orphans import annotations_for
 from recording_assets.settings import ANNOTATIONS, EXPIRY_RADAR_DAYS, PROTECT_UNTIL_ARCHIVED, RESTORE_ARCHIVED
+from recording_assets_tests.definitions_env import load_definitions
 from recording_assets_tests.run_results import materialisations_of
 
 
 def _run(job_name, instance, **kwargs):
-    return build_definitions().resolve_job_def(job_name).execute_in_process(instance=instance, **kwargs)
+    return load_definitions().resolve_job_def(job_name).execute_in_process(instance=instance, **kwargs)
 
 
 def test_the_radar_fails_while_days_expire_unarchived_and_the_schedule_runs_them_first(
@@ -26,7 +26,7 @@ def test_the_radar_fails_while_days_expire_unarchived_and_the_schedule_runs_them
 ):
     local_stack(conversations_per_day=20)
     monkeypatch.setenv(EXPIRY_RADAR_DAYS, "2")
-    defs = build_definitions()
+    defs = load_definitions()
     with dg.instance_for_test() as instance:  # persistent: the schedule's context reads it back
         result = _run("expiry_radar", instance)
         check = next(e for e in result.get_asset_check_evaluations() if e.check_name == RADAR_CHECK)
@@ -94,7 +94,7 @@ def test_annotations_reach_the_manifest_and_a_rerun_asks_only_for_new_recordings
 def test_the_restored_sensor_reruns_the_days_left_restoring_until_they_are_not():
     from recording_assets.defs.retention import RESTORED_SENSOR
 
-    defs = build_definitions({})
+    defs = load_definitions({})
     sensor = defs.resolve_sensor_def(RESTORED_SENSOR)
     with dg.instance_for_test() as instance:
 

@@ -9,11 +9,11 @@ import pytest
 
 from recording_assets.genesys.errors import PermissionDeniedError
 from recording_assets.genesys.retention import RESTORE
-from recording_assets.pipeline.retention_options import RetentionOptions
+from recording_assets.pipeline.config import RetentionConfig
 from recording_assets.sandbox import Faults
 from recording_assets_tests.pipeline.support import genesys_client
 
-RESTORE_ON = RetentionOptions(restore_archived=True).extra_permissions
+RESTORE_ON = RetentionConfig(restore_archived=True).extra_permissions
 
 
 def _preflight(sandbox_factory, clock, denied, permissions):
@@ -36,7 +36,7 @@ def test_restore_on_without_the_restore_permission_fails_naming_it(sandbox_facto
 
 
 def test_the_permissions_found_are_confirmed_and_carried(sandbox_factory, fake_clock):
-    needed = RetentionOptions(
+    needed = RetentionConfig(
         restore_archived=True, protect_until_archived=True, annotations=True
     ).extra_permissions
     report = _preflight(sandbox_factory, fake_clock, set(), needed)

@@ -23,11 +23,11 @@ import dagster as dg
 import pytest
 import yaml
 
-from recording_assets.defs.common import GENESYS_POOL
+from recording_assets.defs.names import GENESYS_POOL
 from recording_assets.defs.resources import GenesysCloudResource
 from recording_assets.genesys.pacing import Pacer
-from recording_assets.operations_settings import POOL_LIMIT as POOL_LIMIT_VARIABLE
 from recording_assets.settings import CLIENT_ID, CLIENT_SECRET
+from recording_assets.settings import POOL_LIMIT as POOL_LIMIT_VARIABLE
 from recording_assets.tools.local import LocalStack
 from recording_assets_tests.conftest import FAST_SANDBOX
 from recording_assets_tests.ops.ops_support import (

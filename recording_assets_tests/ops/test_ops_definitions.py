@@ -11,7 +11,7 @@ import dagster as dg
 import pytest
 import yaml
 
-from recording_assets.definitions import build_definitions
+from recording_assets_tests.definitions_env import load_definitions
 from recording_assets_tests.ops.ops_support import REPO
 
 SNAPSHOT = {
@@ -196,7 +196,7 @@ def test_definitions_load_without_deprecation_warnings_from_our_code():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("error", DeprecationWarning)
         warnings.simplefilter("always", UserWarning)  # record the rest, to show where they come from
-        defs = build_definitions({})
+        defs = load_definitions({})
         graph = defs.resolve_asset_graph()  # resolution is where deprecated arguments usually surface
         defs.resolve_all_job_defs()
     assert graph.get_all_asset_keys()
@@ -209,7 +209,7 @@ def test_definitions_load_without_deprecation_warnings_from_our_code():
 
 
 def test_definitions_graph_snapshot():
-    actual = snapshot(build_definitions({}))
+    actual = snapshot(load_definitions({}))
     assert actual == SNAPSHOT, "definitions changed; if intended, update SNAPSHOT to:\n" + json.dumps(
         actual, indent=2
     )
@@ -217,7 +217,7 @@ def test_definitions_graph_snapshot():
 
 def test_partitions_follow_the_configured_timezone():
     """RECORDING_TIMEZONE moves the partitions, the schedule and the freshness deadline together."""
-    actual = snapshot(build_definitions({"RECORDING_TIMEZONE": "Europe/Berlin"}))
+    actual = snapshot(load_definitions({"RECORDING_TIMEZONE": "Europe/Berlin"}))
     assert actual["partitions"]["timezone"] == "Europe/Berlin"
     assert actual["schedules"]["archive_daily"]["timezone"] == "Europe/Berlin"
     assert actual["schedules"]["check_freshness"]["timezone"] == "Europe/Berlin"

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 import dagster as dg
 import pytest
 
-from recording_assets.defs.common import GENESYS_POOL
+from recording_assets.defs.names import GENESYS_POOL
 from recording_assets.tools.local import DEMO_MANIFEST_BUCKET, LocalStack
 from recording_assets_tests.conftest import FAST_SANDBOX
 from recording_assets_tests.ops.ops_support import REPO, PostgresCluster, artifacts

@@ -17,7 +17,7 @@ import httpx
 import pytest
 import yaml
 
-from recording_assets.defs.common import GROUP
+from recording_assets.defs.names import ARCHIVE_GROUP as GROUP
 from recording_assets_tests.ops.ops_support import (
     ASSETS,
     CHROMIUM,

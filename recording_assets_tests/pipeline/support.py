@@ -7,19 +7,32 @@ no real time.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import date
 
 from recording_assets.archive.store import ArchiveStore
 from recording_assets.genesys import GenesysClient
+from recording_assets.genesys.preflight import PreflightReport
 from recording_assets.genesys.retry import RetryPolicy
 from recording_assets.genesys.secret import Secret
-from recording_assets.pipeline.archiver import ArchiveOptions, DayArchiver
+from recording_assets.pipeline.archiver import DayArchiver
 from recording_assets.pipeline.audit import AuditTrail
+from recording_assets.pipeline.config import ArchiveConfig
 from recording_assets.pipeline.discovery import discover_day
 from recording_assets.pipeline.window import day_window
 
 DAY = date(2025, 12, 30)  # two days before the FakeClock's start: every conversation of the day has ended
 RUN_ID = "run-1"
+
+
+def run_settings(*, sensitive_permission=None, url_ttl_s=None, retention=None, **knobs) -> dict:
+    """``config`` and ``preflight`` for a ``DayArchiver`` or ``ArchiveContext``: archive knobs by name (or a
+    whole ``RetentionConfig``) and what a preflight would have found."""
+    config = ArchiveConfig().overridden(knobs)
+    return {
+        "config": replace(config, retention=retention) if retention is not None else config,
+        "preflight": PreflightReport(sensitive_data=sensitive_permission, batch_url_ttl_s=url_ttl_s),
+    }
 
 
 def genesys_client(sandbox, clock, **kwargs) -> GenesysClient:
@@ -68,7 +81,7 @@ def archive_day(
                 previous=previous,
                 run_id=run_id,
                 audit=audit,
-                options=ArchiveOptions(**options),
+                **run_settings(**options),
             )
             return await archiver.run(), discovery.conversations
 

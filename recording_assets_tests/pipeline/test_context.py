@@ -10,17 +10,16 @@ import pytest
 
 from recording_assets.genesys import BatchItem
 from recording_assets.pipeline.audit import AuditTrail
+from recording_assets.pipeline.config import FORMAT_CONTENT_TYPES, ArchiveConfig, InvalidConfigError
 from recording_assets.pipeline.context import (
-    FORMAT_CONTENT_TYPES,
     ArchiveContext,
-    ArchiveOptions,
     DownloadTask,
 )
 from recording_assets.pipeline.fetch import Fetcher
 from recording_assets.pipeline.outcome import Outcome
 from recording_assets.pipeline.states import State
 from recording_assets.pipeline.tables import from_parquet_bytes
-from recording_assets_tests.pipeline.support import DAY, genesys_client, stores
+from recording_assets_tests.pipeline.support import DAY, genesys_client, run_settings, stores
 
 
 @pytest.fixture
@@ -48,7 +47,7 @@ def make_context(sandbox, fake_clock, buckets):
             conversations={},
             run_id="run-1",
             audit=audit,
-            options=ArchiveOptions(**options),
+            **run_settings(**options),
             executor=executors[-1],
         )
 
@@ -57,14 +56,14 @@ def make_context(sandbox, fake_clock, buckets):
         executor.shutdown()
 
 
-def test_options_defaults_and_format_check():
-    options = ArchiveOptions()
-    assert options.key_prefix == "" and options.concurrency == 8
-    assert (options.max_media_attempts, options.url_refresh_rounds) == (3, 3)
-    assert options.format_id is None and options.sensitive_permission is None
-    assert ArchiveOptions(format_id="MP3").format_id == "MP3"
-    with pytest.raises(ValueError, match="format_id 'FLAC' is not supported: use None .* WAV, WAV_ULAW, MP3"):
-        ArchiveOptions(format_id="FLAC")
+def test_config_defaults_and_format_check():
+    config = ArchiveConfig()
+    assert config.key_prefix == "" and config.concurrency == 8
+    assert (config.max_media_attempts, config.url_refresh_rounds) == (3, 3)
+    assert config.format_id is None and config.sensitive_check_for(None) == "lookup"
+    assert ArchiveConfig(format_id="MP3").format_id == "MP3"
+    with pytest.raises(InvalidConfigError, match="format_id='FLAC' is not supported: .* WAV, WAV_ULAW, MP3"):
+        ArchiveConfig(format_id="FLAC")
     assert FORMAT_CONTENT_TYPES["OGG_OPUS"] == "audio/ogg" and FORMAT_CONTENT_TYPES["WAV_ULAW"] == "audio/wav"
 
 

@@ -12,12 +12,12 @@ from recording_assets.archive.spool import MediaSpool
 from recording_assets.genesys import BatchItem
 from recording_assets.genesys.models import ConversationSummary
 from recording_assets.pipeline.audit import AuditTrail
-from recording_assets.pipeline.context import ArchiveContext, ArchiveOptions
+from recording_assets.pipeline.context import ArchiveContext
 from recording_assets.pipeline.download import download
 from recording_assets.pipeline.states import State
 from recording_assets.pipeline.tables import from_parquet_bytes
 from recording_assets.sandbox import Faults
-from recording_assets_tests.pipeline.support import DAY, genesys_client, stores
+from recording_assets_tests.pipeline.support import DAY, genesys_client, run_settings, stores
 
 QUEUE = "q1"
 
@@ -46,7 +46,7 @@ def download_one(sandbox, clock, buckets, conv, rec, *, run_id="run-1", advance_
         with ThreadPoolExecutor(max_workers=2) as executor:
             async with genesys_client(sandbox, clock) as client:
                 ctx = ArchiveContext(client, store, DAY, {conv.id: summary}, run_id, audit,
-                                     ArchiveOptions(**options), executor)  # fmt: skip
+                                     executor=executor, **run_settings(**options))  # fmt: skip
                 (result,) = await ctx.batch([BatchItem(conv.id, rec.id)])
                 task = ctx.task(conv.id, rec.id, result.result_url or "", result.content_type)
                 clock.advance(advance_s)

@@ -11,11 +11,11 @@ from recording_assets.genesys import BatchItem
 from recording_assets.genesys.models import BatchResult, ConversationSummary
 from recording_assets.pipeline import plan
 from recording_assets.pipeline.audit import AuditTrail
-from recording_assets.pipeline.context import ArchiveContext, ArchiveOptions
+from recording_assets.pipeline.context import ArchiveContext
 from recording_assets.pipeline.outcome import Outcome
 from recording_assets.pipeline.states import State
 from recording_assets.sandbox import Faults
-from recording_assets_tests.pipeline.support import DAY, genesys_client, stores
+from recording_assets_tests.pipeline.support import DAY, genesys_client, run_settings, stores
 
 START = datetime(2025, 12, 30, 9, tzinfo=timezone.utc)
 
@@ -33,7 +33,7 @@ def context(conversations=(), *, client=None, store=None, audit=None, executor=N
         conversations={c.conversation_id: c for c in conversations},
         run_id="run-2",
         audit=audit,
-        options=ArchiveOptions(**options),
+        **run_settings(**options),
         executor=executor,
     )
 

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from recording_assets.pipeline.retention_options import RetentionOptions
+from recording_assets.pipeline.config import RetentionConfig
 from recording_assets.pipeline.states import State
 from recording_assets.sandbox import Faults
 from recording_assets_tests.pipeline.support import DAY, archive_day, requests_by_family, stores
@@ -40,7 +40,7 @@ def test_restore_on_archives_the_restored_within_the_quota(sandbox_factory, fake
     )  # fmt: skip
     archived = _archived_in_genesys(sandbox)
     assert len(archived) > 3  # more than the quota allows
-    on = RetentionOptions(restore_archived=True, restore_cap=10)
+    on = RetentionConfig(restore_archived=True, restore_cap=10)
     first, _, _ = archive_day(sandbox, fake_clock, *buckets, retention=on)
     restoring = {o.key: o for o in first.outcomes if o.state is State.RESTORING}
     assert len(restoring) == first.restorations == 3 and set(restoring) <= archived
@@ -86,7 +86,7 @@ def test_protection_survives_a_failed_run_and_is_lifted_after_a_good_one(
         clock=fake_clock, conversations_per_day=60, media_scale=0.002, faults=every_download_bad
     )
     day_ids = [c.id for c in sandbox.org.conversations_for_day(DAY)]
-    on = RetentionOptions(protect_until_archived=True)
+    on = RetentionConfig(protect_until_archived=True)
     failed, _, _ = archive_day(sandbox, fake_clock, *buckets, retention=on)
     assert not any(o.state.in_archive for o in failed.outcomes)
     assert failed.protection["protected"] == len(day_ids) and failed.protection["kept"] > 0

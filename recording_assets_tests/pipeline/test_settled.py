@@ -10,17 +10,17 @@ from recording_assets.archive.keys import recording_key
 from recording_assets.archive.objects import ObjectInfo
 from recording_assets.archive.spool import MediaSpool
 from recording_assets.pipeline import settled
-from recording_assets.pipeline.context import ArchiveOptions
+from recording_assets.pipeline.config import ArchiveConfig
 from recording_assets.pipeline.outcome import Outcome
 from recording_assets.pipeline.states import State
 from recording_assets_tests.pipeline.support import DAY, stores
 from recording_assets_tests.pipeline.test_plan import START, context, conversation
 
-PERMITTED = ArchiveOptions(sensitive_permission=True)
+PERMITTED = ArchiveConfig(), True  # the configuration, and the sensitive-data permission confirmed
 
 
 def with_work(conversations, existing=(), previous=None, table=None, options=PERMITTED):
-    pending = settled.unfinished(existing, previous or {}, options)
+    pending = settled.unfinished(existing, previous or {}, *options)
     return settled.conversations_with_work(conversations, pending, table or {})
 
 
@@ -56,7 +56,7 @@ def test_failed_last_time_means_work_and_excluded_is_final_only_without_the_perm
     previous = {("c1", "r1"): {"state": "failed"}, ("c2", "r1"): {"state": "excluded"}}
     table = {cid: {"settled": True, "recorded_sessions": 1} for cid in conversations}
     for permission in (None, False):
-        options = ArchiveOptions(sensitive_permission=permission)
+        options = ArchiveConfig(), permission
         assert with_work(conversations, previous=previous, table=table, options=options) == ["c1"]
     # With the permission now granted, an excluded recording is worth asking for again.
     assert with_work(conversations, previous=previous, table=table) == ["c1", "c2"]
@@ -70,7 +70,7 @@ def test_a_lasting_quarantine_is_final_unless_forced():
     }
     table = {cid: {"settled": True, "recorded_sessions": 1} for cid in conversations}
     assert with_work(conversations, previous=previous, table=table) == ["c2"]
-    forced = ArchiveOptions(sensitive_permission=True, force_quarantined=True)
+    forced = ArchiveConfig(force_quarantined=True), True
     assert with_work(conversations, previous=previous, table=table, options=forced) == ["c1", "c2"]
 
 

@@ -7,12 +7,12 @@ import asyncio
 import pytest
 
 from recording_assets.genesys.batches import PollPolicy
-from recording_assets.pipeline.archiver import ArchiveOptions, DayArchiver
+from recording_assets.pipeline.archiver import DayArchiver
 from recording_assets.pipeline.audit import AuditTrail
 from recording_assets.pipeline.discovery import discover_day, pages_as_found
 from recording_assets.pipeline.states import State
 from recording_assets.pipeline.window import day_window
-from recording_assets_tests.pipeline.support import DAY, archive_day, genesys_client, stores
+from recording_assets_tests.pipeline.support import DAY, archive_day, genesys_client, run_settings, stores
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def test_the_archive_starts_from_discovery_pages_as_they_arrive(sandbox_factory,
                 day=DAY,
                 run_id="run-1",
                 audit=audit,
-                options=ArchiveOptions(sensitive_permission=True),
+                **run_settings(sensitive_permission=True),
             )
             return day, await asyncio.wait_for(archiver.run(pages()), timeout=60)
 

@@ -173,11 +173,11 @@ def materialise(
     env: Mapping[str, str], day: str, *, instance: dg.DagsterInstance | None = None, keep_result: bool = False
 ) -> RunResult:
     """The ``archive_day`` job for one partition, in this process, never raising on a failed step."""
-    from recording_assets.definitions import build_definitions
+    from recording_assets_tests.definitions_env import load_definitions
 
     started = time.monotonic()
     with environment(env):
-        job = build_definitions().resolve_job_def("archive_day")
+        job = load_definitions().resolve_job_def("archive_day")
         with contextlib.ExitStack() as stack:
             inst = instance or stack.enter_context(dg.DagsterInstance.ephemeral())
             result = job.execute_in_process(partition_key=day, instance=inst, raise_on_error=False)

@@ -32,7 +32,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from recording_assets.pipeline.archiver import ArchiveOptions
+from recording_assets.pipeline.config import ArchiveConfig
 from recording_assets.sandbox import Faults
 from recording_assets.sandbox.config import RECORDING_VIEW, VIEW_SENSITIVE
 from recording_assets.settings import FORCE_QUARANTINED
@@ -445,4 +445,4 @@ def test_a_url_that_keeps_expiring_ends_failed_instead_of_crashing_the_day():
     assert {key: by_key[key]["state"] for key in available} == {key: "failed" for key in available}
     assert all("expir" in by_key[key]["reason"] for key in available), [r["reason"] for r in rows]
     assert not archive.under("recordings"), "nothing lands when no download ever succeeded"
-    assert gets and max(gets.values()) <= ArchiveOptions().max_media_attempts, gets
+    assert gets and max(gets.values()) <= ArchiveConfig().max_media_attempts, gets

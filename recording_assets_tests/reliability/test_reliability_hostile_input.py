@@ -46,7 +46,7 @@ from recording_assets.genesys.models import (
     ResponseFormatError,
 )
 from recording_assets.genesys.secret import Secret
-from recording_assets.pipeline.archiver import ArchiveOptions, DayArchiver
+from recording_assets.pipeline.archiver import DayArchiver
 from recording_assets.pipeline.audit import AuditTrail
 from recording_assets.pipeline.discovery import discover_day
 from recording_assets.pipeline.window import PartitionConfigError, day_window, parse_day
@@ -58,6 +58,7 @@ from recording_assets.settings import (
     PartitionSettings,
     StorageSettings,
 )
+from recording_assets_tests.pipeline.support import run_settings
 from recording_assets_tests.reliability import reliability_support as rs
 
 DAY = "2026-11-19"
@@ -451,7 +452,7 @@ def archive_with_stale_listing(server, s3: rs.S3Server, buckets, day: str, run_i
                 audit=AuditTrail(
                     store=manifest_store, day=the_day, run_id=run_id, launched_by="test", clock=SystemClock()
                 ),
-                options=ArchiveOptions(sensitive_permission=True),
+                **run_settings(sensitive_permission=True),
             )
             return await archiver.run()
 

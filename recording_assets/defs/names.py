@@ -1,0 +1,29 @@
+"""The names other code refers to: asset keys, check keys, groups, jobs and the pool, stated once."""
+
+import dagster as dg
+
+SOURCE = dg.AssetKey("genesys_conversations")
+METADATA = dg.AssetKey("recording_metadata")
+AUDIO = dg.AssetKey("recording_audio")
+MANIFEST = dg.AssetKey("recording_manifest")
+RADAR = dg.AssetKey("recording_expiry_radar")
+ORPHANS = dg.AssetKey("recording_orphans")
+ARCHIVE_ASSETS = (METADATA, AUDIO, MANIFEST)  # the day's three assets, in the order data flows
+
+# Checks that run on their own schedules, never inside an archive run.
+FRESHNESS_CHECK = dg.AssetCheckKey(MANIFEST, "yesterday_archived")
+REVERIFY_CHECK = dg.AssetCheckKey(MANIFEST, "reverified_from_s3")
+
+ARCHIVE_GROUP = "recordings"
+# The retention watch has its own group: the archive's "Materialize all" stays the day's three assets.
+RETENTION_GROUP = "recording_retention"
+
+GENESYS_POOL = "genesys_api"  # every step that spends the OAuth token's request budget
+
+ARCHIVE_JOB = "archive_day"
+FRESHNESS_JOB = "check_freshness"
+REVERIFY_JOB = "reverify_archive"
+CONTROL_JOB = "recording_control"
+DELIVERY_JOB = "webhook_delivery"
+RADAR_JOB = "expiry_radar"
+ORPHANS_JOB = "orphans_day"

@@ -1,0 +1,145 @@
+"""How a day is archived: every per-run knob, its default and its bounds, declared and validated here once.
+
+``settings.py`` builds an ``ArchiveConfig`` from the environment (only the variables that are set; the
+defaults are these); the archive resource overrides fields from the Launchpad and rebuilds it, so a value
+is checked by the same rules wherever it comes from. Nothing else restates a default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from recording_assets.archive.errors import InvalidIdentifierError
+from recording_assets.archive.keys import validate_prefix
+
+# What the single-recording endpoint serves for each audio formatId (docs/genesys-api.md §4.3).
+FORMAT_CONTENT_TYPES = {
+    "WAV": "audio/wav",
+    "WAV_ULAW": "audio/wav",
+    "MP3": "audio/mpeg",
+    "OGG_OPUS": "audio/ogg",
+    "OGG_VORBIS": "audio/ogg",
+    "WEBM": "audio/webm",
+}
+SENSITIVE_CHECKS = ("auto", "lookup", "trust")
+
+
+class InvalidConfigError(ValueError):
+    """A knob is out of its bounds; the message names the knob and what would be valid."""
+
+
+def _within(name: str, value: int | float, low: int | float, high: int | float) -> None:
+    if isinstance(value, bool) or not low <= value <= high:
+        raise InvalidConfigError(f"{name}={value!r}: use a number from {low} to {high}")
+
+
+@dataclass(frozen=True)
+class RetentionConfig:
+    """The retention features of a day's run, all opt in."""
+
+    # Restore ARCHIVED recordings (PUT .../recordings/{r} with a later archiveDate): one request each, at most
+    # ``restore_cap`` per day's run and never more than the org's remainingRestorationsAllowedForOrg.
+    restore_archived: bool = False
+    restore_cap: int = 100
+    restore_days: int = 7  # how long Genesys keeps a restored recording available
+    # Protect the day's conversations before downloading; lift it once every recording is archived.
+    protect_until_archived: bool = False
+    # One GET .../annotations per archived recording; the manifest's ``annotations`` list column.
+    annotations: bool = False
+    expiry_radar_days: int = 14  # the expiry radar's horizon
+
+    def __post_init__(self) -> None:
+        _within("restore_cap", self.restore_cap, 0, 100_000)
+        _within("restore_days", self.restore_days, 1, 365)  # the days Genesys keeps a recording restored
+        _within("expiry_radar_days", self.expiry_radar_days, 1, 365)
+
+    @property
+    def extra_permissions(self) -> tuple[str, ...]:
+        """What these options need beyond reading recordings, for the preflight to confirm."""
+        needed = []
+        if self.restore_archived:
+            needed.append("recording:recording:restore")
+        if self.protect_until_archived:
+            needed += ["recording:deletionProtection:apply", "recording:deletionProtection:revoke"]
+        if self.annotations:
+            needed.append("recording:annotation:view")
+        return tuple(needed)
+
+
+@dataclass(frozen=True)
+class ArchiveConfig:
+    """Where in the bucket, how fast and how thoroughly one day is archived."""
+
+    key_prefix: str = ""  # inside the archive bucket: empty or ending in '/'
+    concurrency: int = 8  # recordings downloaded and uploaded at once
+    media_types: tuple[str, ...] | None = None  # limit discovery to these media types
+    # None: each recording's original codec through batch requests (cheapest). A formatId (WAV, MP3,
+    # OGG_OPUS, WEBM ...) costs at least one more single-recording request per audio recording, plus one
+    # per poll while Genesys transcodes.
+    format_id: str | None = None
+    # Batches leave sensitive recordings out silently without recording:recording:viewSensitiveData.
+    # lookup: one recordingmetadata look-up per conversation, so they are listed (as excluded): exact.
+    # trust: batch items only, cheap. auto: trust when preflight confirmed the permission, else lookup.
+    sensitive_check: str = "auto"
+    # A recording whose downloads gave the same bad bytes twice is not downloaded again, unless this is set.
+    force_quarantined: bool = False
+    failure_rate_warn: float = 0.05  # the manifest's check warns above this share of failed + quarantined
+    max_media_attempts: int = 3
+    url_refresh_rounds: int = 3
+    # Download tasks waiting for a worker before the next batch job is submitted (backpressure): about
+    # thirty jobs' worth, so the workers never starve while look-ups still take their turns, and a few MB.
+    download_backlog: int = 3000
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
+
+    def __post_init__(self) -> None:
+        try:
+            validate_prefix(self.key_prefix)
+        except InvalidIdentifierError as exc:
+            raise InvalidConfigError(f"key_prefix: {exc}") from None
+        _within("concurrency", self.concurrency, 1, 64)
+        _within("failure_rate_warn", self.failure_rate_warn, 0, 1)
+        _within("max_media_attempts", self.max_media_attempts, 1, 10)
+        _within("url_refresh_rounds", self.url_refresh_rounds, 0, 10)
+        _within("download_backlog", self.download_backlog, 1, 1_000_000)
+        if self.sensitive_check not in SENSITIVE_CHECKS:
+            raise InvalidConfigError(
+                f"sensitive_check={self.sensitive_check!r}: use one of {', '.join(SENSITIVE_CHECKS)}"
+            )
+        if self.format_id is not None and self.format_id not in FORMAT_CONTENT_TYPES:
+            raise InvalidConfigError(
+                f"format_id={self.format_id!r} is not supported: leave it unset (original codec) or use one of "
+                + ", ".join(FORMAT_CONTENT_TYPES)
+            )
+
+    def sensitive_check_for(self, permission: bool | None) -> str:
+        """``lookup`` or ``trust``: ``auto`` trusts the batches only when the preflight confirmed
+        recording:recording:viewSensitiveData (``permission`` True)."""
+        if self.sensitive_check != "auto":
+            return self.sensitive_check
+        return "trust" if permission is True else "lookup"
+
+    def preflight_permissions(self) -> tuple[str, ...]:
+        """Permissions the preflight looks for in the client's roles, beyond the recording family's."""
+        screen = {"screen", "screenshare"} & set(self.media_types or ())
+        extra = ("recording:screenRecording:view",) if screen else ()
+        return self.retention.extra_permissions + extra
+
+    def knobs(self) -> dict[str, Any]:
+        """Every knob by name, the retention ones among them (the names ``overridden`` takes)."""
+        own = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "retention"}
+        return {**own, **{f.name: getattr(self.retention, f.name) for f in fields(self.retention)}}
+
+    def overridden(self, values: dict[str, Any]) -> ArchiveConfig:
+        """This configuration with ``values`` (knob name -> value, retention knobs among them) replaced,
+        validated again; ``None`` values keep what is configured."""
+        retention_names = {f.name for f in fields(RetentionConfig)}
+        given = {name: value for name, value in values.items() if value is not None}
+        unknown = set(given) - set(self.knobs())
+        if unknown:
+            raise InvalidConfigError(f"unknown archive setting(s): {', '.join(sorted(unknown))}")
+        retention = replace(self.retention, **{n: v for n, v in given.items() if n in retention_names})
+        own = {n: v for n, v in given.items() if n not in retention_names}
+        if isinstance(own.get("media_types"), list):
+            own["media_types"] = tuple(own["media_types"])
+        return replace(self, retention=retention, **own)

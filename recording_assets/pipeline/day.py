@@ -1,0 +1,139 @@
+"""One day's archive, the use case whole: what earlier runs left, the stream of batches and downloads, the
+annotations (opt in), the day's tables written, and the verdicts of the blocking checks, as data.
+
+The Dagster wing (``defs/day.py``) only turns resources into these arguments and a ``DayResult`` into a
+materialisation and check results.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import pyarrow as pa
+
+from recording_assets.archive.keys import conversations_key, outcomes_key, recording_day_prefix
+from recording_assets.archive.protocol import DocumentStore, RecordingStore
+from recording_assets.clock import Clock
+from recording_assets.genesys import GenesysClient
+from recording_assets.genesys.models import ConversationSummary
+from recording_assets.genesys.preflight import PreflightReport
+from recording_assets.pipeline import annotations
+from recording_assets.pipeline.archiver import DayArchiver
+from recording_assets.pipeline.audit import AuditTrail
+from recording_assets.pipeline.config import ArchiveConfig
+from recording_assets.pipeline.outcome import ArchiveReport, outcomes_table
+from recording_assets.pipeline.table_io import read_table, write_table
+from recording_assets.pipeline.tables import CONVERSATIONS, to_table
+from recording_assets.pipeline.verify import Verification, verify_checksums, verify_containers
+
+# Schema metadata of the outcomes table: what the run did, for the manifest step to report.
+SENSITIVE_CHECK_KEY = b"recording_assets.sensitive_check"
+PROTECTION_KEY = b"recording_assets.deletion_protection"
+
+
+@dataclass(frozen=True)
+class DayStores:
+    archive: RecordingStore  # the recordings
+    manifests: DocumentStore  # the day's tables and audit trail
+
+
+@dataclass(frozen=True)
+class DayResult:
+    report: ArchiveReport
+    sensitive_check: str  # lookup or trust: how recordings a batch leaves out were looked for
+    sensitive_permission: bool | None
+    protection: str  # what deletion protection did, in words
+    states: Counter  # recordings per state
+    outcomes: pa.Table
+    outcomes_uri: str
+    day_uri: str  # where the day's recordings are
+    audit_uri: str
+    audit_events: int
+    checksums: Verification
+    containers: Verification
+
+
+async def archive_day(
+    client: GenesysClient,
+    stores: DayStores,
+    day: date,
+    config: ArchiveConfig,
+    preflight: PreflightReport,
+    *,
+    run_id: str,
+    launched_by: str,
+    clock: Clock,
+    conversations: Sequence[ConversationSummary] = (),
+    pages: AsyncIterable[Sequence[ConversationSummary]] | None = None,
+) -> DayResult:
+    """Archive ``conversations`` (or ``pages`` of them, as discovery finds them) and write the day's tables.
+
+    The audit trail is flushed whatever happens; the outcomes and conversations tables are written once the
+    stream has classified every recording."""
+    manifests = stores.manifests
+    previous = read_table(manifests, outcomes_key(day=day))
+    settled = read_table(manifests, conversations_key(day=day))
+    audit = AuditTrail(store=manifests, day=day, run_id=run_id, launched_by=launched_by, clock=clock)
+    archiver = DayArchiver(
+        client=client,
+        store=stores.archive,
+        day=day,
+        conversations=conversations,
+        previous=previous.to_pylist() if previous is not None else (),
+        conversation_rows=settled.to_pylist() if settled is not None else (),
+        run_id=run_id,
+        audit=audit,
+        config=config,
+        preflight=preflight,
+    )
+    try:
+        report = await archiver.run(pages)
+    finally:
+        audit.flush()
+    if config.retention.annotations:  # a request per recording archived since the last run
+        await _collect_annotations(client, manifests, day, report, concurrency=config.concurrency)
+    mode = config.sensitive_check_for(preflight.sensitive_data)
+    protection = protection_note(report)
+    outcomes = outcomes_table(report.outcomes, run_id).replace_schema_metadata(
+        {SENSITIVE_CHECK_KEY: mode, PROTECTION_KEY: protection}
+    )
+    outcomes_uri = write_table(manifests, outcomes_key(day=day), outcomes)
+    write_table(manifests, conversations_key(day=day), to_table(report.conversations, CONVERSATIONS))
+    bucket = stores.archive.bucket
+    return DayResult(
+        report=report,
+        sensitive_check=mode,
+        sensitive_permission=preflight.sensitive_data,
+        protection=protection,
+        states=Counter(o.state.value for o in report.outcomes),
+        outcomes=outcomes,
+        outcomes_uri=outcomes_uri,
+        day_uri=f"s3://{bucket}/{recording_day_prefix(prefix=config.key_prefix, day=day)}",
+        audit_uri=f"s3://{manifests.bucket}/{audit.prefix}",
+        audit_events=audit.events,
+        checksums=verify_checksums(outcomes, bucket=bucket),
+        containers=verify_containers(outcomes, bucket=bucket),
+    )
+
+
+async def _collect_annotations(
+    client, manifests: DocumentStore, day: date, report: ArchiveReport, *, concurrency
+):
+    key = annotations.annotations_key(day=day)
+    earlier = annotations.known(read_table(manifests, key))
+    archived = [o.key for o in report.outcomes if o.state.in_archive]
+    found, spent = await annotations.collect(client, archived, earlier, concurrency=concurrency)
+    write_table(manifests, key, annotations.annotations_table(found))
+    report.annotation_requests = spent
+
+
+def protection_note(report: ArchiveReport) -> str:
+    """What deletion protection did in a run, for the audio and manifest metadata."""
+    done = report.protection
+    if not done:
+        return "off"
+    applied, lifted, kept = (done.get(k, 0) for k in ("protected", "lifted", "kept"))
+    return f"applied to {applied}, lifted from {lifted}, kept on {kept}"
