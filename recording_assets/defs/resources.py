@@ -35,7 +35,7 @@ from recording_assets.settings import (
     StorageSettings,
 )
 
-ORG_REQUESTS_PER_MINUTE = 300  # per OAuth token (genesys-api.md §7)
+ORG_REQUESTS_PER_MINUTE = 300  # per OAuth token (docs/genesys-api.md §7)
 
 
 class GenesysCloudResource(dg.ConfigurableResource):

@@ -1,4 +1,4 @@
-"""Retention watch (issue 14): the expiry radar with its check, the daily orphans table, their jobs and
+"""Retention watch: the expiry radar with its check, the daily orphans table, their jobs and
 schedules. The archive schedule reads the radar's latest ``days_at_risk`` and runs those days first."""
 
 import asyncio

@@ -38,7 +38,7 @@ def known(table: pa.Table | None) -> dict[Key, list[dict]]:
 
 
 async def collect(
-    client: GenesysClient, keys: Iterable[Key], earlier: Mapping[Key, list[dict]], *, concurrency: int = 8
+    client: GenesysClient, keys: Iterable[Key], earlier: Mapping[Key, list[dict]], *, concurrency: int
 ) -> tuple[dict[Key, list[dict]], int]:
     """The annotations of ``keys`` (earlier ones reused); returns them and the requests spent.
 
