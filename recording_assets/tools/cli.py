@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from recording_assets.runtime import setup_process
+
 
 def _demo(args) -> int:
     from recording_assets.tools.demo import run_demo
@@ -85,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    setup_process()
     return args.func(args)
 
 
