@@ -4,6 +4,9 @@ deadline (RECORDING_FRESHNESS_DEADLINE) is the ``yesterday_archived`` check's: d
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import dagster as dg
@@ -27,6 +30,15 @@ def days_at_risk(context: dg.ScheduleEvaluationContext) -> list[str]:
     materialization = event.asset_materialization if event else None
     value = materialization.metadata.get(DAYS_AT_RISK) if materialization else None
     return sorted(value.value) if value is not None and isinstance(value.value, dict) else []
+
+
+@contextmanager
+def known_beta_backfill_policy() -> Iterator[dg.BackfillPolicy]:
+    """The policy, for assets decorated inside the block: ``backfill_policy=`` is a beta parameter in 1.13
+    and warns at every load; we rely on it knowingly, so its notice need not repeat."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        yield backfill_policy()
 
 
 def backfill_policy() -> dg.BackfillPolicy:

@@ -9,7 +9,6 @@ Dagster events.
 """
 
 import asyncio
-import warnings
 from dataclasses import dataclass
 
 import dagster as dg
@@ -17,7 +16,7 @@ import dagster as dg
 from recording_assets.archive.keys import metadata_key
 from recording_assets.clock import SystemClock
 from recording_assets.defs.audio import audio_results, audio_spec, check_specs, sensitive_check_line
-from recording_assets.defs.automation import backfill_policy
+from recording_assets.defs.automation import known_beta_backfill_policy
 from recording_assets.defs.catalog import catalogued
 from recording_assets.defs.common import launched_by, timezone_of, window_of
 from recording_assets.defs.metadata import DISCOVERY_FAMILIES, metadata_result, metadata_spec
@@ -125,11 +124,10 @@ def _spent(stats: TransportStats, *, exclude: tuple[str, ...]) -> dict:
 @dg.definitions
 def defs() -> dg.Definitions:
     settings = Settings.from_env()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", dg.BetaWarning)  # backfill_policy is beta in 1.13: used knowingly
+    with known_beta_backfill_policy() as policy:
         day = build_recording_day(
             daily_partitions(settings.partitions),
-            backfill_policy(),
+            policy,
             pool_limit=settings.operations.pool_limit,
         )
     return dg.Definitions(assets=catalogued([day], settings.operations))

@@ -4,13 +4,11 @@ Written to ``s3://$RECORDING_MANIFEST_BUCKET/manifests/date=YYYY-MM-DD/manifest.
 bucket reads as one Hive-partitioned dataset with pyarrow, DuckDB or Athena.
 """
 
-import warnings
-
 import dagster as dg
 
 from recording_assets.allocator import release_free_memory
 from recording_assets.archive.keys import manifest_key, metadata_key, outcomes_key, recording_day_prefix
-from recording_assets.defs.automation import backfill_policy, freshness_policy
+from recording_assets.defs.automation import freshness_policy, known_beta_backfill_policy
 from recording_assets.defs.catalog import catalogued, table_metadata
 from recording_assets.defs.common import timezone_of, window_of
 from recording_assets.defs.names import ARCHIVE_GROUP, AUDIO, MANIFEST
@@ -131,9 +129,6 @@ def _failure_rate(states: dict[str, int], rows: int, threshold: float) -> dg.Ass
 @dg.definitions
 def defs() -> dg.Definitions:
     settings = Settings.from_env()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", dg.BetaWarning)  # backfill_policy is beta in 1.13: used knowingly
-        manifest = build_recording_manifest(
-            daily_partitions(settings.partitions), backfill_policy(), freshness_policy()
-        )
+    with known_beta_backfill_policy() as policy:
+        manifest = build_recording_manifest(daily_partitions(settings.partitions), policy, freshness_policy())
     return dg.Definitions(assets=catalogued([manifest], settings.operations))

@@ -3,13 +3,12 @@ schedules. The archive schedule reads the radar's latest ``days_at_risk`` and ru
 
 import asyncio
 import json
-import warnings
 from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 
 from recording_assets.defs import names
-from recording_assets.defs.automation import backfill_policy
+from recording_assets.defs.automation import known_beta_backfill_policy
 from recording_assets.defs.catalog import catalogued
 from recording_assets.defs.common import timezone_of, window_of
 from recording_assets.defs.names import GENESYS_POOL, RETENTION_GROUP
@@ -190,10 +189,9 @@ def defs() -> dg.Definitions:
     settings = Settings.from_env()
     timezone_name, pool_limit = settings.partitions.timezone, settings.operations.pool_limit
     radar = build_expiry_radar(timezone_name, pool_limit=pool_limit)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", dg.BetaWarning)  # backfill_policy is beta in 1.13: used knowingly
+    with known_beta_backfill_policy() as policy:
         orphans = build_recording_orphans(
-            daily_partitions(settings.partitions), backfill_policy(), pool_limit=pool_limit
+            daily_partitions(settings.partitions), policy, pool_limit=pool_limit
         )
     jobs, schedules = retention_jobs_and_schedules(radar, orphans, settings.automation.cron, timezone_name)
     return dg.Definitions(
