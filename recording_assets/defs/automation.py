@@ -106,10 +106,10 @@ def archive_schedule(
             tags={"recording_assets/kind": "archive"},
         )
         for back in range(1, settings.resweep_days + 1):
-            day = yesterday - timedelta(days=back)
-            if day < first:
+            earlier = yesterday - timedelta(days=back)
+            if earlier < first:
                 break
-            day = day.isoformat()
+            day = earlier.isoformat()
             if day in flagged:
                 continue  # already requested first, for the radar
             yield dg.RunRequest(

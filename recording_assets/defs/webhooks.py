@@ -71,7 +71,7 @@ def manifest_webhooks_tick(context, webhooks: WebhookResource, archive: ArchiveR
     def remaining() -> float:
         return webhooks.tick_budget_s - (time.monotonic() - started)
 
-    records = []
+    records: list = []
     if len(owed) < BACKLOG:
         unread = dg.AssetRecordsFilter(asset_key=MANIFEST, after_storage_id=after)
         found = context.instance.fetch_materializations(unread, limit=MANIFESTS_PER_TICK, ascending=True)

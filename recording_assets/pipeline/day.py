@@ -20,7 +20,7 @@ from recording_assets.clock import Clock
 from recording_assets.genesys import GenesysClient
 from recording_assets.genesys.models import ConversationSummary
 from recording_assets.genesys.preflight import PreflightReport
-from recording_assets.pipeline import annotations
+from recording_assets.pipeline.annotations import annotations_key, annotations_table, collect, known
 from recording_assets.pipeline.archiver import DayArchiver
 from recording_assets.pipeline.audit import AuditTrail
 from recording_assets.pipeline.config import ArchiveConfig
@@ -122,11 +122,11 @@ async def archive_day(
 async def _collect_annotations(
     client, manifests: DocumentStore, day: date, report: ArchiveReport, *, concurrency
 ):
-    key = annotations.annotations_key(day=day)
-    earlier = annotations.known(read_table(manifests, key))
+    key = annotations_key(day=day)
+    earlier = known(read_table(manifests, key))
     archived = [o.key for o in report.outcomes if o.state.in_archive]
-    found, spent = await annotations.collect(client, archived, earlier, concurrency=concurrency)
-    write_table(manifests, key, annotations.annotations_table(found))
+    found, spent = await collect(client, archived, earlier, concurrency=concurrency)
+    write_table(manifests, key, annotations_table(found))
     report.annotation_requests = spent
 
 

@@ -129,6 +129,7 @@ async def _store(
 async def _point_at_transcoded_url(ctx: ArchiveContext, task: DownloadTask, started: float) -> bool:
     """Point ``task`` at a URL in the configured format; True when the recording ended otherwise."""
     format_id = ctx.config.format_id
+    assert format_id is not None, "only a task to transcode is pointed at a transcoded URL"
     try:
         recording = await ctx.client.recordings.get(*task.key, format_id=format_id)
     except GenesysApiError as exc:

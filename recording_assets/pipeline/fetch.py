@@ -134,7 +134,7 @@ async def _with_fresh_urls(ctx: ArchiveContext, expired: list[DownloadTask]) -> 
     tasks = []
     for task in expired:
         result = fresh.get(task.key)
-        if result is None:
+        if result is None or not result.result_url:
             reason = "URL expired and no fresh URL was given"
             ctx.finish(Outcome(*task.key, State.FAILED, reason=reason, attempts=task.attempts))
         else:

@@ -157,7 +157,9 @@ async def retry_errored(
         elif result.recording_id:
             errored[key] = result.error_msg or NO_URL
     for item in items:
-        key = (item.conversation_id, item.recording_id)
-        if key not in first.tasks and key not in retried:
-            ctx.finish(Outcome(*key, State.FAILED, reason=f"batch download: {errored.get(key, 'no result')}"))
+        asked = (item.conversation_id, item.recording_id or "")
+        if asked not in first.tasks and asked not in retried:
+            ctx.finish(
+                Outcome(*asked, State.FAILED, reason=f"batch download: {errored.get(asked, 'no result')}")
+            )
     return retried

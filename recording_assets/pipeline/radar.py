@@ -55,7 +55,7 @@ def unarchived(
     """Sort the retention query's ``entries`` into held by the archive or at risk, per day."""
     zone = ZoneInfo(timezone)
     report = RadarReport(horizon_days, checked=len(entries))
-    created = {local_day(e.creation_time, zone) for e in entries} - {None}
+    created = {d for e in entries if (d := local_day(e.creation_time, zone)) is not None}
     days = {day - timedelta(days=back) for day in created for back in (0, 1)}
     held: set[str] = set()
     planned: dict[str, date] = {}  # conversation id -> the day whose run planned it
@@ -70,9 +70,9 @@ def unarchived(
     for entry in entries:
         if entry.recording_id in held:
             continue
-        day = planned.get(entry.conversation_id) or local_day(entry.creation_time, zone)
-        if day is None:  # no creationTime: file it under the day it is deleted, which is what matters
-            day = local_day(entry.delete_date, zone) or date.min
-        at_risk[day].append(entry)
+        filed = planned.get(entry.conversation_id) or local_day(entry.creation_time, zone)
+        if filed is None:  # no creationTime: file it under the day it is deleted, which is what matters
+            filed = local_day(entry.delete_date, zone) or date.min
+        at_risk[filed].append(entry)
     report.at_risk = dict(sorted(at_risk.items()))
     return report
