@@ -33,6 +33,7 @@ from recording_assets.settings import (
     GenesysSettings,
     Settings,
     StorageSettings,
+    genesys_endpoints,
 )
 
 ORG_REQUESTS_PER_MINUTE = 300  # per OAuth token (docs/genesys-api.md §7)
@@ -57,7 +58,9 @@ class GenesysCloudResource(dg.ConfigurableResource):
     timeout_s: float = Field(default=60.0, description="timeout of every HTTP call")
 
     def settings(self) -> GenesysSettings:
-        """The connection these fields describe, checked by the settings contract (no environment read)."""
+        """The connection these fields describe, checked by the settings contract. An endpoint field left
+        unset is the environment's: run config for this resource (the Launchpad) replaces the values bound
+        at load, so they are looked up again here, through ``settings`` like every variable."""
         given = {
             CLIENT_ID: self.client_id,
             CLIENT_SECRET: self.client_secret,
@@ -65,7 +68,7 @@ class GenesysCloudResource(dg.ConfigurableResource):
             API_BASE_URL: self.api_base_url,
             LOGIN_BASE_URL: self.login_base_url,
         }
-        return GenesysSettings.from_env({name: value for name, value in given.items() if value})
+        return GenesysSettings.from_env({**genesys_endpoints(), **{n: v for n, v in given.items() if v}})
 
     def run_budget(self, concurrent_runs: int = 1) -> float:
         """Requests per minute for one run when ``concurrent_runs`` runs share the token."""
