@@ -140,9 +140,10 @@ async def tutorial_flow(
                 )
                 return response.json() if response.status_code == 200 else []
 
+        listed = await asyncio.gather(*(metadata(c) for c in conversations))
         items = [
             {"conversationId": cid, "recordingId": rec["id"]}
-            for cid, recs in zip(conversations, await asyncio.gather(*(metadata(c) for c in conversations)))
+            for cid, recs in zip(conversations, listed, strict=True)
             for rec in recs
         ]
         result.recordings_listed = len(items)

@@ -19,6 +19,7 @@ from recording_assets.defs.freshness import FRESHNESS_CHECK
 from recording_assets.defs.reverify import REVERIFY_CHECK
 from recording_assets.pipeline.tables import from_parquet_bytes
 from recording_assets.sandbox import Faults
+from recording_assets.tools.local import LocalStack
 from recording_assets_tests.run_results import materialisations_of
 
 DAY = "2026-11-20"
