@@ -32,7 +32,8 @@ STRINGS = pa.list_(pa.string())
 S, I32, I64 = pa.string(), pa.int32(), pa.int64()
 
 # The files already written by earlier runs are read back with these schemas: names, types and order
-# are fixed. Stated literally here, so a change in tables.py cannot move both sides at once.
+# are fixed. Stated literally here, so a change in tables.py cannot move both sides at once. Laid out as
+# a table, several columns a line (fmt: skip keeps it so).
 WRITTEN = {
     "metadata": [
         ("conversation_id", S), ("conversation_start", TS), ("conversation_end", TS), ("duration_ms", I64),
@@ -68,9 +69,16 @@ WRITTEN = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize(("name", "schema"), [("metadata", METADATA), ("outcomes", OUTCOMES),
-                                              ("conversations", CONVERSATIONS), ("manifest", MANIFEST),
-                                              ("audit", AUDIT)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "schema"),
+    [
+        ("metadata", METADATA),
+        ("outcomes", OUTCOMES),
+        ("conversations", CONVERSATIONS),
+        ("manifest", MANIFEST),
+        ("audit", AUDIT),
+    ],
+)
 def test_schemas_are_the_ones_already_written(name, schema):
     assert schema.equals(pa.schema(WRITTEN[name]), check_metadata=True)
     assert all(field.nullable for field in schema)

@@ -144,6 +144,7 @@ class RunProcess:
     """One ``dagster asset materialize`` process in its own session (so a group kill gets every worker)."""
 
     def __init__(self, env: dict[str, str], day: str, workdir: Path, label: str, in_process: bool) -> None:
+        # fmt: skip below keeps each option beside its value.
         command = [
             sys.executable, "-m", "dagster", "asset", "materialize",
             "-m", "recording_assets.definitions", "--select", SELECT, "--partition", day,
@@ -154,9 +155,13 @@ class RunProcess:
         self._log = open(self.log_path, "wb")
         self.started = time.monotonic()
         self.process = subprocess.Popen(
-            command, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            command,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
             cwd=Path(__file__).resolve().parents[2],
-        )  # fmt: skip
+        )
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started

@@ -29,8 +29,14 @@ _LIST = re.compile(r"list\[(.+)\]$")
 _DICT = re.compile(r"dict\((\w+), (.+)\)$")
 # JSON kinds each SDK scalar accepts (bool is an int in Python, so it is refused apart).
 _SCALARS = {
-    "str": str, "int": int, "long": int, "float": (int, float), "bool": bool, "date": str, "datetime": str
-}  # fmt: skip
+    "str": str,
+    "int": int,
+    "long": int,
+    "float": (int, float),
+    "bool": bool,
+    "date": str,
+    "datetime": str,
+}
 _PARSERS = {"date": date.fromisoformat, "datetime": datetime.fromisoformat}
 
 
@@ -229,10 +235,11 @@ def platform_paths(directory: pathlib.Path) -> set[str]:
         for node in ast.walk(tree):
             if isinstance(node, ast.JoinedStr):
                 text = "".join(
-                    str(part.value) if isinstance(part, ast.Constant)
+                    str(part.value)
+                    if isinstance(part, ast.Constant)
                     else str(constants.get(getattr(part.value, "id", None), "x"))
                     for part in node.values
-                )  # fmt: skip
+                )
             elif isinstance(node, ast.Constant) and isinstance(node.value, str):
                 text = "" if id(node) in in_fstrings else node.value
             else:

@@ -72,20 +72,29 @@ ENDPOINTS = [
     )
 ]
 RETENTION = {  # issue 14, exercised by test_sandbox_contract_retention.py
-    "put_conversation_recording", "put_recordings_deletionprotection", "post_recordings_deletionprotection",
-    "get_orphanrecordings", "get_recording_settings", "get_conversation_recording_annotations",
-}  # fmt: skip
+    "put_conversation_recording",
+    "put_recordings_deletionprotection",
+    "post_recordings_deletionprotection",
+    "get_orphanrecordings",
+    "get_recording_settings",
+    "get_conversation_recording_annotations",
+}
 # What each scenario below must exercise; together, every endpoint of the table.
 COVERS = {
     "discovery": {e.name for e in ENDPOINTS if e.api == ANALYTICS},
-    "recordings": {e.name for e in ENDPOINTS if e.api == RECORDING} - {"get_recordings_retention_query"} - RETENTION,
+    "recordings": {e.name for e in ENDPOINTS if e.api == RECORDING}
+    - {"get_recordings_retention_query"}
+    - RETENTION,
     "retention": RETENTION | {"get_conversation_recordingmetadata", "get_recordings_retention_query"},
     "identity": {
-        "post_analytics_conversations_details_query", "get_recordings_retention_query", "get_oauth_client",
-        "get_authorization_role", "get_tokens_me",
+        "post_analytics_conversations_details_query",
+        "get_recordings_retention_query",
+        "get_oauth_client",
+        "get_authorization_role",
+        "get_tokens_me",
     },
     "control": {e.name for e in ENDPOINTS if e.api == CONVERSATIONS},
-}  # fmt: skip
+}
 DIALECT_NAMES = ("default", "independent")  # the first reading, and every other reading at once
 UNKNOWN_CONVERSATION = "8f1e0d4c-2b1a-4c3d-9e8f-0a1b2c3d4e5f"
 CLIENT = "sandbox-client"

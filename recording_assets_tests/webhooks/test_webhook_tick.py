@@ -25,10 +25,16 @@ DAY = "2026-11-20"
 
 def _manifest(archived: int) -> pa.Table:
     rows = [
-        {"conversation_id": f"c{i}", "recording_id": f"r{i}", "state": "archived", "sha256": f"{i:064x}",
-         "size_bytes": 10, "storage_uri": f"s3://archive/recordings/c{i}/r{i}.wav"}
+        {
+            "conversation_id": f"c{i}",
+            "recording_id": f"r{i}",
+            "state": "archived",
+            "sha256": f"{i:064x}",
+            "size_bytes": 10,
+            "storage_uri": f"s3://archive/recordings/c{i}/r{i}.wav",
+        }
         for i in range(archived)
-    ]  # fmt: skip
+    ]
     columns = MANIFEST.names
     return pa.Table.from_pylist([{name: r.get(name) for name in columns} for r in rows], schema=MANIFEST)
 
@@ -43,8 +49,12 @@ def day_with_events(s3_client, bucket_names):
         s3_client.put_object(Bucket=manifest_bucket, Key=key, Body=to_parquet_bytes(_manifest(archived)))
         materialised = dg.AssetMaterialization(asset_key="recording_manifest", partition=DAY)
         instance.report_runless_asset_event(materialised)
-        s3 = S3Resource(endpoint_url=s3_client.meta.endpoint_url, region_name="us-east-1",
-                        aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+        s3 = S3Resource(
+            endpoint_url=s3_client.meta.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
         return ArchiveResource(s3=s3, archive_bucket=archive_bucket, manifest_bucket=manifest_bucket)
 
     return make
