@@ -83,7 +83,7 @@ class BatchStream:
                     for job, status in zip(due, statuses, strict=True):
                         if status.completed:
                             pending.remove(job)
-                            yield CompletedJob(job.items, status.results)
+                            yield CompletedJob(job.items, list(status.results))
                         else:
                             self._look_again(job, status)
                     continue

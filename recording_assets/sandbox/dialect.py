@@ -10,6 +10,7 @@ the sandbox's first reading; ``DIALECTS`` names the combinations the test matrix
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Any
 
 RECORDING_FLAGS = ("per_recording", "agent_only", "customer_and_agent")
 SCREEN_FLAGS = ("per_screen", "with_recording")
@@ -57,7 +58,7 @@ class Dialect:
         if text in DIALECTS:
             return DIALECTS[text]
         types = {f.name: f.type for f in fields(cls)}
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}
         for part in filter(None, (p.strip() for p in text.split(","))):
             name, sep, value = part.partition("=")
             if not sep or name not in types:

@@ -43,7 +43,7 @@ def routes(state: SandboxState) -> list[Route]:
     def recording(ctx: Ctx) -> Recording:
         conv = org.conversation(ctx.path("conversationId"))
         rec = next((r for r in (conv.recordings if conv else ()) if r.id == ctx.path("recordingId")), None)
-        if rec is None or not conv.started(ctx.now_ms):
+        if conv is None or rec is None or not conv.started(ctx.now_ms):
             raise not_found(f"Recording {ctx.path('recordingId')} was not found.")
         return rec
 
