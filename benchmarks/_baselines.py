@@ -287,12 +287,11 @@ async def seed_flow(
                         result.requests_sent["recording.get"] += 1
                         response = await http.get(f"{base}{path}", headers=headers, params=params)
                         if response.status_code == 200:
-                            uris = response.json().get("mediaUris") or {}
-                            uri = (
-                                (uris.get("0") or next(iter(uris.values()), {})).get("mediaUri")
-                                if uris
-                                else None
+                            uris: dict[str, Any] = response.json().get("mediaUris") or {}
+                            first: dict[str, Any] = (
+                                (uris.get("0") or next(iter(uris.values()), {})) if uris else {}
                             )
+                            uri = first.get("mediaUri")
                             if not uri:
                                 result.failures["200 without media (archived/...)"] += 1
                                 return

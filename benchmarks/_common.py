@@ -179,7 +179,8 @@ class Servers:
     def __init__(self, *, s3: bool = True, **sandbox_config: Any) -> None:
         self.config = dict(sandbox_config)
         self.with_s3 = s3
-        self.sandbox_proc = self.s3_proc = None
+        self.sandbox_proc: subprocess.Popen[str] | None = None
+        self.s3_proc: subprocess.Popen[str] | None = None
         self.sandbox_url = self.s3_url = ""
 
     def start(self) -> Servers:
@@ -453,7 +454,7 @@ def run_archive_job(
         wall = time.perf_counter() - started
         meta = materialised_metadata(result)
         checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-        steps = {}
+        steps: dict[str, dict[str, float]] = {}
         for entry in instance.all_logs(result.run_id):
             event = entry.dagster_event
             if (

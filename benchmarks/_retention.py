@@ -65,7 +65,7 @@ def measured(servers: c.Servers, name: str, **kwargs: Any) -> tuple[dict[str, in
 
 def retention(smoke: bool) -> None:
     conversations = 60 if smoke else 2000
-    config = dict(
+    config: dict[str, Any] = dict(
         conversations_per_day=conversations,
         media_scale=0.002,
         live_calls=0,

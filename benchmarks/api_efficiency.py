@@ -25,6 +25,7 @@ restore, deletion protection, annotations, the expiry radar, the orphans table, 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import _common as c
 from _baselines import seed_flow, tutorial_flow
@@ -60,7 +61,7 @@ def dialects(smoke: bool) -> None:
     for name in names:
         truth = c.day_truth(day, conversations_per_day=conversations, live_calls=0)
         for mode in ("trust", "lookup"):
-            config = dict(
+            config: dict[str, Any] = dict(
                 conversations_per_day=conversations,
                 media_scale=0.002,
                 live_calls=0,
@@ -126,7 +127,7 @@ def main() -> None:
 
         return retention(args.smoke)
     conversations = 60 if args.smoke else 2000
-    config = dict(
+    config: dict[str, Any] = dict(
         conversations_per_day=conversations,
         media_scale=0.002,  # media bytes do not matter here; requests do
         rate_limit_per_minute=c.EFFECTIVELY_UNLIMITED,

@@ -29,6 +29,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import _common as c
 
@@ -169,7 +170,7 @@ def main() -> None:
     args = parser.parse_args()
     c.quiet()
     if args.smoke:
-        config = dict(
+        config: dict[str, Any] = dict(
             conversations_per_day=30,
             media_scale=0.2,
             rate_limit_per_minute=c.EFFECTIVELY_UNLIMITED,
@@ -216,6 +217,7 @@ def main() -> None:
         keys = truth["available_keys"]  # every downloadable recording: what ours archives, and bare moves
         import psutil
 
+        assert servers.s3_proc is not None and servers.sandbox_proc is not None  # both started
         procs = {
             "this process": psutil.Process(),
             "moto": psutil.Process(servers.s3_proc.pid),

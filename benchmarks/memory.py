@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -70,6 +69,7 @@ def scenario(name: str, day: date, config: dict, timeout_s: float) -> dict:
         result["elapsed_s"] = round(time.perf_counter() - started, 1)
         import psutil
 
+        assert servers.s3_proc is not None and servers.sandbox_proc is not None  # both started
         result["moto_rss"] = psutil.Process(servers.s3_proc.pid).memory_info().rss
         result["sandbox_rss"] = psutil.Process(servers.sandbox_proc.pid).memory_info().rss
     result["name"] = name
@@ -191,4 +191,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

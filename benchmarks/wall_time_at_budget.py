@@ -16,6 +16,7 @@ than 1/0.9 = 1.11. The run is the ``archive_day`` job in-process with its defaul
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import _common as c
 
@@ -36,7 +37,7 @@ def main() -> None:
     args = parser.parse_args()
     c.quiet()
     if args.smoke:
-        config = dict(
+        config: dict[str, Any] = dict(
             conversations_per_day=40,
             media_scale=0.05,
             media_bandwidth_bytes_per_s=2_000_000,

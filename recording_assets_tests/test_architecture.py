@@ -43,7 +43,7 @@ def _imports(module: str) -> set[str]:
     """Absolute names this module imports at run time (module level or inside functions)."""
     path = MODULES[module]
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    found = set()
+    found: set[str] = set()
     for node in _runtime_nodes(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)

@@ -29,6 +29,7 @@ import secrets
 import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs
 
 import dagster as dg
@@ -51,7 +52,8 @@ class Receiver:
     """A webhook endpoint on loopback that keeps every request it gets."""
 
     def __init__(self) -> None:
-        received = self.received = []
+        received: list[dict[str, Any]] = []
+        self.received = received
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 (http.server's naming)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 
@@ -133,24 +134,30 @@ def test_a_slow_receiver_gets_what_the_budget_allows_each_tick_and_nothing_twice
     assert len(receiver.seen) == 60 and set(receiver.seen.values()) == {1} and receiver.requests == 60
 
 
-@contextmanager
-def _ticks(day_with_events, webhooks: WebhookResource, archived: int, log_handler=None):
+class _Ticks:
     """``tick(at)`` evaluates the sensor at wall-clock ``at`` on the cursor the previous tick left;
-    returns (cursor state, summary)."""
-    cursor = None
+    returns (cursor state, summary). ``tick.instance`` is the instance it evaluates on."""
 
-    def tick(at: float):
-        nonlocal cursor
-        context = dg.build_sensor_context(instance=instance, cursor=cursor)
-        if log_handler is not None:
-            context.log.addHandler(log_handler)  # the sensor's own logger, as the daemon stores it
-        cursor, summary = manifest_webhooks_tick(context, webhooks, archive, now=lambda: at)
+    def __init__(self, instance: dg.DagsterInstance, webhooks: WebhookResource, archive, log_handler) -> None:
+        self.instance = instance
+        self._webhooks = webhooks
+        self._archive = archive
+        self._log_handler = log_handler
+        self._cursor: str | None = None
+
+    def __call__(self, at: float):
+        context = dg.build_sensor_context(instance=self.instance, cursor=self._cursor)
+        if self._log_handler is not None:
+            context.log.addHandler(self._log_handler)  # the sensor's own logger, as the daemon stores it
+        cursor, summary = manifest_webhooks_tick(context, self._webhooks, self._archive, now=lambda: at)
+        self._cursor = cursor
         return json.loads(cursor), summary
 
+
+@contextmanager
+def _ticks(day_with_events, webhooks: WebhookResource, archived: int, log_handler=None) -> Iterator[_Ticks]:
     with dg.DagsterInstance.ephemeral() as instance:
-        archive = day_with_events(instance, archived=archived)
-        tick.instance = instance
-        yield tick
+        yield _Ticks(instance, webhooks, day_with_events(instance, archived=archived), log_handler)
 
 
 def test_an_endpoint_that_answers_503_is_paused_and_resumed(day_with_events):
