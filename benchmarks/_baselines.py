@@ -1,7 +1,7 @@
 """The two ways of exporting a day that our archiver is compared with, written against the real
 Platform API endpoints the sandbox serves, with plain httpx (no project code on their request path):
 
-- ``tutorial_flow``: the official recordings-downloader tutorial (genesys-api.md §4.2 [TUT-DL]):
+- ``tutorial_flow``: the official recordings-downloader tutorial (docs/genesys-api.md §4.2 [TUT-DL]):
   details query (every page) → ``recordingmetadata`` per conversation → batch requests of 100
   recordings → poll every 5 s until ``resultCount == expectedResultCount`` → GET each ``resultUrl``.
   Its three documented gaps (first page only, no chunking, no 429 handling) are filled in: all pages,

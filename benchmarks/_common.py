@@ -34,7 +34,7 @@ if str(REPO) not in sys.path:  # `python benchmarks/x.py` puts benchmarks/ first
 from recording_assets.sandbox.config import SandboxConfig  # noqa: E402 - needs the path above
 from recording_assets.sandbox.flags import flag_for  # noqa: E402
 
-BUDGET_PER_MINUTE = 300  # Genesys' default per client-credentials token (peers-and-anchors.md §B.1)
+BUDGET_PER_MINUTE = 300  # Genesys' default per client-credentials token (docs/genesys-api.md §7)
 EFFECTIVELY_UNLIMITED = 1_000_000  # a sandbox rate limit that never bites (see NOTE_UNLIMITED)
 NOTE_UNLIMITED = (
     "the sandbox's 'unlimited' setting (rate_limit_per_minute=0) answers inin-ratelimit-allowed: 0, which "

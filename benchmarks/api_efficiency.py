@@ -16,7 +16,7 @@ figure is what each flow *needs*, not what it loses to throttling (seed_engine.p
 open (docs/genesys-behaviours.md), for a 400-conversation day, in both completeness modes (sensitive_check
 trust and lookup), first run and re-run.
 
-``--retention`` prints the extra requests per 1,000 recordings of each retention feature (issue 14:
+``--retention`` prints the extra requests per 1,000 recordings of each retention feature (all opt in:
 restore, deletion protection, annotations, the expiry radar, the orphans table, the settings read).
 
     .venv/bin/python benchmarks/api_efficiency.py [--smoke] [--dialects | --retention]
@@ -49,7 +49,7 @@ def dialects(smoke: bool) -> None:
         {
             "day": f"{day} (UTC), {conversations} conversations per dialect",
             "counted": "sandbox counters per family, excluding token and media",
-            "lookups allowed": "one per conversation holding an ARCHIVED or DELETED recording (issue 15)",
+            "lookups allowed": "one per conversation holding an ARCHIVED or DELETED recording (benchmark 1's goal)",
             "modes": "sensitive_check=trust (the default when preflight confirms viewSensitiveData) and lookup",
         },
     )

@@ -15,7 +15,7 @@ upload's end:
   checks.
 
 Passes alternate (bare, ours, bare, ours) into fresh key prefixes; the figure is ours ÷ bare on the
-best pass of each (goal ≥ 0.9, issue 12). One more pass of ours at concurrency 16 is printed for information
+best pass of each (goal ≥ 0.9, benchmark 4 in the README). One more pass of ours at concurrency 16 is printed for information
 (is the gap latency that more parallelism hides?); it is not part of the figure. The sandbox's bandwidth is unlimited here: this is about our
 overhead, not the network.
 

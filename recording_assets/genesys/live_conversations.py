@@ -1,4 +1,4 @@
-"""Reading live conversations (genesys-api.md §6): finding them org-wide with client credentials, and
+"""Reading live conversations (docs/genesys-api.md §6): finding them org-wide with client credentials, and
 the recording state and participants of one. The writes that change recording state are in ``control``.
 """
 

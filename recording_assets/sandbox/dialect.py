@@ -1,7 +1,7 @@
 """Readings of what the Genesys documentation leaves open, one field per behaviour.
 
 The sandbox plays each plausible reading so the product can be shown correct and economical under all of
-them, never tuned to one guess (genesys-api.md, "Open readings"; docs/genesys-behaviours.md lists every
+them, never tuned to one guess (docs/genesys-api.md §11; docs/genesys-behaviours.md lists every
 behaviour, its readings, the source that leaves it open and what the product does). The defaults are
 the sandbox's first reading; ``DIALECTS`` names the combinations the test matrix and benchmarks run.
 (Whether a deleted recording answers 404 or 410 is ``Faults.deleted_status``: switchable while running.)

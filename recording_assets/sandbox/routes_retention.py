@@ -33,7 +33,7 @@ from recording_assets.sandbox.routes_recordings import recording_fields
 from recording_assets.sandbox.state import SandboxState
 from recording_assets.sandbox.timefmt import day_of_ms, parse_iso, stamp
 
-ORPHAN_CAP = 500  # without hasConversation=true, Genesys lists at most this many (genesys-api.md §3)
+ORPHAN_CAP = 500  # without hasConversation=true, Genesys lists at most this many (docs/genesys-api.md §3.3)
 PROTECTION_LIMIT = 100  # conversation ids per protection request
 
 

@@ -1,4 +1,4 @@
-"""Issue 14 in the Dagster wing: the expiry radar asset and its check, the schedule running the flagged days
+"""The retention features in the Dagster wing: the expiry radar asset and its check, the schedule running the flagged days
 first, the daily orphans table, and the retention options reaching a real partition run."""
 
 from __future__ import annotations

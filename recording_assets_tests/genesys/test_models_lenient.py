@@ -1,5 +1,5 @@
 """Parsing is strict only where the archive needs a field: timestamps and counts the product does not use are
-read in any ISO-8601 form or dropped, never a reason to abort (genesys-api.md, "Open readings")."""
+read in any ISO-8601 form or dropped, never a reason to abort (docs/genesys-api.md §11)."""
 
 from __future__ import annotations
 

@@ -51,10 +51,10 @@ SNAPSHOT = {
                 "reverified_from_s3": False,
                 "yesterday_archived": False,
             },
-            # Issue 13: "the schedule is alive" (26 h); a given day's freshness is yesterday_archived's.
+            # The freshness policy says "the schedule is alive" (26 h); a given day's freshness is yesterday_archived's.
             "freshness": {"fail_window_s": 93600},
         },
-        # issue 14: the radar looks at what Genesys deletes soon, whatever the day: not partitioned
+        # the expiry radar looks at what Genesys deletes soon, whatever the day: not partitioned
         "recording_expiry_radar": {
             "deps": [],
             "pools": ["genesys_api"],
@@ -256,7 +256,7 @@ def test_deploy_dagster_yaml_is_a_valid_instance_config(tmp_path, monkeypatch):
         >= config["concurrency"]["pools"]["default_limit"]
     )
     assert config["telemetry"]["enabled"] is False
-    # Run logs go to S3, so they outlive the run's pod (issue 13).
+    # Run logs go to S3, so they outlive the run's pod.
     assert config["compute_logs"]["class"] == "S3ComputeLogManager"
     assert config["compute_logs"]["config"]["bucket"] == {"env": "DAGSTER_COMPUTE_LOG_BUCKET"}
 

@@ -1,4 +1,4 @@
-"""Issue 14 through a real ``DayArchiver`` on the sandbox and moto: restore (opt in) within the org's quota,
+"""The retention features through a real ``DayArchiver`` on the sandbox and moto: restore (opt in) within the org's quota,
 deletion protection that survives a failed run and is lifted by a successful one."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 14's endpoints in the SDK's shapes (the strict walker of ``sdk_shape``), and the sandbox's retention
+"""The retention features' endpoints in the SDK's shapes (the strict walker of ``sdk_shape``), and the sandbox's retention
 behaviour: restorations that take time and spend a quota, protection that blocks the org's own retention
 deletes, orphans, settings, annotations with a SecurePause among them."""
 

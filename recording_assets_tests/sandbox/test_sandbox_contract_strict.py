@@ -1,4 +1,4 @@
-"""Strict contract (issue 15, point 7): every key the sandbox answers and every key the product sends is one
+"""Strict contract: every key the sandbox answers and every key the product sends is one
 the official SDK's model declares, at every depth.
 
 The SDK contract test reads answers through the SDK, whose deserialiser drops unknown keys silently; here
@@ -71,7 +71,7 @@ ENDPOINTS = [
         (CONVERSATIONS, "patch_conversations_call_participant"),
     )
 ]
-RETENTION = {  # issue 14, exercised by test_sandbox_contract_retention.py
+RETENTION = {  # the retention features' endpoints, exercised by test_sandbox_contract_retention.py
     "put_conversation_recording",
     "put_recordings_deletionprotection",
     "post_recordings_deletionprotection",
