@@ -1,7 +1,7 @@
 """The two ways of exporting a day that our archiver is compared with, written against the real
 Platform API endpoints the sandbox serves, with plain httpx (no project code on their request path):
 
-- ``tutorial_flow``: the official recordings-downloader tutorial (genesys-api.md §4.2 [TUT-DL]):
+- ``tutorial_flow``: the official recordings-downloader tutorial (docs/genesys-api.md §4.2 [TUT-DL]):
   details query (every page) → ``recordingmetadata`` per conversation → batch requests of 100
   recordings → poll every 5 s until ``resultCount == expectedResultCount`` → GET each ``resultUrl``.
   Its three documented gaps (first page only, no chunking, no 429 handling) are filled in: all pages,
@@ -140,9 +140,10 @@ async def tutorial_flow(
                 )
                 return response.json() if response.status_code == 200 else []
 
+        listed = await asyncio.gather(*(metadata(c) for c in conversations))
         items = [
             {"conversationId": cid, "recordingId": rec["id"]}
-            for cid, recs in zip(conversations, await asyncio.gather(*(metadata(c) for c in conversations)))
+            for cid, recs in zip(conversations, listed, strict=True)
             for rec in recs
         ]
         result.recordings_listed = len(items)
@@ -286,12 +287,11 @@ async def seed_flow(
                         result.requests_sent["recording.get"] += 1
                         response = await http.get(f"{base}{path}", headers=headers, params=params)
                         if response.status_code == 200:
-                            uris = response.json().get("mediaUris") or {}
-                            uri = (
-                                (uris.get("0") or next(iter(uris.values()), {})).get("mediaUri")
-                                if uris
-                                else None
+                            uris: dict[str, Any] = response.json().get("mediaUris") or {}
+                            first: dict[str, Any] = (
+                                (uris.get("0") or next(iter(uris.values()), {})) if uris else {}
                             )
+                            uri = first.get("mediaUri")
                             if not uri:
                                 result.failures["200 without media (archived/...)"] += 1
                                 return

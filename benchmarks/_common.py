@@ -34,7 +34,7 @@ if str(REPO) not in sys.path:  # `python benchmarks/x.py` puts benchmarks/ first
 from recording_assets.sandbox.config import SandboxConfig  # noqa: E402 - needs the path above
 from recording_assets.sandbox.flags import flag_for  # noqa: E402
 
-BUDGET_PER_MINUTE = 300  # Genesys' default per client-credentials token (peers-and-anchors.md §B.1)
+BUDGET_PER_MINUTE = 300  # Genesys' default per client-credentials token (docs/genesys-api.md §7)
 EFFECTIVELY_UNLIMITED = 1_000_000  # a sandbox rate limit that never bites (see NOTE_UNLIMITED)
 NOTE_UNLIMITED = (
     "the sandbox's 'unlimited' setting (rate_limit_per_minute=0) answers inin-ratelimit-allowed: 0, which "
@@ -179,7 +179,8 @@ class Servers:
     def __init__(self, *, s3: bool = True, **sandbox_config: Any) -> None:
         self.config = dict(sandbox_config)
         self.with_s3 = s3
-        self.sandbox_proc = self.s3_proc = None
+        self.sandbox_proc: subprocess.Popen[str] | None = None
+        self.s3_proc: subprocess.Popen[str] | None = None
         self.sandbox_url = self.s3_url = ""
 
     def start(self) -> Servers:
@@ -417,7 +418,7 @@ def run_archive_job(
     quiet()
     import dagster as dg
 
-    from recording_assets.definitions import defs
+    from recording_assets.definitions import defs as code_location
 
     run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
     resources: dict[str, Any] = {}
@@ -442,7 +443,7 @@ def run_archive_job(
         }
     if resources:
         run_config["resources"] = resources
-    defs = defs()
+    defs = code_location()
     job = defs.resolve_job_def("archive_day")
     started_at = time.time()
     started = time.perf_counter()
@@ -453,7 +454,7 @@ def run_archive_job(
         wall = time.perf_counter() - started
         meta = materialised_metadata(result)
         checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-        steps = {}
+        steps: dict[str, dict[str, float]] = {}
         for entry in instance.all_logs(result.run_id):
             event = entry.dagster_event
             if (

@@ -34,18 +34,25 @@ def run_job(
     """Materialise job ``name`` in this process (the environment points at the servers)."""
     import dagster as dg
 
-    from recording_assets.definitions import defs
+    from recording_assets.definitions import defs as code_location
 
-    config = {**(archive or {}), "archive_bucket": {"env": "RECORDING_ARCHIVE_BUCKET"},
-              "manifest_bucket": {"env": "RECORDING_MANIFEST_BUCKET"}}  # fmt: skip
-    run_config = {"loggers": {"console": {"config": {"log_level": "ERROR"}}},
-                  "resources": {"archive": {"config": config}}}  # fmt: skip
-    job = defs().resolve_job_def(name)
+    config = {
+        **(archive or {}),
+        "archive_bucket": {"env": "RECORDING_ARCHIVE_BUCKET"},
+        "manifest_bucket": {"env": "RECORDING_MANIFEST_BUCKET"},
+    }
+    run_config = {
+        "loggers": {"console": {"config": {"log_level": "ERROR"}}},
+        "resources": {"archive": {"config": config}},
+    }
+    job = code_location().resolve_job_def(name)
     with dg.DagsterInstance.ephemeral() as instance:
         result = job.execute_in_process(
-            instance=instance, run_config=run_config, raise_on_error=False,
+            instance=instance,
+            run_config=run_config,
+            raise_on_error=False,
             partition_key=partition.isoformat() if partition else None,
-        )  # fmt: skip
+        )
         meta = c.materialised_metadata(result)
     return {"success": result.success, "meta": meta}
 
@@ -58,9 +65,14 @@ def measured(servers: c.Servers, name: str, **kwargs: Any) -> tuple[dict[str, in
 
 def retention(smoke: bool) -> None:
     conversations = 60 if smoke else 2000
-    config = dict(conversations_per_day=conversations, media_scale=0.002, live_calls=0,
-                  rate_limit_per_minute=c.EFFECTIVELY_UNLIMITED, batch_latency_s=0.3,
-                  restore_latency_s=RESTORE_LATENCY_S)  # fmt: skip
+    config: dict[str, Any] = dict(
+        conversations_per_day=conversations,
+        media_scale=0.002,
+        live_calls=0,
+        rate_limit_per_minute=c.EFFECTIVELY_UNLIMITED,
+        batch_latency_s=0.3,
+        restore_latency_s=RESTORE_LATENCY_S,
+    )
     days = {name: c.bench_day(3 + n) for n, name in enumerate(("default", *FEATURES))}
     truth = {name: c.day_truth(day, **config) for name, day in days.items()}
     c.header(
@@ -81,8 +93,11 @@ def retention(smoke: bool) -> None:
         base_families, base = measured(servers, "archive_day", partition=days["default"])
         base_rerun, _ = measured(servers, "archive_day", partition=days["default"])
         base_per_1000 = per_1000(c.api_requests(base_families), truth["default"]["recordings"])
-        results["default"] = {"per_1000": base_per_1000, "rerun_api": c.api_requests(base_rerun),
-                              "success": base["success"]}  # fmt: skip
+        results["default"] = {
+            "per_1000": base_per_1000,
+            "rerun_api": c.api_requests(base_rerun),
+            "success": base["success"],
+        }
         for name, (fields, own) in FEATURES.items():
             recordings = truth[name]["recordings"]
             families, job = measured(servers, "archive_day", partition=days[name], archive=fields)
@@ -105,11 +120,18 @@ def retention(smoke: bool) -> None:
             results[name] = row
         radar_families, radar = measured(servers, "expiry_radar", archive={"expiry_radar_days": 1})
         within = radar["meta"].get("recording_expiry_radar", {}).get("recordings_within_horizon", 0)
-        results["radar"] = {"api": c.api_requests(radar_families), "recordings_within_horizon": within,
-                            "per_1000": per_1000(c.api_requests(radar_families), within), "success": radar["success"]}  # fmt: skip
+        results["radar"] = {
+            "api": c.api_requests(radar_families),
+            "recordings_within_horizon": within,
+            "per_1000": per_1000(c.api_requests(radar_families), within),
+            "success": radar["success"],
+        }
         orphan_families, orphans = measured(servers, "orphans_day", partition=days["default"])
-        results["orphans"] = {"api": c.api_requests(orphan_families), "success": orphans["success"],
-                              "note": "per day, whatever the recordings: pages of the org's orphans"}  # fmt: skip
+        results["orphans"] = {
+            "api": c.api_requests(orphan_families),
+            "success": orphans["success"],
+            "note": "per day, whatever the recordings: pages of the org's orphans",
+        }
     results["settings"] = {
         "api": 1,
         "note": "GET /api/v2/recording/settings once per preflight (in the default)",
@@ -119,8 +141,10 @@ def retention(smoke: bool) -> None:
     )
     for name, row in results.items():
         if "extra_per_1000" in row or name == "default":
-            print(f"{name:12} {row['per_1000']:>9} {row.get('extra_per_1000', 0.0):>15} "
-                  f"{row.get('own_requests', 0):>12} {row.get('own_per_1000', 0.0):>13}")  # fmt: skip
+            print(
+                f"{name:12} {row['per_1000']:>9} {row.get('extra_per_1000', 0.0):>15} "
+                f"{row.get('own_requests', 0):>12} {row.get('own_per_1000', 0.0):>13}"
+            )
     restore = results["restore"]
     print(
         f"\nrestore, the run after Genesys restored them: {restore['completion_run_api']} requests "

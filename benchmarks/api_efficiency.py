@@ -16,7 +16,7 @@ figure is what each flow *needs*, not what it loses to throttling (seed_engine.p
 open (docs/genesys-behaviours.md), for a 400-conversation day, in both completeness modes (sensitive_check
 trust and lookup), first run and re-run.
 
-``--retention`` prints the extra requests per 1,000 recordings of each retention feature (issue 14:
+``--retention`` prints the extra requests per 1,000 recordings of each retention feature (all opt in:
 restore, deletion protection, annotations, the expiry radar, the orphans table, the settings read).
 
     .venv/bin/python benchmarks/api_efficiency.py [--smoke] [--dialects | --retention]
@@ -25,6 +25,7 @@ restore, deletion protection, annotations, the expiry radar, the orphans table, 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import _common as c
 from _baselines import seed_flow, tutorial_flow
@@ -48,7 +49,7 @@ def dialects(smoke: bool) -> None:
         {
             "day": f"{day} (UTC), {conversations} conversations per dialect",
             "counted": "sandbox counters per family, excluding token and media",
-            "lookups allowed": "one per conversation holding an ARCHIVED or DELETED recording (issue 15)",
+            "lookups allowed": "one per conversation holding an ARCHIVED or DELETED recording (benchmark 1's goal)",
             "modes": "sensitive_check=trust (the default when preflight confirms viewSensitiveData) and lookup",
         },
     )
@@ -60,7 +61,7 @@ def dialects(smoke: bool) -> None:
     for name in names:
         truth = c.day_truth(day, conversations_per_day=conversations, live_calls=0)
         for mode in ("trust", "lookup"):
-            config = dict(
+            config: dict[str, Any] = dict(
                 conversations_per_day=conversations,
                 media_scale=0.002,
                 live_calls=0,
@@ -126,7 +127,7 @@ def main() -> None:
 
         return retention(args.smoke)
     conversations = 60 if args.smoke else 2000
-    config = dict(
+    config: dict[str, Any] = dict(
         conversations_per_day=conversations,
         media_scale=0.002,  # media bytes do not matter here; requests do
         rate_limit_per_minute=c.EFFECTIVELY_UNLIMITED,

@@ -15,7 +15,7 @@ upload's end:
   checks.
 
 Passes alternate (bare, ours, bare, ours) into fresh key prefixes; the figure is ours ÷ bare on the
-best pass of each (goal ≥ 0.9, issue 12). One more pass of ours at concurrency 16 is printed for information
+best pass of each (goal ≥ 0.9, benchmark 4 in the README). One more pass of ours at concurrency 16 is printed for information
 (is the gap latency that more parallelism hides?); it is not part of the figure. The sandbox's bandwidth is unlimited here: this is about our
 overhead, not the network.
 
@@ -29,6 +29,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import _common as c
 
@@ -172,7 +173,7 @@ def main() -> None:
     args = parser.parse_args()
     c.quiet()
     if args.smoke:
-        config = dict(
+        config: dict[str, Any] = dict(
             conversations_per_day=30,
             media_scale=0.2,
             rate_limit_per_minute=c.EFFECTIVELY_UNLIMITED,
@@ -219,6 +220,7 @@ def main() -> None:
         keys = truth["available_keys"]  # every downloadable recording: what ours archives, and bare moves
         import psutil
 
+        assert servers.s3_proc is not None and servers.sandbox_proc is not None  # both started
         procs = {
             "this process": psutil.Process(),
             "moto": psutil.Process(servers.s3_proc.pid),

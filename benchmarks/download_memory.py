@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import hashlib
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -146,4 +145,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

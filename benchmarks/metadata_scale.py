@@ -25,10 +25,10 @@ import asyncio
 import gc
 import hashlib
 import json
-import sys
 import time
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import _common as c
 
@@ -177,7 +177,7 @@ def main() -> None:
     day = c.bench_day()
     conversations = 2_000 if args.smoke else 89_200
     empty_runs = 1 if args.smoke else 3
-    config = dict(
+    config: dict[str, Any] = dict(
         conversations_per_day=conversations, rate_limit_per_minute=c.EFFECTIVELY_UNLIMITED, live_calls=0
     )
     c.header(
@@ -219,7 +219,9 @@ def main() -> None:
     )
 
     # (2) Dagster's own overhead: an empty day
-    empty = dict(conversations_per_day=0, rate_limit_per_minute=c.EFFECTIVELY_UNLIMITED, live_calls=0)
+    empty: dict[str, Any] = dict(
+        conversations_per_day=0, rate_limit_per_minute=c.EFFECTIVELY_UNLIMITED, live_calls=0
+    )
     runs = []
     with c.Servers(**empty) as servers:
         servers.export()
@@ -260,4 +262,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

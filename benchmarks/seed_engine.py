@@ -19,6 +19,7 @@ Figures: share of the downloadable recordings each archived, and wall time.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import _common as c
 from _baselines import seed_flow
@@ -29,7 +30,7 @@ def main() -> None:
     args = parser.parse_args()
     c.quiet()
     if args.smoke:
-        config = dict(
+        config: dict[str, Any] = dict(
             conversations_per_day=40,
             media_scale=0.01,
             rate_limit_per_minute=c.BUDGET_PER_MINUTE,
@@ -72,7 +73,7 @@ def main() -> None:
                 )
                 done = flow.downloaded & truth["available_keys"]
                 wall = flow.wall_s
-                detail = {k: v for k, v in flow.failures.items()}
+                detail: dict[str, Any] = {k: v for k, v in flow.failures.items()}
                 phases = {k: round(v, 1) for k, v in flow.phases.items()}
             else:
                 servers.export()

@@ -23,7 +23,8 @@ FAST_SANDBOX = {"batch_latency_s": 0.2, "job_latency_s": 0.2, "media_scale": 0.0
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    """Keep ``--dist loadgroup`` grouping on pytest >= 9.2 (pytest-xdist issue 1386).
+    """Keep ``--dist loadgroup`` grouping on pytest >= 9.2
+    (https://github.com/pytest-dev/pytest-xdist/issues/1386).
 
     xdist tells its scheduler a test's ``xdist_group`` through an ``@group`` suffix on the node id, written
     to ``item._nodeid``; pytest 9.2 keeps the id in a structured ``NodeId`` instead, so that write is lost

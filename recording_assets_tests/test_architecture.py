@@ -47,7 +47,7 @@ def _imports(module: str) -> set[str]:
     """Absolute names this module imports at run time (module level or inside functions)."""
     path = MODULES[module]
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    found = set()
+    found: set[str] = set()
     for node in _runtime_nodes(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
@@ -139,9 +139,12 @@ def test_the_circle_finder_sees_a_circle(tmp_path, monkeypatch):
     (tmp_path / "recording_assets" / "b.py").write_text("import recording_assets.a\n")
     monkeypatch.setattr(f"{__name__}.PACKAGE", tmp_path / "recording_assets")
     monkeypatch.setattr(
-        f"{__name__}.MODULES", {"recording_assets.a": tmp_path / "recording_assets/a.py",
-                                "recording_assets.b": tmp_path / "recording_assets/b.py"}
-    )  # fmt: skip
+        f"{__name__}.MODULES",
+        {
+            "recording_assets.a": tmp_path / "recording_assets/a.py",
+            "recording_assets.b": tmp_path / "recording_assets/b.py",
+        },
+    )
     assert _project_edges("recording_assets.a") == {"recording_assets.b"}
     assert _project_edges("recording_assets.b") == {"recording_assets.a"}
     with pytest.raises(AssertionError):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
-_AES256 = "AES256"
-_KMS = "aws:kms"
+_AES256: Final = "AES256"
+_KMS: Final = "aws:kms"
 
 
 @dataclass(frozen=True)

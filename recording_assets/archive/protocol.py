@@ -45,7 +45,10 @@ class ArchiveReader(Protocol):
 
 
 class RecordingStore(ArchiveReader, Protocol):
-    """What archiving a day uses: the reads, a day's listing, the stale-upload sweep, create-only writes."""
+    """What archiving a day uses: the reads, a day's listing, the stale-upload sweep, create-only writes,
+    and the read-back hash that tells whether an object already under a key holds the same bytes."""
+
+    def read_back_sha256(self, key: str) -> str: ...
 
     def list_day(self, prefix: str, *, page_size: int = 1000) -> Iterator[ListedObject]: ...
 

@@ -6,6 +6,7 @@ botocore's errors carry the endpoint URL; what comes out says what happened with
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeAlias
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -19,7 +20,7 @@ from botocore.exceptions import ConnectionError as BotocoreConnectionError  # no
 from recording_assets.archive.errors import IntegrityError, ObjectExistsError, StorageError
 from recording_assets.archive.objects import ObjectInfo
 
-S3Error = ClientError | BotoCoreError
+S3Error: TypeAlias = ClientError | BotoCoreError
 """What a botocore call raises when S3 refused it or it never got an answer."""
 
 _NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})

@@ -119,7 +119,8 @@ def sniff(head: bytes) -> str:
     if head[:4] == b"OggS":
         return "ogg"
     if head[:4] == _EBML_MAGIC:
-        return _DOCTYPES.get(_ebml_doctype(head), "unknown")
+        doctype = _ebml_doctype(head)
+        return _DOCTYPES.get(doctype, "unknown") if doctype is not None else "unknown"
     if head[4:8] == b"ftyp":
         return "mp4"
     if head[:4] == b"PK\x03\x04":

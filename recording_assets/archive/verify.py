@@ -96,9 +96,9 @@ class Verifier:
     def _find_problem(
         self, key: str, *, size: int, sha256_hex: str, landed: Landed
     ) -> tuple[VerifiedBy, str | None]:
-        answered = landed.returned_checksum is not None and landed.server_side_encryption is not None
-        if answered and not self._always_read_back:
-            return "s3-checksum", self._answer_problem(landed)
+        returned = landed.returned_checksum
+        if returned is not None and landed.server_side_encryption is not None and not self._always_read_back:
+            return "s3-checksum", self._answer_problem(landed, returned)
         info = self._reader.head(key)
         if info is None:
             return "s3-checksum", "the object was missing right after the upload succeeded"
@@ -123,14 +123,14 @@ class Verifier:
             )
         return "read-back", None
 
-    def _answer_problem(self, landed: Landed) -> str | None:
+    def _answer_problem(self, landed: Landed, returned_checksum: str) -> str | None:
         """What is wrong with the write's own answer (the checksum S3 computed, the encryption applied)."""
         if not self._encryption.is_applied(landed.server_side_encryption):
             return (
                 f"S3 answered the write with server-side encryption {landed.server_side_encryption!r}, "
                 f"not {self._encryption.algorithm!r}"
             )
-        return _checksum_problem(landed.returned_checksum, landed)
+        return _checksum_problem(returned_checksum, landed)
 
     def _delete_version_quietly(self, key: str, version_id: str | None) -> bool:
         # Delete the exact version we wrote, so a versioned bucket keeps no hidden corrupt copy.

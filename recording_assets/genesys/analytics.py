@@ -141,7 +141,7 @@ class Analytics:
             await self._by_query(middle, end, filters, seen, found)
             return
         window_ids: set[str] = set()
-        # totalHits is approximate and may move between pages (genesys-api.md §3.1), so pages are read until
+        # totalHits is approximate and may move between pages (docs/genesys-api.md §3.1), so pages are read until
         # a short page and the count only hints. Pages shift while data arrives: a conversation that ends
         # mid-read is inserted and pushes the rest along, so earlier rows come back again (duplicates).
         # A repair pass with other page boundaries (descending, then half-size pages, so a skipped item

@@ -1,7 +1,7 @@
 """OAuth client credentials: one cached token, renewed before it expires and once after a 401.
 
 Concurrent callers share one renewal (a lock around the token request). Client-credentials grants
-have no refresh token, so "renewal" means requesting a new token (genesys-api.md §2.2).
+have no refresh token, so "renewal" means requesting a new token (docs/genesys-api.md §2.2).
 """
 
 from __future__ import annotations

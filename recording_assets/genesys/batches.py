@@ -79,10 +79,11 @@ class BatchStream:
                 now = self._clock.time()
                 due = [job for job in pending if job.look_at <= now]
                 if due:
-                    for job, status in zip(due, await asyncio.gather(*(self._status(j.job_id) for j in due))):
+                    statuses = await asyncio.gather(*(self._status(j.job_id) for j in due))
+                    for job, status in zip(due, statuses, strict=True):
                         if status.completed:
                             pending.remove(job)
-                            yield CompletedJob(job.items, status.results)
+                            yield CompletedJob(job.items, list(status.results))
                         else:
                             self._look_again(job, status)
                     continue

@@ -79,7 +79,7 @@ class GenesysClient:
             self.transport, client_id=self._client_id, families=families, permissions=permissions
         )
 
-    async def download(self, url: str, write: Callable[[bytes], None]) -> MediaDownload:
+    async def download(self, url: str, write: Callable[[bytes], object]) -> MediaDownload:
         return await stream_media(self.transport, url, write)
 
     async def aclose(self) -> None:

@@ -1,4 +1,4 @@
-"""Live recording control (genesys-api.md §6): secure pause / resume and per-participant recording.
+"""Live recording control (docs/genesys-api.md §6): secure pause / resume and per-participant recording.
 Finding live conversations and reading their state is ``live_conversations``.
 
 Every action reads the current state first, so asking for the state a conversation is already in is

@@ -1,4 +1,4 @@
-"""Reading live conversations (genesys-api.md §6): finding them org-wide with client credentials, and
+"""Reading live conversations (docs/genesys-api.md §6): finding them org-wide with client credentials, and
 the recording state and participants of one. The writes that change recording state are in ``control``.
 """
 
@@ -145,7 +145,9 @@ def _participant(raw: dict, *, call: bool) -> LiveParticipant:
         states = [c.get("state") for k in _MEDIA_KEYS for c in raw.get(k) or [] if isinstance(c, dict)]
     states = [str(s).lower() for s in states if s]
     left = bool(raw.get("endTime")) or (bool(states) and all(s in _ENDED_STATES for s in states))
-    user = raw.get("user") if isinstance(raw.get("user"), dict) else {}
+    user = raw.get("user")
+    if not isinstance(user, dict):
+        user = {}
     return LiveParticipant(
         participant_id=raw["id"],
         purpose=raw.get("purpose"),

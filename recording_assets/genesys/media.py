@@ -27,7 +27,7 @@ class MediaDownload:
     content_length: int | None
 
 
-async def stream_media(transport: Transport, url: str, write: Callable[[bytes], None]) -> MediaDownload:
+async def stream_media(transport: Transport, url: str, write: Callable[[bytes], object]) -> MediaDownload:
     """GET ``url`` and pass each chunk to ``write``. Raises a ``MediaError`` subclass on failure;
     a body shorter or longer than its Content-Length is an error, never a success."""
     where = redact_url(url)

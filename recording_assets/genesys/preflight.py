@@ -101,10 +101,13 @@ async def preflight(
     missing = [p for p in permissions if granted is not None and not _holds(granted, p)]
     if missing:
         raise PermissionDeniedError(
-            status=403, method="GET", path=f"/api/v2/oauth/clients/{client_id}", permission=missing[0],
+            status=403,
+            method="GET",
+            path=f"/api/v2/oauth/clients/{client_id}",
+            permission=missing[0],
             message=f"the OAuth client's roles lack {', '.join(missing)}, which the run's options need: "
             "grant it or turn the option off",
-        )  # fmt: skip
+        )
     confirmed = tuple(permissions) if granted is not None else ()
     return PreflightReport(sensitive, tuple(warnings), tuple(families), confirmed, ttl_s)
 

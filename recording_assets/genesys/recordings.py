@@ -1,6 +1,6 @@
 """Recording endpoints: metadata, batch download jobs, single-recording fetch.
 
-Batch jobs are the cheap path (up to 100 conversations per request, genesys-api.md §4.2): submitted in a
+Batch jobs are the cheap path (up to 100 conversations per request, docs/genesys-api.md §4.2): submitted in a
 window and each polled when it should be done (``batches.py``), so polling costs about one request per
 hundred conversations rather than one per recording, and each job's results arrive as it completes.
 """

@@ -1,4 +1,4 @@
-"""Genesys Cloud regions: the 18 from the official SDK's region table (genesys-api.md §2.1).
+"""Genesys Cloud regions: the 18 from the official SDK's region table (docs/genesys-api.md §2.1).
 
 A region may be named by its domain (``mypurecloud.ie``), its SDK enum (``eu_west_1``) or the AWS-style
 name (``eu-west-1``). The login host is the API host with ``api.`` replaced by ``login.``.

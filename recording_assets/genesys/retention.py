@@ -110,9 +110,12 @@ class Retention:
         out: list[Expiring] = []
         while True:
             response = await self._t.api(
-                "GET", "/api/v2/recordings/retention/query", family="recording.retention", params=params,
+                "GET",
+                "/api/v2/recordings/retention/query",
+                family="recording.retention",
+                params=params,
                 permission=VIEW,
-            )  # fmt: skip
+            )
             body = response.json()
             for e in _entities(body, "retention query"):
                 if lenient_text(e.get("conversationId")) and lenient_text(e.get("recordingId")):
@@ -136,9 +139,12 @@ class Retention:
         page = 1
         while True:
             response = await self._t.api(
-                "GET", "/api/v2/orphanrecordings", family="recording.orphans", permission=ORPHAN_VIEW,
+                "GET",
+                "/api/v2/orphanrecordings",
+                family="recording.orphans",
+                permission=ORPHAN_VIEW,
                 params={"pageSize": page_size, "pageNumber": page, "hasConversation": "false"},
-            )  # fmt: skip
+            )
             body = response.json()
             for e in _entities(body, "orphan recordings"):
                 out.append(

@@ -2,7 +2,7 @@
 
 Mirrors the official SDKs: retry 429 (honouring ``Retry-After``), 502/503/504 and connection errors
 with capped, jittered exponential back-off; never retry other 4xx. Whether a 500 is lasting or passing is
-not documented (genesys-api.md, "Open readings"): like boto-style clients, an idempotent read retries it
+not documented (docs/genesys-api.md §11): like boto-style clients, an idempotent read retries it
 with the same back-off, and a write (a batch submission, a state change) never does.
 """
 

@@ -223,7 +223,7 @@ def api_error(
         body = None
     body = body if isinstance(body, dict) else {}
     status = response.status_code
-    kwargs = dict(
+    kwargs: dict[str, Any] = dict(
         status=status,
         method=method,
         path=path,

@@ -122,7 +122,7 @@ def _compile_predicate(predicate: Any, getters: dict[str, Callable], where: str)
         return test if operator == "exists" else (lambda *row: not test(*row))
     if kind != "dimension":
         raise bad_request(f"{where}: predicate type {kind!r} is not supported by the sandbox")
-    dimension = predicate.get("dimension")
+    dimension: Any = predicate.get("dimension")  # any JSON value: an unknown one finds no getter
     getter = getters.get(dimension)
     if getter is None:
         raise bad_request(f"{where}: unknown or unsupported dimension {dimension!r}")

@@ -110,7 +110,7 @@ class BatchStore:
             recordings = [r for r in recordings if r.id == recording_id]
             if not recordings:
                 return [(conversation_id, recording_id, None, ERROR_NO_RECORDING)]
-        expanded = []
+        expanded: list[tuple[str, str | None, Recording | None, str | None]] = []
         for rec in recordings:
             if rec.sensitive and not can_view_sensitive:
                 continue  # silently excluded, as Genesys does without viewSensitiveData

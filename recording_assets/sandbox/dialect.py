@@ -1,7 +1,7 @@
 """Readings of what the Genesys documentation leaves open, one field per behaviour.
 
 The sandbox plays each plausible reading so the product can be shown correct and economical under all of
-them, never tuned to one guess (genesys-api.md, "Open readings"; docs/genesys-behaviours.md lists every
+them, never tuned to one guess (docs/genesys-api.md §11; docs/genesys-behaviours.md lists every
 behaviour, its readings, the source that leaves it open and what the product does). The defaults are
 the sandbox's first reading; ``DIALECTS`` names the combinations the test matrix and benchmarks run.
 (Whether a deleted recording answers 404 or 410 is ``Faults.deleted_status``: switchable while running.)
@@ -10,6 +10,7 @@ the sandbox's first reading; ``DIALECTS`` names the combinations the test matrix
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Any
 
 RECORDING_FLAGS = ("per_recording", "agent_only", "customer_and_agent")
 SCREEN_FLAGS = ("per_screen", "with_recording")
@@ -57,7 +58,7 @@ class Dialect:
         if text in DIALECTS:
             return DIALECTS[text]
         types = {f.name: f.type for f in fields(cls)}
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}
         for part in filter(None, (p.strip() for p in text.split(","))):
             name, sep, value = part.partition("=")
             if not sep or name not in types:

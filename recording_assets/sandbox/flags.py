@@ -55,7 +55,7 @@ def add_flags(parser: argparse.ArgumentParser | argparse._ArgumentGroup, config_
         kind = _unwrap_optional(hints[field.name])
         if not spec.offered:
             continue
-        if dataclasses.is_dataclass(kind) and spec.parse is None:
+        if isinstance(kind, type) and dataclasses.is_dataclass(kind) and spec.parse is None:
             add_flags(parser.add_argument_group(field.name), kind)
             continue
         settings: dict[str, Any] = {"help": spec.help}
@@ -83,7 +83,7 @@ def from_flags(config_class: type, args: argparse.Namespace) -> Any:
         kind = _unwrap_optional(hints[field.name])
         if not _spec(field).offered:
             continue
-        if dataclasses.is_dataclass(kind) and _spec(field).parse is None:
+        if isinstance(kind, type) and dataclasses.is_dataclass(kind) and _spec(field).parse is None:
             values[field.name] = from_flags(kind, args)
             continue
         value = getattr(args, _flag(field).removeprefix("--").replace("-", "_"))

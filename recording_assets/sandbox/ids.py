@@ -62,7 +62,7 @@ class IdCodec:
         if not (0 <= kind < 16 and 0 <= day_ordinal < 1 << 20 and 0 <= index < 1 << 24 and 0 <= sub < 256):
             raise ValueError("id component out of range")
         x = (((kind << 20 | day_ordinal) << 24 | index) << 8 | sub) << _CHECK_BITS
-        for xor, mul, shift in zip(self._xors, self._muls, _SHIFTS):
+        for xor, mul, shift in zip(self._xors, self._muls, _SHIFTS, strict=True):
             x = ((x ^ xor) * mul) & _MASK
             x ^= x >> shift
         return _to_uuid(x)
@@ -72,7 +72,7 @@ class IdCodec:
         x = _from_uuid(text)
         if x is None:
             return None
-        for xor, inverse, shift in reversed(list(zip(self._xors, self._inverse_muls, _SHIFTS))):
+        for xor, inverse, shift in reversed(list(zip(self._xors, self._inverse_muls, _SHIFTS, strict=True))):
             x ^= x >> shift  # a single step undoes it because 2 * shift >= 120
             x = ((x * inverse) & _MASK) ^ xor
         if x & ((1 << _CHECK_BITS) - 1):

@@ -453,7 +453,7 @@ def _sentences(rng: random.Random, count: int) -> list[str]:
 
 def _transcript(key: int, recording: Recording, target: int) -> bytes:
     rng = random.Random(key)
-    messages = []
+    messages: list[dict[str, str]] = []
     size = 200
     step = max(1_000, recording.duration_ms // 40)
     moment = recording.start_ms

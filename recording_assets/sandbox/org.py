@@ -231,6 +231,18 @@ class Conversation:
         "recordings",
         "_id",
     )
+    # Set when the org lays out the day (``_timeline`` and the live calls), not in __init__.
+    start_ms: int
+    end_ms: int
+    media_type: str
+    screen: bool
+    direction: str
+    agent: int
+    queue: int
+    wrapup: int
+    answered_ms: int
+    talk_end_ms: int
+    queue_end_ms: int
 
     def __init__(self, org: SyntheticOrg, live: bool, day_ordinal: int, index: int) -> None:
         self.org = org

@@ -19,7 +19,7 @@ from recording_assets.sandbox.state import SandboxState
 from recording_assets.sandbox.timefmt import DAY_MS, iso, stamp
 
 REGION = "us-east-1"
-_FORMAT_PARAMS = {
+_FORMAT_PARAMS: dict[str, tuple[str, str, frozenset[str] | set[str]]] = {
     "chat": ("chatFormatId", "ZIP", {"ZIP", "NONE"}),
     "message": ("messageFormatId", "ZIP", {"ZIP", "NONE"}),
     "email": ("emailFormatId", "EML", {"EML", "NONE"}),
@@ -196,7 +196,8 @@ def routes(state: SandboxState) -> list[Route]:
         # Recordings whose deleteDate falls within the threshold: conversations about RETENTION_DAYS old.
         start = ctx.now_ms - RETENTION_DAYS * DAY_MS
         end = min(start + int(threshold) * DAY_MS, ctx.now_ms)
-        entities, seen = [], 0
+        entities: list[dict[str, Any]] = []
+        seen = 0
         for conv in org.conversations_between(start, max(end, start + 1)):
             for rec in conv.recordings:
                 if rec.file_state_at(ctx.now_ms) == DELETED:

@@ -33,7 +33,7 @@ from recording_assets.sandbox.routes_recordings import recording_fields
 from recording_assets.sandbox.state import SandboxState
 from recording_assets.sandbox.timefmt import day_of_ms, parse_iso, stamp
 
-ORPHAN_CAP = 500  # without hasConversation=true, Genesys lists at most this many (genesys-api.md §3)
+ORPHAN_CAP = 500  # without hasConversation=true, Genesys lists at most this many (docs/genesys-api.md §3.3)
 PROTECTION_LIMIT = 100  # conversation ids per protection request
 
 
@@ -43,7 +43,7 @@ def routes(state: SandboxState) -> list[Route]:
     def recording(ctx: Ctx) -> Recording:
         conv = org.conversation(ctx.path("conversationId"))
         rec = next((r for r in (conv.recordings if conv else ()) if r.id == ctx.path("recordingId")), None)
-        if rec is None or not conv.started(ctx.now_ms):
+        if conv is None or rec is None or not conv.started(ctx.now_ms):
             raise not_found(f"Recording {ctx.path('recordingId')} was not found.")
         return rec
 

@@ -54,6 +54,8 @@ def participants(conv: Conversation) -> list[Participant]:
     voice = media_type == "voice"
     customer_number = f"tel:+1555{stable_int(conv.org.seed, conv.id, 'ani') % 10_000_000:07d}"
     service_number = f"tel:+1800555{conv.queue:04d}"
+    ani: str | None
+    dnis: str | None
     ani, dnis = (customer_number, service_number) if inbound else (service_number, customer_number)
     if not voice:
         ani = dnis = None

@@ -17,7 +17,7 @@ def run_demo(*, day: str | None, conversations: int, media_scale: float) -> int:
     import dagster as dg
 
     from recording_assets.archive.keys import manifest_key
-    from recording_assets.definitions import defs
+    from recording_assets.definitions import defs as code_location
     from recording_assets.pipeline.tables import from_parquet_bytes
 
     day = day or yesterday_utc()
@@ -28,7 +28,7 @@ def run_demo(*, day: str | None, conversations: int, media_scale: float) -> int:
         print(f"sandbox org     {stack.sandbox.base_url}  (Genesys Cloud Platform API subset)")
         print(f"local S3        {stack.s3_endpoint}  (moto, server mode)")
         print(f"partition       {day}  (UTC)")
-        defs = defs()
+        defs = code_location()
         job = defs.resolve_job_def("archive_day")
         with tempfile.TemporaryDirectory() as home, dg.instance_for_test(temp_dir=home) as instance:
             started = datetime.now()

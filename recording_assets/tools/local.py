@@ -21,7 +21,8 @@ def start_local_s3(host: str = "127.0.0.1", port: int = 0):
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request would drown the demo
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
-    return server, "http://%s:%d" % server.get_host_and_port()
+    host, port = server.get_host_and_port()
+    return server, f"http://{host}:{port}"
 
 
 class MotoProcess:

@@ -49,14 +49,14 @@ def archive_sample_day(home: Path) -> str:
 
     import dagster as dg
 
-    from recording_assets.definitions import defs
+    from recording_assets.definitions import defs as code_location
     from recording_assets.defs.freshness import FRESHNESS_JOB, due_day
     from recording_assets.defs.reverify import REVERIFY_JOB, partition_tags
 
     partitioning = settings.PartitionSettings.from_env()
     deadline = settings.AutomationSettings.from_env().freshness_deadline
     day = due_day(datetime.now(timezone.utc), partitioning.timezone, deadline).isoformat()
-    defs = defs()
+    defs = code_location()
     with dg.DagsterInstance.from_config(str(home)) as instance:
         defs.resolve_job_def("archive_day").execute_in_process(partition_key=day, instance=instance)
         defs.resolve_job_def(FRESHNESS_JOB).execute_in_process(instance=instance)

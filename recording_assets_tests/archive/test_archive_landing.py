@@ -122,11 +122,15 @@ def test_an_answer_that_does_not_say_is_proved_by_a_head(s3_client, bucket, miss
         ("PutObject", SMALL, {"ChecksumSHA256": b64_sha256(b"other")}, "S3 reports SHA-256 checksum"),
         ("PutObject", SMALL, {"ServerSideEncryption": "aws:kms"}, "encryption 'aws:kms', not 'AES256'"),
         ("CompleteMultipartUpload", LARGE, {"ChecksumSHA256": b64_sha256(b"other") + "-3"}, "S3 reports"),
-        ("CompleteMultipartUpload", LARGE, {"ChecksumSHA256": composite_checksum(LARGE, 5 * MiB)[:-1] + "4"},
-         "4 parts, 3 were uploaded"),
+        (
+            "CompleteMultipartUpload",
+            LARGE,
+            {"ChecksumSHA256": composite_checksum(LARGE, 5 * MiB)[:-1] + "4"},
+            "4 parts, 3 were uploaded",
+        ),
     ],
     ids=["checksum", "other-encryption", "composite", "part-count"],
-)  # fmt: skip
+)
 def test_an_answer_that_disagrees_removes_the_object(s3_client, bucket, operation, data, fields, problem):
     answer(s3_client, operation, **fields)
     store = make_store(s3_client, bucket)

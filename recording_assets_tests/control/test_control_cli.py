@@ -83,7 +83,8 @@ def env(monkeypatch, s3_endpoint, bucket_names):
     return apply
 
 
-def run(capsys, *argv: str) -> tuple[int, str, str]:
+def run(capsys, *argv: str) -> tuple[int | str | None, str, str]:
+    code: int | str | None
     try:
         code = main(list(argv))
     except SystemExit as exc:  # argparse usage errors
@@ -94,10 +95,16 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 def audit_records(s3_client, bucket: str) -> list[dict]:
     store = ArchiveStore(s3_client, bucket=bucket)
-    records = {o.key: json.loads(store.get_bytes(o.key)) for o in store.list_day("control-audit/")}
+    records = {o.key: json.loads(_listed(store, o.key)) for o in store.list_day("control-audit/")}
     for key, record in records.items():  # one object per event, under its UTC day
         assert key == f"control-audit/date={record['at'][:10]}/{record['event_id']}.json"
     return sorted(records.values(), key=lambda r: r["at"])
+
+
+def _listed(store: ArchiveStore, key: str) -> bytes:
+    body = store.get_bytes(key)
+    assert body is not None, f"{key} was listed, then could not be read"
+    return body
 
 
 def writes(sandbox) -> list[tuple[str, str, int]]:

@@ -18,6 +18,7 @@ from recording_assets.defs.freshness import FRESHNESS_CHECK
 from recording_assets.defs.reverify import REVERIFY_CHECK
 from recording_assets.pipeline.tables import from_parquet_bytes
 from recording_assets.sandbox import Faults
+from recording_assets.tools.local import LocalStack
 from recording_assets_tests.definitions_env import load_definitions
 from recording_assets_tests.run_results import materialisations_of
 
@@ -130,7 +131,7 @@ def test_request_budget_for_a_2000_recording_day(local_stack):
     lookups = families.get("recording.metadata", 0)
     unavailable = len({r["conversation_id"] for r in rows if r["state"] != "archived"})
     # At most 40 requests per 1,000 archived recordings, plus one look-up per conversation that has an
-    # unavailable recording (issue 3, point 6). Presigned media GETs are not API requests.
+    # unavailable recording (the goal of benchmark 1 in the README). Presigned media GETs are not API requests.
     assert lookups <= unavailable
     assert api - lookups <= 40 * archived / 1000, families
     print(f"\nAPI requests: {api} for {archived} archived recordings ({families})")

@@ -40,7 +40,9 @@ def _schedule(resweep=3):
     assets = [stand_in(name) for name in ("recording_metadata", "recording_audio", "recording_manifest")]
     # ... and leaves out the checks that run on their own schedules.
     for check in ("yesterday_archived", "reverified_from_s3"):
-        assets.append(dg.asset_check(asset="recording_manifest", name=check)(lambda: dg.AssetCheckResult(passed=True)))
+        assets.append(
+            dg.asset_check(asset="recording_manifest", name=check)(lambda: dg.AssetCheckResult(passed=True))
+        )
     job = archive_job()
     return archive_schedule(
         job, AutomationSettings(settle_lag_minutes=120, resweep_days=resweep), "UTC", partitions

@@ -55,8 +55,14 @@ def launch(resources, job=recording_control, **config):
 def audit_records(s3_client, bucket) -> list[dict]:
     store = ArchiveStore(s3_client, bucket=bucket)
     return sorted(
-        (json.loads(store.get_bytes(o.key)) for o in store.list_day("control-audit/")), key=lambda r: r["at"]
+        (json.loads(_listed(store, o.key)) for o in store.list_day("control-audit/")), key=lambda r: r["at"]
     )
+
+
+def _listed(store: ArchiveStore, key: str) -> bytes:
+    body = store.get_bytes(key)
+    assert body is not None, f"{key} was listed, then could not be read"
+    return body
 
 
 def writes(sandbox):

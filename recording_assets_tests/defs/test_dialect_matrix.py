@@ -122,6 +122,7 @@ def test_the_independent_dialect_through_the_readme_command(local_stack, tmp_pat
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = {**os.environ, **local.environment(), "DAGSTER_HOME": str(home)}
+    # fmt: skip below keeps each option beside its value.
     command = [
         os.path.join(os.path.dirname(sys.executable), "dagster"), "asset", "materialize",
         "-m", "recording_assets.definitions",

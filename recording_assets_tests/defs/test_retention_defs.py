@@ -1,4 +1,4 @@
-"""Issue 14 in the Dagster wing: the expiry radar asset and its check, the schedule running the flagged days
+"""The retention features in the Dagster wing: the expiry radar asset and its check, the schedule running the flagged days
 first, the daily orphans table, and the retention options reaching a real partition run."""
 
 from __future__ import annotations
@@ -36,8 +36,9 @@ def test_the_radar_fails_while_days_expire_unarchived_and_the_schedule_runs_them
         assert len(at_risk) in (2, 3)  # the horizon's days (and one more where a day's edge falls)
 
         tick = datetime.now(timezone.utc).replace(hour=2, minute=0, second=0, microsecond=0)
-        with dg.build_schedule_context(instance=instance, scheduled_execution_time=tick,
-                                       repository_def=defs.get_repository_def()) as context:  # fmt: skip
+        with dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=tick, repository_def=defs.get_repository_def()
+        ) as context:
             requests = list(defs.resolve_schedule_def("archive_daily").evaluate_tick(context).run_requests)
         flagged = [r for r in requests if r.tags.get("dagster/priority") == "10"]
         assert [r.partition_key for r in flagged] == sorted(at_risk)

@@ -1,5 +1,5 @@
 """Parsing is strict only where the archive needs a field: timestamps and counts the product does not use are
-read in any ISO-8601 form or dropped, never a reason to abort (genesys-api.md, "Open readings")."""
+read in any ISO-8601 form or dropped, never a reason to abort (docs/genesys-api.md §11)."""
 
 from __future__ import annotations
 
@@ -53,14 +53,23 @@ def test_batch_results_that_cannot_be_placed_are_left_out_and_odd_fields_read_as
     from recording_assets.genesys.models import BatchStatus
 
     body = {
-        "id": "job-1", "status": "Completed", "expectedResultCount": 4, "resultCount": 4, "errorCount": 1,
+        "id": "job-1",
+        "status": "Completed",
+        "expectedResultCount": 4,
+        "resultCount": 4,
+        "errorCount": 1,
         "results": [
-            {"conversationId": "c-1", "recordingId": "r-1", "resultUrl": "https://x/1", "contentType": "audio/ogg"},
+            {
+                "conversationId": "c-1",
+                "recordingId": "r-1",
+                "resultUrl": "https://x/1",
+                "contentType": "audio/ogg",
+            },
             {"recordingId": "r-2", "resultUrl": "https://x/2"},  # no conversation: cannot be placed
             {"conversationId": "c-3", "recordingId": 7, "resultUrl": ["not", "a", "url"]},  # wrong kinds
             {"conversationId": "c-4", "recordingId": "r-4", "errorMsg": {"code": "archived"}},
         ],
-    }  # fmt: skip
+    }
     status = BatchStatus.from_api(body)
     assert [r.conversation_id for r in status.results] == ["c-1", "c-3", "c-4"]
     odd = status.results[1]

@@ -1,4 +1,4 @@
-"""Readings the documentation leaves open (genesys-api.md, "Open readings"), played by the sandbox:
+"""Readings the documentation leaves open (docs/genesys-api.md §11), played by the sandbox:
 
 - an HTTP 500 on a read may be passing: an idempotent read retries it with the 5xx back-off, a write
   (batch submission) never does;

@@ -1,4 +1,4 @@
-"""Preflight with issue 14's opt-in features: a permission they need and the roles lack fails the run at
+"""Preflight with the opt-in retention features: a permission they need and the roles lack fails the run at
 once, naming it; with the roles unreadable it is a warning, never a guess."""
 
 from __future__ import annotations

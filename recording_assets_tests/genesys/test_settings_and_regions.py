@@ -5,7 +5,7 @@ import pytest
 from recording_assets.genesys.regions import UnknownRegionError, all_regions, resolve_region
 from recording_assets.settings import ConfigError, GenesysSettings, StorageSettings
 
-# (enum, domain) pairs copied from genesys-api.md §2.1, independently of the module's table.
+# (enum, domain) pairs copied from docs/genesys-api.md §2.1, independently of the module's table.
 REFERENCE = [
     ("us_east_1", "mypurecloud.com"),
     ("eu_west_1", "mypurecloud.ie"),

@@ -217,7 +217,7 @@ def tail(path: Path, lines: int = 60) -> str:
 
 
 def _default_signals() -> None:
-    # A child of a non-interactive shell may inherit SIGINT as ignored (../shared/dagster-notes.md §5.1).
+    # A child of a non-interactive shell may inherit SIGINT as ignored (docs/dagster-platform.md §5).
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 

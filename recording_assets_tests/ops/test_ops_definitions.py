@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import json
 import warnings
+from typing import Any
 
 import dagster as dg
 import pytest
 import yaml
+
+# What FreshnessPolicy.time_window returns (dagster does not export the class itself).
+from dagster._core.definitions.freshness import TimeWindowFreshnessPolicy
 
 from recording_assets_tests.definitions_env import load_definitions
 from recording_assets_tests.ops.ops_support import REPO
@@ -47,10 +51,10 @@ SNAPSHOT = {
                 "reverified_from_s3": False,
                 "yesterday_archived": False,
             },
-            # Issue 13: "the schedule is alive" (26 h); a given day's freshness is yesterday_archived's.
+            # The freshness policy says "the schedule is alive" (26 h); a given day's freshness is yesterday_archived's.
             "freshness": {"fail_window_s": 93600},
         },
-        # issue 14: the radar looks at what Genesys deletes soon, whatever the day: not partitioned
+        # the expiry radar looks at what Genesys deletes soon, whatever the day: not partitioned
         "recording_expiry_radar": {
             "deps": [],
             "pools": ["genesys_api"],
@@ -122,7 +126,9 @@ SNAPSHOT = {
 
 def snapshot(defs: dg.Definitions) -> dict:
     graph = defs.resolve_asset_graph()
-    assets, partitions, policies = {}, set(), set()
+    assets: dict[str, dict[str, Any]] = {}
+    partitions: set[str] = set()
+    policies: set[str] = set()
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         name = key.to_user_string()
@@ -132,13 +138,12 @@ def snapshot(defs: dg.Definitions) -> dict:
             "pools": sorted(node.pools or []),
             "group": node.group_name,
             "checks": {},
-            "freshness": None
-            if freshness is None
-            else {"fail_window_s": int(freshness.fail_window.to_timedelta().total_seconds())},
+            "freshness": None if freshness is None else _freshness(freshness),
         }
         part = node.partitions_def
         if part is None:
             continue  # an unpartitioned asset (the expiry radar) runs in its own job
+        assert isinstance(part, dg.TimeWindowPartitionsDefinition), part
         partitions.add(
             json.dumps(
                 {
@@ -180,14 +185,26 @@ def snapshot(defs: dg.Definitions) -> dict:
                 "timezone": s.execution_timezone,
                 "status": s.default_status.value,
             }
-            for s in defs.schedules
+            for s in _schedules(defs)
         },
         "sensors": {
             s.name: {"status": s.default_status.value, "interval_s": s.minimum_interval_seconds}
-            for s in defs.sensors
+            for s in defs.sensors or ()
         },
-        "resources": sorted(defs.resources),
+        "resources": sorted(defs.resources or {}),
     }
+
+
+def _freshness(policy: dg.FreshnessPolicy) -> dict[str, int]:
+    assert isinstance(policy, TimeWindowFreshnessPolicy), policy
+    return {"fail_window_s": int(policy.fail_window.to_timedelta().total_seconds())}
+
+
+def _schedules(defs: dg.Definitions) -> list[dg.ScheduleDefinition]:
+    """The schedules as declared; each is resolved already (none waits for its job to be built)."""
+    schedules = list(defs.schedules or ())
+    assert all(isinstance(s, dg.ScheduleDefinition) for s in schedules), schedules
+    return [s for s in schedules if isinstance(s, dg.ScheduleDefinition)]
 
 
 def test_definitions_load_without_deprecation_warnings_from_our_code():
@@ -239,7 +256,7 @@ def test_deploy_dagster_yaml_is_a_valid_instance_config(tmp_path, monkeypatch):
         >= config["concurrency"]["pools"]["default_limit"]
     )
     assert config["telemetry"]["enabled"] is False
-    # Run logs go to S3, so they outlive the run's pod (issue 13).
+    # Run logs go to S3, so they outlive the run's pod.
     assert config["compute_logs"]["class"] == "S3ComputeLogManager"
     assert config["compute_logs"]["config"]["bucket"] == {"env": "DAGSTER_COMPUTE_LOG_BUCKET"}
 

@@ -199,7 +199,7 @@ def test_browser_materialises_a_partition_and_shows_checks_and_freshness(ui_stac
             page.get_by_text(day).first.wait_for()  # the latest materialisation's partition
             page.screenshot(path=str(out / "04-recording_manifest.png"), full_page=True)
             text = page.locator("body").inner_text()
-            # The catalog metadata of issue 13: row count and the column schema from pipeline/tables.py.
+            # The catalog metadata: row count and the column schema from pipeline/tables.py.
             assert "row count" in text.lower(), text[:3000]
             assert "Fails if more than 26 hours since last materialization" in text  # the policy says no more
             for column in ("conversation_id", "storage_uri", "manifest_run_id"):

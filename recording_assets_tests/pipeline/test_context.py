@@ -122,11 +122,30 @@ def test_audit_event_measures_latency_on_the_client_clock(make_context, fake_clo
     ctx.audit_event("failed", task, started, state=State.FAILED, reason="boom", http_status=503)
     ctx.audit.flush()
     (row,) = audit_rows(ctx, buckets[1])
-    assert {k: row[k] for k in ("event", "conversation_id", "recording_id", "attempt", "latency_ms", "state",
-                                "reason", "http_status", "bytes")} == {
-        "event": "failed", "conversation_id": "c1", "recording_id": "r1", "attempt": 2, "latency_ms": 1250,
-        "state": "failed", "reason": "boom", "http_status": 503, "bytes": None,
-    }  # fmt: skip
+    assert {
+        k: row[k]
+        for k in (
+            "event",
+            "conversation_id",
+            "recording_id",
+            "attempt",
+            "latency_ms",
+            "state",
+            "reason",
+            "http_status",
+            "bytes",
+        )
+    } == {
+        "event": "failed",
+        "conversation_id": "c1",
+        "recording_id": "r1",
+        "attempt": 2,
+        "latency_ms": 1250,
+        "state": "failed",
+        "reason": "boom",
+        "http_status": 503,
+        "bytes": None,
+    }
 
 
 def audit_rows(ctx: ArchiveContext, manifest_store) -> list[dict]:

@@ -45,8 +45,16 @@ def download_one(sandbox, clock, buckets, conv, rec, *, run_id="run-1", advance_
     async def run():
         with ThreadPoolExecutor(max_workers=2) as executor:
             async with genesys_client(sandbox, clock) as client:
-                ctx = ArchiveContext(client, store, DAY, {conv.id: summary}, run_id, audit,
-                                     executor=executor, **run_settings(**options))  # fmt: skip
+                ctx = ArchiveContext(
+                    client,
+                    store,
+                    DAY,
+                    {conv.id: summary},
+                    run_id,
+                    audit,
+                    executor=executor,
+                    **run_settings(**options),
+                )
                 (result,) = await ctx.batch([BatchItem(conv.id, rec.id)])
                 task = ctx.task(conv.id, rec.id, result.result_url or "", result.content_type)
                 clock.advance(advance_s)
@@ -149,6 +157,9 @@ def test_a_format_id_fetches_a_transcoded_url(sandbox, fake_clock, buckets):
     _, ctx, task = download_one(sandbox, fake_clock, buckets, conv, rec, format_id="WAV")
     outcome = ctx.outcomes[(conv.id, rec.id)]
     assert task.transcode is True and (outcome.state, outcome.content_type, outcome.container) == (
-        State.ARCHIVED, "audio/wav", "wav")  # fmt: skip
+        State.ARCHIVED,
+        "audio/wav",
+        "wav",
+    )
     assert outcome.storage_uri.endswith(f"/{rec.id}.wav")
     assert outcome.sha256 == sandbox.org.media_sha256(rec.id, "WAV")

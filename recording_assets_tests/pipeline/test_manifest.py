@@ -88,7 +88,7 @@ def test_rows_sorted_and_joined_with_the_conversation():
         "run_id": "run-1",
         "run_outcome": "archived",
         "manifest_run_id": "run-1",
-        "annotations": None,  # issue 14: the annotations setting is off
+        "annotations": None,  # the annotations setting is off
     }
 
 

@@ -48,10 +48,15 @@ def context(conversations=(), *, client=None, store=None, audit=None, executor=N
         ("DELETED", True, True, State.DELETED, "fileState DELETED"),
         ("PENDING", False, True, State.FAILED, "fileState PENDING: not downloadable yet"),
         ("AVAILABLE", False, True, State.FAILED, "missing from batch results"),
-        ("RESTORED", False, None, State.EXCLUDED, "left out of batch results: sensitive data without "
-                                                  "recording:recording:viewSensitiveData"),
+        (
+            "RESTORED",
+            False,
+            None,
+            State.EXCLUDED,
+            "left out of batch results: sensitive data without recording:recording:viewSensitiveData",
+        ),
     ],
-)  # fmt: skip
+)
 def test_classify_recording(file_state, errored, sensitive, state, reason):
     key = ("c1", "r1")
     outcome = plan.classify_recording(key, file_state, errored=errored, sensitive_permission=sensitive)
@@ -124,8 +129,12 @@ def test_classify_and_retry_errored_against_the_sandbox(sandbox_factory, fake_cl
 
     async def run():
         async with genesys_client(sandbox, fake_clock) as client:
-            ctx = context([conversation(c.id, len(c.recordings)) for c in day], client=client, audit=audit,
-                          sensitive_permission=True)  # fmt: skip
+            ctx = context(
+                [conversation(c.id, len(c.recordings)) for c in day],
+                client=client,
+                audit=audit,
+                sensitive_permission=True,
+            )
             results = await ctx.batch([BatchItem(cid) for cid in by_id])
             first = plan.sort_first_round(ctx, list(by_id), results)
             errored = dict(first.errored)

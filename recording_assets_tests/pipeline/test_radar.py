@@ -59,6 +59,10 @@ def test_nothing_at_risk_when_every_day_is_archived(sandbox_factory, fake_clock,
         archive_day(sandbox, fake_clock, *buckets, day=day, run_id=f"run-{day}")
     report = _radar(sandbox, fake_clock, *buckets)
     in_genesys_archive = {
-        r.id for day in DAYS for c in sandbox.org.conversations_for_day(day) for r in c.recordings if r.file_state == "ARCHIVED"
-    }  # fmt: skip
+        r.id
+        for day in DAYS
+        for c in sandbox.org.conversations_for_day(day)
+        for r in c.recordings
+        if r.file_state == "ARCHIVED"
+    }
     assert {e.recording_id for items in report.at_risk.values() for e in items} == in_genesys_archive

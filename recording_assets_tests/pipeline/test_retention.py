@@ -1,4 +1,4 @@
-"""Issue 14 through a real ``DayArchiver`` on the sandbox and moto: restore (opt in) within the org's quota,
+"""The retention features through a real ``DayArchiver`` on the sandbox and moto: restore (opt in) within the org's quota,
 deletion protection that survives a failed run and is lifted by a successful one."""
 
 from __future__ import annotations
@@ -35,9 +35,12 @@ def _states(report) -> dict:
 
 def test_restore_on_archives_the_restored_within_the_quota(sandbox_factory, fake_clock, buckets):
     sandbox = sandbox_factory(
-        clock=fake_clock, conversations_per_day=200, media_scale=0.002, restore_quota=3,
+        clock=fake_clock,
+        conversations_per_day=200,
+        media_scale=0.002,
+        restore_quota=3,
         restore_latency_s=RESTORE_LATENCY_S,
-    )  # fmt: skip
+    )
     archived = _archived_in_genesys(sandbox)
     assert len(archived) > 3  # more than the quota allows
     on = RetentionConfig(restore_archived=True, restore_cap=10)
@@ -48,8 +51,14 @@ def test_restore_on_archives_the_restored_within_the_quota(sandbox_factory, fake
     assert {_states(first)[k] for k in archived - set(restoring)} == {State.ARCHIVED_IN_GENESYS}
 
     # Still restoring: the state and the requested date carry over; the quota is spent, nothing more asked.
-    second, _, _ = archive_day(sandbox, fake_clock, *buckets, previous=[o.row("run-1") for o in first.outcomes],
-                               run_id="run-2", retention=on)  # fmt: skip
+    second, _, _ = archive_day(
+        sandbox,
+        fake_clock,
+        *buckets,
+        previous=[o.row("run-1") for o in first.outcomes],
+        run_id="run-2",
+        retention=on,
+    )
     still = {o.key: o for o in second.outcomes if o.state is State.RESTORING}
     assert set(still) == set(restoring) and second.restorations == 0
     assert {k: o.restore_until for k, o in still.items()} == {
@@ -57,8 +66,14 @@ def test_restore_on_archives_the_restored_within_the_quota(sandbox_factory, fake
     }
 
     fake_clock.advance(RESTORE_LATENCY_S + 1)  # Genesys finished restoring
-    third, _, _ = archive_day(sandbox, fake_clock, *buckets, previous=[o.row("run-2") for o in second.outcomes],
-                              run_id="run-3", retention=on)  # fmt: skip
+    third, _, _ = archive_day(
+        sandbox,
+        fake_clock,
+        *buckets,
+        previous=[o.row("run-2") for o in second.outcomes],
+        run_id="run-3",
+        retention=on,
+    )
     done = {o.key: o for o in third.outcomes if o.key in restoring}
     assert {o.state for o in done.values()} == {State.ARCHIVED}
     for (_, recording_id), outcome in done.items():
@@ -95,8 +110,15 @@ def test_protection_survives_a_failed_run_and_is_lifted_after_a_good_one(
     assert sweep.deleted == () and len(sweep.kept_protected) > 0
 
     sandbox.set_faults(Faults())
-    good, _, _ = archive_day(sandbox, fake_clock, *buckets, previous=[o.row("run-1") for o in failed.outcomes],
-                             run_id="run-2", retention=on, force_quarantined=True)  # fmt: skip
+    good, _, _ = archive_day(
+        sandbox,
+        fake_clock,
+        *buckets,
+        previous=[o.row("run-1") for o in failed.outcomes],
+        run_id="run-2",
+        retention=on,
+        force_quarantined=True,
+    )
     states = _states(good)
     unarchivable = {k[0] for k, s in states.items() if not s.in_archive and s is not State.DELETED}
     assert unarchivable == {k[0] for k in _archived_in_genesys(sandbox)}  # ARCHIVED in Genesys, restore off

@@ -92,10 +92,15 @@ def test_carried_forward_keeps_previous_states_and_a_quarantines_one_copy():
     previous = {
         ("c1", "r1"): {"state": "deleted", "reason": "fileState DELETED", "file_state": "DELETED"},
         ("c1", "r2"): {"state": "failed", "reason": "old"},
-        ("c1", "r3"): {"state": "quarantined", "reason": "bad", "sha256": "abc", "quarantine_uri": uri,
-                       "quarantine_repeats": 2},
+        ("c1", "r3"): {
+            "state": "quarantined",
+            "reason": "bad",
+            "sha256": "abc",
+            "quarantine_uri": uri,
+            "quarantine_repeats": 2,
+        },
         ("gone", "r9"): {"state": "excluded"},  # no longer in the day's conversations
-    }  # fmt: skip
+    }
     carried = settled.carried_forward(conversations, previous, done=[("c1", "r2")])
     assert carried == [
         Outcome("c1", "r1", State.DELETED, reason="fileState DELETED", file_state="DELETED", attempts=0),
@@ -138,8 +143,9 @@ def test_a_conversation_not_asked_keeps_its_settled_row():
 
 
 def test_existing_outcome_from_an_objects_metadata():
-    key = recording_key(prefix="p/", day=DAY, queue_id=None, conversation_id="c1", recording_id="r1",
-                        ext=".oga")  # fmt: skip
+    key = recording_key(
+        prefix="p/", day=DAY, queue_id=None, conversation_id="c1", recording_id="r1", ext=".oga"
+    )
     metadata = {"sha256": "ab", "archived-at": START.isoformat(), "run-id": "run-1"}
     head = ObjectInfo("b", key, 10, "e", START, "audio/ogg", metadata, "AES256", None, None, None)
     outcome = settled.existing_outcome(key, head, prefix="p/", uri=f"s3://b/{key}")
@@ -174,5 +180,9 @@ def test_load_existing_lists_heads_and_aborts_stale_uploads(s3_client, bucket_na
     assert list(ctx.existing) == [("c1", "r1")] and ctx.outcomes == ctx.existing
     found = ctx.existing[("c1", "r1")]
     assert (found.state, found.size_bytes, found.archived_run_id, found.container) == (
-        State.ALREADY_ARCHIVED, 4, "run-1", "wav")  # fmt: skip
+        State.ALREADY_ARCHIVED,
+        4,
+        "run-1",
+        "wav",
+    )
     assert s3_client.list_multipart_uploads(Bucket=store.bucket).get("Uploads", []) == []

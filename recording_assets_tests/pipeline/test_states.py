@@ -10,7 +10,7 @@ def test_the_eight_states_and_their_values():
         "archived",
         "already_archived",
         "archived_in_genesys",
-        "restoring",  # issue 14
+        "restoring",  # restore_archived (opt in)
         "deleted",
         "excluded",
         "quarantined",

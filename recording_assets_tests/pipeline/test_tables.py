@@ -32,7 +32,8 @@ STRINGS = pa.list_(pa.string())
 S, I32, I64 = pa.string(), pa.int32(), pa.int64()
 
 # The files already written by earlier runs are read back with these schemas: names, types and order
-# are fixed. Stated literally here, so a change in tables.py cannot move both sides at once.
+# are fixed. Stated literally here, so a change in tables.py cannot move both sides at once. Laid out as
+# a table, several columns a line (fmt: skip keeps it so).
 WRITTEN = {
     "metadata": [
         ("conversation_id", S), ("conversation_start", TS), ("conversation_end", TS), ("duration_ms", I64),
@@ -45,7 +46,7 @@ WRITTEN = {
         ("size_bytes", I64), ("content_type", S), ("container", S), ("storage_uri", S), ("quarantine_uri", S),
         ("file_state", S), ("attempts", I32), ("archived_at", TS), ("archived_run_id", S),
         ("checksum_verified_by", S), ("quarantine_repeats", I32),
-        ("restore_until", TS),  # issue 14; absent from older files, which are read by name (row.get)
+        ("restore_until", TS),  # restore (opt in); absent from older files, which are read by name (row.get)
         ("run_id", S),
     ],
     "conversations": [("conversation_id", S), ("recorded_sessions", I32), ("recordings", I32),
@@ -56,7 +57,7 @@ WRITTEN = {
         ("conversation_start", TS), ("conversation_end", TS), ("duration_ms", I64), ("agent_ids", STRINGS),
         ("queue_ids", STRINGS), ("wrap_up_codes", STRINGS), ("exported_at", TS), ("run_id", S),
         ("run_outcome", S), ("manifest_run_id", S),
-        # issue 14: absent from older manifests, which are read by name
+        # the annotations setting (opt in); absent from older manifests, which are read by name
         ("annotations", pa.list_(pa.struct([("reason", S), ("type", S), ("location_ms", I64), ("duration_ms", I64)]))),
     ],
     "audit": [
@@ -68,9 +69,16 @@ WRITTEN = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize(("name", "schema"), [("metadata", METADATA), ("outcomes", OUTCOMES),
-                                              ("conversations", CONVERSATIONS), ("manifest", MANIFEST),
-                                              ("audit", AUDIT)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "schema"),
+    [
+        ("metadata", METADATA),
+        ("outcomes", OUTCOMES),
+        ("conversations", CONVERSATIONS),
+        ("manifest", MANIFEST),
+        ("audit", AUDIT),
+    ],
+)
 def test_schemas_are_the_ones_already_written(name, schema):
     assert schema.equals(pa.schema(WRITTEN[name]), check_metadata=True)
     assert all(field.nullable for field in schema)

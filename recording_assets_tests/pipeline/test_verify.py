@@ -80,8 +80,9 @@ def test_only_rows_in_the_archive_are_checked():
     assert verify_checksums([row(), *others], bucket=BUCKET).checked == 1
     assert verify_containers([row(state="already_archived"), *others], bucket=BUCKET).checked == 1
     for verify in (verify_checksums, verify_containers):  # a day with nothing in the archive (or nothing)
-        assert [(v.checked, v.passed) for v in (verify(others, bucket=BUCKET), verify([], bucket=BUCKET))] == [
-            (0, True), (0, True)]  # fmt: skip
+        assert [
+            (v.checked, v.passed) for v in (verify(others, bucket=BUCKET), verify([], bucket=BUCKET))
+        ] == [(0, True), (0, True)]
 
 
 def test_each_checksum_problem_is_named():
@@ -117,8 +118,11 @@ def test_a_recorded_container_the_content_type_does_not_claim_fails():
     assert verify_containers([row(content_type="audio/ogg", container="ogg")], bucket=BUCKET).passed
     unclaimed = row(content_type="application/octet-stream", container="ogg")
     assert verify_containers([unclaimed], bucket=BUCKET).passed
-    rows = [row(recording_id="ogg", container="ogg"), row(recording_id="none", container=None),
-            row(recording_id="html", container="html")]  # fmt: skip
+    rows = [
+        row(recording_id="ogg", container="ogg"),
+        row(recording_id="none", container=None),
+        row(recording_id="html", container="html"),
+    ]
     problems = {p["recording_id"]: p["problem"] for p in verify_containers(rows, bucket=BUCKET).problems}
     assert problems == {
         "ogg": "bytes are ogg but content type 'audio/wav' claims wav",

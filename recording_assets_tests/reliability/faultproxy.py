@@ -222,6 +222,7 @@ class FaultProxy:
             return self._drop(request, "down", client, rfile)
         rule = self._take(request)
         kind = rule.kind if rule is not None else None
+        value = rule.value if rule is not None else 0.0  # bytes before a reset, seconds of a slow answer
         if headers.get("expect", "").lower() == "100-continue":
             client.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
         body = _body(rfile, headers)
@@ -239,8 +240,8 @@ class FaultProxy:
             upstream.sendall(head)
             sent = 0
             for piece in body:
-                if kind == "reset" and sent + len(piece) >= rule.value:
-                    upstream.sendall(piece[: int(rule.value) - sent])
+                if kind == "reset" and sent + len(piece) >= value:
+                    upstream.sendall(piece[: int(value) - sent])
                     _reset(upstream)
                     return self._drop(request, kind, client, rfile)
                 upstream.sendall(piece)
@@ -251,7 +252,7 @@ class FaultProxy:
         status = int(response.split(b" ", 2)[1]) if response.startswith(b"HTTP/") else None
         self._record(request, kind, status)
         if kind == "slow":
-            self._stopping.wait(rule.value)
+            self._stopping.wait(value)
         client.sendall(_with_connection_close(response))
         return None
 

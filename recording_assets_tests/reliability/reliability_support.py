@@ -188,10 +188,10 @@ def materialise(
                 for materialisation in materialisations_of(result, node)[:1]
             }
             failures = [
-                error_text(event.event_specific_data.error)
+                error_text(error)
                 for event in result.all_events
                 if event.event_type_value in ("STEP_FAILURE", "RESOURCE_INIT_FAILURE")
-                and getattr(event.event_specific_data, "error", None)
+                and (error := getattr(event.event_specific_data, "error", None))
             ]
     return RunResult(
         success=result.success,

@@ -144,6 +144,7 @@ class RunProcess:
     """One ``dagster asset materialize`` process in its own session (so a group kill gets every worker)."""
 
     def __init__(self, env: dict[str, str], day: str, workdir: Path, label: str, in_process: bool) -> None:
+        # fmt: skip below keeps each option beside its value.
         command = [
             sys.executable, "-m", "dagster", "asset", "materialize",
             "-m", "recording_assets.definitions", "--select", SELECT, "--partition", day,
@@ -154,9 +155,13 @@ class RunProcess:
         self._log = open(self.log_path, "wb")
         self.started = time.monotonic()
         self.process = subprocess.Popen(
-            command, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            command,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
             cwd=Path(__file__).resolve().parents[2],
-        )  # fmt: skip
+        )
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -229,11 +234,15 @@ def run_set(
         landed_before = landed_count(client, buckets[0])
         if kind == "landed" and landed_before >= len(available) - 1:
             kind = "settled"  # nothing left to download: kill in the checks instead
-        value = {
-            "landed": lambda: rng.randint(landed_before + 1, max(landed_before + 1, len(available) - 1)),
-            "delay": lambda: round(rng.uniform(0.5, plan.max_delay_s), 2),
-            "settled": lambda: round(rng.uniform(0.0, plan.max_settled_s), 2),
-        }[kind]()
+        value: float
+        if kind == "landed":
+            value = rng.randint(landed_before + 1, max(landed_before + 1, len(available) - 1))
+        elif kind == "delay":
+            value = round(rng.uniform(0.5, plan.max_delay_s), 2)
+        elif kind == "settled":
+            value = round(rng.uniform(0.0, plan.max_settled_s), 2)
+        else:
+            raise ValueError(f"unknown kill kind {kind!r}")
         kill = Kill(trials.number, number, f"{kind}:{value}", landed_before=landed_before)
         trials.kills.append(kill)
         before = fetched()
@@ -331,7 +340,9 @@ def test_sigkill_at_seeded_points_then_rerun_loses_duplicates_and_corrupts_nothi
     s3 = rs.S3Server()
     server = rs.sandbox(conversations_per_day=plan.conversations)
     days = [(LAST_DAY - timedelta(days=n)).isoformat() for n in range(plan.sets)]
-    sets = [TrialSet(i + 1, day, kinds) for i, (day, kinds) in enumerate(zip(days, kill_kinds(plan)))]
+    sets = [
+        TrialSet(i + 1, day, kinds) for i, (day, kinds) in enumerate(zip(days, kill_kinds(plan), strict=True))
+    ]
     log_lock = threading.Lock()
     started = time.monotonic()
     try:

@@ -220,7 +220,7 @@ class Run:
                 problems.append(
                     f"expected a clean preflight failure, got success={result.success}: {result.failure}"
                 )
-            elif not any(p in result.failure for p in RECORDING_VIEW):
+            elif not any(p in (result.failure or "") for p in RECORDING_VIEW):
                 problems.append(f"the failure does not name the missing permission: {result.failure}")
             if archive.objects:
                 problems.append(f"a refused run wrote {sorted(archive.objects)}")

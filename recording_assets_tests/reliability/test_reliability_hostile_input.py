@@ -197,9 +197,12 @@ _LEAF = st.one_of(
     ),
 )
 ANY_JSON = st.recursive(
-    _LEAF, lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)),
+    _LEAF,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
     max_leaves=10,
-)  # fmt: skip
+)
 _ID = st.text(min_size=1, max_size=12)
 _TS = st.sampled_from(["2026-11-20T10:00:00Z", "2026-11-20T10:00:00.123+02:00", "2026-11-20T10:00:00"])
 
@@ -394,9 +397,14 @@ def test_a_quarantine_key_from_any_ids_stays_under_quarantine(conversation, reco
     day = date(2026, 11, 20)
     try:
         key = quarantine_key(
-            prefix="", day=day, queue_id=None, conversation_id=conversation, recording_id=recording, ext=".wav",
+            prefix="",
+            day=day,
+            queue_id=None,
+            conversation_id=conversation,
+            recording_id=recording,
+            ext=".wav",
             attempt_id=attempt,
-        )  # fmt: skip
+        )
     except InvalidIdentifierError:
         return
     assert key.startswith("quarantine/year=2026/month=11/day=20/queue=none/")
@@ -508,8 +516,10 @@ def test_hostile_runs_never_change_an_archived_object(s3, request):
         for bad in ("../2026-11-19", "2026-11-19/..", "2026-02-30"):
             with pytest.raises(dg.DagsterUnknownPartitionError):
                 rs.materialise(base, bad)
-        for label, change in {"bad timezone": {"RECORDING_TIMEZONE": "Mars/Olympus"},
-                              "bad settle lag": {"RECORDING_SETTLE_LAG_MINUTES": "-5"}}.items():  # fmt: skip
+        for label, change in {
+            "bad timezone": {"RECORDING_TIMEZONE": "Mars/Olympus"},
+            "bad settle lag": {"RECORDING_SETTLE_LAG_MINUTES": "-5"},
+        }.items():
             with pytest.raises(ValueError) as raised:  # the code location refuses to load
                 rs.materialise({**base, **change}, DAY)
             assert next(iter(change)) in str(raised.value), label
@@ -517,10 +527,15 @@ def test_hostile_runs_never_change_an_archived_object(s3, request):
         # 2. a run that meets every media fault, corruption on every attempt included
         server.set_faults(
             Faults(
-                reset_mid_body_rate=1.0, truncate_body_rate=1.0, wrong_content_type_rate=1.0, corrupt_magic_rate=1.0,
-                corrupt_magic_persistent=True, batch_error_rate=1.0, error_5xx_every=4,
+                reset_mid_body_rate=1.0,
+                truncate_body_rate=1.0,
+                wrong_content_type_rate=1.0,
+                corrupt_magic_rate=1.0,
+                corrupt_magic_persistent=True,
+                batch_error_rate=1.0,
+                error_5xx_every=4,
             )
-        )  # fmt: skip
+        )
         faulty = rs.materialise(base, DAY)
         assert faulty.success, faulty.failure
         assert faulty.metadata["recording_audio"]["uploaded_objects"] == 0

@@ -201,10 +201,12 @@ def retried_then_answered(proxy: FaultProxy) -> int:
     count = 0
     for i, seen in enumerate(exchanges):
         if seen.fault in ("http_500", "reset") and any(
-            later.operation == seen.operation and later.target == seen.target and later.status is not None
+            later.operation == seen.operation
+            and later.target == seen.target
+            and later.status is not None
             and later.fault in (None, "slow")
             for later in exchanges[i + 1 :]
-        ):  # fmt: skip
+        ):
             count += 1
     return count
 

@@ -359,8 +359,9 @@ def test_endpoint_down_between_landing_and_verifying_leaves_the_whole_object(
 ):
     # A PUT's own answer proves it without another request; a store that reads back (or a write S3
     # answered without a checksum) verifies with a HEAD after landing, and that HEAD is cut off here.
-    store = ArchiveStore(client, bucket=bucket, part_size=5 * MiB, multipart_threshold=5 * MiB,
-                         verify_by_read_back=True)  # fmt: skip
+    store = ArchiveStore(
+        client, bucket=bucket, part_size=5 * MiB, multipart_threshold=5 * MiB, verify_by_read_back=True
+    )
 
     def down_before_verifying(request, **_):
         if proxy.count("PutObject", fault="none"):  # the PUT landed: this is the verification HEAD

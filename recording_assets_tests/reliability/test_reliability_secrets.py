@@ -29,6 +29,7 @@ import secrets
 import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs
 
 import dagster as dg
@@ -51,7 +52,8 @@ class Receiver:
     """A webhook endpoint on loopback that keeps every request it gets."""
 
     def __init__(self) -> None:
-        received = self.received = []
+        received: list[dict[str, Any]] = []
+        self.received = received
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 (http.server's naming)
@@ -140,9 +142,13 @@ def test_nothing_a_run_emits_carries_a_secret_token_or_presigned_signature(captu
     buckets = s3.fresh_buckets("secrets")
     aws_secret = f"aws-{secrets.token_hex(16)}"  # moto accepts any credentials
     env = rs.run_env(
-        s3, server, buckets, RECORDING_WEBHOOK_URLS=receiver.url, RECORDING_WEBHOOK_SECRET=webhook_secret,
+        s3,
+        server,
+        buckets,
+        RECORDING_WEBHOOK_URLS=receiver.url,
+        RECORDING_WEBHOOK_SECRET=webhook_secret,
         AWS_SECRET_ACCESS_KEY=aws_secret,
-    )  # fmt: skip
+    )
     try:
         with dg.DagsterInstance.ephemeral() as instance:
             runs = [
@@ -284,9 +290,12 @@ def test_httpx_request_log_lines_carry_no_presigned_signature(caplog, level):
 
         async def fetch():
             client = GenesysClient(
-                api_base_url=server.base_url, login_base_url=server.base_url,
-                client_id="c", client_secret=Secret("s"), requests_per_minute=None,
-            )  # fmt: skip
+                api_base_url=server.base_url,
+                login_base_url=server.base_url,
+                client_id="c",
+                client_secret=Secret("s"),
+                requests_per_minute=None,
+            )
             async with client:
                 return await client.download(url, digest.update)
 

@@ -18,6 +18,7 @@ import inspect
 import json
 import pathlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -28,10 +29,19 @@ import PureCloudPlatformClientV2 as PureCloud
 _LIST = re.compile(r"list\[(.+)\]$")
 _DICT = re.compile(r"dict\((\w+), (.+)\)$")
 # JSON kinds each SDK scalar accepts (bool is an int in Python, so it is refused apart).
-_SCALARS = {
-    "str": str, "int": int, "long": int, "float": (int, float), "bool": bool, "date": str, "datetime": str
-}  # fmt: skip
-_PARSERS = {"date": date.fromisoformat, "datetime": datetime.fromisoformat}
+_SCALARS: dict[str, type | tuple[type, ...]] = {
+    "str": str,
+    "int": int,
+    "long": int,
+    "float": (int, float),
+    "bool": bool,
+    "date": str,
+    "datetime": str,
+}
+_PARSERS: dict[str, Callable[[Any], object]] = {
+    "date": date.fromisoformat,
+    "datetime": datetime.fromisoformat,
+}
 
 
 @functools.cache
@@ -107,9 +117,9 @@ class SdkEndpoint:
     def of(cls, api: str, name: str) -> SdkEndpoint:
         function = getattr(getattr(PureCloud, api), name)
         source = inspect.getsource(function)
-        path = re.search(r"resource_path = '([^']+)'", source)[1]
-        method = re.search(r"call_api\(resource_path, '(\w+)'", source)[1]
-        answer = re.search(r"response_type=(?:'([^']+)'|None)", source)[1]
+        path = _group(r"resource_path = '([^']+)'", source, name)
+        method = _group(r"call_api\(resource_path, '(\w+)'", source, name)
+        answer = _group(r"response_type=(?:'([^']+)'|None)", source, name)  # None: the method answers nothing
         body = inspect.signature(function).parameters.get("body")
         body_type = body.annotation.strip("'") if body is not None else None
         if body is None and (optional := re.search(r":param (\w+) body:", source)):
@@ -210,6 +220,22 @@ def documented_nulls(exchanges: list[Exchange]) -> list[str]:
     return found
 
 
+def _group(pattern: str, source: str, name: str) -> Any:
+    """The first group of ``pattern`` in an SDK method's source (None where the group matched nothing)."""
+    found = re.search(pattern, source)
+    if found is None:
+        raise LookupError(f"the SDK's {name} source has no {pattern!r}")
+    return found[1]
+
+
+def _fstring_piece(part: ast.expr, constants: dict[str, Any]) -> str:
+    """A piece of an f-string: its text, a module constant's value, or ``x`` for any other field."""
+    if isinstance(part, ast.Constant):
+        return str(part.value)
+    name = getattr(part.value, "id", None) if isinstance(part, ast.FormattedValue) else None
+    return str(constants.get(name, "x")) if name is not None else "x"
+
+
 def platform_paths(directory: pathlib.Path) -> set[str]:
     """Every ``/api/v2`` path literal in the modules of ``directory``; f-string fields become ``x``, module
     constants their value (``f"{JOBS_PATH}/{job_id}"`` -> ``/api/v2/.../jobs/x``)."""
@@ -228,11 +254,7 @@ def platform_paths(directory: pathlib.Path) -> set[str]:
         }
         for node in ast.walk(tree):
             if isinstance(node, ast.JoinedStr):
-                text = "".join(
-                    str(part.value) if isinstance(part, ast.Constant)
-                    else str(constants.get(getattr(part.value, "id", None), "x"))
-                    for part in node.values
-                )  # fmt: skip
+                text = "".join(_fstring_piece(part, constants) for part in node.values)
             elif isinstance(node, ast.Constant) and isinstance(node.value, str):
                 text = "" if id(node) in in_fstrings else node.value
             else:

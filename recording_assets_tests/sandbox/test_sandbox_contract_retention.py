@@ -1,4 +1,4 @@
-"""Issue 14's endpoints in the SDK's shapes (the strict walker of ``sdk_shape``), and the sandbox's retention
+"""The retention features' endpoints in the SDK's shapes (the strict walker of ``sdk_shape``), and the sandbox's retention
 behaviour: restorations that take time and spend a quota, protection that blocks the org's own retention
 deletes, orphans, settings, annotations with a SecurePause among them."""
 
@@ -55,16 +55,23 @@ def test_retention_endpoints_answer_in_the_sdks_shapes(sandbox_factory, fake_clo
         ids = [first.conversation_id, third.conversation_id]
         assert await retention.protect(ids, protect=True) == 1
         protected = await product.transport.api(
-            "POST", "/api/v2/recordings/deletionprotection", family="recording.protection",
+            "POST",
+            "/api/v2/recordings/deletionprotection",
+            family="recording.protection",
             json={"conversationIds": ids},
-        )  # fmt: skip
+        )
         assert {p["id"] for p in protected.json()} == set(ids)
         await retention.protect([third.conversation_id], protect=False)
         orphans = await retention.orphans(page_size=10)
         assert len(orphans) > 10 and all(o.created_time for o in orphans)
         assert await retention.batch_url_ttl_s() == 3600
-        notes = [a for c in sandbox.org.conversations_for_day(YESTERDAY)[:40] for r in c.recordings
-                 if r.media == "audio" for a in await retention.annotations(r.conversation_id, r.id)]  # fmt: skip
+        notes = [
+            a
+            for c in sandbox.org.conversations_for_day(YESTERDAY)[:40]
+            for r in c.recordings
+            if r.media == "audio"
+            for a in await retention.annotations(r.conversation_id, r.id)
+        ]
         assert "SecurePause" in {a.reason for a in notes}
         assert await retention.annotations(available.conversation_id, available.id) is not None
         await retention.expiring(2, page_size=50)

@@ -177,8 +177,13 @@ def test_dialects_parse_by_name_or_fields_and_refuse_what_they_do_not_know():
         total_hits="approximate", media_redirects=2
     )
     assert DIALECTS["independent"].differences().keys() == {
-        "recording_flags", "screen_flags", "batch_unavailable", "total_hits", "timestamps", "media_redirects"
-    }  # fmt: skip
+        "recording_flags",
+        "screen_flags",
+        "batch_unavailable",
+        "total_hits",
+        "timestamps",
+        "media_redirects",
+    }
     with pytest.raises(ValueError, match="recording_flags"):
         Dialect(recording_flags="both")
     with pytest.raises(ValueError, match="field=value"):

@@ -34,7 +34,7 @@ def test_recordingmetadata_lists_every_recording_of_a_conversation(api):
     assert response.status_code == 200
     items = response.json()
     assert [m["id"] for m in items] == [r.id for r in conv.recordings]
-    for item, rec in zip(items, conv.recordings):
+    for item, rec in zip(items, conv.recordings, strict=True):
         assert item["conversationId"] == conv.id and item["sessionId"] == rec.session_id
         assert item["media"] == rec.media and item["fileState"] == rec.file_state
         assert item["endTime"] and item["deleteDate"] and item["region"]

@@ -60,6 +60,7 @@ def _defs(webhooks: WebhookResource) -> dg.Definitions:
 def _tick(defs: dg.Definitions, instance, cursor):
     sensor = defs.resolve_sensor_def("archive_failure_webhooks")
     repository = defs.get_repository_def()
+    assert defs.resources is not None
     resources = {"webhooks": defs.resources["webhooks"]}
     with dg.build_sensor_context(
         instance=instance, cursor=cursor, repository_def=repository, resources=resources

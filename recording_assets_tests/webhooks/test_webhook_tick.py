@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 
@@ -25,10 +26,16 @@ DAY = "2026-11-20"
 
 def _manifest(archived: int) -> pa.Table:
     rows = [
-        {"conversation_id": f"c{i}", "recording_id": f"r{i}", "state": "archived", "sha256": f"{i:064x}",
-         "size_bytes": 10, "storage_uri": f"s3://archive/recordings/c{i}/r{i}.wav"}
+        {
+            "conversation_id": f"c{i}",
+            "recording_id": f"r{i}",
+            "state": "archived",
+            "sha256": f"{i:064x}",
+            "size_bytes": 10,
+            "storage_uri": f"s3://archive/recordings/c{i}/r{i}.wav",
+        }
         for i in range(archived)
-    ]  # fmt: skip
+    ]
     columns = MANIFEST.names
     return pa.Table.from_pylist([{name: r.get(name) for name in columns} for r in rows], schema=MANIFEST)
 
@@ -43,8 +50,12 @@ def day_with_events(s3_client, bucket_names):
         s3_client.put_object(Bucket=manifest_bucket, Key=key, Body=to_parquet_bytes(_manifest(archived)))
         materialised = dg.AssetMaterialization(asset_key="recording_manifest", partition=DAY)
         instance.report_runless_asset_event(materialised)
-        s3 = S3Resource(endpoint_url=s3_client.meta.endpoint_url, region_name="us-east-1",
-                        aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+        s3 = S3Resource(
+            endpoint_url=s3_client.meta.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
         return ArchiveResource(s3=s3, archive_bucket=archive_bucket, manifest_bucket=manifest_bucket)
 
     return make
@@ -123,24 +134,30 @@ def test_a_slow_receiver_gets_what_the_budget_allows_each_tick_and_nothing_twice
     assert len(receiver.seen) == 60 and set(receiver.seen.values()) == {1} and receiver.requests == 60
 
 
-@contextmanager
-def _ticks(day_with_events, webhooks: WebhookResource, archived: int, log_handler=None):
+class _Ticks:
     """``tick(at)`` evaluates the sensor at wall-clock ``at`` on the cursor the previous tick left;
-    returns (cursor state, summary)."""
-    cursor = None
+    returns (cursor state, summary). ``tick.instance`` is the instance it evaluates on."""
 
-    def tick(at: float):
-        nonlocal cursor
-        context = dg.build_sensor_context(instance=instance, cursor=cursor)
-        if log_handler is not None:
-            context.log.addHandler(log_handler)  # the sensor's own logger, as the daemon stores it
-        cursor, summary = manifest_webhooks_tick(context, webhooks, archive, now=lambda: at)
+    def __init__(self, instance: dg.DagsterInstance, webhooks: WebhookResource, archive, log_handler) -> None:
+        self.instance = instance
+        self._webhooks = webhooks
+        self._archive = archive
+        self._log_handler = log_handler
+        self._cursor: str | None = None
+
+    def __call__(self, at: float):
+        context = dg.build_sensor_context(instance=self.instance, cursor=self._cursor)
+        if self._log_handler is not None:
+            context.log.addHandler(self._log_handler)  # the sensor's own logger, as the daemon stores it
+        cursor, summary = manifest_webhooks_tick(context, self._webhooks, self._archive, now=lambda: at)
+        self._cursor = cursor
         return json.loads(cursor), summary
 
+
+@contextmanager
+def _ticks(day_with_events, webhooks: WebhookResource, archived: int, log_handler=None) -> Iterator[_Ticks]:
     with dg.DagsterInstance.ephemeral() as instance:
-        archive = day_with_events(instance, archived=archived)
-        tick.instance = instance
-        yield tick
+        yield _Ticks(instance, webhooks, day_with_events(instance, archived=archived), log_handler)
 
 
 def test_an_endpoint_that_answers_503_is_paused_and_resumed(day_with_events):
