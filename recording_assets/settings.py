@@ -47,6 +47,8 @@ RESTORE_ARCHIVED, RESTORE_CAP = "RECORDING_RESTORE_ARCHIVED", "RECORDING_RESTORE
 PROTECT_UNTIL_ARCHIVED = "RECORDING_PROTECT_UNTIL_ARCHIVED"
 ANNOTATIONS = "RECORDING_ANNOTATIONS"
 EXPIRY_RADAR_DAYS = "RECORDING_EXPIRY_RADAR_DAYS"
+SSE = "RECORDING_SSE"
+KMS_KEY_ID = "RECORDING_KMS_KEY_ID"
 POOL_LIMIT = "RECORDING_GENESYS_POOL_LIMIT"
 CODE_URL = "RECORDING_CODE_URL"
 CODE_BRANCH = "RECORDING_CODE_BRANCH"
@@ -153,6 +155,34 @@ def genesys_endpoints(environ: Mapping[str, str] | None = None) -> dict[str, str
         for name in (REGION, API_BASE_URL, LOGIN_BASE_URL)
         if env.get(name, "").strip()
     }
+
+
+@dataclass(frozen=True)
+class EncryptionSettings:
+    """Server-side encryption of every object written: AES256 (S3-managed keys) or aws:kms with a key."""
+
+    sse: str = "AES256"
+    kms_key_id: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> EncryptionSettings:
+        env = environment(environ)
+        sse = env.get(SSE, "").strip() or cls.sse
+        key = env.get(KMS_KEY_ID, "").strip() or None
+        if sse not in ("AES256", "aws:kms"):
+            raise ConfigError(f"{SSE}={sse!r} is not supported: use AES256 or aws:kms")
+        if sse == "aws:kms" and not key:
+            raise ConfigError(f"{SSE} is aws:kms but {KMS_KEY_ID} is not set: set the KMS key id or ARN")
+        return cls(sse, key)
+
+
+def environment_connection(environ: Mapping[str, str] | None = None) -> GenesysSettings | None:
+    """The Genesys connection the environment binds, or None where it binds no credentials (a test that
+    builds its resources by hand); a malformed one fails naming the variable."""
+    env = environment(environ)
+    if not (env.get(CLIENT_ID, "").strip() and env.get(CLIENT_SECRET, "").strip()):
+        return None
+    return GenesysSettings.from_env(env)
 
 
 def aws_region(environ: Mapping[str, str] | None = None) -> str | None:

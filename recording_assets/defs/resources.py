@@ -30,10 +30,17 @@ from recording_assets.settings import (
     REGION,
     WEBHOOK_SECRET,
     ConfigError,
+    EncryptionSettings,
     GenesysSettings,
     Settings,
     StorageSettings,
+    WebhookSettings,
+    environment,
+    environment_connection,
     genesys_endpoints,
+)
+from recording_assets.settings import (
+    AWS_ENDPOINT_URL as AWS_ENDPOINT_VARIABLE,
 )
 
 ORG_REQUESTS_PER_MINUTE = 300  # per OAuth token (docs/genesys-api.md §7)
@@ -70,6 +77,22 @@ class GenesysCloudResource(dg.ConfigurableResource):
         }
         return GenesysSettings.from_env({**genesys_endpoints(), **{n: v for n, v in given.items() if v}})
 
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # When a run starts, before any request: the credentials and hosts are the deployment's. A run config
+        # that points them elsewhere (or at another variable) would send the OAuth secret to that host.
+        bound = environment_connection()
+        if bound is not None:
+            ours = self.settings()
+            refuse_overrides(
+                "genesys",
+                {
+                    "client_id": ours.client_id == bound.client_id,
+                    "client_secret": ours.client_secret == bound.client_secret,
+                    "api_base_url / region": ours.api_base_url == bound.api_base_url,
+                    "login_base_url / region": ours.login_base_url == bound.login_base_url,
+                },
+            )
+
     def run_budget(self, concurrent_runs: int = 1) -> float:
         """Requests per minute for one run when ``concurrent_runs`` runs share the token."""
         if self.requests_per_minute:
@@ -98,8 +121,6 @@ class ArchiveResource(dg.ConfigurableResource):
     manifest_bucket: str = Field(
         description="bucket for manifests, metadata, outcomes and audit (RECORDING_MANIFEST_BUCKET)"
     )
-    sse: str = Field(default="AES256", description="server-side encryption: AES256 or aws:kms")
-    kms_key_id: str | None = Field(default=None, description="KMS key id or ARN when sse is aws:kms")
     conditional_writes: Literal["probe", "trust", "head-first"] = Field(
         default="probe",
         description="create-only writes rely on S3 refusing If-None-Match: * (412). probe = ask each bucket "
@@ -182,17 +203,29 @@ class ArchiveResource(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # When a run starts, before any step talks to Genesys: a malformed bucket name or knob fails the run
         # here, naming it, instead of failing late with a botocore error.
-        self.storage_settings()
+        storage = self.storage_settings()
+        bound = StorageSettings.from_env() if _binds(ARCHIVE_BUCKET, MANIFEST_BUCKET) else None
+        if bound is not None:
+            refuse_overrides(
+                "archive",
+                {
+                    "archive_bucket": storage.archive_bucket == bound.archive_bucket,
+                    "manifest_bucket": storage.manifest_bucket == bound.manifest_bucket,
+                },
+            )
+        if _binds(AWS_ENDPOINT_VARIABLE):
+            refuse_overrides(
+                "s3", {"endpoint_url": storage.endpoint_url == StorageSettings.endpoint_from_env()}
+            )
+        self.encryption()
         self.config()
 
     def encryption(self) -> Encryption:
-        if self.sse == "AES256":
-            return Encryption.aes256()
-        if self.sse == "aws:kms":
-            if not self.kms_key_id:
-                raise ConfigError("sse is aws:kms but kms_key_id is not set: set the KMS key id or ARN")
-            return Encryption.kms(self.kms_key_id)
-        raise ConfigError(f"sse={self.sse!r} is not supported: use AES256 or aws:kms")
+        """RECORDING_SSE / RECORDING_KMS_KEY_ID: the deployment's alone (not a field, so no run config)."""
+        settings = EncryptionSettings.from_env()
+        if settings.sse == "aws:kms" and settings.kms_key_id:
+            return Encryption.kms(settings.kms_key_id)
+        return Encryption.aes256()
 
     def archive_store(self) -> ArchiveStore:
         return self._store(self.archive_bucket)
@@ -245,6 +278,33 @@ class WebhookResource(dg.ConfigurableResource):
     give_up_after_hours: float = Field(
         default=72.0, gt=0, description="an event undelivered this long after queueing is dropped, loudly"
     )
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # Where events go and what signs them are the deployment's: a run config that adds a URL would
+        # get events signed with the real secret; one that changes the secret would sign forgeries.
+        bound = WebhookSettings.from_env()
+        checks = {}
+        if bound.urls:
+            checks["urls"] = tuple(self.urls) == bound.urls
+        if bound.secret_set:
+            checks["secret"] = self.secret == environment().get(WEBHOOK_SECRET, "").strip()
+        refuse_overrides("webhooks", checks)
+
+
+def refuse_overrides(resource: str, same_as_environment: dict[str, bool]) -> None:
+    """Fail the run, before anything is sent, when a field the environment binds was changed (run config
+    from the Launchpad, or another variable named there). The message names the fields, never a value."""
+    changed = [name for name, same in same_as_environment.items() if not same]
+    if changed:
+        raise ConfigError(
+            f"resource {resource!r}: {', '.join(changed)} come from the environment only and cannot be changed "
+            "by run config; remove them from the run's config (set the variables in the deployment instead)"
+        )
+
+
+def _binds(*names: str) -> bool:
+    env = environment()
+    return all(env.get(name, "").strip() for name in names)
 
 
 def build_resources(settings: Settings) -> dict:

@@ -7,7 +7,6 @@ endpoint, so a repeated tick requests nothing new). That run posts the event and
 about an hour; one that never succeeds stays a failed run in the UI, where it can be re-executed.
 """
 
-import json
 import time
 
 import dagster as dg
@@ -24,7 +23,7 @@ RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_p
 
 class WebhookDeliveryConfig(dg.Config):
     endpoint: int = Field(description="position in RECORDING_WEBHOOK_URLS (the URL stays out of run config)")
-    event: str = Field(description="the event to send, as JSON")
+    failed_run: str = Field(description="id of the failed archive run to report; the event is built from it")
 
 
 @dg.op(retry_policy=dg.RetryPolicy(max_retries=7, delay=30, backoff=dg.Backoff.EXPONENTIAL))
@@ -39,7 +38,7 @@ def deliver_webhook(context: dg.OpExecutionContext, config: WebhookDeliveryConfi
         raise dg.Failure(
             "RECORDING_WEBHOOK_SECRET is not set: events are only sent signed", allow_retries=False
         )
-    url, event = webhooks.urls[config.endpoint], Event.from_json(json.loads(config.event))
+    url, event = webhooks.urls[config.endpoint], failure_event(context.instance, config.failed_run)
     with httpx.Client() as client:
         result = post(client, url=url, secret=webhooks.secret, event=event, timestamp=int(time.time()),
                       timeout_s=webhooks.timeout_s)  # fmt: skip
@@ -58,6 +57,29 @@ def is_archive_run(run: dg.DagsterRun) -> bool:
     return run.job_name == ARCHIVE_JOB or bool(set(ARCHIVE_ASSETS) & set(run.asset_selection or ()))
 
 
+def failure_event(instance: dg.DagsterInstance, run_id: str) -> Event:
+    """``recording.archive.failed`` for ``run_id``, built from what the instance recorded of it: a run that
+    is not a failed archive run is refused, so a run config cannot make the secret sign anything else."""
+    run = instance.get_run_by_id(run_id)
+    if run is None or run.status != dg.DagsterRunStatus.FAILURE or not is_archive_run(run):
+        raise dg.Failure(
+            f"run {run_id!r} is not a failed archive run: nothing to report", allow_retries=False
+        )
+    steps = [
+        record.event_log_entry.dagster_event
+        for record in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_FAILURE).records
+    ]
+    failure = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records
+    last = failure[-1].event_log_entry.dagster_event if failure else None
+    message = last.message if last is not None else None
+    return archive_failed_event(
+        run_id=run.run_id,
+        job_name=run.job_name,
+        partition=_partition(run),
+        error=_error_summary(steps, message),
+    )
+
+
 def _user_error(error) -> str:
     """The error our code raised, not Dagster's wrapper around it ("Error occurred while executing op")."""
     while error.cause is not None and error.cls_name.startswith("Dagster"):
@@ -65,13 +87,13 @@ def _user_error(error) -> str:
     return error.message
 
 
-def _error_summary(context: dg.RunFailureSensorContext) -> str:
+def _error_summary(step_failures, run_failure_message: str | None) -> str:
     steps = [
         f"{event.step_key}: {_user_error(event.step_failure_data.error)}"
-        for event in context.get_step_failure_events()
-        if event.step_failure_data.error is not None
+        for event in step_failures
+        if event is not None and event.step_failure_data.error is not None
     ]
-    return "; ".join(steps) or (context.failure_event.message or "the run failed")
+    return "; ".join(steps) or (run_failure_message or "the run failed")
 
 
 def _partition(run: dg.DagsterRun) -> str | None:
@@ -96,14 +118,13 @@ def build_failure_webhook_sensor() -> dg.SensorDefinition:
             return dg.SkipReason(f"run {run.run_id} of {run.job_name} archives nothing")
         if not webhooks.urls or not webhooks.secret:
             return dg.SkipReason("no webhook endpoints or no RECORDING_WEBHOOK_SECRET configured")
-        event = archive_failed_event(
-            run_id=run.run_id, job_name=run.job_name, partition=_partition(run), error=_error_summary(context)
-        )
-        config = {"endpoint": 0, "event": json.dumps(event.to_json())}
+        event = failure_event(context.instance, run.run_id)  # what the delivery run will build again
         return [
             dg.RunRequest(
                 run_key=f"{event.msg_id}:{index}",
-                run_config={"ops": {"deliver_webhook": {"config": {**config, "endpoint": index}}}},
+                run_config={
+                    "ops": {"deliver_webhook": {"config": {"endpoint": index, "failed_run": run.run_id}}}
+                },
                 tags={"recording/failed_run": run.run_id},
             )
             for index in range(len(webhooks.urls))

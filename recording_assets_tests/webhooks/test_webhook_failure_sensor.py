@@ -4,8 +4,6 @@ loopback receiver that verifies the event with ``standardwebhooks``."""
 
 from __future__ import annotations
 
-import json
-
 import dagster as dg
 import pytest
 
@@ -123,17 +121,46 @@ def test_without_endpoints_the_sensor_requests_nothing():
 
 def test_a_delivery_to_a_dead_endpoint_fails_the_attempt_so_dagster_retries_it():
     url = f"http://127.0.0.1:{refused_port()}/hook?token=receiver-token"
-    event = archive_failed_event(run_id="r1", job_name=JOB_NAME, partition=DAY, error="boom")
     webhooks = WebhookResource(urls=[url], secret=SECRET)
-    context = dg.build_op_context(resources={"webhooks": webhooks})
-    with pytest.raises(dg.Failure) as caught:
-        deliver_webhook(context, WebhookDeliveryConfig(endpoint=0, event=json.dumps(event.to_json())))
-    message = str(caught.value)
-    assert caught.value.allow_retries and "ConnectError" in message and "token" not in message
-    # An endpoint removed since the run was requested cannot succeed by retrying: it says so at once.
-    with pytest.raises(dg.Failure, match="endpoint 1 is not configured") as caught:
-        deliver_webhook(context, WebhookDeliveryConfig(endpoint=1, event=json.dumps(event.to_json())))
-    assert not caught.value.allow_retries
+    with dg.DagsterInstance.ephemeral() as instance:
+        failed = (
+            _defs(webhooks)
+            .resolve_job_def(JOB_NAME)
+            .execute_in_process(instance=instance, partition_key=DAY, raise_on_error=False)
+        )
+        context = dg.build_op_context(resources={"webhooks": webhooks}, instance=instance)
+        with pytest.raises(dg.Failure) as caught:
+            deliver_webhook(context, WebhookDeliveryConfig(endpoint=0, failed_run=failed.run_id))
+        message = str(caught.value)
+        assert caught.value.allow_retries and "ConnectError" in message and "token" not in message
+        # An endpoint removed since the run was requested cannot succeed by retrying: it says so at once.
+        with pytest.raises(dg.Failure, match="endpoint 1 is not configured") as caught:
+            deliver_webhook(context, WebhookDeliveryConfig(endpoint=1, failed_run=failed.run_id))
+        assert not caught.value.allow_retries
+
+
+def test_a_delivery_run_signs_only_what_the_instance_says_failed(receivers):
+    """Run config names a run, never an event: a run that did not fail, or that archives nothing, or that
+    does not exist is refused before anything is signed or sent."""
+    webhooks = WebhookResource(urls=[receivers[0].url], secret=SECRET)
+    defs = _defs(webhooks)
+    with dg.DagsterInstance.ephemeral() as instance:
+        other = defs.resolve_job_def("some_other_job").execute_in_process(
+            instance=instance, raise_on_error=False
+        )
+        context = dg.build_op_context(resources={"webhooks": webhooks}, instance=instance)
+        for run_id in (other.run_id, "no-such-run"):
+            with pytest.raises(dg.Failure, match="is not a failed archive run") as caught:
+                deliver_webhook(context, WebhookDeliveryConfig(endpoint=0, failed_run=run_id))
+            assert not caught.value.allow_retries
+        with pytest.raises(dg.DagsterInvalidConfigError, match="event"):
+            forged = {"endpoint": 0, "failed_run": other.run_id, "event": '{"type": "recording.archived"}'}
+            webhook_delivery.execute_in_process(
+                run_config={"ops": {"deliver_webhook": {"config": forged}}},
+                resources={"webhooks": webhooks},
+                instance=instance,
+            )
+    assert receivers[0].payloads == {}
 
 
 def test_a_failed_ui_launch_of_an_archive_asset_counts_as_an_archive_run():
