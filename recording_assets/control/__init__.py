@@ -1,7 +1,8 @@
-"""Live recording control for operators: the ``calls`` / ``recording`` CLI commands, the
-``recording_control`` Dagster job, and the control audit trail they both write.
+"""Live recording control for operators, knowing nothing of argparse or Dagster.
 
-``actions`` (what to do and how each answer maps to an outcome) and ``audit`` (one JSON object per
-event in S3) know nothing of argparse or Dagster; ``cli`` and ``job`` are thin shells over them.
-Import the submodules directly: this package imports nothing, so the CLI stays quick to start.
+``actions`` (what to do and how each answer maps to an outcome) and ``audit`` (the control audit trail:
+one JSON object per event in S3). Two thin shells drive them and both write that trail: the ``calls`` /
+``recording`` CLI commands (``tools/control_cli.py`` and ``tools/control_commands.py``) and the
+``recording_control`` Dagster job (``defs/control.py``). Import the submodules directly: this package
+imports nothing, so the CLI stays quick to start.
 """

@@ -35,7 +35,8 @@ def days_at_risk(context: dg.ScheduleEvaluationContext) -> list[str]:
 @contextmanager
 def known_beta_backfill_policy() -> Iterator[dg.BackfillPolicy]:
     """The policy, for assets decorated inside the block: ``backfill_policy=`` is a beta parameter in 1.13
-    and warns at every load; we rely on it knowingly, so its notice need not repeat."""
+    and warns at every load (docs/dagster-platform.md §4); we rely on it knowingly, so its notice need not
+    repeat."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.BetaWarning)
         yield backfill_policy()

@@ -1,7 +1,7 @@
 """Freshness of a given day, which Dagster's FreshnessPolicy cannot say.
 
 A FreshnessPolicy judges the latest materialisation of *any* partition, so a re-sweep of an older day
-makes it pass while yesterday failed (docs/dagster-platform.md, freshness; https://github.com/dagster-io/dagster/discussions/34023). The ``yesterday_archived`` check
+makes it pass while yesterday failed (docs/dagster-platform.md §3). The ``yesterday_archived`` check
 asks the instance about one partition: the latest day whose deadline has passed (yesterday after
 RECORDING_FRESHNESS_DEADLINE local time, the day before until then) must have a ``recording_manifest``
 materialisation written after that day ended. The ``check_freshness`` schedule runs it at the deadline

@@ -81,7 +81,9 @@ def build_expiry_radar(timezone_name: str, *, pool_limit: int = 1) -> dg.AssetsD
             check_name=RADAR_CHECK,
             passed=report.total == 0,
             severity=dg.AssetCheckSeverity.ERROR,
-            description=None if report.total == 0 else (
+            description=None
+            if report.total == 0
+            else (
                 f"{report.total} recordings expire within {days} days and are not archived: run those days "
                 "(the archive schedule does so on its next tick); ARCHIVED ones need restore_archived"
             ),
@@ -89,7 +91,7 @@ def build_expiry_radar(timezone_name: str, *, pool_limit: int = 1) -> dg.AssetsD
                 DAYS_AT_RISK: dg.MetadataValue.json(per_day),
                 "examples": dg.MetadataValue.json(examples[:20]),
             },
-        )  # fmt: skip
+        )
 
     return recording_expiry_radar
 
@@ -125,7 +127,7 @@ def build_recording_orphans(
                 "orphans_listed": len(orphans),
                 "uri": dg.MetadataValue.text(uri),
                 "api_requests": stats.api_requests,
-            }  # fmt: skip
+            }
         )
 
     return recording_orphans
@@ -137,12 +139,20 @@ def retention_jobs_and_schedules(radar, orphans, cron: str, timezone_name: str):
     radar_job = dg.define_asset_job(names.RADAR_JOB, selection=dg.AssetSelection.assets(radar))
     orphans_job = dg.define_asset_job(names.ORPHANS_JOB, selection=dg.AssetSelection.assets(orphans))
     radar_schedule = dg.ScheduleDefinition(
-        name="expiry_radar_daily", job=radar_job, cron_schedule=cron, execution_timezone=timezone_name,
+        name="expiry_radar_daily",
+        job=radar_job,
+        cron_schedule=cron,
+        execution_timezone=timezone_name,
         default_status=dg.DefaultScheduleStatus.RUNNING,
-    )  # fmt: skip
+    )
 
-    @dg.schedule(name="orphans_daily", job=orphans_job, cron_schedule=cron, execution_timezone=timezone_name,
-                 default_status=dg.DefaultScheduleStatus.RUNNING)  # fmt: skip
+    @dg.schedule(
+        name="orphans_daily",
+        job=orphans_job,
+        cron_schedule=cron,
+        execution_timezone=timezone_name,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+    )
     def orphans_schedule(context: dg.ScheduleEvaluationContext):
         day = (context.scheduled_execution_time - timedelta(days=1)).date().isoformat()
         return dg.RunRequest(run_key=f"orphans:{day}", partition_key=day)
@@ -159,15 +169,20 @@ def build_restored_sensor() -> dg.SensorDefinition:
     until a run finds them RESTORED and archives them. Cursor: the last materialisation read and the days
     still restoring, so each tick reads only new materialisations."""
 
-    @dg.sensor(name=RESTORED_SENSOR, job_name=names.ARCHIVE_JOB, minimum_interval_seconds=RESTORED_CHECK_EVERY_S,
-               default_status=dg.DefaultSensorStatus.RUNNING)  # fmt: skip
+    @dg.sensor(
+        name=RESTORED_SENSOR,
+        job_name=names.ARCHIVE_JOB,
+        minimum_interval_seconds=RESTORED_CHECK_EVERY_S,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )
     def restored_recordings(context: dg.SensorEvaluationContext):
         state = json.loads(context.cursor) if context.cursor else {"after": None, "days": []}
         days = set(state["days"])
         records = context.instance.fetch_materializations(
             dg.AssetRecordsFilter(names.AUDIO, after_storage_id=state["after"]),
-            limit=1000, ascending=True,
-        ).records  # fmt: skip
+            limit=1000,
+            ascending=True,
+        ).records
         for record in records:
             materialization = record.asset_materialization
             restoring = materialization.metadata.get("state_restoring") if materialization else None
@@ -177,8 +192,11 @@ def build_restored_sensor() -> dg.SensorDefinition:
             state["after"] = record.storage_id
         bucket = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H")
         for day in sorted(days):
-            yield dg.RunRequest(run_key=f"restored:{day}@{bucket}", partition_key=day,
-                                tags={"recording_assets/kind": "restored"})  # fmt: skip
+            yield dg.RunRequest(
+                run_key=f"restored:{day}@{bucket}",
+                partition_key=day,
+                tags={"recording_assets/kind": "restored"},
+            )
         context.update_cursor(json.dumps({"after": state["after"], "days": sorted(days)}))
 
     return restored_recordings

@@ -43,7 +43,7 @@ def build_reverify(partitions_def: dg.TimeWindowPartitionsDefinition):
     """The check, the job that runs only it, and the weekly schedule over the last 30 days."""
     with warnings.catch_warnings():
         # partitions_def on an asset check is a preview parameter; one partition per day is what lets the
-        # check run for any day (docs/dagster-platform.md, checks on partitioned assets).
+        # check run for any day (docs/dagster-platform.md §2).
         warnings.simplefilter("ignore", dg.PreviewWarning)
 
         @dg.asset_check(

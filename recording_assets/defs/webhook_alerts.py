@@ -40,8 +40,14 @@ def deliver_webhook(context: dg.OpExecutionContext, config: WebhookDeliveryConfi
         )
     url, event = webhooks.urls[config.endpoint], failure_event(context.instance, config.failed_run)
     with httpx.Client() as client:
-        result = post(client, url=url, secret=webhooks.secret, event=event, timestamp=int(time.time()),
-                      timeout_s=webhooks.timeout_s)  # fmt: skip
+        result = post(
+            client,
+            url=url,
+            secret=webhooks.secret,
+            event=event,
+            timestamp=int(time.time()),
+            timeout_s=webhooks.timeout_s,
+        )
     if not result.ok:
         raise dg.Failure(f"webhook {event.msg_id} ({event.type}) to {where(url)} failed: {result.error}")
     context.log.info(f"webhook {event.msg_id} ({event.type}) delivered to {where(url)}, HTTP {result.status}")

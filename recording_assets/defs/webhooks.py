@@ -48,8 +48,14 @@ def sender(webhooks: WebhookResource, client: httpx.Client):
 
     def send(url: str, event: Event, seconds_left: float):
         timeout = min(webhooks.timeout_s, seconds_left)
-        return post(client, url=url, secret=webhooks.secret or "", event=event, timestamp=int(time.time()),
-                    timeout_s=timeout)  # fmt: skip
+        return post(
+            client,
+            url=url,
+            secret=webhooks.secret or "",
+            event=event,
+            timestamp=int(time.time()),
+            timeout_s=timeout,
+        )
 
     return send
 
@@ -89,9 +95,13 @@ def manifest_webhooks_tick(context, webhooks: WebhookResource, archive: ArchiveR
 
     with httpx.Client() as client:
         owed, tally = drain(
-            owed, paused, sender(webhooks, client), now=wall, remaining=remaining,
+            owed,
+            paused,
+            sender(webhooks, client),
+            now=wall,
+            remaining=remaining,
             give_up_after_s=webhooks.give_up_after_hours * 3600,
-        )  # fmt: skip
+        )
     for url, pause in paused.items():
         context.log.warning(f"webhook endpoint {where(url)} paused: {pause['failures']} failures in a row")
     for item in tally.given_up:

@@ -54,8 +54,15 @@ async def collect(
                 raise
             except GenesysApiError:
                 return key, None
-            return key, [{"reason": a.reason, "type": a.type, "location_ms": a.location_ms,
-                          "duration_ms": a.duration_ms} for a in found]  # fmt: skip
+            return key, [
+                {
+                    "reason": a.reason,
+                    "type": a.type,
+                    "location_ms": a.location_ms,
+                    "duration_ms": a.duration_ms,
+                }
+                for a in found
+            ]
 
     fetched = dict(await asyncio.gather(*(one(k) for k in wanted)))
     merged = {k: v for k, v in earlier.items()}

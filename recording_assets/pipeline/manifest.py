@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from recording_assets.pipeline.states import State
+from recording_assets.pipeline.states import IN_ARCHIVE, State
 from recording_assets.pipeline.tables import MANIFEST
 
 _MEDIA_BY_TYPE = {"audio": "audio", "video": "screen"}
@@ -43,7 +43,7 @@ def manifest_table(
 
     kept = pa.table({name: sorted_column(name) for name in _KEPT_AS_IS})
     state = sorted_column("state")
-    in_archive = pc.is_in(state, value_set=pa.array(_IN_ARCHIVE))
+    in_archive = pc.is_in(state, value_set=pa.array(IN_ARCHIVE))
     # Each outcome's conversation row (null where the metadata does not hold it); list columns cannot be
     # the payload of an Arrow join, so the rows are taken by index instead.
     found = pc.index_in(kept["conversation_id"], value_set=metadata["conversation_id"])
@@ -72,7 +72,6 @@ def manifest_table(
     return pa.table({name: columns[name] for name in MANIFEST.names}, schema=MANIFEST)
 
 
-_IN_ARCHIVE = [state.value for state in State if state.in_archive]
 _FROM_CONVERSATION = (
     "conversation_start",
     "conversation_end",
@@ -85,9 +84,18 @@ _FROM_CONVERSATION = (
 METADATA_COLUMNS = ("conversation_id", *_FROM_CONVERSATION)
 _KEPT_AS_IS = ("conversation_id", "recording_id", "content_type", "container")
 OUTCOMES_COLUMNS = (
-    "conversation_id", "recording_id", "state", "reason", "sha256", "size_bytes", "content_type", "container",
-    "storage_uri", "archived_at", "archived_run_id",
-)  # fmt: skip
+    "conversation_id",
+    "recording_id",
+    "state",
+    "reason",
+    "sha256",
+    "size_bytes",
+    "content_type",
+    "container",
+    "storage_uri",
+    "archived_at",
+    "archived_run_id",
+)
 
 
 def _annotations(keys: pa.Table, annotations: Mapping) -> pa.Array:

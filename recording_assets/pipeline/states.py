@@ -19,9 +19,9 @@ class State(str, Enum):
     def in_archive(self) -> bool:
         return self in (State.ARCHIVED, State.ALREADY_ARCHIVED)
 
-    @property
-    def retried_next_run(self) -> bool:
-        return self in (State.FAILED, State.QUARANTINED)
+
+# The values of the states in the archive, for filters over state columns (``pc.is_in(..., value_set=)``).
+IN_ARCHIVE = tuple(state.value for state in State if state.in_archive)
 
 
 # What the manifest calls a recording's state: the archive's view, the same on every re-run.

@@ -183,7 +183,7 @@ MANIFEST_TABLE = Table(
                         ("duration_ms", pa.int64()),
                     ]
                 )
-            ),  # fmt: skip
+            ),
             "Genesys annotations of the recording (`reason` Hold, SecurePause ...; where and how long, ms). "
             "Null unless the `annotations` setting is on.",
         ),

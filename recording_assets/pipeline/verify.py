@@ -20,14 +20,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from recording_assets.archive.sniff import claim_problem
-from recording_assets.pipeline.states import State
+from recording_assets.pipeline.states import IN_ARCHIVE
 
 PROOFS = frozenset({"s3-checksum", "read-back", "earlier-run"})
 """``checksum_verified_by`` values that prove an object: S3's checksum or a read-back when this run stored
 it, ``earlier-run`` when the run that stored it did (its own check passed on that proof)."""
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
-_IN_ARCHIVE = pa.array([state.value for state in State if state.in_archive])
+_IN_ARCHIVE = pa.array(IN_ARCHIVE)
 
 
 @dataclass

@@ -59,7 +59,3 @@ def day_window(day: date, timezone_name: str) -> DayWindow:
     start = datetime.combine(day, time.min, tzinfo=tz)
     end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
     return DayWindow(day, timezone_name, start.astimezone(timezone.utc), end.astimezone(timezone.utc))
-
-
-def local_day_of(moment: datetime, timezone_name: str) -> date:
-    return moment.astimezone(zone(timezone_name)).date()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 
 from recording_assets.archive.store import ArchiveStore
 from recording_assets.genesys import GenesysClient
@@ -19,7 +19,7 @@ from recording_assets.pipeline.archiver import DayArchiver
 from recording_assets.pipeline.audit import AuditTrail
 from recording_assets.pipeline.config import ArchiveConfig
 from recording_assets.pipeline.discovery import discover_day
-from recording_assets.pipeline.window import day_window
+from recording_assets.pipeline.window import day_window, zone
 
 DAY = date(2025, 12, 30)  # two days before the FakeClock's start: every conversation of the day has ended
 RUN_ID = "run-1"
@@ -95,3 +95,8 @@ def requests_by_family(sandbox) -> dict[str, int]:
     for entry in sandbox.stats()["log"]:
         counts[entry["family"]] = counts.get(entry["family"], 0) + 1
     return counts
+
+
+def local_day_of(moment: datetime, timezone_name: str) -> date:
+    """The local day a moment falls on: the oracle the day-window tests hold ``day_window`` to."""
+    return moment.astimezone(zone(timezone_name)).date()

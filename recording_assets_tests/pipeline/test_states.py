@@ -1,8 +1,9 @@
-"""End states: which count as in the archive, which the next run retries, and the manifest's view."""
+"""End states: which count as in the archive, and the manifest's view. (Which states the next run works on
+again depends on the run's options: ``settled.is_final``, tested in test_settled.py.)"""
 
 from __future__ import annotations
 
-from recording_assets.pipeline.states import State, manifest_state
+from recording_assets.pipeline.states import IN_ARCHIVE, State, manifest_state
 
 
 def test_the_eight_states_and_their_values():
@@ -21,10 +22,7 @@ def test_the_eight_states_and_their_values():
 
 def test_only_archived_and_already_archived_are_in_the_archive():
     assert {s for s in State if s.in_archive} == {State.ARCHIVED, State.ALREADY_ARCHIVED}
-
-
-def test_failed_and_quarantined_are_retried_next_run():
-    assert {s for s in State if s.retried_next_run} == {State.FAILED, State.QUARANTINED}
+    assert IN_ARCHIVE == ("archived", "already_archived")
 
 
 def test_manifest_state_is_the_archive_view():

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from recording_assets.pipeline.window import PartitionConfigError, day_window, local_day_of, parse_day, zone
+from recording_assets.pipeline.window import PartitionConfigError, day_window, parse_day, zone
+from recording_assets_tests.pipeline.support import local_day_of
 
 
 def test_utc_day_is_24_hours_from_midnight():
@@ -52,8 +53,19 @@ def test_unknown_zone_is_refused_with_examples():
         zone("Mars/Olympus")
 
 
-def test_local_day_of_a_moment():
-    moment = datetime(2026, 11, 20, 23, 30, tzinfo=timezone.utc)
-    assert local_day_of(moment, "UTC") == date(2026, 11, 20)
-    assert local_day_of(moment, "Europe/Berlin") == date(2026, 11, 21)
-    assert local_day_of(moment, "America/Los_Angeles") == date(2026, 11, 20)
+@pytest.mark.parametrize(
+    ("day", "timezone_name"),
+    [
+        (date(2026, 11, 20), "UTC"),
+        (date(2026, 11, 20), "America/Los_Angeles"),
+        (date(2026, 3, 29), "Europe/Berlin"),  # 23 hours
+        (date(2026, 11, 1), "America/New_York"),  # 25 hours
+        (date(2026, 11, 21), "Pacific/Kiritimati"),  # UTC+14: the local day starts the UTC day before
+    ],
+)
+def test_a_window_holds_exactly_the_moments_of_its_local_day(day, timezone_name):
+    window = day_window(day, timezone_name)
+    tick = timedelta(microseconds=1)
+    assert local_day_of(window.start, timezone_name) == day == local_day_of(window.end - tick, timezone_name)
+    assert local_day_of(window.start - tick, timezone_name) == day - timedelta(days=1)
+    assert local_day_of(window.end, timezone_name) == day + timedelta(days=1)
