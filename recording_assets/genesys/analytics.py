@@ -6,17 +6,30 @@ cursor paging. Pages may shift while we read them (data still arriving, re-index
 de-duplicated by id and a short pass is repeated until the unique count reaches ``totalHits``. Each page's
 conversations not seen before can be handed on as the page arrives (``on_new``), so work on them starts
 while the rest of the day is still being read.
+
+The pagers are bounded, since the answers are not trusted to end: a pass of the details query reads at
+most ``totalHits`` (the largest seen) / page size x 1.25 + 2 pages, and stops at a full page that brings
+no id the pass had not seen (the same page served again); the jobs pager stops at a cursor it was given
+before (A -> B -> A), at a page without a new id, or after ``job_max_pages``. A stop is not an error that
+loses the day: ``Discovery.complete`` turns False and ``incomplete_reason`` says why. A conversation that
+cannot be placed (no safe id, no ``conversationStart``) is listed in ``Discovery.rejected``, with why,
+and also marks the day incomplete; the rest of its page is read as usual.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from recording_assets.clock import Clock
 from recording_assets.genesys.errors import JobFailedError
-from recording_assets.genesys.models import ConversationSummary, parse_count, parse_time
+from recording_assets.genesys.fields import ResponseFormatError, enum_text, required_dict, required_id
+from recording_assets.genesys.models import ConversationSummary, Rejected, parse_count, parse_time, reject
+from recording_assets.genesys.redact import clean_text
 from recording_assets.genesys.transport import Transport
 
 QUERY_PATH = "/api/v2/analytics/conversations/details/query"
@@ -27,6 +40,9 @@ MAX_QUERY_INTERVAL = timedelta(days=7)
 MAX_QUERY_LOOKBACK = timedelta(days=35)
 MAX_QUERY_ROWS = 10_000
 MEDIA_TYPES = ("callback", "chat", "cobrowse", "email", "message", "screenshare", "video", "voice")
+PAGE_SLACK_FACTOR = 1.25  # totalHits is approximate (docs/genesys-api.md §3.1): room for it to be low
+PAGE_SLACK = 2
+MAX_REJECTS_NAMED = 3
 
 
 @dataclass
@@ -40,6 +56,15 @@ class Discovery:
     extra_passes: int = 0
     complete: bool = True
     incomplete_reason: str | None = None
+    rejected: list[Rejected] = field(default_factory=list)  # conversations left out at the boundary
+
+    def incomplete(self, reason: str) -> None:
+        """Mark the discovery incomplete, adding ``reason`` to any given before."""
+        self.complete = False
+        if self.incomplete_reason and reason not in self.incomplete_reason:
+            self.incomplete_reason = f"{self.incomplete_reason}; {reason}"
+        else:
+            self.incomplete_reason = reason
 
 
 def _iso(moment: datetime) -> str:
@@ -81,6 +106,7 @@ class Analytics:
         job_poll_initial_s: float = 3.0,
         job_poll_max_s: float = 30.0,
         job_timeout_s: float = 3 * 3600.0,
+        job_max_pages: int = 2000,
     ) -> None:
         self._t = transport
         self._clock = clock
@@ -89,6 +115,7 @@ class Analytics:
         self._poll_initial = job_poll_initial_s
         self._poll_max = job_poll_max_s
         self._job_timeout = job_timeout_s
+        self._job_max_pages = job_max_pages
 
     async def conversations(
         self,
@@ -111,7 +138,7 @@ class Analytics:
             filters[key] = filters.get(key, []) + value
         now = datetime.fromtimestamp(self._clock.time(), tz=timezone.utc)
         found = Discovery()
-        seen = _Seen(start, end, on_new)
+        seen = _Seen(start, end, on_new, found)
         # An hour of margin: the 35-day look-back is measured by the server's clock, not ours.
         if start < now - MAX_QUERY_LOOKBACK + timedelta(hours=1):
             found.method = "jobs"
@@ -126,6 +153,14 @@ class Analytics:
             (c for c in seen.values() if start <= c.conversation_start < end),
             key=lambda c: (c.conversation_start, c.conversation_id),
         )
+        if found.rejected:
+            named = "; ".join(r.reason for r in found.rejected[:MAX_REJECTS_NAMED])
+            more = len(found.rejected) - MAX_REJECTS_NAMED
+            found.incomplete(
+                f"{len(found.rejected)} conversation(s) rejected at the API boundary ({named}"
+                + (f"; and {more} more" if more > 0 else "")
+                + ")"
+            )
         return found
 
     async def _by_query(self, start, end, filters, seen, found: Discovery) -> None:
@@ -155,18 +190,29 @@ class Analytics:
             rows: list[str] = []
             totals: set[int] = set()
             page, page_number = (first, 2) if attempt == 0 else (None, 1)
+            read = 0
             while True:
                 if page is None:
                     page = await self._page(start, end, filters, page_number, order=order, page_size=size)
                     found.pages += 1
                     page_number += 1
+                read += 1
                 total = parse_count(page.get("totalHits"), field="totalHits") or total
                 totals.add(total)
-                ids = await seen.absorb(page)
+                pass_seen = set(rows)
+                ids, count = await seen.absorb(page)
                 rows += ids
                 window_ids.update(ids)
-                if len(ids) < size:
+                if count < size:  # items, rejected ones included: a rejection does not make a page short
                     break
+                stop = None
+                if not set(ids) - pass_seen:
+                    stop = f"page {page_number - 1} brought no conversation the pass had not seen"
+                elif read >= _page_bound(max(totals), size):
+                    stop = f"{read} full pages of {size} for about {max(totals)} conversations (totalHits)"
+                if stop:
+                    found.incomplete(f"details query for {_iso(start)}/{_iso(end)} stopped paging: {stop}")
+                    return
                 page = None
             if attempt and len(window_ids) == before:
                 return  # nothing new with other boundaries: the window is complete
@@ -174,8 +220,7 @@ class Analytics:
             short_of_a_steady_total = len(totals) == 1 and len(window_ids) < total
             if not shifted and not short_of_a_steady_total:
                 return
-        found.complete = False
-        found.incomplete_reason = (
+        found.incomplete(
             f"details query for {_iso(start)}/{_iso(end)} reported {total} conversations but "
             f"{len(window_ids)} distinct ones were returned after {len(passes)} passes"
         )
@@ -193,18 +238,17 @@ class Analytics:
         response = await self._t.api(
             "POST", QUERY_PATH, family="analytics.query", json=body, permission=PERMISSION, idempotent=True
         )
-        return response.json()
+        return dict(required_dict(response.json(), field="details query answer"))
 
     async def _by_job(self, start, end, filters, seen, found: Discovery) -> None:
         availability = await self._t.api(
             "GET", f"{JOBS_PATH}/availability", family="analytics.jobs", permission=PERMISSION
         )
-        available_raw = availability.json().get("dataAvailabilityDate")
+        available_raw = required_dict(availability.json(), field="availability").get("dataAvailabilityDate")
         if available_raw:
             available = parse_time(available_raw, field="dataAvailabilityDate")
             if available < end:
-                found.complete = False
-                found.incomplete_reason = (
+                found.incomplete(
                     f"analytics data is only available up to {available.isoformat()}; "
                     "conversations after that will be picked up by a later run"
                 )
@@ -218,62 +262,101 @@ class Analytics:
         submitted = await self._t.api(
             "POST", JOBS_PATH, family="analytics.jobs", json=body, permission=PERMISSION
         )
-        job_id = submitted.json()["jobId"]
+        job_id = required_id(required_dict(submitted.json(), field="job").get("jobId"), field="jobId")
         found.windows += 1
         delay = self._poll_initial
         deadline = self._clock.time() + self._job_timeout
         while True:
             await self._clock.sleep(delay)
-            status = (
-                await self._t.api(
-                    "GET", f"{JOBS_PATH}/{job_id}", family="analytics.jobs", permission=PERMISSION
-                )
-            ).json()
-            state = status.get("state")
+            status = required_dict(
+                (
+                    await self._t.api(
+                        "GET", f"{JOBS_PATH}/{job_id}", family="analytics.jobs", permission=PERMISSION
+                    )
+                ).json(),
+                field="job status",
+            )
+            state = enum_text(status.get("state"), field="state", problems=[])
             if state == "FULFILLED":
                 break
             if state in ("FAILED", "CANCELLED", "EXPIRED"):
-                raise JobFailedError(
-                    f"analytics details job {job_id} ended {state}: {status.get('errorMessage') or 'no reason given'}"
-                )
+                why = clean_text(status.get("errorMessage") or "no reason given", 300)
+                raise JobFailedError(f"analytics details job {job_id} ended {state}: {why}")
             if self._clock.time() > deadline:
                 raise JobFailedError(
                     f"analytics details job {job_id} still {state} after {self._job_timeout:.0f}s"
                 )
             delay = min(self._poll_max, delay * 1.5)
         cursor = None
-        while True:
-            params = {"pageSize": self._job_page_size}
+        cursors: set[str] = set()
+        job_ids: set[str] = set()
+        for number in range(1, self._job_max_pages + 1):
+            params: dict[str, Any] = {"pageSize": self._job_page_size}
             if cursor:
                 params["cursor"] = cursor
-            page = (
-                await self._t.api(
-                    "GET",
-                    f"{JOBS_PATH}/{job_id}/results",
-                    family="analytics.jobs",
-                    params=params,
-                    permission=PERMISSION,
-                )
-            ).json()
+            page = required_dict(
+                (
+                    await self._t.api(
+                        "GET",
+                        f"{JOBS_PATH}/{job_id}/results",
+                        family="analytics.jobs",
+                        params=params,
+                        permission=PERMISSION,
+                    )
+                ).json(),
+                field="job results page",
+            )
             found.pages += 1
-            await seen.absorb(page)
+            ids, count = await seen.absorb(page)
+            new = set(ids) - job_ids
+            job_ids.update(ids)
             cursor = page.get("cursor")
             if not cursor:
                 return
+            if not isinstance(cursor, str) or len(cursor) > 4096:
+                found.incomplete(f"details job {job_id} results: page {number} has an unusable cursor")
+                return
+            if cursor in cursors:
+                found.incomplete(f"details job {job_id} results: page {number} repeats an earlier cursor")
+                return
+            if not new and not (count and len(ids) < count):  # a page of rejections is new all the same
+                found.incomplete(f"details job {job_id} results: page {number} brought no new conversation")
+                return
+            cursors.add(cursor)
+        found.incomplete(f"details job {job_id} results: stopped after {self._job_max_pages} pages")
+
+
+def _page_bound(total: int, size: int) -> int:
+    """Pages one pass may read for ``total`` (approximate) conversations at ``size`` a page."""
+    return math.ceil(max(total, size) * PAGE_SLACK_FACTOR / size) + PAGE_SLACK
 
 
 class _Seen(dict):
-    """The conversations read so far, by id (a later copy replaces an earlier one), handing on the new ones."""
+    """The conversations read so far, by id (a later copy replaces an earlier one), handing on the new ones
+    and listing those that cannot be placed in ``found.rejected``."""
 
-    def __init__(self, start: datetime, end: datetime, on_new) -> None:
+    def __init__(self, start: datetime, end: datetime, on_new, found: Discovery) -> None:
         super().__init__()
-        self._start, self._end, self._on_new = start, end, on_new
+        self._start, self._end, self._on_new, self._found = start, end, on_new, found
+        self._rejected: set[tuple] = set()
 
-    async def absorb(self, page: dict) -> list[str]:
-        """Take a page's conversations; return their ids, in page order."""
+    async def absorb(self, page: dict) -> tuple[list[str], int]:
+        """Take a page's conversations; return their ids, in page order (a rejected one has none), and how
+        many items the page held."""
         ids, new = [], []
-        for raw in page.get("conversations") or []:
-            conversation = ConversationSummary.from_api(raw)
+        items = page.get("conversations")
+        if items is not None and not isinstance(items, list):
+            raise ResponseFormatError(f"expected a list in 'conversations', got {type(items).__name__}")
+        for index, raw in enumerate(items or []):
+            try:
+                conversation = ConversationSummary.from_api(raw)
+            except ResponseFormatError as error:
+                rejected = reject("conversation", index, raw, error)
+                key = (rejected.reason, json.dumps(raw, sort_keys=True, default=str)[:4096])
+                if key not in self._rejected:  # the same item on a page read again is one rejection
+                    self._rejected.add(key)
+                    self._found.rejected.append(rejected)
+                continue
             cid = conversation.conversation_id
             if cid not in self and self._start <= conversation.conversation_start < self._end:
                 new.append(conversation)
@@ -281,4 +364,4 @@ class _Seen(dict):
             ids.append(cid)
         if new and self._on_new is not None:
             await self._on_new(new)
-        return ids
+        return ids, len(items or [])

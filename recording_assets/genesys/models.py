@@ -13,9 +13,10 @@ listed in the page's ``rejected`` with why.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from recording_assets.genesys.fields import (
     ResponseFormatError,
@@ -35,10 +36,13 @@ from recording_assets.genesys.fields import (
 from recording_assets.genesys.netguard import url_problem
 from recording_assets.genesys.redact import clean_text
 
+T = TypeVar("T")
+
 __all__ = [
     "BatchResult",
     "BatchStatus",
     "ConversationSummary",
+    "Listing",
     "Recording",
     "RecordingMetadata",
     "Rejected",
@@ -58,6 +62,21 @@ class Rejected:
     index: int
     reason: str
     conversation_id: str | None = None
+
+
+class Listing(list, Generic[T]):
+    """Parsed items of one answer (or of all the pages of a listing), with what was left out and why
+    (``rejected``) and whether paging stopped before its end (``complete`` / ``incomplete_reason``)."""
+
+    def __init__(self, items: Iterable[T] = ()) -> None:
+        super().__init__(items)
+        self.rejected: list[Rejected] = []
+        self.complete = True
+        self.incomplete_reason: str | None = None
+
+    def incomplete(self, reason: str) -> None:
+        self.complete = False
+        self.incomplete_reason = reason
 
 
 def reject(what: str, index: int, raw: Any, error: ResponseFormatError) -> Rejected:
