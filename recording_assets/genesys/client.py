@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
 
 from recording_assets.clock import Clock, SystemClock
@@ -26,7 +27,9 @@ class GenesysClient:
     ``media_policy``: where presigned media GETs may go and how long and large they may be
     (``netguard.MediaPolicy``); None: public hosts only, plus the API's own origin when that is loopback
     (the sandbox, the demo). ``api_limits``: the deadline of one API attempt and the largest decoded
-    answer (``transport.ApiLimits``); None: 120 s and 16 MiB."""
+    answer (``transport.ApiLimits``); None: 120 s and 16 MiB. ``tls_context``: the CAs to trust for the
+    API and login hosts, and for media hosts unless ``media_policy.ssl_context`` names others (None: the
+    system's)."""
 
     def __init__(
         self,
@@ -43,6 +46,7 @@ class GenesysClient:
         batch_poll: PollPolicy = PollPolicy(),
         media_policy: MediaPolicy | None = None,
         api_limits: ApiLimits | None = None,
+        tls_context: ssl.SSLContext | None = None,
     ) -> None:
         self.clock = clock or SystemClock()
         self._client_id = client_id
@@ -59,6 +63,7 @@ class GenesysClient:
             max_connections=max_connections,
             media_policy=media_policy,
             limits=api_limits,
+            tls_context=tls_context,
         )
         self.analytics = Analytics(self.transport, self.clock)
         self.recordings = Recordings(self.transport, self.clock, poll=batch_poll)

@@ -493,8 +493,10 @@ class GuardedTransport(httpx.AsyncBaseTransport):
     pool per scheme, so the connect-time check knows whether the request is plain http. No proxy from the
     environment: a proxy would be the peer, and the check would say nothing about the media host."""
 
-    def __init__(self, policy: MediaPolicy, *, limits: httpx.Limits) -> None:
-        context = policy.ssl_context or httpx.create_ssl_context()
+    def __init__(
+        self, policy: MediaPolicy, *, limits: httpx.Limits, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
+        context = policy.ssl_context or ssl_context or httpx.create_ssl_context()
         self.backends = {scheme: GuardedBackend(policy, scheme) for scheme in ("http", "https")}
         self._pools = {
             scheme: httpcore.AsyncConnectionPool(

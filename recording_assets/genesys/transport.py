@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import ssl
 import zlib
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -127,6 +128,7 @@ class Transport:
         http: httpx.AsyncClient | None = None,
         media_policy: MediaPolicy | None = None,
         limits: ApiLimits | None = None,
+        tls_context: ssl.SSLContext | None = None,
     ) -> None:
         self._base = api_base_url.rstrip("/")
         self._auth = auth
@@ -139,10 +141,13 @@ class Transport:
         install_log_redaction()  # before the first request: httpx logs each URL, presigned ones included
         timeout = httpx.Timeout(timeout_s, connect=min(10.0, timeout_s))
         pool = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-        self._http = http or httpx.AsyncClient(timeout=timeout, limits=pool, follow_redirects=False)
+        verify = tls_context if tls_context is not None else True
+        self._http = http or httpx.AsyncClient(
+            timeout=timeout, limits=pool, follow_redirects=False, verify=verify
+        )
         # Media on a client of its own: its connections are the guarded ones, no environment proxy or
         # .netrc applies, and it never holds the bearer token.
-        self.media_transport = GuardedTransport(self.media_policy, limits=pool)
+        self.media_transport = GuardedTransport(self.media_policy, limits=pool, ssl_context=tls_context)
         self._media_http = httpx.AsyncClient(
             transport=self.media_transport, timeout=timeout, follow_redirects=False, trust_env=False
         )
