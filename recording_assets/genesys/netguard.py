@@ -94,7 +94,7 @@ def address_problem(address: IPAddress | str) -> str | None:
         if embedded is not None:
             return address_problem(embedded)
     if ip in _METADATA:
-        return "metadata address"
+        return "metadata"
     for reason, network in _BLOCKED:
         if ip.version == network.version and ip in network:
             return reason
@@ -238,6 +238,8 @@ def _parse(url: Any) -> Target:
     try:
         parsed = httpx.URL(url)
         port = parsed.port or (443 if scheme == "https" else 80)
+        if not 0 < port < 65536:
+            raise ValueError("port out of range")
         raw_host = parsed.raw_host.decode("ascii").lower()
         if international:
             for label in raw_host.split("."):
