@@ -18,23 +18,20 @@ and also marks the day incomplete; the rest of its page is read as usual.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
 from recording_assets.clock import Clock
-from recording_assets.genesys.errors import JobFailedError
-from recording_assets.genesys.fields import ResponseFormatError, enum_text, required_dict, required_id
-from recording_assets.genesys.models import ConversationSummary, Rejected, parse_count, parse_time, reject
-from recording_assets.genesys.redact import clean_text
+from recording_assets.genesys.analytics_jobs import JOBS_PATH, PERMISSION, page_results, wait_for_job
+from recording_assets.genesys.fields import parse_count, parse_time, required_dict, required_id
+from recording_assets.genesys.found import Discovery, Seen, iso
+from recording_assets.genesys.models import ConversationSummary
 from recording_assets.genesys.transport import Transport
 
+__all__ = ["Analytics", "Discovery", "ConversationSummary", "build_filters", "dimension_filter"]
+
 QUERY_PATH = "/api/v2/analytics/conversations/details/query"
-JOBS_PATH = "/api/v2/analytics/conversations/details/jobs"
-PERMISSION = "analytics:conversationDetail:view"
 
 MAX_QUERY_INTERVAL = timedelta(days=7)
 MAX_QUERY_LOOKBACK = timedelta(days=35)
@@ -43,34 +40,6 @@ MEDIA_TYPES = ("callback", "chat", "cobrowse", "email", "message", "screenshare"
 PAGE_SLACK_FACTOR = 1.25  # totalHits is approximate (docs/genesys-api.md §3.1): room for it to be low
 PAGE_SLACK = 2
 MAX_REJECTS_NAMED = 3
-
-
-@dataclass
-class Discovery:
-    """The conversations found, and how: for metadata and for "is this day complete?"."""
-
-    conversations: list[ConversationSummary] = field(default_factory=list)
-    method: str = "query"  # "query" or "jobs"
-    pages: int = 0
-    windows: int = 0
-    extra_passes: int = 0
-    complete: bool = True
-    incomplete_reason: str | None = None
-    rejected: list[Rejected] = field(default_factory=list)  # conversations left out at the boundary
-
-    def incomplete(self, reason: str) -> None:
-        """Mark the discovery incomplete, adding ``reason`` to any given before."""
-        self.complete = False
-        if self.incomplete_reason and reason not in self.incomplete_reason:
-            self.incomplete_reason = f"{self.incomplete_reason}; {reason}"
-        else:
-            self.incomplete_reason = reason
-
-
-def _iso(moment: datetime) -> str:
-    return (
-        moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    )
 
 
 def dimension_filter(dimension: str, operator: str, *values: str, match: str = "and") -> dict:
@@ -138,7 +107,7 @@ class Analytics:
             filters[key] = filters.get(key, []) + value
         now = datetime.fromtimestamp(self._clock.time(), tz=timezone.utc)
         found = Discovery()
-        seen = _Seen(start, end, on_new, found)
+        seen = Seen(start, end, on_new, found)
         # An hour of margin: the 35-day look-back is measured by the server's clock, not ours.
         if start < now - MAX_QUERY_LOOKBACK + timedelta(hours=1):
             found.method = "jobs"
@@ -211,7 +180,7 @@ class Analytics:
                 elif read >= _page_bound(max(totals), size):
                     stop = f"{read} full pages of {size} for about {max(totals)} conversations (totalHits)"
                 if stop:
-                    found.incomplete(f"details query for {_iso(start)}/{_iso(end)} stopped paging: {stop}")
+                    found.incomplete(f"details query for {iso(start)}/{iso(end)} stopped paging: {stop}")
                     return
                 page = None
             if attempt and len(window_ids) == before:
@@ -221,7 +190,7 @@ class Analytics:
             if not shifted and not short_of_a_steady_total:
                 return
         found.incomplete(
-            f"details query for {_iso(start)}/{_iso(end)} reported {total} conversations but "
+            f"details query for {iso(start)}/{iso(end)} reported {total} conversations but "
             f"{len(window_ids)} distinct ones were returned after {len(passes)} passes"
         )
 
@@ -229,7 +198,7 @@ class Analytics:
         self, start, end, filters, page_number: int, *, order: str = "asc", page_size: int | None = None
     ) -> dict:
         body = {
-            "interval": f"{_iso(start)}/{_iso(end)}",
+            "interval": f"{iso(start)}/{iso(end)}",
             "order": order,
             "orderBy": "conversationStart",
             "paging": {"pageSize": page_size or self._page_size, "pageNumber": page_number},
@@ -253,7 +222,7 @@ class Analytics:
                     "conversations after that will be picked up by a later run"
                 )
         body = {
-            "interval": f"{_iso(start)}/{_iso(end)}",
+            "interval": f"{iso(start)}/{iso(end)}",
             "order": "asc",
             "orderBy": "conversationStart",
             "startOfDayIntervalMatching": True,
@@ -264,104 +233,24 @@ class Analytics:
         )
         job_id = required_id(required_dict(submitted.json(), field="job").get("jobId"), field="jobId")
         found.windows += 1
-        delay = self._poll_initial
-        deadline = self._clock.time() + self._job_timeout
-        while True:
-            await self._clock.sleep(delay)
-            status = required_dict(
-                (
-                    await self._t.api(
-                        "GET", f"{JOBS_PATH}/{job_id}", family="analytics.jobs", permission=PERMISSION
-                    )
-                ).json(),
-                field="job status",
-            )
-            state = enum_text(status.get("state"), field="state", problems=[])
-            if state == "FULFILLED":
-                break
-            if state in ("FAILED", "CANCELLED", "EXPIRED"):
-                why = clean_text(status.get("errorMessage") or "no reason given", 300)
-                raise JobFailedError(f"analytics details job {job_id} ended {state}: {why}")
-            if self._clock.time() > deadline:
-                raise JobFailedError(
-                    f"analytics details job {job_id} still {state} after {self._job_timeout:.0f}s"
-                )
-            delay = min(self._poll_max, delay * 1.5)
-        cursor = None
-        cursors: set[str] = set()
-        job_ids: set[str] = set()
-        for number in range(1, self._job_max_pages + 1):
-            params: dict[str, Any] = {"pageSize": self._job_page_size}
-            if cursor:
-                params["cursor"] = cursor
-            page = required_dict(
-                (
-                    await self._t.api(
-                        "GET",
-                        f"{JOBS_PATH}/{job_id}/results",
-                        family="analytics.jobs",
-                        params=params,
-                        permission=PERMISSION,
-                    )
-                ).json(),
-                field="job results page",
-            )
-            found.pages += 1
-            ids, count = await seen.absorb(page)
-            new = set(ids) - job_ids
-            job_ids.update(ids)
-            cursor = page.get("cursor")
-            if not cursor:
-                return
-            if not isinstance(cursor, str) or len(cursor) > 4096:
-                found.incomplete(f"details job {job_id} results: page {number} has an unusable cursor")
-                return
-            if cursor in cursors:
-                found.incomplete(f"details job {job_id} results: page {number} repeats an earlier cursor")
-                return
-            if not new and not (count and len(ids) < count):  # a page of rejections is new all the same
-                found.incomplete(f"details job {job_id} results: page {number} brought no new conversation")
-                return
-            cursors.add(cursor)
-        found.incomplete(f"details job {job_id} results: stopped after {self._job_max_pages} pages")
+        await wait_for_job(
+            self._t,
+            self._clock,
+            job_id,
+            initial_s=self._poll_initial,
+            max_s=self._poll_max,
+            timeout_s=self._job_timeout,
+        )
+        await page_results(
+            self._t,
+            job_id,
+            page_size=self._job_page_size,
+            max_pages=self._job_max_pages,
+            seen=seen,
+            found=found,
+        )
 
 
 def _page_bound(total: int, size: int) -> int:
     """Pages one pass may read for ``total`` (approximate) conversations at ``size`` a page."""
     return math.ceil(max(total, size) * PAGE_SLACK_FACTOR / size) + PAGE_SLACK
-
-
-class _Seen(dict):
-    """The conversations read so far, by id (a later copy replaces an earlier one), handing on the new ones
-    and listing those that cannot be placed in ``found.rejected``."""
-
-    def __init__(self, start: datetime, end: datetime, on_new, found: Discovery) -> None:
-        super().__init__()
-        self._start, self._end, self._on_new, self._found = start, end, on_new, found
-        self._rejected: set[tuple] = set()
-
-    async def absorb(self, page: dict) -> tuple[list[str], int]:
-        """Take a page's conversations; return their ids, in page order (a rejected one has none), and how
-        many items the page held."""
-        ids, new = [], []
-        items = page.get("conversations")
-        if items is not None and not isinstance(items, list):
-            raise ResponseFormatError(f"expected a list in 'conversations', got {type(items).__name__}")
-        for index, raw in enumerate(items or []):
-            try:
-                conversation = ConversationSummary.from_api(raw)
-            except ResponseFormatError as error:
-                rejected = reject("conversation", index, raw, error)
-                key = (rejected.reason, json.dumps(raw, sort_keys=True, default=str)[:4096])
-                if key not in self._rejected:  # the same item on a page read again is one rejection
-                    self._rejected.add(key)
-                    self._found.rejected.append(rejected)
-                continue
-            cid = conversation.conversation_id
-            if cid not in self and self._start <= conversation.conversation_start < self._end:
-                new.append(conversation)
-            self[cid] = conversation
-            ids.append(cid)
-        if new and self._on_new is not None:
-            await self._on_new(new)
-        return ids, len(items or [])

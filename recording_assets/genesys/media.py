@@ -10,6 +10,7 @@ a second SHA-256 of the same bytes in the same process could never disagree with
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -22,10 +23,12 @@ from recording_assets.genesys.errors import (
     MediaHttpError,
     MediaIncompleteError,
     MediaNotFoundError,
+    MediaRefusedError,
     MediaTooLargeError,
 )
 from recording_assets.genesys.fields import content_type as read_content_type
-from recording_assets.genesys.netguard import parse_target, url_expires_at
+from recording_assets.genesys.guarded_http import PeerRefused
+from recording_assets.genesys.netguard import Target, parse_target, url_expires_at
 from recording_assets.genesys.redact import redact_url
 from recording_assets.genesys.transport import REDIRECTS, Transport
 
@@ -74,7 +77,7 @@ async def stream_media(
     deadline = Deadline(due() - started)
     try:
         async with deadline:
-            async with transport.open_media(target) as response:
+            async with open_media(transport, target) as response:
                 status = response.status_code
                 if status == 403:
                     raise MediaExpiredError(f"media URL refused with 403 (expired presigned URL): {where}")
@@ -129,3 +132,35 @@ async def stream_media(
     if expected is not None and size != expected:
         raise MediaIncompleteError(f"media body was {size} bytes but Content-Length said {expected}: {where}")
     return MediaDownload(size=size, content_type=content_type, content_length=expected)
+
+
+@asynccontextmanager
+async def open_media(transport: Transport, target: Target):
+    """Stream a presigned media URL: no bearer token (it would leak the token to the storage host), not
+    paced (media GETs are not Platform API requests). Up to ``media_policy.max_redirects`` redirects are
+    followed (signed URLs may redirect to the storage host), each hop checked before it is sent
+    (``MediaPolicy.next_hop``) and on its connection (``MediaPolicy.check_peer``), each a fresh GET with the
+    same headers; past that the redirect itself is yielded for the caller to refuse."""
+    policy, http = transport.media_policy, transport.media_http
+    for hop in range(policy.max_redirects + 1):
+        # identity: Content-Length must describe the bytes we hash and store, not a compressed form.
+        request = http.build_request("GET", target.url, headers={"Accept-Encoding": "identity"})
+        transport.stats.requests["media"] += 1
+        try:
+            response = await http.send(request, stream=True)
+        except PeerRefused as refused:
+            raise MediaRefusedError(refused.reason, host=target.redacted) from None
+        try:
+            stream = response.extensions.get("network_stream")
+            policy.check_peer(target, stream.get_extra_info("server_addr") if stream is not None else None)
+            if response.status_code not in REDIRECTS or hop == policy.max_redirects:
+                break
+            target = policy.next_hop(target, response.headers.get("Location"))
+        except BaseException:
+            await response.aclose()
+            raise
+        await response.aclose()
+    try:
+        yield response
+    finally:
+        await response.aclose()

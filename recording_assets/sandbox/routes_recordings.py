@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from starlette.responses import Response
@@ -127,7 +128,8 @@ def routes(state: SandboxState) -> list[Route]:
             return Response(hostile_answers.HTML_PAGE, status_code=200, media_type="text/html")
         if scenario == "gzip_bomb":
             state.hostile.played(scenario)
-            bomb = hostile_answers.gzip_bomb(state.hostile.hostile.gzip_bomb_bytes)
+            # built once per size, off the event loop (seconds for hundreds of MiB)
+            bomb = await asyncio.to_thread(hostile_answers.gzip_bomb, state.hostile.hostile.gzip_bomb_bytes)
             headers = {"content-encoding": "gzip"}
             return Response(bomb, status_code=200, media_type="application/json", headers=headers)
         items = [metadata(rec, ctx.now_ms, state.config.dialect.timestamps) for rec in conv.recordings]
