@@ -63,6 +63,14 @@ def lenient_time(value: Any) -> datetime | None:
         return None
 
 
+def checked_time(value: Any, *, field: str, problems: list[str]) -> datetime | None:
+    """``lenient_time``, with a value that is there but not a timestamp named in ``problems``."""
+    parsed = lenient_time(value)
+    if parsed is None and value not in (None, ""):
+        problems.append(f"{field}: not an ISO-8601 timestamp ({describe(value)})")
+    return parsed
+
+
 def lenient_text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -179,7 +187,8 @@ def parse_count(value: Any, *, field: str) -> int:
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ResponseFormatError(f"expected a non-negative integer in {field!r}, got {value!r:.80}")
+        shown = value if isinstance(value, int) and not isinstance(value, bool) else describe(value)
+        raise ResponseFormatError(f"expected a non-negative integer in {field!r}, got {shown}")
     return value
 
 

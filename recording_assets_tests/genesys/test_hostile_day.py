@@ -242,3 +242,22 @@ def test_batch_status_lists_unplaceable_results_as_rejected():
         "invalid batch result: resultUrl: userinfo in URL",
         "resultUrl: userinfo in URL",
     )
+
+
+def test_a_timestamp_that_is_not_one_reads_as_absent_and_is_named():
+    from recording_assets.genesys.models import RecordingMetadata
+
+    meta = RecordingMetadata.from_api(
+        {
+            "id": "r-1",
+            "conversationId": "c-1",
+            "fileState": "AVAILABLE",
+            "endTime": "\x1b[2Jyesterday",
+            "deleteDate": 7,
+        }
+    )
+    assert meta.end_time is None and meta.delete_date is None and meta.file_state == "AVAILABLE"
+    assert meta.invalid_reason == (
+        "endTime: not an ISO-8601 timestamp (a string of 13 characters); "
+        "deleteDate: not an ISO-8601 timestamp (int)"
+    )
