@@ -24,7 +24,8 @@ class Canary:
     """A loopback TCP server on ``host`` (127.0.0.2 by default: a second loopback address). ``mode``:
     ``ok`` (a small 200), ``endless`` (a chunked body without Content-Length that never ends),
     ``trickle`` (a JSON body, one byte every ``interval_s``), ``json_error`` (a 404 whose message carries
-    ANSI escapes and CR/LF)."""
+    ANSI escapes and CR/LF), ``same_page`` (every request gets the same listing page, with a next page
+    that is always the same cursor)."""
 
     host: str = "127.0.0.2"
     mode: str = "ok"
@@ -117,6 +118,15 @@ class Canary:
                     return
                 conn.sendall(bytes([byte]))
                 time.sleep(self.interval_s)
+        elif self.mode == "same_page":
+            body = (
+                b'{"entities": [{"id": "o-1", "conversationId": "c-1", "recordingId": "r-1"}], '
+                b'"nextUri": "/api/v2/listing?cursor=A&pageSize=1", "pageCount": 1000}'
+            )
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                % (len(body), body)
+            )
         elif self.mode == "json_error":
             body = (
                 b'{"message": "Not \\u001b[31mfound\\u001b[0m\\r\\nX-Forged: log line", '

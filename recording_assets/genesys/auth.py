@@ -107,7 +107,8 @@ class ClientCredentialsAuth:
             return http.build_request(
                 "POST",
                 self._url,
-                headers={"Authorization": f"Basic {basic}"},
+                # only what the transport inflates with a bound (answers.ACCEPT_ENCODING)
+                headers={"Authorization": f"Basic {basic}", "Accept-Encoding": "gzip, deflate"},
                 data={"grant_type": "client_credentials"},
             )
 

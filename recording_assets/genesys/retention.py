@@ -113,6 +113,7 @@ class Retention:
                 json={"conversationIds": ids[start : start + PROTECTION_LIMIT]},
                 permission=PROTECT if protect else UNPROTECT,
                 idempotent=True,
+                expect_json=False,  # the answer's body is not read
             )
         return -(-len(ids) // PROTECTION_LIMIT)
 
@@ -139,7 +140,9 @@ class Retention:
                 if problem:
                     out.rejected.append(Rejected("retention entry", index, problem))
                     continue
-                new += (cid, rid) not in seen
+                if (cid, rid) in seen:
+                    continue  # a page served again (pages shift, or a hostile pager): once is enough
+                new += 1
                 seen.add((cid, rid))
                 out.append(
                     Expiring(
@@ -181,7 +184,9 @@ class Retention:
                 if problem:
                     out.rejected.append(Rejected("orphan recording", index, f"id: {problem}"))
                     continue
-                new += e["id"] not in seen
+                if e["id"] in seen:
+                    continue
+                new += 1
                 seen.add(e["id"])
                 out.append(
                     Orphan(

@@ -81,3 +81,21 @@ def test_well_behaved_pagers_are_complete(sandbox_factory, clock):
     by_query, by_job = run(go())
     assert by_query.complete and by_job.complete and by_job.pages >= 6
     assert by_query.rejected == [] and by_job.rejected == []
+
+
+def test_retention_and_orphan_listings_stop_on_a_page_served_again(sandbox_factory, clock):
+    from recording_assets_tests.canary import Canary
+
+    sb = sandbox_factory(clock=clock, conversations_per_day=0)
+    with Canary("127.0.0.2", mode="same_page") as canary:
+
+        async def go():
+            async with make_client(sb, clock, api_base_url=f"http://{canary.address}") as client:
+                return await client.retention.expiring(5), await client.retention.orphans()
+
+        expiring, orphans = run(go())
+        assert len(canary.requests) == 4  # two pages each, then a stop
+    assert [(e.conversation_id, e.recording_id) for e in expiring] == [("c-1", "r-1")]
+    assert expiring.complete is False and "page 2 repeats an earlier cursor" in expiring.incomplete_reason
+    assert [o.orphan_id for o in orphans] == ["o-1"]
+    assert orphans.complete is False and "page 2 brought no new orphan" in orphans.incomplete_reason
