@@ -210,8 +210,6 @@ class Transport:
             self.stats.requests[family] += 1
             try:
                 response = await self._exchange(request, path=path)
-                if expect_json and 200 <= response.status_code < 300:
-                    parse_json(response)
             except (httpx.TransportError, DeadlineExpired) as exc:
                 expired = isinstance(exc, DeadlineExpired)
                 self.stats.deadlines += expired
@@ -230,13 +228,10 @@ class Transport:
                 self.stats.retries += 1
                 await self._clock.sleep(self._retry.backoff_s(failures))
                 continue
-            except MalformedAnswerError:
-                self.stats.malformed += 1
+            except MalformedAnswerError:  # an encoding not asked for, a body that does not inflate
                 failures += 1
-                if not idempotent or failures >= self._retry.max_attempts:
+                if not await self._malformed_again(failures, idempotent):
                     raise
-                self.stats.retries += 1
-                await self._clock.sleep(self._retry.backoff_s(failures))
                 continue
             self.stats.statuses[response.status_code] += 1
             self.pacer.observe(response.headers)
@@ -259,7 +254,25 @@ class Transport:
                 self.stats.retries += 1
                 await self._clock.sleep(self._retry.backoff_s(failures))
                 continue
+            if expect_json and 200 <= status < 300:
+                try:
+                    parse_json(response)
+                except MalformedAnswerError:  # a proxy's HTML page, say: like a 500
+                    failures += 1
+                    if not await self._malformed_again(failures, idempotent):
+                        raise
+                    continue
             return response
+
+    async def _malformed_again(self, failures: int, idempotent: bool) -> bool:
+        """Whether to try again after a malformed answer (only an idempotent request, within the budget);
+        waits the back-off first."""
+        self.stats.malformed += 1
+        if not idempotent or failures >= self._retry.max_attempts:
+            return False
+        self.stats.retries += 1
+        await self._clock.sleep(self._retry.backoff_s(failures))
+        return True
 
     async def _exchange(self, request: httpx.Request, *, path: str) -> ApiResponse:
         """One attempt: send, read and decode the body within ``limits`` (``DeadlineExpired`` when the
