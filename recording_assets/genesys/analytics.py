@@ -6,46 +6,40 @@ cursor paging. Pages may shift while we read them (data still arriving, re-index
 de-duplicated by id and a short pass is repeated until the unique count reaches ``totalHits``. Each page's
 conversations not seen before can be handed on as the page arrives (``on_new``), so work on them starts
 while the rest of the day is still being read.
+
+The pagers are bounded, since the answers are not trusted to end: a pass of the details query reads at
+most ``totalHits`` (the largest seen) / page size x 1.25 + 2 pages, and stops at a full page that brings
+no id the pass had not seen (the same page served again); the jobs pager stops at a cursor it was given
+before (A -> B -> A), at a page without a new id, or after ``job_max_pages``. A stop is not an error that
+loses the day: ``Discovery.complete`` turns False and ``incomplete_reason`` says why. A conversation that
+cannot be placed (no safe id, no ``conversationStart``) is listed in ``Discovery.rejected``, with why,
+and also marks the day incomplete; the rest of its page is read as usual.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from recording_assets.clock import Clock
-from recording_assets.genesys.errors import JobFailedError
-from recording_assets.genesys.models import ConversationSummary, parse_count, parse_time
+from recording_assets.genesys.analytics_jobs import JOBS_PATH, PERMISSION, page_results, wait_for_job
+from recording_assets.genesys.fields import parse_count, parse_time, required_dict, required_id
+from recording_assets.genesys.found import Discovery, Seen, iso
+from recording_assets.genesys.models import ConversationSummary
 from recording_assets.genesys.transport import Transport
 
+__all__ = ["Analytics", "Discovery", "ConversationSummary", "build_filters", "dimension_filter"]
+
 QUERY_PATH = "/api/v2/analytics/conversations/details/query"
-JOBS_PATH = "/api/v2/analytics/conversations/details/jobs"
-PERMISSION = "analytics:conversationDetail:view"
 
 MAX_QUERY_INTERVAL = timedelta(days=7)
 MAX_QUERY_LOOKBACK = timedelta(days=35)
 MAX_QUERY_ROWS = 10_000
 MEDIA_TYPES = ("callback", "chat", "cobrowse", "email", "message", "screenshare", "video", "voice")
-
-
-@dataclass
-class Discovery:
-    """The conversations found, and how: for metadata and for "is this day complete?"."""
-
-    conversations: list[ConversationSummary] = field(default_factory=list)
-    method: str = "query"  # "query" or "jobs"
-    pages: int = 0
-    windows: int = 0
-    extra_passes: int = 0
-    complete: bool = True
-    incomplete_reason: str | None = None
-
-
-def _iso(moment: datetime) -> str:
-    return (
-        moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    )
+PAGE_SLACK_FACTOR = 1.25  # totalHits is approximate (docs/genesys-api.md §3.1): room for it to be low
+PAGE_SLACK = 2
+MAX_REJECTS_NAMED = 3
 
 
 def dimension_filter(dimension: str, operator: str, *values: str, match: str = "and") -> dict:
@@ -81,6 +75,7 @@ class Analytics:
         job_poll_initial_s: float = 3.0,
         job_poll_max_s: float = 30.0,
         job_timeout_s: float = 3 * 3600.0,
+        job_max_pages: int = 2000,
     ) -> None:
         self._t = transport
         self._clock = clock
@@ -89,6 +84,7 @@ class Analytics:
         self._poll_initial = job_poll_initial_s
         self._poll_max = job_poll_max_s
         self._job_timeout = job_timeout_s
+        self._job_max_pages = job_max_pages
 
     async def conversations(
         self,
@@ -111,7 +107,7 @@ class Analytics:
             filters[key] = filters.get(key, []) + value
         now = datetime.fromtimestamp(self._clock.time(), tz=timezone.utc)
         found = Discovery()
-        seen = _Seen(start, end, on_new)
+        seen = Seen(start, end, on_new, found)
         # An hour of margin: the 35-day look-back is measured by the server's clock, not ours.
         if start < now - MAX_QUERY_LOOKBACK + timedelta(hours=1):
             found.method = "jobs"
@@ -126,6 +122,14 @@ class Analytics:
             (c for c in seen.values() if start <= c.conversation_start < end),
             key=lambda c: (c.conversation_start, c.conversation_id),
         )
+        if found.rejected:
+            named = "; ".join(r.reason for r in found.rejected[:MAX_REJECTS_NAMED])
+            more = len(found.rejected) - MAX_REJECTS_NAMED
+            found.incomplete(
+                f"{len(found.rejected)} conversation(s) rejected at the API boundary ({named}"
+                + (f"; and {more} more" if more > 0 else "")
+                + ")"
+            )
         return found
 
     async def _by_query(self, start, end, filters, seen, found: Discovery) -> None:
@@ -155,18 +159,29 @@ class Analytics:
             rows: list[str] = []
             totals: set[int] = set()
             page, page_number = (first, 2) if attempt == 0 else (None, 1)
+            read = 0
             while True:
                 if page is None:
                     page = await self._page(start, end, filters, page_number, order=order, page_size=size)
                     found.pages += 1
                     page_number += 1
+                read += 1
                 total = parse_count(page.get("totalHits"), field="totalHits") or total
                 totals.add(total)
-                ids = await seen.absorb(page)
+                pass_seen = set(rows)
+                ids, count = await seen.absorb(page)
                 rows += ids
                 window_ids.update(ids)
-                if len(ids) < size:
+                if count < size:  # items, rejected ones included: a rejection does not make a page short
                     break
+                stop = None
+                if not set(ids) - pass_seen:
+                    stop = f"page {page_number - 1} brought no conversation the pass had not seen"
+                elif read >= _page_bound(max(totals), size):
+                    stop = f"{read} full pages of {size} for about {max(totals)} conversations (totalHits)"
+                if stop:
+                    found.incomplete(f"details query for {iso(start)}/{iso(end)} stopped paging: {stop}")
+                    return
                 page = None
             if attempt and len(window_ids) == before:
                 return  # nothing new with other boundaries: the window is complete
@@ -174,9 +189,8 @@ class Analytics:
             short_of_a_steady_total = len(totals) == 1 and len(window_ids) < total
             if not shifted and not short_of_a_steady_total:
                 return
-        found.complete = False
-        found.incomplete_reason = (
-            f"details query for {_iso(start)}/{_iso(end)} reported {total} conversations but "
+        found.incomplete(
+            f"details query for {iso(start)}/{iso(end)} reported {total} conversations but "
             f"{len(window_ids)} distinct ones were returned after {len(passes)} passes"
         )
 
@@ -184,7 +198,7 @@ class Analytics:
         self, start, end, filters, page_number: int, *, order: str = "asc", page_size: int | None = None
     ) -> dict:
         body = {
-            "interval": f"{_iso(start)}/{_iso(end)}",
+            "interval": f"{iso(start)}/{iso(end)}",
             "order": order,
             "orderBy": "conversationStart",
             "paging": {"pageSize": page_size or self._page_size, "pageNumber": page_number},
@@ -193,23 +207,22 @@ class Analytics:
         response = await self._t.api(
             "POST", QUERY_PATH, family="analytics.query", json=body, permission=PERMISSION, idempotent=True
         )
-        return response.json()
+        return dict(required_dict(response.json(), field="details query answer"))
 
     async def _by_job(self, start, end, filters, seen, found: Discovery) -> None:
         availability = await self._t.api(
             "GET", f"{JOBS_PATH}/availability", family="analytics.jobs", permission=PERMISSION
         )
-        available_raw = availability.json().get("dataAvailabilityDate")
+        available_raw = required_dict(availability.json(), field="availability").get("dataAvailabilityDate")
         if available_raw:
             available = parse_time(available_raw, field="dataAvailabilityDate")
             if available < end:
-                found.complete = False
-                found.incomplete_reason = (
+                found.incomplete(
                     f"analytics data is only available up to {available.isoformat()}; "
                     "conversations after that will be picked up by a later run"
                 )
         body = {
-            "interval": f"{_iso(start)}/{_iso(end)}",
+            "interval": f"{iso(start)}/{iso(end)}",
             "order": "asc",
             "orderBy": "conversationStart",
             "startOfDayIntervalMatching": True,
@@ -218,67 +231,26 @@ class Analytics:
         submitted = await self._t.api(
             "POST", JOBS_PATH, family="analytics.jobs", json=body, permission=PERMISSION
         )
-        job_id = submitted.json()["jobId"]
+        job_id = required_id(required_dict(submitted.json(), field="job").get("jobId"), field="jobId")
         found.windows += 1
-        delay = self._poll_initial
-        deadline = self._clock.time() + self._job_timeout
-        while True:
-            await self._clock.sleep(delay)
-            status = (
-                await self._t.api(
-                    "GET", f"{JOBS_PATH}/{job_id}", family="analytics.jobs", permission=PERMISSION
-                )
-            ).json()
-            state = status.get("state")
-            if state == "FULFILLED":
-                break
-            if state in ("FAILED", "CANCELLED", "EXPIRED"):
-                raise JobFailedError(
-                    f"analytics details job {job_id} ended {state}: {status.get('errorMessage') or 'no reason given'}"
-                )
-            if self._clock.time() > deadline:
-                raise JobFailedError(
-                    f"analytics details job {job_id} still {state} after {self._job_timeout:.0f}s"
-                )
-            delay = min(self._poll_max, delay * 1.5)
-        cursor = None
-        while True:
-            params = {"pageSize": self._job_page_size}
-            if cursor:
-                params["cursor"] = cursor
-            page = (
-                await self._t.api(
-                    "GET",
-                    f"{JOBS_PATH}/{job_id}/results",
-                    family="analytics.jobs",
-                    params=params,
-                    permission=PERMISSION,
-                )
-            ).json()
-            found.pages += 1
-            await seen.absorb(page)
-            cursor = page.get("cursor")
-            if not cursor:
-                return
+        await wait_for_job(
+            self._t,
+            self._clock,
+            job_id,
+            initial_s=self._poll_initial,
+            max_s=self._poll_max,
+            timeout_s=self._job_timeout,
+        )
+        await page_results(
+            self._t,
+            job_id,
+            page_size=self._job_page_size,
+            max_pages=self._job_max_pages,
+            seen=seen,
+            found=found,
+        )
 
 
-class _Seen(dict):
-    """The conversations read so far, by id (a later copy replaces an earlier one), handing on the new ones."""
-
-    def __init__(self, start: datetime, end: datetime, on_new) -> None:
-        super().__init__()
-        self._start, self._end, self._on_new = start, end, on_new
-
-    async def absorb(self, page: dict) -> list[str]:
-        """Take a page's conversations; return their ids, in page order."""
-        ids, new = [], []
-        for raw in page.get("conversations") or []:
-            conversation = ConversationSummary.from_api(raw)
-            cid = conversation.conversation_id
-            if cid not in self and self._start <= conversation.conversation_start < self._end:
-                new.append(conversation)
-            self[cid] = conversation
-            ids.append(cid)
-        if new and self._on_new is not None:
-            await self._on_new(new)
-        return ids
+def _page_bound(total: int, size: int) -> int:
+    """Pages one pass may read for ``total`` (approximate) conversations at ``size`` a page."""
+    return math.ceil(max(total, size) * PAGE_SLACK_FACTOR / size) + PAGE_SLACK

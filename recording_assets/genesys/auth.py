@@ -2,12 +2,21 @@
 
 Concurrent callers share one renewal (a lock around the token request). Client-credentials grants
 have no refresh token, so "renewal" means requesting a new token (docs/genesys-api.md §2.2).
+
+The token answer is checked like any other: one that is not JSON (a login page, a proxy's error page) or
+lacks a usable ``access_token`` is an ``AuthenticationError`` saying so; an ``expires_in`` that is not a
+lifetime the documentation allows (300..172800 s, docs/genesys-api.md §2.2: zero, negative, absurdly
+long, not a number) is read as a short fixed lifetime, ``FALLBACK_LIFETIME_S``, rather than renewing
+before every request or never.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import json
+import math
+import re
 from dataclasses import dataclass
 
 import httpx
@@ -15,6 +24,28 @@ import httpx
 from recording_assets.clock import Clock
 from recording_assets.genesys.errors import AuthenticationError, GenesysApiError, error_for_status
 from recording_assets.genesys.secret import Secret
+
+DEFAULT_LIFETIME_S = 86400.0  # no expires_in at all: the documented default lifetime
+FALLBACK_LIFETIME_S = 60.0  # an expires_in that cannot be right
+MIN_LIFETIME_S, MAX_LIFETIME_S = 60.0, 172800.0
+# RFC 6750 b64token: what may follow "Bearer " in a header (no CR/LF, no space, no control character).
+_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+MAX_TOKEN_CHARS = 8192
+HINT = (
+    "Check GENESYSCLOUD_OAUTHCLIENT_ID and GENESYSCLOUD_OAUTHCLIENT_SECRET, that the OAuth client "
+    "uses the Client Credentials grant, and that GENESYSCLOUD_REGION is the org's region"
+)
+
+
+def token_lifetime_s(value: object) -> float:
+    """The lifetime to plan renewals by, from the answer's ``expires_in``."""
+    if value is None:
+        return DEFAULT_LIFETIME_S
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return FALLBACK_LIFETIME_S
+    if value <= 0 or value > MAX_LIFETIME_S:
+        return FALLBACK_LIFETIME_S
+    return max(MIN_LIFETIME_S, float(value))
 
 
 @dataclass
@@ -76,21 +107,44 @@ class ClientCredentialsAuth:
             return http.build_request(
                 "POST",
                 self._url,
-                headers={"Authorization": f"Basic {basic}"},
+                # only what the transport inflates with a bound (answers.ACCEPT_ENCODING)
+                headers={"Authorization": f"Basic {basic}", "Accept-Encoding": "gzip, deflate"},
                 data={"grant_type": "client_credentials"},
             )
 
         response = await send(build, family="token", path="/oauth/token")
         if response.status_code != 200:
             raise _token_error(response)
-        body = response.json()
-        expires_in = float(body.get("expires_in") or 86400)
-        return _Token(Secret(body["access_token"]), self._clock.time() + expires_in * self._renew_fraction)
+        try:
+            body = response.json()
+        except ValueError:
+            kind = response.headers.get("Content-Type") or "no Content-Type"
+            raise _unusable(
+                response, f"the token endpoint answered something that is not JSON ({kind})"
+            ) from None
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token:
+            raise _unusable(response, "the token endpoint's answer has no access_token")
+        if len(token) > MAX_TOKEN_CHARS or not _TOKEN.fullmatch(token):
+            raise _unusable(response, "the token endpoint's access_token is not a bearer token")
+        lifetime = token_lifetime_s(body.get("expires_in"))
+        return _Token(Secret(token), self._clock.time() + lifetime * self._renew_fraction)
+
+
+def _unusable(response: httpx.Response, message: str) -> AuthenticationError:
+    return AuthenticationError(
+        status=response.status_code,
+        method="POST",
+        path="/oauth/token",
+        message=message,
+        correlation_id=response.headers.get("inin-correlation-id"),
+        hint="a proxy or captive portal may be answering for the login host; " + HINT[0].lower() + HINT[1:],
+    )
 
 
 def _token_error(response: httpx.Response) -> GenesysApiError:
     try:
-        body = response.json()
+        body = json.loads(response.content) if response.content else {}
     except ValueError:
         body = {}
     code = body.get("error") or body.get("code") if isinstance(body, dict) else None
@@ -103,8 +157,5 @@ def _token_error(response: httpx.Response) -> GenesysApiError:
         code=code,
         message="the OAuth token request was refused",
         correlation_id=response.headers.get("inin-correlation-id"),
-        hint=(
-            "Check GENESYSCLOUD_OAUTHCLIENT_ID and GENESYSCLOUD_OAUTHCLIENT_SECRET, that the OAuth client "
-            "uses the Client Credentials grant, and that GENESYSCLOUD_REGION is the org's region"
-        ),
+        hint=HINT,
     )

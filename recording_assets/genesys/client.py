@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
 
 from recording_assets.clock import Clock, SystemClock
@@ -10,17 +11,25 @@ from recording_assets.genesys.auth import ClientCredentialsAuth
 from recording_assets.genesys.batches import PollPolicy
 from recording_assets.genesys.control import RecordingControl
 from recording_assets.genesys.media import MediaDownload, stream_media
+from recording_assets.genesys.netguard import MediaPolicy
 from recording_assets.genesys.pacing import Pacer
 from recording_assets.genesys.preflight import PreflightReport, preflight
 from recording_assets.genesys.recordings import Recordings
 from recording_assets.genesys.retention import Retention
 from recording_assets.genesys.retry import RetryPolicy
 from recording_assets.genesys.secret import Secret
-from recording_assets.genesys.transport import Transport, TransportStats
+from recording_assets.genesys.transport import ApiLimits, Transport, TransportStats
 
 
 class GenesysClient:
-    """Async client for the Platform API subset the archiver needs. Use as ``async with``."""
+    """Async client for the Platform API subset the archiver needs. Use as ``async with``.
+
+    ``media_policy``: where presigned media GETs may go and how long and large they may be
+    (``netguard.MediaPolicy``); None: public hosts only, plus the API's own origin when that is loopback
+    (the sandbox, the demo). ``api_limits``: the deadline of one API attempt and the largest decoded
+    answer (``transport.ApiLimits``); None: 120 s and 16 MiB. ``tls_context``: the CAs to trust for the
+    API and login hosts, and for media hosts unless ``media_policy.ssl_context`` names others (None: the
+    system's)."""
 
     def __init__(
         self,
@@ -35,6 +44,9 @@ class GenesysClient:
         timeout_s: float = 60.0,
         max_connections: int = 32,
         batch_poll: PollPolicy = PollPolicy(),
+        media_policy: MediaPolicy | None = None,
+        api_limits: ApiLimits | None = None,
+        tls_context: ssl.SSLContext | None = None,
     ) -> None:
         self.clock = clock or SystemClock()
         self._client_id = client_id
@@ -49,6 +61,9 @@ class GenesysClient:
             pacer=Pacer(self.clock, requests_per_minute=requests_per_minute),
             timeout_s=timeout_s,
             max_connections=max_connections,
+            media_policy=media_policy,
+            limits=api_limits,
+            tls_context=tls_context,
         )
         self.analytics = Analytics(self.transport, self.clock)
         self.recordings = Recordings(self.transport, self.clock, poll=batch_poll)
@@ -79,8 +94,24 @@ class GenesysClient:
             self.transport, client_id=self._client_id, families=families, permissions=permissions
         )
 
-    async def download(self, url: str, write: Callable[[bytes], object]) -> MediaDownload:
-        return await stream_media(self.transport, url, write)
+    @property
+    def media_policy(self) -> MediaPolicy:
+        return self.transport.media_policy
+
+    async def download(
+        self,
+        url: str,
+        write: Callable[[bytes], object],
+        *,
+        expected_size: int | None = None,
+        expires_at: float | None = None,
+    ) -> MediaDownload:
+        """Stream ``url`` into ``write`` (``media.stream_media``). ``expected_size``: the size the metadata
+        gave, when the answer may lack Content-Length; ``expires_at``: the URL's expiry (epoch seconds on
+        ``clock``) when known otherwise than from the URL itself. Both only size the deadline."""
+        return await stream_media(
+            self.transport, url, write, expected_size=expected_size, expires_at=expires_at
+        )
 
     async def aclose(self) -> None:
         await self.transport.aclose()

@@ -1,6 +1,8 @@
 """Live recording control (docs/genesys-api.md §6): secure pause / resume and per-participant recording.
 Finding live conversations and reading their state is ``live_conversations``.
 
+Conversation and participant ids are checked to be GUIDs before any request (``InvalidIdError``).
+
 Every action reads the current state first, so asking for the state a conversation is already in is
 a success that says so (``changed=False``), and an ended conversation, an unknown participant or a
 participant who has left is refused before anything is written. A 409 (someone else changed the
@@ -19,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from recording_assets.genesys.errors import BadRequestError, ConflictError, GenesysError, NotFoundError
+from recording_assets.genesys.fields import caller_id
 from recording_assets.genesys.live_conversations import LiveConversation, LiveConversations
 
 PAUSE_PERMISSION = "conversation:recording:pauseOthers"
@@ -107,6 +110,7 @@ class RecordingControl(LiveConversations):
         self, conversation_id: str, participant_id: str, *, on: bool
     ) -> ControlResult:
         """Start (``on=True``) or stop ad-hoc recording of one participant of a call."""
+        participant_id = caller_id(participant_id, what="participant id", guid=True)
         action = "start" if on else "stop"
         wanted = "recording" if on else "not recording"
 
@@ -150,6 +154,7 @@ class RecordingControl(LiveConversations):
     ) -> ControlResult:
         """Read the conversation, let ``plan`` refuse, answer a no-op or name the write, and send it.
         A 409 re-reads and plans again once (the state may now be what was asked for)."""
+        conversation_id = caller_id(conversation_id, what="conversation id", guid=True)
         for attempt in (1, 2):
             live = await self.inspect(conversation_id)
             _refuse_if_ended(live, action)
@@ -163,6 +168,7 @@ class RecordingControl(LiveConversations):
                     family="recording.state",
                     json=write.body,
                     permission=write.permission,
+                    expect_json=False,  # only the status and headers are read: the write is done either way
                 )
             except ConflictError as exc:
                 if attempt == 2:

@@ -1,5 +1,9 @@
 """Reading live conversations (docs/genesys-api.md §6): finding them org-wide with client credentials, and
 the recording state and participants of one. The writes that change recording state are in ``control``.
+
+Conversation and participant ids go into request paths: each is refused as an ``InvalidIdError`` before
+any request unless it is a GUID (``A/../B`` never reaches the API). The answers' ids are read the same
+way: a participant whose id is not a GUID is left out of what ``inspect`` reports.
 """
 
 from __future__ import annotations
@@ -10,7 +14,9 @@ from datetime import datetime, timedelta, timezone
 
 from recording_assets.clock import Clock
 from recording_assets.genesys.analytics import Analytics, dimension_filter
+from recording_assets.genesys.fields import caller_id, id_problem, required_dict
 from recording_assets.genesys.models import ConversationSummary
+from recording_assets.genesys.redact import clean_text
 from recording_assets.genesys.transport import Transport
 
 _MEDIA_KEYS = (
@@ -85,6 +91,8 @@ class LiveConversations:
         must match some segment of the conversation, not necessarily the same one)."""
         if since <= timedelta(0) or since > MAX_ACTIVE_WINDOW:
             raise ValueError(f"since must be within 1 second .. {MAX_ACTIVE_WINDOW.days} days, got {since}")
+        queue_id = queue_id and caller_id(queue_id, what="queue id", guid=True)
+        user_id = user_id and caller_id(user_id, what="user id", guid=True)
         now = datetime.fromtimestamp(self._clock.time(), tz=timezone.utc)
         segment_filters = [
             dimension_filter(dimension, "matches", value)
@@ -104,25 +112,26 @@ class LiveConversations:
     async def inspect(self, conversation_id: str) -> LiveConversation:
         """The conversation's recording state and participants (``GET conversations/{id}``, plus
         ``GET conversations/calls/{id}`` for calls, the documented read side of call recording state)."""
+        conversation_id = caller_id(conversation_id, what="conversation id", guid=True)
         response = await self._t.api(
             "GET", f"/api/v2/conversations/{conversation_id}", family="conversations"
         )
-        body = response.json()
-        raw_participants = body.get("participants") or []
+        body = required_dict(response.json(), field="conversation")
+        raw_participants = _dicts(body.get("participants"))
         media = tuple(k for k in _MEDIA_KEYS if any(p.get(k) for p in raw_participants))
         is_call = "calls" in media
-        state = str(body.get("recordingState") or "none").lower()
-        secure_pause = bool(body.get("securePause"))
-        participants = tuple(_participant(p, call=False) for p in raw_participants if p.get("id"))
+        state = _state(body.get("recordingState"), "none")
+        secure_pause = body.get("securePause") is True
+        participants = tuple(_participant(p, call=False) for p in raw_participants if _has_id(p))
         if is_call:
             response = await self._t.api(
                 "GET", f"/api/v2/conversations/calls/{conversation_id}", family="conversations"
             )
-            call = response.json()
-            state = str(call.get("recordingState") or state).lower()
-            secure_pause = bool(call.get("securePause", secure_pause))
+            call = required_dict(response.json(), field="call")
+            state = _state(call.get("recordingState"), state)
+            secure_pause = call.get("securePause", secure_pause) is True
             participants = tuple(
-                _participant(p, call=True) for p in call.get("participants") or [] if p.get("id")
+                _participant(p, call=True) for p in _dicts(call.get("participants")) if _has_id(p)
             )
         return LiveConversation(
             conversation_id=conversation_id,
@@ -137,6 +146,25 @@ class LiveConversations:
         )
 
 
+def _dicts(value) -> list[dict]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _has_id(raw: dict) -> bool:
+    return id_problem(raw.get("id")) is None
+
+
+def _state(value, default: str) -> str:
+    """A recording state as a lower-case word; anything else (a number, an object) reads as ``default``."""
+    if isinstance(value, str) and value.isascii() and value.isalpha() and len(value) <= 32:
+        return value.lower()
+    return default
+
+
+def _text(value) -> str | None:
+    return clean_text(value, 200) if isinstance(value, str) and value else None
+
+
 def _participant(raw: dict, *, call: bool) -> LiveParticipant:
     """One participant of ``GET conversations/calls/{id}`` (``call=True``) or ``GET conversations/{id}``."""
     if call:
@@ -145,16 +173,16 @@ def _participant(raw: dict, *, call: bool) -> LiveParticipant:
         states = [c.get("state") for k in _MEDIA_KEYS for c in raw.get(k) or [] if isinstance(c, dict)]
     states = [str(s).lower() for s in states if s]
     left = bool(raw.get("endTime")) or (bool(states) and all(s in _ENDED_STATES for s in states))
-    user = raw.get("user")
-    if not isinstance(user, dict):
-        user = {}
+    given = raw.get("user")
+    user = given if isinstance(given, dict) else {}
+    user_id = raw.get("userId") or user.get("id")
     return LiveParticipant(
         participant_id=raw["id"],
-        purpose=raw.get("purpose"),
-        name=raw.get("name"),
-        user_id=raw.get("userId") or user.get("id"),
+        purpose=_text(raw.get("purpose")),
+        name=_text(raw.get("name")),
+        user_id=user_id if id_problem(user_id) is None else None,
         connected=not left,
-        recording=bool(raw.get("recording")) if call else None,
+        recording=(raw.get("recording") is True) if call else None,
     )
 
 

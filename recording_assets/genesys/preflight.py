@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from recording_assets.genesys.errors import GenesysApiError, PermissionDeniedError
+from recording_assets.genesys.fields import ResponseFormatError, id_problem
 from recording_assets.genesys.retention import Retention
 from recording_assets.genesys.transport import Transport
 
@@ -120,6 +121,10 @@ async def _batch_url_ttl(transport: Transport) -> tuple[int | None, list[str]]:
         return None, [f"could not read the recording settings ({exc.status}): download windows are not sized"]
 
 
+def _dicts(value) -> list[dict]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
 def _holds(granted: set[str], permission: str) -> bool:
     domain, entity, _ = permission.split(":")
     return bool({permission, "*:*:*", f"{domain}:*:*", f"{domain}:{entity}:*"} & granted)
@@ -127,21 +132,29 @@ def _holds(granted: set[str], permission: str) -> bool:
 
 async def _granted(transport: Transport, client_id: str) -> tuple[set[str] | None, list[str]]:
     """The permissions of the client's roles, or None (with why) when they cannot be read."""
+    if id_problem(client_id):
+        return None, [
+            f"the OAuth client id is not a Genesys id ({id_problem(client_id)}): its roles were not read"
+        ]
     try:
         client = (
             await transport.api("GET", f"/api/v2/oauth/clients/{client_id}", family="authorization")
         ).json()
         permissions: set[str] = set()
-        for role_division in client.get("roleDivisions") or []:
+        for role_division in _dicts(client.get("roleDivisions") if isinstance(client, dict) else None):
+            role_id = role_division.get("roleId")
+            if id_problem(role_id):  # it goes into a path: only a Genesys id
+                continue
             role = (
-                await transport.api(
-                    "GET", f"/api/v2/authorization/roles/{role_division['roleId']}", family="authorization"
-                )
+                await transport.api("GET", f"/api/v2/authorization/roles/{role_id}", family="authorization")
             ).json()
-            permissions.update(role.get("permissions") or [])
-            for policy in role.get("permissionPolicies") or []:
+            role = role if isinstance(role, dict) else {}
+            permissions.update(p for p in role.get("permissions") or [] if isinstance(p, str))
+            for policy in _dicts(role.get("permissionPolicies")):
                 for action in policy.get("actionSet") or []:
                     permissions.add(f"{policy.get('domain')}:{policy.get('entityName')}:{action}")
+    except ResponseFormatError as exc:
+        return None, [f"could not read this OAuth client's roles ({exc}); {SENSITIVE_VIEW} is unknown"]
     except PermissionDeniedError:
         return None, [
             f"could not read this OAuth client's roles (needs oauth:client:view and authorization:role:view), "

@@ -1,8 +1,11 @@
 """Recording endpoints: metadata, batch download jobs, single-recording fetch.
 
-Batch jobs are the cheap path (up to 100 conversations per request, docs/genesys-api.md §4.2): submitted in a
-window and each polled when it should be done (``batches.py``), so polling costs about one request per
-hundred conversations rather than one per recording, and each job's results arrive as it completes.
+Batch jobs are the cheap path (up to 100 conversations per request, docs/genesys-api.md §4.2): submitted
+in a window and each polled when it should be done (``batches.py``), so polling costs about one request
+per hundred conversations rather than one per recording, and each job's results arrive as it completes.
+
+Ids that go into a request path are refused before any request unless they are Genesys ids (``InvalidIdError``);
+an answer item that is not about what was asked (a metadata item of another conversation) is rejected.
 """
 
 from __future__ import annotations
@@ -13,7 +16,15 @@ from dataclasses import dataclass
 from recording_assets.clock import Clock
 from recording_assets.genesys.batches import BATCH_LIMIT, BatchStream, CompletedJob, PollPolicy, Room
 from recording_assets.genesys.errors import JobFailedError
-from recording_assets.genesys.models import BatchResult, BatchStatus, Recording, RecordingMetadata
+from recording_assets.genesys.fields import ResponseFormatError, caller_id, required_dict, required_id
+from recording_assets.genesys.models import (
+    BatchResult,
+    BatchStatus,
+    Listing,
+    Recording,
+    RecordingMetadata,
+    reject,
+)
 from recording_assets.genesys.transport import Transport
 
 VIEW = "recording:recording:view"
@@ -47,17 +58,31 @@ class Recordings:
         self._poll = poll
         self._transcode_timeout = transcode_timeout_s
 
-    async def metadata(self, conversation_id: str, *, background: bool = False) -> list[RecordingMetadata]:
-        """``background``: a look-up nothing downstream waits for yields the budget to those that do."""
+    async def metadata(self, conversation_id: str, *, background: bool = False) -> Listing[RecordingMetadata]:
+        """The conversation's recordings; items that cannot be trusted (no safe id, another conversation's)
+        are left out and listed in the answer's ``rejected``. ``background``: a look-up nothing downstream
+        waits for yields the budget to those that do."""
         response = await self._t.api(
             "GET",
-            f"/api/v2/conversations/{_segment(conversation_id)}/recordingmetadata",
+            f"/api/v2/conversations/{_segment(conversation_id, 'conversation id')}/recordingmetadata",
             family="recording.metadata",
             permission=VIEW,
             background=background,
         )
         body = response.json()
-        return [RecordingMetadata.from_api(item) for item in (body if isinstance(body, list) else [])]
+        if not isinstance(body, list):
+            raise ResponseFormatError(f"recordingmetadata: expected a list, got {type(body).__name__}")
+        found: Listing[RecordingMetadata] = Listing()
+        for index, item in enumerate(body):
+            try:
+                meta = RecordingMetadata.from_api(item)
+                if meta.conversation_id != conversation_id:
+                    raise ResponseFormatError("'conversationId' is not the conversation asked for")
+            except ResponseFormatError as error:
+                found.rejected.append(reject("recording metadata", index, item, error))
+                continue
+            found.append(meta)
+        return found
 
     async def submit_batch(self, items: Sequence[BatchItem]) -> str:
         if not 0 < len(items) <= BATCH_LIMIT:
@@ -69,11 +94,14 @@ class Recordings:
             json={"batchDownloadRequestList": [item.to_api() for item in items]},
             permission=VIEW,
         )
-        return response.json()["id"]
+        return required_id(required_dict(response.json(), field="batch submission").get("id"), field="id")
 
     async def batch_status(self, job_id: str) -> BatchStatus:
         response = await self._t.api(
-            "GET", f"{BATCH_PATH}/{_segment(job_id)}", family="recording.batch.poll", permission=VIEW
+            "GET",
+            f"{BATCH_PATH}/{_segment(job_id, 'batch job id')}",
+            family="recording.batch.poll",
+            permission=VIEW,
         )
         return BatchStatus.from_api(response.json())
 
@@ -103,7 +131,10 @@ class Recordings:
         after its own estimate, so one call costs a few requests rather than a busy loop."""
         if format_id not in FORMAT_IDS:
             raise ValueError(f"formatId {format_id!r} is not one of {', '.join(FORMAT_IDS)}")
-        path = f"/api/v2/conversations/{_segment(conversation_id)}/recordings/{_segment(recording_id)}"
+        path = (
+            f"/api/v2/conversations/{_segment(conversation_id, 'conversation id')}"
+            f"/recordings/{_segment(recording_id, 'recording id')}"
+        )
         deadline = self._clock.time() + self._transcode_timeout
         while True:
             response = await self._t.api(
@@ -114,6 +145,8 @@ class Recordings:
                 permission=VIEW,
             )
             recording = Recording.from_api(response.json(), transcoding=response.status_code == 202)
+            if (recording.conversation_id, recording.recording_id) != (conversation_id, recording_id):
+                raise ResponseFormatError("the recording answered is not the one asked for")
             if not recording.transcoding or not wait:
                 return recording
             if self._clock.time() > deadline:
@@ -124,8 +157,7 @@ class Recordings:
             await self._clock.sleep(min(60.0, max(2.0, hint_s)))
 
 
-def _segment(identifier: str) -> str:
-    """Ids go into URL paths: refuse anything that could change the path."""
-    if not identifier or any(c in identifier for c in "/?#%\\") or identifier in (".", ".."):
-        raise ValueError(f"not a valid Genesys id: {identifier!r}")
-    return identifier
+def _segment(identifier: str, what: str = "Genesys id") -> str:
+    """Ids go into URL paths: refuse anything but letters, digits and '-' (``InvalidIdError``, a
+    ``ValueError``), before any request."""
+    return caller_id(identifier, what=what)

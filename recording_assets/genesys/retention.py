@@ -2,7 +2,10 @@
 retention query (what Genesys deletes soon), orphan recordings, recording settings, annotations.
 
 Every call here is opt in for the archiver (``pipeline/restore.py``, ``protection.py``, ``radar.py``);
-the answers are read into small frozen models with only the fields the archive uses.
+the answers are read into small frozen models with only the fields the archive uses. The two listings
+are ``Listing``s: entries without safe ids are left out (``rejected``), and paging stops (``complete``
+False, ``incomplete_reason`` saying why) at a repeated cursor, at a page without a new entry, or after
+``max_pages``, so an answer that never ends cannot keep a run paging.
 """
 
 from __future__ import annotations
@@ -13,7 +16,15 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from recording_assets.genesys.fields import ResponseFormatError, lenient_int, lenient_text, lenient_time
+from recording_assets.genesys.fields import (
+    ResponseFormatError,
+    id_problem,
+    lenient_int,
+    lenient_text,
+    lenient_time,
+    required_dict,
+)
+from recording_assets.genesys.models import Listing, Rejected
 from recording_assets.genesys.recordings import VIEW, _segment
 from recording_assets.genesys.transport import Transport
 
@@ -23,6 +34,7 @@ ORPHAN_VIEW = "recording:orphan:view"
 ANNOTATION_VIEW = "recording:annotation:view"
 PROTECTION_LIMIT = 100  # conversation ids per protection request
 RETENTION_PAGE = 500  # the retention query's largest page
+MAX_PAGES = 2000  # a listing longer than this many pages is cut (and says so)
 
 
 @dataclass(frozen=True)
@@ -101,55 +113,84 @@ class Retention:
                 json={"conversationIds": ids[start : start + PROTECTION_LIMIT]},
                 permission=PROTECT if protect else UNPROTECT,
                 idempotent=True,
+                expect_json=False,  # the answer's body is not read
             )
         return -(-len(ids) // PROTECTION_LIMIT)
 
-    async def expiring(self, threshold_days: int, *, page_size: int = RETENTION_PAGE) -> list[Expiring]:
+    async def expiring(
+        self, threshold_days: int, *, page_size: int = RETENTION_PAGE, max_pages: int = MAX_PAGES
+    ) -> Listing[Expiring]:
         """Every recording whose ``deleteDate`` falls within ``threshold_days``, following the cursor."""
         params: dict[str, Any] = {"retentionThresholdDays": threshold_days, "pageSize": page_size}
-        out: list[Expiring] = []
-        while True:
+        out: Listing[Expiring] = Listing()
+        seen: set[tuple[str, str]] = set()
+        cursors: set[str] = set()
+        for number in range(1, max_pages + 1):
             response = await self._t.api(
-                "GET",
-                "/api/v2/recordings/retention/query",
-                family="recording.retention",
-                params=params,
+                "GET", "/api/v2/recordings/retention/query", family="recording.retention", params=params,
                 permission=VIEW,
-            )
-            body = response.json()
-            for e in _entities(body, "retention query"):
-                if lenient_text(e.get("conversationId")) and lenient_text(e.get("recordingId")):
-                    out.append(
-                        Expiring(
-                            e["conversationId"],
-                            e["recordingId"],
-                            lenient_time(e.get("deleteDate")),
-                            lenient_time(e.get("archiveDate")),
-                            lenient_time(e.get("creationTime")),
-                        )
+            )  # fmt: skip
+            body = required_dict(response.json(), field="retention query")
+            entities = _entities(body, "retention query")
+            new = 0
+            for index, e in enumerate(entities):
+                cid, rid = e.get("conversationId"), e.get("recordingId")
+                problem = id_problem(cid) and f"conversationId: {id_problem(cid)}"
+                problem = problem or (id_problem(rid) and f"recordingId: {id_problem(rid)}")
+                if problem:
+                    out.rejected.append(Rejected("retention entry", index, problem))
+                    continue
+                key = (str(cid), str(rid))  # both checked just above
+                if key in seen:
+                    continue  # a page served again (pages shift, or a hostile pager): once is enough
+                new += 1
+                seen.add(key)
+                out.append(
+                    Expiring(
+                        *key,
+                        lenient_time(e.get("deleteDate")),
+                        lenient_time(e.get("archiveDate")),
+                        lenient_time(e.get("creationTime")),
                     )
+                )
             cursor = parse_qs(urlsplit(lenient_text(body.get("nextUri")) or "").query).get("cursor")
-            if not cursor or cursor[0] == params.get("cursor"):
+            if not cursor:
                 return out
+            if cursor[0] in cursors or cursor[0] == params.get("cursor"):
+                out.incomplete(f"retention query: page {number} repeats an earlier cursor")
+                return out
+            if entities and not new:
+                out.incomplete(f"retention query: page {number} brought no new recording")
+                return out
+            cursors.add(cursor[0])
             params["cursor"] = cursor[0]
+        out.incomplete(f"retention query: stopped after {max_pages} pages")
+        return out
 
-    async def orphans(self, *, page_size: int = 100) -> list[Orphan]:
+    async def orphans(self, *, page_size: int = 100, max_pages: int = MAX_PAGES) -> Listing[Orphan]:
         """Every orphan recording of the org (``hasConversation=false``: all of them, up to Genesys' cap)."""
-        out: list[Orphan] = []
-        page = 1
-        while True:
+        out: Listing[Orphan] = Listing()
+        seen: set[str] = set()
+        for page in range(1, max_pages + 1):
             response = await self._t.api(
-                "GET",
-                "/api/v2/orphanrecordings",
-                family="recording.orphans",
-                permission=ORPHAN_VIEW,
+                "GET", "/api/v2/orphanrecordings", family="recording.orphans", permission=ORPHAN_VIEW,
                 params={"pageSize": page_size, "pageNumber": page, "hasConversation": "false"},
-            )
-            body = response.json()
-            for e in _entities(body, "orphan recordings"):
+            )  # fmt: skip
+            body = required_dict(response.json(), field="orphan recordings")
+            entities = _entities(body, "orphan recordings")
+            new = 0
+            for index, e in enumerate(entities):
+                problem = id_problem(e.get("id"))
+                if problem:
+                    out.rejected.append(Rejected("orphan recording", index, f"id: {problem}"))
+                    continue
+                if e["id"] in seen:
+                    continue
+                new += 1
+                seen.add(e["id"])
                 out.append(
                     Orphan(
-                        str(e.get("id")),
+                        e["id"],
                         lenient_time(e.get("createdTime")),
                         lenient_text(e.get("mediaType")),
                         lenient_int(e.get("mediaSizeBytes")),
@@ -160,7 +201,11 @@ class Retention:
                 )
             if not body.get("nextUri") or page >= (lenient_int(body.get("pageCount")) or page):
                 return out
-            page += 1
+            if entities and not new:
+                out.incomplete(f"orphan recordings: page {page} brought no new orphan")
+                return out
+        out.incomplete(f"orphan recordings: stopped after {max_pages} pages")
+        return out
 
     async def batch_url_ttl_s(self) -> int | None:
         """``recordingBatchDownloadUrlTtl`` of ``GET /api/v2/recording/settings``, in seconds (2..60 min)."""

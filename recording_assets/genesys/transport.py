@@ -1,28 +1,47 @@
 """HTTP transport for the Platform API: auth, pacing, retries and typed errors in one place.
 
-Every API call goes through ``Transport.api``; presigned media downloads go through
-``Transport.open_media`` (no bearer token, not paced: they are not Platform API requests).
+Every API call goes through ``Transport.api``; presigned media downloads (``media.open_media``) go over
+``Transport.media_http``, an httpx client of their own whose connections are checked against the
+``MediaPolicy`` (``netguard``), with no bearer token and no pacing (they are not Platform API requests).
+
+Answers are untrusted too: each attempt of an API call has an overall deadline (``ApiLimits.deadline_s``:
+headers and the whole body, so a trickling body cannot hold a call for ever), and its body is read within
+``ApiLimits.max_answer_bytes`` decoded bytes (``answers``). A 2xx answer to a JSON endpoint that is not
+JSON (a proxy's HTML page) is a ``MalformedAnswerError``, retried like a 500 when the request is
+idempotent (and raised at once when it is not: a write may have been done).
 """
 
 from __future__ import annotations
 
 import inspect
+import ssl
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from recording_assets.clock import Clock
-from recording_assets.genesys.auth import ClientCredentialsAuth
-from recording_assets.genesys.errors import (
-    GenesysApiError,
-    GenesysTransportError,
-    PermissionDeniedError,
-    error_for_status,
+from recording_assets.genesys.answers import (
+    ACCEPT_ENCODING,
+    BODY_HEADERS,
+    ApiLimits,
+    ApiResponse,
+    api_error,
+    parse_json,
+    read_body,
 )
+from recording_assets.genesys.auth import ClientCredentialsAuth
+from recording_assets.genesys.deadline import Deadline, DeadlineExpired
+from recording_assets.genesys.errors import (
+    AnswerTooLargeError,
+    ApiDeadlineError,
+    GenesysTransportError,
+    MalformedAnswerError,
+)
+from recording_assets.genesys.guarded_http import GuardedTransport
+from recording_assets.genesys.netguard import MAX_MEDIA_REDIRECTS, MediaPolicy
 from recording_assets.genesys.pacing import Pacer
 from recording_assets.genesys.redact import install_log_redaction
 from recording_assets.genesys.retry import RetryPolicy
@@ -38,6 +57,10 @@ class TransportStats:
     rate_limited: int = 0
     retries: int = 0
     transport_errors: int = 0
+    deadlines: int = 0  # API attempts cut at ApiLimits.deadline_s
+    malformed: int = 0  # 2xx answers to JSON endpoints that were not JSON
+    largest_answer_bytes: int = 0  # the largest decoded API answer body read (a cut one included)
+    answers_cut: int = 0  # answers cut at ApiLimits.max_answer_bytes
 
     @property
     def api_requests(self) -> int:
@@ -47,8 +70,8 @@ class TransportStats:
 
 MAX_RENEWALS = 3  # token renewals one request may trigger before its 401 surfaces
 MAX_REJECTIONS = 4 * MAX_RENEWALS  # 401s one request may meet in all, renewals by other callers included
-MAX_MEDIA_REDIRECTS = 3
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
+__all__ = ["MAX_MEDIA_REDIRECTS", "REDIRECTS", "ApiLimits", "ApiResponse", "Transport", "TransportStats"]
 
 
 class Transport:
@@ -63,25 +86,45 @@ class Transport:
         timeout_s: float = 60.0,
         max_connections: int = 32,
         http: httpx.AsyncClient | None = None,
+        media_policy: MediaPolicy | None = None,
+        limits: ApiLimits | None = None,
+        tls_context: ssl.SSLContext | None = None,
     ) -> None:
         self._base = api_base_url.rstrip("/")
         self._auth = auth
         self._clock = clock
         self._retry = retry or RetryPolicy()
         self.pacer = pacer or Pacer(clock)
+        self.limits = limits or ApiLimits()
+        # None: public media hosts only, and the API's own origin when that is loopback (the sandbox).
+        self.media_policy = media_policy or MediaPolicy.for_api(api_base_url)
         install_log_redaction()  # before the first request: httpx logs each URL, presigned ones included
+        timeout = httpx.Timeout(timeout_s, connect=min(10.0, timeout_s))
+        pool = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        verify = tls_context if tls_context is not None else True
         self._http = http or httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout_s, connect=min(10.0, timeout_s)),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-            follow_redirects=False,
+            timeout=timeout, limits=pool, follow_redirects=False, verify=verify
+        )
+        # Media on a client of its own: its connections are the guarded ones, no environment proxy or
+        # .netrc applies, and it never holds the bearer token.
+        self.media_transport = GuardedTransport(self.media_policy, limits=pool, ssl_context=tls_context)
+        self.media_http = httpx.AsyncClient(
+            transport=self.media_transport, timeout=timeout, follow_redirects=False, trust_env=False
         )
         self.stats = TransportStats()
 
     def __repr__(self) -> str:
         return f"Transport(api_base_url={self._base!r})"
 
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
     async def aclose(self) -> None:
-        await self._http.aclose()
+        try:
+            await self._http.aclose()
+        finally:
+            await self.media_http.aclose()
 
     async def api(
         self,
@@ -95,13 +138,15 @@ class Transport:
         ok: tuple[int, ...] = (200, 201, 202, 204),
         idempotent: bool | None = None,
         background: bool = False,
-    ) -> httpx.Response:
+        expect_json: bool = True,
+    ) -> ApiResponse:
         """Send one Platform API request; return the response or raise a typed ``GenesysApiError``.
 
         ``permission`` names what a 403 means for this call, so the error tells the user which
         permission to grant instead of a bare "forbidden". ``idempotent`` (default: GET and HEAD) lets a
         500 be retried; a read sent as POST (an analytics query) says so itself. ``background``: the
-        pacer lets every other waiting request go first (``Pacer.acquire``).
+        pacer lets every other waiting request go first (``Pacer.acquire``). ``expect_json``: a non-empty
+        2xx body must be JSON (``MalformedAnswerError`` otherwise).
         """
         if idempotent is None:
             idempotent = method in ("GET", "HEAD")
@@ -114,13 +159,20 @@ class Transport:
             # a long wait (a 429 pause) may have been renewed or revoked by then.
             token = await self._auth.token(self._http, self._send)
             used.append(token)
-            headers = {"Authorization": f"Bearer {token.reveal()}"}
-            return self._http.build_request(method, url, params=params, json=json, headers=headers)
+            headers = {"Authorization": f"Bearer {token.reveal()}", "Accept-Encoding": ACCEPT_ENCODING}
+            return self._http.build_request(method, url, params=params, json=body, headers=headers)
 
+        body = json
         rejected = 0
         while True:
             response = await self._send(
-                build, family=family, path=path, paced=True, idempotent=idempotent, background=background
+                build,
+                family=family,
+                path=path,
+                paced=True,
+                idempotent=idempotent,
+                background=background,
+                expect_json=expect_json,
             )
             if response.status_code == 401 and renewals < MAX_RENEWALS and rejected < MAX_REJECTIONS:
                 # Expired or revoked early: renew and retry. Concurrent callers may each see a 401 for the
@@ -143,9 +195,10 @@ class Transport:
         paced: bool = False,
         idempotent: bool = False,
         background: bool = False,
-    ) -> httpx.Response:
-        """Send with retries on 429 / 502 / 503 / 504 / connection errors (and 500 when ``idempotent``);
-        return the last response."""
+        expect_json: bool = False,
+    ) -> ApiResponse:
+        """Send with retries on 429 / 502 / 503 / 504 / connection errors and deadlines (and 500 and a
+        malformed 2xx answer when ``idempotent``); return the last response."""
         failures = 0
         rate_limited = 0
         while True:
@@ -156,18 +209,29 @@ class Transport:
                 request = await request
             self.stats.requests[family] += 1
             try:
-                response = await self._http.send(request)
-                await response.aread()
-            except httpx.TransportError as exc:
-                self.stats.transport_errors += 1
+                response = await self._exchange(request, path=path)
+            except (httpx.TransportError, DeadlineExpired) as exc:
+                expired = isinstance(exc, DeadlineExpired)
+                self.stats.deadlines += expired
+                self.stats.transport_errors += not expired
                 failures += 1
                 if failures >= self._retry.max_attempts:
+                    if expired:
+                        raise ApiDeadlineError(
+                            f"{request.method} {path}: every one of {failures} attempts outlived its "
+                            f"{self.limits.deadline_s:.0f}s deadline (headers and body)"
+                        ) from None
                     raise GenesysTransportError(
                         f"{request.method} {path}: no answer after {failures} attempts "
                         f"({type(exc).__name__}); check network access to {request.url.host}"
                     ) from None
                 self.stats.retries += 1
                 await self._clock.sleep(self._retry.backoff_s(failures))
+                continue
+            except MalformedAnswerError:  # an encoding not asked for, a body that does not inflate
+                failures += 1
+                if not await self._malformed_again(failures, idempotent):
+                    raise
                 continue
             self.stats.statuses[response.status_code] += 1
             self.pacer.observe(response.headers)
@@ -190,58 +254,44 @@ class Transport:
                 self.stats.retries += 1
                 await self._clock.sleep(self._retry.backoff_s(failures))
                 continue
+            if expect_json and 200 <= status < 300:
+                try:
+                    parse_json(response)
+                except MalformedAnswerError:  # a proxy's HTML page, say: like a 500
+                    failures += 1
+                    if not await self._malformed_again(failures, idempotent):
+                        raise
+                    continue
             return response
 
-    @asynccontextmanager
-    async def open_media(self, url: str):
-        """Stream a presigned media URL: no bearer token (it would leak the token to the storage host),
-        not paced (media GETs are not Platform API requests). Up to ``MAX_MEDIA_REDIRECTS`` redirects are
-        followed (signed URLs may redirect to the storage host), each a fresh GET with the same headers;
-        past that the redirect itself is yielded for the caller to refuse."""
-        for hop in range(MAX_MEDIA_REDIRECTS + 1):
-            # identity: Content-Length must describe the bytes we hash and store, not a compressed form.
-            request = self._http.build_request("GET", url, headers={"Accept-Encoding": "identity"})
-            self.stats.requests["media"] += 1
+    async def _malformed_again(self, failures: int, idempotent: bool) -> bool:
+        """Whether to try again after a malformed answer (only an idempotent request, within the budget);
+        waits the back-off first."""
+        self.stats.malformed += 1
+        if not idempotent or failures >= self._retry.max_attempts:
+            return False
+        self.stats.retries += 1
+        await self._clock.sleep(self._retry.backoff_s(failures))
+        return True
+
+    async def _exchange(self, request: httpx.Request, *, path: str) -> ApiResponse:
+        """One attempt: send, read and decode the body within ``limits`` (``DeadlineExpired`` when the
+        attempt outlives ``deadline_s``, ``AnswerTooLargeError`` past ``max_answer_bytes``)."""
+        limit = self.limits.max_answer_bytes
+        async with Deadline(self.limits.deadline_s):
             response = await self._http.send(request, stream=True)
-            location = response.headers.get("Location")
-            if response.status_code not in REDIRECTS or not location or hop == MAX_MEDIA_REDIRECTS:
-                break
-            await response.aclose()
-            url = str(response.url.join(location))
-        try:
-            yield response
-        finally:
-            await response.aclose()
-
-
-def api_error(
-    response: httpx.Response, *, method: str, path: str, permission: str | None = None
-) -> GenesysApiError:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    body = body if isinstance(body, dict) else {}
-    status = response.status_code
-    kwargs: dict[str, Any] = dict(
-        status=status,
-        method=method,
-        path=path,
-        code=body.get("code"),
-        message=_clip(body.get("message")),
-        correlation_id=response.headers.get("inin-correlation-id") or body.get("contextId"),
-    )
-    if status == 403:
-        hint = (
-            f"Grant the permission {permission} to a role of this OAuth client"
-            if permission
-            else "The OAuth client's roles lack a permission this call needs"
+            try:
+                body, decoded = await read_body(response, limit=limit, method=request.method, path=path)
+            except AnswerTooLargeError as cut:
+                self.stats.answers_cut += 1
+                self.stats.largest_answer_bytes = max(self.stats.largest_answer_bytes, cut.decoded_bytes)
+                raise
+            finally:
+                await response.aclose()
+        self.stats.largest_answer_bytes = max(self.stats.largest_answer_bytes, decoded)
+        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in BODY_HEADERS]
+        answer = ApiResponse(
+            response.status_code, headers=headers, content=body, request=request, extensions={}
         )
-        return PermissionDeniedError(permission=permission, hint=hint, **kwargs)
-    return error_for_status(status)(**kwargs)
-
-
-def _clip(text: Any, limit: int = 500) -> str | None:
-    if not isinstance(text, str):
-        return None
-    return text if len(text) <= limit else text[:limit] + "…"
+        answer._where = (request.method, path)
+        return answer

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import date
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -68,6 +69,15 @@ def build_app(state: SandboxState) -> Starlette:
             }
         )
 
+    async def hostile(request: Request) -> Response:
+        """Which conversation plays each hostile item scenario on ``?day=YYYY-MM-DD``, and what was served."""
+        raw = request.query_params.get("day")
+        try:
+            day = date.fromisoformat(raw) if raw else None
+        except ValueError:
+            return JSONResponse({"error": "day must be YYYY-MM-DD"}, status_code=400)
+        return JSONResponse(state.hostile.snapshot(day))
+
     async def fallback(request: Request) -> Response:
         correlation_id = str(uuid.uuid4())
         error = not_found(f"No route matches {request.method} {request.url.path}.")
@@ -91,6 +101,7 @@ def build_app(state: SandboxState) -> Starlette:
         Route("/__sandbox/reset", reset, methods=["POST"]),
         Route("/__sandbox/faults", faults, methods=["GET", "POST"]),
         Route("/__sandbox/recordings/{recordingId}", recording_truth, methods=["GET"]),
+        Route("/__sandbox/hostile", hostile, methods=["GET"]),
     ]
     routes = [
         *admin,

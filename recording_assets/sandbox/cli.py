@@ -48,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
         )
         if active:
             print(f"  faults: {active}")
+        if config.hostile.active:
+            print(f"  hostile: {config.hostile}")
         print("Press Ctrl+C to stop.", flush=True)
         while not stop.wait(0.5):
             pass

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from recording_assets.sandbox.dialect import DIALECTS, Dialect
 from recording_assets.sandbox.faults import Faults
 from recording_assets.sandbox.flags import option
+from recording_assets.sandbox.hostile import ITEM_SCENARIOS, Hostile
 
 # Permission groups are ordered tuples: a 403 message lists them in the documented order.
 ANALYTICS_VIEW = ("analytics:conversationDetail:view", "analytics:agentConversationDetail:view")
@@ -96,6 +97,20 @@ class SandboxConfig:
         metavar="DIALECT",
         parse=Dialect.parse,
     )
+    # untrusted input the org sends (sandbox/hostile.py); the default sends none
+    hostile: Hostile = option(
+        Hostile(),
+        "hostile answers to play: 'items' (one conversation a day per scenario: "
+        + ", ".join(ITEM_SCENARIOS)
+        + "), switches (repeating_pages, understated_total, cycling_cursor) and field=value "
+        "(html_token_answers, token_expires_in, canary_url, trickle_interval_s, gzip_bomb_bytes), "
+        "comma-separated",
+        metavar="HOSTILE",
+        parse=Hostile.parse,
+    )
+    # https instead of http (uvicorn's TLS): a PEM certificate chain and its key
+    tls_certfile: str | None = option(None, "serve https with this PEM certificate (with --tls-keyfile)")
+    tls_keyfile: str | None = option(None, "the PEM private key of --tls-certfile")
 
     def __post_init__(self) -> None:
         if self.permissions is not None and not isinstance(self.permissions, frozenset):
@@ -112,6 +127,8 @@ class SandboxConfig:
             raise ValueError("rate_limit_per_minute, transcode_polls and giant_recording_bytes must be >= 0")
         if self.media_bandwidth_bytes_per_s < 0:
             raise ValueError("media_bandwidth_bytes_per_s must be >= 0")
+        if (self.tls_certfile is None) != (self.tls_keyfile is None):
+            raise ValueError("tls_certfile and tls_keyfile go together")
 
     @property
     def granted_permissions(self) -> frozenset[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -14,6 +16,7 @@ from recording_assets.sandbox.analytics import (
 from recording_assets.sandbox.config import ANALYTICS_VIEW
 from recording_assets.sandbox.errors import bad_request, not_found
 from recording_assets.sandbox.gateway import Ctx, api, json_response
+from recording_assets.sandbox.hostile import conversation_answer
 from recording_assets.sandbox.jobs import (
     DEFAULT_RESULTS_PAGE,
     MAX_RESULTS_PAGE,
@@ -28,18 +31,32 @@ _BASE = "/api/v2/analytics/conversations/details"
 
 
 def routes(state: SandboxState) -> list[Route]:
+    hostile = state.hostile.hostile
+
+    def render(conv, now_ms: int) -> dict:
+        scenario = state.hostile.scenario(conv)
+        rendered = render_conversation(conv, now_ms)
+        if scenario is None:
+            return rendered
+        state.hostile.played(scenario)
+        return conversation_answer(scenario, rendered)
+
     @api(state, "analytics.query", ANALYTICS_VIEW)
     async def details_query(ctx: Ctx) -> Response:
         query = parse_details_query(await ctx.json(), ctx.now_ms)
         drift = drift_for(state.config.seed, query) if state.faults.faults.pagination_drift else 0
+        if hostile.repeating_pages and query.page_number > 1:
+            state.hostile.played("repeating_pages")
+            query = dataclasses.replace(query, page_number=1)  # page 1 again, whatever was asked
         page, total = state.queries.page(query, ctx.now_ms, drift)
         if state.config.dialect.total_hits == "approximate":
             total = approximate_total(state.config.seed, query, total)
+        if hostile.understated_total and total:
+            state.hostile.played("understated_total")
+            total = 1
         if not page:
             return json_response({"totalHits": total})  # the real API omits an empty conversations list
-        return json_response(
-            {"conversations": [render_conversation(c, ctx.now_ms) for c in page], "totalHits": total}
-        )
+        return json_response({"conversations": [render(c, ctx.now_ms) for c in page], "totalHits": total})
 
     @api(state, "analytics.jobs", ANALYTICS_VIEW)
     async def submit_job(ctx: Ctx) -> Response:
@@ -78,9 +95,12 @@ def routes(state: SandboxState) -> list[Route]:
         page = job.conversations[offset : offset + page_size]
         body: dict = {}
         if page:
-            body["conversations"] = [render_conversation(c, ctx.now_ms) for c in page]
+            body["conversations"] = [render(c, ctx.now_ms) for c in page]
         if offset + page_size < len(job.conversations):
             body["cursor"] = encode_cursor(offset + page_size)
+            if hostile.cycling_cursor and offset >= 2 * page_size:
+                state.hostile.played("cycling_cursor")
+                body["cursor"] = encode_cursor(page_size)  # back to the second page's cursor: A -> B -> A
         body["dataAvailabilityDate"] = iso(job.data_availability_ms)
         return json_response(body)
 

@@ -17,6 +17,7 @@ from starlette.routing import Route
 from recording_assets.sandbox.config import OAUTH_CLIENT_VIEW, ROLE_VIEW
 from recording_assets.sandbox.errors import not_found
 from recording_assets.sandbox.gateway import Ctx, api, json_response
+from recording_assets.sandbox.hostile import HTML_PAGE
 from recording_assets.sandbox.ids import stable_uuid
 from recording_assets.sandbox.state import SandboxState
 from recording_assets.sandbox.timefmt import iso
@@ -59,11 +60,18 @@ def routes(state: SandboxState) -> list[Route]:
             return _oauth_error(400, "invalid_request", "grant_type is required"), None
         if grant != "client_credentials":
             return _oauth_error(400, "unsupported_grant_type", f"unsupported grant type {grant}"), None
+        if state.hostile.html_token_answer():
+            state.hostile.played("html_token_answers")
+            return Response(HTML_PAGE, status_code=200, media_type="text/html"), None
         override = state.faults.faults.token_ttl_override_s
         ttl = override if override is not None else config.token_ttl_s
         value, issued = state.tokens.issue(client_id, state.clock.time(), ttl)
         state.stats.token_issued()
         body = {"access_token": value, "token_type": "bearer", "expires_in": int(ttl)}
+        claim = state.hostile.hostile.token_expires_in
+        if claim is not None:  # hostile: a lifetime that cannot be right; the token itself lives ttl
+            state.hostile.played("token_expires_in")
+            body["expires_in"] = claim
         return JSONResponse(body), issued.token_id
 
     def oauth_client_body() -> dict:

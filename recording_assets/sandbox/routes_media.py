@@ -65,14 +65,20 @@ class MediaStream(Response):
         status: int,
         headers: dict[str, str],
         head_only: bool,
+        *,
+        untyped: bool = False,
+        trickle_s: float = 0.0,
     ) -> None:
-        super().__init__(status_code=status, headers=headers, media_type=body.content_type)
+        super().__init__(
+            status_code=status, headers=headers, media_type=None if untyped else body.content_type
+        )
         self._state = state
         self._body = body
         self._fault = fault
         self._start = start
         self._end = end  # exclusive
         self._head_only = head_only
+        self._trickle_s = trickle_s  # hostile: one byte every this many (real) seconds
         self.headers["content-length"] = str(end - start)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -98,7 +104,7 @@ class MediaStream(Response):
         length = self._end - self._start
         cut = length // 2 if kind in ("reset", "truncate") else None
         sent = 0
-        piece_limit = self._state.bandwidth.chunk_limit
+        piece_limit = 1 if self._trickle_s else self._state.bandwidth.chunk_limit
         for chunk in self._body.chunks(self._start):
             chunk = chunk[: length - sent]
             if kind == "corrupt_magic" and sent == 0 and self._start == 0:
@@ -110,6 +116,8 @@ class MediaStream(Response):
                 if disconnected.is_set():
                     return
                 piece = chunk[offset : offset + piece_limit]
+                if self._trickle_s:
+                    await asyncio.sleep(self._trickle_s)
                 await self._state.bandwidth.take(len(piece))
                 await send({"type": "http.response.body", "body": piece, "more_body": True})
                 self._state.stats.media_sent(len(piece))
@@ -190,6 +198,11 @@ def routes(state: SandboxState) -> list[Route]:
         rec = org.recording(grant.recording_id)
         if rec is None or rec.file_state_at(state.now_ms()) not in (AVAILABLE, RESTORED):
             return s3_error(404, "NoSuchKey", "The specified key does not exist.")
+        scenario = state.hostile.recording_scenario(rec)
+        hostile = _hostile_answer(scenario, rec.id)
+        if hostile is not None and scenario is not None:
+            state.hostile.played(scenario)
+            return hostile
         body = media.body_for(org.seed, rec, grant.container, org.media_scale)
         head_only = request.method == "HEAD"
         fault = None if head_only else state.faults.on_media_get(rec.id)
@@ -207,7 +220,25 @@ def routes(state: SandboxState) -> list[Route]:
             start, end = ranged
             status = 206
             headers["content-range"] = f"bytes {start}-{end - 1}/{body.size}"
-        return MediaStream(state, body, fault, start, end, status, headers, head_only)
+        if scenario in ("untyped_media", "trickle_media") and not head_only:
+            state.hostile.played(scenario)
+        trickle = state.config.hostile.trickle_interval_s if scenario == "trickle_media" else 0.0
+        return MediaStream(
+            state, body, fault, start, end, status, headers, head_only,
+            untyped=scenario == "untyped_media", trickle_s=trickle,
+        )  # fmt: skip
+
+    def _hostile_answer(scenario: str | None, recording_id: str) -> Response | None:
+        """The answer a hostile media scenario gives instead of the bytes, if it does."""
+        canary = state.config.hostile.canary_url
+        if scenario == "canary_redirect":
+            return Response(status_code=302, headers={"location": canary})
+        if scenario == "downgrade_redirect":
+            plain = "http://" + canary.partition("://")[2] if "://" in canary else canary
+            return Response(status_code=302, headers={"location": plain})
+        if scenario == "transient_media_404" and state.hostile.first_media_get(recording_id):
+            return s3_error(404, "NoSuchKey", "The specified key does not exist.")
+        return None
 
     return [Route("/media/{opaque}", serve, methods=["GET", "HEAD"])]
 

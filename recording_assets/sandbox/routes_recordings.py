@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from starlette.responses import Response
 from starlette.routing import Route
 
+from recording_assets.sandbox import hostile as hostile_answers
 from recording_assets.sandbox import media
 from recording_assets.sandbox.batch import BatchJob, content_type
 from recording_assets.sandbox.config import RECORDING_VIEW, VIEW_SENSITIVE
@@ -120,9 +122,21 @@ def routes(state: SandboxState) -> list[Route]:
     @api(state, "recording.metadata", RECORDING_VIEW)
     async def recording_metadata(ctx: Ctx) -> Response:
         conv = conversation(ctx)
-        return json_response(
-            [metadata(rec, ctx.now_ms, state.config.dialect.timestamps) for rec in conv.recordings]
-        )
+        scenario = state.hostile.scenario(conv)
+        if scenario == "html_metadata":
+            state.hostile.played(scenario)
+            return Response(hostile_answers.HTML_PAGE, status_code=200, media_type="text/html")
+        if scenario == "gzip_bomb":
+            state.hostile.played(scenario)
+            # built once per size, off the event loop (seconds for hundreds of MiB)
+            bomb = await asyncio.to_thread(hostile_answers.gzip_bomb, state.hostile.hostile.gzip_bomb_bytes)
+            headers = {"content-encoding": "gzip"}
+            return Response(bomb, status_code=200, media_type="application/json", headers=headers)
+        items = [metadata(rec, ctx.now_ms, state.config.dialect.timestamps) for rec in conv.recordings]
+        if scenario == "numeric_file_state":
+            state.hostile.played(scenario)
+            items = [hostile_answers.metadata_item(scenario, item) for item in items]
+        return json_response(items)
 
     @api(state, "recording.get", RECORDING_VIEW)
     async def recordings(ctx: Ctx) -> Response:
@@ -172,6 +186,12 @@ def routes(state: SandboxState) -> list[Route]:
                 item["contentType"] = content_type(outcome.container)
             else:
                 item["errorMsg"] = outcome.error_msg
+            scenario = state.hostile.scenario(org.conversation(outcome.conversation_id))
+            if scenario is not None and "resultUrl" in item:
+                changed = hostile_answers.batch_item(scenario, dict(item))
+                if changed != item:
+                    state.hostile.played(scenario)
+                item = changed
             results.append(item)
         return {
             "id": job.id,

@@ -99,6 +99,8 @@ class SandboxServer:
             loop="asyncio",
             ws="none",
             timeout_keep_alive=30,
+            ssl_certfile=self.config.tls_certfile,
+            ssl_keyfile=self.config.tls_keyfile,
         )
         self._server = _PromptServer(uv_config)
         self._thread = threading.Thread(target=self._run, name=f"genesys-sandbox-{self._port}", daemon=True)
@@ -135,7 +137,8 @@ class SandboxServer:
         if self._port is None:
             raise RuntimeError("start the sandbox first")
         host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
-        return f"http://{host}:{self._port}"
+        scheme = "https" if self.config.tls_certfile else "http"
+        return f"{scheme}://{host}:{self._port}"
 
     @property
     def port(self) -> int | None:
@@ -154,6 +157,10 @@ class SandboxServer:
 
     def reset_stats(self) -> None:
         self._state.stats.reset()
+
+    def hostile_targets(self, day) -> dict:
+        """Item scenario -> ``Target`` (conversation and recording it plays on) for that UTC day."""
+        return self._state.hostile.targets(day)
 
     def set_faults(self, faults: Faults) -> None:
         self._state.set_faults(faults)

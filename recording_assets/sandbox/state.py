@@ -13,6 +13,7 @@ from recording_assets.sandbox.batch import BatchStore
 from recording_assets.sandbox.config import SandboxConfig
 from recording_assets.sandbox.control import RecordingControl
 from recording_assets.sandbox.faults import Faults, FaultState
+from recording_assets.sandbox.hostile import HostileState
 from recording_assets.sandbox.jobs import JobStore
 from recording_assets.sandbox.org import SyntheticOrg
 from recording_assets.sandbox.presign import UrlSigner
@@ -71,6 +72,7 @@ class SandboxState:
         self.control = RecordingControl()
         self.signer = UrlSigner(config.seed)
         self.bandwidth = Bandwidth(config.media_bandwidth_bytes_per_s)
+        self.hostile = HostileState(config.hostile, self.org)
         self._transcode_polls: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
 

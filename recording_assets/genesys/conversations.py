@@ -1,0 +1,123 @@
+"""An analytics conversation (docs/genesys-api.md §3.1), read at the trust boundary: placed by a safe
+``conversationId`` and a readable ``conversationStart`` (else ``ResponseFormatError``), every other id
+and enum field checked, the ones that fail dropped and named in ``invalid_reason``."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from recording_assets.genesys.fields import (
+    ResponseFormatError,
+    enum_text,
+    optional_id,
+    optional_time,
+    parse_time,
+    reason,
+    required_dict,
+    required_id,
+    required_list,
+)
+
+
+@dataclass(frozen=True, slots=True)  # 100,000 a day at most: no per-instance __dict__
+class ConversationSummary:
+    """One conversation from an analytics details query, reduced to what the archive records."""
+
+    conversation_id: str
+    conversation_start: datetime
+    conversation_end: datetime | None
+    originating_direction: str | None
+    division_ids: tuple[str, ...]
+    media_types: tuple[str, ...]
+    agent_ids: tuple[str, ...]
+    queue_ids: tuple[str, ...]
+    wrap_up_codes: tuple[str, ...]
+    # An estimate of how many recordings exist: the field semantics are unconfirmed, so it only decides
+    # whether one recordingmetadata look-up is worth spending, never what is archived.
+    recorded_sessions: int
+    # Optional fields that failed their check and were dropped (a queueId of ``../../x``, a numeric
+    # originatingDirection ...): field and problem, for the caller to record. None: every field was fine.
+    invalid_reason: str | None = None
+
+    @property
+    def primary_queue_id(self) -> str | None:
+        return self.queue_ids[0] if self.queue_ids else None
+
+    @classmethod
+    def from_api(cls, raw: Any) -> ConversationSummary:
+        """Raises ``ResponseFormatError`` when the conversation cannot be placed: no safe id, no readable
+        ``conversationStart`` (or an unreadable ``conversationEnd``), or a broken structure."""
+        body = required_dict(raw, field="conversations[]")
+        conversation_id = required_id(body.get("conversationId"), field="conversationId")
+        if body.get("conversationStart") in (None, ""):
+            raise ResponseFormatError("conversation without 'conversationStart': its day cannot be known")
+        start = parse_time(body.get("conversationStart"), field="conversationStart")
+        end = optional_time(body.get("conversationEnd"), field="conversationEnd")
+        problems: list[str] = []
+        agents: list[str] = []
+        queues: list[str] = []
+        wrapups: list[str] = []
+        media: list[str] = []
+        recorded = 0
+        screen_recorded = 0
+        for participant in required_list(body.get("participants"), field="participants"):
+            participant = required_dict(participant, field="participants[]")
+            if participant.get("purpose") == "agent":
+                _add(agents, optional_id(participant.get("userId"), field="userId", problems=problems))
+            if participant.get("screenRecording") is True:
+                screen_recorded += 1
+            for session in required_list(participant.get("sessions"), field="sessions"):
+                session = required_dict(session, field="sessions[]")
+                _add(media, enum_text(session.get("mediaType"), field="mediaType", problems=problems))
+                if session.get("recording") is True:
+                    recorded += 1
+                for segment in required_list(session.get("segments"), field="segments"):
+                    segment = required_dict(segment, field="segments[]")
+                    _add(queues, optional_id(segment.get("queueId"), field="queueId", problems=problems))
+                    code = optional_id(segment.get("wrapUpCode"), field="wrapUpCode", problems=problems)
+                    _add(wrapups, code)
+        divisions: list[str] = []
+        raw_divisions = body.get("divisionIds")
+        if raw_divisions is not None and not isinstance(raw_divisions, list):
+            problems.append(f"divisionIds: expected a list, got {type(raw_divisions).__name__}")
+            raw_divisions = None
+        for division in raw_divisions or ():
+            _add(divisions, optional_id(division, field="divisionIds[]", problems=problems))
+        direction = enum_text(
+            body.get("originatingDirection"), field="originatingDirection", problems=problems
+        )
+        return cls(
+            conversation_id=conversation_id,
+            conversation_start=start,
+            conversation_end=end,
+            originating_direction=shared_text(direction),
+            division_ids=tuple(divisions),
+            media_types=tuple(media),
+            agent_ids=tuple(agents),
+            queue_ids=tuple(queues),
+            wrap_up_codes=tuple(wrapups),
+            # The larger, not the sum: a screen recording may also flag its agent session.
+            recorded_sessions=max(recorded, screen_recorded),
+            invalid_reason=_dedup_reason(problems),
+        )
+
+
+def _add(items: list[str], value: str | None) -> None:
+    if value is None:
+        return
+    value = shared_text(value)
+    if value not in items:
+        items.append(value)
+
+
+def _dedup_reason(problems: list[str]) -> str | None:
+    return reason(list(dict.fromkeys(problems)))
+
+
+def shared_text(value: Any) -> Any:
+    """One copy of a string that recurs across a day's conversations (agents, queues, divisions, wrap-up
+    codes, media types): 100,000 conversations share a few hundred of them."""
+    return sys.intern(value) if type(value) is str else value
