@@ -35,9 +35,12 @@ import _common as c
 
 def worker(url: str, day_text: str) -> None:
     c.quiet()
+    from recording_assets.runtime import setup_process
+
+    setup_process()  # as the code location does, before anything imports pyarrow
     import pyarrow  # noqa: F401
 
-    from recording_assets.allocator import release_free_memory, tune_for_run
+    from recording_assets.allocator import release_free_memory
     from recording_assets.genesys import GenesysClient
     from recording_assets.genesys.secret import Secret
     from recording_assets.pipeline import manifest as m
@@ -48,7 +51,6 @@ def worker(url: str, day_text: str) -> None:
     from recording_assets.pipeline.tables import from_parquet_bytes, to_parquet_bytes
     from recording_assets.pipeline.window import day_window
 
-    tune_for_run()  # as a run does when it starts (ArchiveResource.setup_for_execution)
     day = date.fromisoformat(day_text)
     timings: dict[str, float] = {}
     sizes: dict[str, int] = {}

@@ -13,7 +13,7 @@ code server and every run worker) and by the ``recording-assets`` command, befor
 
 from __future__ import annotations
 
-import pyarrow as pa
+import sys
 
 from recording_assets import allocator, settings
 from recording_assets.genesys.redact import install_log_redaction
@@ -26,8 +26,11 @@ def setup_process() -> None:
     global _done
     if _done:
         return
+    # Importing pyarrow fixes Arrow C++'s pool from the variable, so this module never imports it: the
+    # code location sets the process up before anything of the package imports pyarrow.
     settings.prefer(settings.ARROW_DEFAULT_MEMORY_POOL, "system")
-    if settings.arrow_memory_pool() == "system":  # pyarrow's own calls too, had it allocated already
+    pa = sys.modules.get("pyarrow")
+    if pa is not None and settings.arrow_memory_pool() == "system":  # imported already: pyarrow's own calls
         pa.set_memory_pool(pa.system_memory_pool())
     allocator.tune_for_run()
     install_log_redaction()

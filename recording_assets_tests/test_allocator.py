@@ -61,7 +61,11 @@ def test_process_setup_puts_arrow_on_the_system_malloc_unless_the_operator_chose
     """In a fresh interpreter (Arrow fixes its C++ pool on first use): tables built by Arrow C++ itself,
     with no pool given, are allocated by the pool the package chose, or by the operator's."""
     probe = (
-        "from recording_assets.runtime import setup_process\nimport pyarrow as pa\nsetup_process()\n"
+        # The code location's order: nothing imports pyarrow before the process is set up (importing
+        # pyarrow fixes Arrow C++'s pool), then the definitions load.
+        "import sys\nimport recording_assets.definitions as location\n"
+        "assert 'pyarrow' not in sys.modules\n"
+        "location.defs()\nimport pyarrow as pa\n"
         "pool = {'system': pa.system_memory_pool(), 'mimalloc': pa.mimalloc_memory_pool()}[pa.default_memory_pool().backend_name]\n"
         "before = pool.bytes_allocated()\n"
         "column = pa.table({'n': list(range(100_000))}).column('n')\n"
