@@ -9,6 +9,7 @@ module only reads the variables that are set.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from recording_assets.genesys.addresses import HostPort, parse_allowlist
 from recording_assets.genesys.regions import UnknownRegionError, resolve_region
 from recording_assets.genesys.secret import Secret
 from recording_assets.pipeline.config import ArchiveConfig, InvalidConfigError
@@ -28,6 +30,7 @@ CLIENT_ID = "GENESYSCLOUD_OAUTHCLIENT_ID"
 CLIENT_SECRET = "GENESYSCLOUD_OAUTHCLIENT_SECRET"
 API_BASE_URL = "GENESYSCLOUD_API_BASE_URL"
 LOGIN_BASE_URL = "GENESYSCLOUD_LOGIN_BASE_URL"
+ALLOWED_MEDIA_HOSTS = "RECORDING_ALLOWED_MEDIA_HOSTS"
 ARCHIVE_BUCKET = "RECORDING_ARCHIVE_BUCKET"
 MANIFEST_BUCKET = "RECORDING_MANIFEST_BUCKET"
 AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"
@@ -82,6 +85,8 @@ class GenesysSettings:
     client_id: str
     client_secret: Secret
     region_name: str | None = None
+    # host:port entries media may come from although they are not public (a sandbox, a test server)
+    allowed_media_hosts: frozenset[HostPort] = frozenset()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> GenesysSettings:
@@ -112,12 +117,36 @@ class GenesysSettings:
             login = api  # only the API base given (sandbox, proxy): the token endpoint is on the same origin
         else:
             login = region.login_base_url  # type: ignore[union-attr]
+        for name, url in ((API_BASE_URL, api), (LOGIN_BASE_URL, login)):
+            _https_unless_loopback(name, url)  # the OAuth secret and the bearer token travel there
+        try:
+            allowed = parse_allowlist(env.get(ALLOWED_MEDIA_HOSTS, ""))
+        except ValueError as exc:
+            raise ConfigError(
+                f"{ALLOWED_MEDIA_HOSTS}: {exc}; use host:port entries, comma-separated"
+            ) from None
         return cls(
             api_base_url=api,
             login_base_url=login,
             client_id=client_id,
             client_secret=Secret(secret),
             region_name=region.name if region else None,
+            allowed_media_hosts=allowed,
+        )
+
+
+def _https_unless_loopback(name: str, url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return
+    host = (parts.hostname or "").lower()
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ConfigError(
+            f"{name} is plain http to a host that is not loopback: use https (plain http is only for a local sandbox)"
         )
 
 
@@ -148,11 +177,11 @@ class StorageSettings:
 
 
 def genesys_endpoints(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The region and base-URL variables that are set (their values are checked by ``GenesysSettings``)."""
+    """The Genesys connection variables that are set but the credentials (checked by ``GenesysSettings``)."""
     env = environment(environ)
     return {
         name: env[name].strip()
-        for name in (REGION, API_BASE_URL, LOGIN_BASE_URL)
+        for name in (REGION, API_BASE_URL, LOGIN_BASE_URL, ALLOWED_MEDIA_HOSTS)
         if env.get(name, "").strip()
     }
 

@@ -72,6 +72,12 @@ class GenesysClient:
 
     @classmethod
     def from_settings(cls, settings, **kwargs) -> GenesysClient:
+        """A client for ``settings`` (``settings.GenesysSettings``); its media may come from public hosts and
+        the allowlist the settings name."""
+        kwargs.setdefault(
+            "media_policy",
+            MediaPolicy.for_api(settings.api_base_url, allowed_hosts=settings.allowed_media_hosts),
+        )
         return cls(
             api_base_url=settings.api_base_url,
             login_base_url=settings.login_base_url,

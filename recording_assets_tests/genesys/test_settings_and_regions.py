@@ -130,3 +130,40 @@ def test_bad_bucket_names_are_refused(bucket):
             {"RECORDING_ARCHIVE_BUCKET": bucket, "RECORDING_MANIFEST_BUCKET": "ok-bucket"}
         )
     assert "RECORDING_ARCHIVE_BUCKET" in str(err.value)
+
+
+CREDENTIALS = {"GENESYSCLOUD_OAUTHCLIENT_ID": "id", "GENESYSCLOUD_OAUTHCLIENT_SECRET": "s3cr3t-value"}
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"GENESYSCLOUD_API_BASE_URL": "http://api.example.com"}, "GENESYSCLOUD_API_BASE_URL"),
+        ({"GENESYSCLOUD_API_BASE_URL": "http://10.1.2.3:8080"}, "GENESYSCLOUD_API_BASE_URL"),
+        (
+            {"GENESYSCLOUD_REGION": "eu-west-1", "GENESYSCLOUD_LOGIN_BASE_URL": "http://login.example.com"},
+            "GENESYSCLOUD_LOGIN_BASE_URL",
+        ),
+    ],
+)
+def test_plain_http_carries_the_secret_only_to_loopback(env, name):
+    with pytest.raises(ConfigError, match=f"{name} is plain http to a host that is not loopback") as raised:
+        GenesysSettings.from_env({**CREDENTIALS, **env})
+    assert "s3cr3t-value" not in str(raised.value)
+    for local in ("http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:8080"):
+        assert (
+            GenesysSettings.from_env({**CREDENTIALS, "GENESYSCLOUD_API_BASE_URL": local}).api_base_url
+            == local
+        )
+
+
+def test_the_media_allowlist_is_read_checked_and_reaches_the_client():
+    from recording_assets.genesys import GenesysClient
+
+    env = {**CREDENTIALS, "GENESYSCLOUD_API_BASE_URL": "https://api.example.com"}
+    assert GenesysSettings.from_env(env).allowed_media_hosts == frozenset()
+    allowed = GenesysSettings.from_env({**env, "RECORDING_ALLOWED_MEDIA_HOSTS": "127.0.0.1:9000, [::1]:9001"})
+    client = GenesysClient.from_settings(allowed)
+    assert sorted(map(str, client.media_policy.allowed_hosts)) == ["127.0.0.1:9000", "[::1]:9001"]
+    with pytest.raises(ConfigError, match="RECORDING_ALLOWED_MEDIA_HOSTS: .*'nope'"):
+        GenesysSettings.from_env({**env, "RECORDING_ALLOWED_MEDIA_HOSTS": "nope"})
