@@ -18,7 +18,7 @@ The request budget is what limits an archiver (300 requests/minute per token), s
 Every recording ends with exactly one ``Outcome``; nothing is dropped silently. Steps 2-5 run as one
 stream of bounded stages (``stream.py``), not one phase after another, and the stream can start from the
 day's discovery itself: ``run(pages)`` takes the conversations page by page as analytics returns them. The steps live in ``settled.py``
-(1), ``plan.py`` (2-3), ``download.py`` (4), ``fetch.py`` (the download workers, and 5); this module
+(1), ``classify.py`` (2-3), ``download_one.py`` (4), ``download_queue.py`` (the download workers, and 5); this module
 holds the day's frame: what is settled before, deletion protection and restorations around the stream
 (``protection.py``, ``restore.py``, both opt in), and the report after.
 """

@@ -1,6 +1,6 @@
 """What the steps of one day's archiving share: options, clients, the ledger of outcomes and the report.
 
-The plan (``plan.py``), the downloads (``download.py``, ``fetch.py``), the stream that runs them together
+The classification (``classify.py``), the downloads (``download_one.py``, ``download_queue.py``), the stream that runs them together
 (``stream.py``) and the day's frame (``archiver.py``) all finish recordings into the same ledger and spend
 the same request budget, so they hold one context.
 """

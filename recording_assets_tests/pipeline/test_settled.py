@@ -14,7 +14,7 @@ from recording_assets.pipeline.config import ArchiveConfig
 from recording_assets.pipeline.outcome import Outcome
 from recording_assets.pipeline.states import State
 from recording_assets_tests.pipeline.support import DAY, stores
-from recording_assets_tests.pipeline.test_plan import START, context, conversation
+from recording_assets_tests.pipeline.test_classify import START, context, conversation
 
 PERMITTED = ArchiveConfig(), True  # the configuration, and the sensitive-data permission confirmed
 

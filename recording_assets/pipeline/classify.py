@@ -61,14 +61,14 @@ def sort_first_round(
     return first
 
 
-async def classify(ctx: ArchiveContext, first: FirstRound) -> list[BatchItem]:
+async def look_up(ctx: ArchiveContext, first: FirstRound) -> list[BatchItem]:
     """Look up recording metadata for conversations whose batch results left questions.
 
     Finishes every recording the look-ups account for; returns those to ask for again in a batch."""
     tasks, errored = first.tasks, first.errored
     retry: list[BatchItem] = []
     ctx.report.lookups += len(first.needs_lookup)
-    for cid, found in await _look_up(ctx, first.needs_lookup):
+    for cid, found in await _metadata(ctx, first.needs_lookup):
         if isinstance(found, GenesysError):
             gone = getattr(found, "status", None) in (404, 410)
             if not gone:
@@ -120,7 +120,7 @@ def classify_recording(
     return Outcome(*key, State.EXCLUDED, reason=reason, file_state=file_state)
 
 
-async def _look_up(
+async def _metadata(
     ctx: ArchiveContext, conversation_ids: set[str]
 ) -> list[tuple[str, list[RecordingMetadata] | GenesysError]]:
     semaphore = asyncio.Semaphore(ctx.config.concurrency)

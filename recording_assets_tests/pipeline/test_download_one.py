@@ -13,7 +13,7 @@ from recording_assets.genesys import BatchItem
 from recording_assets.genesys.models import ConversationSummary
 from recording_assets.pipeline.audit import AuditTrail
 from recording_assets.pipeline.context import ArchiveContext
-from recording_assets.pipeline.download import download
+from recording_assets.pipeline.download_one import download
 from recording_assets.pipeline.states import State
 from recording_assets.pipeline.tables import from_parquet_bytes
 from recording_assets.sandbox import Faults

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from recording_assets.pipeline.context import DownloadTask
-from recording_assets.pipeline.fetch import refresh_expired
+from recording_assets.pipeline.download_queue import refresh_expired
 from recording_assets.pipeline.states import State
-from recording_assets_tests.pipeline.test_plan import context
+from recording_assets_tests.pipeline.test_classify import context
 
 
 def _task(n: int) -> DownloadTask:

@@ -1,4 +1,4 @@
-"""The plan: what the archive holds, which conversations have work, what batch results and look-ups say."""
+"""The classification: what batch results and look-ups say about the recordings of the conversations with work."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from recording_assets.genesys import BatchItem
 from recording_assets.genesys.models import BatchResult, ConversationSummary
-from recording_assets.pipeline import plan
+from recording_assets.pipeline import classify
 from recording_assets.pipeline.audit import AuditTrail
 from recording_assets.pipeline.context import ArchiveContext
 from recording_assets.pipeline.outcome import Outcome
@@ -59,12 +59,15 @@ def context(conversations=(), *, client=None, store=None, audit=None, executor=N
 )
 def test_classify_recording(file_state, errored, sensitive, state, reason):
     key = ("c1", "r1")
-    outcome = plan.classify_recording(key, file_state, errored=errored, sensitive_permission=sensitive)
+    outcome = classify.classify_recording(key, file_state, errored=errored, sensitive_permission=sensitive)
     assert outcome == Outcome("c1", "r1", state, reason=reason, file_state=file_state)
 
 
 def test_an_available_recording_with_a_batch_error_is_asked_again():
-    assert plan.classify_recording(("c1", "r1"), "AVAILABLE", errored=True, sensitive_permission=None) is None
+    assert (
+        classify.classify_recording(("c1", "r1"), "AVAILABLE", errored=True, sensitive_permission=None)
+        is None
+    )
 
 
 def sort_four(**options):
@@ -82,7 +85,7 @@ def sort_four(**options):
         BatchResult("c2", "r1", "https://media/2", "audio/wav", None),  # already archived: skipped
         BatchResult("c3", "r5", "https://media/5", "video/webm", None),  # one item for two flags: no question
     ]  # c4: flagged as recorded, no item at all
-    return plan.sort_first_round(ctx, ["c1", "c2", "c3", "c4"], results)
+    return classify.sort_first_round(ctx, ["c1", "c2", "c3", "c4"], results)
 
 
 def test_sort_first_round_asks_only_about_errors_and_flagged_conversations_without_items():
@@ -111,7 +114,7 @@ def test_sensitive_check_lookup_asks_about_every_conversation(permission, check,
 
 def test_sort_first_round_looks_up_a_result_without_recording_id():
     ctx = context([conversation("c1", 1)])
-    first = plan.sort_first_round(ctx, ["c1"], [BatchResult("c1", None, None, None, None)])
+    first = classify.sort_first_round(ctx, ["c1"], [BatchResult("c1", None, None, None, None)])
     assert (first.tasks, first.errored, first.needs_lookup) == ({}, {}, {"c1"})
 
 
@@ -136,10 +139,10 @@ def test_classify_and_retry_errored_against_the_sandbox(sandbox_factory, fake_cl
                 sensitive_permission=True,
             )
             results = await ctx.batch([BatchItem(cid) for cid in by_id])
-            first = plan.sort_first_round(ctx, list(by_id), results)
+            first = classify.sort_first_round(ctx, list(by_id), results)
             errored = dict(first.errored)
-            retry = await plan.classify(ctx, first)
-            return ctx, first, errored, retry, await plan.retry_errored(ctx, retry, first)
+            retry = await classify.look_up(ctx, first)
+            return ctx, first, errored, retry, await classify.retry_errored(ctx, retry, first)
 
     ctx, first, errored, retry, retried = asyncio.run(run())
     recordings = {(c.id, r.id) for c in day for r in c.recordings}

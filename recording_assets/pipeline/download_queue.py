@@ -1,7 +1,7 @@
 """The download stage: workers fed by a queue, and the re-requests of URLs that expired.
 
 The queue is the backpressure between the batch jobs and the downloads: the next batch job is submitted
-only while the queue has room (``Fetcher.open``): with the jobs still out, at most ``backlog`` tasks, and no
+only while the queue has room (``DownloadQueue.open``): with the jobs still out, at most ``backlog`` tasks, and no
 more than the workers download, at their measured pace, in half the URLs' lifetime
 (``recordingBatchDownloadUrlTtl``), so a slow day waits before asking for URLs rather than letting them expire
 in the queue. Jobs already submitted are always taken in whole. A task whose URL is
@@ -17,7 +17,7 @@ from dataclasses import replace
 from recording_assets.genesys import BatchItem
 from recording_assets.genesys.recordings import BATCH_LIMIT
 from recording_assets.pipeline.context import ArchiveContext, DownloadTask
-from recording_assets.pipeline.download import download
+from recording_assets.pipeline.download_one import download
 from recording_assets.pipeline.outcome import Outcome
 from recording_assets.pipeline.states import State
 
@@ -27,7 +27,7 @@ PRIOR_PER_MINUTE = 100  # downloads a minute assumed until the workers have show
 MEASURED_AFTER = 8  # downloads started before their pace is trusted
 
 
-class Fetcher:
+class DownloadQueue:
     """``concurrency`` download workers; each task is one recording, so never two downloads of one at once."""
 
     def __init__(self, ctx: ArchiveContext, *, backlog: int = 0) -> None:  # backlog 0: no limit
@@ -99,12 +99,12 @@ class Fetcher:
 
 async def download_all(ctx: ArchiveContext, tasks: list[DownloadTask]) -> list[DownloadTask]:
     """Download ``tasks``; return those whose URL expired."""
-    fetcher = Fetcher(ctx)
+    queue = DownloadQueue(ctx)
     for task in tasks:
-        fetcher.put(task)
-    fetcher.close()
-    await fetcher.run()
-    return fetcher.expired
+        queue.put(task)
+    queue.close()
+    await queue.run()
+    return queue.expired
 
 
 async def refresh_expired(ctx: ArchiveContext, expired: list[DownloadTask]) -> None:
