@@ -25,7 +25,7 @@ holds the day's frame: what is settled before, deletion protection and restorati
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
@@ -52,17 +52,15 @@ class DayArchiver:
         store: RecordingStore,
         day: date,
         conversations: Sequence[ConversationSummary] = (),  # or pages of them, given to ``run``
-        previous: Iterable[Mapping] = (),
-        conversation_rows: Iterable[Mapping] = (),  # the previous run's conversations table
+        previous: Iterable[Outcome] = (),  # the previous run's outcomes (``outcomes_from_rows``)
+        conversation_rows: Iterable[settled.ConversationRow] = (),  # the previous run's conversations table
         run_id: str,
         audit: AuditTrail,
         config: ArchiveConfig,
         preflight: PreflightReport,
     ) -> None:
-        self._previous: dict[Key, Mapping] = {
-            (r["conversation_id"], r["recording_id"]): r for r in previous if r.get("recording_id")
-        }
-        self._settled = {r["conversation_id"]: r for r in conversation_rows if r.get("conversation_id")}
+        self._previous: dict[Key, Outcome] = {outcome.key: outcome for outcome in previous}
+        self._settled = {row.conversation_id: row for row in conversation_rows}
         self._given = list(conversations)
         self._with_work: list[str] = []
         self._ctx = ArchiveContext(

@@ -59,7 +59,7 @@ class ArchiveContext:
     report: ArchiveReport = field(default_factory=ArchiveReport)
     outcomes: dict[Key, Outcome] = field(default_factory=dict)
     existing: dict[Key, Outcome] = field(default_factory=dict)  # already under their final keys
-    previous: dict[Key, Mapping] = field(default_factory=dict)  # the previous run's outcome rows
+    previous: Mapping[Key, Outcome] = field(default_factory=dict)  # the previous run's outcomes
     unsettled: set[str] = field(default_factory=set)  # conversations whose recordings could not be listed
 
     @property
@@ -77,9 +77,9 @@ class ArchiveContext:
         # Only audio is transcoded; screen recordings and transcripts keep their own containers.
         transcode = bool(self.config.format_id) and (content_type or "").lower().startswith("audio/")
         task = DownloadTask(cid, rid, url, content_type, transcode=transcode)
-        earlier = self.previous.get((cid, rid)) or {}
-        if earlier.get("state") == State.QUARANTINED.value and earlier.get("sha256"):
-            task.bad_bytes[earlier["sha256"]] = earlier.get("quarantine_repeats") or 1
+        earlier = self.previous.get((cid, rid))
+        if earlier is not None and earlier.state is State.QUARANTINED and earlier.sha256:
+            task.bad_bytes[earlier.sha256] = earlier.quarantine_repeats or 1
         return task
 
     def uri(self, key: str) -> str:

@@ -24,7 +24,8 @@ from recording_assets.pipeline.annotations import annotations_key, annotations_t
 from recording_assets.pipeline.archiver import DayArchiver
 from recording_assets.pipeline.audit import AuditTrail
 from recording_assets.pipeline.config import ArchiveConfig
-from recording_assets.pipeline.outcome import ArchiveReport, outcomes_table
+from recording_assets.pipeline.outcome import ArchiveReport, outcomes_from_rows, outcomes_table
+from recording_assets.pipeline.settled import conversations_from_rows
 from recording_assets.pipeline.table_io import read_table, write_table
 from recording_assets.pipeline.tables import CONVERSATIONS, to_table
 from recording_assets.pipeline.verify import Verification, verify_checksums, verify_containers
@@ -82,8 +83,8 @@ async def archive_day(
         store=stores.archive,
         day=day,
         conversations=conversations,
-        previous=previous.to_pylist() if previous is not None else (),
-        conversation_rows=settled.to_pylist() if settled is not None else (),
+        previous=outcomes_from_rows(previous.to_pylist()) if previous is not None else (),
+        conversation_rows=conversations_from_rows(settled.to_pylist()) if settled is not None else (),
         run_id=run_id,
         audit=audit,
         config=config,

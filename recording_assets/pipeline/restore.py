@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 
 from recording_assets.genesys.errors import GenesysApiError, PermissionDeniedError
 from recording_assets.pipeline.context import ArchiveContext
-from recording_assets.pipeline.outcome import Outcome, parse_time
+from recording_assets.pipeline.outcome import Outcome
 from recording_assets.pipeline.states import State
 
 RESTORING = "RESTORING"
@@ -31,11 +31,11 @@ def keep_restoring(ctx: ArchiveContext) -> None:
     for key, outcome in list(ctx.outcomes.items()):
         if outcome.file_state != RESTORING or outcome.state is not State.FAILED:
             continue
-        earlier = ctx.previous.get(key) or {}
-        if not ctx.config.retention.restore_archived and earlier.get("state") != State.RESTORING.value:
+        earlier = ctx.previous.get(key)
+        ours = earlier is not None and earlier.state is State.RESTORING
+        if not ctx.config.retention.restore_archived and not ours:
             continue  # restore off and nothing of ours: today's behaviour
-        until = earlier.get("restore_until")
-        until = until if isinstance(until, datetime) or until is None else parse_time(str(until))
+        until = earlier.restore_until if earlier is not None else None
         reason = _requested(until) + "; Genesys is restoring it" if until else "Genesys is restoring it"
         ctx.finish(replace(outcome, state=State.RESTORING, reason=reason, restore_until=until))
 

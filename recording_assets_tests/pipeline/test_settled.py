@@ -13,15 +13,31 @@ from recording_assets.pipeline import settled
 from recording_assets.pipeline.config import ArchiveConfig
 from recording_assets.pipeline.outcome import Outcome
 from recording_assets.pipeline.states import State
+from recording_assets.pipeline.tables import CONVERSATIONS
 from recording_assets_tests.pipeline.support import DAY, stores
 from recording_assets_tests.pipeline.test_classify import START, context, conversation
 
 PERMITTED = ArchiveConfig(), True  # the configuration, and the sensitive-data permission confirmed
 
 
+def previous_of(rows: dict) -> dict:
+    """Previous outcome rows by key, read as the archiver reads them (``Outcome.from_row``)."""
+    return {
+        key: Outcome.from_row({"conversation_id": key[0], "recording_id": key[1], **row})
+        for key, row in rows.items()
+    }
+
+
+def table_of(rows: dict) -> dict:
+    """Conversations table rows by conversation, read as the archiver reads them."""
+    return {
+        cid: settled.ConversationRow.from_row({"conversation_id": cid, **row}) for cid, row in rows.items()
+    }
+
+
 def with_work(conversations, existing=(), previous=None, table=None, options=PERMITTED):
-    pending = settled.unfinished(existing, previous or {}, *options)
-    return settled.conversations_with_work(conversations, pending, table or {})
+    pending = settled.unfinished(existing, previous_of(previous or {}), *options)
+    return settled.conversations_with_work(conversations, pending, table_of(table or {}))
 
 
 # -- which conversations have work (pure)
@@ -101,7 +117,7 @@ def test_carried_forward_keeps_previous_states_and_a_quarantines_one_copy():
         },
         ("gone", "r9"): {"state": "excluded"},  # no longer in the day's conversations
     }
-    carried = settled.carried_forward(conversations, previous, done=[("c1", "r2")])
+    carried = settled.carried_forward(conversations, previous_of(previous), done=[("c1", "r2")])
     assert carried == [
         Outcome("c1", "r1", State.DELETED, reason="fileState DELETED", file_state="DELETED", attempts=0),
         Outcome(
@@ -133,9 +149,21 @@ def test_settled_rows_after_a_run():
     assert (rows["c1"]["recordings"], rows["c1"]["recorded_sessions"], rows["c3"]["recordings"]) == (1, 2, 0)
 
 
+def test_a_conversations_row_is_typed_both_ways():
+    row = settled.ConversationRow("c1", recorded_sessions=2, recordings=1, settled=True, run_id="run-1")
+    assert list(row.row()) == CONVERSATIONS.names
+    assert settled.ConversationRow.from_row(row.row()) == row
+    assert settled.ConversationRow.from_row({"conversation_id": "c2", "recorded_sessions": None}) == (
+        settled.ConversationRow("c2", recorded_sessions=0, recordings=0, settled=False, run_id=None)
+    )
+    assert settled.conversations_from_rows(
+        [{"conversation_id": None}, {"conversation_id": ""}, row.row()]
+    ) == [row]
+
+
 def test_a_conversation_not_asked_keeps_its_settled_row():
     ctx = context([conversation("c1", 1)])
-    rows = settled.settled_rows(ctx, [], {"c1": {"settled": True, "recorded_sessions": 2}})
+    rows = settled.settled_rows(ctx, [], table_of({"c1": {"settled": True, "recorded_sessions": 2}}))
     assert (rows[0]["settled"], rows[0]["recorded_sessions"]) == (True, 2)
 
 
