@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import pyarrow as pa
@@ -95,7 +95,8 @@ async def archive_day(
     finally:
         audit.flush()
     if config.retention.annotations:  # a request per recording archived since the last run
-        await _collect_annotations(client, manifests, day, report, concurrency=config.concurrency)
+        spent = await _collect_annotations(client, manifests, day, report, concurrency=config.concurrency)
+        report = replace(report, annotation_requests=spent)
     mode = config.sensitive_check_for(preflight.sensitive_data)
     protection = protection_note(report)
     outcomes = outcomes_table(report.outcomes, run_id).replace_schema_metadata(
@@ -122,13 +123,14 @@ async def archive_day(
 
 async def _collect_annotations(
     client, manifests: DocumentStore, day: date, report: ArchiveReport, *, concurrency
-):
+) -> int:
+    """Collect and write the annotations of the recordings ``report`` archived; the requests spent."""
     key = annotations_key(day=day)
     earlier = known(read_table(manifests, key))
     archived = [o.key for o in report.outcomes if o.state.in_archive]
     found, spent = await collect(client, archived, earlier, concurrency=concurrency)
     write_table(manifests, key, annotations_table(found))
-    report.annotation_requests = spent
+    return spent
 
 
 def protection_note(report: ArchiveReport) -> str:

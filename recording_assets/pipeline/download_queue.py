@@ -93,12 +93,14 @@ class DownloadQueue:
             self._taken.set()
             if self._ttl and now - queued_at > self._ttl * STALE_SHARE:
                 self.expired.append(task)  # about to expire: a fresh URL beats a 403
-            elif await download(self._ctx, task):
+            elif (outcome := await download(self._ctx, task)) is None:
                 self.expired.append(task)
+            else:
+                self._ctx.ledger.finish(outcome)
 
 
 async def download_all(ctx: ArchiveContext, tasks: list[DownloadTask]) -> list[DownloadTask]:
-    """Download ``tasks``; return those whose URL expired."""
+    """Download ``tasks`` (each outcome finished in the ledger); return those whose URL expired."""
     queue = DownloadQueue(ctx)
     for task in tasks:
         queue.put(task)
@@ -107,25 +109,32 @@ async def download_all(ctx: ArchiveContext, tasks: list[DownloadTask]) -> list[D
     return queue.expired
 
 
-async def refresh_expired(ctx: ArchiveContext, expired: list[DownloadTask]) -> None:
+async def refresh_expired(ctx: ArchiveContext, expired: list[DownloadTask]) -> list[Outcome]:
     """Re-request expired URLs for just those recordings, up to ``url_refresh_rounds`` times: one batch job's
-    worth at a time, each downloaded before the next is asked for, so fresh URLs do not age in turn."""
+    worth at a time, each downloaded before the next is asked for, so fresh URLs do not age in turn.
+
+    The downloads finish their outcomes in the ledger; returns the failures of the recordings that got no
+    fresh URL or whose URL kept expiring."""
+    failed: list[Outcome] = []
     for _ in range(ctx.config.url_refresh_rounds):
         if not expired:
-            return
-        ctx.report.url_refreshes += len(expired)
+            return failed
+        ctx.ledger.count_url_refreshes(len(expired))
         again: list[DownloadTask] = []
         for start in range(0, len(expired), BATCH_LIMIT):
-            again += await download_all(
-                ctx, await _with_fresh_urls(ctx, expired[start : start + BATCH_LIMIT])
-            )
+            tasks = await _with_fresh_urls(ctx, expired[start : start + BATCH_LIMIT], failed)
+            again += await download_all(ctx, tasks)
         expired = again
     for task in expired:
         reason = "URL kept expiring before the download finished"
-        ctx.finish(Outcome(*task.key, State.FAILED, reason=reason, attempts=task.attempts))
+        failed.append(Outcome(*task.key, State.FAILED, reason=reason, attempts=task.attempts))
+    return failed
 
 
-async def _with_fresh_urls(ctx: ArchiveContext, expired: list[DownloadTask]) -> list[DownloadTask]:
+async def _with_fresh_urls(
+    ctx: ArchiveContext, expired: list[DownloadTask], failed: list[Outcome]
+) -> list[DownloadTask]:
+    """The tasks of ``expired`` pointed at fresh URLs; those given none fail, into ``failed``."""
     fresh = {
         (r.conversation_id, r.recording_id): r
         for r in await ctx.batch([BatchItem(t.conversation_id, t.recording_id) for t in expired])
@@ -136,7 +145,7 @@ async def _with_fresh_urls(ctx: ArchiveContext, expired: list[DownloadTask]) -> 
         result = fresh.get(task.key)
         if result is None or not result.result_url:
             reason = "URL expired and no fresh URL was given"
-            ctx.finish(Outcome(*task.key, State.FAILED, reason=reason, attempts=task.attempts))
+            failed.append(Outcome(*task.key, State.FAILED, reason=reason, attempts=task.attempts))
         else:
             content_type = result.content_type or task.content_type
             tasks.append(replace(task, url=result.result_url, content_type=content_type))

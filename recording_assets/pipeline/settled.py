@@ -68,8 +68,9 @@ def conversations_from_rows(rows: Iterable[Mapping]) -> list[ConversationRow]:
     return [ConversationRow.from_row(row) for row in rows if row.get("conversation_id")]
 
 
-async def load_existing(ctx: ArchiveContext) -> None:
-    """What earlier runs already stored, into ``ctx.existing`` and the ledger (S3, not Genesys)."""
+async def load_existing(ctx: ArchiveContext) -> list[Outcome]:
+    """What earlier runs already stored, one outcome per object found (S3, not Genesys), for the ledger's
+    ``found_in_archive``."""
     prefix = ctx.config.key_prefix
     recordings = recording_day_prefix(prefix=prefix, day=ctx.day)
     for area in (recordings, quarantine_day_prefix(prefix=prefix, day=ctx.day)):
@@ -77,11 +78,11 @@ async def load_existing(ctx: ArchiveContext) -> None:
         await ctx.s3(ctx.store.abort_stale_uploads, area)
     listing = await ctx.s3(lambda: list(ctx.store.list_day(recordings)))
     heads = await asyncio.gather(*(ctx.s3(ctx.store.head, item.key) for item in listing))
-    for item, head in zip(listing, heads, strict=True):
-        if head is not None:
-            outcome = existing_outcome(item.key, head, prefix=prefix, uri=ctx.uri(item.key))
-            ctx.existing.setdefault(outcome.key, outcome)
-    ctx.outcomes.update(ctx.existing)
+    return [
+        existing_outcome(item.key, head, prefix=prefix, uri=ctx.uri(item.key))
+        for item, head in zip(listing, heads, strict=True)
+        if head is not None
+    ]
 
 
 def existing_outcome(key: str, head: ObjectInfo, *, prefix: str, uri: str) -> Outcome:
@@ -166,12 +167,12 @@ def settled_rows(
     or an earlier one) and every recording it holds is final."""
     asked = set(with_work)
     by_conversation: dict[str, list[Outcome]] = defaultdict(list)
-    for outcome in ctx.outcomes.values():
+    for outcome in ctx.ledger.outcomes.values():
         by_conversation[outcome.conversation_id].append(outcome)
     rows = []
-    for cid, conversation in ctx.conversations.items():
+    for cid, conversation in ctx.ledger.conversations.items():
         outcomes = by_conversation.get(cid, [])
-        answered = cid in asked and cid not in ctx.unsettled
+        answered = cid in asked and not ctx.ledger.is_unsettled(cid)
         earlier = settled.get(cid)
         sessions = conversation.recorded_sessions
         if cid not in asked and earlier is not None:

@@ -9,6 +9,8 @@ Downloads spend no API budget (media URLs are presigned), so they run while disc
 look-ups spend it; the look-ups go last in the pacer's queue (nothing downstream waits for them). A
 conversation's recordings all come in one job, so each job is planned on its own. Expired URLs are
 re-requested, for just those recordings, once the stream has drained (``download_queue.refresh_expired``).
+The stages hand their outcomes back here, to be finished in the ledger; the download workers finish theirs
+themselves.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ class DayStream:
     async def run(self, conversation_ids: Sequence[str] | AsyncIterable[Sequence[str]]) -> None:
         """Archive ``conversation_ids``: all at once, or chunks of ≤ 100 as they are found."""
         await _all_or_none(self._batch_jobs(conversation_ids), self._look_ups(), self._downloads.run())
-        await refresh_expired(self._ctx, self._downloads.expired)
+        self._ctx.ledger.finish_all(await refresh_expired(self._ctx, self._downloads.expired))
 
     async def _batch_jobs(self, conversation_ids: Sequence[str] | AsyncIterable[Sequence[str]]) -> None:
         """Each job's results into downloads and questions, as soon as it completes."""
@@ -41,7 +43,8 @@ class DayStream:
         asked = results = jobs = 0
         async for job in ctx.client.recordings.batch_jobs(_as_items(conversation_ids), room=self._downloads):
             jobs += 1
-            ctx.report.batch_rounds += jobs == 1  # the day's first round, however many jobs it takes
+            if jobs == 1:  # the day's first round, however many jobs it takes
+                ctx.ledger.count_batch_round()
             asked, results = asked + len(job.items), results + len(job.results)
             first = classify.sort_first_round(ctx, [item.conversation_id for item in job.items], job.results)
             await self._lookups.put(first)
@@ -57,9 +60,13 @@ class DayStream:
         retry: list[BatchItem] = []
         errored = classify.FirstRound()  # every job's errored recordings, for the retry round's reasons
         while (first := await self._lookups.get()) is not _DONE:
-            retry += await classify.look_up(ctx, first)
+            looked = await classify.look_up(ctx, first)
+            ctx.ledger.finish_all(looked.outcomes.values())
+            retry += looked.retry
             errored.errored.update(first.errored)
-        for task in (await classify.retry_errored(ctx, retry, errored)).values():
+        retried = await classify.retry_errored(ctx, retry, errored)
+        ctx.ledger.finish_all(retried.failed)
+        for task in retried.tasks.values():
             self._downloads.put(task)
         self._downloads.close()
 

@@ -26,16 +26,17 @@ def conversation(cid: str, sessions: int, queue: str | None = "q1") -> Conversat
 
 
 def context(conversations=(), *, client=None, store=None, audit=None, executor=None, **options):
-    return ArchiveContext(
+    ctx = ArchiveContext(
         client=client,
         store=store,
         day=DAY,
-        conversations={c.conversation_id: c for c in conversations},
         run_id="run-2",
         audit=audit,
         **run_settings(**options),
         executor=executor,
     )
+    ctx.ledger.add_conversations(conversations)
+    return ctx
 
 
 # -- classification (pure)
@@ -78,7 +79,7 @@ def sort_four(**options):
         conversation("c4", 1),
     ]
     ctx = context(conversations, format_id="WAV", **options)
-    ctx.existing[("c2", "r1")] = Outcome("c2", "r1", State.ALREADY_ARCHIVED)
+    ctx.ledger.found_in_archive([Outcome("c2", "r1", State.ALREADY_ARCHIVED)])
     results = [
         BatchResult("c1", "r1", "https://media/1", "audio/ogg", None),
         BatchResult("c1", "r2", None, None, "some undocumented errorMsg"),
@@ -141,10 +142,10 @@ def test_classify_and_retry_errored_against_the_sandbox(sandbox_factory, fake_cl
             results = await ctx.batch([BatchItem(cid) for cid in by_id])
             first = classify.sort_first_round(ctx, list(by_id), results)
             errored = dict(first.errored)
-            retry = await classify.look_up(ctx, first)
-            return ctx, first, errored, retry, await classify.retry_errored(ctx, retry, first)
+            looked = await classify.look_up(ctx, first)
+            return ctx, first, errored, looked, await classify.retry_errored(ctx, looked.retry, first)
 
-    ctx, first, errored, retry, retried = asyncio.run(run())
+    ctx, first, errored, looked, retried = asyncio.run(run())
     recordings = {(c.id, r.id) for c in day for r in c.recordings}
     available = {(c.id, r.id) for c in day for r in c.recordings if r.file_state in ("AVAILABLE", "RESTORED")}
     assert 0 < len(available) < len(recordings)
@@ -152,10 +153,12 @@ def test_classify_and_retry_errored_against_the_sandbox(sandbox_factory, fake_cl
     # the fault): the available ones are asked for once more ...
     assert first.tasks == {} and set(errored) == recordings
     assert set(first.errored) == recordings - available  # the retry round took them out
-    assert {(i.conversation_id, i.recording_id) for i in retry} == available
-    assert ctx.report.lookups == len(by_id) and ctx.report.batch_rounds == 2
+    assert {(i.conversation_id, i.recording_id) for i in looked.retry} == available
+    report = ctx.ledger.report()
+    assert report.lookups == len(by_id) and report.batch_rounds == 2
     # ... and comes back with a URL; the rest are classified by their fileState.
-    assert set(retried) == available
+    assert set(retried.tasks) == available
     others = {(c.id, r.id): r.file_state for c in day for r in c.recordings if (c.id, r.id) not in available}
-    assert {k: o.file_state for k, o in ctx.outcomes.items()} == others
-    assert all(o.state in (State.ARCHIVED_IN_GENESYS, State.DELETED) for o in ctx.outcomes.values())
+    outcomes = {**looked.outcomes, **{o.key: o for o in retried.failed}}  # what the stream would finish
+    assert {k: o.file_state for k, o in outcomes.items()} == others
+    assert all(o.state in (State.ARCHIVED_IN_GENESYS, State.DELETED) for o in outcomes.values())

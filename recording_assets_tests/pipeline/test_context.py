@@ -44,7 +44,6 @@ def make_context(sandbox, fake_clock, buckets):
             client=client or genesys_client(sandbox, fake_clock),
             store=store,
             day=DAY,
-            conversations={},
             run_id="run-1",
             audit=audit,
             **run_settings(**options),
@@ -79,10 +78,10 @@ def test_only_audio_is_transcoded_and_only_with_a_format(make_context):
 
 def test_finish_keeps_one_outcome_per_recording(make_context):
     ctx = make_context()
-    ctx.finish(Outcome("c1", "r1", State.FAILED, reason="first"))
-    ctx.finish(Outcome("c1", "r1", State.ARCHIVED))
-    ctx.finish(Outcome("c1", "r2", State.DELETED))
-    states = {k: o.state for k, o in ctx.outcomes.items()}
+    ctx.ledger.finish(Outcome("c1", "r1", State.FAILED, reason="first"))
+    ctx.ledger.finish(Outcome("c1", "r1", State.ARCHIVED))
+    ctx.ledger.finish(Outcome("c1", "r2", State.DELETED))
+    states = {k: o.state for k, o in ctx.ledger.outcomes.items()}
     assert states == {("c1", "r1"): State.ARCHIVED, ("c1", "r2"): State.DELETED}
     assert ctx.uri("a/b.wav") == f"s3://{ctx.store.bucket}/a/b.wav"
 
@@ -106,7 +105,7 @@ def test_batch_is_counted_and_audited(make_context, sandbox, fake_clock, buckets
             return ctx, await ctx.batch([BatchItem(cid)])
 
     ctx, results = asyncio.run(batch())
-    assert ctx.report.batch_rounds == 1
+    assert ctx.ledger.report().batch_rounds == 1
     assert {r.conversation_id for r in results} == {cid}
     ctx.audit.flush()
     (row,) = audit_rows(ctx, buckets[1])

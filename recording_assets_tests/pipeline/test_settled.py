@@ -136,9 +136,9 @@ def test_settled_rows_after_a_run():
     ctx = context(
         [conversation("c1", 2), conversation("c2", 1), conversation("c3", 0), conversation("c4", 1)]
     )
-    ctx.finish(Outcome("c1", "r1", State.ARCHIVED))
-    ctx.finish(Outcome("c2", "r1", State.FAILED))
-    ctx.unsettled.add("c4")  # its look-up failed
+    ctx.ledger.finish(Outcome("c1", "r1", State.ARCHIVED))
+    ctx.ledger.finish(Outcome("c2", "r1", State.FAILED))
+    ctx.ledger.mark_unsettled("c4")  # its look-up failed
     rows = {r["conversation_id"]: r for r in settled.settled_rows(ctx, ["c1", "c2", "c3", "c4"], {})}
     assert {cid: r["settled"] for cid, r in rows.items()} == {
         "c1": True,
@@ -204,9 +204,9 @@ def test_load_existing_lists_heads_and_aborts_stale_uploads(s3_client, bucket_na
     s3_client.create_multipart_upload(Bucket=store.bucket, Key=stale)
     with ThreadPoolExecutor(max_workers=2) as executor:
         ctx = context(store=store, executor=executor)
-        asyncio.run(settled.load_existing(ctx))
-    assert list(ctx.existing) == [("c1", "r1")] and ctx.outcomes == ctx.existing
-    found = ctx.existing[("c1", "r1")]
+        ctx.ledger.found_in_archive(asyncio.run(settled.load_existing(ctx)))  # as the archiver does
+    assert list(ctx.ledger.existing) == [("c1", "r1")] and ctx.ledger.outcomes == ctx.ledger.existing
+    found = ctx.ledger.existing[("c1", "r1")]
     assert (found.state, found.size_bytes, found.archived_run_id, found.container) == (
         State.ALREADY_ARCHIVED,
         4,
