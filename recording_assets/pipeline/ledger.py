@@ -55,8 +55,9 @@ class Ledger:
     def finish(self, outcome: Outcome) -> None:
         """``outcome`` is its recording's: a recording is never recorded twice, and a second outcome for one
         replaces the first (last wins). The run relies on that: a restoration replaces the classification it
-        follows (``restore.py``), and a download that lands after a look-up failed a duplicated batch item
-        of the same recording wins over that failure (``classify.look_up``)."""
+        follows (``restore.py``); and should a batch answer one recording twice, once with a URL and once
+        with an error, its download, landing after the look-up failed the errored copy, wins over that
+        failure (``classify.look_up``)."""
         self._outcomes[outcome.key] = outcome
 
     def finish_all(self, outcomes: Iterable[Outcome]) -> None:
