@@ -1,6 +1,6 @@
 """Restore what Genesys moved to its archive tier (``restore_archived``, off by default).
 
-After the plan has classified the day's recordings, those in Genesys' archive tier (``archived_in_genesys``)
+After the stream has classified the day's recordings, those in Genesys' archive tier (``archived_in_genesys``)
 are restored: ``PUT /api/v2/conversations/{c}/recordings/{r}`` with an ``archiveDate`` ``restore_days``
 ahead, at most ``restore_cap`` per day's run and never past the org's ``remainingRestorationsAllowedForOrg``
 (read once per run, then from each answer). Each ends as ``restoring`` with the requested date. A restoring
