@@ -18,14 +18,15 @@ The request budget is what limits an archiver (300 requests/minute per token), s
 Every recording ends with exactly one ``Outcome``; nothing is dropped silently. Steps 2-5 run as one
 stream of bounded stages (``stream.py``), not one phase after another, and the stream can start from the
 day's discovery itself: ``run(pages)`` takes the conversations page by page as analytics returns them. The steps live in ``settled.py``
-(1), ``plan.py`` (2-3), ``download.py`` (4), ``fetch.py`` (the download workers, and 5); this module
+(1), ``classify.py`` (2-3), ``download_one.py`` (4), ``download_queue.py`` (the download workers, and 5); this module
 holds the day's frame: what is settled before, deletion protection and restorations around the stream
-(``protection.py``, ``restore.py``, both opt in), and the report after.
+(``protection.py``, ``restore.py``, both opt in), and the report after. The run's state is the ledger's
+(``ledger.py``): the frame finishes there what the steps hand back, and the report is the ledger's.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
@@ -52,24 +53,21 @@ class DayArchiver:
         store: RecordingStore,
         day: date,
         conversations: Sequence[ConversationSummary] = (),  # or pages of them, given to ``run``
-        previous: Iterable[Mapping] = (),
-        conversation_rows: Iterable[Mapping] = (),  # the previous run's conversations table
+        previous: Iterable[Outcome] = (),  # the previous run's outcomes (``outcomes_from_rows``)
+        conversation_rows: Iterable[settled.ConversationRow] = (),  # the previous run's conversations table
         run_id: str,
         audit: AuditTrail,
         config: ArchiveConfig,
         preflight: PreflightReport,
     ) -> None:
-        self._previous: dict[Key, Mapping] = {
-            (r["conversation_id"], r["recording_id"]): r for r in previous if r.get("recording_id")
-        }
-        self._settled = {r["conversation_id"]: r for r in conversation_rows if r.get("conversation_id")}
+        self._previous: dict[Key, Outcome] = {outcome.key: outcome for outcome in previous}
+        self._settled = {row.conversation_id: row for row in conversation_rows}
         self._given = list(conversations)
         self._with_work: list[str] = []
         self._ctx = ArchiveContext(
             client=client,
             store=store,
             day=day,
-            conversations={},  # filled as the pages arrive
             run_id=run_id,
             audit=audit,
             config=config,
@@ -80,20 +78,18 @@ class DayArchiver:
 
     async def run(self, pages: AsyncIterable[Sequence[ConversationSummary]] | None = None) -> ArchiveReport:
         """Archive the conversations given to the constructor, or ``pages`` of them as they arrive."""
-        ctx = self._ctx
+        ctx, ledger = self._ctx, self._ctx.ledger
         try:
-            await settled.load_existing(ctx)
+            ledger.found_in_archive(await settled.load_existing(ctx))
             pages = pages if pages is not None else _one_page(self._given)
             await DayStream(ctx).run(self._chunks_with_work(pages))
-            await restore.request_restorations(ctx)  # opt in: the stream has classified every recording
-            for outcome in settled.carried_forward(ctx.conversations, self._previous, ctx.outcomes):
-                ctx.finish(outcome)
+            # Opt in: the stream has classified every recording.
+            ledger.finish_all(await restore.request_restorations(ctx))
+            ledger.finish_all(settled.carried_forward(ledger.conversations, self._previous, ledger.outcomes))
             await protection.lift_archived(ctx, self._with_work)  # only once every outcome is known
         finally:
             ctx.executor.shutdown(wait=True)
-        ctx.report.outcomes = sorted(ctx.outcomes.values(), key=lambda o: o.key)
-        ctx.report.conversations = settled.settled_rows(ctx, self._with_work, self._settled)
-        return ctx.report
+        return ledger.report(settled.settled_rows(ctx, self._with_work, self._settled))
 
     async def _chunks_with_work(
         self, pages: AsyncIterable[Sequence[ConversationSummary]]
@@ -101,10 +97,11 @@ class DayArchiver:
         """Batch-sized chunks of the conversations that still have work, each protected (opt in) before its
         batch is asked for, so no download can fail while it is unprotected."""
         ctx, waiting = self._ctx, []
-        pending = settled.unfinished(ctx.existing, self._previous, ctx.config, ctx.sensitive_permission)
+        pending = settled.unfinished(
+            ctx.ledger.existing, self._previous, ctx.config, ctx.sensitive_permission
+        )
         async for page in pages:
-            fresh = {c.conversation_id: c for c in page if c.conversation_id not in ctx.conversations}
-            ctx.conversations.update(fresh)
+            fresh = ctx.ledger.add_conversations(page)
             waiting += settled.conversations_with_work(fresh, pending, self._settled)
             while len(waiting) >= BATCH_LIMIT:
                 yield await self._protected(waiting[:BATCH_LIMIT])

@@ -1,8 +1,10 @@
-"""What the steps of one day's archiving share: options, clients, the ledger of outcomes and the report.
+"""What the steps of one day's archiving share: the run's clients, store, day, options and what its
+preflight found, the previous run's outcomes, and the ledger (``ledger.py``) that holds the run's state.
 
-The plan (``plan.py``), the downloads (``download.py``, ``fetch.py``), the stream that runs them together
-(``stream.py``) and the day's frame (``archiver.py``) all finish recordings into the same ledger and spend
-the same request budget, so they hold one context.
+The classification (``classify.py``), the downloads (``download_one.py``, ``download_queue.py``), the
+stream that runs them together (``stream.py``) and the day's frame (``archiver.py``) all finish recordings
+into the same ledger and spend the same request budget, so they hold one context. The context itself does
+not change during a run (it is frozen); what does is the ledger's, changed through its methods.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from typing import TypeVar
 
 from recording_assets.archive.protocol import RecordingStore
 from recording_assets.genesys import BatchItem, GenesysClient
-from recording_assets.genesys.models import BatchResult, ConversationSummary
+from recording_assets.genesys.models import BatchResult
 from recording_assets.genesys.preflight import PreflightReport
 from recording_assets.pipeline.audit import AuditTrail
 from recording_assets.pipeline.config import ArchiveConfig
-from recording_assets.pipeline.outcome import ArchiveReport, Key, Outcome
+from recording_assets.pipeline.ledger import Ledger
+from recording_assets.pipeline.outcome import Key, Outcome
 from recording_assets.pipeline.states import State
 
 T = TypeVar("T")
@@ -45,22 +48,18 @@ class DownloadTask:
         return (self.conversation_id, self.recording_id)
 
 
-@dataclass
+@dataclass(frozen=True)
 class ArchiveContext:
     client: GenesysClient
     store: RecordingStore
     day: date
-    conversations: dict[str, ConversationSummary]
     run_id: str
     audit: AuditTrail
     config: ArchiveConfig
     preflight: PreflightReport  # what the run's preflight found: the sensitive-data permission, URL lifetime
     executor: ThreadPoolExecutor
-    report: ArchiveReport = field(default_factory=ArchiveReport)
-    outcomes: dict[Key, Outcome] = field(default_factory=dict)
-    existing: dict[Key, Outcome] = field(default_factory=dict)  # already under their final keys
-    previous: dict[Key, Mapping] = field(default_factory=dict)  # the previous run's outcome rows
-    unsettled: set[str] = field(default_factory=set)  # conversations whose recordings could not be listed
+    previous: Mapping[Key, Outcome] = field(default_factory=dict)  # the previous run's outcomes
+    ledger: Ledger = field(default_factory=Ledger)  # the run's state: conversations, outcomes, counters
 
     @property
     def sensitive_permission(self) -> bool | None:
@@ -70,16 +69,13 @@ class ArchiveContext:
     def looks_up_every_conversation(self) -> bool:
         return self.config.sensitive_check_for(self.sensitive_permission) == "lookup"
 
-    def finish(self, outcome: Outcome) -> None:
-        self.outcomes[outcome.key] = outcome
-
     def task(self, cid: str, rid: str, url: str, content_type: str | None) -> DownloadTask:
         # Only audio is transcoded; screen recordings and transcripts keep their own containers.
         transcode = bool(self.config.format_id) and (content_type or "").lower().startswith("audio/")
         task = DownloadTask(cid, rid, url, content_type, transcode=transcode)
-        earlier = self.previous.get((cid, rid)) or {}
-        if earlier.get("state") == State.QUARANTINED.value and earlier.get("sha256"):
-            task.bad_bytes[earlier["sha256"]] = earlier.get("quarantine_repeats") or 1
+        earlier = self.previous.get((cid, rid))
+        if earlier is not None and earlier.state is State.QUARANTINED and earlier.sha256:
+            task.bad_bytes[earlier.sha256] = earlier.quarantine_repeats or 1
         return task
 
     def uri(self, key: str) -> str:
@@ -92,7 +88,7 @@ class ArchiveContext:
 
     async def batch(self, items: list[BatchItem]) -> list[BatchResult]:
         """One batch round (its requests split and polled by the client), counted and audited."""
-        self.report.batch_rounds += 1
+        self.ledger.count_batch_round()
         results = await self.client.recordings.run_batches(items)
         self.audit.record("batch", reason=f"{len(items)} items, {len(results)} results")
         return results

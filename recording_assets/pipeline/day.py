@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import pyarrow as pa
@@ -24,7 +24,8 @@ from recording_assets.pipeline.annotations import annotations_key, annotations_t
 from recording_assets.pipeline.archiver import DayArchiver
 from recording_assets.pipeline.audit import AuditTrail
 from recording_assets.pipeline.config import ArchiveConfig
-from recording_assets.pipeline.outcome import ArchiveReport, outcomes_table
+from recording_assets.pipeline.outcome import ArchiveReport, outcomes_from_rows, outcomes_table
+from recording_assets.pipeline.settled import conversations_from_rows
 from recording_assets.pipeline.table_io import read_table, write_table
 from recording_assets.pipeline.tables import CONVERSATIONS, to_table
 from recording_assets.pipeline.verify import Verification, verify_checksums, verify_containers
@@ -82,8 +83,8 @@ async def archive_day(
         store=stores.archive,
         day=day,
         conversations=conversations,
-        previous=previous.to_pylist() if previous is not None else (),
-        conversation_rows=settled.to_pylist() if settled is not None else (),
+        previous=outcomes_from_rows(previous.to_pylist()) if previous is not None else (),
+        conversation_rows=conversations_from_rows(settled.to_pylist()) if settled is not None else (),
         run_id=run_id,
         audit=audit,
         config=config,
@@ -94,7 +95,8 @@ async def archive_day(
     finally:
         audit.flush()
     if config.retention.annotations:  # a request per recording archived since the last run
-        await _collect_annotations(client, manifests, day, report, concurrency=config.concurrency)
+        spent = await _collect_annotations(client, manifests, day, report, concurrency=config.concurrency)
+        report = replace(report, annotation_requests=spent)
     mode = config.sensitive_check_for(preflight.sensitive_data)
     protection = protection_note(report)
     outcomes = outcomes_table(report.outcomes, run_id).replace_schema_metadata(
@@ -121,13 +123,14 @@ async def archive_day(
 
 async def _collect_annotations(
     client, manifests: DocumentStore, day: date, report: ArchiveReport, *, concurrency
-):
+) -> int:
+    """Collect and write the annotations of the recordings ``report`` archived; the requests spent."""
     key = annotations_key(day=day)
     earlier = known(read_table(manifests, key))
     archived = [o.key for o in report.outcomes if o.state.in_archive]
     found, spent = await collect(client, archived, earlier, concurrency=concurrency)
     write_table(manifests, key, annotations_table(found))
-    report.annotation_requests = spent
+    return spent
 
 
 def protection_note(report: ArchiveReport) -> str:

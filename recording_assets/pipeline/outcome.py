@@ -1,14 +1,17 @@
 """What a day's run says about each recording (``Outcome``, one row of the outcomes table) and in sum.
 
 ``Outcome`` states the columns of ``tables.OUTCOMES`` as typed fields; the check below makes a column
-added to one and not the other an import error, not a silently missing or unknown column.
+added to one and not the other an import error, not a silently missing or unknown column. The previous
+run's rows are read back once, into ``Outcome`` values (``outcomes_from_rows``), before the day's run
+starts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+from typing import Any
 
 import pyarrow as pa
 
@@ -45,6 +48,19 @@ class Outcome:
     def key(self) -> Key:
         return (self.conversation_id, self.recording_id)
 
+    @classmethod
+    def from_row(cls, row: Mapping) -> Outcome:
+        """The outcome an earlier run wrote as ``row`` (of ``OUTCOMES``; its ``run_id`` is the writer's, not
+        the recording's). Absent columns are None (``attempts`` 0); a ``restore_until`` that is not a time
+        is read as one from its text (None when it is not one)."""
+        values: dict[str, Any] = {name: row.get(name) for name in _FIELDS}
+        values["state"] = State(row["state"])
+        values["attempts"] = row.get("attempts") or 0
+        until = values["restore_until"]
+        if until is not None and not isinstance(until, datetime):
+            values["restore_until"] = parse_time(str(until))
+        return cls(**values)
+
     def row(self, run_id: str) -> dict:
         """This outcome as a row of ``OUTCOMES``, written by run ``run_id``."""
         return dict(zip(OUTCOMES.names, self.values(run_id), strict=True))
@@ -54,6 +70,12 @@ class Outcome:
         return tuple(self.state.value if name == "state" else getattr(self, name) for name in _FIELDS) + (
             run_id,
         )
+
+
+def outcomes_from_rows(rows: Iterable[Mapping]) -> list[Outcome]:
+    """The outcomes an earlier run wrote (rows of ``OUTCOMES``), typed; a row without a recording id is
+    not a recording's and is left out."""
+    return [Outcome.from_row(row) for row in rows if row.get("recording_id")]
 
 
 def outcomes_table(outcomes: Iterable[Outcome], run_id: str) -> pa.Table:

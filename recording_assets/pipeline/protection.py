@@ -24,18 +24,18 @@ async def protect_day(ctx: ArchiveContext, conversation_ids: Iterable[str]) -> N
     await ctx.client.retention.protect(
         ids, protect=True
     )  # a chunk of the day at a time, as batches are asked
-    ctx.report.protection["protected"] = ctx.report.protection.get("protected", 0) + len(ids)
+    ctx.ledger.count_protected(len(ids))
     ctx.audit.record("protected", reason=f"deletion protection applied to {len(ids)} conversations")
 
 
 def archived_conversations(ctx: ArchiveContext, conversation_ids: Iterable[str]) -> list[str]:
     """The conversations whose every recording is in the archive (or deleted in Genesys)."""
     states: dict[str, list[State]] = defaultdict(list)
-    for outcome in ctx.outcomes.values():
+    for outcome in ctx.ledger.outcomes.values():
         states[outcome.conversation_id].append(outcome.state)
     done = []
     for cid in sorted(conversation_ids):
-        if cid in ctx.unsettled:
+        if ctx.ledger.is_unsettled(cid):
             continue  # what it holds is unknown
         if all(state.in_archive or state is State.DELETED for state in states.get(cid, [])):
             done.append(cid)
@@ -50,5 +50,4 @@ async def lift_archived(ctx: ArchiveContext, conversation_ids: Iterable[str]) ->
     if lifted:
         await ctx.client.retention.protect(lifted, protect=False)
         ctx.audit.record("unprotected", reason=f"deletion protection lifted from {len(lifted)} conversations")
-    ctx.report.protection["lifted"] = len(lifted)
-    ctx.report.protection["kept"] = len(ids) - len(lifted)
+    ctx.ledger.count_protection_lifted(lifted=len(lifted), kept=len(ids) - len(lifted))

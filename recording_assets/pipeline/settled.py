@@ -4,7 +4,7 @@
 - which previous outcomes are final for this run's settings (``is_final``), carried forward unchanged;
 - which conversations still have work: not those the conversations table says are settled (their batch
   answered and every recording final), unless analytics now flags more recorded sessions than then;
-- the conversations table this run leaves for the next one.
+- the conversations table this run leaves for the next one (``ConversationRow``, read back typed).
 """
 
 from __future__ import annotations
@@ -12,14 +12,16 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
 
 from recording_assets.archive.keys import parse_recording_key, quarantine_day_prefix, recording_day_prefix
 from recording_assets.archive.objects import ObjectInfo
 from recording_assets.genesys.models import ConversationSummary
 from recording_assets.pipeline.config import ArchiveConfig
 from recording_assets.pipeline.context import LASTING_QUARANTINE, ArchiveContext
-from recording_assets.pipeline.outcome import Key, Outcome, parse_time
+from recording_assets.pipeline.outcome import Key, Outcome, check_row_fields, parse_time
 from recording_assets.pipeline.states import State
+from recording_assets.pipeline.tables import CONVERSATIONS
 
 # What a carried-forward lasting quarantine keeps, so its manifest row points at its one copy.
 _KEPT_WITH_A_QUARANTINE = (
@@ -32,8 +34,43 @@ _KEPT_WITH_A_QUARANTINE = (
 )
 
 
-async def load_existing(ctx: ArchiveContext) -> None:
-    """What earlier runs already stored, into ``ctx.existing`` and the ledger (S3, not Genesys)."""
+@dataclass(frozen=True, slots=True)
+class ConversationRow:
+    """One row of the conversations table: whether a conversation is settled, as a run left it."""
+
+    conversation_id: str
+    recorded_sessions: int = 0  # sessions analytics flagged as recorded then
+    recordings: int = 0
+    settled: bool = False  # its batch answered and every recording final
+    run_id: str | None = None
+
+    @classmethod
+    def from_row(cls, row: Mapping) -> ConversationRow:
+        """A row an earlier run wrote; absent or null counts are 0, an absent ``settled`` is False."""
+        return cls(
+            conversation_id=row["conversation_id"],
+            recorded_sessions=row.get("recorded_sessions") or 0,
+            recordings=row.get("recordings") or 0,
+            settled=bool(row.get("settled")),
+            run_id=row.get("run_id"),
+        )
+
+    def row(self) -> dict:
+        return {name: getattr(self, name) for name in _CONVERSATION_FIELDS}
+
+
+check_row_fields(ConversationRow, CONVERSATIONS)
+_CONVERSATION_FIELDS = tuple(f.name for f in fields(ConversationRow))
+
+
+def conversations_from_rows(rows: Iterable[Mapping]) -> list[ConversationRow]:
+    """The conversations table an earlier run wrote, typed; a row without a conversation id is left out."""
+    return [ConversationRow.from_row(row) for row in rows if row.get("conversation_id")]
+
+
+async def load_existing(ctx: ArchiveContext) -> list[Outcome]:
+    """What earlier runs already stored, one outcome per object found (S3, not Genesys), for the ledger's
+    ``found_in_archive``."""
     prefix = ctx.config.key_prefix
     recordings = recording_day_prefix(prefix=prefix, day=ctx.day)
     for area in (recordings, quarantine_day_prefix(prefix=prefix, day=ctx.day)):
@@ -41,11 +78,11 @@ async def load_existing(ctx: ArchiveContext) -> None:
         await ctx.s3(ctx.store.abort_stale_uploads, area)
     listing = await ctx.s3(lambda: list(ctx.store.list_day(recordings)))
     heads = await asyncio.gather(*(ctx.s3(ctx.store.head, item.key) for item in listing))
-    for item, head in zip(listing, heads, strict=True):
-        if head is not None:
-            outcome = existing_outcome(item.key, head, prefix=prefix, uri=ctx.uri(item.key))
-            ctx.existing.setdefault(outcome.key, outcome)
-    ctx.outcomes.update(ctx.existing)
+    return [
+        existing_outcome(item.key, head, prefix=prefix, uri=ctx.uri(item.key))
+        for item, head in zip(listing, heads, strict=True)
+        if head is not None
+    ]
 
 
 def existing_outcome(key: str, head: ObjectInfo, *, prefix: str, uri: str) -> Outcome:
@@ -67,10 +104,11 @@ def existing_outcome(key: str, head: ObjectInfo, *, prefix: str, uri: str) -> Ou
     )
 
 
-def is_final(row: Mapping, config: ArchiveConfig, sensitive_permission: bool | None) -> bool:
-    """Whether a recording that is not in the archive needs no request again: its state is final for this
-    run's settings. (A row that says archived but whose object is gone from the archive is not final.)"""
-    state = State(row["state"])
+def is_final(outcome: Outcome, config: ArchiveConfig, sensitive_permission: bool | None) -> bool:
+    """Whether a recording that is not in the archive needs no request again: its state (this run's, or the
+    previous run's) is final for this run's settings. (A previous outcome that says archived but whose object
+    is gone from the archive is not final.)"""
+    state = outcome.state
     if state is State.DELETED:
         return True
     if state is State.ARCHIVED_IN_GENESYS:
@@ -78,13 +116,13 @@ def is_final(row: Mapping, config: ArchiveConfig, sensitive_permission: bool | N
     if state is State.EXCLUDED:
         return sensitive_permission is not True  # with the permission now, it can be archived
     if state is State.QUARANTINED:
-        return (row.get("quarantine_repeats") or 0) >= LASTING_QUARANTINE and not config.force_quarantined
+        return (outcome.quarantine_repeats or 0) >= LASTING_QUARANTINE and not config.force_quarantined
     return False
 
 
 def unfinished(
     existing: Iterable[Key],
-    previous: Mapping[Key, Mapping],
+    previous: Mapping[Key, Outcome],
     config: ArchiveConfig,
     sensitive_permission: bool | None,
 ) -> set[str]:
@@ -93,13 +131,15 @@ def unfinished(
     existing = set(existing)
     return {
         key[0]
-        for key, row in previous.items()
-        if key not in existing and not is_final(row, config, sensitive_permission)
+        for key, earlier in previous.items()
+        if key not in existing and not is_final(earlier, config, sensitive_permission)
     }
 
 
 def conversations_with_work(
-    conversations: Mapping[str, ConversationSummary], pending: set[str], settled: Mapping[str, Mapping]
+    conversations: Mapping[str, ConversationSummary],
+    pending: set[str],
+    settled: Mapping[str, ConversationRow],
 ) -> list[str]:
     """The conversations that need a batch request: every one ``pending`` (``unfinished``), and none whose
     batch answered in an earlier run and whose every recording reached a final state (``settled``, the
@@ -115,49 +155,39 @@ def conversations_with_work(
             # Never settled by a run that finished: a run cut off mid-day may have stored some of its
             # recordings and not others (or a day archived before the conversations table existed).
             work.append(cid)
-        elif not entry.get("settled") or conversation.recorded_sessions > (
-            entry.get("recorded_sessions") or 0
-        ):
+        elif not entry.settled or conversation.recorded_sessions > entry.recorded_sessions:
             work.append(cid)
     return work
 
 
-def settled_rows(ctx: ArchiveContext, with_work: Iterable[str], settled: Mapping[str, Mapping]) -> list[dict]:
+def settled_rows(
+    ctx: ArchiveContext, with_work: Iterable[str], settled: Mapping[str, ConversationRow]
+) -> list[dict]:
     """The conversations table after this run: a conversation is settled when its batch answered (this run
     or an earlier one) and every recording it holds is final."""
     asked = set(with_work)
     by_conversation: dict[str, list[Outcome]] = defaultdict(list)
-    for outcome in ctx.outcomes.values():
+    for outcome in ctx.ledger.outcomes.values():
         by_conversation[outcome.conversation_id].append(outcome)
     rows = []
-    for cid, conversation in ctx.conversations.items():
+    for cid, conversation in ctx.ledger.conversations.items():
         outcomes = by_conversation.get(cid, [])
-        answered = cid in asked and cid not in ctx.unsettled
+        answered = cid in asked and not ctx.ledger.is_unsettled(cid)
         earlier = settled.get(cid)
         sessions = conversation.recorded_sessions
         if cid not in asked and earlier is not None:
-            answered = bool(earlier.get("settled"))
-            sessions = max(sessions, earlier.get("recorded_sessions") or 0)
+            answered = earlier.settled
+            sessions = max(sessions, earlier.recorded_sessions)
         elif cid not in asked:
             answered = bool(outcomes)  # settled by what the archive and the previous outcomes hold
-        final = all(
-            o.state.in_archive or is_final(o.row(ctx.run_id), ctx.config, ctx.sensitive_permission)
-            for o in outcomes
-        )
-        rows.append(
-            {
-                "conversation_id": cid,
-                "recorded_sessions": sessions,
-                "recordings": len(outcomes),
-                "settled": answered and final,
-                "run_id": ctx.run_id,
-            }
-        )
+        final = all(o.state.in_archive or is_final(o, ctx.config, ctx.sensitive_permission) for o in outcomes)
+        row = ConversationRow(cid, sessions, len(outcomes), answered and final, ctx.run_id)
+        rows.append(row.row())
     return rows
 
 
 def carried_forward(
-    conversations: Mapping[str, ConversationSummary], previous: Mapping[Key, Mapping], done: Iterable[Key]
+    conversations: Mapping[str, ConversationSummary], previous: Mapping[Key, Outcome], done: Iterable[Key]
 ) -> list[Outcome]:
     """Final states from the previous run for recordings this run did not revisit."""
     done = set(done)
@@ -165,13 +195,13 @@ def carried_forward(
         Outcome(
             conversation_id=key[0],
             recording_id=key[1],
-            state=State(row["state"]),
-            reason=row.get("reason"),
-            file_state=row.get("file_state"),
+            state=earlier.state,
+            reason=earlier.reason,
+            file_state=earlier.file_state,
             attempts=0,
             # A lasting quarantine keeps pointing at its one copy of the bad bytes.
-            **{name: row.get(name) for name in _KEPT_WITH_A_QUARANTINE},
+            **{name: getattr(earlier, name) for name in _KEPT_WITH_A_QUARANTINE},
         )
-        for key, row in previous.items()
+        for key, earlier in previous.items()
         if key not in done and key[0] in conversations
     ]

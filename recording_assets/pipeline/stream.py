@@ -3,12 +3,14 @@
     chunks of ≤ 100 conversations (as discovery pages arrive) → batch jobs, each submitted while the
         downloads have room → each job's results sorted the moment it completes
         → download queue → workers: stream, spool, hash, sniff, create-only upload → outcome
-        → look-up queue → ``recordingmetadata`` where ``plan.py`` allows → one retry round at the end
+        → look-up queue → ``recordingmetadata`` where ``classify.py`` allows → one retry round at the end
 
 Downloads spend no API budget (media URLs are presigned), so they run while discovery, the jobs and the
 look-ups spend it; the look-ups go last in the pacer's queue (nothing downstream waits for them). A
 conversation's recordings all come in one job, so each job is planned on its own. Expired URLs are
-re-requested, for just those recordings, once the stream has drained (``fetch.refresh_expired``).
+re-requested, for just those recordings, once the stream has drained (``download_queue.refresh_expired``).
+The stages hand their outcomes back here, to be finished in the ledger; the download workers finish theirs
+themselves.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ import asyncio
 from collections.abc import AsyncIterable, Coroutine, Sequence
 
 from recording_assets.genesys import BatchItem
-from recording_assets.pipeline import plan
+from recording_assets.pipeline import classify
 from recording_assets.pipeline.context import ArchiveContext
-from recording_assets.pipeline.fetch import Fetcher, refresh_expired
+from recording_assets.pipeline.download_queue import DownloadQueue, refresh_expired
 
 _DONE = None  # closes the look-up queue
 
@@ -27,26 +29,27 @@ _DONE = None  # closes the look-up queue
 class DayStream:
     def __init__(self, ctx: ArchiveContext) -> None:
         self._ctx = ctx
-        self._fetcher = Fetcher(ctx, backlog=ctx.config.download_backlog)
-        self._lookups: asyncio.Queue[plan.FirstRound | None] = asyncio.Queue()
+        self._downloads = DownloadQueue(ctx, backlog=ctx.config.download_backlog)
+        self._lookups: asyncio.Queue[classify.FirstRound | None] = asyncio.Queue()
 
     async def run(self, conversation_ids: Sequence[str] | AsyncIterable[Sequence[str]]) -> None:
         """Archive ``conversation_ids``: all at once, or chunks of ≤ 100 as they are found."""
-        await _all_or_none(self._batch_jobs(conversation_ids), self._look_ups(), self._fetcher.run())
-        await refresh_expired(self._ctx, self._fetcher.expired)
+        await _all_or_none(self._batch_jobs(conversation_ids), self._look_ups(), self._downloads.run())
+        self._ctx.ledger.finish_all(await refresh_expired(self._ctx, self._downloads.expired))
 
     async def _batch_jobs(self, conversation_ids: Sequence[str] | AsyncIterable[Sequence[str]]) -> None:
         """Each job's results into downloads and questions, as soon as it completes."""
         ctx = self._ctx
         asked = results = jobs = 0
-        async for job in ctx.client.recordings.batch_jobs(_as_items(conversation_ids), room=self._fetcher):
+        async for job in ctx.client.recordings.batch_jobs(_as_items(conversation_ids), room=self._downloads):
             jobs += 1
-            ctx.report.batch_rounds += jobs == 1  # the day's first round, however many jobs it takes
+            if jobs == 1:  # the day's first round, however many jobs it takes
+                ctx.ledger.count_batch_round()
             asked, results = asked + len(job.items), results + len(job.results)
-            first = plan.sort_first_round(ctx, [item.conversation_id for item in job.items], job.results)
+            first = classify.sort_first_round(ctx, [item.conversation_id for item in job.items], job.results)
             await self._lookups.put(first)
             for task in first.tasks.values():
-                self._fetcher.put(task)
+                self._downloads.put(task)
         if jobs:
             ctx.audit.record("batch", reason=f"{asked} items, {results} results")
         await self._lookups.put(_DONE)
@@ -55,13 +58,17 @@ class DayStream:
         """Look-ups for each job's questions; then one more batch round for what they say to ask again."""
         ctx = self._ctx
         retry: list[BatchItem] = []
-        errored = plan.FirstRound()  # every job's errored recordings, for the retry round's reasons
+        errored = classify.FirstRound()  # every job's errored recordings, for the retry round's reasons
         while (first := await self._lookups.get()) is not _DONE:
-            retry += await plan.classify(ctx, first)
+            looked = await classify.look_up(ctx, first)
+            ctx.ledger.finish_all(looked.outcomes.values())
+            retry += looked.retry
             errored.errored.update(first.errored)
-        for task in (await plan.retry_errored(ctx, retry, errored)).values():
-            self._fetcher.put(task)
-        self._fetcher.close()
+        retried = await classify.retry_errored(ctx, retry, errored)
+        ctx.ledger.finish_all(retried.failed)
+        for task in retried.tasks.values():
+            self._downloads.put(task)
+        self._downloads.close()
 
 
 def _as_items(conversation_ids: Sequence[str] | AsyncIterable[Sequence[str]]):

@@ -19,6 +19,7 @@ from recording_assets.pipeline.archiver import DayArchiver
 from recording_assets.pipeline.audit import AuditTrail
 from recording_assets.pipeline.config import ArchiveConfig
 from recording_assets.pipeline.discovery import discover_day
+from recording_assets.pipeline.outcome import outcomes_from_rows
 from recording_assets.pipeline.window import day_window, zone
 
 DAY = date(2025, 12, 30)  # two days before the FakeClock's start: every conversation of the day has ended
@@ -66,7 +67,9 @@ def archive_day(
     client_kwargs=None,
     **options,
 ):
-    """Discover ``day`` and archive it with a real ``DayArchiver``: (report, audit trail, conversations)."""
+    """Discover ``day`` and archive it with a real ``DayArchiver``: (report, audit trail, conversations).
+
+    ``previous``: the previous run's outcome rows, read as ``archive_day`` reads them from its table."""
     audit = AuditTrail(store=manifest_store, day=day, run_id=run_id, launched_by="test", clock=clock)
 
     async def run():
@@ -78,7 +81,7 @@ def archive_day(
                 store=store,
                 day=day,
                 conversations=discovery.conversations,
-                previous=previous,
+                previous=outcomes_from_rows(previous),
                 run_id=run_id,
                 audit=audit,
                 **run_settings(**options),

@@ -15,7 +15,7 @@ from recording_assets.pipeline.context import (
     ArchiveContext,
     DownloadTask,
 )
-from recording_assets.pipeline.fetch import Fetcher
+from recording_assets.pipeline.download_queue import DownloadQueue
 from recording_assets.pipeline.outcome import Outcome
 from recording_assets.pipeline.states import State
 from recording_assets.pipeline.tables import from_parquet_bytes
@@ -44,7 +44,6 @@ def make_context(sandbox, fake_clock, buckets):
             client=client or genesys_client(sandbox, fake_clock),
             store=store,
             day=DAY,
-            conversations={},
             run_id="run-1",
             audit=audit,
             **run_settings(**options),
@@ -79,10 +78,10 @@ def test_only_audio_is_transcoded_and_only_with_a_format(make_context):
 
 def test_finish_keeps_one_outcome_per_recording(make_context):
     ctx = make_context()
-    ctx.finish(Outcome("c1", "r1", State.FAILED, reason="first"))
-    ctx.finish(Outcome("c1", "r1", State.ARCHIVED))
-    ctx.finish(Outcome("c1", "r2", State.DELETED))
-    states = {k: o.state for k, o in ctx.outcomes.items()}
+    ctx.ledger.finish(Outcome("c1", "r1", State.FAILED, reason="first"))
+    ctx.ledger.finish(Outcome("c1", "r1", State.ARCHIVED))
+    ctx.ledger.finish(Outcome("c1", "r2", State.DELETED))
+    states = {k: o.state for k, o in ctx.ledger.outcomes.items()}
     assert states == {("c1", "r1"): State.ARCHIVED, ("c1", "r2"): State.DELETED}
     assert ctx.uri("a/b.wav") == f"s3://{ctx.store.bucket}/a/b.wav"
 
@@ -106,7 +105,7 @@ def test_batch_is_counted_and_audited(make_context, sandbox, fake_clock, buckets
             return ctx, await ctx.batch([BatchItem(cid)])
 
     ctx, results = asyncio.run(batch())
-    assert ctx.report.batch_rounds == 1
+    assert ctx.ledger.report().batch_rounds == 1
     assert {r.conversation_id for r in results} == {cid}
     ctx.audit.flush()
     (row,) = audit_rows(ctx, buckets[1])
@@ -157,7 +156,7 @@ def test_the_next_batch_job_waits_until_the_downloads_can_reach_its_urls_in_time
     """URLs live 120 s: no more are asked for than the workers download in half of that (a conservative 100 a
     minute until they show their pace), nor while one has waited that long; never more than the backlog."""
     ctx = make_context(url_ttl_s=120)
-    fetcher = Fetcher(ctx, backlog=150)
+    fetcher = DownloadQueue(ctx, backlog=150)
     assert fetcher.open(outstanding=0, asking=100)  # nothing in hand: always ask
     assert not fetcher.open(outstanding=100, asking=100)  # 200 > 100 a minute x 60 s
     for n in range(60):
@@ -165,7 +164,7 @@ def test_the_next_batch_job_waits_until_the_downloads_can_reach_its_urls_in_time
     assert fetcher.open(outstanding=0, asking=40) and not fetcher.open(outstanding=0, asking=41)
     fake_clock.advance(60)  # the oldest URL has waited half its lifetime
     assert not fetcher.open(outstanding=0, asking=1)
-    unpaced = Fetcher(make_context(url_ttl_s=None), backlog=150)  # lifetime unknown: the backlog alone
+    unpaced = DownloadQueue(make_context(url_ttl_s=None), backlog=150)  # lifetime unknown: the backlog alone
     for n in range(100):
         unpaced.put(DownloadTask("c", f"r{n}", "https://media.example/r", "audio/ogg"))
     assert unpaced.open(outstanding=0, asking=50) and not unpaced.open(outstanding=0, asking=51)
@@ -175,7 +174,7 @@ def test_a_task_taken_between_asking_for_room_and_waiting_for_it_is_not_missed(m
     """The batch jobs ask ``open``, then wait; a worker that takes the last queued task in between must
     still wake them (a lost wake-up left the day's remaining batch jobs waiting for ever)."""
     ctx = make_context(concurrency=1)
-    fetcher = Fetcher(ctx, backlog=1)
+    fetcher = DownloadQueue(ctx, backlog=1)
     fetcher.put(DownloadTask("c", "r0", f"{sandbox.base_url}/media/none", "audio/ogg"))
     assert not fetcher.open(outstanding=0, asking=1)
     fetcher.close()

@@ -7,7 +7,13 @@ from datetime import datetime, timezone
 
 import pytest
 
-from recording_assets.pipeline.outcome import ArchiveReport, Outcome, check_row_fields, parse_time
+from recording_assets.pipeline.outcome import (
+    ArchiveReport,
+    Outcome,
+    check_row_fields,
+    outcomes_from_rows,
+    parse_time,
+)
 from recording_assets.pipeline.states import State
 from recording_assets.pipeline.tables import OUTCOMES, to_table
 
@@ -30,6 +36,36 @@ def test_row_has_every_outcomes_column_in_order():
     assert list(row) == OUTCOMES.names
     assert row["state"] == "archived" and row["run_id"] == "run-2" and row["archived_run_id"] == "run-1"
     assert to_table([row], OUTCOMES).to_pylist() == [row]
+
+
+def test_a_row_read_back_is_the_outcome_that_wrote_it():
+    quarantined = Outcome(
+        "c1",
+        "r2",
+        State.QUARANTINED,
+        reason="bad",
+        sha256="cd" * 32,
+        size_bytes=64,
+        quarantine_uri="s3://a/quarantine/x",
+        attempts=2,
+        quarantine_repeats=2,
+    )
+    restoring = Outcome("c1", "r3", State.RESTORING, file_state="RESTORING", restore_until=AT)
+    for outcome in (quarantined, restoring):
+        assert Outcome.from_row(outcome.row("run-1")) == outcome
+    back = to_table([quarantined.row("run-1")], OUTCOMES).to_pylist()[0]  # as Parquet gives it back
+    assert Outcome.from_row(back) == quarantined
+
+
+def test_a_row_read_back_takes_absent_columns_as_null_and_a_restore_date_as_text():
+    assert Outcome.from_row({"conversation_id": "c1", "recording_id": "r1", "state": "failed"}) == Outcome(
+        "c1", "r1", State.FAILED, attempts=0
+    )
+    row = {"conversation_id": "c1", "recording_id": "r1", "state": "restoring"}
+    assert Outcome.from_row({**row, "restore_until": AT.isoformat()}).restore_until == AT
+    assert Outcome.from_row({**row, "restore_until": "soon"}).restore_until is None
+    rows = [{**row, "recording_id": None}, {**row, "recording_id": ""}, row]
+    assert outcomes_from_rows(rows) == [Outcome("c1", "r1", State.RESTORING)]
 
 
 def test_defaults_and_key():

@@ -13,15 +13,31 @@ from recording_assets.pipeline import settled
 from recording_assets.pipeline.config import ArchiveConfig
 from recording_assets.pipeline.outcome import Outcome
 from recording_assets.pipeline.states import State
+from recording_assets.pipeline.tables import CONVERSATIONS
 from recording_assets_tests.pipeline.support import DAY, stores
-from recording_assets_tests.pipeline.test_plan import START, context, conversation
+from recording_assets_tests.pipeline.test_classify import START, context, conversation
 
 PERMITTED = ArchiveConfig(), True  # the configuration, and the sensitive-data permission confirmed
 
 
+def previous_of(rows: dict) -> dict:
+    """Previous outcome rows by key, read as the archiver reads them (``Outcome.from_row``)."""
+    return {
+        key: Outcome.from_row({"conversation_id": key[0], "recording_id": key[1], **row})
+        for key, row in rows.items()
+    }
+
+
+def table_of(rows: dict) -> dict:
+    """Conversations table rows by conversation, read as the archiver reads them."""
+    return {
+        cid: settled.ConversationRow.from_row({"conversation_id": cid, **row}) for cid, row in rows.items()
+    }
+
+
 def with_work(conversations, existing=(), previous=None, table=None, options=PERMITTED):
-    pending = settled.unfinished(existing, previous or {}, *options)
-    return settled.conversations_with_work(conversations, pending, table or {})
+    pending = settled.unfinished(existing, previous_of(previous or {}), *options)
+    return settled.conversations_with_work(conversations, pending, table_of(table or {}))
 
 
 # -- which conversations have work (pure)
@@ -101,7 +117,7 @@ def test_carried_forward_keeps_previous_states_and_a_quarantines_one_copy():
         },
         ("gone", "r9"): {"state": "excluded"},  # no longer in the day's conversations
     }
-    carried = settled.carried_forward(conversations, previous, done=[("c1", "r2")])
+    carried = settled.carried_forward(conversations, previous_of(previous), done=[("c1", "r2")])
     assert carried == [
         Outcome("c1", "r1", State.DELETED, reason="fileState DELETED", file_state="DELETED", attempts=0),
         Outcome(
@@ -120,9 +136,9 @@ def test_settled_rows_after_a_run():
     ctx = context(
         [conversation("c1", 2), conversation("c2", 1), conversation("c3", 0), conversation("c4", 1)]
     )
-    ctx.finish(Outcome("c1", "r1", State.ARCHIVED))
-    ctx.finish(Outcome("c2", "r1", State.FAILED))
-    ctx.unsettled.add("c4")  # its look-up failed
+    ctx.ledger.finish(Outcome("c1", "r1", State.ARCHIVED))
+    ctx.ledger.finish(Outcome("c2", "r1", State.FAILED))
+    ctx.ledger.mark_unsettled("c4")  # its look-up failed
     rows = {r["conversation_id"]: r for r in settled.settled_rows(ctx, ["c1", "c2", "c3", "c4"], {})}
     assert {cid: r["settled"] for cid, r in rows.items()} == {
         "c1": True,
@@ -133,9 +149,21 @@ def test_settled_rows_after_a_run():
     assert (rows["c1"]["recordings"], rows["c1"]["recorded_sessions"], rows["c3"]["recordings"]) == (1, 2, 0)
 
 
+def test_a_conversations_row_is_typed_both_ways():
+    row = settled.ConversationRow("c1", recorded_sessions=2, recordings=1, settled=True, run_id="run-1")
+    assert list(row.row()) == CONVERSATIONS.names
+    assert settled.ConversationRow.from_row(row.row()) == row
+    assert settled.ConversationRow.from_row({"conversation_id": "c2", "recorded_sessions": None}) == (
+        settled.ConversationRow("c2", recorded_sessions=0, recordings=0, settled=False, run_id=None)
+    )
+    assert settled.conversations_from_rows(
+        [{"conversation_id": None}, {"conversation_id": ""}, row.row()]
+    ) == [row]
+
+
 def test_a_conversation_not_asked_keeps_its_settled_row():
     ctx = context([conversation("c1", 1)])
-    rows = settled.settled_rows(ctx, [], {"c1": {"settled": True, "recorded_sessions": 2}})
+    rows = settled.settled_rows(ctx, [], table_of({"c1": {"settled": True, "recorded_sessions": 2}}))
     assert (rows[0]["settled"], rows[0]["recorded_sessions"]) == (True, 2)
 
 
@@ -176,9 +204,9 @@ def test_load_existing_lists_heads_and_aborts_stale_uploads(s3_client, bucket_na
     s3_client.create_multipart_upload(Bucket=store.bucket, Key=stale)
     with ThreadPoolExecutor(max_workers=2) as executor:
         ctx = context(store=store, executor=executor)
-        asyncio.run(settled.load_existing(ctx))
-    assert list(ctx.existing) == [("c1", "r1")] and ctx.outcomes == ctx.existing
-    found = ctx.existing[("c1", "r1")]
+        ctx.ledger.found_in_archive(asyncio.run(settled.load_existing(ctx)))  # as the archiver does
+    assert list(ctx.ledger.existing) == [("c1", "r1")] and ctx.ledger.outcomes == ctx.ledger.existing
+    found = ctx.ledger.existing[("c1", "r1")]
     assert (found.state, found.size_bytes, found.archived_run_id, found.container) == (
         State.ALREADY_ARCHIVED,
         4,

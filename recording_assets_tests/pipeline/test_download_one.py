@@ -13,7 +13,7 @@ from recording_assets.genesys import BatchItem
 from recording_assets.genesys.models import ConversationSummary
 from recording_assets.pipeline.audit import AuditTrail
 from recording_assets.pipeline.context import ArchiveContext
-from recording_assets.pipeline.download import download
+from recording_assets.pipeline.download_one import download
 from recording_assets.pipeline.states import State
 from recording_assets.pipeline.tables import from_parquet_bytes
 from recording_assets.sandbox import Faults
@@ -37,7 +37,8 @@ def audio_recordings(sandbox, file_state="AVAILABLE"):
 
 
 def download_one(sandbox, clock, buckets, conv, rec, *, run_id="run-1", advance_s=0.0, **options):
-    """Ask the batch endpoint for ``rec``'s URL, then run ``download`` on it: (expired?, ctx, task)."""
+    """Ask the batch endpoint for ``rec``'s URL, then run ``download`` on it and finish its outcome in the
+    ledger, as the download queue does: (expired?, ctx, task)."""
     store, manifest_store = buckets
     audit = AuditTrail(store=manifest_store, day=DAY, run_id=run_id, launched_by="t", clock=clock)
     summary = ConversationSummary(conv.id, None, None, None, (), (), (), (QUEUE,), (), 1)
@@ -49,16 +50,19 @@ def download_one(sandbox, clock, buckets, conv, rec, *, run_id="run-1", advance_
                     client,
                     store,
                     DAY,
-                    {conv.id: summary},
                     run_id,
                     audit,
                     executor=executor,
                     **run_settings(**options),
                 )
+                ctx.ledger.add_conversations([summary])
                 (result,) = await ctx.batch([BatchItem(conv.id, rec.id)])
                 task = ctx.task(conv.id, rec.id, result.result_url or "", result.content_type)
                 clock.advance(advance_s)
-                return await download(ctx, task), ctx, task
+                outcome = await download(ctx, task)
+                if outcome is not None:
+                    ctx.ledger.finish(outcome)
+                return outcome is None, ctx, task
 
     expired, ctx, task = asyncio.run(run())
     audit.flush()
@@ -78,7 +82,7 @@ def sandbox(sandbox_factory, fake_clock):
 def test_a_recording_lands_under_its_final_key_with_its_proof(sandbox, fake_clock, buckets, s3_client):
     conv, rec = audio_recordings(sandbox)[0]
     expired, ctx, task = download_one(sandbox, fake_clock, buckets, conv, rec)
-    outcome = ctx.outcomes[(conv.id, rec.id)]
+    outcome = ctx.ledger.outcomes[(conv.id, rec.id)]
     assert expired is False and outcome.state is State.ARCHIVED and outcome.attempts == 1
     assert outcome.sha256 == sandbox.org.media_sha256(rec.id)
     key = outcome.storage_uri.split("/", 3)[3]
@@ -89,7 +93,8 @@ def test_a_recording_lands_under_its_final_key_with_its_proof(sandbox, fake_cloc
     assert head.metadata["sha256"] == outcome.sha256 and head.metadata["run-id"] == "run-1"
     assert head.metadata["container"] == outcome.container
     assert head.metadata["archived-at"] == outcome.archived_at.isoformat()
-    assert (ctx.report.uploads, ctx.report.downloads, ctx.report.uploaded_bytes) == (1, 1, outcome.size_bytes)
+    report = ctx.ledger.report()
+    assert (report.uploads, report.downloads, report.uploaded_bytes) == (1, 1, outcome.size_bytes)
     assert events(ctx, buckets[1]) == ["batch", "started", "finished"]
 
 
@@ -97,7 +102,7 @@ def test_a_broken_first_body_is_retried_after_a_back_off(sandbox, fake_clock, bu
     sandbox.set_faults(Faults(truncate_body_rate=1.0))
     conv, rec = audio_recordings(sandbox)[0]
     _, ctx, _ = download_one(sandbox, fake_clock, buckets, conv, rec)
-    outcome = ctx.outcomes[(conv.id, rec.id)]
+    outcome = ctx.ledger.outcomes[(conv.id, rec.id)]
     assert (outcome.state, outcome.attempts) == (State.ARCHIVED, 2)
     assert 1.0 in fake_clock.sleeps  # min(10, 0.5 * 2**1) after the first attempt
     assert events(ctx, buckets[1]) == ["batch", "started", "failed", "started", "finished"]
@@ -107,12 +112,12 @@ def test_the_same_bad_bytes_are_quarantined_once_and_not_fetched_a_third_time(sa
     sandbox.set_faults(Faults(corrupt_magic_rate=1.0, corrupt_magic_persistent=True))
     conv, rec = audio_recordings(sandbox)[0]
     _, ctx, _ = download_one(sandbox, fake_clock, buckets, conv, rec, max_media_attempts=3)
-    outcome = ctx.outcomes[(conv.id, rec.id)]
+    outcome = ctx.ledger.outcomes[(conv.id, rec.id)]
     assert (outcome.state, outcome.attempts, outcome.storage_uri) == (State.QUARANTINED, 2, None)
     assert outcome.reason.startswith("container check failed: ")
     assert outcome.quarantine_repeats == 2 and "not downloaded again" in outcome.reason
     quarantined = list(ctx.store.list_day("quarantine/"))
-    assert len(quarantined) == 1 and ctx.report.quarantined_attempts == 2
+    assert len(quarantined) == 1 and ctx.ledger.report().quarantined_attempts == 2
     assert quarantined[0].key.endswith(outcome.sha256) and outcome.quarantine_uri.endswith(quarantined[0].key)
     assert {parse_quarantine_key(o.key).recording_id for o in quarantined} == {rec.id}
     assert list(ctx.store.list_day("recordings/")) == []  # never under a final key
@@ -122,8 +127,8 @@ def test_an_identical_object_is_adopted_a_different_one_left_alone(sandbox, fake
     conv, rec = audio_recordings(sandbox)[0]
     _, first, _ = download_one(sandbox, fake_clock, buckets, conv, rec)
     _, again, _ = download_one(sandbox, fake_clock, buckets, conv, rec, run_id="run-2")
-    adopted = again.outcomes[(conv.id, rec.id)]
-    original = first.outcomes[(conv.id, rec.id)]
+    adopted = again.ledger.outcomes[(conv.id, rec.id)]
+    original = first.ledger.outcomes[(conv.id, rec.id)]
     assert (adopted.state, adopted.checksum_verified_by) == (State.ALREADY_ARCHIVED, "read-back")
     assert (adopted.archived_run_id, adopted.archived_at) == ("run-1", original.archived_at)
     assert adopted.sha256 == original.sha256
@@ -134,7 +139,7 @@ def test_an_identical_object_is_adopted_a_different_one_left_alone(sandbox, fake
         spool.write(b"OggS" + b"\x00" * 60)
         buckets[0].put_new(key, spool, content_type="audio/ogg", metadata={})
     _, clash, _ = download_one(sandbox, fake_clock, buckets, other_conv, other, run_id="run-3")
-    refused = clash.outcomes[(other_conv.id, other.id)]
+    refused = clash.ledger.outcomes[(other_conv.id, other.id)]
     assert refused.state is State.FAILED and refused.attempts == 1
     assert "already holds different bytes" in refused.reason and "left untouched for review" in refused.reason
 
@@ -143,11 +148,11 @@ def test_an_expired_url_goes_back_for_a_fresh_one_while_attempts_are_left(sandbo
     conv, rec = audio_recordings(sandbox)[0]
     late = sandbox.config.url_ttl_s + 60
     expired, ctx, task = download_one(sandbox, fake_clock, buckets, conv, rec, advance_s=late)
-    assert expired is True and task.attempts == 1 and (conv.id, rec.id) not in ctx.outcomes
+    assert expired is True and task.attempts == 1 and (conv.id, rec.id) not in ctx.ledger.outcomes
     expired, ctx, _ = download_one(
         sandbox, fake_clock, buckets, conv, rec, run_id="run-2", advance_s=late, max_media_attempts=1
     )
-    outcome = ctx.outcomes[(conv.id, rec.id)]
+    outcome = ctx.ledger.outcomes[(conv.id, rec.id)]
     assert expired is False and outcome.state is State.FAILED
     assert outcome.reason == "media URL expired (403) at attempt 1 of 1"
 
@@ -155,7 +160,7 @@ def test_an_expired_url_goes_back_for_a_fresh_one_while_attempts_are_left(sandbo
 def test_a_format_id_fetches_a_transcoded_url(sandbox, fake_clock, buckets):
     conv, rec = audio_recordings(sandbox)[0]
     _, ctx, task = download_one(sandbox, fake_clock, buckets, conv, rec, format_id="WAV")
-    outcome = ctx.outcomes[(conv.id, rec.id)]
+    outcome = ctx.ledger.outcomes[(conv.id, rec.id)]
     assert task.transcode is True and (outcome.state, outcome.content_type, outcome.container) == (
         State.ARCHIVED,
         "audio/wav",

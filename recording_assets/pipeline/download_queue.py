@@ -1,7 +1,7 @@
 """The download stage: workers fed by a queue, and the re-requests of URLs that expired.
 
 The queue is the backpressure between the batch jobs and the downloads: the next batch job is submitted
-only while the queue has room (``Fetcher.open``): with the jobs still out, at most ``backlog`` tasks, and no
+only while the queue has room (``DownloadQueue.open``): with the jobs still out, at most ``backlog`` tasks, and no
 more than the workers download, at their measured pace, in half the URLs' lifetime
 (``recordingBatchDownloadUrlTtl``), so a slow day waits before asking for URLs rather than letting them expire
 in the queue. Jobs already submitted are always taken in whole. A task whose URL is
@@ -17,7 +17,7 @@ from dataclasses import replace
 from recording_assets.genesys import BatchItem
 from recording_assets.genesys.recordings import BATCH_LIMIT
 from recording_assets.pipeline.context import ArchiveContext, DownloadTask
-from recording_assets.pipeline.download import download
+from recording_assets.pipeline.download_one import download
 from recording_assets.pipeline.outcome import Outcome
 from recording_assets.pipeline.states import State
 
@@ -27,7 +27,7 @@ PRIOR_PER_MINUTE = 100  # downloads a minute assumed until the workers have show
 MEASURED_AFTER = 8  # downloads started before their pace is trusted
 
 
-class Fetcher:
+class DownloadQueue:
     """``concurrency`` download workers; each task is one recording, so never two downloads of one at once."""
 
     def __init__(self, ctx: ArchiveContext, *, backlog: int = 0) -> None:  # backlog 0: no limit
@@ -93,39 +93,48 @@ class Fetcher:
             self._taken.set()
             if self._ttl and now - queued_at > self._ttl * STALE_SHARE:
                 self.expired.append(task)  # about to expire: a fresh URL beats a 403
-            elif await download(self._ctx, task):
+            elif (outcome := await download(self._ctx, task)) is None:
                 self.expired.append(task)
+            else:
+                self._ctx.ledger.finish(outcome)
 
 
 async def download_all(ctx: ArchiveContext, tasks: list[DownloadTask]) -> list[DownloadTask]:
-    """Download ``tasks``; return those whose URL expired."""
-    fetcher = Fetcher(ctx)
+    """Download ``tasks`` (each outcome finished in the ledger); return those whose URL expired."""
+    queue = DownloadQueue(ctx)
     for task in tasks:
-        fetcher.put(task)
-    fetcher.close()
-    await fetcher.run()
-    return fetcher.expired
+        queue.put(task)
+    queue.close()
+    await queue.run()
+    return queue.expired
 
 
-async def refresh_expired(ctx: ArchiveContext, expired: list[DownloadTask]) -> None:
+async def refresh_expired(ctx: ArchiveContext, expired: list[DownloadTask]) -> list[Outcome]:
     """Re-request expired URLs for just those recordings, up to ``url_refresh_rounds`` times: one batch job's
-    worth at a time, each downloaded before the next is asked for, so fresh URLs do not age in turn."""
+    worth at a time, each downloaded before the next is asked for, so fresh URLs do not age in turn.
+
+    The downloads finish their outcomes in the ledger; returns the failures of the recordings that got no
+    fresh URL or whose URL kept expiring."""
+    failed: list[Outcome] = []
     for _ in range(ctx.config.url_refresh_rounds):
         if not expired:
-            return
-        ctx.report.url_refreshes += len(expired)
+            return failed
+        ctx.ledger.count_url_refreshes(len(expired))
         again: list[DownloadTask] = []
         for start in range(0, len(expired), BATCH_LIMIT):
-            again += await download_all(
-                ctx, await _with_fresh_urls(ctx, expired[start : start + BATCH_LIMIT])
-            )
+            tasks = await _with_fresh_urls(ctx, expired[start : start + BATCH_LIMIT], failed)
+            again += await download_all(ctx, tasks)
         expired = again
     for task in expired:
         reason = "URL kept expiring before the download finished"
-        ctx.finish(Outcome(*task.key, State.FAILED, reason=reason, attempts=task.attempts))
+        failed.append(Outcome(*task.key, State.FAILED, reason=reason, attempts=task.attempts))
+    return failed
 
 
-async def _with_fresh_urls(ctx: ArchiveContext, expired: list[DownloadTask]) -> list[DownloadTask]:
+async def _with_fresh_urls(
+    ctx: ArchiveContext, expired: list[DownloadTask], failed: list[Outcome]
+) -> list[DownloadTask]:
+    """The tasks of ``expired`` pointed at fresh URLs; those given none fail, into ``failed``."""
     fresh = {
         (r.conversation_id, r.recording_id): r
         for r in await ctx.batch([BatchItem(t.conversation_id, t.recording_id) for t in expired])
@@ -136,7 +145,7 @@ async def _with_fresh_urls(ctx: ArchiveContext, expired: list[DownloadTask]) -> 
         result = fresh.get(task.key)
         if result is None or not result.result_url:
             reason = "URL expired and no fresh URL was given"
-            ctx.finish(Outcome(*task.key, State.FAILED, reason=reason, attempts=task.attempts))
+            failed.append(Outcome(*task.key, State.FAILED, reason=reason, attempts=task.attempts))
         else:
             content_type = result.content_type or task.content_type
             tasks.append(replace(task, url=result.result_url, content_type=content_type))

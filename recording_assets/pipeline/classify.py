@@ -5,6 +5,9 @@
 - one ``recordingmetadata`` look-up per such conversation, which classifies what the batch left out
   (its ``errorMsg`` wording is undocumented, so it is never parsed);
 - one more batch round for the recordings that are AVAILABLE but came back with an error.
+
+Each step returns what it found (download tasks, outcomes, recordings to ask for again) to the stream, which
+queues the tasks and finishes the outcomes in the ledger.
 """
 
 from __future__ import annotations
@@ -32,6 +35,22 @@ class FirstRound:
     needs_lookup: set[str] = field(default_factory=set)
 
 
+@dataclass
+class LookedUp:
+    """What the look-ups of one job's questions said."""
+
+    outcomes: dict[Key, Outcome] = field(default_factory=dict)  # the recordings they account for
+    retry: list[BatchItem] = field(default_factory=list)  # AVAILABLE but errored: one more batch request
+
+
+@dataclass
+class Retried:
+    """What the retry round said."""
+
+    tasks: dict[Key, DownloadTask] = field(default_factory=dict)  # a URL this time
+    failed: list[Outcome] = field(default_factory=list)  # still none
+
+
 def sort_first_round(
     ctx: ArchiveContext, conversation_ids: list[str], results: list[BatchResult]
 ) -> FirstRound:
@@ -42,7 +61,7 @@ def sort_first_round(
     every = ctx.looks_up_every_conversation
     for cid in conversation_ids:
         conv_results = by_conversation.get(cid, [])
-        if every or (not conv_results and ctx.conversations[cid].recorded_sessions > 0):
+        if every or (not conv_results and ctx.ledger.conversations[cid].recorded_sessions > 0):
             # Flagged as recorded but no item at all (left out: sensitive, or unavailable in an org whose
             # batches omit those), or the run's sensitive_check asks about every conversation: ask once.
             first.needs_lookup.add(cid)
@@ -51,7 +70,7 @@ def sort_first_round(
                 first.needs_lookup.add(cid)
                 continue
             key = (cid, result.recording_id)
-            if key in ctx.existing:
+            if key in ctx.ledger.existing:
                 continue
             if result.result_url:
                 first.tasks.setdefault(key, ctx.task(*key, result.result_url, result.content_type))
@@ -61,25 +80,27 @@ def sort_first_round(
     return first
 
 
-async def classify(ctx: ArchiveContext, first: FirstRound) -> list[BatchItem]:
+async def look_up(ctx: ArchiveContext, first: FirstRound) -> LookedUp:
     """Look up recording metadata for conversations whose batch results left questions.
 
-    Finishes every recording the look-ups account for; returns those to ask for again in a batch."""
+    Returns the outcomes of every recording the look-ups account for, and those to ask for again in a
+    batch; a conversation whose look-up failed is marked unsettled in the ledger."""
     tasks, errored = first.tasks, first.errored
-    retry: list[BatchItem] = []
-    ctx.report.lookups += len(first.needs_lookup)
-    for cid, found in await _look_up(ctx, first.needs_lookup):
+    looked = LookedUp()
+    outcomes, retry = looked.outcomes, looked.retry
+    ctx.ledger.count_lookups(len(first.needs_lookup))
+    for cid, found in await _metadata(ctx, first.needs_lookup):
         if isinstance(found, GenesysError):
             gone = getattr(found, "status", None) in (404, 410)
             if not gone:
-                ctx.unsettled.add(cid)  # what it holds is unknown: ask again next run
+                ctx.ledger.mark_unsettled(cid)  # what it holds is unknown: ask again next run
             state = State.DELETED if gone else State.FAILED
             for key in [k for k in errored if k[0] == cid]:
-                ctx.finish(Outcome(*key, state, reason=f"recordingmetadata: {found}"))
+                outcomes[key] = Outcome(*key, state, reason=f"recordingmetadata: {found}")
             continue
         for meta in found:
             key = (cid, meta.recording_id)
-            if key in tasks or key in ctx.existing:
+            if key in tasks or key in ctx.ledger.existing:
                 continue
             outcome = classify_recording(
                 key,
@@ -90,12 +111,18 @@ async def classify(ctx: ArchiveContext, first: FirstRound) -> list[BatchItem]:
             if outcome is None:
                 retry.append(BatchItem(cid, meta.recording_id))
             else:
-                ctx.finish(outcome)
+                outcomes[key] = outcome
         retrying = {(item.conversation_id, item.recording_id) for item in retry}
-        for key in [k for k in errored if k[0] == cid and k not in ctx.outcomes and k not in retrying]:
+        for key in [k for k in errored if k[0] == cid and not _known(ctx, outcomes, k) and k not in retrying]:
             reason = f"batch download: {errored[key]}; not in recordingmetadata"
-            ctx.finish(Outcome(*key, State.FAILED, reason=reason))
-    return retry
+            outcomes[key] = Outcome(*key, State.FAILED, reason=reason)
+    return looked
+
+
+def _known(ctx: ArchiveContext, outcomes: dict[Key, Outcome], key: Key) -> bool:
+    """Whether ``key`` has an outcome: from these look-ups, or in the ledger (a download of a duplicated
+    batch item may have finished it already)."""
+    return key in outcomes or key in ctx.ledger.outcomes
 
 
 def classify_recording(
@@ -120,7 +147,7 @@ def classify_recording(
     return Outcome(*key, State.EXCLUDED, reason=reason, file_state=file_state)
 
 
-async def _look_up(
+async def _metadata(
     ctx: ArchiveContext, conversation_ids: set[str]
 ) -> list[tuple[str, list[RecordingMetadata] | GenesysError]]:
     semaphore = asyncio.Semaphore(ctx.config.concurrency)
@@ -139,27 +166,25 @@ async def _look_up(
     return await asyncio.gather(*(lookup(c) for c in sorted(conversation_ids)))
 
 
-async def retry_errored(
-    ctx: ArchiveContext, items: list[BatchItem], first: FirstRound
-) -> dict[Key, DownloadTask]:
+async def retry_errored(ctx: ArchiveContext, items: list[BatchItem], first: FirstRound) -> Retried:
     """One more batch round for recordings that are AVAILABLE but came back with an error.
 
-    Updates ``first.errored`` with what this round said; finishes the recordings it gave no URL."""
-    retried: dict[Key, DownloadTask] = {}
+    Updates ``first.errored`` with what this round said; returns the tasks it gave a URL and the failures
+    of the recordings it gave none."""
+    retried = Retried()
     if not items:
         return retried
-    errored = first.errored
+    errored, tasks = first.errored, retried.tasks
     for result in await ctx.batch(items):
         key = (result.conversation_id, result.recording_id or "")
         if result.result_url and result.recording_id:
-            retried.setdefault(key, ctx.task(*key, result.result_url, result.content_type))
+            tasks.setdefault(key, ctx.task(*key, result.result_url, result.content_type))
             errored.pop(key, None)
         elif result.recording_id:
             errored[key] = result.error_msg or NO_URL
     for item in items:
         asked = (item.conversation_id, item.recording_id or "")
-        if asked not in first.tasks and asked not in retried:
-            ctx.finish(
-                Outcome(*asked, State.FAILED, reason=f"batch download: {errored.get(asked, 'no result')}")
-            )
+        if asked not in first.tasks and asked not in tasks:
+            reason = f"batch download: {errored.get(asked, 'no result')}"
+            retried.failed.append(Outcome(*asked, State.FAILED, reason=reason))
     return retried

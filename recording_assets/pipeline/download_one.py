@@ -3,7 +3,9 @@
 Each attempt streams the media URL through SHA-256 into a spool, checks the container the bytes really
 are, and uploads create-only under the final key; bytes that are not what the API claims go under
 ``quarantine/`` as evidence, never under the final key. Up to ``max_media_attempts`` attempts; an
-expired URL goes back to the caller for a fresh one while attempts are left.
+expired URL goes back to the caller for a fresh one while attempts are left. The recording's outcome goes
+back to the caller too (the download queue finishes it in the ledger); only the counters are the ledger's
+here.
 """
 
 from __future__ import annotations
@@ -32,28 +34,26 @@ class _Then(Enum):
     EXPIRED = "expired"  # the URL expired: a fresh one from the next refresh round
 
 
-async def download(ctx: ArchiveContext, task: DownloadTask) -> bool:
-    """Download ``task`` and finish its outcome; True when its URL expired and it should come back."""
+async def download(ctx: ArchiveContext, task: DownloadTask) -> Outcome | None:
+    """Download ``task``: its recording's outcome, or None when its URL expired and it should come back."""
     last: Outcome | None = None
     while task.attempts < ctx.config.max_media_attempts:
         task.attempts += 1
-        ctx.report.downloads += 1
+        ctx.ledger.count_download_attempt()
         started = ctx.client.clock.time()
         cid, rid = task.key
         ctx.audit.record("started", conversation_id=cid, recording_id=rid, attempt=task.attempts)
-        if task.transcode and await _point_at_transcoded_url(ctx, task, started):
-            return False
+        if task.transcode and (ended := await _point_at_transcoded_url(ctx, task, started)) is not None:
+            return ended
         with MediaSpool() as spool:
             then, outcome = await _attempt(ctx, task, spool, started)
         if then is _Then.EXPIRED:
-            return True
+            return None
         if then is _Then.FINISH:
-            ctx.finish(outcome)
-            return False
+            return outcome
         last = outcome
     # Every attempt sets ``last``: a task only goes back for a fresh URL with attempts left.
-    ctx.finish(last or Outcome(*task.key, State.FAILED, reason="no attempt left", attempts=task.attempts))
-    return False
+    return last or Outcome(*task.key, State.FAILED, reason="no attempt left", attempts=task.attempts)
 
 
 async def _attempt(
@@ -107,8 +107,7 @@ async def _store(
     except IntegrityError as exc:
         ctx.audit_event("failed", task, started, state=State.FAILED, reason=str(exc))
         return _Then.RETRY, Outcome(*task.key, State.FAILED, reason=str(exc), attempts=task.attempts)
-    ctx.report.uploads += 1
-    ctx.report.uploaded_bytes += stored.size
+    ctx.ledger.count_upload(stored.size)
     size, sha256, state = stored.size, stored.sha256_hex, State.ARCHIVED
     ctx.audit_event("finished", task, started, state=state, size=size, sha256=sha256, http_status=200)
     return _Then.FINISH, Outcome(
@@ -126,8 +125,8 @@ async def _store(
     )
 
 
-async def _point_at_transcoded_url(ctx: ArchiveContext, task: DownloadTask, started: float) -> bool:
-    """Point ``task`` at a URL in the configured format; True when the recording ended otherwise."""
+async def _point_at_transcoded_url(ctx: ArchiveContext, task: DownloadTask, started: float) -> Outcome | None:
+    """Point ``task`` at a URL in the configured format; the recording's outcome when it ended otherwise."""
     format_id = ctx.config.format_id
     assert format_id is not None, "only a task to transcode is pointed at a transcoded URL"
     try:
@@ -137,17 +136,15 @@ async def _point_at_transcoded_url(ctx: ArchiveContext, task: DownloadTask, star
             raise
         state = State.DELETED if exc.status in (404, 410) else State.FAILED
         ctx.audit_event("failed", task, started, state=state, reason=str(exc), http_status=exc.status)
-        ctx.finish(Outcome(*task.key, state, reason=f"single-recording fetch: {exc}", attempts=task.attempts))
-        return True
+        return Outcome(*task.key, state, reason=f"single-recording fetch: {exc}", attempts=task.attempts)
     if recording.file_state == "ARCHIVED" or not recording.media_uri:
         state = State.ARCHIVED_IN_GENESYS if recording.file_state == "ARCHIVED" else State.FAILED
         reason = f"fileState {recording.file_state}: no media URL for formatId {format_id}"
         file_state = recording.file_state
-        ctx.finish(Outcome(*task.key, state, reason=reason, file_state=file_state, attempts=task.attempts))
-        return True
+        return Outcome(*task.key, state, reason=reason, file_state=file_state, attempts=task.attempts)
     task.url = recording.media_uri
     task.content_type = FORMAT_CONTENT_TYPES[format_id]
-    return False
+    return None
 
 
 async def _adopt_existing(
@@ -198,7 +195,7 @@ async def _quarantine(
 ) -> Outcome:
     """Keep the bad bytes as evidence under quarantine/ (never the final key), once: the key ends in their
     SHA-256, so the same bytes downloaded again find their copy already kept."""
-    ctx.report.quarantined_attempts += 1
+    ctx.ledger.count_quarantined_attempt()
     sha256 = spool.sha256_hex
     repeats = task.bad_bytes[sha256] = task.bad_bytes.get(sha256, 0) + 1
     key = quarantine_key(**_key_parts(ctx, task, verdict.container), attempt_id=sha256)
@@ -233,7 +230,7 @@ def _key_parts(ctx: ArchiveContext, task: DownloadTask, container: str) -> dict:
     return {
         "prefix": ctx.config.key_prefix,
         "day": ctx.day,
-        "queue_id": ctx.conversations[task.conversation_id].primary_queue_id,
+        "queue_id": ctx.ledger.conversations[task.conversation_id].primary_queue_id,
         "conversation_id": task.conversation_id,
         "recording_id": task.recording_id,
         "ext": extension_for(container),

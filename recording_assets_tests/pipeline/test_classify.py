@@ -1,4 +1,4 @@
-"""The plan: what the archive holds, which conversations have work, what batch results and look-ups say."""
+"""The classification: what batch results and look-ups say about the recordings of the conversations with work."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from recording_assets.genesys import BatchItem
 from recording_assets.genesys.models import BatchResult, ConversationSummary
-from recording_assets.pipeline import plan
+from recording_assets.pipeline import classify
 from recording_assets.pipeline.audit import AuditTrail
 from recording_assets.pipeline.context import ArchiveContext
 from recording_assets.pipeline.outcome import Outcome
@@ -26,16 +26,17 @@ def conversation(cid: str, sessions: int, queue: str | None = "q1") -> Conversat
 
 
 def context(conversations=(), *, client=None, store=None, audit=None, executor=None, **options):
-    return ArchiveContext(
+    ctx = ArchiveContext(
         client=client,
         store=store,
         day=DAY,
-        conversations={c.conversation_id: c for c in conversations},
         run_id="run-2",
         audit=audit,
         **run_settings(**options),
         executor=executor,
     )
+    ctx.ledger.add_conversations(conversations)
+    return ctx
 
 
 # -- classification (pure)
@@ -59,12 +60,15 @@ def context(conversations=(), *, client=None, store=None, audit=None, executor=N
 )
 def test_classify_recording(file_state, errored, sensitive, state, reason):
     key = ("c1", "r1")
-    outcome = plan.classify_recording(key, file_state, errored=errored, sensitive_permission=sensitive)
+    outcome = classify.classify_recording(key, file_state, errored=errored, sensitive_permission=sensitive)
     assert outcome == Outcome("c1", "r1", state, reason=reason, file_state=file_state)
 
 
 def test_an_available_recording_with_a_batch_error_is_asked_again():
-    assert plan.classify_recording(("c1", "r1"), "AVAILABLE", errored=True, sensitive_permission=None) is None
+    assert (
+        classify.classify_recording(("c1", "r1"), "AVAILABLE", errored=True, sensitive_permission=None)
+        is None
+    )
 
 
 def sort_four(**options):
@@ -75,14 +79,14 @@ def sort_four(**options):
         conversation("c4", 1),
     ]
     ctx = context(conversations, format_id="WAV", **options)
-    ctx.existing[("c2", "r1")] = Outcome("c2", "r1", State.ALREADY_ARCHIVED)
+    ctx.ledger.found_in_archive([Outcome("c2", "r1", State.ALREADY_ARCHIVED)])
     results = [
         BatchResult("c1", "r1", "https://media/1", "audio/ogg", None),
         BatchResult("c1", "r2", None, None, "some undocumented errorMsg"),
         BatchResult("c2", "r1", "https://media/2", "audio/wav", None),  # already archived: skipped
         BatchResult("c3", "r5", "https://media/5", "video/webm", None),  # one item for two flags: no question
     ]  # c4: flagged as recorded, no item at all
-    return plan.sort_first_round(ctx, ["c1", "c2", "c3", "c4"], results)
+    return classify.sort_first_round(ctx, ["c1", "c2", "c3", "c4"], results)
 
 
 def test_sort_first_round_asks_only_about_errors_and_flagged_conversations_without_items():
@@ -111,7 +115,7 @@ def test_sensitive_check_lookup_asks_about_every_conversation(permission, check,
 
 def test_sort_first_round_looks_up_a_result_without_recording_id():
     ctx = context([conversation("c1", 1)])
-    first = plan.sort_first_round(ctx, ["c1"], [BatchResult("c1", None, None, None, None)])
+    first = classify.sort_first_round(ctx, ["c1"], [BatchResult("c1", None, None, None, None)])
     assert (first.tasks, first.errored, first.needs_lookup) == ({}, {}, {"c1"})
 
 
@@ -136,12 +140,12 @@ def test_classify_and_retry_errored_against_the_sandbox(sandbox_factory, fake_cl
                 sensitive_permission=True,
             )
             results = await ctx.batch([BatchItem(cid) for cid in by_id])
-            first = plan.sort_first_round(ctx, list(by_id), results)
+            first = classify.sort_first_round(ctx, list(by_id), results)
             errored = dict(first.errored)
-            retry = await plan.classify(ctx, first)
-            return ctx, first, errored, retry, await plan.retry_errored(ctx, retry, first)
+            looked = await classify.look_up(ctx, first)
+            return ctx, first, errored, looked, await classify.retry_errored(ctx, looked.retry, first)
 
-    ctx, first, errored, retry, retried = asyncio.run(run())
+    ctx, first, errored, looked, retried = asyncio.run(run())
     recordings = {(c.id, r.id) for c in day for r in c.recordings}
     available = {(c.id, r.id) for c in day for r in c.recordings if r.file_state in ("AVAILABLE", "RESTORED")}
     assert 0 < len(available) < len(recordings)
@@ -149,10 +153,12 @@ def test_classify_and_retry_errored_against_the_sandbox(sandbox_factory, fake_cl
     # the fault): the available ones are asked for once more ...
     assert first.tasks == {} and set(errored) == recordings
     assert set(first.errored) == recordings - available  # the retry round took them out
-    assert {(i.conversation_id, i.recording_id) for i in retry} == available
-    assert ctx.report.lookups == len(by_id) and ctx.report.batch_rounds == 2
+    assert {(i.conversation_id, i.recording_id) for i in looked.retry} == available
+    report = ctx.ledger.report()
+    assert report.lookups == len(by_id) and report.batch_rounds == 2
     # ... and comes back with a URL; the rest are classified by their fileState.
-    assert set(retried) == available
+    assert set(retried.tasks) == available
     others = {(c.id, r.id): r.file_state for c in day for r in c.recordings if (c.id, r.id) not in available}
-    assert {k: o.file_state for k, o in ctx.outcomes.items()} == others
-    assert all(o.state in (State.ARCHIVED_IN_GENESYS, State.DELETED) for o in ctx.outcomes.values())
+    outcomes = {**looked.outcomes, **{o.key: o for o in retried.failed}}  # what the stream would finish
+    assert {k: o.file_state for k, o in outcomes.items()} == others
+    assert all(o.state in (State.ARCHIVED_IN_GENESYS, State.DELETED) for o in outcomes.values())

@@ -1,0 +1,134 @@
+"""The day's run state, in one place: the conversations found so far, what the archive already held, the one
+outcome of each recording, the conversations whose recordings could not be listed, and the counters of the
+report.
+
+Every change goes through a named method; readers get read-only views. The stages either return their
+outcomes to the caller, which finishes them here, or (the download workers, deep in the stream) finish them
+here themselves. All of it runs on the event loop: the S3 threads never touch the ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+
+from recording_assets.genesys.models import ConversationSummary
+from recording_assets.pipeline.outcome import ArchiveReport, Key, Outcome
+
+
+class Ledger:
+    def __init__(self) -> None:
+        self._conversations: dict[str, ConversationSummary] = {}
+        self._existing: dict[Key, Outcome] = {}  # already under their final keys when the run began
+        self._outcomes: dict[Key, Outcome] = {}
+        self._unsettled: set[str] = set()  # conversations whose recordings could not be listed
+        self._batch_rounds = 0
+        self._lookups = 0
+        self._downloads = 0
+        self._uploads = 0
+        self._uploaded_bytes = 0
+        self._url_refreshes = 0
+        self._quarantined_attempts = 0
+        self._restorations = 0
+        self._protection: dict[str, int] = {}  # what deletion protection did: protected, lifted, kept
+
+    # -- the day's conversations, as discovery's pages arrive
+
+    def add_conversations(self, page: Iterable[ConversationSummary]) -> dict[str, ConversationSummary]:
+        """Take the conversations of ``page`` not seen before; return those (a page may repeat one)."""
+        fresh = {c.conversation_id: c for c in page if c.conversation_id not in self._conversations}
+        self._conversations.update(fresh)
+        return fresh
+
+    @property
+    def conversations(self) -> Mapping[str, ConversationSummary]:
+        return MappingProxyType(self._conversations)
+
+    # -- outcomes
+
+    def found_in_archive(self, outcomes: Iterable[Outcome]) -> None:
+        """Objects earlier runs stored under their final keys: each is its recording's outcome. Two objects of
+        one recording (under two queues or extensions): the first found stands."""
+        for outcome in outcomes:
+            self._outcomes[outcome.key] = self._existing.setdefault(outcome.key, outcome)
+
+    def finish(self, outcome: Outcome) -> None:
+        """``outcome`` is its recording's: a recording is never recorded twice, and a second outcome for one
+        replaces the first (last wins). The run relies on that: a restoration replaces the classification it
+        follows (``restore.py``); and should a batch answer one recording twice, once with a URL and once
+        with an error, its download, landing after the look-up failed the errored copy, wins over that
+        failure (``classify.look_up``)."""
+        self._outcomes[outcome.key] = outcome
+
+    def finish_all(self, outcomes: Iterable[Outcome]) -> None:
+        """``finish`` each of ``outcomes``, in order."""
+        for outcome in outcomes:
+            self.finish(outcome)
+
+    @property
+    def outcomes(self) -> Mapping[Key, Outcome]:
+        """Every recording's outcome so far (the archive's objects included), read-only."""
+        return MappingProxyType(self._outcomes)
+
+    @property
+    def existing(self) -> Mapping[Key, Outcome]:
+        """What the archive held under final keys when the run began, read-only."""
+        return MappingProxyType(self._existing)
+
+    def mark_unsettled(self, conversation_id: str) -> None:
+        """What the conversation holds is unknown (its look-up failed): it is asked for again next run."""
+        self._unsettled.add(conversation_id)
+
+    def is_unsettled(self, conversation_id: str) -> bool:
+        return conversation_id in self._unsettled
+
+    # -- counters
+
+    def count_batch_round(self) -> None:
+        self._batch_rounds += 1
+
+    def count_lookups(self, conversations: int) -> None:
+        self._lookups += conversations
+
+    def count_download_attempt(self) -> None:
+        self._downloads += 1
+
+    def count_upload(self, size: int) -> None:
+        self._uploads += 1
+        self._uploaded_bytes += size
+
+    def count_url_refreshes(self, recordings: int) -> None:
+        self._url_refreshes += recordings
+
+    def count_quarantined_attempt(self) -> None:
+        self._quarantined_attempts += 1
+
+    def count_restoration(self) -> None:
+        self._restorations += 1
+
+    def count_protected(self, conversations: int) -> None:
+        self._protection["protected"] = self._protection.get("protected", 0) + conversations
+
+    def count_protection_lifted(self, *, lifted: int, kept: int) -> None:
+        """After the run: protection lifted from ``lifted`` conversations, kept on ``kept``."""
+        self._protection["lifted"] = lifted
+        self._protection["kept"] = kept
+
+    # -- the report
+
+    def report(self, conversations: Iterable[dict] = ()) -> ArchiveReport:
+        """The run's report so far: every outcome, by key, and the counters; ``conversations``: the rows of
+        the conversations table the run leaves (``settled.settled_rows``)."""
+        return ArchiveReport(
+            outcomes=sorted(self._outcomes.values(), key=lambda o: o.key),
+            batch_rounds=self._batch_rounds,
+            lookups=self._lookups,
+            uploads=self._uploads,
+            uploaded_bytes=self._uploaded_bytes,
+            downloads=self._downloads,
+            url_refreshes=self._url_refreshes,
+            quarantined_attempts=self._quarantined_attempts,
+            restorations=self._restorations,
+            protection=dict(self._protection),
+            conversations=list(conversations),
+        )
