@@ -56,6 +56,15 @@ async def download(ctx: ArchiveContext, task: DownloadTask) -> Outcome | None:
     return last or Outcome(*task.key, State.FAILED, reason="no attempt left", attempts=task.attempts)
 
 
+async def _confirmed_deleted(ctx: ArchiveContext, task: DownloadTask) -> bool:
+    """Whether Genesys' own listing of the conversation says this recording is DELETED (one look-up)."""
+    try:
+        listed = await ctx.client.recordings.metadata(task.conversation_id)
+    except GenesysApiError:
+        return False  # unconfirmed: not deleted
+    return any(r.recording_id == task.recording_id and r.file_state == "DELETED" for r in listed)
+
+
 async def _attempt(
     ctx: ArchiveContext, task: DownloadTask, spool: MediaSpool, started: float
 ) -> tuple[_Then, Outcome]:
@@ -69,12 +78,23 @@ async def _attempt(
         # Transcoding: the next attempt asks for a fresh URL itself. No attempt left: the outcome stands.
         return (_Then.RETRY if task.transcode or task.attempts >= attempts else _Then.EXPIRED), outcome
     except MediaGoneError as exc:
-        ctx.audit_event("failed", task, started, state=State.DELETED, reason=str(exc))
-        return _Then.FINISH, Outcome(*task.key, State.DELETED, reason=str(exc), attempts=task.attempts)
+        # A media 404/410 is not proof of deletion (a CDN glitch, an archive-tier move since the batch):
+        # only recordingmetadata saying DELETED settles the recording; otherwise it is tried again.
+        if await _confirmed_deleted(ctx, task):
+            reason = f"{exc}; recordingmetadata confirms fileState DELETED"
+            ctx.audit_event("failed", task, started, state=State.DELETED, reason=reason)
+            return _Then.FINISH, Outcome(*task.key, State.DELETED, reason=reason, attempts=task.attempts)
+        reason = f"{exc}; recordingmetadata does not say DELETED, so it is tried again"
+        ctx.audit_event("failed", task, started, state=State.FAILED, reason=reason)
+        await ctx.client.clock.sleep(min(10.0, 0.5 * 2**task.attempts))
+        return _Then.RETRY, Outcome(*task.key, State.FAILED, reason=reason, attempts=task.attempts)
     except MediaError as exc:
         ctx.audit_event("failed", task, started, state=State.FAILED, reason=str(exc))
+        outcome = Outcome(*task.key, State.FAILED, reason=str(exc), attempts=task.attempts)
+        if not getattr(exc, "retryable", True):  # a refused URL or an oversized body: no attempt helps
+            return _Then.FINISH, outcome
         await ctx.client.clock.sleep(min(10.0, 0.5 * 2**task.attempts))
-        return _Then.RETRY, Outcome(*task.key, State.FAILED, reason=str(exc), attempts=task.attempts)
+        return _Then.RETRY, outcome
     claimed = task.content_type or fetched.content_type
     verdict = check_container(claimed, spool.head, spool.size)
     if not verdict.ok:

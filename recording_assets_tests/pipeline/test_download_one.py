@@ -168,3 +168,24 @@ def test_a_format_id_fetches_a_transcoded_url(sandbox, fake_clock, buckets):
     )
     assert outcome.storage_uri.endswith(f"/{rec.id}.wav")
     assert outcome.sha256 == sandbox.org.media_sha256(rec.id, "WAV")
+
+
+def test_a_transient_media_404_is_retried_and_never_recorded_deleted(sandbox_factory, fake_clock, buckets):
+    """The sandbox answers the first GET of one recording's media 404 and serves it afterwards, while its
+    recordingmetadata keeps saying AVAILABLE: the day's run archives it, and nothing is ever DELETED for
+    a 404 alone."""
+    from recording_assets.sandbox.hostile import Hostile
+    from recording_assets_tests.pipeline.support import archive_day
+
+    sandbox = sandbox_factory(
+        clock=fake_clock,
+        conversations_per_day=12,
+        media_scale=0.002,
+        hostile=Hostile(items=frozenset({"transient_media_404"})),
+    )
+    target = sandbox.hostile_targets(DAY)["transient_media_404"]
+    report, _, _ = archive_day(sandbox, fake_clock, *buckets)
+    outcomes = {o.key: o for o in report.outcomes}
+    landed = outcomes[(target.conversation_id, target.recording_id)]
+    assert landed.state is State.ARCHIVED and landed.attempts == 2, landed
+    assert not [o for o in report.outcomes if o.state is State.DELETED and "404" in (o.reason or "")]
