@@ -99,12 +99,21 @@ def test_every_dialect_archives_the_day_within_budget_and_a_rerun_asks_no_batch(
     )
 
 
-def test_without_the_sensitive_permission_lookup_mode_lists_what_batches_leave_out(local_stack):
+def test_without_the_sensitive_permission_lookup_mode_lists_what_batches_leave_out(local_stack, monkeypatch):
     denied = Faults(deny_permissions=frozenset({VIEW_SENSITIVE}))
     # A look-up per conversation: a smaller day keeps the test short at the product's own pace.
     local = local_stack(
         conversations_per_day=120, live_calls=0, dialect=DIALECTS["omitting-batches"], faults=denied
     )
+    # The synthetic org's days differ: take the latest day in the synchronous query's reach that holds a
+    # sensitive recording (a day without one would prove nothing).
+    latest = date.fromisoformat(DAY)
+    for back in range(0, 20):
+        day = latest - timedelta(days=back)
+        if any(r.sensitive and r.file_state == "AVAILABLE" for c in local.sandbox.org.conversations_for_day(day)
+               for r in c.recordings):  # fmt: skip
+            monkeypatch.setattr(sys.modules[__name__], "DAY", day.isoformat())
+            break
     result, checks, meta = materialise(DAY)
     assert result.success and all(checks.values())
     rows = manifest_rows(local)
