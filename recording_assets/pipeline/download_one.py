@@ -2,8 +2,9 @@
 
 Each attempt streams the media URL through SHA-256 into a spool, checks the container the bytes really
 are, and uploads create-only under the final key; bytes that are not what the API claims go under
-``quarantine/`` as evidence (capped, one object per recording: ``evidence.py``), never under the final key. Up to ``max_media_attempts`` attempts; an
-expired URL goes back to the caller for a fresh one while attempts are left. The recording's outcome goes
+``quarantine/`` as evidence (capped, one object per recording: ``evidence.py``), never under the final
+key. Up to ``max_media_attempts`` attempts; an expired URL goes back to the caller for a fresh one while
+attempts are left. The recording's outcome goes
 back to the caller too (the download queue finishes it in the ledger); only the counters are the ledger's
 here.
 """
