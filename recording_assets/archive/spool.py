@@ -12,12 +12,17 @@ The default limit, 8 MiB, keeps a typical recording off the disk (a 10-minute 8 
 Opus far less) while 8 downloads in flight hold at most 64 MiB; everything in memory is below the
 16 MiB multipart threshold, so it goes up in one PUT straight from memory. Larger recordings go to
 disk and up in parts, read back one part at a time.
+
+``prefix()`` gives the first ``prefix_limit`` bytes as an upload source of their own (what quarantine
+evidence keeps of bad bytes), hashed for free: the whole-file hash as it stood at that byte is copied
+as the bytes arrive, so the prefix's SHA-256 is a download-time one too.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import tempfile
 from types import TracebackType
 from typing import BinaryIO, Protocol
@@ -52,9 +57,13 @@ class MediaSpool:
         memory_limit: int = DEFAULT_MEMORY_LIMIT,
         part_size: int = DEFAULT_PART_SIZE,
         temp_dir: str | None = None,
+        prefix_limit: int = DEFAULT_MEMORY_LIMIT,
     ) -> None:
+        """``prefix_limit``: the most bytes ``prefix()`` gives (it is read into memory when uploaded)."""
         if memory_limit < 0:
             raise ValueError(f"memory_limit must be >= 0, got {memory_limit}")
+        if not 0 <= prefix_limit <= DEFAULT_MEMORY_LIMIT:
+            raise ValueError(f"prefix_limit must be within 0..{DEFAULT_MEMORY_LIMIT}, got {prefix_limit}")
         if part_size < 1:
             raise ValueError(f"part_size must be >= 1, got {part_size}")
         self._memory_limit = memory_limit
@@ -64,6 +73,8 @@ class MediaSpool:
         self._part_fill = 0
         self._file = tempfile.SpooledTemporaryFile(max_size=memory_limit, dir=temp_dir, prefix="recording-")
         self._sha256 = hashlib.sha256()
+        self._prefix_limit = prefix_limit
+        self._prefix_sha256: hashlib._Hash | None = None  # the whole-file hash as it stood at prefix_limit
         self._size = 0
         self._head = bytearray()
         self._sealed = False
@@ -81,7 +92,13 @@ class MediaSpool:
         if not self._on_disk and self._size + len(data) > self._memory_limit:
             self._file.rollover()
             self._on_disk = True
-        self._hash(data)
+        if self._prefix_sha256 is None and self._size + len(data) >= self._prefix_limit:
+            cut = self._prefix_limit - self._size
+            self._hash(data[:cut])
+            self._prefix_sha256 = self._sha256.copy()
+            self._hash(data[cut:])
+        else:
+            self._hash(data)
         if len(self._head) < HEAD_BYTES:
             self._head += data[: HEAD_BYTES - len(self._head)]
         self._file.write(data)
@@ -135,6 +152,12 @@ class MediaSpool:
             return list(self._part_digests)
         return [*self._part_digests, self._running_part().digest()]
 
+    def prefix(self) -> SpoolPrefix:
+        """The first ``prefix_limit`` bytes (all of them, if fewer arrived) as an upload source."""
+        if self._prefix_sha256 is None:  # fewer bytes than the limit: the prefix is the whole
+            return SpoolPrefix(self, self._size, self.sha256_hex)
+        return SpoolPrefix(self, self._prefix_limit, self._prefix_sha256.hexdigest())
+
     @property
     def on_disk(self) -> bool:
         return self._on_disk
@@ -162,3 +185,25 @@ class MediaSpool:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class SpoolPrefix:
+    """The first ``size`` bytes of a spool, with their download-time SHA-256: an ``UploadSource``."""
+
+    def __init__(self, spool: MediaSpool, size: int, sha256_hex: str) -> None:
+        self._spool = spool
+        self._size = size
+        self._sha256_hex = sha256_hex
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    @property
+    def sha256_hex(self) -> str:
+        return self._sha256_hex
+
+    def reader(self) -> BinaryIO:
+        # At most prefix_limit bytes (8 MiB), so one read into memory; the upload checks them against
+        # the download-time hash, so bytes that changed on disk are refused.
+        return io.BytesIO(self._spool.reader().read(self._size))

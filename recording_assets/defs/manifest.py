@@ -42,7 +42,8 @@ def build_recording_manifest(partitions_def, backfill_policy=None, freshness_pol
         group_name=ARCHIVE_GROUP,
         kinds={"parquet", "s3"},
         description="One Parquet row per known recording of the day: state, sha256, size, container, "
-        "storage URI and conversation context. Never a presigned URL or a token.",
+        "storage URI, the evidence of a bad download under quarantine/ (quarantine_uri) and conversation "
+        "context. Never a presigned URL or a token.",
         check_specs=[
             dg.AssetCheckSpec(
                 COMPLETE_CHECK,

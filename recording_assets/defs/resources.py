@@ -35,6 +35,7 @@ from recording_assets.settings import (
     Settings,
     StorageSettings,
     WebhookSettings,
+    archive_config,
     environment,
     environment_connection,
     genesys_endpoints,
@@ -187,10 +188,12 @@ class ArchiveResource(dg.ConfigurableResource):
         return values
 
     def config(self) -> ArchiveConfig:
-        """The run's archive configuration: ``ArchiveConfig``'s defaults with this resource's values."""
+        """The run's archive configuration: the environment's (``ArchiveConfig``'s defaults and the variables
+        set, the knobs that are no field here among them) with this resource's values."""
+        base = archive_config()  # a knob without a field (quarantine_evidence_kib) is the deployment's alone
         try:
             overrides = {name: getattr(self, name, None) for name in ArchiveConfig().knobs()}
-            return ArchiveConfig().overridden(overrides)
+            return base.overridden(overrides)
         except InvalidConfigError as exc:
             raise ConfigError(f"archive resource: {exc}") from None
 

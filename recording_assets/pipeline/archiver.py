@@ -2,7 +2,8 @@
 
 The request budget is what limits an archiver (300 requests/minute per token), so the plan is:
 
-1. list what the archive already holds for the day (S3, not Genesys) and read the previous outcomes and
+1. list what the archive already holds for the day (S3, not Genesys: recordings, and the evidence of bad
+   downloads under ``quarantine/``, ``evidence.py``) and read the previous outcomes and
    which conversations are settled (their batch answered and every recording final: no request again);
 2. one batch request per 100 conversations that still have work (``recordingId`` left out: Genesys
    expands each conversation to all its recordings: the result *is* the list of its recordings),
@@ -35,7 +36,7 @@ from recording_assets.genesys import GenesysClient
 from recording_assets.genesys.models import ConversationSummary
 from recording_assets.genesys.preflight import PreflightReport
 from recording_assets.genesys.recordings import BATCH_LIMIT
-from recording_assets.pipeline import protection, restore, settled
+from recording_assets.pipeline import evidence, protection, restore, settled
 from recording_assets.pipeline.audit import AuditTrail
 from recording_assets.pipeline.config import ArchiveConfig
 from recording_assets.pipeline.context import ArchiveContext
@@ -81,6 +82,8 @@ class DayArchiver:
         ctx, ledger = self._ctx, self._ctx.ledger
         try:
             ledger.found_in_archive(await settled.load_existing(ctx))
+            for key, uri in (await evidence.find_kept(ctx)).items():
+                ledger.keep_evidence(key, uri)  # earlier runs' evidence: rows keep pointing at it
             pages = pages if pages is not None else _one_page(self._given)
             await DayStream(ctx).run(self._chunks_with_work(pages))
             # Opt in: the stream has classified every recording.

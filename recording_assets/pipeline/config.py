@@ -23,6 +23,7 @@ FORMAT_CONTENT_TYPES = {
     "WEBM": "audio/webm",
 }
 SENSITIVE_CHECKS = ("auto", "lookup", "trust")
+MAX_EVIDENCE_KIB = 8 * 1024  # the spool's memory limit: evidence is read from memory or one bounded read
 
 
 class InvalidConfigError(ValueError):
@@ -90,6 +91,10 @@ class ArchiveConfig:
     # Download tasks waiting for a worker before the next batch job is submitted (backpressure): about
     # thirty jobs' worth, so the workers never starve while look-ups still take their turns, and a few MB.
     download_backlog: int = 3000
+    # Bytes that are not what the API claims are kept as evidence under quarantine/, at most their first
+    # this many KiB (the object's metadata holds the download's full size and SHA-256), so a 2 GiB error
+    # page cannot fill the quarantine. Below the spool's memory limit, so evidence goes up in one PUT.
+    quarantine_evidence_kib: int = 1024
     retention: RetentionConfig = field(default_factory=RetentionConfig)
 
     def __post_init__(self) -> None:
@@ -102,6 +107,7 @@ class ArchiveConfig:
         _within("max_media_attempts", self.max_media_attempts, 1, 10)
         _within("url_refresh_rounds", self.url_refresh_rounds, 0, 10)
         _within("download_backlog", self.download_backlog, 1, 1_000_000)
+        _within("quarantine_evidence_kib", self.quarantine_evidence_kib, 0, MAX_EVIDENCE_KIB)
         if self.sensitive_check not in SENSITIVE_CHECKS:
             raise InvalidConfigError(
                 f"sensitive_check={self.sensitive_check!r}: use one of {', '.join(SENSITIVE_CHECKS)}"
@@ -111,6 +117,10 @@ class ArchiveConfig:
                 f"format_id={self.format_id!r} is not supported: leave it unset (original codec) or use one of "
                 + ", ".join(FORMAT_CONTENT_TYPES)
             )
+
+    @property
+    def quarantine_evidence_bytes(self) -> int:
+        return self.quarantine_evidence_kib * 1024
 
     def sensitive_check_for(self, permission: bool | None) -> str:
         """``lookup`` or ``trust``: ``auto`` trusts the batches only when the preflight confirmed

@@ -2,8 +2,9 @@
 
 Each attempt streams the media URL through SHA-256 into a spool, checks the container the bytes really
 are, and uploads create-only under the final key; bytes that are not what the API claims go under
-``quarantine/`` as evidence, never under the final key. Up to ``max_media_attempts`` attempts; an
-expired URL goes back to the caller for a fresh one while attempts are left. The recording's outcome goes
+``quarantine/`` as evidence (capped, one object per recording: ``evidence.py``), never under the final
+key. Up to ``max_media_attempts`` attempts; an expired URL goes back to the caller for a fresh one while
+attempts are left. The recording's outcome goes
 back to the caller too (the download queue finishes it in the ledger); only the counters are the ledger's
 here.
 """
@@ -18,6 +19,7 @@ from recording_assets.archive.keys import quarantine_key, recording_key
 from recording_assets.archive.sniff import ContainerVerdict, check_container, extension_for
 from recording_assets.archive.spool import MediaSpool
 from recording_assets.genesys.errors import GenesysApiError, MediaError, MediaExpiredError, MediaGoneError
+from recording_assets.pipeline import evidence
 from recording_assets.pipeline.config import FORMAT_CONTENT_TYPES
 from recording_assets.pipeline.context import (
     LASTING_QUARANTINE,
@@ -45,7 +47,7 @@ async def download(ctx: ArchiveContext, task: DownloadTask) -> Outcome | None:
         ctx.audit.record("started", conversation_id=cid, recording_id=rid, attempt=task.attempts)
         if task.transcode and (ended := await _point_at_transcoded_url(ctx, task, started)) is not None:
             return ended
-        with MediaSpool() as spool:
+        with MediaSpool(prefix_limit=ctx.config.quarantine_evidence_bytes) as spool:
             then, outcome = await _attempt(ctx, task, spool, started)
         if then is _Then.EXPIRED:
             return None
@@ -213,8 +215,8 @@ async def _quarantine(
     verdict: ContainerVerdict,
     started: float,
 ) -> Outcome:
-    """Keep the bad bytes as evidence under quarantine/ (never the final key), once: the key ends in their
-    SHA-256, so the same bytes downloaded again find their copy already kept."""
+    """Keep the bad bytes as the recording's evidence under quarantine/ (never the final key), unless it
+    has some already: the key ends in their SHA-256, the bytes are capped (``evidence.keep``)."""
     ctx.ledger.count_quarantined_attempt()
     sha256 = spool.sha256_hex
     repeats = task.bad_bytes[sha256] = task.bad_bytes.get(sha256, 0) + 1
@@ -222,14 +224,9 @@ async def _quarantine(
     reason = f"container check failed: {verdict.reason} (claimed {claimed!r})"
     if repeats >= LASTING_QUARANTINE:
         reason += f"; the same bytes {repeats} times: not downloaded again unless force_quarantined is set"
-    metadata = _object_metadata(ctx, task, spool, verdict.container)
-    try:
-        await ctx.s3(
-            ctx.store.put_new, key, spool, content_type="application/octet-stream", metadata=metadata
-        )
-    except ObjectExistsError:
-        pass  # these very bytes (the key names their SHA-256) are kept already
-    state, size, sha256 = State.QUARANTINED, spool.size, spool.sha256_hex
+    described = _described(ctx, task, verdict.container)
+    quarantine_uri = await evidence.keep(ctx, task, spool, key=key, metadata=described)
+    state, size = State.QUARANTINED, spool.size  # the download's: the audit describes every bad download
     ctx.audit_event("quarantined", task, started, state=state, reason=reason, size=size, sha256=sha256)
     return Outcome(
         *task.key,
@@ -239,7 +236,7 @@ async def _quarantine(
         size_bytes=spool.size,
         content_type=claimed,
         container=verdict.container,
-        quarantine_uri=ctx.uri(key),
+        quarantine_uri=quarantine_uri,
         attempts=task.attempts,
         quarantine_repeats=repeats,
     )
@@ -258,21 +255,21 @@ def _key_parts(ctx: ArchiveContext, task: DownloadTask, container: str) -> dict:
 
 
 def _object_metadata(
-    ctx: ArchiveContext,
-    task: DownloadTask,
-    spool: MediaSpool,
-    container: str,
-    *,
-    archived_at: datetime | None = None,
+    ctx: ArchiveContext, task: DownloadTask, spool: MediaSpool, container: str, *, archived_at: datetime
 ) -> dict[str, str]:
-    """The object's user metadata: what a later run reads back instead of asking Genesys again."""
-    metadata = {
+    """A final object's user metadata: what a later run reads back instead of asking Genesys again."""
+    return {
         "sha256": spool.sha256_hex,
+        **_described(ctx, task, container),
+        "archived-at": archived_at.isoformat(),
+    }
+
+
+def _described(ctx: ArchiveContext, task: DownloadTask, container: str) -> dict[str, str]:
+    """Which recording an object holds, sniffed as what, by which run (final objects and evidence)."""
+    return {
         "conversation-id": task.conversation_id,
         "recording-id": task.recording_id,
         "container": container,
+        "run-id": ctx.run_id,
     }
-    if archived_at is not None:
-        metadata["archived-at"] = archived_at.isoformat()
-    metadata["run-id"] = ctx.run_id
-    return metadata

@@ -1,6 +1,6 @@
 """The day's run state, in one place: the conversations found so far, what the archive already held, the one
-outcome of each recording, the conversations whose recordings could not be listed, and the counters of the
-report.
+outcome of each recording, the evidence kept of its bad downloads, the conversations whose recordings could
+not be listed, and the counters of the report.
 
 Every change goes through a named method; readers get read-only views. The stages either return their
 outcomes to the caller, which finishes them here, or (the download workers, deep in the stream) finish them
@@ -10,6 +10,7 @@ here themselves. All of it runs on the event loop: the S3 threads never touch th
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from types import MappingProxyType
 
 from recording_assets.genesys.models import ConversationSummary
@@ -21,6 +22,7 @@ class Ledger:
         self._conversations: dict[str, ConversationSummary] = {}
         self._existing: dict[Key, Outcome] = {}  # already under their final keys when the run began
         self._outcomes: dict[Key, Outcome] = {}
+        self._evidence: dict[Key, str] = {}  # the one evidence object of a recording's bad downloads
         self._unsettled: set[str] = set()  # conversations whose recordings could not be listed
         self._batch_rounds = 0
         self._lookups = 0
@@ -75,6 +77,14 @@ class Ledger:
         """What the archive held under final keys when the run began, read-only."""
         return MappingProxyType(self._existing)
 
+    def keep_evidence(self, key: Key, uri: str) -> str:
+        """``uri`` is evidence of a bad download of recording ``key``, unless it has some already: the first
+        kept stands (one object per recording). Returns the recording's evidence."""
+        return self._evidence.setdefault(key, uri)
+
+    def evidence_of(self, key: Key) -> str | None:
+        return self._evidence.get(key)
+
     def mark_unsettled(self, conversation_id: str) -> None:
         """What the conversation holds is unknown (its look-up failed): it is asked for again next run."""
         self._unsettled.add(conversation_id)
@@ -120,7 +130,7 @@ class Ledger:
         """The run's report so far: every outcome, by key, and the counters; ``conversations``: the rows of
         the conversations table the run leaves (``settled.settled_rows``)."""
         return ArchiveReport(
-            outcomes=sorted(self._outcomes.values(), key=lambda o: o.key),
+            outcomes=sorted(map(self._with_evidence, self._outcomes.values()), key=lambda o: o.key),
             batch_rounds=self._batch_rounds,
             lookups=self._lookups,
             uploads=self._uploads,
@@ -132,3 +142,11 @@ class Ledger:
             protection=dict(self._protection),
             conversations=list(conversations),
         )
+
+    def _with_evidence(self, outcome: Outcome) -> Outcome:
+        """``outcome`` pointing at its recording's evidence, whatever its state: a quarantined recording at
+        its bad bytes, an archived one at the bad download a later one replaced (a reader sees that it had
+        one), a failed one at the bad download before its failure; and at nothing this run did not keep or
+        find listed (a carried-forward pointer whose object is gone is dropped, never left false)."""
+        uri = self._evidence.get(outcome.key)
+        return outcome if outcome.quarantine_uri == uri else replace(outcome, quarantine_uri=uri)

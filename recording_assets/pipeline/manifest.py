@@ -2,7 +2,9 @@
 
 Rows describe the archive, not the run, so a re-run yields the same rows: an object found from an
 earlier run is ``archived`` with its original ``exported_at`` and ``run_id`` (read back from the
-object's metadata); only ``run_outcome`` and ``manifest_run_id`` say what this run did.
+object's metadata); only ``run_outcome`` and ``manifest_run_id`` say what this run did. Every row whose
+recording had a bad download points at its one evidence object (``quarantine_uri``, ``evidence.py``),
+archived or not, so nothing under ``quarantine/`` is left that no row names.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ def manifest_table(
         "sha256": archived_only("sha256"),
         "size_bytes": archived_only("size_bytes"),
         "storage_uri": archived_only("storage_uri"),
+        "quarantine_uri": sorted_column("quarantine_uri"),  # nulls from an older table (from_parquet_bytes)
         "media_type": media_type,
         **{name: conversation[name] for name in _FROM_CONVERSATION},
         "exported_at": archived_only("archived_at"),
@@ -93,6 +96,7 @@ OUTCOMES_COLUMNS = (
     "content_type",
     "container",
     "storage_uri",
+    "quarantine_uri",
     "archived_at",
     "archived_run_id",
 )

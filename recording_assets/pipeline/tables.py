@@ -76,6 +76,13 @@ CONTENT_TYPE = Column("content_type", pa.string(), "Content type Genesys claims 
 CONTAINER = Column("container", pa.string(), "Container the bytes really are, sniffed (`wav`, `ogg` ...).")
 STORAGE_URI = Column("storage_uri", pa.string(), "`s3://` URI of the object under its final key.")
 RUN_ID = Column("run_id", pa.string(), "Dagster run id of the run that wrote the row.")
+QUARANTINE_URI = Column(
+    "quarantine_uri",
+    pa.string(),
+    "`s3://` URI of the evidence under `quarantine/` of the recording's first download that was not the "
+    "container claimed: its first `RECORDING_QUARANTINE_EVIDENCE_KIB` KiB, metadata `download-size` and "
+    "`download-sha256` of all of it. Kept when a later download archived it; null when none was bad.",
+)
 
 METADATA_TABLE = Table(
     "recording_metadata",
@@ -110,7 +117,7 @@ OUTCOMES_TABLE = Table(
         CONTENT_TYPE,
         CONTAINER,
         STORAGE_URI,
-        Column("quarantine_uri", pa.string(), "`s3://` URI of the evidence under `quarantine/`, if any."),
+        QUARANTINE_URI,
         Column("file_state", pa.string(), "Genesys `fileState` when it decided the state (`ARCHIVED` ...)."),
         Column("attempts", pa.int32(), "Download attempts this run made."),
         Column("archived_at", TS, "When the object was stored (from its metadata when an earlier run did)."),
@@ -187,6 +194,7 @@ MANIFEST_TABLE = Table(
             "Genesys annotations of the recording (`reason` Hold, SecurePause ...; where and how long, ms). "
             "Null unless the `annotations` setting is on.",
         ),
+        QUARANTINE_URI,  # last: added after manifests were written, so a positional reader is not misled
     ),
 )
 
@@ -215,6 +223,9 @@ AUDIT_TABLE = Table(
 
 TABLES = (METADATA_TABLE, OUTCOMES_TABLE, CONVERSATIONS_TABLE, MANIFEST_TABLE, AUDIT_TABLE)
 METADATA, OUTCOMES, CONVERSATIONS, MANIFEST, AUDIT = (table.schema for table in TABLES)
+
+
+TYPE_OF = {column.name: column.type for table in TABLES for column in table.columns}
 
 
 def table_of(
@@ -259,8 +270,15 @@ def to_parquet_bytes(table: pa.Table) -> bytes:
 
 
 def from_parquet_bytes(data: bytes, columns: Sequence[str] | None = None) -> pa.Table:
-    """The table, or only ``columns`` of it (the others are never decoded)."""
-    return pq.read_table(io.BytesIO(data), columns=list(columns) if columns is not None else None)
+    """The table, or only ``columns`` of it (the others are never decoded). A column of these tables that
+    the file lacks (written before the column existed) reads as nulls of its one type (``TYPE_OF``)."""
+    held = pq.read_schema(io.BytesIO(data)).names
+    wanted = list(held if columns is None else columns)
+    absent = [name for name in wanted if name not in held and name in TYPE_OF]
+    table = pq.read_table(io.BytesIO(data), columns=[name for name in wanted if name not in absent])
+    for name in absent:
+        table = table.append_column(pa.field(name, TYPE_OF[name]), pa.nulls(table.num_rows, TYPE_OF[name]))
+    return table.select(wanted)
 
 
 def tables_markdown() -> str:

@@ -103,3 +103,27 @@ def test_part_hashes_are_taken_as_the_bytes_arrive(total):
 def test_part_size_must_be_positive():
     with pytest.raises(ValueError, match="part_size"):
         MediaSpool(part_size=0)
+
+
+@pytest.mark.parametrize("limit", [0, 1, 20, 30, 59, 60, 61, 500])
+def test_the_prefix_is_the_first_bytes_with_their_own_download_time_hash(limit):
+    """Chunks straddle the limit, end on it, or end before it; the spool is on disk and in parts."""
+    data = os.urandom(60)
+    with MediaSpool(memory_limit=8, part_size=10, prefix_limit=limit) as spool:
+        start = 0
+        for size in [3, 17, 10, 0, 1, 25, 4]:
+            spool.write(data[start : start + size])
+            start += size
+        prefix = spool.prefix()
+        kept = data[:limit]
+        assert (prefix.size, prefix.sha256_hex) == (len(kept), hashlib.sha256(kept).hexdigest())
+        assert prefix.reader().read() == kept
+        assert spool.sha256_hex == hashlib.sha256(data).hexdigest() and spool.size == 60  # the whole, still
+        assert spool.part_sha256s(10) == [hashlib.sha256(data[i : i + 10]).digest() for i in range(0, 60, 10)]
+
+
+def test_the_prefix_limit_stays_within_what_one_read_may_hold():
+    with pytest.raises(ValueError, match="prefix_limit"):
+        MediaSpool(prefix_limit=-1)
+    with pytest.raises(ValueError, match="prefix_limit"):
+        MediaSpool(prefix_limit=8 * 1024 * 1024 + 1)

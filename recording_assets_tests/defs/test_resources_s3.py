@@ -99,3 +99,23 @@ def test_the_archive_resource_restates_no_default_of_the_archive_configuration()
         s3=S3Resource(), archive_bucket="a-bucket", manifest_bucket="m-bucket", restore_cap=7, concurrency=3
     ).config()
     assert (tuned.retention.restore_cap, tuned.concurrency) == (7, 3)
+
+
+def test_the_evidence_cap_is_set_by_the_environment_alone(monkeypatch):
+    """RECORDING_QUARANTINE_EVIDENCE_KIB reaches each run's configuration through the resource, yet is no
+    resource field (so no run config can raise it), and a bad value fails naming the variable."""
+    from recording_assets.pipeline.config import MAX_EVIDENCE_KIB, ArchiveConfig
+    from recording_assets.settings import QUARANTINE_EVIDENCE_KIB, ConfigError, archive_config
+
+    assert "quarantine_evidence_kib" in ArchiveConfig().knobs()
+    assert "quarantine_evidence_kib" not in ArchiveResource.model_fields
+    assert archive_config({QUARANTINE_EVIDENCE_KIB: "64"}).quarantine_evidence_bytes == 64 * 1024
+    assert archive_config({QUARANTINE_EVIDENCE_KIB: "0"}).quarantine_evidence_kib == 0  # metadata only
+    for bad in ("-1", str(MAX_EVIDENCE_KIB + 1), "1e3", "²"):
+        with pytest.raises(ConfigError, match=QUARANTINE_EVIDENCE_KIB):
+            archive_config({QUARANTINE_EVIDENCE_KIB: bad})
+    monkeypatch.setenv(QUARANTINE_EVIDENCE_KIB, "64")
+    resource = ArchiveResource(s3=S3Resource(), archive_bucket="a-bucket", manifest_bucket="m-bucket")
+    assert resource.config().quarantine_evidence_kib == 64
+    tuned = ArchiveResource(s3=S3Resource(), archive_bucket="a", manifest_bucket="m", concurrency=3).config()
+    assert (tuned.quarantine_evidence_kib, tuned.concurrency) == (64, 3)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -121,6 +122,87 @@ def test_the_same_bad_bytes_are_quarantined_once_and_not_fetched_a_third_time(sa
     assert quarantined[0].key.endswith(outcome.sha256) and outcome.quarantine_uri.endswith(quarantined[0].key)
     assert {parse_quarantine_key(o.key).recording_id for o in quarantined} == {rec.id}
     assert list(ctx.store.list_day("recordings/")) == []  # never under a final key
+
+
+def evidence_objects(s3_client, bucket: str) -> dict[str, tuple[bytes, dict]]:
+    """Every object under quarantine/, listed and read here with boto3: key -> (bytes, user metadata)."""
+    found = {}
+    for page in s3_client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="quarantine/"):
+        for item in page.get("Contents", []):
+            got = s3_client.get_object(Bucket=bucket, Key=item["Key"])
+            found[item["Key"]] = (got["Body"].read(), got["Metadata"])
+    return found
+
+
+def test_a_bad_first_download_stays_as_evidence_the_archived_recording_points_at(
+    sandbox, fake_clock, buckets, s3_client
+):
+    """An HTML error page first, the recording on the retry: the page is kept once, and the archived
+    recording's outcome names it, so a reader sees that the archive's copy followed a bad download."""
+    sandbox.set_faults(Faults(wrong_content_type_rate=1.0))  # the first GET of each recording only
+    conv, rec = audio_recordings(sandbox)[0]
+    _, ctx, _ = download_one(sandbox, fake_clock, buckets, conv, rec)
+    (outcome,) = ctx.ledger.report().outcomes
+    assert (outcome.state, outcome.attempts) == (State.ARCHIVED, 2)
+    assert outcome.sha256 == sandbox.org.media_sha256(rec.id)  # the good bytes are the archive's
+    ((key, (body, meta)),) = evidence_objects(s3_client, ctx.store.bucket).items()
+    assert outcome.quarantine_uri == f"s3://{ctx.store.bucket}/{key}"
+    assert body.lstrip().lower().startswith(b"<!doctype html") and key.endswith(
+        hashlib.sha256(body).hexdigest()
+    )
+    assert meta["download-size"] == str(len(body)) and meta["download-sha256"] == meta["sha256"]
+    assert (meta["recording-id"], meta["conversation-id"]) == (rec.id, conv.id)
+    assert events(ctx, buckets[1]) == ["batch", "started", "quarantined", "started", "finished"]
+
+
+def test_evidence_keeps_only_the_first_kib_with_the_whole_downloads_size_and_sha256(
+    sandbox, fake_clock, buckets, s3_client
+):
+    sandbox.set_faults(Faults(corrupt_magic_rate=1.0, corrupt_magic_persistent=True))
+    conv, rec = audio_recordings(sandbox)[0]
+    true = b"".join(sandbox.org.media_body(rec).chunks(0))
+    assert len(true) > 4 * 1024, "a recording within the cap proves no cap"
+    _, ctx, _ = download_one(sandbox, fake_clock, buckets, conv, rec, quarantine_evidence_kib=1)
+    (outcome,) = ctx.ledger.report().outcomes
+    assert outcome.state is State.QUARANTINED
+    ((key, (body, meta)),) = evidence_objects(s3_client, ctx.store.bucket).items()
+    assert outcome.quarantine_uri.endswith(key)
+    assert len(body) == 1024 and body[:16] != true[:16] and body[16:] == true[16:1024]
+    # The served bytes are the kept head and the rest of the recording: their size and hash are recorded.
+    served = body + true[1024:]
+    assert meta["download-size"] == str(len(true)) == str(len(served))
+    assert meta["download-sha256"] == hashlib.sha256(served).hexdigest() == outcome.sha256
+    assert meta["sha256"] == hashlib.sha256(body).hexdigest() and key.endswith(outcome.sha256)
+
+
+def test_a_day_and_its_rerun_point_every_row_at_its_one_evidence_object(
+    sandbox, fake_clock, buckets, s3_client
+):
+    """Every recording's first download is an error page: each is kept once, the day's outcomes name their
+    own, nothing under quarantine/ is unnamed; a re-run finds the evidence in S3 and keeps naming it."""
+    from recording_assets_tests.pipeline.support import archive_day
+
+    sandbox.set_faults(Faults(wrong_content_type_rate=1.0))
+    first, _, _ = archive_day(sandbox, fake_clock, *buckets)
+    kept = {f"s3://{buckets[0].bucket}/{key}" for key in evidence_objects(s3_client, buckets[0].bucket)}
+    bad = [o for o in first.outcomes if o.quarantine_uri]
+    downloaded = [o for o in first.outcomes if o.state in (State.ARCHIVED, State.QUARANTINED)]
+    assert downloaded and {o.key for o in bad} == {o.key for o in downloaded}
+    assert {o.quarantine_uri for o in bad} == kept and len(kept) == len(bad)  # one each, all named
+    assert all(
+        parse_quarantine_key(u.split("/", 3)[3]).recording_id == o.recording_id
+        for o in bad
+        for u in [o.quarantine_uri]
+    )
+
+    rerun, _, _ = archive_day(
+        sandbox, fake_clock, *buckets, run_id="run-2", previous=[o.row("r1") for o in first.outcomes]
+    )
+    again = {o.key: o.quarantine_uri for o in rerun.outcomes if o.quarantine_uri}
+    assert again == {o.key: o.quarantine_uri for o in bad}
+    assert {
+        f"s3://{buckets[0].bucket}/{key}" for key in evidence_objects(s3_client, buckets[0].bucket)
+    } == kept
 
 
 def test_an_identical_object_is_adopted_a_different_one_left_alone(sandbox, fake_clock, buckets):

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import pyarrow as pa
 
 from recording_assets.pipeline.manifest import (
+    OUTCOMES_COLUMNS,
     archived_bytes,
     duplicate_keys,
     manifest_table,
@@ -14,7 +15,14 @@ from recording_assets.pipeline.manifest import (
     missing_objects,
     state_counts,
 )
-from recording_assets.pipeline.tables import MANIFEST, METADATA, OUTCOMES, to_table
+from recording_assets.pipeline.tables import (
+    MANIFEST,
+    METADATA,
+    OUTCOMES,
+    from_parquet_bytes,
+    to_parquet_bytes,
+    to_table,
+)
 
 START = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
 END = datetime(2026, 11, 20, 9, 5, tzinfo=timezone.utc)
@@ -82,6 +90,7 @@ def test_rows_sorted_and_joined_with_the_conversation():
         "content_type": "audio/wav",
         "container": "wav",
         "storage_uri": URI,
+        "quarantine_uri": None,  # no download of it was bad
         "media_type": "audio",
         **CONVERSATION,
         "exported_at": EARLIER,
@@ -90,6 +99,37 @@ def test_rows_sorted_and_joined_with_the_conversation():
         "manifest_run_id": "run-1",
         "annotations": None,  # the annotations setting is off
     }
+
+
+EVIDENCE = "s3://archive/quarantine/year=2026/month=11/day=20/queue=q1/c1/{rid}.html." + "ef" * 32
+
+
+def test_a_row_points_at_its_evidence_whether_the_recording_is_quarantined_or_archived_after_it():
+    """The evidence of a bad download is named by the recording's row in either case: quarantined (the
+    bytes that decided it) and archived after a bad first download (the reader sees it had one)."""
+    archived, failed = outcomes("run-1", "archived").to_pylist()
+    archived["quarantine_uri"] = EVIDENCE.format(rid="r1")  # archived on a later attempt
+    quarantined = {**failed, "state": "quarantined", "reason": "container check failed: html"}
+    rows = [archived, {**quarantined, "quarantine_uri": EVIDENCE.format(rid="r0"), "storage_uri": None}]
+    table = manifest_table(metadata(), to_table(rows, OUTCOMES), manifest_run_id="m").to_pylist()
+    by_id = {row["recording_id"]: row for row in table}
+    assert (by_id["r0"]["state"], by_id["r0"]["quarantine_uri"]) == ("quarantined", EVIDENCE.format(rid="r0"))
+    assert (by_id["r1"]["state"], by_id["r1"]["quarantine_uri"]) == ("archived", EVIDENCE.format(rid="r1"))
+    assert by_id["r1"]["storage_uri"] == URI and by_id["r0"]["sha256"] is None  # proof only for the archive
+
+
+def test_tables_written_before_the_quarantine_uri_column_still_load():
+    """An outcomes table and a manifest of an earlier version (no ``quarantine_uri``) read through the same
+    path as today's: the column comes back as nulls, and the manifest is built from the old outcomes."""
+    old_outcomes = outcomes("run-1", "archived").drop_columns(["quarantine_uri"])
+    read = from_parquet_bytes(to_parquet_bytes(old_outcomes), OUTCOMES_COLUMNS)
+    assert read.column_names == list(OUTCOMES_COLUMNS)
+    assert read["quarantine_uri"].to_pylist() == [None, None]
+    table = manifest_table(metadata(), read, manifest_run_id="m")
+    assert table.schema == MANIFEST and table["quarantine_uri"].to_pylist() == [None, None]
+    old_manifest = table.drop_columns(["quarantine_uri"])
+    again = from_parquet_bytes(to_parquet_bytes(old_manifest), MANIFEST.names)
+    assert again.schema == MANIFEST and again.drop_columns(["quarantine_uri"]).equals(old_manifest)
 
 
 def test_annotations_fill_the_list_column_when_given():

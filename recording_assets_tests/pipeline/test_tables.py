@@ -59,6 +59,8 @@ WRITTEN = {
         ("run_outcome", S), ("manifest_run_id", S),
         # the annotations setting (opt in); absent from older manifests, which are read by name
         ("annotations", pa.list_(pa.struct([("reason", S), ("type", S), ("location_ms", I64), ("duration_ms", I64)]))),
+        # the evidence of a bad download; absent from older manifests, which read it as nulls
+        ("quarantine_uri", S),
     ],
     "audit": [
         ("at", TS), ("run_id", S), ("launched_by", S), ("event", S), ("conversation_id", S),
@@ -86,13 +88,21 @@ def test_schemas_are_the_ones_already_written(name, schema):
 
 def test_manifest_reuses_the_outcome_columns_by_reference():
     shared = [c for c in MANIFEST_TABLE.columns if c in OUTCOMES_TABLE.columns]
-    assert [c.name for c in shared] == ["conversation_id", "recording_id", "content_type", "container"]
+    names = ["conversation_id", "recording_id", "content_type", "container", "quarantine_uri"]
+    assert [c.name for c in shared] == names
     assert MANIFEST_TABLE.columns[0] is CONVERSATION_ID is OUTCOMES_TABLE.columns[0]
     # Where the meaning differs the manifest says so, keeping the name and type.
     manifest_sha = MANIFEST_TABLE.columns[4]
     assert (manifest_sha.name, manifest_sha.type) == (SHA256.name, SHA256.type)
     assert manifest_sha.doc != SHA256.doc
     assert OUTCOMES_TABLE.columns[-1] is RUN_ID
+
+
+def test_a_column_name_has_one_type_in_every_table():
+    """What a column missing from an older file reads as (``from_parquet_bytes``) is its one type."""
+    for table in tables.TABLES:
+        for column in table.columns:
+            assert tables.TYPE_OF[column.name] == column.type, (table.name, column.name)
 
 
 def test_described_keeps_name_and_type():

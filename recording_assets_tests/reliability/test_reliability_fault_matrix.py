@@ -12,6 +12,9 @@ After the first run, from S3 and the sandbox's truth (never from what the run sa
   recordings/ is downloaded here and hashed against the sandbox), its ``sha256`` metadata and SSE;
   final-key objects are exactly the archived rows;
 - bad bytes only under quarantine/ (and they are not the true bytes), nothing else in the bucket;
+- every quarantined recording's manifest row points at its one evidence object, and every evidence
+  object is pointed at by exactly one row (the S3 listing, read here, against the manifest), capped at
+  the configured size with the whole download's size and SHA-256 in its metadata;
 - the fault really fired (sandbox counters, quarantine evidence, look-ups).
 
 Then, when the first run left anything behind (and always in the long mode), the faults are turned into
@@ -129,6 +132,7 @@ class Outcome:
     first_states: dict = field(default_factory=dict)
     first_failure: str | None = None
     quarantine_objects: int = 0
+    archived_after_bad_download: int = 0  # archived rows naming the evidence of a bad earlier download
     second_states: dict = field(default_factory=dict)
     retried_and_archived: int = 0
     first_failed_reasons: dict = field(default_factory=dict)
@@ -233,6 +237,9 @@ class Run:
         self.first_rows = rows
         out.first_states = dict(sorted(Counter(r["state"] for r in rows).items()))
         out.first_failed_reasons = dict(Counter(r["reason"] for r in rows if r["state"] == "failed"))
+        out.archived_after_bad_download = sum(
+            1 for r in rows if r["state"] == "archived" and r["quarantine_uri"]
+        )
         problems += self._row_problems(rows, outcomes, archive, "first run")
 
     def _row_problems(self, rows, outcomes, archive, label) -> list[str]:
@@ -274,7 +281,7 @@ class Run:
                 f"{label}: final-key objects without an archived row {sorted(final_uris - archived_uris)}, "
                 f"archived rows without an object {sorted(archived_uris - final_uris)}"
             )
-        return problems
+        return problems + evidence_pointer_problems(rows, archive, label)
 
     # -- between the runs and after the second --------------------------------------------------------
 
@@ -330,6 +337,43 @@ class Run:
             )
 
 
+def evidence_pointer_problems(rows: list[dict], archive: rs.Archive, label: str) -> list[str]:
+    """Every quarantined row points at its one evidence object, every object under quarantine/ (listed and
+    read back here) is pointed at by exactly one row of its own recording, and each is capped, with the
+    whole download's size and SHA-256 in its metadata."""
+    problems = []
+    objects = {f"s3://{archive.bucket}/{key}": obj for key, obj in archive.under("quarantine").items()}
+    pointers = Counter(r["quarantine_uri"] for r in rows if r["quarantine_uri"])
+    for row in rows:
+        uri, what = row["quarantine_uri"], f"{label}: {row['recording_id']} ({row['state']})"
+        if row["state"] == "quarantined" and uri is None:
+            problems.append(f"{what}: quarantined, and its row names no evidence")
+        if uri is None:
+            continue
+        obj = objects.get(uri)
+        if obj is None:
+            problems.append(f"{what}: names evidence {uri} that is not in the bucket")
+        elif (obj.metadata.get("conversation-id"), obj.metadata.get("recording-id")) != (
+            row["conversation_id"],
+            row["recording_id"],
+        ):
+            problems.append(f"{what}: names evidence {uri} of another recording")
+    unnamed = sorted(set(objects) - set(pointers))
+    shared = sorted(uri for uri, n in pointers.items() if n > 1)
+    if unnamed or shared:
+        problems.append(f"{label}: evidence no row names {unnamed}, evidence named by several rows {shared}")
+    cap = ArchiveConfig().quarantine_evidence_bytes
+    for uri, obj in objects.items():
+        whole, whole_sha = obj.metadata.get("download-size", ""), obj.metadata.get("download-sha256")
+        if obj.size > cap or not whole.isdigit() or int(whole) < obj.size or not whole_sha:
+            problems.append(
+                f"{uri}: {obj.size} bytes (cap {cap}), download-size {whole!r}, sha256 {whole_sha}"
+            )
+        elif int(whole) == obj.size and whole_sha != obj.sha256:
+            problems.append(f"{uri}: whole download kept, yet its download-sha256 is not its bytes' hash")
+    return problems
+
+
 def evidence_problems(scenario: Scenario, out: Outcome) -> list[str]:
     """Did the fault actually fire? (A matrix row that never met its fault proves nothing.)"""
     fired = out.fired
@@ -338,7 +382,8 @@ def evidence_problems(scenario: Scenario, out: Outcome) -> list[str]:
         "error_5xx_every": fired["5xx"] > 0,
         "reset_mid_body_rate": fired["media_refetched"] > 0,
         "truncate_body_rate": fired["media_refetched"] > 0,
-        "wrong_content_type_rate": fired["quarantined_objects"] > 0,
+        # First GET only: every error page is a bad download a retry cured, named by its archived row.
+        "wrong_content_type_rate": fired["quarantined_objects"] == out.archived_after_bad_download > 0,
         "corrupt_magic_rate": fired["quarantined_objects"] > 0,
         # Quarantined once: one copy of the bad bytes per quarantined recording, whatever the attempts.
         "corrupt_magic_persistent": fired["quarantined_objects"]
