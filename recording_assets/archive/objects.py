@@ -12,13 +12,17 @@ from recording_assets.archive.errors import InvalidIdentifierError
 
 SHA256_METADATA_KEY = "sha256"
 SIZE_METADATA_KEY = "size"
+WRITE_TOKEN_METADATA_KEY = "write-token"
+"""A fresh random value per write call (the same on botocore's retries of it): an object under a key is
+this call's own only if it carries this call's token. Same bytes and sha256 are not enough, since another
+run archiving the same recording writes exactly those."""
 _METADATA_KEY = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 _METADATA_VALUE = re.compile(r"[\x20-\x7e]*")
 _MAX_METADATA_BYTES = 2048  # S3's limit for all user metadata keys and values together
 _METADATA_RULES = (
     "S3 user metadata needs lowercase keys of a-z 0-9 - (HTTP lowercases them anyway), printable ASCII "
-    "values and at most 2 KiB in total; 'sha256' and 'size' are set by the store (passing them is "
-    "allowed only if they agree)."
+    "values and at most 2 KiB in total; 'sha256', 'size' and 'write-token' are set by the store "
+    "(passing them is allowed only if they agree)."
 )
 
 VerifiedBy = Literal["s3-checksum", "read-back"]
@@ -44,6 +48,11 @@ class ObjectInfo:
     def recorded_sha256(self) -> str | None:
         """The hex SHA-256 the archive recorded in user metadata when it wrote the object."""
         return self.metadata.get(SHA256_METADATA_KEY)
+
+    @property
+    def write_token(self) -> str | None:
+        """The token of the write call that created the object (``WRITE_TOKEN_METADATA_KEY``)."""
+        return self.metadata.get(WRITE_TOKEN_METADATA_KEY)
 
     @classmethod
     def from_head(cls, response: Mapping[str, Any], *, bucket: str, key: str) -> ObjectInfo:
@@ -89,6 +98,11 @@ class Landed:
     ``returned_checksum`` and ``server_side_encryption`` are what S3 answered on the write itself (None
     when it did not say: moto's CompleteMultipartUpload, or a write adopted after a 412): with both the
     verifier proves the object from the answer alone, without a HEAD (without either, a HEAD decides).
+
+    ``create_only``: the write was refused over an existing key, so on an unversioned bucket what is under
+    the key is this write's alone; an overwrite (``create_only=False``) replaced another version.
+    ``version_id`` is the version this write created (from its own answer, or from the HEAD that matched
+    its write token); "null" or None on a bucket without versioning.
     """
 
     etag: str
@@ -97,10 +111,21 @@ class Landed:
     part_count: int | None = None
     returned_checksum: str | None = None
     server_side_encryption: str | None = None
+    create_only: bool = True
+
+    @property
+    def own_version_id(self) -> str | None:
+        """The version id naming exactly this write, None on a bucket without versioning ("null")."""
+        return self.version_id if self.version_id and self.version_id != "null" else None
 
     @classmethod
     def from_response(
-        cls, response: Mapping[str, Any], *, s3_checksum: str, part_count: int | None = None
+        cls,
+        response: Mapping[str, Any],
+        *,
+        s3_checksum: str,
+        part_count: int | None = None,
+        create_only: bool = True,
     ) -> Landed:
         """From a PutObject or CompleteMultipartUpload answer."""
         return cls(
@@ -110,12 +135,20 @@ class Landed:
             part_count,
             returned_checksum=response.get("ChecksumSHA256"),
             server_side_encryption=response.get("ServerSideEncryption"),
+            create_only=create_only,
         )
 
 
-def archive_metadata(user: Mapping[str, str], *, sha256_hex: str, size: int) -> dict[str, str]:
-    """The caller's metadata plus the sha256 and size the store measured, refused if S3 could not keep it."""
-    ours = {SHA256_METADATA_KEY: sha256_hex, SIZE_METADATA_KEY: str(size)}
+def archive_metadata(
+    user: Mapping[str, str], *, sha256_hex: str, size: int, write_token: str
+) -> dict[str, str]:
+    """The caller's metadata plus the sha256 and size the store measured and the write's token, refused if
+    S3 could not keep it."""
+    ours = {
+        SHA256_METADATA_KEY: sha256_hex,
+        SIZE_METADATA_KEY: str(size),
+        WRITE_TOKEN_METADATA_KEY: write_token,
+    }
     for name, value in user.items():
         if not isinstance(name, str) or not _METADATA_KEY.fullmatch(name):
             raise InvalidIdentifierError(

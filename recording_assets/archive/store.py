@@ -13,12 +13,15 @@ How each step keeps that promise:
 - a failed multipart upload is always aborted, so no parts linger and no object appears;
 - S3's answer to the write (the SHA-256 it computed, the encryption it applied) proves it as it lands;
   without that answer a HEAD with ``ChecksumMode=ENABLED`` (or a streaming read-back when S3 reports no
-  checksum) does; on any doubt the object just written is deleted.
+  checksum) does; on any doubt what this very write created is deleted, and nothing else: the version id
+  its answer named on a versioned bucket, the key itself only after a create-only write (``verify``);
+- every write carries a fresh write token in its metadata, so a retried create-only write adopts an object
+  after a 412 only if it is its own, never another run's copy of the same bytes (``upload``).
 
 Transient failures are retried by botocore (configure ``retries={"mode": "standard"}`` on the client);
 each part is streamed from the spool (``parts.PartBody``), rewound and re-sent whole on a retry. When a
 write's response is lost, the retry meets our own ``If-None-Match`` (412): the object is taken as ours only
-if it holds our size and recorded SHA-256, and is then verified like any other. What botocore could not get
+if it carries this write's token, size and recorded SHA-256, and is then verified like any other. What botocore could not get
 through (S3 errors, connections closed, refused or timed out) comes out as an ``ArchiveError``; where an
 object may remain unverified (the outcome of a write unknown, or a verification and its cleanup both cut
 off) the error says so.
@@ -32,6 +35,8 @@ parallel), ``verify`` (as it lands, read-back), ``conditional`` (does the store 
 from __future__ import annotations
 
 import hashlib
+import logging
+import uuid
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -44,6 +49,8 @@ from recording_assets.archive.reads import BucketReader
 from recording_assets.archive.spool import DEFAULT_PART_SIZE, UploadSource
 from recording_assets.archive.upload import MAX_SINGLE_PUT, MIN_PART_SIZE, MiB, Uploader
 from recording_assets.archive.verify import Verifier
+
+log = logging.getLogger(__name__)
 
 
 class ArchiveStore:
@@ -81,6 +88,7 @@ class ArchiveStore:
             parts=PartPump(per_object=parts_in_flight, slots=part_slots),
         )
         self._verifier = Verifier(self._reader, encryption=encryption, always_read_back=verify_by_read_back)
+        self._warned_unversioned = False
 
     # -- writing -----------------------------------------------------------------------------------
 
@@ -89,7 +97,7 @@ class ArchiveStore:
     ) -> StoredObject:
         """Upload ``spool`` under ``key`` only if the key is free; raise ``ObjectExistsError`` if not."""
         size, sha256_hex = spool.size, spool.sha256_hex
-        full_metadata = archive_metadata(metadata, sha256_hex=sha256_hex, size=size)
+        full_metadata = archive_metadata(metadata, sha256_hex=sha256_hex, size=size, write_token=_token())
         self._refuse_if_exists(key)
         landed = self._uploader.put_spool(key, spool, content_type=content_type, metadata=full_metadata)
         return self._verifier.verify(key, size=size, sha256_hex=sha256_hex, landed=landed)
@@ -103,11 +111,18 @@ class ArchiveStore:
         overwrite: bool,
         metadata: Mapping[str, str] | None = None,
     ) -> StoredObject:
-        """A small document (a Parquet manifest, a JSON audit event), encrypted and checksummed."""
+        """A small document (a Parquet manifest, a JSON audit event), encrypted and checksummed.
+
+        ``overwrite=True`` replaces a mutable document. Its bucket should keep versions: then a failed or
+        cut-off verification deletes only the version this write created and the previous one is current
+        again; without versioning the new version is left in place (deleting it would leave no copy at all)
+        and the error says it is unverified (docs/operations.md, "Overwrites and concurrent runs")."""
         if len(data) > MAX_SINGLE_PUT:
             raise ValueError(f"put_bytes takes at most 5 GiB; stream {key!r} through put_new instead")
         sha256_hex = hashlib.sha256(data).hexdigest()
-        full_metadata = archive_metadata(metadata or {}, sha256_hex=sha256_hex, size=len(data))
+        full_metadata = archive_metadata(
+            metadata or {}, sha256_hex=sha256_hex, size=len(data), write_token=_token()
+        )
         if not overwrite:
             self._refuse_if_exists(key)
         landed = self._uploader.put_single(
@@ -118,6 +133,13 @@ class ArchiveStore:
             metadata=full_metadata,
             create_only=not overwrite,
         )
+        if overwrite and landed.own_version_id is None and not self._warned_unversioned:
+            self._warned_unversioned = True
+            log.warning(
+                "s3://%s keeps no object versions: an overwritten document cannot be restored if verifying "
+                "its new version fails; enable versioning on this bucket",
+                self.bucket,
+            )
         return self._verifier.verify(key, size=len(data), sha256_hex=sha256_hex, landed=landed)
 
     def _refuse_if_exists(self, key: str) -> None:
@@ -161,3 +183,7 @@ class ArchiveStore:
         """Hex SHA-256 of the stored bytes and their first ``lead`` bytes, in one streamed read."""
         sha256_hex, _, head = self._verifier.read_back(key, lead=lead)
         return sha256_hex, head
+
+
+def _token() -> str:
+    return uuid.uuid4().hex

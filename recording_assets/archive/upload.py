@@ -7,7 +7,9 @@ taken. A multipart upload sends a checksum per part: the part hashes the spool t
 compared with the download-time hash before ``CompleteMultipartUpload`` makes anything visible (S3
 offers no full-object SHA-256 for multipart). Writes are create-only through ``If-None-Match: *``. A
 create-only write whose response was lost meets its own ``If-None-Match`` on the retry (412): the object
-is taken as ours only if it holds our size and recorded SHA-256 (the verifier then proves its bytes).
+is taken as ours only if it carries this write's token (``objects.WRITE_TOKEN_METADATA_KEY``), its size and
+recorded SHA-256 (the verifier then proves its bytes). Another writer's object, even with the same bytes,
+is never adopted: it is reported as existing, so nothing of ours can later delete it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from recording_assets.archive import s3errors
 from recording_assets.archive.encryption import Encryption
 from recording_assets.archive.errors import IntegrityError
-from recording_assets.archive.objects import Landed, ObjectInfo
+from recording_assets.archive.objects import WRITE_TOKEN_METADATA_KEY, Landed, ObjectInfo
 from recording_assets.archive.parts import PartBody, PartPump, b64, read_up_to
 from recording_assets.archive.reads import BucketReader
 from recording_assets.archive.spool import UploadSource
@@ -99,11 +101,13 @@ class Uploader:
         try:
             response = self._s3.put_object(**request)
         except (ClientError, BotoCoreError) as error:
-            ours = self._own_write_if_it_landed(error, key, size=len(body), sha256_hex=sha256_hex)
+            ours = self._own_write_if_it_landed(
+                error, key, size=len(body), sha256_hex=sha256_hex, metadata=metadata
+            )
             if ours is None:
                 raise self._reader.translate(error, operation="PutObject", key=key) from error
             return Landed(ours.etag, ours.version_id, checksum)
-        return Landed.from_response(response, s3_checksum=checksum)
+        return Landed.from_response(response, s3_checksum=checksum, create_only=create_only)
 
     def _put_multipart(
         self, key: str, spool: UploadSource, *, content_type: str, metadata: Mapping[str, str]
@@ -123,19 +127,22 @@ class Uploader:
             raise self._reader.translate(error, operation="CreateMultipartUpload", key=key) from error
         upload_id = created["UploadId"]
         try:
-            return self._send_parts_and_complete(key, spool, upload_id=upload_id, part_size=part_size)
+            landed = self._send_parts_and_complete(
+                key, spool, upload_id=upload_id, part_size=part_size, metadata=metadata
+            )
         except BaseException:
             # Whatever went wrong (our check, S3, the reader, Ctrl-C), parts must not linger.
             self._abort_quietly(key, upload_id)
             raise
-        finally:
-            if created.get("ResponseMetadata", {}).get("RetryAttempts"):
-                self._abort_twins(key, upload_id)
+        if created.get("ResponseMetadata", {}).get("RetryAttempts"):
+            self._abort_twins(key, upload_id)
+        return landed
 
     def _abort_twins(self, key: str, upload_id: str) -> None:
         """CreateMultipartUpload is not idempotent: when botocore retried it (a response lost to a read
-        timeout), the lost attempt may have created an upload of its own. Abort the other uploads of this key,
-        so none is left costing storage until the next run's sweep."""
+        timeout), the lost attempt may have created an upload of its own. Once ours has landed, abort the
+        other uploads of this key, so none is left costing storage until the next run's sweep. Only then:
+        while the key is free, another run's upload of it may be one that is about to land."""
         try:
             listed = self._s3.list_multipart_uploads(Bucket=self.bucket, Prefix=key)
             for upload in listed.get("Uploads", []):
@@ -149,7 +156,7 @@ class Uploader:
             )
 
     def _send_parts_and_complete(
-        self, key: str, spool: UploadSource, *, upload_id: str, part_size: int
+        self, key: str, spool: UploadSource, *, upload_id: str, part_size: int, metadata: Mapping[str, str]
     ) -> Landed:
         operation = "UploadPart"
         try:
@@ -175,7 +182,9 @@ class Uploader:
                 IfNoneMatch="*",
             )
         except (ClientError, BotoCoreError) as error:
-            ours = self._own_write_if_it_landed(error, key, size=spool.size, sha256_hex=spool.sha256_hex)
+            ours = self._own_write_if_it_landed(
+                error, key, size=spool.size, sha256_hex=spool.sha256_hex, metadata=metadata
+            )
             if ours is None:
                 raise self._reader.translate(error, operation=operation, key=key) from error
             return Landed(ours.etag, ours.version_id, _composite(sent.digests), len(sent.digests))
@@ -207,20 +216,24 @@ class Uploader:
         return IntegrityError(bucket=self.bucket, key=key, detail=detail, cleaned_up=True)
 
     def _own_write_if_it_landed(
-        self, error: s3errors.S3Error, key: str, *, size: int, sha256_hex: str
+        self, error: s3errors.S3Error, key: str, *, size: int, sha256_hex: str, metadata: Mapping[str, str]
     ) -> ObjectInfo | None:
         """The object under ``key`` if a 412 on a retry was our own earlier attempt, else None.
 
         A create-only write whose response was lost (reset, or later than the read timeout) is retried by
-        botocore and meets its own ``If-None-Match``. The object is taken as ours only if it holds our size
-        and recorded SHA-256; the verifier then proves its bytes like any other write's.
+        botocore and meets its own ``If-None-Match``. The object is taken as ours only if it carries this
+        write's token, size and recorded SHA-256: another run archiving the same recording writes the same
+        bytes, and adopting its object would let our verifier delete it. The verifier then proves the bytes.
         """
         if not isinstance(error, ClientError) or not s3errors.is_precondition_failed(error):
             return None
         if error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) == 0:
             return None  # the first attempt was refused: someone else's object
+        token = metadata.get(WRITE_TOKEN_METADATA_KEY)
         info = self._reader.head_or_none(key)
-        if info is None or (info.size, info.recorded_sha256) != (size, sha256_hex):
+        if token is None or info is None or info.write_token != token:
+            return None
+        if (info.size, info.recorded_sha256) != (size, sha256_hex):
             return None
         return info
 

@@ -5,8 +5,13 @@ stored and the encryption it applied. When both are there and agree with ours th
 another request; a write adopted after a 412, or an answer without a checksum (moto's Complete), is proved
 by a HEAD with ``ChecksumMode=ENABLED``; ``always_read_back`` hashes the stored bytes again.
 
-On any doubt the object just written is deleted (the exact version), so no unverified object stays under a
-final key; if even that fails, the error says it may remain.
+On any doubt what this write created is deleted, and nothing else (``_delete_own_write``):
+- on a versioned bucket, the version id the write's own answer named (or the HEAD that matched its write
+  token): an overwritten document's previous version becomes current again, untouched;
+- on a bucket without versioning, the key, but only after a create-only write: the key was free, so
+  nothing else can be under it. An overwrite there is left in place: the version it replaced is already
+  gone, and deleting the new one would leave no copy at all, so the error says it may remain unverified.
+If even the delete fails, the error says the object may remain.
 """
 
 from __future__ import annotations
@@ -42,7 +47,8 @@ class Verifier:
         except BaseException as error:
             # Could not finish verifying: an unverified object must not stay under a final key, and if it
             # cannot be deleted either, the caller must learn that it may remain.
-            if self._delete_version_quietly(key, landed.version_id) or not isinstance(error, Exception):
+            deleted = self._delete_own_write(key, landed)
+            if deleted or not isinstance(error, Exception):
                 raise
             reason = (
                 f"{error.operation} failed with {error.code}"
@@ -52,13 +58,15 @@ class Verifier:
             raise IntegrityError(
                 bucket=self.bucket,
                 key=key,
-                detail=f"verifying it was cut off ({reason}) and deleting it failed too, so it may remain "
+                detail=f"verifying it was cut off ({reason}) and {_why_kept(landed)}, so it may remain "
                 f"unverified; compare ArchiveStore.read_back_sha256(key) with {sha256_hex}",
                 cleaned_up=False,
             ) from error
         if problem is not None:
-            cleaned_up = self._delete_version_quietly(key, landed.version_id)
-            raise IntegrityError(bucket=self.bucket, key=key, detail=problem, cleaned_up=cleaned_up)
+            if not self._delete_own_write(key, landed):
+                problem = f"{problem}; {_why_kept(landed)}"
+                raise IntegrityError(bucket=self.bucket, key=key, detail=problem, cleaned_up=False)
+            raise IntegrityError(bucket=self.bucket, key=key, detail=problem, cleaned_up=True)
         return StoredObject(
             bucket=self.bucket,
             key=key,
@@ -132,18 +140,29 @@ class Verifier:
             )
         return _checksum_problem(returned_checksum, landed)
 
-    def _delete_version_quietly(self, key: str, version_id: str | None) -> bool:
-        # Delete the exact version we wrote, so a versioned bucket keeps no hidden corrupt copy.
-        # "null" is the unversioned bucket's version; moto rejects it there, and plain delete is the same.
+    def _delete_own_write(self, key: str, landed: Landed) -> bool:
+        """Delete what this write created and nothing else; True when it is gone."""
         request = {"Bucket": self.bucket, "Key": key}
-        if version_id and version_id != "null":
-            request["VersionId"] = version_id
+        if landed.own_version_id is not None:
+            # That version alone: a versioned bucket keeps no hidden bad copy, and the one before is current.
+            request["VersionId"] = landed.own_version_id
+        elif not landed.create_only:
+            return False  # an unversioned overwrite: what is under the key is the only copy left
         try:
             self._s3.delete_object(**request)
         except Exception:
             log.error("could not delete unverified object s3://%s/%s", self.bucket, key)
             return False
         return True
+
+
+def _why_kept(landed: Landed) -> str:
+    if landed.own_version_id is None and not landed.create_only:
+        return (
+            "it was left in place: the bucket keeps no versions, so the version it replaced is gone and "
+            "deleting it would leave no copy (enable versioning on the bucket)"
+        )
+    return "deleting it failed too"
 
 
 def _checksum_problem(reported: str, landed: Landed) -> str | None:

@@ -1,5 +1,10 @@
-"""The day's Parquet documents in the manifest bucket: written whole (overwriting the previous version) and
-read back, whole or a few columns."""
+"""The day's Parquet documents in the manifest bucket: written whole (a new version of the key) and read
+back, whole or a few columns.
+
+Each is a mutable document under a stable key (readers and ``dagster/uri`` name the key). The manifest
+bucket keeps versions, so a new version that fails verification is deleted by its version id and the
+previous one is current again (``ArchiveStore.put_bytes``; docs/operations.md, "Overwrites and concurrent
+runs"). A new key per version with a pointer was the alternative; it would move every reader off the key."""
 
 from __future__ import annotations
 

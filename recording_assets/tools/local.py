@@ -132,6 +132,11 @@ class LocalStack:
         client = self.s3_client()
         for bucket in (DEMO_ARCHIVE_BUCKET, DEMO_MANIFEST_BUCKET):
             client.create_bucket(Bucket=bucket)
+        # As in production (docs/operations.md): the manifest bucket's documents are overwritten, and only
+        # versioning lets a failed verification of a new version fall back to the previous one.
+        client.put_bucket_versioning(
+            Bucket=DEMO_MANIFEST_BUCKET, VersioningConfiguration={"Status": "Enabled"}
+        )
 
     def export(self) -> None:
         cfg.export(self.environment())

@@ -145,7 +145,14 @@ def test_single_put_is_encrypted_checksummed_and_verified(store, s3_client, buck
     assert info.server_side_encryption == "AES256"
     assert info.checksum_sha256 == b64_sha256(SMALL)
     assert info.content_type == "audio/wav"
-    assert info.metadata == {**USER_METADATA, "sha256": sha256_hex(SMALL), "size": str(len(SMALL))}
+    token = info.metadata.get("write-token", "")
+    assert len(token) == 32 and int(token, 16) >= 0  # a fresh uuid4 per write (proves whose write it is)
+    assert info.metadata == {
+        **USER_METADATA,
+        "sha256": sha256_hex(SMALL),
+        "size": str(len(SMALL)),
+        "write-token": token,
+    }
     assert info.recorded_sha256 == sha256_hex(SMALL)
     assert s3_client.get_object(Bucket=bucket, Key=KEY)["Body"].read() == SMALL
     assert store.read_back_sha256(KEY) == sha256_hex(SMALL)
