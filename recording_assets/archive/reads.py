@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, FlexibleChecksumError
@@ -12,6 +12,13 @@ from botocore.exceptions import BotoCoreError, ClientError, FlexibleChecksumErro
 from recording_assets.archive import s3errors
 from recording_assets.archive.errors import IntegrityError
 from recording_assets.archive.objects import SHA256_METADATA_KEY, ListedObject, ObjectInfo
+
+STALE_UPLOAD_MARGIN = timedelta(minutes=15)
+"""How much older than a run's start (on our clock) an upload must be (on S3's clock, its ``Initiated``)
+before that run may abort it. S3 refuses SigV4 requests whose time is more than 15 minutes off its own
+(RequestTimeTooSkewed), so while our requests are accepted the two clocks differ by less than this: an
+upload another run opened after ours started can never look older than the bound. The cost: a killed
+run's upload younger than this is left for a later run's sweep."""
 
 
 class BucketReader:
@@ -63,7 +70,7 @@ class BucketReader:
         try:
             for page in pages:
                 for upload in page.get("Uploads", []):
-                    if initiated_before is not None and upload["Initiated"] >= initiated_before:
+                    if initiated_before is not None and not _initiated_before(upload, initiated_before):
                         continue
                     try:
                         self.s3.abort_multipart_upload(
@@ -111,3 +118,15 @@ class BucketReader:
             if s3errors.error_code(error) == "InvalidRange":  # a zero-byte object has no byte 0
                 return b""
             raise self.translate(error, operation="GetObject", key=key) from error
+
+
+def _initiated_before(upload: dict, bound: datetime) -> bool:
+    """Whether S3 says the upload began before ``bound``; an upload without a usable time is not proved old."""
+    initiated = upload.get("Initiated")
+    if not isinstance(initiated, datetime):
+        return False
+    if initiated.tzinfo is None:  # S3 answers in UTC ("...Z"); a bare time is taken as such
+        initiated = initiated.replace(tzinfo=timezone.utc)
+    if bound.tzinfo is None:
+        bound = bound.replace(tzinfo=timezone.utc)
+    return initiated < bound

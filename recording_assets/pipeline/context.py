@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import TypeVar
 
 from recording_assets.archive.protocol import RecordingStore
@@ -60,6 +60,9 @@ class ArchiveContext:
     executor: ThreadPoolExecutor
     previous: Mapping[Key, Outcome] = field(default_factory=dict)  # the previous run's outcomes
     ledger: Ledger = field(default_factory=Ledger)  # the run's state: conversations, outcomes, counters
+    # When this day's archiving began, on the wall clock (not the Genesys client's, which tests fake): S3
+    # uploads opened after it are another live run's, never a killed run's leftovers (``settled``).
+    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
     @property
     def sensitive_permission(self) -> bool | None:

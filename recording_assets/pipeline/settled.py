@@ -16,6 +16,7 @@ from dataclasses import dataclass, fields
 
 from recording_assets.archive.keys import parse_recording_key, quarantine_day_prefix, recording_day_prefix
 from recording_assets.archive.objects import ObjectInfo
+from recording_assets.archive.reads import STALE_UPLOAD_MARGIN
 from recording_assets.genesys.models import ConversationSummary
 from recording_assets.pipeline.config import ArchiveConfig
 from recording_assets.pipeline.context import LASTING_QUARANTINE, ArchiveContext
@@ -74,8 +75,10 @@ async def load_existing(ctx: ArchiveContext) -> list[Outcome]:
     prefix = ctx.config.key_prefix
     recordings = recording_day_prefix(prefix=prefix, day=ctx.day)
     for area in (recordings, quarantine_day_prefix(prefix=prefix, day=ctx.day)):
-        # Multipart uploads left by a killed run: never visible, but they cost storage until aborted.
-        await ctx.s3(ctx.store.abort_stale_uploads, area)
+        # Multipart uploads left by a killed run: never visible, but they cost storage until aborted. Only
+        # those begun before this run (by S3's clock, less the skew margin): later ones are a live run's.
+        stale = ctx.started_at - STALE_UPLOAD_MARGIN
+        await ctx.s3(ctx.store.abort_stale_uploads, area, initiated_before=stale)
     listing = await ctx.s3(lambda: list(ctx.store.list_day(recordings)))
     heads = await asyncio.gather(*(ctx.s3(ctx.store.head, item.key) for item in listing))
     return [

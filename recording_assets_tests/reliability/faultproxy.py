@@ -8,6 +8,7 @@ Put it between a boto3 client and the moto server and script faults from the tes
         proxy.reset_after(1024, count=1, match="UploadPart")  # TCP RST after 1 KiB of a part's body
         proxy.slow(0.5, match="HeadObject")                   # S3 did the work; the answer is late
         proxy.down(); ...; proxy.up()                         # every request is reset, then served
+        proxy.rewrite(fn, match="ListMultipartUploads")       # S3's answer body, edited by ``fn``
         assert proxy.count("PutObject", fault="http_500") == 2
 
 Each fault hits exactly the next ``count`` matching requests, and every request is recorded (as an
@@ -51,7 +52,7 @@ class Exchange:
     method: str
     operation: str
     target: str
-    fault: str | None  # "http_500", "reset", "slow", "down" or None
+    fault: str | None  # "http_500", "reset", "slow", "down", "rewrite" or None
     status: int | None  # what S3 (or the proxy) answered; None if the client was reset instead
 
 
@@ -65,6 +66,7 @@ class _Rule:
     remaining: int | None  # None: until replaced
     match: Match
     value: float = 0
+    edit: Callable[[bytes], bytes] | None = None
 
     def takes(self, request: Request) -> bool:
         if self.remaining == 0:
@@ -163,6 +165,11 @@ class FaultProxy:
         if latency_s > 0:
             self._add(_Rule("slow", count, match, latency_s))
 
+    def rewrite(self, edit: Callable[[bytes], bytes], count: int | None = None, match: Match = None) -> None:
+        """Pass matching responses' bodies through ``edit`` (Content-Length follows): for what moto leaves
+        out of an answer that AWS gives, e.g. real ``Initiated`` times in ListMultipartUploads."""
+        self._add(_Rule("rewrite", count, match, edit=edit))
+
     @property
     def exchanges(self) -> list[Exchange]:
         with self._lock:
@@ -253,6 +260,8 @@ class FaultProxy:
         self._record(request, kind, status)
         if kind == "slow":
             self._stopping.wait(value)
+        if kind == "rewrite" and rule is not None and rule.edit is not None:
+            response = _edited(response, rule.edit)
         client.sendall(_with_connection_close(response))
         return None
 
@@ -291,6 +300,13 @@ def _with_connection_close(response: bytes) -> bytes:
     head, blank, body = response.partition(b"\r\n\r\n")
     lines = [line for line in head.split(b"\r\n") if not line.lower().startswith(b"connection:")]
     return b"\r\n".join([*lines, b"Connection: close"]) + blank + body
+
+
+def _edited(response: bytes, edit: Callable[[bytes], bytes]) -> bytes:
+    head, blank, body = response.partition(b"\r\n\r\n")
+    body = edit(body)
+    lines = [line for line in head.split(b"\r\n") if not line.lower().startswith(b"content-length:")]
+    return b"\r\n".join([*lines, f"Content-Length: {len(body)}".encode("ascii")]) + blank + body
 
 
 def _internal_error(method: str) -> bytes:
