@@ -13,6 +13,7 @@ import dagster as dg
 
 from recording_assets.defs.names import ARCHIVE_ASSETS, ARCHIVE_JOB, FRESHNESS_CHECK, RADAR, REVERIFY_CHECK
 from recording_assets.defs.partitions import daily_partitions
+from recording_assets.defs.run_limits import ARCHIVE_MAX_RUNTIME_S, MAX_RUNTIME_TAG, PRIORITY_TAG
 from recording_assets.settings import AutomationSettings, Settings
 
 JOB_NAME = ARCHIVE_JOB
@@ -65,6 +66,9 @@ def archive_job() -> dg.UnresolvedAssetJobDefinition:
         JOB_NAME,
         selection=selection,
         description="Archive one day: metadata, audio objects, manifest.",
+        # Run monitoring fails a run past this (runs of the assets outside this job, e.g. a backfill's,
+        # get the instance's run_monitoring.max_runtime_seconds: the same number, deploy/dagster.yaml).
+        tags={MAX_RUNTIME_TAG: str(ARCHIVE_MAX_RUNTIME_S)},
     )
 
 
@@ -75,7 +79,9 @@ def archive_schedule(
     archives yesterday and re-sweeps the ``resweep_days`` days before it.
 
     Run keys are ``archive:{day}`` (yesterday's first archive, once ever) and ``sweep:{day}@{tick}``
-    (once per day per tick), so a repeated tick requests nothing new.
+    (once per day per tick), so a repeated tick requests nothing new. A tick requests each day at most
+    once: a flagged yesterday is its ``archive:{day}`` run with the radar's priority, a flagged older day
+    replaces its sweep (the run queue also runs one run per day at a time, deploy/dagster.yaml).
     """
 
     @dg.schedule(
@@ -95,16 +101,15 @@ def archive_schedule(
         if yesterday < first:
             return
         flagged = [d for d in days_at_risk(context) if first.isoformat() <= d <= yesterday.isoformat()]
+        expiry_tags = {"recording_assets/kind": "expiry", PRIORITY_TAG: PRIORITY}
         for day in flagged:
-            yield dg.RunRequest(
-                run_key=f"expiry:{day}@{tick_label}",
-                partition_key=day,
-                tags={"recording_assets/kind": "expiry", "dagster/priority": PRIORITY},
-            )
+            if day == yesterday.isoformat():
+                continue  # its first archive below is the one run of that day, with this priority
+            yield dg.RunRequest(run_key=f"expiry:{day}@{tick_label}", partition_key=day, tags=expiry_tags)
         yield dg.RunRequest(
             run_key=f"archive:{yesterday.isoformat()}",
             partition_key=yesterday.isoformat(),
-            tags={"recording_assets/kind": "archive"},
+            tags=expiry_tags if yesterday.isoformat() in flagged else {"recording_assets/kind": "archive"},
         )
         for back in range(1, settings.resweep_days + 1):
             earlier = yesterday - timedelta(days=back)

@@ -23,8 +23,14 @@ from recording_assets.archive.errors import ArchiveError
 from recording_assets.control.actions import ControlRequest, ControlUsageError, perform
 from recording_assets.control.audit import ControlAuditEvent, ControlAuditStore
 from recording_assets.defs.common import launched_by
-from recording_assets.defs.names import CONTROL_JOB, GENESYS_POOL
+from recording_assets.defs.names import CONTROL_JOB
 from recording_assets.defs.resources import ArchiveResource, GenesysCloudResource
+from recording_assets.defs.run_limits import (
+    CONTROL_MAX_RUNTIME_S,
+    CONTROL_PRIORITY,
+    MAX_RUNTIME_TAG,
+    PRIORITY_TAG,
+)
 from recording_assets.settings import ConfigError
 
 JOB_NAME = CONTROL_JOB
@@ -42,8 +48,9 @@ class RecordingControlConfig(dg.Config):
     reason: str | None = Field(default=None, description="free text kept in the audit record")
 
 
+# No pool: genesys_api slots are held by archive runs for hours, and a secure pause during a card payment
+# cannot wait for a backfill. Its few requests are paced by its own client and retried on a 429.
 @dg.op(
-    pool=GENESYS_POOL,
     description="Apply one recording-control action to a live conversation and append its audit record.",
     tags={"kind": "genesys"},
 )
@@ -117,7 +124,12 @@ def control_recording(
     name=JOB_NAME,
     description="Pause/resume recording of a live conversation, or start/stop one participant's recording "
     "(Genesys Cloud live recording control); every run is audited under control-audit/ in the manifest bucket.",
-    tags={"recording_assets/kind": "control"},
+    tags={
+        "recording_assets/kind": "control",
+        # First in the run queue, which keeps run slots free of archive runs for it (deploy/dagster.yaml).
+        PRIORITY_TAG: CONTROL_PRIORITY,
+        MAX_RUNTIME_TAG: str(CONTROL_MAX_RUNTIME_S),
+    },
 )
 def recording_control():
     control_recording()

@@ -18,7 +18,9 @@ ARCHIVE_GROUP = "recordings"
 # The retention watch has its own group: the archive's "Materialize all" stays the day's three assets.
 RETENTION_GROUP = "recording_retention"
 
-GENESYS_POOL = "genesys_api"  # every step that spends the OAuth token's request budget
+# Every step that spends the OAuth token's request budget for long; not recording_control (defs/control.py),
+# whose few requests must never wait for a slot.
+GENESYS_POOL = "genesys_api"
 
 ARCHIVE_JOB = "archive_day"
 FRESHNESS_JOB = "check_freshness"

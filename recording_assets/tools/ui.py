@@ -20,6 +20,13 @@ telemetry:
 concurrency:
   runs:
     max_concurrent_runs: 4
+    tag_concurrency_limits:   # one run per day at a time, as deploy/dagster.yaml
+      - key: dagster/partition
+        value: {applyLimitPerUniqueValue: true}
+        limit: 1
+      - key: dagster/asset_partition_range_start
+        value: {applyLimitPerUniqueValue: true}
+        limit: 1
   pools:
     # Runs that talk to Genesys share one OAuth token's budget; each derives its share from this limit.
     default_limit: 2

@@ -16,6 +16,7 @@ import pytest
 from recording_assets.archive.keys import manifest_key
 from recording_assets.defs.freshness import FRESHNESS_CHECK
 from recording_assets.defs.reverify import REVERIFY_CHECK
+from recording_assets.defs.run_limits import ARCHIVE_MAX_RUNTIME_S, MAX_RUNTIME_TAG
 from recording_assets.pipeline.tables import from_parquet_bytes
 from recording_assets.sandbox import Faults
 from recording_assets.tools.local import LocalStack
@@ -103,11 +104,18 @@ def assert_day_archived(local, rows, day=DAY):
 
 def test_rerun_uploads_nothing_and_keeps_the_manifest_rows(local_stack):
     local = local_stack(conversations_per_day=80)
-    materialise()
+    first_run, _, _ = materialise()
     first = manifest(local)
     _, checks, meta = materialise()
     second = manifest(local)
     assert all(checks.values())
+    # Run monitoring's bound rides on every archive run (defs/run_limits.py, docs/operations.md).
+    assert first_run.dagster_run.tags[MAX_RUNTIME_TAG] == str(ARCHIVE_MAX_RUNTIME_S)
+    # The manifest bucket keeps versions (the local stack's, as production's): the rewrite is a new one.
+    versions = local.s3_client().list_object_versions(
+        Bucket="recording-manifests", Prefix=manifest_key(day=date.fromisoformat(DAY))
+    )["Versions"]
+    assert len(versions) == 2 and sum(v["IsLatest"] for v in versions) == 1
     assert meta["recording_audio"]["uploaded_objects"].value == 0
     run_columns = {"run_outcome", "manifest_run_id"}
     strip = lambda rows: [{k: v for k, v in r.items() if k not in run_columns} for r in rows]  # noqa: E731

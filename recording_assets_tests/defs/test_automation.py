@@ -18,7 +18,8 @@ import pyarrow as pa
 from standardwebhooks import Webhook
 
 from recording_assets.archive.keys import manifest_key
-from recording_assets.defs.automation import archive_job, archive_schedule
+from recording_assets.defs.automation import DAYS_AT_RISK, PRIORITY, archive_job, archive_schedule
+from recording_assets.defs.names import RADAR
 from recording_assets.defs.resources import ArchiveResource
 from recording_assets.defs.webhooks import WebhookResource, manifest_webhooks_tick
 from recording_assets.pipeline.tables import MANIFEST, to_parquet_bytes
@@ -49,12 +50,12 @@ def _schedule(resweep=3):
     ), assets
 
 
-def _tick(schedule, assets, when):
+def _tick(schedule, assets, when, instance=None):
     checks = [a for a in assets if isinstance(a, dg.AssetChecksDefinition)]
     assets = [a for a in assets if not isinstance(a, dg.AssetChecksDefinition)]
     defs = dg.Definitions(assets=assets, asset_checks=checks, schedules=[schedule])
     with dg.build_schedule_context(
-        scheduled_execution_time=when, repository_def=defs.get_repository_def()
+        scheduled_execution_time=when, repository_def=defs.get_repository_def(), instance=instance
     ) as context:
         return list(defs.resolve_schedule_def(schedule.name).evaluate_tick(context).run_requests)
 
@@ -75,6 +76,28 @@ def test_schedule_requests_yesterday_and_resweeps_with_deterministic_keys():
     later = _tick(schedule, assets, datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc))
     assert later[0].run_key == "archive:2026-11-23"
     assert "archive:2026-11-22" not in {r.run_key for r in later}
+
+
+def test_a_tick_requests_each_day_once_even_when_the_radar_flags_it():
+    # The expiry radar flags yesterday (whose first archive the tick requests anyway), a re-swept day and an
+    # older day. Formerly yesterday got both expiry:{day} and archive:{day}: two runs of one day at once.
+    schedule, assets = _schedule()
+    when = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
+    with dg.instance_for_test() as instance:
+        flagged = {"2026-11-22": 4, "2026-11-21": 2, "2026-11-02": 1}
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(asset_key=RADAR, metadata={DAYS_AT_RISK: flagged})
+        )
+        requests = _tick(schedule, assets, when, instance=instance)
+    days = [r.partition_key for r in requests]
+    assert sorted(days) == sorted(set(days)), days
+    assert sorted(days) == ["2026-11-02", "2026-11-19", "2026-11-20", "2026-11-21", "2026-11-22"]
+    by_day = {r.partition_key: r for r in requests}
+    assert by_day["2026-11-22"].run_key == "archive:2026-11-22"  # its once-ever key, with the priority
+    assert by_day["2026-11-22"].tags["dagster/priority"] == PRIORITY
+    assert by_day["2026-11-21"].run_key == "expiry:2026-11-21@2026-11-23T02:00"
+    assert by_day["2026-11-02"].tags["recording_assets/kind"] == "expiry"
+    assert by_day["2026-11-20"].run_key == "sweep:2026-11-20@2026-11-23T02:00"
 
 
 def test_schedule_never_requests_days_before_the_first_partition():

@@ -4,6 +4,7 @@ the same outcomes and audit records as the CLI, and a failed run (with the reada
 from __future__ import annotations
 
 import json
+import threading
 
 import dagster as dg
 import pytest
@@ -19,6 +20,7 @@ from recording_assets_tests.conftest import S3_CREDENTIALS
 from recording_assets_tests.definitions_env import load_definitions
 
 UNKNOWN = "8f1e0d4c-2b1a-4c3d-9e8f-0a1b2c3d4e5f"
+HANG_GUARD_S = 120  # ends a test whose run would otherwise wait forever
 
 
 @pytest.fixture
@@ -143,7 +145,7 @@ def test_run_config_is_typed_and_checked_before_acting(sandbox, resources, s3_cl
     assert schema["properties"]["action"]["enum"] == ["pause", "resume", "start", "stop"]
 
 
-def test_job_is_in_the_code_location_with_env_resources_and_the_pool(
+def test_job_is_in_the_code_location_with_env_resources_and_no_pool(
     sandbox, monkeypatch, s3_endpoint, bucket_names, s3_client
 ):
     for name, value in {
@@ -159,7 +161,7 @@ def test_job_is_in_the_code_location_with_env_resources_and_the_pool(
     }.items():
         monkeypatch.setenv(name, value)
     job = load_definitions().resolve_job_def("recording_control")
-    assert job.graph.node_named("control_recording").definition.pool == "genesys_api"
+    assert job.graph.node_named("control_recording").definition.pool is None  # never waits for a slot
     conv = sandbox.org.live_calls[1]
     with dg.DagsterInstance.ephemeral() as instance:
         result = job.execute_in_process(
@@ -172,3 +174,36 @@ def test_job_is_in_the_code_location_with_env_resources_and_the_pool(
     assert sandbox.state.control.state(conv).state == "paused"
     [record] = audit_records(s3_client, bucket_names[1])
     assert record["run_id"] == result.run_id and record["launched_by"] == "manual"
+
+
+def test_an_occupied_genesys_slot_does_not_hold_up_a_pause(sandbox, resources, s3_client, bucket_names):
+    # A backfill holds the only genesys_api slot; Dagster's executor would block a step of that pool until
+    # the slot frees (it logs "Step blocked by limit for pool"). The pause runs at once all the same.
+    conv = sandbox.org.live_calls[2]
+    run_config = {"ops": {"control_recording": {"config": {"action": "pause", "conversation_id": conv.id}}}}
+    with dg.instance_for_test() as instance:
+        slots = instance.event_log_storage
+        slots.set_concurrency_slots("genesys_api", 1)
+        assert slots.claim_concurrency_slot("genesys_api", "a-backfill-run", "recording_day").is_claimed
+        finished: list = []
+        worker = threading.Thread(
+            target=lambda: finished.append(
+                recording_control.execute_in_process(
+                    run_config=run_config, resources=resources, instance=instance, raise_on_error=False
+                )
+            ),
+            daemon=True,
+        )
+        worker.start()
+        worker.join(HANG_GUARD_S)  # not a timing claim: a step waiting for the slot would wait forever
+        assert finished, "the control step waited for the genesys_api slot the backfill holds"
+        [result] = finished
+        assert result.success
+        assert slots.get_concurrency_info("genesys_api").active_slot_count == 1  # still the backfill's
+        blocked = [
+            event
+            for event in instance.all_logs(result.run_id)
+            if "blocked by limit for pool" in (event.message or "")
+        ]
+        assert blocked == []
+    assert sandbox.state.control.state(conv).state == "paused"

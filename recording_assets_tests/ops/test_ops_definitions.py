@@ -84,7 +84,7 @@ SNAPSHOT = {
             "op_pools": {"recording_day": "genesys_api", "recording_manifest": None},
         },
         "check_freshness": {"assets": [], "op_pools": {"recording_manifest_yesterday_archived": None}},
-        "recording_control": {"assets": [], "op_pools": {"control_recording": "genesys_api"}},
+        "recording_control": {"assets": [], "op_pools": {"control_recording": None}},
         "reverify_archive": {"assets": [], "op_pools": {"recording_manifest_reverified_from_s3": None}},
         "webhook_delivery": {"assets": [], "op_pools": {"deliver_webhook": None}},
         "expiry_radar": {
