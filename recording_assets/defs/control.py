@@ -14,14 +14,15 @@ Run config (Launchpad)::
 """
 
 import asyncio
-from typing import Literal
+from typing import Any, Literal
 
 import dagster as dg
 from pydantic import Field
 
 from recording_assets.archive.errors import ArchiveError
 from recording_assets.control.actions import ControlRequest, ControlUsageError, perform
-from recording_assets.control.audit import ControlAuditEvent, ControlAuditStore
+from recording_assets.control.attempt import attempt
+from recording_assets.control.audit import ControlAuditStore
 from recording_assets.defs.common import launched_by
 from recording_assets.defs.names import CONTROL_JOB
 from recording_assets.defs.resources import ArchiveResource, GenesysCloudResource
@@ -85,16 +86,18 @@ def control_recording(
         async with genesys.client() as client:
             return await perform(client, request)
 
-    outcome = asyncio.run(run())
-    event = ControlAuditEvent.from_outcome(
-        outcome,
+    done = attempt(
+        request,
+        lambda: asyncio.run(run()),
+        audit=audit,
         launched_by=launched_by(context),
         source="dagster",
         run_id=context.run_id,
         oauth_client_id=settings.client_id,
         reason=config.reason,
     )
-    metadata = {
+    outcome, event = done.outcome, done.event
+    metadata: dict[str, Any] = {
         "action": request.action,
         "conversation_id": request.conversation_id,
         "participant_id": request.participant_id or "",
@@ -104,16 +107,14 @@ def control_recording(
         "correlation_id": outcome.correlation_id or "",
         "audit_event_id": event.event_id,
     }
-    try:
-        uri = audit.append(event)
-    except ArchiveError as exc:
+    if done.audit_uri is None:
         head = "The action took effect but" if outcome.ok else f"{outcome.message}. Also,"
         raise dg.Failure(
-            description=f"{head} its audit record could NOT be written: {exc}",
+            description=f"{head} its audit record could NOT be written: {done.audit_error}",
             metadata={**metadata, "audit_record": dg.MetadataValue.json(event.to_dict())},
             allow_retries=False,
         ) from None
-    metadata["audit_record"] = dg.MetadataValue.url(uri)
+    metadata["audit_record"] = dg.MetadataValue.url(done.audit_uri)
     if not outcome.ok:
         raise dg.Failure(description=outcome.message, metadata=metadata, allow_retries=False)
     context.log.info(outcome.message)

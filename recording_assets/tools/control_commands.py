@@ -113,7 +113,8 @@ def recording_status(args) -> int:
 
 def recording_action(args) -> int:
     from recording_assets.archive.errors import ArchiveError
-    from recording_assets.control.audit import ControlAuditEvent, ControlAuditStore
+    from recording_assets.control.attempt import attempt
+    from recording_assets.control.audit import ControlAuditStore
 
     try:
         request = ControlRequest(args.action, args.conversation_id, getattr(args, "participant", None))
@@ -141,16 +142,16 @@ def recording_action(args) -> int:
             _err(f"configuration error: the control audit bucket is not usable, so nothing was done: {exc}")
             return EXIT_USAGE
 
-    outcome = _with_client(settings, lambda client: perform(client, request))
-    event = ControlAuditEvent.from_outcome(
-        outcome, launched_by=cli_actor(), source="cli", oauth_client_id=settings.client_id, reason=args.reason
+    done = attempt(
+        request,
+        lambda: _with_client(settings, lambda client: perform(client, request)),
+        audit=audit,
+        launched_by=cli_actor(),
+        source="cli",
+        oauth_client_id=settings.client_id,
+        reason=args.reason,
     )
-    audit_uri = audit_error = None
-    if audit is not None:
-        try:
-            audit_uri = audit.append(event)
-        except ArchiveError as exc:
-            audit_error = str(exc)
+    outcome, event, audit_uri, audit_error = done.outcome, done.event, done.audit_uri, done.audit_error
     if args.json:
         print(json.dumps({**event.to_dict(), "audit_uri": audit_uri}, indent=2))
     elif outcome.ok:
