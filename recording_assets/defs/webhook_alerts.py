@@ -10,13 +10,13 @@ about an hour; one that never succeeds stays a failed run in the UI, where it ca
 import time
 
 import dagster as dg
-import httpx
 from pydantic import Field
 
 from recording_assets.defs.names import ARCHIVE_ASSETS, ARCHIVE_JOB, DELIVERY_JOB
 from recording_assets.defs.resources import WebhookResource
 from recording_assets.webhooks.delivery import post, where
 from recording_assets.webhooks.events import Event, archive_failed_event
+from recording_assets.webhooks.transport import client as webhook_client
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
@@ -39,7 +39,7 @@ def deliver_webhook(context: dg.OpExecutionContext, config: WebhookDeliveryConfi
             "RECORDING_WEBHOOK_SECRET is not set: events are only sent signed", allow_retries=False
         )
     url, event = webhooks.urls[config.endpoint], failure_event(context.instance, config.failed_run)
-    with httpx.Client() as client:
+    with webhook_client() as client:
         result = post(
             client,
             url=url,

@@ -24,6 +24,7 @@ from recording_assets.pipeline.table_io import require_table
 from recording_assets.webhooks.delivery import post, where
 from recording_assets.webhooks.events import Event, day_event, recording_events
 from recording_assets.webhooks.outbox import drain, owed_item
+from recording_assets.webhooks.transport import client as webhook_client
 
 # Owed deliveries (about 0.6 KB each in the cursor, which Dagster also stores with every tick) above which
 # no new manifest is read until receivers catch up.
@@ -93,7 +94,7 @@ def manifest_webhooks_tick(context, webhooks: WebhookResource, archive: ArchiveR
             after = record.storage_id
             records.append(record)
 
-    with httpx.Client() as client:
+    with webhook_client() as client:
         owed, tally = drain(
             owed,
             paused,

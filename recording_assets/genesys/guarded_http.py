@@ -111,7 +111,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
             content=request.stream,
             extensions=request.extensions,
         )
-        with _mapped():
+        with as_httpx_errors():
             response = await pool.handle_async_request(core_request)
         return httpx.Response(
             status_code=response.status,
@@ -130,13 +130,13 @@ class _Stream(httpx.AsyncByteStream):
         self._stream = stream
 
     async def __aiter__(self):
-        with _mapped():
+        with as_httpx_errors():
             async for part in self._stream:
                 yield part
 
     async def aclose(self) -> None:
         if hasattr(self._stream, "aclose"):
-            with _mapped():
+            with as_httpx_errors():
                 await self._stream.aclose()
 
 
@@ -158,7 +158,9 @@ _EXCEPTIONS: tuple[tuple[type[Exception], type[Exception]], ...] = (
 )
 
 
-class _mapped:
+class as_httpx_errors:  # noqa: N801 - used as a context manager, like contextlib's
+    """Raise httpcore's exceptions as the httpx ones callers catch (sync or async code alike)."""
+
     def __enter__(self) -> None:
         return None
 

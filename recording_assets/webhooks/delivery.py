@@ -1,5 +1,10 @@
 """One signed POST of one event. A failure is reported, never raised: a receiver that is down must not
-stop archiving. Retrying is the caller's: the outbox across sensor ticks, or a delivery run's retries."""
+stop archiving. Retrying is the caller's: the outbox across sensor ticks, or a delivery run's retries.
+
+The receiver is untrusted: a POST ends ``timeout_s`` after it began however slowly the receiver answers
+(``transport.within``: every connect, write and read inside that total), and at most ``MAX_ANSWER_BYTES``
+of its answer are read (only the status matters), so a slow or huge receiver cannot hold a sensor tick
+past its budget. Send through ``transport.client()``."""
 
 from __future__ import annotations
 
@@ -10,6 +15,9 @@ import httpx
 
 from recording_assets.webhooks.events import Event
 from recording_assets.webhooks.signing import headers
+from recording_assets.webhooks.transport import within
+
+MAX_ANSWER_BYTES = 4096  # of a receiver's answer read before the connection is dropped
 
 # Statuses that say "not now" rather than "not this event": the endpoint is paused, not the event refused.
 RETRY_LATER = frozenset({408, 425, 429})
@@ -39,11 +47,26 @@ def post(http: httpx.Client, *, url: str, secret: str, event: Event, timestamp: 
     the ``webhook-id`` never changes, so a receiver de-duplicates what at-least-once delivery repeats)."""
     body = event.payload()
     signed = headers(secret, msg_id=event.msg_id, timestamp=timestamp, body=body)
+    status: int | None = None
     try:
-        response = http.post(url, content=body, headers=signed, timeout=timeout_s)
+        with (
+            within(timeout_s),
+            http.stream("POST", url, content=body, headers=signed, timeout=timeout_s) as answer,
+        ):
+            status = answer.status_code
+            _read_at_most(answer, MAX_ANSWER_BYTES)
     except httpx.HTTPError as exc:
-        return DeliveryResult(event.msg_id, False, None, type(exc).__name__)
-    status = response.status_code
+        if status is None:  # once the status is in, a body that stalls or breaks changes nothing
+            return DeliveryResult(event.msg_id, False, None, type(exc).__name__)
     if 200 <= status < 300:
         return DeliveryResult(event.msg_id, True, status)
     return DeliveryResult(event.msg_id, False, status, f"HTTP {status}")
+
+
+def _read_at_most(answer: httpx.Response, limit: int) -> None:
+    """Read up to ``limit`` bytes of the answer (the rest is never read: closing drops the connection)."""
+    seen = 0
+    for chunk in answer.iter_raw(1024):
+        seen += len(chunk)
+        if seen >= limit:
+            return

@@ -77,3 +77,95 @@ def refused_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+class _RawEndpoint:
+    """A loopback server that reads each request's head and body, then answers through ``answer``; it
+    records, per connection, how many answer bytes it got out and whether the client hung up first."""
+
+    def __init__(self) -> None:
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}/hook?token=receiver-token"
+        self.sent: list[int] = []
+        self.client_hung_up: list[bool] = []
+        self._stopping = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(connection,), daemon=True).start()
+
+    def _handle(self, connection: socket.socket) -> None:
+        with connection:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += connection.recv(65536)
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = int(
+                next(
+                    line.split(b":")[1]
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length")
+                )
+            )
+            while len(body) < length:
+                body += connection.recv(65536)
+            sent, hung_up = 0, False
+            try:
+                for piece in self.answer():
+                    if self._stopping.is_set():
+                        break
+                    connection.sendall(piece)
+                    sent += len(piece)
+            except OSError:  # reset or closed by the client
+                hung_up = True
+            self.sent.append(sent)
+            self.client_hung_up.append(hung_up)
+
+    def answer(self):
+        raise NotImplementedError
+
+    def wait_for(self, connections: int, guard_s: float = 60.0) -> None:
+        """Until ``connections`` answers have ended (a guard against a hang, not a timing claim)."""
+        give_up = time.monotonic() + guard_s
+        while len(self.sent) < connections and time.monotonic() < give_up:
+            time.sleep(0.05)
+        assert len(self.sent) >= connections, "the endpoint's answers never ended"
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.socket.close()
+
+
+class TricklingEndpoint(_RawEndpoint):
+    """Answers its status line a byte every ``every_s`` seconds, never finishing the headers: each byte is
+    well within any read timeout, so only a deadline on the whole POST ends it. Gives up after
+    ``max_bytes`` (so a client without a deadline ends too, and the test can tell)."""
+
+    def __init__(self, every_s: float = 0.2, max_bytes: int = 150) -> None:
+        self.every_s, self.max_bytes = every_s, max_bytes
+        super().__init__()
+
+    def answer(self):
+        line = (b"HTTP/1.1 200 OK\r\nX-Padding: " + b"." * self.max_bytes)[: self.max_bytes]
+        for byte in line:
+            time.sleep(self.every_s)
+            yield bytes([byte])
+
+
+class HugeAnswerEndpoint(_RawEndpoint):
+    """Answers 200 with a ``size``-byte body, sent as fast as the client takes it."""
+
+    def __init__(self, size: int = 64 * 1024 * 1024) -> None:
+        self.size = size
+        super().__init__()
+
+    def answer(self):
+        yield f"HTTP/1.1 200 OK\r\nContent-Length: {self.size}\r\n\r\n".encode()
+        piece = b"x" * 65536
+        for _ in range(self.size // len(piece)):
+            yield piece
