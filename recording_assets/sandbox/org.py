@@ -413,6 +413,12 @@ class SyntheticOrg:
                 self._days.popitem(last=False)
             return cached
 
+    @property
+    def generated_days(self) -> int:
+        """How many days are generated and cached right now (at most ``cache_days``)."""
+        with self._lock:
+            return len(self._days)
+
     def _regular(self, ordinal: int) -> list[Conversation]:
         return self._day(ordinal).regular
 

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -87,18 +86,19 @@ def test_lookups_by_id_round_trip_and_foreign_ids_are_unknown():
 
 # A wall-clock bound on CPU work: one at a time with the rest of the "serial" xdist group.
 @pytest.mark.xdist_group("serial")
-def test_days_generate_lazily_and_fast():
+def test_days_generate_lazily_one_at_a_time_even_for_a_large_org():
+    # How fast a day generates is a benchmark's figure (benchmarks/metadata_scale.py), not a test's.
     org = synthetic_org(2000)
-    started = time.perf_counter()
+    assert org.generated_days == 0
     convs = org.conversations_for_day(YESTERDAY)
     assert sum(len(c.recordings) for c in convs) > 2000
-    assert time.perf_counter() - started < 1.0
+    assert org.generated_days == 1
+    assert org.conversations_for_day(YESTERDAY) == convs  # the cached day, not a second one
+    assert org.generated_days == 1
     big = synthetic_org(90_000)
-    started = time.perf_counter()
-    convs = big.conversations_for_day(YESTERDAY)
-    ids = [r.id for c in convs for r in c.recordings]
-    assert len(ids) >= 100_000
-    assert time.perf_counter() - started < 10.0
+    ids = [r.id for c in big.conversations_for_day(YESTERDAY) for r in c.recordings]
+    assert len(ids) >= 100_000 and len(set(ids)) == len(ids)
+    assert big.generated_days == 1
 
 
 def test_config_validation():
