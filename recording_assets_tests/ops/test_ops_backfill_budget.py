@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import subprocess
 import sys
 import time
 from datetime import date, timedelta
@@ -84,6 +85,10 @@ def daemon_stack(tmp_path_factory):
     # the environment for each run's share of the token (Dagster has no public API that reads it).
     env = {**os.environ, **local.environment(), "DAGSTER_HOME": str(home)}
     env[POOL_LIMIT_VARIABLE] = str(POOL_LIMIT)
+    # The daily schedule runs by default; a tick during the test (02:00 UTC) would add runs of other days.
+    workspace = ["-w", str(REPO / "workspace.yaml")]
+    stop = [sys.executable, "-m", "dagster", "schedule", "stop", "archive_daily", *workspace]
+    subprocess.run(stop, env=env, check=True, capture_output=True, timeout=120)
     command = [
         sys.executable,
         "-m",
