@@ -109,7 +109,16 @@ async def _run(
             return _Step(None, day, client.stats, clock.time() - start)
         pages, discovering = await pages_as_found(client, window, media_types=config.media_types)
         try:
-            day = await archive_day(client, stores, window.day, config, preflight, pages=pages, **run)
+            day = await archive_day(
+                client,
+                stores,
+                window.day,
+                config,
+                preflight,
+                pages=pages,
+                rejected=lambda: discovering.result().rejected,  # discovery has ended with the pages
+                **run,
+            )
         finally:
             discovering.cancel()  # done by now, unless the archive failed first
         return _Step(discovering.result(), day, client.stats, clock.time() - start)

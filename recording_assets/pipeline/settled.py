@@ -186,6 +186,24 @@ def settled_rows(
     return rows
 
 
+def rows_after_crash(
+    ctx: ArchiveContext, with_work: Iterable[str], settled: Mapping[str, ConversationRow]
+) -> list[dict]:
+    """The conversations table a run cut off by a day-level error leaves: the earlier rows of what it did
+    not ask about, unchanged, and every other conversation it knows unsettled (some of its recordings may
+    have no outcome yet)."""
+    asked = set(with_work)
+    counts: dict[str, int] = defaultdict(int)
+    for key in ctx.ledger.outcomes:
+        counts[key[0]] += 1
+    rows = {cid: row.row() for cid, row in settled.items() if cid not in asked}
+    for cid, conversation in ctx.ledger.conversations.items():
+        if cid in asked or cid not in rows:
+            row = ConversationRow(cid, conversation.recorded_sessions, counts[cid], False, ctx.run_id)
+            rows[cid] = row.row()
+    return list(rows.values())
+
+
 def carried_forward(
     conversations: Mapping[str, ConversationSummary], previous: Mapping[Key, Outcome], done: Iterable[Key]
 ) -> list[Outcome]:
