@@ -86,7 +86,9 @@ class DayArchiver:
         ``rejected``: the conversations discovery left out (called once the pages are exhausted)."""
         ctx, ledger = self._ctx, self._ctx.ledger
         try:
-            ledger.found_in_archive(await settled.load_existing(ctx))
+            existing = await settled.load_existing(ctx)
+            ledger.found_in_archive(existing.outcomes)
+            ledger.found_strays(existing.strays)
             pages = pages if pages is not None else _one_page(self._given)
             await DayStream(ctx).run(self._chunks_with_work(pages))
             if rejected is not None:
