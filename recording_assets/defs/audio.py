@@ -12,12 +12,14 @@ import dagster as dg
 
 from recording_assets.defs.catalog import table_metadata
 from recording_assets.defs.names import ARCHIVE_GROUP, AUDIO, METADATA
+from recording_assets.genesys.redact import clean_text
 from recording_assets.pipeline.day import DayResult
 from recording_assets.pipeline.states import State
 from recording_assets.pipeline.verify import Verification
 
 SHA256_CHECK = "sha256_verified"
 CONTAINER_CHECK = "container_matches_content_type"
+STRAYS_SHOWN = 10  # stray keys named in the metadata and the warning
 
 
 AUDIO_KEY = AUDIO
@@ -78,6 +80,11 @@ def audio_results(result: DayResult, *, api: dict, elapsed: float, launched_by: 
             "restorations_requested": report.restorations,
             "annotation_requests": report.annotation_requests,
             "deletion_protection": result.protection,
+            # Objects under the day's prefix that are not ours (a folder marker, a README ...): skipped.
+            "stray_keys": len(report.stray_keys),
+            "stray_keys_first": dg.MetadataValue.json(
+                [clean_text(k) for k in report.stray_keys[:STRAYS_SHOWN]]
+            ),
             "wall_time_s": round(elapsed, 3),
             "outcomes_uri": dg.MetadataValue.text(result.outcomes_uri),
             # The day's objects are the asset; the rows counted are their outcome table's.

@@ -15,7 +15,13 @@ import dagster as dg
 
 from recording_assets.archive.keys import metadata_key
 from recording_assets.clock import SystemClock
-from recording_assets.defs.audio import audio_results, audio_spec, check_specs, sensitive_check_line
+from recording_assets.defs.audio import (
+    STRAYS_SHOWN,
+    audio_results,
+    audio_spec,
+    check_specs,
+    sensitive_check_line,
+)
 from recording_assets.defs.automation import known_beta_backfill_policy
 from recording_assets.defs.catalog import catalogued
 from recording_assets.defs.common import launched_by, timezone_of, window_of
@@ -25,6 +31,7 @@ from recording_assets.defs.partitions import daily_partitions
 from recording_assets.defs.resources import ArchiveResource, GenesysCloudResource
 from recording_assets.genesys.analytics import Discovery
 from recording_assets.genesys.errors import PermissionDeniedError
+from recording_assets.genesys.redact import clean_text
 from recording_assets.genesys.transport import TransportStats
 from recording_assets.pipeline.day import DayResult, DayStores, archive_day
 from recording_assets.pipeline.discovery import conversations_from_table, discover_day, pages_as_found
@@ -65,6 +72,11 @@ def build_recording_day(partitions_def, backfill_policy=None, *, pool_limit: int
             raise dg.Failure(description=str(exc)) from None
         if step.discovery is not None:
             yield metadata_result(context, archive.manifest_store(), window, step.discovery, step.stats)
+        if step.day is not None and (strays := step.day.report.stray_keys):
+            shown = ", ".join(clean_text(k) for k in strays[:STRAYS_SHOWN])
+            context.log.warning(
+                f"{len(strays)} key(s) under the day's prefix are not recordings, skipped: {shown}"
+            )
         if step.day is not None:
             # Discovery's requests are the metadata's when both ran in this step.
             exclude = DISCOVERY_FAMILIES if step.discovery is not None else ()
@@ -109,7 +121,16 @@ async def _run(
             return _Step(None, day, client.stats, clock.time() - start)
         pages, discovering = await pages_as_found(client, window, media_types=config.media_types)
         try:
-            day = await archive_day(client, stores, window.day, config, preflight, pages=pages, **run)
+            day = await archive_day(
+                client,
+                stores,
+                window.day,
+                config,
+                preflight,
+                pages=pages,
+                rejected=lambda: discovering.result().rejected,  # discovery has ended with the pages
+                **run,
+            )
         finally:
             discovering.cancel()  # done by now, unless the archive failed first
         return _Step(discovering.result(), day, client.stats, clock.time() - start)

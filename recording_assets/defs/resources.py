@@ -18,6 +18,7 @@ from recording_assets.archive.store import ArchiveStore
 from recording_assets.clock import Clock
 from recording_assets.defs.s3 import PooledS3Resource, pool_for
 from recording_assets.genesys import GenesysClient
+from recording_assets.genesys.netguard import MEDIA_ALLOWANCE_S
 from recording_assets.pipeline.config import ArchiveConfig, InvalidConfigError
 from recording_assets.settings import (
     API_BASE_URL,
@@ -64,6 +65,13 @@ class GenesysCloudResource(dg.ConfigurableResource):
         description="this run's budget; default: 90% of the org budget divided by the genesys_api pool limit",
     )
     timeout_s: float = Field(default=60.0, description="timeout of every HTTP call")
+    media_allowance_s: float = Field(
+        default=MEDIA_ALLOWANCE_S,
+        gt=0,
+        le=3600,
+        description="seconds every media GET may take beyond its size at 64 KiB/s; a host that trickles "
+        "fails after it (the recording is failed, and the next run tries again)",
+    )
 
     def settings(self) -> GenesysSettings:
         """The connection these fields describe, checked by the settings contract. An endpoint field left
@@ -107,6 +115,7 @@ class GenesysCloudResource(dg.ConfigurableResource):
             clock=clock,
             requests_per_minute=self.run_budget(concurrent_runs),
             timeout_s=self.timeout_s,
+            media_allowance_s=self.media_allowance_s,
         )
 
 

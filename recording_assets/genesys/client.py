@@ -11,7 +11,7 @@ from recording_assets.genesys.auth import ClientCredentialsAuth
 from recording_assets.genesys.batches import PollPolicy
 from recording_assets.genesys.control import RecordingControl
 from recording_assets.genesys.media import MediaDownload, stream_media
-from recording_assets.genesys.netguard import MediaPolicy
+from recording_assets.genesys.netguard import MEDIA_ALLOWANCE_S, MediaPolicy
 from recording_assets.genesys.pacing import Pacer
 from recording_assets.genesys.preflight import PreflightReport, preflight
 from recording_assets.genesys.recordings import Recordings
@@ -71,12 +71,19 @@ class GenesysClient:
         self.retention = Retention(self.transport)
 
     @classmethod
-    def from_settings(cls, settings, **kwargs) -> GenesysClient:
+    def from_settings(
+        cls, settings, *, media_allowance_s: float = MEDIA_ALLOWANCE_S, **kwargs
+    ) -> GenesysClient:
         """A client for ``settings`` (``settings.GenesysSettings``); its media may come from public hosts and
-        the allowlist the settings name."""
+        the allowlist the settings name, each GET within ``media_allowance_s`` beyond its size
+        (``MediaPolicy.allowance_s``)."""
         kwargs.setdefault(
             "media_policy",
-            MediaPolicy.for_api(settings.api_base_url, allowed_hosts=settings.allowed_media_hosts),
+            MediaPolicy.for_api(
+                settings.api_base_url,
+                allowed_hosts=settings.allowed_media_hosts,
+                allowance_s=media_allowance_s,
+            ),
         )
         return cls(
             api_base_url=settings.api_base_url,

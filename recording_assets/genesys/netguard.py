@@ -50,6 +50,7 @@ from recording_assets.genesys.urls import (
 MAX_MEDIA_REDIRECTS = 3
 GIB = 1 << 30
 KIB = 1 << 10
+MEDIA_ALLOWANCE_S = 60.0  # what a media GET may take beyond its size at the minimum pace
 
 __all__ = [
     "MAX_MEDIA_REDIRECTS",
@@ -82,7 +83,7 @@ class MediaPolicy:
     max_redirects: int = MAX_MEDIA_REDIRECTS
     max_bytes: int = 4 * GIB
     min_bytes_per_s: int = 64 * KIB
-    allowance_s: float = 60.0
+    allowance_s: float = MEDIA_ALLOWANCE_S
     max_deadline_s: float = 6 * 3600.0
     ssl_context: ssl.SSLContext | None = field(default=None, compare=False, repr=False)
 

@@ -27,16 +27,17 @@ holds the day's frame: what is settled before, deletion protection and restorati
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 from recording_assets.archive.protocol import RecordingStore
 from recording_assets.genesys import GenesysClient
+from recording_assets.genesys.listing import Rejected
 from recording_assets.genesys.models import ConversationSummary
 from recording_assets.genesys.preflight import PreflightReport
 from recording_assets.genesys.recordings import BATCH_LIMIT
-from recording_assets.pipeline import evidence, protection, restore, settled
+from recording_assets.pipeline import classify, evidence, protection, restore, settled
 from recording_assets.pipeline.audit import AuditTrail
 from recording_assets.pipeline.config import ArchiveConfig
 from recording_assets.pipeline.context import ArchiveContext
@@ -77,15 +78,24 @@ class DayArchiver:
             previous=self._previous,
         )
 
-    async def run(self, pages: AsyncIterable[Sequence[ConversationSummary]] | None = None) -> ArchiveReport:
-        """Archive the conversations given to the constructor, or ``pages`` of them as they arrive."""
+    async def run(
+        self,
+        pages: AsyncIterable[Sequence[ConversationSummary]] | None = None,
+        rejected: Callable[[], Sequence[Rejected]] | None = None,
+    ) -> ArchiveReport:
+        """Archive the conversations given to the constructor, or ``pages`` of them as they arrive.
+        ``rejected``: the conversations discovery left out (called once the pages are exhausted)."""
         ctx, ledger = self._ctx, self._ctx.ledger
         try:
-            ledger.found_in_archive(await settled.load_existing(ctx))
+            existing = await settled.load_existing(ctx)
+            ledger.found_in_archive(existing.outcomes)
+            ledger.found_strays(existing.strays)
             for key, uri in (await evidence.find_kept(ctx)).items():
                 ledger.keep_evidence(key, uri)  # earlier runs' evidence: rows keep pointing at it
             pages = pages if pages is not None else _one_page(self._given)
             await DayStream(ctx).run(self._chunks_with_work(pages))
+            if rejected is not None:
+                ledger.finish_all(await classify.rejected_conversations(ctx, rejected()))
             # Opt in: the stream has classified every recording.
             ledger.finish_all(await restore.request_restorations(ctx))
             ledger.finish_all(settled.carried_forward(ledger.conversations, self._previous, ledger.outcomes))
@@ -93,6 +103,13 @@ class DayArchiver:
         finally:
             ctx.executor.shutdown(wait=True)
         return ledger.report(settled.settled_rows(ctx, self._with_work, self._settled))
+
+    def report_so_far(self) -> ArchiveReport:
+        """After a day-level error: what the run did, and the previous run's outcomes it did not replace,
+        with every conversation this run asked about left unsettled, so the next run asks again."""
+        ledger = self._ctx.ledger
+        ledger.finish_all([o for key, o in self._previous.items() if key not in ledger.outcomes])
+        return ledger.report(settled.rows_after_crash(self._ctx, self._with_work, self._settled))
 
     async def _chunks_with_work(
         self, pages: AsyncIterable[Sequence[ConversationSummary]]

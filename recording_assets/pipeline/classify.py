@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from recording_assets.genesys import BatchItem
-from recording_assets.genesys.errors import GenesysApiError, GenesysError
-from recording_assets.genesys.models import BatchResult, RecordingMetadata, ResponseFormatError
+from recording_assets.genesys.errors import GenesysApiError
+from recording_assets.genesys.listing import Rejected
+from recording_assets.genesys.models import BatchResult, RecordingMetadata
 from recording_assets.pipeline.context import ArchiveContext, DownloadTask
+from recording_assets.pipeline.isolation import describe, is_day_level
+from recording_assets.pipeline.isolation import failed as isolation_failed
 from recording_assets.pipeline.outcome import Key, Outcome
 from recording_assets.pipeline.states import State
 
@@ -33,6 +37,9 @@ class FirstRound:
     tasks: dict[Key, DownloadTask] = field(default_factory=dict)
     errored: dict[Key, str] = field(default_factory=dict)  # no URL: the result's errorMsg
     needs_lookup: set[str] = field(default_factory=set)
+    failed: list[Outcome] = field(default_factory=list)  # what the client flagged: never downloaded
+    # Results dropped for an unusable recordingId, by conversation: why, for what the look-up finds instead.
+    unplaceable: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -61,18 +68,30 @@ def sort_first_round(
     every = ctx.looks_up_every_conversation
     for cid in conversation_ids:
         conv_results = by_conversation.get(cid, [])
+        flagged = ctx.ledger.conversations[cid].invalid_reason
         if every or (not conv_results and ctx.ledger.conversations[cid].recorded_sessions > 0):
             # Flagged as recorded but no item at all (left out: sensitive, or unavailable in an org whose
             # batches omit those), or the run's sensitive_check asks about every conversation: ask once.
             first.needs_lookup.add(cid)
         for result in conv_results:
             if not result.recording_id:
+                if result.invalid_reason:
+                    first.unplaceable[cid] = result.invalid_reason
                 first.needs_lookup.add(cid)
                 continue
             key = (cid, result.recording_id)
             if key in ctx.ledger.existing:
                 continue
-            if result.result_url:
+            # A field the client dropped would reach a key, a header or a table: recorded, not archived.
+            if flagged or result.invalid_reason:
+                where, why = (
+                    ("analytics conversation", flagged)
+                    if flagged
+                    else ("batch result", result.invalid_reason)
+                )
+                reason = f"{where}: {why}"
+                first.failed.append(Outcome(*key, State.FAILED, reason=reason))
+            elif result.result_url:
                 first.tasks.setdefault(key, ctx.task(*key, result.result_url, result.content_type))
             else:
                 first.errored[key] = result.error_msg or NO_URL
@@ -90,17 +109,26 @@ async def look_up(ctx: ArchiveContext, first: FirstRound) -> LookedUp:
     outcomes, retry = looked.outcomes, looked.retry
     ctx.ledger.count_lookups(len(first.needs_lookup))
     for cid, found in await _metadata(ctx, first.needs_lookup):
-        if isinstance(found, GenesysError):
-            gone = getattr(found, "status", None) in (404, 410)
+        if isinstance(found, Exception):
+            gone = isinstance(found, GenesysApiError) and found.status in (404, 410)
             if not gone:
                 ctx.ledger.mark_unsettled(cid)  # what it holds is unknown: ask again next run
             state = State.DELETED if gone else State.FAILED
             for key in [k for k in errored if k[0] == cid]:
-                outcomes[key] = Outcome(*key, state, reason=f"recordingmetadata: {found}")
+                outcomes[key] = Outcome(*key, state, reason=f"recordingmetadata: {describe(found)}")
             continue
         for meta in found:
             key = (cid, meta.recording_id)
-            if key in tasks or key in ctx.ledger.existing:
+            if key in tasks or key in ctx.ledger.existing or _known(ctx, outcomes, key):
+                continue
+            if cid in first.unplaceable and key not in errored:
+                # The batch answered this recording under an id that cannot be used: it is never guessed.
+                reason = f"batch result rejected: {first.unplaceable[cid]}"
+                outcomes[key] = Outcome(*key, State.FAILED, reason=reason, file_state=meta.file_state)
+                continue
+            if meta.file_state is None and meta.invalid_reason:
+                reason = f"recordingmetadata: {meta.invalid_reason}"
+                outcomes[key] = Outcome(*key, State.FAILED, reason=reason)
                 continue
             outcome = classify_recording(
                 key,
@@ -117,6 +145,35 @@ async def look_up(ctx: ArchiveContext, first: FirstRound) -> LookedUp:
             reason = f"batch download: {errored[key]}; not in recordingmetadata"
             outcomes[key] = Outcome(*key, State.FAILED, reason=reason)
     return looked
+
+
+async def rejected_conversations(ctx: ArchiveContext, rejected: Sequence[Rejected]) -> list[Outcome]:
+    """Conversations discovery left out whose id is safe (no ``conversationStart``, say): one batch round
+    lists their recordings, each recorded failed with why, never downloaded (where and when it belongs is
+    unknown). Not in the conversations table, so the next run meets them again."""
+    reasons = {
+        r.conversation_id: r.reason
+        for r in rejected
+        if r.conversation_id and r.conversation_id not in ctx.ledger.conversations
+    }
+    if not reasons:
+        return []
+    try:
+        results = await ctx.batch([BatchItem(cid) for cid in sorted(reasons)])
+    except Exception as error:
+        if is_day_level(error):
+            raise
+        ctx.audit.record("batch", reason=f"rejected conversations not listed: {describe(error)}")
+        return []
+    return [
+        Outcome(
+            r.conversation_id, r.recording_id, State.FAILED, reason=f"analytics conversation rejected: {why}"
+        )
+        for r in results
+        if r.recording_id
+        and (why := reasons.get(r.conversation_id))
+        and (r.conversation_id, r.recording_id) not in ctx.ledger.existing
+    ]
 
 
 def _known(ctx: ArchiveContext, outcomes: dict[Key, Outcome], key: Key) -> bool:
@@ -149,18 +206,16 @@ def classify_recording(
 
 async def _metadata(
     ctx: ArchiveContext, conversation_ids: set[str]
-) -> list[tuple[str, list[RecordingMetadata] | GenesysError]]:
+) -> list[tuple[str, list[RecordingMetadata] | Exception]]:
     semaphore = asyncio.Semaphore(ctx.config.concurrency)
 
-    async def lookup(cid: str) -> tuple[str, list[RecordingMetadata] | GenesysError]:
+    async def lookup(cid: str) -> tuple[str, list[RecordingMetadata] | Exception]:
         async with semaphore:
             try:
                 return cid, await ctx.client.recordings.metadata(cid, background=True)
-            except GenesysApiError as exc:
-                if exc.status in (401, 403):
+            except Exception as exc:  # a malformed answer, a cap, a bug: this conversation, not the day
+                if is_day_level(exc):
                     raise
-                return cid, exc
-            except ResponseFormatError as exc:  # a malformed answer fails this conversation, not the day
                 return cid, exc
 
     return await asyncio.gather(*(lookup(c) for c in sorted(conversation_ids)))
@@ -175,9 +230,21 @@ async def retry_errored(ctx: ArchiveContext, items: list[BatchItem], first: Firs
     if not items:
         return retried
     errored, tasks = first.errored, retried.tasks
-    for result in await ctx.batch(items):
+    wanted = {(item.conversation_id, item.recording_id or "") for item in items}
+    try:
+        results = await ctx.batch(items)
+    except Exception as error:
+        if is_day_level(error):
+            raise
+        retried.failed = isolation_failed(sorted(wanted), "batch retry round", error)
+        return retried
+    for result in results:
         key = (result.conversation_id, result.recording_id or "")
-        if result.result_url and result.recording_id:
+        if key not in wanted:
+            continue  # not what this round asked for: never archived on its word
+        if result.invalid_reason:
+            errored[key] = f"batch result: {result.invalid_reason}"
+        elif result.result_url and result.recording_id:
             tasks.setdefault(key, ctx.task(*key, result.result_url, result.content_type))
             errored.pop(key, None)
         elif result.recording_id:

@@ -41,6 +41,7 @@ class DownloadTask:
     content_type: str | None
     attempts: int = 0
     transcode: bool = False  # fetch a transcoded URL per attempt through the single-recording endpoint
+    expected_size: int | None = None  # bytes, when the API said (outputSizeBytes): sizes the deadline
     bad_bytes: dict[str, int] = field(default_factory=dict)  # sha256 -> downloads that gave those bad bytes
 
     @property

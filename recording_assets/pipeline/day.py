@@ -8,7 +8,7 @@ materialisation and check results.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterable, Sequence
+from collections.abc import AsyncIterable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -18,6 +18,7 @@ from recording_assets.archive.keys import conversations_key, outcomes_key, recor
 from recording_assets.archive.protocol import DocumentStore, RecordingStore
 from recording_assets.clock import Clock
 from recording_assets.genesys import GenesysClient
+from recording_assets.genesys.listing import Rejected
 from recording_assets.genesys.models import ConversationSummary
 from recording_assets.genesys.preflight import PreflightReport
 from recording_assets.pipeline.annotations import annotations_key, annotations_table, collect, known
@@ -69,11 +70,14 @@ async def archive_day(
     clock: Clock,
     conversations: Sequence[ConversationSummary] = (),
     pages: AsyncIterable[Sequence[ConversationSummary]] | None = None,
+    rejected: Callable[[], Sequence[Rejected]] | None = None,
 ) -> DayResult:
     """Archive ``conversations`` (or ``pages`` of them, as discovery finds them) and write the day's tables.
+    ``rejected``: the conversations discovery left out, asked for once the pages are exhausted.
 
-    The audit trail is flushed whatever happens; the outcomes and conversations tables are written once the
-    stream has classified every recording."""
+    The audit trail is flushed whatever happens. The outcomes and conversations tables are written once the
+    stream has classified every recording, or, when a day-level error ends the run, with what it did and
+    every conversation it asked about unsettled (``DayArchiver.report_so_far``), before the error goes on."""
     manifests = stores.manifests
     previous = read_table(manifests, outcomes_key(day=day))
     settled = read_table(manifests, conversations_key(day=day))
@@ -91,7 +95,10 @@ async def archive_day(
         preflight=preflight,
     )
     try:
-        report = await archiver.run(pages)
+        report = await archiver.run(pages, rejected)
+    except BaseException:
+        _write_tables_after_crash(manifests, day, archiver.report_so_far(), run_id)
+        raise
     finally:
         audit.flush()
     if config.retention.annotations:  # a request per recording archived since the last run
@@ -119,6 +126,17 @@ async def archive_day(
         checksums=verify_checksums(outcomes, bucket=bucket),
         containers=verify_containers(outcomes, bucket=bucket),
     )
+
+
+def _write_tables_after_crash(
+    manifests: DocumentStore, day: date, report: ArchiveReport, run_id: str
+) -> None:
+    """Record what a failed run did; the run's own error is what is raised, even if S3 refuses this too."""
+    try:
+        write_table(manifests, outcomes_key(day=day), outcomes_table(report.outcomes, run_id))
+        write_table(manifests, conversations_key(day=day), to_table(report.conversations, CONVERSATIONS))
+    except Exception:  # S3 unreachable or denied is likely the error itself: nothing more can be kept
+        pass
 
 
 async def _collect_annotations(

@@ -18,7 +18,14 @@ from recording_assets.archive.errors import ArchiveError, IntegrityError, Object
 from recording_assets.archive.keys import quarantine_key, recording_key
 from recording_assets.archive.sniff import ContainerVerdict, check_container, extension_for
 from recording_assets.archive.spool import MediaSpool
-from recording_assets.genesys.errors import GenesysApiError, MediaError, MediaExpiredError, MediaGoneError
+from recording_assets.genesys.errors import (
+    GenesysApiError,
+    GenesysError,
+    MediaDeadlineError,
+    MediaError,
+    MediaExpiredError,
+    MediaGoneError,
+)
 from recording_assets.pipeline import evidence
 from recording_assets.pipeline.config import FORMAT_CONTENT_TYPES
 from recording_assets.pipeline.context import (
@@ -26,6 +33,7 @@ from recording_assets.pipeline.context import (
     ArchiveContext,
     DownloadTask,
 )
+from recording_assets.pipeline.isolation import is_day_level
 from recording_assets.pipeline.outcome import Outcome, parse_time
 from recording_assets.pipeline.states import State
 
@@ -62,8 +70,10 @@ async def _confirmed_deleted(ctx: ArchiveContext, task: DownloadTask) -> bool:
     """Whether Genesys' own listing of the conversation says this recording is DELETED (one look-up)."""
     try:
         listed = await ctx.client.recordings.metadata(task.conversation_id)
-    except GenesysApiError:
-        return False  # unconfirmed: not deleted
+    except GenesysError as exc:
+        if is_day_level(exc):
+            raise
+        return False  # unconfirmed (an error, a malformed answer): not deleted
     return any(r.recording_id == task.recording_id and r.file_state == "DELETED" for r in listed)
 
 
@@ -71,7 +81,7 @@ async def _attempt(
     ctx: ArchiveContext, task: DownloadTask, spool: MediaSpool, started: float
 ) -> tuple[_Then, Outcome]:
     try:
-        fetched = await ctx.client.download(task.url, spool.write)
+        fetched = await ctx.client.download(task.url, spool.write, expected_size=task.expected_size)
     except MediaExpiredError:
         ctx.audit_event("expired", task, started, http_status=403)
         attempts = ctx.config.max_media_attempts
@@ -93,11 +103,21 @@ async def _attempt(
     except MediaError as exc:
         ctx.audit_event("failed", task, started, state=State.FAILED, reason=str(exc))
         outcome = Outcome(*task.key, State.FAILED, reason=str(exc), attempts=task.attempts)
-        if not getattr(exc, "retryable", True):  # a refused URL or an oversized body: no attempt helps
+        # A refused URL or an oversized body: no attempt helps. A missed deadline already gave the host its
+        # allowance plus the size at a minimum pace: another attempt would hold the day as long again, so
+        # the next run tries it.
+        if not getattr(exc, "retryable", True) or isinstance(exc, MediaDeadlineError):
             return _Then.FINISH, outcome
         await ctx.client.clock.sleep(min(10.0, 0.5 * 2**task.attempts))
         return _Then.RETRY, outcome
     claimed = task.content_type or fetched.content_type
+    if not claimed:
+        # Without a claimed type the container cannot be checked against what Genesys says it is.
+        reason = (
+            "contentType: absent from the batch result and the media answer; the container is unverifiable"
+        )
+        ctx.audit_event("failed", task, started, state=State.FAILED, reason=reason)
+        return _Then.FINISH, Outcome(*task.key, State.FAILED, reason=reason, attempts=task.attempts)
     verdict = check_container(claimed, spool.head, spool.size)
     if not verdict.ok:
         outcome = await _quarantine(ctx, task, spool, claimed, verdict, started)
@@ -166,6 +186,7 @@ async def _point_at_transcoded_url(ctx: ArchiveContext, task: DownloadTask, star
         return Outcome(*task.key, state, reason=reason, file_state=file_state, attempts=task.attempts)
     task.url = recording.media_uri
     task.content_type = FORMAT_CONTENT_TYPES[format_id]
+    task.expected_size = recording.output_size_bytes  # sizes the download's deadline
     return None
 
 

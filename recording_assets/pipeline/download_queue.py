@@ -16,6 +16,7 @@ from dataclasses import replace
 
 from recording_assets.genesys import BatchItem
 from recording_assets.genesys.recordings import BATCH_LIMIT
+from recording_assets.pipeline import isolation
 from recording_assets.pipeline.context import ArchiveContext, DownloadTask
 from recording_assets.pipeline.download_one import download
 from recording_assets.pipeline.outcome import Outcome
@@ -93,10 +94,21 @@ class DownloadQueue:
             self._taken.set()
             if self._ttl and now - queued_at > self._ttl * STALE_SHARE:
                 self.expired.append(task)  # about to expire: a fresh URL beats a 403
-            elif (outcome := await download(self._ctx, task)) is None:
+            elif (outcome := await _isolated_download(self._ctx, task)) is None:
                 self.expired.append(task)
             else:
                 self._ctx.ledger.finish(outcome)
+
+
+async def _isolated_download(ctx: ArchiveContext, task: DownloadTask) -> Outcome | None:
+    """``download``, any error but a day-level one (``isolation.py``) becoming this recording's outcome."""
+    try:
+        return await download(ctx, task)
+    except Exception as error:
+        if isolation.is_day_level(error):
+            raise
+        (outcome,) = isolation.failed([task.key], "download", error, attempts=task.attempts)
+        return outcome
 
 
 async def download_all(ctx: ArchiveContext, tasks: list[DownloadTask]) -> list[DownloadTask]:
@@ -135,11 +147,14 @@ async def _with_fresh_urls(
     ctx: ArchiveContext, expired: list[DownloadTask], failed: list[Outcome]
 ) -> list[DownloadTask]:
     """The tasks of ``expired`` pointed at fresh URLs; those given none fail, into ``failed``."""
-    fresh = {
-        (r.conversation_id, r.recording_id): r
-        for r in await ctx.batch([BatchItem(t.conversation_id, t.recording_id) for t in expired])
-        if r.result_url and r.recording_id
-    }
+    try:
+        results = await ctx.batch([BatchItem(t.conversation_id, t.recording_id) for t in expired])
+    except Exception as error:
+        if isolation.is_day_level(error):
+            raise
+        failed += isolation.failed([t.key for t in expired], "URL refresh", error)
+        return []
+    fresh = {(r.conversation_id, r.recording_id): r for r in results if r.result_url and r.recording_id}
     tasks = []
     for task in expired:
         result = fresh.get(task.key)

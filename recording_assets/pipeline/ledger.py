@@ -33,6 +33,7 @@ class Ledger:
         self._quarantined_attempts = 0
         self._restorations = 0
         self._protection: dict[str, int] = {}  # what deletion protection did: protected, lifted, kept
+        self._strays: list[str] = []  # keys under the day's prefix that are not a recording's
 
     # -- the day's conversations, as discovery's pages arrive
 
@@ -53,6 +54,10 @@ class Ledger:
         one recording (under two queues or extensions): the first found stands."""
         for outcome in outcomes:
             self._outcomes[outcome.key] = self._existing.setdefault(outcome.key, outcome)
+
+    def found_strays(self, keys: Iterable[str]) -> None:
+        """Keys under the day's prefix that are not ours: skipped, and reported."""
+        self._strays += keys
 
     def finish(self, outcome: Outcome) -> None:
         """``outcome`` is its recording's: a recording is never recorded twice, and a second outcome for one
@@ -141,6 +146,7 @@ class Ledger:
             restorations=self._restorations,
             protection=dict(self._protection),
             conversations=list(conversations),
+            stray_keys=list(self._strays),
         )
 
     def _with_evidence(self, outcome: Outcome) -> Outcome:

@@ -97,6 +97,7 @@ class ArchiveReport:
     annotation_requests: int = 0  # annotations look-ups this run made (annotations)
     protection: dict = field(default_factory=dict)  # what deletion protection did (protect_until_archived)
     conversations: list[dict] = field(default_factory=list)  # rows of the conversations table
+    stray_keys: list[str] = field(default_factory=list)  # under the day's prefix, not a recording's: skipped
 
 
 def parse_time(value: str | None) -> datetime | None:

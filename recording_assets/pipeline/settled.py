@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 
+from recording_assets.archive.errors import InvalidIdentifierError
 from recording_assets.archive.keys import parse_recording_key, quarantine_day_prefix, recording_day_prefix
 from recording_assets.archive.objects import ObjectInfo
 from recording_assets.archive.reads import STALE_UPLOAD_MARGIN
@@ -69,9 +70,18 @@ def conversations_from_rows(rows: Iterable[Mapping]) -> list[ConversationRow]:
     return [ConversationRow.from_row(row) for row in rows if row.get("conversation_id")]
 
 
-async def load_existing(ctx: ArchiveContext) -> list[Outcome]:
+@dataclass(frozen=True)
+class Existing:
+    """What the day's prefix holds: an outcome per object of ours, and the keys that are not (a folder
+    marker, a README, a key that does not parse), skipped and reported, never read as a recording."""
+
+    outcomes: list[Outcome]
+    strays: list[str]
+
+
+async def load_existing(ctx: ArchiveContext) -> Existing:
     """What earlier runs already stored, one outcome per object found (S3, not Genesys), for the ledger's
-    ``found_in_archive``."""
+    ``found_in_archive``; keys under the prefix that are not a recording's are ``strays``."""
     prefix = ctx.config.key_prefix
     recordings = recording_day_prefix(prefix=prefix, day=ctx.day)
     for area in (recordings, quarantine_day_prefix(prefix=prefix, day=ctx.day)):
@@ -80,12 +90,21 @@ async def load_existing(ctx: ArchiveContext) -> list[Outcome]:
         stale = ctx.started_at - STALE_UPLOAD_MARGIN
         await ctx.s3(ctx.store.abort_stale_uploads, area, initiated_before=stale)
     listing = await ctx.s3(lambda: list(ctx.store.list_day(recordings)))
-    heads = await asyncio.gather(*(ctx.s3(ctx.store.head, item.key) for item in listing))
-    return [
+    ours, strays = [], []
+    for item in listing:
+        try:
+            parse_recording_key(item.key, prefix=prefix)
+        except InvalidIdentifierError:
+            strays.append(item.key)
+        else:
+            ours.append(item)
+    heads = await asyncio.gather(*(ctx.s3(ctx.store.head, item.key) for item in ours))
+    outcomes = [
         existing_outcome(item.key, head, prefix=prefix, uri=ctx.uri(item.key))
-        for item, head in zip(listing, heads, strict=True)
+        for item, head in zip(ours, heads, strict=True)
         if head is not None
     ]
+    return Existing(outcomes, strays)
 
 
 def existing_outcome(key: str, head: ObjectInfo, *, prefix: str, uri: str) -> Outcome:
@@ -187,6 +206,24 @@ def settled_rows(
         row = ConversationRow(cid, sessions, len(outcomes), answered and final, ctx.run_id)
         rows.append(row.row())
     return rows
+
+
+def rows_after_crash(
+    ctx: ArchiveContext, with_work: Iterable[str], settled: Mapping[str, ConversationRow]
+) -> list[dict]:
+    """The conversations table a run cut off by a day-level error leaves: the earlier rows of what it did
+    not ask about, unchanged, and every other conversation it knows unsettled (some of its recordings may
+    have no outcome yet)."""
+    asked = set(with_work)
+    counts: dict[str, int] = defaultdict(int)
+    for key in ctx.ledger.outcomes:
+        counts[key[0]] += 1
+    rows = {cid: row.row() for cid, row in settled.items() if cid not in asked}
+    for cid, conversation in ctx.ledger.conversations.items():
+        if cid in asked or cid not in rows:
+            row = ConversationRow(cid, conversation.recorded_sessions, counts[cid], False, ctx.run_id)
+            rows[cid] = row.row()
+    return list(rows.values())
 
 
 def carried_forward(

@@ -19,7 +19,7 @@ import asyncio
 from collections.abc import AsyncIterable, Coroutine, Sequence
 
 from recording_assets.genesys import BatchItem
-from recording_assets.pipeline import classify
+from recording_assets.pipeline import classify, isolation
 from recording_assets.pipeline.context import ArchiveContext
 from recording_assets.pipeline.download_queue import DownloadQueue, refresh_expired
 
@@ -47,6 +47,7 @@ class DayStream:
                 ctx.ledger.count_batch_round()
             asked, results = asked + len(job.items), results + len(job.results)
             first = classify.sort_first_round(ctx, [item.conversation_id for item in job.items], job.results)
+            ctx.ledger.finish_all(first.failed)
             await self._lookups.put(first)
             for task in first.tasks.values():
                 self._downloads.put(task)
@@ -60,7 +61,7 @@ class DayStream:
         retry: list[BatchItem] = []
         errored = classify.FirstRound()  # every job's errored recordings, for the retry round's reasons
         while (first := await self._lookups.get()) is not _DONE:
-            looked = await classify.look_up(ctx, first)
+            looked = await _isolated_look_up(ctx, first)
             ctx.ledger.finish_all(looked.outcomes.values())
             retry += looked.retry
             errored.errored.update(first.errored)
@@ -69,6 +70,20 @@ class DayStream:
         for task in retried.tasks.values():
             self._downloads.put(task)
         self._downloads.close()
+
+
+async def _isolated_look_up(ctx: ArchiveContext, first: classify.FirstRound) -> classify.LookedUp:
+    """One job's look-ups; an error but a day-level one (``isolation.py``) fails the recordings they were
+    to classify, and leaves their conversations unsettled, instead of the day."""
+    try:
+        return await classify.look_up(ctx, first)
+    except Exception as error:
+        if isolation.is_day_level(error):
+            raise
+        for cid in first.needs_lookup:
+            ctx.ledger.mark_unsettled(cid)
+        outcomes = isolation.failed(first.errored, "recordingmetadata look-up", error)
+        return classify.LookedUp(outcomes={o.key: o for o in outcomes})
 
 
 def _as_items(conversation_ids: Sequence[str] | AsyncIterable[Sequence[str]]):

@@ -39,7 +39,7 @@ def routes(state: SandboxState) -> list[Route]:
         if scenario is None:
             return rendered
         state.hostile.played(scenario)
-        return conversation_answer(scenario, rendered)
+        return conversation_answer(scenario, rendered, state.hostile.field_override(scenario, "analytics"))
 
     @api(state, "analytics.query", ANALYTICS_VIEW)
     async def details_query(ctx: Ctx) -> Response:

@@ -133,9 +133,10 @@ def routes(state: SandboxState) -> list[Route]:
             headers = {"content-encoding": "gzip"}
             return Response(bomb, status_code=200, media_type="application/json", headers=headers)
         items = [metadata(rec, ctx.now_ms, state.config.dialect.timestamps) for rec in conv.recordings]
-        if scenario == "numeric_file_state":
+        override = state.hostile.field_override(scenario, "metadata")
+        if scenario is not None and (scenario == "numeric_file_state" or override is not None):
             state.hostile.played(scenario)
-            items = [hostile_answers.metadata_item(scenario, item) for item in items]
+            items = [hostile_answers.metadata_item(scenario, item, override) for item in items]
         return json_response(items)
 
     @api(state, "recording.get", RECORDING_VIEW)
@@ -188,7 +189,8 @@ def routes(state: SandboxState) -> list[Route]:
                 item["errorMsg"] = outcome.error_msg
             scenario = state.hostile.scenario(org.conversation(outcome.conversation_id))
             if scenario is not None and "resultUrl" in item:
-                changed = hostile_answers.batch_item(scenario, dict(item))
+                override = state.hostile.field_override(scenario, "batch")
+                changed = hostile_answers.batch_item(scenario, dict(item), override)
                 if changed != item:
                     state.hostile.played(scenario)
                 item = changed

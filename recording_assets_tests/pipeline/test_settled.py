@@ -204,7 +204,9 @@ def test_load_existing_lists_heads_and_aborts_stale_uploads(s3_client, bucket_na
     s3_client.create_multipart_upload(Bucket=store.bucket, Key=stale)
     with ThreadPoolExecutor(max_workers=2) as executor:
         ctx = context(store=store, executor=executor)
-        ctx.ledger.found_in_archive(asyncio.run(settled.load_existing(ctx)))  # as the archiver does
+        existing = asyncio.run(settled.load_existing(ctx))
+        ctx.ledger.found_in_archive(existing.outcomes)  # as the archiver does
+    assert existing.strays == []
     assert list(ctx.ledger.existing) == [("c1", "r1")] and ctx.ledger.outcomes == ctx.ledger.existing
     found = ctx.ledger.existing[("c1", "r1")]
     assert (found.state, found.size_bytes, found.archived_run_id, found.container) == (
@@ -214,3 +216,30 @@ def test_load_existing_lists_heads_and_aborts_stale_uploads(s3_client, bucket_na
         "wav",
     )
     assert s3_client.list_multipart_uploads(Bucket=store.bucket).get("Uploads", []) == []
+
+
+def test_keys_under_the_day_that_are_not_ours_are_strays_not_recordings_nor_errors(
+    s3_client, bucket_names, fake_clock
+):
+    store, _ = stores(s3_client, bucket_names)
+    ours = recording_key(
+        prefix="", day=DAY, queue_id="q1", conversation_id="c1", recording_id="r1", ext=".wav"
+    )
+    with MediaSpool() as spool:
+        spool.write(b"RIFF")
+        store.put_new(ours, spool, content_type="audio/wav", metadata={"run-id": "run-1", "container": "wav"})
+    day_prefix = ours.split("queue=")[0]
+    strays = [
+        day_prefix,  # a folder marker
+        f"{day_prefix}README.txt",
+        f"{day_prefix}queue=q1/c1/",  # a folder marker deeper down
+        f"{day_prefix}queue=q1/notes",  # no conversation segment
+        f"{day_prefix}queue=q1/c1/r1",  # no extension
+        f"{day_prefix}queue=q 1/c1/r1.wav",  # a queue that is not an identifier
+    ]
+    for key in strays:
+        s3_client.put_object(Bucket=store.bucket, Key=key, Body=b"not ours")
+    with ThreadPoolExecutor(max_workers=2) as executor:
+        existing = asyncio.run(settled.load_existing(context(store=store, executor=executor)))
+    assert [o.key for o in existing.outcomes] == [("c1", "r1")]
+    assert sorted(existing.strays) == sorted(strays)
