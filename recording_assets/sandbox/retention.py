@@ -91,6 +91,7 @@ class RetentionLedger:
         self._delete_dates: dict[str, int | None] = {}  # recording id -> deleteDate a PUT set (None: removed)
         self._protected: set[str] = set()  # placed through the API
         self.foreign_revoked: set[str] = set()  # holds of other parties revoked through the API
+        self._refused: set[str] = set()  # recordings whose restoration the org refuses (a test plants them)
         self._lock = threading.Lock()
 
     # ---- what a recording looks like now ------------------------------------------------------------
@@ -117,10 +118,18 @@ class RetentionLedger:
         return self._delete_dates.get(recording_id, settled_ms)
 
     # ---- what the API changes -----------------------------------------------------------------------
+    def refuse_restorations(self, recording_ids: Iterable[str]) -> None:
+        """Not Genesys: the org answers 400 for these recordings' restorations (whatever the cause, e.g. an
+        export pending), so a test can show one refusal stops no other restoration."""
+        with self._lock:
+            self._refused.update(recording_ids)
+
     def restore(
         self, recording_id: str, current: str, until_ms: int, now_ms: int, delete_ms: int | None
     ) -> None:
         with self._lock:
+            if recording_id in self._refused:
+                raise RestoreRefused(f"Recording {recording_id} cannot be restored now.")
             if delete_ms is not None and until_ms >= delete_ms:
                 raise RestoreRefused(
                     "archiveDate must be before the recording's deleteDate: it would be deleted while restored."
