@@ -255,7 +255,7 @@ class Retention:
             "GET",
             f"{path}/annotations",
             family="recording.annotations",
-            permission=ANNOTATION_VIEW,
+            permission=VIEW,  # any recording view permission; only bookmarks need recording:annotation:view
         )
         body = response.json()
         items = body if isinstance(body, list) else []

@@ -235,12 +235,15 @@ def routes(state: SandboxState) -> list[Route]:
                 run_count += 1
                 if conv.start_ms == resume_ms and run_count <= skip:
                     continue
-                if rec.file_state_at(ctx.now_ms) == DELETED or (retained_longer and rec.end_ms > end):
-                    continue
+                delete_ms = rec.delete_date_ms
+                gone = rec.file_state_at(ctx.now_ms) == DELETED or (
+                    delete_ms is not None and delete_ms <= ctx.now_ms
+                )
+                if gone or (retained_longer and rec.end_ms > end):
+                    continue  # deleted (by a sweep, or its deleteDate passed), or not retained that long yet
                 if len(entities) == page_size:
                     next_cursor = f"{run_ms}.{run_count - 1}"
                     break
-                delete_ms = rec.delete_date_ms
                 entities.append(
                     {
                         "conversationId": rec.conversation_id,
