@@ -20,6 +20,9 @@ RECORDING_VIEW = (
 )
 VIEW_SENSITIVE = "recording:recording:viewSensitiveData"
 PAUSE_OTHERS = "conversation:recording:pauseOthers"
+COMMUNICATION_VIEW = (
+    "conversation:communication:view"  # GET /api/v2/conversations/{id} (docs/genesys-api.md §12)
+)
 PARTICIPANT_RECORD = (
     "conversation:participant:wrapup",
     "conversation:call:record",
@@ -42,6 +45,7 @@ ALL_PERMISSIONS = frozenset(
         *PARTICIPANT_RECORD,
         VIEW_SENSITIVE,
         PAUSE_OTHERS,
+        COMMUNICATION_VIEW,
         RESTORE,
         SCREEN_RESTORE,
         EDIT_RETENTION,
