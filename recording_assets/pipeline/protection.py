@@ -40,6 +40,23 @@ HOLDS_TABLE = Table(
     ),
 )
 HOLDS = HOLDS_TABLE.schema
+REFUSED_KEY = "protection/refused.parquet"
+REFUSED_TABLE = Table(
+    "deletion_protection_refused",
+    "One row per at-risk conversation Genesys refused to protect (ad-hoc recordings, the org's cap), asked "
+    "again only after the conversations never refused: a refusal does not starve the others.",
+    REFUSED_KEY,
+    (
+        Column("conversation_id", pa.string(), "Genesys conversation id."),
+        Column("day", pa.date32(), "The partition (local day) the conversation belongs to."),
+        Column(
+            "reason", pa.string(), "What Genesys answered (errorCode: errorMessage, or the refused request)."
+        ),
+        Column("refused_at", TS, "When it was last refused."),
+        Column("refused_by_run", pa.string(), "Dagster run id of the radar run it refused."),
+    ),
+)
+REFUSED = REFUSED_TABLE.schema
 
 
 @dataclass
@@ -64,7 +81,15 @@ class ProtectionReport:
 
 
 def read_holds(manifests: DocumentStore) -> list[dict]:
-    table = read_table(manifests, HOLDS_KEY)
+    return _rows(manifests, HOLDS_KEY)
+
+
+def read_refused(manifests: DocumentStore) -> list[dict]:
+    return _rows(manifests, REFUSED_KEY)
+
+
+def _rows(manifests: DocumentStore, key: str) -> list[dict]:
+    table = read_table(manifests, key)
     return table.to_pylist() if table is not None else []
 
 
@@ -86,7 +111,17 @@ async def protect_at_risk(
     """Protect the at-risk conversations (id -> day) not protected yet, within the product's budget."""
     holds = read_holds(manifests)
     ours = {row["conversation_id"] for row in holds}
-    wanted = sorted(set(at_risk) - ours, key=lambda cid: (at_risk[cid], cid))  # the earliest days first
+    refused_before = {row["conversation_id"]: row for row in read_refused(manifests)}
+    # Never refused first, the earliest days first; those refused before after them, oldest refusal first.
+    wanted = sorted(
+        set(at_risk) - ours,
+        key=lambda cid: (
+            cid in refused_before,
+            refused_before[cid]["refused_at"] if cid in refused_before else now,
+            at_risk[cid],
+            cid,
+        ),
+    )
     if wanted:
         existing = await protection.protected(wanted)  # someone else's hold: never ours to place or lift
         report.requests += existing.requests
@@ -107,6 +142,14 @@ async def protect_at_risk(
         report.placed = len(placed)
         if placed:  # recorded before anything else can fail: a hold we placed is never forgotten
             write_table(manifests, HOLDS_KEY, to_table(holds, HOLDS))
+        refused = {cid: row for cid, row in refused_before.items() if cid not in placed and cid in at_risk}
+        for cid, why in answer.failed.items():
+            refused[cid] = {
+                "conversation_id": cid, "day": at_risk[cid], "reason": why, "refused_at": now,
+                "refused_by_run": run_id,
+            }  # fmt: skip
+        if refused or refused_before:
+            write_table(manifests, REFUSED_KEY, to_table([refused[c] for c in sorted(refused)], REFUSED))
     report.active = len(holds)
 
 

@@ -16,6 +16,7 @@ from recording_assets.pipeline.protection import (
     lift_confirmed,
     protect_at_risk,
     read_holds,
+    read_refused,
 )
 from recording_assets.pipeline.table_io import write_table
 from recording_assets.sandbox.dialect import Dialect
@@ -123,6 +124,8 @@ def test_a_2000_conversation_day_never_passes_the_org_cap_nor_fails_for_it(
     second = _protect(sandbox, fake_clock, manifests, dict.fromkeys(day, DAY), run_id="radar-2")
     assert ledger.in_use() <= PROTECTION_CAP and second.active == len(ledger.protected())
     assert {r["conversation_id"] for r in read_holds(manifests)} == ledger.protected()  # every hold recorded
-    if elsewhere <= RESERVE:
-        assert second.placed == 0  # the product's share is spent
-        assert {row["placed_by_run"] for row in read_holds(manifests)} == {"radar-1"}
+    if elsewhere <= RESERVE:  # the conversations refused before wait: the others fill the product's share
+        assert second.placed == len(first.refused) and second.refused == {}
+        assert second.active == PROTECTION_CAP - RESERVE
+        refused = {row["conversation_id"] for row in read_refused(manifests)}
+        assert refused == set(first.refused) and not refused & ledger.protected()
