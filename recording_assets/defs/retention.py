@@ -58,9 +58,12 @@ def build_expiry_radar(timezone_name: str, *, pool_limit: int = 1) -> dg.AssetsD
         async def run():
             async with genesys.client(concurrent_runs=pool_limit) as client:
                 now = datetime.fromtimestamp(client.clock.time(), timezone.utc)
-                found = await scan(
-                    client.retention, horizon_days=days, max_pages=retention.radar_max_pages, now=now
-                )
+                try:
+                    found = await scan(
+                        client.retention, horizon_days=days, max_pages=retention.radar_max_pages, now=now
+                    )
+                except PermissionDeniedError as exc:  # the radar's own read; protection's must not hide
+                    return exc
                 report = unarchived(
                     list(found.entries),
                     horizon_days=days,
@@ -78,11 +81,11 @@ def build_expiry_radar(timezone_name: str, *, pool_limit: int = 1) -> dg.AssetsD
                     )  # fmt: skip
                 return found, report, client.stats
 
-        try:
-            found, report, stats = asyncio.run(run())
-        except PermissionDeniedError as exc:
-            yield from _skipped(context, exc)
+        done = asyncio.run(run())
+        if isinstance(done, PermissionDeniedError):
+            yield from _skipped(context, done)
             return
+        found, report, stats = done
         per_day = report.per_day()
         soonest = report.soonest()
         entries = found.entries

@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from recording_assets.archive.keys import outcomes_key
 from recording_assets.archive.protocol import DocumentStore
-from recording_assets.genesys.protection import ORG_CAP, DeletionProtection
+from recording_assets.genesys.protection import ORG_CAP, PROTECTION_LIMIT, DeletionProtection
 from recording_assets.pipeline.states import State
 from recording_assets.pipeline.table_io import read_table, write_table
 from recording_assets.pipeline.tables import TS, Column, Table, to_table
@@ -130,27 +130,34 @@ async def protect_at_risk(
     room = budget(reserve, len(ours))
     report.over_budget = max(0, len(wanted) - room)
     wanted = wanted[:room]
-    if wanted:
-        answer = await protection.protect(wanted, protect=True)
-        report.requests += answer.requests
-        report.refused = answer.failed
-        placed = [cid for cid in wanted if cid not in answer.failed]
-        holds += [
-            {"conversation_id": cid, "day": at_risk[cid], "placed_at": now, "placed_by_run": run_id}
-            for cid in placed
-        ]
-        report.placed = len(placed)
-        if placed:  # recorded before anything else can fail: a hold we placed is never forgotten
-            write_table(manifests, HOLDS_KEY, to_table(holds, HOLDS))
-        refused = {cid: row for cid, row in refused_before.items() if cid not in placed and cid in at_risk}
-        for cid, why in answer.failed.items():
-            refused[cid] = {
-                "conversation_id": cid, "day": at_risk[cid], "reason": why, "refused_at": now,
-                "refused_by_run": run_id,
-            }  # fmt: skip
+    refused = {cid: row for cid, row in refused_before.items() if cid in at_risk}
+    try:
+        # A request at a time, each recorded as it lands: should a later one fail (a 5xx after retries),
+        # the holds already placed are in the table; the failed request's are in an unknown state, so the
+        # next run finds them protected (by "someone") and leaves them alone rather than guess.
+        for start in range(0, len(wanted), PROTECTION_LIMIT):
+            chunk = wanted[start : start + PROTECTION_LIMIT]
+            answer = await protection.protect(chunk, protect=True)
+            report.requests += answer.requests
+            report.refused.update(answer.failed)
+            placed = [cid for cid in chunk if cid not in answer.failed]
+            for cid in placed:
+                holds.append(
+                    {"conversation_id": cid, "day": at_risk[cid], "placed_at": now, "placed_by_run": run_id}
+                )
+                refused.pop(cid, None)
+            for cid, why in answer.failed.items():
+                refused[cid] = {
+                    "conversation_id": cid, "day": at_risk[cid], "reason": why, "refused_at": now,
+                    "refused_by_run": run_id,
+                }  # fmt: skip
+            report.placed += len(placed)
+            if placed:
+                write_table(manifests, HOLDS_KEY, to_table(holds, HOLDS))
+    finally:
         if refused or refused_before:
             write_table(manifests, REFUSED_KEY, to_table([refused[c] for c in sorted(refused)], REFUSED))
-    report.active = len(holds)
+        report.active = len(holds)
 
 
 def confirmed_archived(manifests: DocumentStore, holds: list[dict]) -> set[str]:
@@ -181,13 +188,14 @@ async def lift_confirmed(
 ) -> None:
     """Revoke the product's own holds whose conversation is confirmed archived; keep the rest."""
     holds = read_holds(manifests)
-    done = confirmed_archived(manifests, holds)
-    if done:
-        answer = await protection.protect(sorted(done), protect=False)
+    done = sorted(confirmed_archived(manifests, holds))
+    for start in range(0, len(done), PROTECTION_LIMIT):  # each request's revocations recorded as they land
+        chunk = done[start : start + PROTECTION_LIMIT]
+        answer = await protection.protect(chunk, protect=False)
         report.requests += answer.requests
-        lifted = done - set(answer.failed)
+        lifted = set(chunk) - set(answer.failed)
         holds = [row for row in holds if row["conversation_id"] not in lifted]
         write_table(manifests, HOLDS_KEY, to_table(holds, HOLDS))
-        report.lifted = len(lifted)
+        report.lifted += len(lifted)
     report.kept = len(holds)
     report.active = len(holds)

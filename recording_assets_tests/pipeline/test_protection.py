@@ -10,6 +10,8 @@ from datetime import datetime, timezone
 import pytest
 
 from recording_assets.archive.keys import outcomes_key
+from recording_assets.genesys.errors import GenesysApiError
+from recording_assets.genesys.retry import RetryPolicy
 from recording_assets.pipeline.outcome import outcomes_table
 from recording_assets.pipeline.protection import (
     ProtectionReport,
@@ -19,6 +21,7 @@ from recording_assets.pipeline.protection import (
     read_refused,
 )
 from recording_assets.pipeline.table_io import write_table
+from recording_assets.sandbox import Faults
 from recording_assets.sandbox.dialect import Dialect
 from recording_assets.sandbox.retention import CAP_REACHED, NOT_POLICY_BASED, PROTECTION_CAP, policy_based
 from recording_assets_tests.pipeline.support import DAY, archive_day, genesys_client, stores
@@ -129,3 +132,30 @@ def test_a_2000_conversation_day_never_passes_the_org_cap_nor_fails_for_it(
         assert second.active == PROTECTION_CAP - RESERVE
         refused = {row["conversation_id"] for row in read_refused(manifests)}
         assert refused == set(first.refused) and not refused & ledger.protected()
+
+
+def test_holds_placed_before_a_failed_request_are_recorded_and_the_next_run_goes_on(
+    sandbox_factory, fake_clock, buckets
+):
+    sandbox = sandbox_factory(clock=fake_clock, conversations_per_day=400, legal_hold_per_mille=0)
+    day = [c.id for c in sandbox.org.conversations_for_day(DAY) if policy_based(7, c.id)][:300]
+    _, manifests = buckets
+    sandbox.set_faults(Faults(error_5xx_every=6))  # 3 queries, then the third protection request fails
+    report = ProtectionReport()
+
+    async def go():
+        retry = RetryPolicy(max_attempts=1, jitter=lambda: 0.5)  # no retry: the 5xx stays an error
+        async with genesys_client(sandbox, fake_clock, retry=retry) as client:
+            now = datetime.fromtimestamp(fake_clock.time(), timezone.utc)
+            await protect_at_risk(
+                client.protection, manifests, dict.fromkeys(day, DAY), reserve=RESERVE, run_id="radar-1",
+                now=now, report=report,
+            )  # fmt: skip
+
+    with pytest.raises(GenesysApiError):
+        asyncio.run(go())
+    recorded = {row["conversation_id"] for row in read_holds(manifests)}
+    assert len(recorded) == report.placed == 200 and recorded == sandbox.org.retention.protected()
+    sandbox.set_faults(Faults())
+    again = _protect(sandbox, fake_clock, manifests, dict.fromkeys(day, DAY), run_id="radar-2")
+    assert again.placed == 100 and {r["conversation_id"] for r in read_holds(manifests)} == set(day)
