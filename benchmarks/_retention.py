@@ -1,11 +1,13 @@
-"""``api_efficiency.py --retention``: the extra Genesys API requests each issue-14 feature costs per 1,000
+"""``api_efficiency.py --retention``: the extra Genesys API requests each retention feature costs per 1,000
 recordings, beside the default path on a day of the same size.
 
-Each feature runs the ``archive_day`` job on its own sandbox day (same seed, same size) with only that
-feature on; its extra cost is its requests per 1,000 recordings minus the default path's on its own day,
-and, exactly, the requests of the families only it uses. Restore is measured twice: the run that requests
-the restorations, and the run after Genesys restored them (which downloads them). The radar and the orphans
-table are their own jobs: their whole cost is extra.
+Each archive-run feature runs the ``archive_day`` job on its own sandbox day (same seed, same size) with only
+that feature on; its extra cost is its requests per 1,000 recordings minus the default path's on its own
+day, and, exactly, the requests of the families only it uses. Restore is measured twice: the run that
+requests the restorations, and the run after Genesys restored them (which downloads them). The radar and the
+orphans table are their own jobs: their whole cost is extra. The radar runs under both readings of
+``retentionThresholdDays`` (the SDK's "retained for more days than" lists the org's retained history; the
+other lists the horizon), and once more with deletion protection on (which the radar's run does).
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import _common as c
 RESTORE_LATENCY_S = 1.0
 FEATURES = {  # the archive resource fields that turn each one on, and the families only it uses
     "restore": ({"restore_archived": True, "restore_cap": 100_000}, ("recording.restore",)),
-    "protection": ({"protect_until_archived": True}, ("recording.protection",)),
     "annotations": ({"annotations": True}, ("recording.annotations",)),
 }
 
@@ -63,6 +64,21 @@ def measured(servers: c.Servers, name: str, **kwargs: Any) -> tuple[dict[str, in
     return servers.stats()["requests"], job
 
 
+def radar_row(servers: c.Servers) -> dict[str, Any]:
+    families, radar = measured(servers, "expiry_radar", archive={"expiry_radar_days": 1})
+    meta = radar["meta"].get("recording_expiry_radar", {})
+    within = meta.get("recordings_within_horizon", 0)
+    return {
+        "api": c.api_requests(families),
+        "pages": meta.get("retention_pages"),
+        "entries_read": meta.get("retention_entries_read"),
+        "recordings_within_horizon": within,
+        "per_1000": per_1000(c.api_requests(families), within),
+        "outcome": meta.get("outcome"),
+        "success": radar["success"],
+    }
+
+
 def retention(smoke: bool) -> None:
     conversations = 60 if smoke else 2000
     config: dict[str, Any] = dict(
@@ -84,7 +100,8 @@ def retention(smoke: bool) -> None:
             },
             "sandbox": config,
             "counted": "sandbox counters per family, excluding token and media",
-            "radar": "expiry_radar job, horizon 1 day (linear: one retention-query page per 500 recordings)",
+            "radar": "expiry_radar job, horizon 1 day, under both readings of retentionThresholdDays; "
+            "its pages are bounded by radar_max_pages (400)",
         },
     )
     results: dict[str, Any] = {}
@@ -118,13 +135,15 @@ def retention(smoke: bool) -> None:
                 )
                 row["restored_then_archived"] = audio.get("uploaded_objects")
             results[name] = row
-        radar_families, radar = measured(servers, "expiry_radar", archive={"expiry_radar_days": 1})
-        within = radar["meta"].get("recording_expiry_radar", {}).get("recordings_within_horizon", 0)
-        results["radar"] = {
-            "api": c.api_requests(radar_families),
-            "recordings_within_horizon": within,
-            "per_1000": per_1000(c.api_requests(radar_families), within),
-            "success": radar["success"],
+        results["radar"] = radar_row(servers)
+        on = {"expiry_radar_days": 1, "protect_until_archived": True}
+        protected_families, protected = measured(servers, "expiry_radar", archive=on)
+        radar_meta = protected["meta"].get("recording_expiry_radar", {})
+        results["protection"] = {
+            "extra_api": c.api_requests(protected_families) - results["radar"]["api"],
+            "own_requests": protected_families.get("recording.protection", 0),
+            "note": radar_meta.get("deletion_protection"),
+            "success": protected["success"],
         }
         orphan_families, orphans = measured(servers, "orphans_day", partition=days["default"])
         results["orphans"] = {
@@ -132,6 +151,9 @@ def retention(smoke: bool) -> None:
             "success": orphans["success"],
             "note": "per day, whatever the recordings: pages of the org's orphans",
         }
+    with c.Servers(**config, dialect="retention_threshold=deleted_within") as servers:
+        servers.export()
+        results["radar_deleted_within"] = radar_row(servers)
     results["settings"] = {
         "api": 1,
         "note": "GET /api/v2/recording/settings once per preflight (in the default)",
@@ -151,11 +173,19 @@ def retention(smoke: bool) -> None:
         f"({restore['completion_extra_per_1000']} per 1,000 beyond a default re-run), "
         f"{restore['restored_then_archived']} archived"
     )
+    for name in ("radar", "radar_deleted_within"):
+        row = results[name]
+        print(
+            f"{name}: {row['api']} requests, {row['pages']} pages, {row['entries_read']} entries read for "
+            f"{row['recordings_within_horizon']} within the horizon ({row['per_1000']} per 1,000 within); "
+            f"{row['outcome']}"
+        )
+    protection = results["protection"]
     print(
-        f"radar: {results['radar']['api']} requests for {within} recordings within the horizon "
-        f"({results['radar']['per_1000']} per 1,000); orphans table: {results['orphans']['api']} requests a day; "
-        "settings: 1 request a run"
+        f"protection (in the radar's run): {protection['extra_api']} extra requests "
+        f"({protection['own_requests']} protection requests): {protection['note']}"
     )
+    print(f"orphans table: {results['orphans']['api']} requests a day; settings: 1 request a run")
     c.summary(
         "api_efficiency_retention",
         smoke,

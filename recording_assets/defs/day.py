@@ -97,7 +97,9 @@ async def _run(
         if AUDIO not in selected:
             discovery = await discover_day(client, window, media_types=config.media_types)
             return _Step(discovery, None, client.stats, clock.time() - start)
-        preflight = await client.preflight(("recording",), config.preflight_permissions())
+        preflight = await client.preflight(
+            ("recording",), config.preflight_permissions(), config.retention.wanted_permissions
+        )
         for warning in preflight.warnings:
             context.log.warning(warning)
         context.log.info(

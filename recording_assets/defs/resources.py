@@ -168,7 +168,8 @@ class ArchiveResource(dg.ConfigurableResource):
     )
     restore_archived: bool | None = Field(
         default=None,
-        description="restore recordings Genesys archived (one request each) and archive them on a later run",
+        description="restore recordings Genesys archived (two requests each: its dates, then the restore) and "
+        "archive them on a later run",
     )
     restore_cap: int | None = Field(
         default=None, description="restorations one day's run may request at most"
@@ -177,13 +178,21 @@ class ArchiveResource(dg.ConfigurableResource):
         default=None, description="days Genesys keeps a restored recording (1-365)"
     )
     protect_until_archived: bool | None = Field(
-        default=None, description="protect the day's conversations from retention deletes until archived"
+        default=None,
+        description="the expiry radar protects the conversations it finds at risk (a legal hold, 1,000 per org) "
+        "and lifts its own holds once archived",
+    )
+    protection_reserve: int | None = Field(
+        default=None, description="of the org's 1,000 protected conversations, those left to its legal holds"
     )
     annotations: bool | None = Field(
         default=None, description="store annotations in the manifest: one request per archived recording"
     )
     expiry_radar_days: int | None = Field(
         default=None, description="the expiry radar's horizon in days (1-365)"
+    )
+    radar_max_pages: int | None = Field(
+        default=None, description="retention-query pages (500 each) the expiry radar reads at most a run"
     )
     _s3_client = PrivateAttr(default=None)
     _honours_if_none_match: dict = PrivateAttr(default_factory=dict)

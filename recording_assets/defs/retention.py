@@ -14,8 +14,10 @@ from recording_assets.defs.common import timezone_of, window_of
 from recording_assets.defs.names import GENESYS_POOL, RETENTION_GROUP
 from recording_assets.defs.partitions import daily_partitions
 from recording_assets.defs.resources import ArchiveResource, GenesysCloudResource
+from recording_assets.genesys.errors import PermissionDeniedError
 from recording_assets.pipeline.orphans import ORPHANS, orphan_rows, orphans_key
-from recording_assets.pipeline.radar import unarchived
+from recording_assets.pipeline.protection import ProtectionReport, lift_confirmed, protect_at_risk
+from recording_assets.pipeline.radar import scan, unarchived
 from recording_assets.pipeline.table_io import write_table
 from recording_assets.pipeline.tables import to_table
 from recording_assets.settings import Settings
@@ -33,7 +35,9 @@ def build_expiry_radar(timezone_name: str, *, pool_limit: int = 1) -> dg.AssetsD
         group_name=RETENTION_GROUP,
         kinds={"genesys", "s3"},
         description="Recordings Genesys deletes within expiry_radar_days that the archive does not hold, per "
-        "day (retention query, paged; an S3 listing per day). The archive schedule runs those days first.",
+        "day (retention query, paged and bounded; an S3 listing per day). The archive schedule runs those "
+        "days first; with protect_until_archived their conversations are protected (legal hold, within "
+        "the org cap minus a reserve) and the product's own holds lifted once archived.",
         check_specs=[
             dg.AssetCheckSpec(
                 RADAR_CHECK,
@@ -46,47 +50,80 @@ def build_expiry_radar(timezone_name: str, *, pool_limit: int = 1) -> dg.AssetsD
         context: dg.AssetExecutionContext, genesys: GenesysCloudResource, archive: ArchiveResource
     ):
         config = archive.config()
-        days = config.retention.expiry_radar_days
+        retention = config.retention
+        days = retention.expiry_radar_days
+        manifests = archive.manifest_store()
+        protection = ProtectionReport()
 
         async def run():
             async with genesys.client(concurrent_runs=pool_limit) as client:
-                return await client.retention.expiring(days), client.stats
+                now = datetime.fromtimestamp(client.clock.time(), timezone.utc)
+                try:
+                    found = await scan(
+                        client.retention, horizon_days=days, max_pages=retention.radar_max_pages, now=now
+                    )
+                except PermissionDeniedError as exc:  # the radar's own read; protection's must not hide
+                    return exc
+                report = unarchived(
+                    list(found.entries),
+                    horizon_days=days,
+                    archive=archive.archive_store(),
+                    manifests=manifests,
+                    timezone=timezone_name,
+                    key_prefix=config.key_prefix,
+                )
+                if retention.protect_until_archived:  # lift ours first: it frees room for the new ones
+                    await lift_confirmed(client.protection, manifests, report=protection)
+                    at_risk = {e.conversation_id: day for day, es in report.at_risk.items() for e in es}
+                    await protect_at_risk(
+                        client.protection, manifests, at_risk, reserve=retention.protection_reserve,
+                        run_id=context.run.run_id, now=now, report=protection,
+                    )  # fmt: skip
+                return found, report, client.stats
 
-        entries, stats = asyncio.run(run())
-        report = unarchived(
-            entries,
-            horizon_days=days,
-            archive=archive.archive_store(),
-            manifests=archive.manifest_store(),
-            timezone=timezone_name,
-            key_prefix=config.key_prefix,
-        )
+        done = asyncio.run(run())
+        if isinstance(done, PermissionDeniedError):
+            yield from _skipped(context, done)
+            return
+        found, report, stats = done
         per_day = report.per_day()
         soonest = report.soonest()
+        entries = found.entries
         if report.total:
             context.log.warning(f"{report.total} recordings expire within {days} days unarchived: {per_day}")
+        if not entries.complete:
+            context.log.warning(f"expiry radar incomplete: {entries.incomplete_reason}")
         yield dg.MaterializeResult(
             metadata={
+                "outcome": "complete" if entries.complete else f"incomplete: {entries.incomplete_reason}",
                 "horizon_days": days,
                 "recordings_within_horizon": report.checked,
                 "at_risk": report.total,
                 DAYS_AT_RISK: dg.MetadataValue.json(per_day),
                 "soonest_delete_date": soonest.isoformat() if soonest else "none",
+                # The cost, whatever retentionThresholdDays means to the org (docs/genesys-behaviours.md).
+                "retention_pages": found.pages,
+                "retention_entries_read": found.read,
+                "rejected_entries": len(entries.rejected),
+                "deletion_protection": protection.note() if retention.protect_until_archived else "off",
                 "api_requests": stats.api_requests,
             }
         )
         at_risk = [e for batch in report.at_risk.values() for e in batch]
         examples = [f"{e.conversation_id}/{e.recording_id}" for e in at_risk]
-        yield dg.AssetCheckResult(
-            check_name=RADAR_CHECK,
-            passed=report.total == 0,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description=None
-            if report.total == 0
-            else (
+        problems = []
+        if report.total:
+            problems.append(
                 f"{report.total} recordings expire within {days} days and are not archived: run those days "
                 "(the archive schedule does so on its next tick); ARCHIVED ones need restore_archived"
-            ),
+            )
+        if not entries.complete:
+            problems.append(f"the radar did not read the whole answer ({entries.incomplete_reason})")
+        yield dg.AssetCheckResult(
+            check_name=RADAR_CHECK,
+            passed=not problems,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description="; ".join(problems) or None,
             metadata={
                 DAYS_AT_RISK: dg.MetadataValue.json(per_day),
                 "examples": dg.MetadataValue.json(examples[:20]),
@@ -118,11 +155,15 @@ def build_recording_orphans(
             async with genesys.client(concurrent_runs=pool_limit) as client:
                 return await client.retention.orphans(), client.stats
 
-        orphans, stats = asyncio.run(run())
+        try:
+            orphans, stats = asyncio.run(run())
+        except PermissionDeniedError as exc:
+            return dg.MaterializeResult(metadata=_skipped_metadata(context, exc))
         rows = orphan_rows(orphans, window)
         uri = write_table(archive.manifest_store(), orphans_key(day=window.day), to_table(rows, ORPHANS))
         return dg.MaterializeResult(
             metadata={
+                "outcome": "complete" if orphans.complete else f"incomplete: {orphans.incomplete_reason}",
                 "orphans": len(rows),
                 "orphans_listed": len(orphans),
                 "uri": dg.MetadataValue.text(uri),
@@ -131,6 +172,25 @@ def build_recording_orphans(
         )
 
     return recording_orphans
+
+
+def _skipped_metadata(context: dg.AssetExecutionContext, exc: PermissionDeniedError) -> dict:
+    """A permission the org did not grant (these features are optional): a visible, successful skip."""
+    outcome = f"skipped: permission missing ({exc.permission or 'unknown'})"
+    context.log.warning(f"{context.asset_key.to_user_string()} {outcome}: grant it to use this feature")
+    return {"outcome": outcome}
+
+
+def _skipped(context: dg.AssetExecutionContext, exc: PermissionDeniedError):
+    metadata = _skipped_metadata(context, exc)
+    yield dg.MaterializeResult(metadata=metadata)
+    yield dg.AssetCheckResult(
+        check_name=RADAR_CHECK,
+        passed=False,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"the radar could not look: {metadata['outcome']}",
+        metadata=metadata,
+    )
 
 
 def retention_jobs_and_schedules(radar, orphans, cron: str, timezone_name: str):

@@ -14,6 +14,7 @@ from recording_assets.genesys.media import MediaDownload, stream_media
 from recording_assets.genesys.netguard import MEDIA_ALLOWANCE_S, MediaPolicy
 from recording_assets.genesys.pacing import Pacer
 from recording_assets.genesys.preflight import PreflightReport, preflight
+from recording_assets.genesys.protection import DeletionProtection
 from recording_assets.genesys.recordings import Recordings
 from recording_assets.genesys.retention import Retention
 from recording_assets.genesys.retry import RetryPolicy
@@ -69,6 +70,7 @@ class GenesysClient:
         self.recordings = Recordings(self.transport, self.clock, poll=batch_poll)
         self.control = RecordingControl(self.transport, self.analytics, self.clock)
         self.retention = Retention(self.transport)
+        self.protection = DeletionProtection(self.transport)
 
     @classmethod
     def from_settings(
@@ -101,10 +103,17 @@ class GenesysClient:
         return self.transport.stats
 
     async def preflight(
-        self, families: tuple[str, ...] = ("analytics", "recording"), permissions: tuple[str, ...] = ()
+        self,
+        families: tuple[str, ...] = ("analytics", "recording"),
+        permissions: tuple[str, ...] = (),
+        wanted: tuple[str, ...] = (),
     ) -> PreflightReport:
         return await preflight(
-            self.transport, client_id=self._client_id, families=families, permissions=permissions
+            self.transport,
+            client_id=self._client_id,
+            families=families,
+            permissions=permissions,
+            wanted=wanted,
         )
 
     @property

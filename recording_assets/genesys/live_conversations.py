@@ -114,7 +114,10 @@ class LiveConversations:
         ``GET conversations/calls/{id}`` for calls, the documented read side of call recording state)."""
         conversation_id = caller_id(conversation_id, what="conversation id", guid=True)
         response = await self._t.api(
-            "GET", f"/api/v2/conversations/{conversation_id}", family="conversations"
+            "GET",
+            f"/api/v2/conversations/{conversation_id}",
+            family="conversations",
+            permission="conversation:communication:view",  # what a 403 here means (docs/genesys-api.md §12)
         )
         body = required_dict(response.json(), field="conversation")
         raw_participants = _dicts(body.get("participants"))

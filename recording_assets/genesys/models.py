@@ -77,7 +77,6 @@ class RecordingMetadata:
     delete_date: datetime | None
     export_date: datetime | None
     session_id: str | None
-    remaining_restorations: int | None = None  # remainingRestorationsAllowedForOrg: restorations left
     invalid_reason: str | None = None  # optional fields dropped for failing their check (a numeric fileState)
 
     @classmethod
@@ -96,7 +95,6 @@ class RecordingMetadata:
             delete_date=checked_time(body.get("deleteDate"), field="deleteDate", problems=problems),
             export_date=checked_time(body.get("exportDate"), field="exportDate", problems=problems),
             session_id=optional_id(body.get("sessionId"), field="sessionId", problems=problems),
-            remaining_restorations=lenient_int(body.get("remainingRestorationsAllowedForOrg")),
             invalid_reason=reason(problems),
         )
 

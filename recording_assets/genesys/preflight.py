@@ -59,9 +59,11 @@ async def preflight(
     client_id: str,
     families: tuple[str, ...] = ("analytics", "recording"),
     permissions: tuple[str, ...] = (),
+    wanted: tuple[str, ...] = (),
 ) -> PreflightReport:
     """``permissions``: what opt-in features need (restore, protection, screen recordings ...); their calls
-    change the org, so no probe: they are looked for in the client's roles and a missing one fails here."""
+    change the org, so no probe: they are looked for in the client's roles and a missing one fails here.
+    ``wanted``: permissions whose absence only narrows what is kept (bookmark annotations): a warning."""
     if "analytics" in families:
         now = datetime.now(timezone.utc).replace(microsecond=0)
         interval = f"{(now - timedelta(minutes=5)).isoformat()}/{now.isoformat()}".replace("+00:00", "Z")
@@ -99,6 +101,9 @@ async def preflight(
             f"could not confirm {', '.join(permissions)} (the roles are unreadable): a missing one fails "
             "the run when it is first needed"
         )
+    for permission in wanted:
+        if granted is not None and not _holds(granted, permission):
+            warnings.append(f"the OAuth client lacks {permission}: bookmark annotations are not archived")
     missing = [p for p in permissions if granted is not None and not _holds(granted, p)]
     if missing:
         raise PermissionDeniedError(

@@ -1,7 +1,8 @@
 """Retention endpoints of the RecordingApi: restore an archived recording, deletion protection, the
-retention query (what Genesys deletes soon), orphan recordings, recording settings, annotations.
+retention query (read for what Genesys deletes soon), orphan recordings, recording settings, annotations.
 
-Every call here is opt in for the archiver (``pipeline/restore.py``, ``protection.py``, ``radar.py``);
+Every call here is opt in for the archiver (``pipeline/restore.py``, ``radar.py``; deletion protection is
+``genesys/protection.py``);
 the answers are read into small frozen models with only the fields the archive uses. The two listings
 are ``Listing``s: entries without safe ids are left out (``rejected``), and paging stops (``complete``
 False, ``incomplete_reason`` saying why) at a repeated cursor, at a page without a new entry, or after
@@ -10,8 +11,8 @@ False, ``incomplete_reason`` saying why) at a repeated cursor, at a page without
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -29,20 +30,36 @@ from recording_assets.genesys.recordings import VIEW, _segment
 from recording_assets.genesys.transport import Transport
 
 RESTORE = "recording:recording:restore"
-PROTECT, UNPROTECT = "recording:deletionProtection:apply", "recording:deletionProtection:revoke"
 ORPHAN_VIEW = "recording:orphan:view"
 ANNOTATION_VIEW = "recording:annotation:view"
-PROTECTION_LIMIT = 100  # conversation ids per protection request
+SCREEN_VIEW = "recording:screenRecording:view"
+# Restoring needs the restore permission of the recording's kind (SDK put_conversation_recording).
+SCREEN_RESTORE, SNIPPET_RESTORE = "recording:screenRecording:restore", "recording:snippetRecording:restore"
 RETENTION_PAGE = 500  # the retention query's largest page
 MAX_PAGES = 2000  # a listing longer than this many pages is cut (and says so)
 
 
 @dataclass(frozen=True)
 class Restoration:
-    """What a restore request answered: the recording's state now and the org's restorations left."""
+    """What a restore request answered: the recording's state now. (No quota: the SDK marks
+    ``remainingRestorationsAllowedForOrg`` deprecated, "the restoration limit is no longer enforced".)"""
 
     file_state: str | None
-    remaining: int | None  # remainingRestorationsAllowedForOrg, when the answer says
+
+
+@dataclass(frozen=True)
+class RetentionDates:
+    archive_date: datetime | None
+    delete_date: datetime | None
+
+
+@dataclass
+class RetentionScan:
+    """What the retention query's pages held that the caller kept, and what reading them cost."""
+
+    entries: Listing[Expiring] = field(default_factory=Listing)
+    pages: int = 0
+    read: int = 0  # entries read, kept or not
 
 
 @dataclass(frozen=True)
@@ -75,6 +92,10 @@ class Annotation:
     duration_ms: int | None
 
 
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def _entities(body: Any, what: str) -> list[dict]:
     entities = body.get("entities") if isinstance(body, dict) else None
     if not isinstance(entities, list):
@@ -86,53 +107,69 @@ class Retention:
     def __init__(self, transport: Transport) -> None:
         self._t = transport
 
-    async def restore(self, conversation_id: str, recording_id: str, *, until: datetime) -> Restoration:
-        """Restore an ARCHIVED recording until ``until`` (its new ``archiveDate``)."""
-        stamp = until.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    async def retention_dates(self, conversation_id: str, recording_id: str) -> RetentionDates:
+        """The recording's ``archiveDate`` and ``deleteDate`` as Genesys holds them (a GET of the recording)."""
+        response = await self._t.api(
+            "GET",
+            f"/api/v2/conversations/{_segment(conversation_id)}/recordings/{_segment(recording_id)}",
+            family="recording.restore",
+            permission=VIEW,
+        )
+        body = required_dict(response.json(), field="recording")
+        return RetentionDates(lenient_time(body.get("archiveDate")), lenient_time(body.get("deleteDate")))
+
+    async def restore(
+        self, conversation_id: str, recording_id: str, *, until: datetime, delete_date: datetime | None
+    ) -> Restoration:
+        """Restore an ARCHIVED recording until ``until`` (its new ``archiveDate``). ``delete_date`` goes back
+        as read: whether a body without it leaves it alone is not documented (docs/genesys-behaviours.md),
+        and the SDK says the PUT "supports ... removing both archive and delete dates"."""
+        body: dict[str, Any] = {"archiveDate": _stamp(until)}
+        if delete_date is not None:
+            body["deleteDate"] = _stamp(delete_date)
         response = await self._t.api(
             "PUT",
             f"/api/v2/conversations/{_segment(conversation_id)}/recordings/{_segment(recording_id)}",
             family="recording.restore",
-            json={"archiveDate": stamp},
+            json=body,
             permission=RESTORE,
             idempotent=True,  # setting the same date twice restores once
         )
-        body = response.json() if response.content else {}
-        remaining = lenient_int(body.get("remainingRestorationsAllowedForOrg"))
-        return Restoration(lenient_text(body.get("fileState")), remaining)
-
-    async def protect(self, conversation_ids: Sequence[str], *, protect: bool) -> int:
-        """Apply (or revoke) deletion protection; returns the number of requests spent."""
-        ids = sorted(set(conversation_ids))
-        for start in range(0, len(ids), PROTECTION_LIMIT):
-            await self._t.api(
-                "PUT",
-                "/api/v2/recordings/deletionprotection",
-                family="recording.protection",
-                params={"protect": "true" if protect else "false"},
-                json={"conversationIds": ids[start : start + PROTECTION_LIMIT]},
-                permission=PROTECT if protect else UNPROTECT,
-                idempotent=True,
-                expect_json=False,  # the answer's body is not read
-            )
-        return -(-len(ids) // PROTECTION_LIMIT)
+        answer = response.json() if response.content else {}
+        answer = answer if isinstance(answer, dict) else {}
+        return Restoration(lenient_text(answer.get("fileState")))
 
     async def expiring(
-        self, threshold_days: int, *, page_size: int = RETENTION_PAGE, max_pages: int = MAX_PAGES
-    ) -> Listing[Expiring]:
-        """Every recording whose ``deleteDate`` falls within ``threshold_days``, following the cursor."""
+        self,
+        threshold_days: int,
+        *,
+        keep: Callable[[Expiring], bool] | None = None,
+        page_size: int = RETENTION_PAGE,
+        max_pages: int = MAX_PAGES,
+    ) -> RetentionScan:
+        """The retention query's entries that ``keep`` accepts, page by page; every other entry is dropped
+        as its page is read, so memory holds what is kept, not what the org retains (under the SDK's reading
+        a small ``threshold_days`` lists most of its history); None keeps all. Stops after ``max_pages``, at a
+        repeated cursor or a page served again (and says so)."""
         params: dict[str, Any] = {"retentionThresholdDays": threshold_days, "pageSize": page_size}
-        out: Listing[Expiring] = Listing()
-        seen: set[tuple[str, str]] = set()
+        scan = RetentionScan()
+        out = scan.entries
+        kept: set[tuple[str, str]] = set()
+        pages_seen: set[int] = set()  # a fingerprint per page: a page served twice ends the scan
         cursors: set[str] = set()
-        for number in range(1, max_pages + 1):
+        while True:
+            if scan.pages >= max_pages:
+                out.incomplete(f"retention query: stopped after {max_pages} pages")
+                return scan
             response = await self._t.api(
                 "GET", "/api/v2/recordings/retention/query", family="recording.retention", params=params,
                 permission=VIEW,
             )  # fmt: skip
+            scan.pages += 1
             body = required_dict(response.json(), field="retention query")
             entities = _entities(body, "retention query")
-            new = 0
+            scan.read += len(entities)
+            keys = []
             for index, e in enumerate(entities):
                 cid, rid = e.get("conversationId"), e.get("recordingId")
                 problem = id_problem(cid) and f"conversationId: {id_problem(cid)}"
@@ -141,31 +178,29 @@ class Retention:
                     out.rejected.append(Rejected("retention entry", index, problem))
                     continue
                 key = (str(cid), str(rid))  # both checked just above
-                if key in seen:
-                    continue  # a page served again (pages shift, or a hostile pager): once is enough
-                new += 1
-                seen.add(key)
-                out.append(
-                    Expiring(
-                        *key,
-                        lenient_time(e.get("deleteDate")),
-                        lenient_time(e.get("archiveDate")),
-                        lenient_time(e.get("creationTime")),
-                    )
+                keys.append(key)
+                entry = Expiring(
+                    *key,
+                    lenient_time(e.get("deleteDate")),
+                    lenient_time(e.get("archiveDate")),
+                    lenient_time(e.get("creationTime")),
                 )
+                if key not in kept and (keep is None or keep(entry)):
+                    kept.add(key)
+                    out.append(entry)
             cursor = parse_qs(urlsplit(lenient_text(body.get("nextUri")) or "").query).get("cursor")
             if not cursor:
-                return out
+                return scan
             if cursor[0] in cursors or cursor[0] == params.get("cursor"):
-                out.incomplete(f"retention query: page {number} repeats an earlier cursor")
-                return out
-            if entities and not new:
-                out.incomplete(f"retention query: page {number} brought no new recording")
-                return out
+                out.incomplete(f"retention query: page {scan.pages} repeats an earlier cursor")
+                return scan
+            fingerprint = hash(tuple(sorted(keys)))
+            if keys and fingerprint in pages_seen:
+                out.incomplete(f"retention query: page {scan.pages} repeats an earlier page")
+                return scan
+            pages_seen.add(fingerprint)
             cursors.add(cursor[0])
             params["cursor"] = cursor[0]
-        out.incomplete(f"retention query: stopped after {max_pages} pages")
-        return out
 
     async def orphans(self, *, page_size: int = 100, max_pages: int = MAX_PAGES) -> Listing[Orphan]:
         """Every orphan recording of the org (``hasConversation=false``: all of them, up to Genesys' cap)."""
@@ -220,7 +255,7 @@ class Retention:
             "GET",
             f"{path}/annotations",
             family="recording.annotations",
-            permission=ANNOTATION_VIEW,
+            permission=VIEW,  # any recording view permission; only bookmarks need recording:annotation:view
         )
         body = response.json()
         items = body if isinstance(body, list) else []

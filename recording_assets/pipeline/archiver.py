@@ -20,8 +20,8 @@ Every recording ends with exactly one ``Outcome``; nothing is dropped silently. 
 stream of bounded stages (``stream.py``), not one phase after another, and the stream can start from the
 day's discovery itself: ``run(pages)`` takes the conversations page by page as analytics returns them. The steps live in ``settled.py``
 (1), ``classify.py`` (2-3), ``download_one.py`` (4), ``download_queue.py`` (the download workers, and 5); this module
-holds the day's frame: what is settled before, deletion protection and restorations around the stream
-(``protection.py``, ``restore.py``, both opt in), and the report after. The run's state is the ledger's
+holds the day's frame: what is settled before, restorations after the stream (``restore.py``, opt in),
+and the report after. (Deletion protection is the expiry radar's: ``protection.py``.) The run's state is the ledger's
 (``ledger.py``): the frame finishes there what the steps hand back, and the report is the ledger's.
 """
 
@@ -37,7 +37,7 @@ from recording_assets.genesys.listing import Rejected
 from recording_assets.genesys.models import ConversationSummary
 from recording_assets.genesys.preflight import PreflightReport
 from recording_assets.genesys.recordings import BATCH_LIMIT
-from recording_assets.pipeline import classify, evidence, protection, restore, settled
+from recording_assets.pipeline import classify, evidence, restore, settled
 from recording_assets.pipeline.audit import AuditTrail
 from recording_assets.pipeline.config import ArchiveConfig
 from recording_assets.pipeline.context import ArchiveContext
@@ -99,7 +99,6 @@ class DayArchiver:
             # Opt in: the stream has classified every recording.
             ledger.finish_all(await restore.request_restorations(ctx))
             ledger.finish_all(settled.carried_forward(ledger.conversations, self._previous, ledger.outcomes))
-            await protection.lift_archived(ctx, self._with_work)  # only once every outcome is known
         finally:
             ctx.executor.shutdown(wait=True)
         return ledger.report(settled.settled_rows(ctx, self._with_work, self._settled))
@@ -114,8 +113,7 @@ class DayArchiver:
     async def _chunks_with_work(
         self, pages: AsyncIterable[Sequence[ConversationSummary]]
     ) -> AsyncIterator[list[str]]:
-        """Batch-sized chunks of the conversations that still have work, each protected (opt in) before its
-        batch is asked for, so no download can fail while it is unprotected."""
+        """Batch-sized chunks of the conversations that still have work."""
         ctx, waiting = self._ctx, []
         pending = settled.unfinished(
             ctx.ledger.existing, self._previous, ctx.config, ctx.sensitive_permission
@@ -124,13 +122,12 @@ class DayArchiver:
             fresh = ctx.ledger.add_conversations(page)
             waiting += settled.conversations_with_work(fresh, pending, self._settled)
             while len(waiting) >= BATCH_LIMIT:
-                yield await self._protected(waiting[:BATCH_LIMIT])
+                yield self._noted(waiting[:BATCH_LIMIT])
                 del waiting[:BATCH_LIMIT]
         if waiting:
-            yield await self._protected(waiting)
+            yield self._noted(waiting)
 
-    async def _protected(self, chunk: list[str]) -> list[str]:
-        await protection.protect_day(self._ctx, chunk)
+    def _noted(self, chunk: list[str]) -> list[str]:
         self._with_work += chunk
         return chunk
 

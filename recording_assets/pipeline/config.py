@@ -24,6 +24,8 @@ FORMAT_CONTENT_TYPES = {
 }
 SENSITIVE_CHECKS = ("auto", "lookup", "trust")
 MAX_EVIDENCE_KIB = 8 * 1024  # the spool's memory limit: evidence is read from memory or one bounded read
+# Conversation media types an agent handles, on which screen recordings ride (docs/genesys-api.md §12).
+SCREEN_CARRIERS = ("voice", "callback", "chat", "email", "message", "video")
 
 
 class InvalidConfigError(ValueError):
@@ -39,33 +41,48 @@ def _within(name: str, value: int | float, low: int | float, high: int | float) 
 class RetentionConfig:
     """The retention features of a day's run, all opt in."""
 
-    # Restore ARCHIVED recordings (PUT .../recordings/{r} with a later archiveDate): one request each, at most
-    # ``restore_cap`` per day's run and never more than the org's remainingRestorationsAllowedForOrg.
+    # Restore ARCHIVED recordings (a GET, then PUT .../recordings/{r} with a later archiveDate and the
+    # deleteDate as read): two requests each, at most ``restore_cap`` per day's run. No org quota: Genesys no
+    # longer enforces one (SDK: remainingRestorationsAllowedForOrg is deprecated, always 10000).
     restore_archived: bool = False
     restore_cap: int = 100
-    restore_days: int = 7  # how long Genesys keeps a restored recording available
-    # Protect the day's conversations before downloading; lift it once every recording is archived.
+    restore_days: int = 7  # how long Genesys keeps a restored recording available (before its deleteDate)
+    # The expiry radar protects the conversations it finds at risk (a legal hold, 1,000 per org) and lifts
+    # its own holds once archived; ``protection_reserve`` of the 1,000 are left for the org's legal holds.
     protect_until_archived: bool = False
+    protection_reserve: int = 200
     # One GET .../annotations per archived recording; the manifest's ``annotations`` list column.
     annotations: bool = False
     expiry_radar_days: int = 14  # the expiry radar's horizon
+    # Pages of 500 the radar reads at most a run: under the SDK's reading the query lists the org's retained
+    # history, so this bounds its cost (400 pages: 200,000 recordings, 400 requests); past it, it says so.
+    radar_max_pages: int = 400
 
     def __post_init__(self) -> None:
         _within("restore_cap", self.restore_cap, 0, 100_000)
         _within("restore_days", self.restore_days, 1, 365)  # the days Genesys keeps a recording restored
         _within("expiry_radar_days", self.expiry_radar_days, 1, 365)
+        _within("protection_reserve", self.protection_reserve, 0, 1000)
+        _within("radar_max_pages", self.radar_max_pages, 1, 2000)
 
-    @property
-    def extra_permissions(self) -> tuple[str, ...]:
-        """What these options need beyond reading recordings, for the preflight to confirm."""
+    def extra_permissions(self, *, screen: bool = False) -> tuple[str, ...]:
+        """What these options need beyond reading recordings, for the preflight to confirm (a missing one
+        fails the run). ``screen``: screen recordings are in scope, and restoring one needs its own
+        permission (SDK put_conversation_recording: restore per recording kind)."""
         needed = []
         if self.restore_archived:
             needed.append("recording:recording:restore")
+            if screen:
+                needed.append("recording:screenRecording:restore")
         if self.protect_until_archived:
             needed += ["recording:deletionProtection:apply", "recording:deletionProtection:revoke"]
-        if self.annotations:
-            needed.append("recording:annotation:view")
         return tuple(needed)
+
+    @property
+    def wanted_permissions(self) -> tuple[str, ...]:
+        """Permissions whose absence only narrows what is kept: the preflight warns. Annotations accept any
+        recording view permission; only bookmark annotations need recording:annotation:view."""
+        return ("recording:annotation:view",) if self.annotations else ()
 
 
 @dataclass(frozen=True)
@@ -129,11 +146,17 @@ class ArchiveConfig:
             return self.sensitive_check
         return "trust" if permission is True else "lookup"
 
+    @property
+    def screen_recordings_in_scope(self) -> bool:
+        """Screen recordings are ``media: screen`` recordings on the agent's own voice or digital
+        conversation (not the analytics ``screenshare`` session type): in scope with any of those types."""
+        return self.media_types is None or bool(set(self.media_types) & set(SCREEN_CARRIERS))
+
     def preflight_permissions(self) -> tuple[str, ...]:
         """Permissions the preflight looks for in the client's roles, beyond the recording family's."""
-        screen = {"screen", "screenshare"} & set(self.media_types or ())
+        screen = self.screen_recordings_in_scope
         extra = ("recording:screenRecording:view",) if screen else ()
-        return self.retention.extra_permissions + extra
+        return self.retention.extra_permissions(screen=screen) + extra
 
     def knobs(self) -> dict[str, Any]:
         """Every knob by name, the retention ones among them (the names ``overridden`` takes)."""

@@ -105,7 +105,7 @@ async def archive_day(
         spent = await _collect_annotations(client, manifests, day, report, concurrency=config.concurrency)
         report = replace(report, annotation_requests=spent)
     mode = config.sensitive_check_for(preflight.sensitive_data)
-    protection = protection_note(report)
+    protection = protection_note(config)
     outcomes = outcomes_table(report.outcomes, run_id).replace_schema_metadata(
         {SENSITIVE_CHECK_KEY: mode, PROTECTION_KEY: protection}
     )
@@ -151,10 +151,6 @@ async def _collect_annotations(
     return spent
 
 
-def protection_note(report: ArchiveReport) -> str:
-    """What deletion protection did in a run, for the audio and manifest metadata."""
-    done = report.protection
-    if not done:
-        return "off"
-    applied, lifted, kept = (done.get(k, 0) for k in ("protected", "lifted", "kept"))
-    return f"applied to {applied}, lifted from {lifted}, kept on {kept}"
+def protection_note(config: ArchiveConfig) -> str:
+    """Deletion protection is the expiry radar's (``protection.py``): a day's run places and lifts none."""
+    return "by the expiry radar (see its metadata)" if config.retention.protect_until_archived else "off"

@@ -1,7 +1,11 @@
 """Expiry radar: the recordings Genesys deletes within N days that the archive does not hold, per day.
 
-``GET /api/v2/recordings/retention/query`` (paged by cursor, 500 a page) lists every recording whose
-``deleteDate`` falls within the horizon. Each is looked for in the archive under the local day of its
+``GET /api/v2/recordings/retention/query?retentionThresholdDays=N`` (paged by cursor, 500 a page) is read
+for them, but what it lists is open: the SDK says recordings "retained for more days than the provided
+value" (then a small N lists most of the org's history), the product's first guess was "deleted within N
+days" (docs/genesys-behaviours.md). So whatever the server returns, only entries whose ``deleteDate`` is
+within the horizon are kept, page by page (``scan``); the pages are bounded (``radar_max_pages``) and what
+they cost is reported. Each kept entry is looked for in the archive under the local day of its
 ``creationTime`` and the day before (a conversation belongs to the day it started, and may end after
 midnight): an S3 listing per day, no Genesys request. What is not there is at risk, filed under the day
 whose conversations table names its conversation, else under the day it was created: the day a run must
@@ -17,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from recording_assets.archive.keys import conversations_key, parse_recording_key, recording_day_prefix
 from recording_assets.archive.protocol import DocumentStore, RecordingStore
-from recording_assets.genesys.retention import Expiring
+from recording_assets.genesys.retention import Expiring, Retention, RetentionScan
 from recording_assets.pipeline.tables import from_parquet_bytes
 
 
@@ -37,6 +41,14 @@ class RadarReport:
     def soonest(self) -> datetime | None:
         dates = [e.delete_date for items in self.at_risk.values() for e in items if e.delete_date]
         return min(dates) if dates else None
+
+
+async def scan(retention: Retention, *, horizon_days: int, max_pages: int, now: datetime) -> RetentionScan:
+    """The retention query's entries Genesys deletes within ``horizon_days`` of ``now``, under any reading."""
+    limit = now + timedelta(days=horizon_days)
+    return await retention.expiring(
+        horizon_days, keep=lambda e: e.delete_date is not None and e.delete_date <= limit, max_pages=max_pages
+    )
 
 
 def local_day(moment: datetime | None, zone: ZoneInfo) -> date | None:

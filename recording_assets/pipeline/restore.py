@@ -1,9 +1,12 @@
 """Restore what Genesys moved to its archive tier (``restore_archived``, off by default).
 
 After the stream has classified the day's recordings, those in Genesys' archive tier (``archived_in_genesys``)
-are restored: ``PUT /api/v2/conversations/{c}/recordings/{r}`` with an ``archiveDate`` ``restore_days``
-ahead, at most ``restore_cap`` per day's run and never past the org's ``remainingRestorationsAllowedForOrg``
-(read once per run, then from each answer). Each ends as ``restoring`` with the requested date. A restoring
+are restored, at most ``restore_cap`` per day's run: a GET of the recording reads its dates, then
+``PUT /api/v2/conversations/{c}/recordings/{r}`` sends an ``archiveDate`` ``restore_days`` ahead (clamped
+an hour before its ``deleteDate``, or reported as not restorable in time) and the ``deleteDate`` as read
+(whether a body without it leaves it alone is not documented). No org quota is read: the SDK marks it
+deprecated, "the restoration limit is no longer enforced". A refusal is that recording's, recorded with
+its reason; the others are still asked for. Each restored one ends as ``restoring`` with the date. A restoring
 recording is not final, so the next run asks for its conversation again: while Genesys still restores it the
 look-up says RESTORING and it stays ``restoring`` (with the date asked for earlier); once RESTORED the batch
 serves it and it is downloaded, verified and archived like any other. The outcomes that change go back to
@@ -21,6 +24,8 @@ from recording_assets.pipeline.outcome import Outcome
 from recording_assets.pipeline.states import State
 
 RESTORING = "RESTORING"
+DELETE_MARGIN = timedelta(hours=1)  # the restoration ends this long before Genesys deletes the recording
+MIN_WINDOW = timedelta(hours=12)  # less than this restored is not worth asking: restoring takes hours
 
 
 def _requested(until: datetime) -> str:
@@ -44,41 +49,50 @@ def keep_restoring(ctx: ArchiveContext) -> list[Outcome]:
 
 
 async def request_restorations(ctx: ArchiveContext) -> list[Outcome]:
-    """Restore the day's ``archived_in_genesys`` recordings, within the cap and the org's quota; returns
-    the outcomes that change (those still restoring, those now restoring, those refused)."""
+    """Restore the day's ``archived_in_genesys`` recordings, at most ``restore_cap``; returns the outcomes
+    that change (those still restoring, those now restoring, those refused or not restorable in time)."""
     changed = keep_restoring(ctx)  # only ``failed`` ones: never a candidate below
     retention = ctx.config.retention
     if not retention.restore_archived:
         return changed
     outcomes = ctx.ledger.outcomes
     candidates = sorted(k for k, o in outcomes.items() if o.state is State.ARCHIVED_IN_GENESYS)
-    if not candidates or retention.restore_cap == 0:
-        return changed
-    # The org's quota left, as any of the conversation's recordings states it (one look-up per run).
-    quota = [m.remaining_restorations for m in await ctx.client.recordings.metadata(candidates[0][0])]
-    left = next((q for q in quota if q is not None), None)
-    budget = retention.restore_cap if left is None else min(retention.restore_cap, left)
     now = datetime.fromtimestamp(ctx.client.clock.time(), timezone.utc).replace(second=0, microsecond=0)
-    until = now + timedelta(days=retention.restore_days)
-    for key in candidates:
-        if budget <= 0:
-            break
+    wanted = now + timedelta(days=retention.restore_days)
+    for key in candidates[: retention.restore_cap]:
+        earlier = outcomes[key]
         try:
-            answer = await ctx.client.retention.restore(*key, until=until)
+            # The dates as Genesys holds them: the PUT sends the deleteDate back unchanged, and the new
+            # archiveDate must come before it (a restoration past it is refused, or deleted while restored).
+            dates = await ctx.client.retention.retention_dates(*key)
+            until = _until(wanted, dates.delete_date, now)
+            if until is None:
+                changed.append(replace(earlier, reason=f"{earlier.reason}; {_too_late(dates.delete_date)}"))
+                continue
+            answer = await ctx.client.retention.restore(*key, until=until, delete_date=dates.delete_date)
         except PermissionDeniedError:
-            raise  # names recording:recording:restore: the run fails at once, as preflight would
+            raise  # names the restore permission: the run fails at once, as preflight would
         except GenesysApiError as exc:
-            earlier = outcomes[key]
+            # That recording's answer only (a 400 is per recording: no org quota is enforced any more).
             changed.append(replace(earlier, reason=f"{earlier.reason}; restore refused: {exc}"))
-            if exc.status == 400:
-                break  # the org refuses (its quota, most likely): asking again spends budget for nothing
             continue
         ctx.ledger.count_restoration()
         ctx.audit.record("restore", conversation_id=key[0], recording_id=key[1], reason=_requested(until))
         state = answer.file_state or RESTORING
-        reason = _requested(until)
-        changed.append(Outcome(*key, State.RESTORING, reason=reason, file_state=state, restore_until=until))
-        budget -= 1
-        if answer.remaining is not None:
-            budget = min(budget, answer.remaining)
+        changed.append(
+            Outcome(*key, State.RESTORING, reason=_requested(until), file_state=state, restore_until=until)
+        )
     return changed
+
+
+def _until(wanted: datetime, delete_date: datetime | None, now: datetime) -> datetime | None:
+    """The archiveDate to ask for: ``wanted``, or clamped before the deleteDate; None when the deleteDate
+    leaves no time to download it (less than ``MIN_WINDOW`` from now)."""
+    if delete_date is None or wanted < delete_date - DELETE_MARGIN:
+        return wanted
+    until = delete_date - DELETE_MARGIN
+    return until if until - now >= MIN_WINDOW else None
+
+
+def _too_late(delete_date: datetime | None) -> str:
+    return f"not restorable in time: Genesys deletes it at {delete_date:%Y-%m-%d %H:%M} UTC"

@@ -20,12 +20,16 @@ RECORDING_VIEW = (
 )
 VIEW_SENSITIVE = "recording:recording:viewSensitiveData"
 PAUSE_OTHERS = "conversation:recording:pauseOthers"
+COMMUNICATION_VIEW = (
+    "conversation:communication:view"  # GET /api/v2/conversations/{id} (docs/genesys-api.md §12)
+)
 PARTICIPANT_RECORD = (
     "conversation:participant:wrapup",
     "conversation:call:record",
     "conversation:communication:disconnect",
 )
 RESTORE = "recording:recording:restore"
+SCREEN_RESTORE = "recording:screenRecording:restore"
 EDIT_RETENTION = "recording:recording:editRetention"
 PROTECT, UNPROTECT = "recording:deletionProtection:apply", "recording:deletionProtection:revoke"
 ORPHAN_VIEW = "recording:orphan:view"
@@ -41,7 +45,9 @@ ALL_PERMISSIONS = frozenset(
         *PARTICIPANT_RECORD,
         VIEW_SENSITIVE,
         PAUSE_OTHERS,
+        COMMUNICATION_VIEW,
         RESTORE,
+        SCREEN_RESTORE,
         EDIT_RETENTION,
         PROTECT,
         UNPROTECT,
@@ -87,7 +93,10 @@ class SandboxConfig:
     )
     faults: Faults = field(default_factory=Faults)
     restore_latency_s: float = 5.0  # ARCHIVED -> RESTORING -> RESTORED after this long
-    restore_quota: int = 10_000  # the org's maxAllowedRestorationsForOrg
+    # Legal holds other parties placed (sandbox/retention.py): conversations held elsewhere in the org
+    # (they count against its 1,000-conversation cap), and the share of each day's conversations held.
+    holds_elsewhere: int = 100
+    legal_hold_per_mille: int = 10
     orphans_per_day: int = 2  # orphan recordings (recordings without a conversation) created each day
     # readings of what the documentation leaves open; not (yet) on the command line
     dialect: Dialect = option(
@@ -125,6 +134,8 @@ class SandboxConfig:
             raise ValueError("url_ttl_s and token_ttl_s must be positive")
         if self.rate_limit_per_minute < 0 or self.transcode_polls < 0 or self.giant_recording_bytes < 0:
             raise ValueError("rate_limit_per_minute, transcode_polls and giant_recording_bytes must be >= 0")
+        if not 0 <= self.holds_elsewhere <= 1000 or not 0 <= self.legal_hold_per_mille <= 1000:
+            raise ValueError("holds_elsewhere and legal_hold_per_mille must be within 0..1000")
         if self.media_bandwidth_bytes_per_s < 0:
             raise ValueError("media_bandwidth_bytes_per_s must be >= 0")
         if (self.tls_certfile is None) != (self.tls_keyfile is None):

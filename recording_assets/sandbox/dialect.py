@@ -17,6 +17,9 @@ SCREEN_FLAGS = ("per_screen", "with_recording")
 BATCH_UNAVAILABLE = ("error_item", "omitted")
 TOTAL_HITS = ("exact", "approximate")
 TIMESTAMPS = ("millis", "seconds", "offset")
+RETENTION_THRESHOLD = ("retained_longer", "deleted_within")
+PROTECTION_REFUSAL = ("failed_updates", "error_400")
+RESTORE_BODY = ("merge", "replace")
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,16 @@ class Dialect:
     timestamps: str = "millis"
     # Presigned media URLs answer 302 to another host this many times before the bytes (0: 200 at once).
     media_redirects: int = 0
+    # `retentionThresholdDays` of the retention query: the SDK's words, recordings "retained for more days
+    # than the provided value" (created more than N days ago); or those deleted within the next N days.
+    retention_threshold: str = "retained_longer"
+    # A protection the org cannot apply (its 1,000-conversation cap, a recording not policy-based): a
+    # `failedUpdates` item of the 200 answer (ManageDeleteProtectionResult); or the whole request refused
+    # with a 400 (nothing of it applied) when it would pass the cap.
+    protection_refusal: str = "failed_updates"
+    # A restore body without `deleteDate`: leaves the date alone; or removes it (the SDK: the PUT
+    # "supports updating and removing both archive and delete dates").
+    restore_body: str = "merge"
 
     def __post_init__(self) -> None:
         for name, allowed in (
@@ -43,6 +56,9 @@ class Dialect:
             ("batch_unavailable", BATCH_UNAVAILABLE),
             ("total_hits", TOTAL_HITS),
             ("timestamps", TIMESTAMPS),
+            ("retention_threshold", RETENTION_THRESHOLD),
+            ("protection_refusal", PROTECTION_REFUSAL),
+            ("restore_body", RESTORE_BODY),
         ):
             if getattr(self, name) not in allowed:
                 raise ValueError(
@@ -87,10 +103,14 @@ def _all_other_readings() -> Dialect:
         total_hits="approximate",
         timestamps="offset",
         media_redirects=1,
+        retention_threshold="deleted_within",
+        protection_refusal="error_400",
+        restore_body="replace",
     )
 
 
-# The combinations the matrix runs: each reading alone, and every non-default reading together.
+# The combinations the matrix runs: each reading alone, and every non-default reading together. The
+# retention readings change no archive of a day: their tests (pipeline/test_retention*.py) pick them alone.
 DIALECTS: dict[str, Dialect] = {
     "default": Dialect(),
     "agent-flags": Dialect(recording_flags="agent_only"),

@@ -188,13 +188,16 @@ class Recording:
         return restoration.until_ms if restoration is not None else None
 
     @property
-    def delete_date_ms(self) -> int:
+    def delete_date_ms(self) -> int | None:
+        """When the org's retention deletes it; None once a PUT removed the date (kept until changed)."""
         swept = self.conversation.org.retention.deleted_at(self.id)
         if swept is not None:
             return swept
         if self.file_state == DELETED:
             return self.conversation.end_ms
-        return self.conversation.start_ms + RETENTION_DAYS * DAY_MS
+        return self.conversation.org.retention.delete_date(
+            self.id, self.conversation.start_ms + RETENTION_DAYS * DAY_MS
+        )
 
     def file_state_at(self, now_ms: int) -> str:
         if self.conversation.end_ms > now_ms:

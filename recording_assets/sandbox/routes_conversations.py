@@ -9,7 +9,7 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import Route
 
-from recording_assets.sandbox.config import PARTICIPANT_RECORD, PAUSE_OTHERS
+from recording_assets.sandbox.config import COMMUNICATION_VIEW, PARTICIPANT_RECORD, PAUSE_OTHERS
 from recording_assets.sandbox.control import RECORDING_STATES, RecordingState
 from recording_assets.sandbox.errors import ApiError, bad_request, not_found
 from recording_assets.sandbox.gateway import Ctx, api, json_response
@@ -84,7 +84,7 @@ def routes(state: SandboxState) -> list[Route]:
             item["dnis"] = session.dnis
         return item
 
-    @api(state, "conversations")
+    @api(state, "conversations", (COMMUNICATION_VIEW,))
     async def get_conversation(ctx: Ctx) -> Response:
         conv = conversation(ctx, call=False)
         recording = state.control.state(conv)

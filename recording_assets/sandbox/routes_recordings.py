@@ -16,7 +16,7 @@ from recording_assets.sandbox.errors import ApiError, bad_request, not_found
 from recording_assets.sandbox.gateway import Ctx, api, json_response
 from recording_assets.sandbox.org import ARCHIVED, DELETED, RETENTION_DAYS, UPLOADING, Conversation, Recording
 from recording_assets.sandbox.presign import MediaGrant
-from recording_assets.sandbox.retention import RESTORING
+from recording_assets.sandbox.retention import RESTORATIONS_REPORTED, RESTORING
 from recording_assets.sandbox.state import SandboxState
 from recording_assets.sandbox.timefmt import DAY_MS, iso, stamp
 
@@ -59,11 +59,12 @@ def recording_fields(rec: Recording, now_ms: int, times: str) -> dict[str, Any]:
     if rec.archive_date_ms is not None:
         out["archiveDate"] = stamp(rec.archive_date_ms, times)
         out["archiveMedium"] = "CLOUDARCHIVE"
-    out["deleteDate"] = stamp(rec.delete_date_ms, times)
+    if rec.delete_date_ms is not None:
+        out["deleteDate"] = stamp(rec.delete_date_ms, times)
     out["sessionId"] = rec.session_id
-    ledger = rec.conversation.org.retention
-    out["maxAllowedRestorationsForOrg"] = ledger.max_restorations
-    out["remainingRestorationsAllowedForOrg"] = ledger.remaining_restorations
+    # Deprecated counters: "Always returns 10000 since the restoration limit is no longer enforced" (SDK).
+    out["maxAllowedRestorationsForOrg"] = RESTORATIONS_REPORTED
+    out["remainingRestorationsAllowedForOrg"] = RESTORATIONS_REPORTED
     out["selfUri"] = f"/api/v2/conversations/{rec.conversation_id}/recordings/{rec.id}"
     return out
 
@@ -214,20 +215,36 @@ def routes(state: SandboxState) -> list[Route]:
         page_size = ctx.query_int("pageSize", 25)
         if not 1 <= page_size <= 500:
             raise bad_request("pageSize must be between 1 and 500")
-        skip = ctx.query_int("cursor", 0) if (ctx.query("cursor") or "").isdigit() else 0
-        # Recordings whose deleteDate falls within the threshold: conversations about RETENTION_DAYS old.
-        start = ctx.now_ms - RETENTION_DAYS * DAY_MS
-        end = min(start + int(threshold) * DAY_MS, ctx.now_ms)
+        days = int(threshold)
+        retained_longer = state.config.dialect.retention_threshold == "retained_longer"
+        if retained_longer:
+            # The SDK's words: recordings "retained for more days than the provided value", i.e. created
+            # more than N days ago and not deleted yet: most of the org's retained history for a small N.
+            start, end = ctx.now_ms - (RETENTION_DAYS + 1) * DAY_MS, ctx.now_ms - days * DAY_MS
+        else:  # the other reading: deleteDate within the next N days (conversations about RETENTION_DAYS old)
+            start = ctx.now_ms - RETENTION_DAYS * DAY_MS
+            end = min(start + days * DAY_MS, ctx.now_ms)
+        cursor_ms, _, cursor_skip = (ctx.query("cursor") or "").partition(".")
+        resume_ms = int(cursor_ms) if cursor_ms.isdigit() else start
+        skip = int(cursor_skip) if cursor_skip.isdigit() else 0
         entities: list[dict[str, Any]] = []
-        seen = 0
-        for conv in org.conversations_between(start, max(end, start + 1)):
+        next_cursor = None
+        run_ms, run_count = -1, 0  # recordings seen of conversations starting at run_ms (the cursor's unit)
+        for conv in org.conversations_between(max(start, resume_ms), max(end, start + 1)):
             for rec in conv.recordings:
-                if rec.file_state_at(ctx.now_ms) == DELETED:
+                if conv.start_ms != run_ms:
+                    run_ms, run_count = conv.start_ms, 0
+                run_count += 1
+                if conv.start_ms == resume_ms and run_count <= skip:
                     continue
-                seen += 1
-                if seen <= skip:
-                    continue
+                delete_ms = rec.delete_date_ms
+                gone = rec.file_state_at(ctx.now_ms) == DELETED or (
+                    delete_ms is not None and delete_ms <= ctx.now_ms
+                )
+                if gone or (retained_longer and rec.end_ms > end):
+                    continue  # deleted (by a sweep, or its deleteDate passed), or not retained that long yet
                 if len(entities) == page_size:
+                    next_cursor = f"{run_ms}.{run_count - 1}"
                     break
                 entities.append(
                     {
@@ -235,17 +252,17 @@ def routes(state: SandboxState) -> list[Route]:
                         "recordingId": rec.id,
                         "archiveDate": iso(rec.archive_date_ms) if rec.archive_date_ms else None,
                         "archiveMedium": "CLOUDARCHIVE" if rec.archive_date_ms else None,
-                        "deleteDate": iso(rec.delete_date_ms),
+                        "deleteDate": iso(delete_ms) if delete_ms is not None else None,
                         "creationTime": iso(rec.end_ms),
                     }
                 )
-            if len(entities) == page_size:
+            if next_cursor:
                 break
         body: dict[str, Any] = {"entities": [{k: v for k, v in e.items() if v is not None} for e in entities]}
         base = f"/api/v2/recordings/retention/query?retentionThresholdDays={threshold}&pageSize={page_size}"
         body["selfUri"] = base
-        if len(entities) == page_size:
-            body["nextUri"] = f"{base}&cursor={skip + page_size}"
+        if next_cursor:
+            body["nextUri"] = f"{base}&cursor={next_cursor}"
         return json_response(body)
 
     return [

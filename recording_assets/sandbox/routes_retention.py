@@ -2,7 +2,8 @@
 recording settings and annotations; plus ``/__sandbox/retention/sweep``, the org's retention deleting.
 
 Shapes: the SDK's ``Recording`` (the restore answer), ``ConversationDeletionProtectionQuery`` (the
-protection body), ``AddressableEntityRef`` list (protected conversations), ``OrphanRecordingListing``,
+protection body), ``ManageDeleteProtectionResult`` (its answer: ``failedUpdates`` for what the org
+could not protect), ``AddressableEntityRef`` list (protected conversations), ``OrphanRecordingListing``,
 ``RecordingSettings`` and ``Annotation`` list.
 """
 
@@ -22,13 +23,20 @@ from recording_assets.sandbox.config import (
     PROTECT,
     RECORDING_VIEW,
     RESTORE,
+    SCREEN_RESTORE,
     UNPROTECT,
 )
 from recording_assets.sandbox.errors import ApiError, bad_request, not_found
 from recording_assets.sandbox.gateway import Ctx, api, json_response, missing_permissions_message
 from recording_assets.sandbox.org import Recording
 from recording_assets.sandbox.orphans import ORPHAN_DAYS, annotations_for, has_conversation, orphans_for_day
-from recording_assets.sandbox.retention import ARCHIVED, RestoreRefused
+from recording_assets.sandbox.retention import (
+    ARCHIVED,
+    CAP_REACHED,
+    PROTECTION_CAP,
+    RestoreRefused,
+    policy_based,
+)
 from recording_assets.sandbox.routes_recordings import recording_fields
 from recording_assets.sandbox.state import SandboxState
 from recording_assets.sandbox.timefmt import day_of_ms, parse_iso, stamp
@@ -57,16 +65,25 @@ def routes(state: SandboxState) -> list[Route]:
         body = await ctx.json()
         if not isinstance(body, dict) or not isinstance(body.get("archiveDate"), str):
             raise bad_request("archiveDate is required: the date until which the recording is restored")
-        try:
-            until_ms = parse_iso(body["archiveDate"])
-        except ValueError:
-            raise bad_request(f"archiveDate {body['archiveDate']!r} is not an ISO-8601 date-time") from None
+        until_ms = _date(body, "archiveDate")
         current = rec.file_state_at(ctx.now_ms)
-        require(ctx, RESTORE if current == ARCHIVED else EDIT_RETENTION)
+        restoring = current == ARCHIVED
+        # The SDK: restore "is required when restoring an archived recording", per recording kind.
+        require(ctx, (SCREEN_RESTORE if rec.media == "screen" else RESTORE) if restoring else EDIT_RETENTION)
+        delete_ms = rec.delete_date_ms
+        if "deleteDate" in body:
+            asked = _date(body, "deleteDate") if body["deleteDate"] is not None else None
+            if asked != delete_ms:
+                require(ctx, EDIT_RETENTION)  # changing the delete date is editing retention
+            delete_ms = asked
+        elif state.config.dialect.restore_body == "replace":
+            delete_ms = None  # a body without the date removes it (docs/genesys-behaviours.md)
         try:
-            org.retention.restore(rec.id, current, until_ms, ctx.now_ms)
+            org.retention.restore(rec.id, current, until_ms, ctx.now_ms, delete_ms)
         except RestoreRefused as exc:
             raise bad_request(str(exc), "recording.restore.refused") from None
+        if delete_ms != rec.delete_date_ms:
+            org.retention.set_delete_date(rec.id, delete_ms)
         times = state.config.dialect.timestamps
         out = recording_fields(rec, ctx.now_ms, times)
         for name in ("startTime", "endTime"):
@@ -75,6 +92,12 @@ def routes(state: SandboxState) -> list[Route]:
         out["creationTime"] = stamp(rec.end_ms, times)
         out["outputDurationMs"] = rec.duration_ms
         return json_response(out)
+
+    def _date(body: dict, name: str) -> int:
+        try:
+            return parse_iso(str(body[name]))
+        except ValueError:
+            raise bad_request(f"{name} {body[name]!r} is not an ISO-8601 date-time") from None
 
     async def protection_ids(ctx: Ctx) -> list[str]:
         body = await ctx.json()
@@ -85,6 +108,9 @@ def routes(state: SandboxState) -> list[Route]:
             raise bad_request(f"at most {PROTECTION_LIMIT} conversationIds per request")
         return ids
 
+    def policy(conversation_id: str) -> bool:
+        return org.conversation(conversation_id) is not None and policy_based(org.seed, conversation_id)
+
     @api(state, "recording.protection", (PROTECT, UNPROTECT))
     async def set_protection(ctx: Ctx) -> Response:
         raw = (ctx.query("protect") or "").lower()
@@ -92,11 +118,20 @@ def routes(state: SandboxState) -> list[Route]:
             raise bad_request("protect must be true (apply) or false (revoke)")
         protect = raw == "true"
         require(ctx, PROTECT if protect else UNPROTECT)
-        org.retention.protect(await protection_ids(ctx), protect)
-        return Response(status_code=204)
+        ids = await protection_ids(ctx)
+        ledger = org.retention
+        if protect and state.config.dialect.protection_refusal == "error_400":
+            new = [c for c in set(ids) - ledger.protected(ids) if policy(c)]
+            if len(new) > ledger.room():
+                raise bad_request(
+                    f"At most {PROTECTION_CAP} conversations can be protected per organization.", CAP_REACHED
+                )
+        failed = ledger.protect(ids, protect, policy)
+        return json_response({"failedUpdates": [f.to_json() for f in failed]})
 
     @api(state, "recording.protection", None)
     async def list_protected(ctx: Ctx) -> Response:
+        """Protected by anyone: the product's holds and other parties' legal holds alike."""
         protected = sorted(org.retention.protected(await protection_ids(ctx)))
         return json_response([{"id": c, "selfUri": f"/api/v2/conversations/{c}"} for c in protected])
 

@@ -60,7 +60,10 @@ class SandboxState:
             dialect=config.dialect,
         )
         self.org.retention = RetentionLedger(
-            restore_latency_s=config.restore_latency_s, restore_quota=config.restore_quota
+            seed=config.seed,
+            restore_latency_s=config.restore_latency_s,
+            holds_elsewhere=config.holds_elsewhere,
+            legal_hold_per_mille=config.legal_hold_per_mille,
         )
         self.faults = FaultState(seed=config.seed, faults=config.faults)
         self.tokens = TokenStore()

@@ -333,6 +333,15 @@ def test_inspect_reports_state_and_participants(sandbox, clock):
     assert not chat.is_call and chat.media and all(p.recording is None for p in chat.participants)
 
 
+def test_reading_a_conversation_needs_communication_view_and_a_403_names_it(sandbox, clock):
+    conv = sandbox.org.live_calls[0]
+    sandbox.set_faults(Faults(deny_permissions=frozenset({"conversation:communication:view"})))
+    with pytest.raises(PermissionDeniedError) as info:
+        act(sandbox, clock, lambda c: c.inspect(conv.id))
+    assert info.value.permission == "conversation:communication:view" and info.value.status == 403
+    assert writes(sandbox) == []
+
+
 # ---- outcomes (recording_assets.control.actions) ---------------------------------------------------
 
 

@@ -10,6 +10,7 @@ import dagster as dg
 from recording_assets.archive.keys import manifest_key
 from recording_assets.defs.retention import DAYS_AT_RISK, RADAR, RADAR_CHECK
 from recording_assets.pipeline.orphans import orphans_key
+from recording_assets.pipeline.protection import HOLDS_KEY
 from recording_assets.pipeline.tables import from_parquet_bytes
 from recording_assets.sandbox.orphans import annotations_for
 from recording_assets.settings import ANNOTATIONS, EXPIRY_RADAR_DAYS, PROTECT_UNTIL_ARCHIVED, RESTORE_ARCHIVED
@@ -33,6 +34,9 @@ def test_the_radar_fails_while_days_expire_unarchived_and_the_schedule_runs_them
         meta = materialisations_of(result, RADAR)[0].metadata
         at_risk = meta[DAYS_AT_RISK].value
         assert not check.passed and meta["at_risk"].value == sum(at_risk.values()) > 0
+        # What the radar cost, whatever the org's reading of retentionThresholdDays.
+        assert meta["outcome"].value == "complete" and meta["retention_pages"].value >= 1
+        assert meta["retention_entries_read"].value >= meta["recordings_within_horizon"].value > 0
         assert len(at_risk) in (2, 3)  # the horizon's days (and one more where a day's edge falls)
 
         tick = datetime.now(timezone.utc).replace(hour=2, minute=0, second=0, microsecond=0)
@@ -46,6 +50,45 @@ def test_the_radar_fails_while_days_expire_unarchived_and_the_schedule_runs_them
         assert all(r.run_key.startswith("expiry:") for r in flagged)
         keys = [r.partition_key for r in requests]
         assert len(keys) == len(set(keys))  # a flagged day is not swept twice on one tick
+
+
+def test_the_radar_protects_what_is_at_risk_and_never_what_another_party_holds(local_stack, monkeypatch):
+    local = local_stack(conversations_per_day=20, legal_hold_per_mille=150)
+    monkeypatch.setenv(EXPIRY_RADAR_DAYS, "2")
+    monkeypatch.setenv(PROTECT_UNTIL_ARCHIVED, "true")
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = _run("expiry_radar", instance)
+    meta = materialisations_of(result, RADAR)[0].metadata
+    holds = local.s3_client().get_object(Bucket="recording-manifests", Key=HOLDS_KEY)["Body"].read()
+    ours = {row["conversation_id"] for row in from_parquet_bytes(holds).to_pylist()}
+    ledger = local.sandbox.org.retention
+    assert ours and ours == ledger.protected() and ledger.foreign_revoked == set()
+    assert not any(ledger.held_by_others(cid) for cid in ours)
+    assert meta["deletion_protection"].value.startswith(f"placed {len(ours)},")
+    assert "held by others left alone" in meta["deletion_protection"].value
+
+
+def test_orphans_and_radar_without_their_permission_are_skipped_visibly(local_stack):
+    from recording_assets.sandbox import Faults
+    from recording_assets.sandbox.config import ORPHAN_VIEW, RECORDING_VIEW
+
+    local_stack(
+        conversations_per_day=5, faults=Faults(deny_permissions=frozenset({ORPHAN_VIEW, *RECORDING_VIEW}))
+    )
+    day = (datetime.now(timezone.utc) - timedelta(days=2)).date()
+    with dg.DagsterInstance.ephemeral() as instance:
+        orphans = _run("orphans_day", instance, partition_key=day.isoformat())
+        radar = _run("expiry_radar", instance)
+    assert orphans.success and radar.success
+    outcome = materialisations_of(orphans, "recording_orphans")[0].metadata["outcome"].value
+    assert outcome == f"skipped: permission missing ({ORPHAN_VIEW})"
+    assert (
+        materialisations_of(radar, RADAR)[0]
+        .metadata["outcome"]
+        .value.startswith("skipped: permission missing")
+    )
+    check = next(e for e in radar.get_asset_check_evaluations() if e.check_name == RADAR_CHECK)
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
 
 
 def test_orphans_table_and_options_reach_a_run(local_stack, monkeypatch):
@@ -63,7 +106,7 @@ def test_orphans_table_and_options_reach_a_run(local_stack, monkeypatch):
     )
     audio = materialisations_of(result, "recording_audio")[0].metadata
     assert audio["restorations_requested"].value > 0
-    assert audio["deletion_protection"].value.startswith("applied to")
+    assert audio["deletion_protection"].value.startswith("by the expiry radar")
     manifest = materialisations_of(result, "recording_manifest")[0].metadata
     assert manifest["deletion_protection"].value == audio["deletion_protection"].value
 

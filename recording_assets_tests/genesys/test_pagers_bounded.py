@@ -91,7 +91,7 @@ def test_retention_and_orphan_listings_stop_on_a_page_served_again(sandbox_facto
 
         async def go():
             async with make_client(sb, clock, api_base_url=f"http://{canary.address}") as client:
-                return await client.retention.expiring(5), await client.retention.orphans()
+                return (await client.retention.expiring(5)).entries, await client.retention.orphans()
 
         expiring, orphans = run(go())
         assert len(canary.requests) == 4  # two pages each, then a stop

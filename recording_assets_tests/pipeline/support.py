@@ -43,9 +43,8 @@ def genesys_client(sandbox, clock, **kwargs) -> GenesysClient:
         client_id=sandbox.config.client_id,
         client_secret=Secret(sandbox.config.client_secret),
         clock=clock,
-        retry=RetryPolicy(jitter=lambda: 0.5),
         requests_per_minute=None,
-        **kwargs,
+        **{"retry": RetryPolicy(jitter=lambda: 0.5), **kwargs},
     )
 
 

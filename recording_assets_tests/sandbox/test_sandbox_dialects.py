@@ -183,6 +183,9 @@ def test_dialects_parse_by_name_or_fields_and_refuse_what_they_do_not_know():
         "total_hits",
         "timestamps",
         "media_redirects",
+        "retention_threshold",
+        "protection_refusal",
+        "restore_body",
     }
     with pytest.raises(ValueError, match="recording_flags"):
         Dialect(recording_flags="both")
