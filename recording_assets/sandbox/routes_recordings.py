@@ -171,6 +171,10 @@ def routes(state: SandboxState) -> list[Route]:
         job = state.batches.get(ctx.path("jobId"))
         if job is None or job.client_id != ctx.token.client_id:
             raise not_found(f"Batch download job {ctx.path('jobId')} was not found.")
+        if job.broken:
+            raise ApiError(
+                503, "service.unavailable", "The service is temporarily unavailable. Please retry."
+            )
         return json_response(batch_status(ctx, job))
 
     def batch_status(ctx: Ctx, job: BatchJob) -> dict[str, Any]:
