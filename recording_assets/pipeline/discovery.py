@@ -64,6 +64,7 @@ def _metadata_values(c: ConversationSummary) -> tuple:
         c.wrap_up_codes,
         c.division_ids,
         c.recorded_sessions,
+        c.invalid_reason,  # the client's flag: audio run from this table fails what the one-step run fails
     )
 
 
@@ -81,6 +82,7 @@ def conversations_from_table(table: pa.Table) -> list[ConversationSummary]:
             queue_ids=_shared_all(row["queue_ids"]),
             wrap_up_codes=_shared_all(row["wrap_up_codes"]),
             recorded_sessions=int(row["recorded_sessions"] or 0),
+            invalid_reason=row.get("invalid_reason"),  # absent from a table written before the column
         )
         for batch in table.to_batches(max_chunksize=8192)
         for row in batch.to_pylist()

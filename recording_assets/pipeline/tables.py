@@ -100,6 +100,12 @@ METADATA_TABLE = Table(
         WRAP_UP_CODES,
         Column("division_ids", STRINGS, "Divisions the conversation belongs to."),
         Column("recorded_sessions", pa.int32(), "Recordings analytics counts (an estimate for look-ups)."),
+        Column(
+            "invalid_reason",
+            pa.string(),
+            "Fields analytics sent that failed their check and were dropped (field and problem): the "
+            "conversation's recordings are `failed`, never archived. Null when every field was fine.",
+        ),
     ),
 )
 

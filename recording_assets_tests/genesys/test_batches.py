@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from recording_assets.genesys import BatchItem
-from recording_assets.genesys.batches import PollPolicy
+from recording_assets.clock import FakeClock
+from recording_assets.genesys.batches import BatchStream, PollPolicy
 from recording_assets.genesys.errors import JobFailedError, ServerError
 from recording_assets.genesys.fields import ResponseFormatError
 from recording_assets.genesys.models import BatchStatus
@@ -92,3 +93,33 @@ def test_a_status_the_api_does_not_document_is_a_malformed_answer():
     with pytest.raises(ResponseFormatError, match="'Failed': not one of InProgress, Completed"):
         BatchStatus.from_api(body)
     assert BatchStatus.from_api({**body, "status": "InProgress"}).completed is False
+
+
+def test_a_submission_that_fails_is_handed_on_failed_and_the_next_chunk_is_still_submitted():
+    """Pure stream logic: the submit and status callables are the stream's collaborators, given here."""
+    clock = FakeClock()
+    chunks = [[f"c{n}-{i}" for i in range(3)] for n in range(3)]
+    submitted = []
+
+    async def submit(chunk):
+        if chunk is chunks[1]:
+            raise ServerError(status=503, method="POST", path="/api/v2/recording/batchrequests")
+        submitted.append(chunk)
+        return f"job-{len(submitted)}"
+
+    async def status(job_id):
+        return BatchStatus(job_id, "Completed", 0, 0, 0, ())
+
+    async def arriving():  # chunks as discovery hands them on
+        for chunk in chunks:
+            yield chunk
+
+    async def go():
+        stream = BatchStream(submit, status, clock, PollPolicy())
+        return [job async for job in stream.results(arriving())]
+
+    jobs = asyncio.run(go())
+    (failed,) = [job for job in jobs if job.error is not None]
+    assert (failed.items, failed.job_id, failed.what) == (chunks[1], None, "batch job submission")
+    assert isinstance(failed.error, ServerError)
+    assert sorted(job.job_id for job in jobs if job.error is None) == ["job-1", "job-2"]

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import datetime, timedelta, timezone
 
+from recording_assets.archive.keys import metadata_key
+from recording_assets.archive.store import ArchiveStore
 from recording_assets.genesys.models import ConversationSummary
+from recording_assets.pipeline.day import DayStores, archive_day
 from recording_assets.pipeline.discovery import conversations_from_table, discover_day, metadata_table
+from recording_assets.pipeline.table_io import require_table, write_table
 from recording_assets.pipeline.tables import METADATA
 from recording_assets.pipeline.window import day_window
-from recording_assets_tests.pipeline.support import DAY, genesys_client, requests_by_family
+from recording_assets.sandbox.hostile import Hostile
+from recording_assets_tests.pipeline.support import DAY, genesys_client, requests_by_family, run_settings
 
 START = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
 
@@ -46,6 +52,7 @@ def test_metadata_table_row_and_duration():
             "wrap_up_codes": [],
             "division_ids": ["d1"],
             "recorded_sessions": 2,
+            "invalid_reason": None,
         }
     ]
 
@@ -58,9 +65,70 @@ def test_table_round_trip_gives_the_same_conversations():
     conversations = [
         summary("c1", START + timedelta(seconds=30)),
         summary("c2", None, queue_ids=(), recorded_sessions=0),
+        summary("c3", None, queue_ids=(), invalid_reason="queueId: it contains '/'"),
     ]
     assert conversations_from_table(metadata_table(conversations)) == conversations
     assert conversations_from_table(metadata_table([])) == []
+
+
+def test_a_table_written_before_the_flag_column_reads_as_nothing_flagged():
+    table = metadata_table([summary("c1", None)]).drop_columns(["invalid_reason"])
+    assert conversations_from_table(table) == [summary("c1", None)]
+
+
+def test_audio_from_the_stored_table_fails_what_the_one_step_run_fails(
+    sandbox_factory, s3_client, fake_clock
+):
+    """The two ways ``recording_audio`` is materialised (``defs/day.py``): with discovery's conversations, or
+    alone, from the stored metadata table. The conversations the client flagged end the same either way."""
+    sb = sandbox_factory(
+        clock=fake_clock,
+        conversations_per_day=30,
+        media_scale=0.002,
+        hostile=Hostile(items=frozenset({"queue_traversal", "numeric_direction"})),
+    )
+
+    async def run(conversations_of, suffix):
+        buckets = (f"archive-{suffix}", f"manifest-{suffix}")
+        for bucket in buckets:
+            s3_client.create_bucket(Bucket=bucket)
+        archive, manifests = (ArchiveStore(s3_client, bucket=b) for b in buckets)
+        async with genesys_client(sb, fake_clock) as client:
+            found = await discover_day(client, day_window(DAY, "UTC"))
+            return await archive_day(
+                client,
+                DayStores(archive=archive, manifests=manifests),
+                DAY,
+                **run_settings(sensitive_permission=True),
+                run_id=f"run-{suffix}",
+                launched_by="test",
+                clock=fake_clock,
+                conversations=conversations_of(found, manifests),
+            )
+
+    def stored(found, manifests):  # what defs/day.py does when only the audio is selected
+        write_table(manifests, metadata_key(day=DAY), metadata_table(found.conversations))
+        return conversations_from_table(require_table(manifests, metadata_key(day=DAY)))
+
+    suffix = uuid.uuid4().hex[:8]
+    one_step = asyncio.run(run(lambda found, _: found.conversations, f"a{suffix}"))
+    from_table = asyncio.run(run(stored, f"b{suffix}"))
+
+    targets = {t.conversation_id: t.recording_id for t in sb.hostile_targets(DAY).values()}
+    assert len(targets) == 2
+    for result in (one_step, from_table):
+        rows = {(r["conversation_id"], r["recording_id"]): r for r in result.outcomes.to_pylist()}
+        for key in targets.items():  # queueId '../../x', originatingDirection 1: recorded, never archived
+            assert rows[key]["state"] == "failed", rows[key]
+            assert rows[key]["reason"].startswith("analytics conversation: "), rows[key]
+    states = [
+        sorted(
+            (r["conversation_id"], r["recording_id"], r["state"], r["reason"])
+            for r in res.outcomes.to_pylist()
+        )
+        for res in (one_step, from_table)
+    ]
+    assert states[0] == states[1]
 
 
 def test_discover_day_returns_the_ended_conversations_of_the_window(sandbox_factory, fake_clock):
