@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from recording_assets.genesys import BatchItem
 from recording_assets.clock import FakeClock
+from recording_assets.genesys import BatchItem
 from recording_assets.genesys.batches import BatchStream, PollPolicy
 from recording_assets.genesys.errors import JobFailedError, ServerError
 from recording_assets.genesys.fields import ResponseFormatError
