@@ -1,6 +1,7 @@
-"""One failed batch job is its conversations' outcome, never the day's (``stream.py``, ``classify.failed_job``):
-the sandbox plays a job whose every poll answers 503 (``Faults.failed_batch_job``), through the real
-``archive_day`` on sandbox HTTP and moto; a day-level refusal in a job still ends the run."""
+"""Batch answers are isolated per job and trusted only for what was asked, through the real ``archive_day`` on
+sandbox HTTP and moto: one failed job is its conversations' outcome, never the day's (``stream.py``,
+``classify.failed_job``; the sandbox's ``Faults.failed_batch_job`` answers 503 to every poll of one job), a
+day-level refusal in a job still ends the run, and the retry round archives nothing it did not ask for."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from recording_assets.pipeline.table_io import read_table
 from recording_assets.pipeline.window import day_window
 from recording_assets.sandbox import Faults
 from recording_assets.sandbox.config import RECORDING_VIEW
+from recording_assets.sandbox.hostile import Hostile
 from recording_assets_tests.pipeline.support import DAY, genesys_client, run_settings, stores
-from recording_assets_tests.reliability.reliability_support import truth
+from recording_assets_tests.reliability.reliability_support import media_gets, truth
 
 EXPECTED_STATE = {"AVAILABLE": "archived", "ARCHIVED": "archived_in_genesys", "DELETED": "deleted"}
 
@@ -110,3 +112,37 @@ def test_a_refusal_in_a_job_still_ends_the_run_with_its_tables_written(
         _run(sb, fake_clock, DayStores(archive=archive, manifests=manifests), "run-1")
     conversations = read_table(manifests, conversations_key(day=DAY)).to_pylist()
     assert conversations and not any(row["settled"] for row in conversations)
+
+
+def test_the_retry_round_archives_only_what_it_asked_for(
+    sandbox_factory, s3_client, bucket_names, fake_clock
+):
+    """The sandbox's retry answer (``unasked_retry_results``) also carries, with working URLs, a result for a
+    recording of the conversation nobody asked for and one for a conversation of another day."""
+    sb = sandbox_factory(
+        clock=fake_clock,
+        conversations_per_day=30,
+        media_scale=0.002,
+        hostile=Hostile(items=frozenset({"unasked_retry_results"})),
+    )
+    archive, manifests = stores(s3_client, bucket_names)
+
+    result = _run(sb, fake_clock, DayStores(archive=archive, manifests=manifests), "run-1")
+
+    target = sb.hostile_targets(DAY)["unasked_retry_results"]
+    stranger = sb.state.hostile.stranger(sb.org.conversation(target.conversation_id))
+    assert sb.state.hostile.served["unasked_retry_results"] >= 2  # the error, then the retry's extras
+    rows = {(r["conversation_id"], r["recording_id"]): r for r in result.outcomes.to_pylist()}
+    assert rows[(target.conversation_id, target.recording_id)]["state"] == "archived"  # the retry's own
+    assert set(rows) == set(truth(sb, DAY.isoformat()))  # no row for anything unasked
+    assert stranger.conversation_id not in {cid for cid, _ in rows}
+    gets = media_gets(sb.stats()["log"])
+    assert (gets[target.recording_id], gets[stranger.id]) == (1, 0)  # the unasked URLs never fetched
+    keys = [
+        obj["Key"]
+        for page in s3_client.get_paginator("list_objects_v2").paginate(Bucket=archive.bucket)
+        for obj in page.get("Contents", [])
+    ]
+    ours = {key.rsplit("/", 2)[1] + "/" + key.rsplit("/", 1)[1].split(".")[0] for key in keys}
+    archived = {f"{cid}/{rid}" for (cid, rid), row in rows.items() if row["state"] == "archived"}
+    assert ours == archived
