@@ -8,9 +8,15 @@ from datetime import datetime, timedelta, timezone
 
 from recording_assets.archive.keys import metadata_key
 from recording_assets.archive.store import ArchiveStore
+from recording_assets.genesys.listing import Rejected
 from recording_assets.genesys.models import ConversationSummary
 from recording_assets.pipeline.day import DayStores, archive_day
-from recording_assets.pipeline.discovery import conversations_from_table, discover_day, metadata_table
+from recording_assets.pipeline.discovery import (
+    conversations_from_table,
+    discover_day,
+    metadata_table,
+    rejected_from_table,
+)
 from recording_assets.pipeline.table_io import require_table, write_table
 from recording_assets.pipeline.tables import METADATA
 from recording_assets.pipeline.window import day_window
@@ -71,6 +77,19 @@ def test_table_round_trip_gives_the_same_conversations():
     assert conversations_from_table(metadata_table([])) == []
 
 
+def test_a_rejected_conversation_is_kept_as_its_id_and_why():
+    rejected = [
+        Rejected("conversation", 3, "conversation without 'conversationStart'", "c9"),
+        Rejected("conversation", 4, "no id"),
+    ]
+    table = metadata_table([summary("c1", None)], [*rejected, Rejected("conversation", 5, "again", "c1")])
+    assert table.num_rows == 2  # no row without a safe id, none for a conversation that has one
+    assert conversations_from_table(table) == [summary("c1", None)]
+    assert rejected_from_table(table) == [
+        Rejected("conversation", 0, "conversation without 'conversationStart'", "c9")
+    ]
+
+
 def test_a_table_written_before_the_flag_column_reads_as_nothing_flagged():
     table = metadata_table([summary("c1", None)]).drop_columns(["invalid_reason"])
     assert conversations_from_table(table) == [summary("c1", None)]
@@ -80,21 +99,27 @@ def test_audio_from_the_stored_table_fails_what_the_one_step_run_fails(
     sandbox_factory, s3_client, fake_clock
 ):
     """The two ways ``recording_audio`` is materialised (``defs/day.py``): with discovery's conversations, or
-    alone, from the stored metadata table. The conversations the client flagged end the same either way."""
+    alone, from the stored metadata table. The conversations the client flagged or discovery rejected end
+    the same either way."""
+    scenarios = {
+        "queue_traversal": "analytics conversation: queueId",
+        "numeric_direction": "analytics conversation: originatingDirection",
+        "no_conversation_start": "analytics conversation rejected: conversation without 'conversationStart'",
+    }
     sb = sandbox_factory(
         clock=fake_clock,
         conversations_per_day=30,
         media_scale=0.002,
-        hostile=Hostile(items=frozenset({"queue_traversal", "numeric_direction"})),
+        hostile=Hostile(items=frozenset(scenarios)),
     )
 
-    async def run(conversations_of, suffix):
+    async def run(given, suffix):
         buckets = (f"archive-{suffix}", f"manifest-{suffix}")
         for bucket in buckets:
             s3_client.create_bucket(Bucket=bucket)
         archive, manifests = (ArchiveStore(s3_client, bucket=b) for b in buckets)
         async with genesys_client(sb, fake_clock) as client:
-            found = await discover_day(client, day_window(DAY, "UTC"))
+            conversations, rejected = given(await discover_day(client, day_window(DAY, "UTC")), manifests)
             return await archive_day(
                 client,
                 DayStores(archive=archive, manifests=manifests),
@@ -103,24 +128,29 @@ def test_audio_from_the_stored_table_fails_what_the_one_step_run_fails(
                 run_id=f"run-{suffix}",
                 launched_by="test",
                 clock=fake_clock,
-                conversations=conversations_of(found, manifests),
+                conversations=conversations,
+                rejected=lambda: rejected,
             )
 
-    def stored(found, manifests):  # what defs/day.py does when only the audio is selected
-        write_table(manifests, metadata_key(day=DAY), metadata_table(found.conversations))
-        return conversations_from_table(require_table(manifests, metadata_key(day=DAY)))
+    def discovered(found, _):
+        return found.conversations, found.rejected
+
+    def stored(found, manifests):  # what defs/metadata.py writes and defs/day.py reads when audio runs alone
+        write_table(manifests, metadata_key(day=DAY), metadata_table(found.conversations, found.rejected))
+        table = require_table(manifests, metadata_key(day=DAY))
+        return conversations_from_table(table), rejected_from_table(table)
 
     suffix = uuid.uuid4().hex[:8]
-    one_step = asyncio.run(run(lambda found, _: found.conversations, f"a{suffix}"))
+    one_step = asyncio.run(run(discovered, f"a{suffix}"))
     from_table = asyncio.run(run(stored, f"b{suffix}"))
 
-    targets = {t.conversation_id: t.recording_id for t in sb.hostile_targets(DAY).values()}
-    assert len(targets) == 2
+    targets = sb.hostile_targets(DAY)
+    assert set(targets) == set(scenarios)
     for result in (one_step, from_table):
         rows = {(r["conversation_id"], r["recording_id"]): r for r in result.outcomes.to_pylist()}
-        for key in targets.items():  # queueId '../../x', originatingDirection 1: recorded, never archived
-            assert rows[key]["state"] == "failed", rows[key]
-            assert rows[key]["reason"].startswith("analytics conversation: "), rows[key]
+        for scenario, words in scenarios.items():  # recorded with why, never archived
+            row = rows[(targets[scenario].conversation_id, targets[scenario].recording_id)]
+            assert row["state"] == "failed" and row["reason"].startswith(words), (scenario, row)
     states = [
         sorted(
             (r["conversation_id"], r["recording_id"], r["state"], r["reason"])
