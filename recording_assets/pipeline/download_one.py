@@ -16,6 +16,7 @@ from enum import Enum
 
 from recording_assets.archive.errors import ArchiveError, IntegrityError, ObjectExistsError
 from recording_assets.archive.keys import quarantine_key, recording_key
+from recording_assets.archive.lock import ObjectLock
 from recording_assets.archive.sniff import ContainerVerdict, check_container, extension_for
 from recording_assets.archive.spool import MediaSpool
 from recording_assets.genesys.errors import (
@@ -139,8 +140,11 @@ async def _store(
     key = recording_key(**_key_parts(ctx, task, container))
     archived_at = datetime.fromtimestamp(ctx.client.clock.time(), tz=timezone.utc)
     metadata = _object_metadata(ctx, task, spool, container, archived_at=archived_at)
+    lock = _lock_for(ctx, task, now=archived_at)
     try:
-        stored = await ctx.s3(ctx.store.put_new, key, spool, content_type=claimed, metadata=metadata)
+        stored = await ctx.s3(
+            ctx.store.put_new, key, spool, content_type=claimed, metadata=metadata, lock=lock
+        )
     except ObjectExistsError as exc:
         # Something is already under the final key (another run, or an earlier attempt whose
         # verification was cut off). It is never overwritten; it counts as ours only when its
@@ -164,7 +168,18 @@ async def _store(
         archived_at=archived_at,
         archived_run_id=ctx.run_id,
         checksum_verified_by=stored.checksum_verified_by,
+        retain_until=lock.retain_until if lock else None,
+        lock_mode=lock.mode if lock else None,
     )
+
+
+def _lock_for(ctx: ArchiveContext, task: DownloadTask, *, now: datetime) -> ObjectLock | None:
+    """The Object Lock retention of the recording's object: from its conversation's start (why:
+    ``ObjectLockPolicy``), None when the policy is off or the retention has already ended."""
+    policy = ctx.config.object_lock
+    if policy is None:
+        return None
+    return policy.lock_for(ctx.ledger.conversations[task.conversation_id].conversation_start, now=now)
 
 
 async def _point_at_transcoded_url(ctx: ArchiveContext, task: DownloadTask, started: float) -> Outcome | None:
@@ -221,6 +236,8 @@ async def _adopt_existing(
             archived_at=parse_time(existing.metadata.get("archived-at")) if existing else None,
             archived_run_id=existing.metadata.get("run-id") if existing else None,
             checksum_verified_by="read-back",
+            retain_until=existing.retain_until if existing else None,
+            lock_mode=existing.lock_mode if existing else None,
         )
     if actual is not None:
         reason = f"{uri} already holds different bytes (sha256 {actual}); left untouched for review"
