@@ -114,6 +114,8 @@ class ObjectLockPolicy:
         """The lock of a recording of a conversation that started then; None when its retention has already
         ended (an old day backfilled: S3 refuses a retain-until date in the past, and none is owed)."""
         until = conversation_start + timedelta(days=self.days)
+        if until.microsecond:  # S3 keeps whole seconds: round up, never short of the policy
+            until = until.replace(microsecond=0) + timedelta(seconds=1)
         if until <= now + LOCK_CLOCK_MARGIN:
             return None
         return ObjectLock(self.mode, until)  # type: ignore[arg-type]  # checked above

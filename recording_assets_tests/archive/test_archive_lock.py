@@ -106,6 +106,8 @@ def test_the_policy_counts_from_the_conversation_start_and_skips_an_ended_retent
     lock = policy.lock_for(start, now=start + timedelta(days=400))
     assert lock == ObjectLock("COMPLIANCE", start + timedelta(days=3653))
     assert policy.lock_for(start, now=start + timedelta(days=3653)) is None  # S3 refuses a past date
+    fraction = policy.lock_for(start + timedelta(microseconds=91_000), now=start)
+    assert fraction is not None and fraction.retain_until == lock.retain_until + timedelta(seconds=1)
     with pytest.raises(InvalidConfigError, match="GOVERNANCE or COMPLIANCE"):
         ObjectLockPolicy("LEGAL", 10)
     with pytest.raises(InvalidConfigError, match="object_lock days"):
