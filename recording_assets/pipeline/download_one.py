@@ -16,7 +16,6 @@ from enum import Enum
 
 from recording_assets.archive.errors import ArchiveError, IntegrityError, ObjectExistsError
 from recording_assets.archive.keys import quarantine_key, recording_key
-from recording_assets.archive.lock import ObjectLock
 from recording_assets.archive.sniff import ContainerVerdict, check_container, extension_for
 from recording_assets.archive.spool import MediaSpool
 from recording_assets.genesys.errors import (
@@ -140,7 +139,9 @@ async def _store(
     key = recording_key(**_key_parts(ctx, task, container))
     archived_at = datetime.fromtimestamp(ctx.client.clock.time(), tz=timezone.utc)
     metadata = _object_metadata(ctx, task, spool, container, archived_at=archived_at)
-    lock = _lock_for(ctx, task, now=archived_at)
+    # Object Lock from the conversation's start (why: ObjectLockPolicy); None when off or already ended.
+    policy, start = ctx.config.object_lock, ctx.ledger.conversations[task.conversation_id].conversation_start
+    lock = policy.lock_for(start, now=archived_at) if policy else None
     try:
         stored = await ctx.s3(
             ctx.store.put_new, key, spool, content_type=claimed, metadata=metadata, lock=lock
@@ -171,15 +172,6 @@ async def _store(
         retain_until=lock.retain_until if lock else None,
         lock_mode=lock.mode if lock else None,
     )
-
-
-def _lock_for(ctx: ArchiveContext, task: DownloadTask, *, now: datetime) -> ObjectLock | None:
-    """The Object Lock retention of the recording's object: from its conversation's start (why:
-    ``ObjectLockPolicy``), None when the policy is off or the retention has already ended."""
-    policy = ctx.config.object_lock
-    if policy is None:
-        return None
-    return policy.lock_for(ctx.ledger.conversations[task.conversation_id].conversation_start, now=now)
 
 
 async def _point_at_transcoded_url(ctx: ArchiveContext, task: DownloadTask, started: float) -> Outcome | None:

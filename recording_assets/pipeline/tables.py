@@ -86,8 +86,8 @@ QUARANTINE_URI = Column(
 RETAIN_UNTIL = Column(
     "retain_until",
     TS,
-    "S3 Object Lock retain-until date the object was written with (conversation start plus "
-    "`RECORDING_OBJECT_LOCK_DAYS`); null when the object is not locked.",
+    "Object Lock retain-until date the object was written with "
+    "(conversation start + `RECORDING_OBJECT_LOCK_DAYS`); null when not locked.",
 )
 LOCK_MODE = Column(
     "lock_mode", pa.string(), "Its Object Lock mode, `GOVERNANCE` or `COMPLIANCE`; null when none."
@@ -205,8 +205,7 @@ MANIFEST_TABLE = Table(
             "Genesys annotations of the recording (`reason` Hold, SecurePause ...; where and how long, ms). "
             "Null unless the `annotations` setting is on.",
         ),
-        # Last: added after manifests were written, so a positional reader is not misled.
-        QUARANTINE_URI,
+        QUARANTINE_URI,  # these last: added after manifests were written, so a positional reader is not misled
         RETAIN_UNTIL.described(RETAIN_UNTIL.doc + IN_ARCHIVE_ONLY),
         LOCK_MODE.described(LOCK_MODE.doc + IN_ARCHIVE_ONLY),
     ),
