@@ -68,8 +68,11 @@ def build_legal_hold_job(partitions: dg.PartitionsDefinition) -> dg.JobDefinitio
                 request, archive=stores[0], manifests=stores[1], lock_setting=OBJECT_LOCK_MODE
             )
         except (ArchiveError, MissingTableError) as exc:
+            # The audit record was written on the way out, unless writing it is what failed (this says so).
             raise dg.Failure(
-                description=f"Legal hold not applied (audited): {exc}", allow_retries=False
+                description=f"Legal hold {config.hold} stopped: {exc}; its audit record is under "
+                f"legal-hold-audit/date={config.day}/ in the manifest bucket unless this error is about it",
+                allow_retries=False,
             ) from None
         event = done.event
         metadata: dict[str, Any] = {

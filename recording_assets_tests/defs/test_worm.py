@@ -187,3 +187,14 @@ def test_the_legal_hold_job_refuses_a_day_outside_the_partitions_and_ids_outside
     [record] = audit_records(local)
     assert (record["result"], record["objects"]) == ("failed", [])
     assert "MissingTableError" in record["error"] and record["launched_by"] == "user:alice@example.com"
+
+
+@pytest.mark.parametrize("field", ["object_lock", "object_lock_mode", "object_lock_days"])
+def test_the_lock_policy_is_not_run_config(monkeypatch, field):
+    # The deployment's alone, like encryption: no resource field, so a Launchpad run cannot weaken or drop it.
+    monkeypatch.setenv(OBJECT_LOCK_MODE, "COMPLIANCE")
+    monkeypatch.setenv(OBJECT_LOCK_DAYS, str(DAYS))
+    job = load_definitions().resolve_job_def("archive_day")
+    config = {"resources": {"archive": {"config": {field: None}}}}
+    with dg.DagsterInstance.ephemeral() as instance, pytest.raises(dg.DagsterInvalidConfigError, match=field):
+        job.execute_in_process(partition_key=DAY, run_config=config, instance=instance)
