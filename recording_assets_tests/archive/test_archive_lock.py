@@ -14,6 +14,7 @@ from recording_assets.archive.errors import IntegrityError
 from recording_assets.archive.lock import ObjectLock, ObjectLockNotEnabledError
 from recording_assets_tests.archive.test_archive_store import (
     KEY,
+    LARGE,
     SMALL,
     flip_a_bit_on_the_wire,
     make_store,
@@ -112,3 +113,22 @@ def test_the_policy_counts_from_the_conversation_start_and_skips_an_ended_retent
         ObjectLockPolicy("LEGAL", 10)
     with pytest.raises(InvalidConfigError, match="object_lock days"):
         ObjectLockPolicy("GOVERNANCE", 0)
+
+
+def test_a_multipart_upload_asks_for_the_lock_when_it_is_created(s3_client, locked_bucket):
+    # moto ignores the lock headers of CreateMultipartUpload (AWS applies them), so the request is what is
+    # checked here: the lock rides on the create, before any part is sent.
+    sent: dict[str, str] = {}
+
+    def note(request, **_):
+        sent.update(
+            {k.lower(): (v.decode() if isinstance(v, bytes) else v) for k, v in request.headers.items()}
+        )
+
+    s3_client.meta.events.register("before-send.s3.CreateMultipartUpload", note)
+    store = make_store(s3_client, locked_bucket)
+    with spool_of(LARGE) as spool:
+        store.put_new(KEY, spool, content_type="audio/wav", metadata={}, lock=ObjectLock("COMPLIANCE", UNTIL))
+    assert sent["x-amz-object-lock-mode"] == "COMPLIANCE"
+    assert sent["x-amz-object-lock-retain-until-date"].startswith("2036-11-20T09:30:00")
+    assert store.read_back_sha256(KEY) == sha256_hex(LARGE)
