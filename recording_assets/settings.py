@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from recording_assets.genesys.addresses import HostPort, parse_allowlist
 from recording_assets.genesys.regions import UnknownRegionError, resolve_region
 from recording_assets.genesys.secret import Secret
-from recording_assets.pipeline.config import ArchiveConfig, InvalidConfigError
+from recording_assets.pipeline.config import ArchiveConfig, InvalidConfigError, ObjectLockPolicy
 from recording_assets.pipeline.window import PartitionConfigError, zone
 from recording_assets.webhooks.signing import HOW_TO_MAKE_ONE, SecretFormatError, secret_key
 
@@ -54,6 +54,7 @@ QUARANTINE_EVIDENCE_KIB = "RECORDING_QUARANTINE_EVIDENCE_KIB"
 PROTECTION_RESERVE = "RECORDING_PROTECTION_RESERVE"
 RADAR_MAX_PAGES = "RECORDING_RADAR_MAX_PAGES"
 SSE = "RECORDING_SSE"
+OBJECT_LOCK_MODE, OBJECT_LOCK_DAYS = "RECORDING_OBJECT_LOCK_MODE", "RECORDING_OBJECT_LOCK_DAYS"
 KMS_KEY_ID = "RECORDING_KMS_KEY_ID"
 POOL_LIMIT = "RECORDING_GENESYS_POOL_LIMIT"
 CODE_URL = "RECORDING_CODE_URL"
@@ -333,7 +334,26 @@ def archive_config(environ: Mapping[str, str] | None = None) -> ArchiveConfig:
             config = config.overridden({knob: value})
         except InvalidConfigError as exc:
             raise ConfigError(f"{name}={raw!r}: {exc}") from None
-    return config
+    lock = object_lock_policy(env)
+    return config.overridden({"object_lock": lock}) if lock else config
+
+
+def object_lock_policy(environ: Mapping[str, str] | None = None) -> ObjectLockPolicy | None:
+    """RECORDING_OBJECT_LOCK_MODE and _DAYS, both or neither (the deployment's alone: no run config)."""
+    env = environment(environ)
+    mode, days = env.get(OBJECT_LOCK_MODE, "").strip().upper(), env.get(OBJECT_LOCK_DAYS, "").strip()
+    if not mode and not days:
+        return None
+    if not (mode and days):
+        missing = OBJECT_LOCK_DAYS if mode else OBJECT_LOCK_MODE
+        raise ConfigError(
+            f"{missing} is not set: Object Lock needs both {OBJECT_LOCK_MODE} (GOVERNANCE or COMPLIANCE) "
+            f"and {OBJECT_LOCK_DAYS} (days after each conversation's start), or neither"
+        )
+    try:
+        return ObjectLockPolicy(mode, whole_number(OBJECT_LOCK_DAYS, days))
+    except InvalidConfigError as exc:
+        raise ConfigError(f"{OBJECT_LOCK_MODE}={mode!r} / {OBJECT_LOCK_DAYS}={days!r}: {exc}") from None
 
 
 @dataclass(frozen=True)

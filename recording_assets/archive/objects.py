@@ -43,6 +43,8 @@ class ObjectInfo:
     """Full-object base64, or composite ``base64-N`` as AWS reports it (moto's HEAD omits ``-N``; it is
     restored from the multipart ETag so a ``-`` always means composite)."""
     version_id: str | None
+    lock_mode: str | None = None  # the Object Lock retention S3 reports (lock.py), None when unlocked
+    retain_until: datetime | None = None
 
     @property
     def recorded_sha256(self) -> str | None:
@@ -69,6 +71,8 @@ class ObjectInfo:
             kms_key_id=response.get("SSEKMSKeyId"),
             checksum_sha256=_qualified_checksum(response),
             version_id=response.get("VersionId"),
+            lock_mode=response.get("ObjectLockMode"),
+            retain_until=response.get("ObjectLockRetainUntilDate"),
         )
 
 

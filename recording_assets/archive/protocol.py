@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Protocol
 
+from recording_assets.archive.lock import ObjectLock
 from recording_assets.archive.objects import ListedObject, ObjectInfo, StoredObject
 from recording_assets.archive.spool import UploadSource
 
@@ -55,5 +56,11 @@ class RecordingStore(ArchiveReader, Protocol):
     def abort_stale_uploads(self, prefix: str, *, initiated_before: datetime | None = None) -> int: ...
 
     def put_new(
-        self, key: str, spool: UploadSource, *, content_type: str, metadata: Mapping[str, str]
+        self,
+        key: str,
+        spool: UploadSource,
+        *,
+        content_type: str,
+        metadata: Mapping[str, str],
+        lock: ObjectLock | None = None,
     ) -> StoredObject: ...

@@ -43,6 +43,7 @@ from typing import Any
 
 from recording_assets.archive.encryption import Encryption
 from recording_assets.archive.errors import ObjectExistsError
+from recording_assets.archive.lock import ObjectLock, require_object_lock, set_legal_hold
 from recording_assets.archive.objects import ListedObject, ObjectInfo, StoredObject, archive_metadata
 from recording_assets.archive.parts import PARTS_IN_FLIGHT, PartPump
 from recording_assets.archive.reads import BucketReader
@@ -93,14 +94,23 @@ class ArchiveStore:
     # -- writing -----------------------------------------------------------------------------------
 
     def put_new(
-        self, key: str, spool: UploadSource, *, content_type: str, metadata: Mapping[str, str]
+        self,
+        key: str,
+        spool: UploadSource,
+        *,
+        content_type: str,
+        metadata: Mapping[str, str],
+        lock: ObjectLock | None = None,
     ) -> StoredObject:
-        """Upload ``spool`` under ``key`` only if the key is free; raise ``ObjectExistsError`` if not."""
+        """Upload ``spool`` under ``key`` only if the key is free; raise ``ObjectExistsError`` if not.
+        ``lock``: the Object Lock retention it is created with (``lock.py``)."""
         size, sha256_hex = spool.size, spool.sha256_hex
         full_metadata = archive_metadata(metadata, sha256_hex=sha256_hex, size=size, write_token=_token())
         self._refuse_if_exists(key)
-        landed = self._uploader.put_spool(key, spool, content_type=content_type, metadata=full_metadata)
-        return self._verifier.verify(key, size=size, sha256_hex=sha256_hex, landed=landed)
+        landed = self._uploader.put_spool(
+            key, spool, content_type=content_type, metadata=full_metadata, lock=lock
+        )
+        return self._verifier.verify(key, size=size, sha256_hex=sha256_hex, landed=landed, lock=lock)
 
     def put_bytes(
         self,
@@ -150,6 +160,15 @@ class ArchiveStore:
         existing = self.head(key)
         if existing is not None:
             raise ObjectExistsError(bucket=self.bucket, key=key, existing=existing)
+
+    def require_object_lock(self, *, setting: str) -> dict[str, Any]:
+        """The bucket's Object Lock configuration; ``lock.ObjectLockNotEnabledError`` (naming the bucket,
+        ``setting`` and the fix) when it has none, so a run that must lock fails before writing anything."""
+        return require_object_lock(self._reader.s3, self.bucket, setting=setting)
+
+    def set_legal_hold(self, key: str, *, on: bool) -> None:
+        """Set or clear the legal hold of the object under ``key`` (``lock.set_legal_hold``)."""
+        set_legal_hold(self._reader.s3, self.bucket, key, on=on)
 
     # -- reading -----------------------------------------------------------------------------------
 

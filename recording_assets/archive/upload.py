@@ -25,6 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from recording_assets.archive import s3errors
 from recording_assets.archive.encryption import Encryption
 from recording_assets.archive.errors import IntegrityError
+from recording_assets.archive.lock import ObjectLock
 from recording_assets.archive.objects import WRITE_TOKEN_METADATA_KEY, Landed, ObjectInfo
 from recording_assets.archive.parts import PartBody, PartPump, b64, read_up_to
 from recording_assets.archive.reads import BucketReader
@@ -57,11 +58,19 @@ class Uploader:
         self._parts = parts
 
     def put_spool(
-        self, key: str, spool: UploadSource, *, content_type: str, metadata: Mapping[str, str]
+        self,
+        key: str,
+        spool: UploadSource,
+        *,
+        content_type: str,
+        metadata: Mapping[str, str],
+        lock: ObjectLock | None = None,
     ) -> Landed:
-        """Create-only: one PUT below the multipart threshold, a multipart upload from it on."""
+        """Create-only: one PUT below the multipart threshold, a multipart upload from it on. ``lock``: the
+        Object Lock retention the object is created with (on the write itself, never a later call, so no
+        moment exists in which the object is unlocked)."""
         if spool.size >= self._multipart_threshold:
-            return self._put_multipart(key, spool, content_type=content_type, metadata=metadata)
+            return self._put_multipart(key, spool, content_type=content_type, metadata=metadata, lock=lock)
         body = read_up_to(spool.reader(), spool.size)
         if len(body) != spool.size:
             raise self._not_sent(key, f"the spool gave {len(body)} bytes, {spool.size} were downloaded")
@@ -72,6 +81,7 @@ class Uploader:
             content_type=content_type,
             metadata=metadata,
             create_only=True,
+            lock=lock,
         )
 
     def put_single(
@@ -83,6 +93,7 @@ class Uploader:
         content_type: str,
         metadata: Mapping[str, str],
         create_only: bool,
+        lock: ObjectLock | None = None,
     ) -> Landed:
         """``sha256_hex`` is the caller's hash of ``body`` (taken while downloading): S3 checks it."""
         checksum = b64(bytes.fromhex(sha256_hex))
@@ -95,6 +106,7 @@ class Uploader:
             "ChecksumAlgorithm": "SHA256",
             "ChecksumSHA256": checksum,
             **self._encryption.request_args(),
+            **(lock.request_args() if lock else {}),
         }
         if create_only:
             request["IfNoneMatch"] = "*"
@@ -110,7 +122,13 @@ class Uploader:
         return Landed.from_response(response, s3_checksum=checksum, create_only=create_only)
 
     def _put_multipart(
-        self, key: str, spool: UploadSource, *, content_type: str, metadata: Mapping[str, str]
+        self,
+        key: str,
+        spool: UploadSource,
+        *,
+        content_type: str,
+        metadata: Mapping[str, str],
+        lock: ObjectLock | None,
     ) -> Landed:
         # S3 allows 10,000 parts; grow the part for very large files rather than fail at part 10,001.
         part_size = max(self._part_size, math.ceil(spool.size / MAX_PARTS))
@@ -122,6 +140,7 @@ class Uploader:
                 Metadata=dict(metadata),
                 ChecksumAlgorithm="SHA256",
                 **self._encryption.request_args(),
+                **(lock.request_args() if lock else {}),
             )
         except (ClientError, BotoCoreError) as error:
             raise self._reader.translate(error, operation="CreateMultipartUpload", key=key) from error

@@ -12,6 +12,13 @@ On any doubt what this write created is deleted, and nothing else (``_delete_own
   nothing else can be under it. An overwrite there is left in place: the version it replaced is already
   gone, and deleting the new one would leave no copy at all, so the error says it may remain unverified.
 If even the delete fails, the error says the object may remain.
+
+Under Object Lock (``lock.py``) the version just written is locked from the moment it lands. In GOVERNANCE
+mode the delete of that one version asks for the governance bypass (it succeeds only where the archiver's
+role holds ``s3:BypassGovernanceRetention``); in COMPLIANCE mode S3 refuses it, by design. Either way the
+store believes only S3's answer: a refused delete is an ``IntegrityError`` with ``cleaned_up=False`` that
+says the version stays locked under its key until its retain-until date. The key is then taken: the next
+run's create-only write meets it (412) and adopts it only if its bytes, read back, hash to the download.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from botocore.exceptions import BotoCoreError, ClientError, FlexibleChecksumErro
 from recording_assets.archive import s3errors
 from recording_assets.archive.encryption import Encryption
 from recording_assets.archive.errors import IntegrityError, StorageError
+from recording_assets.archive.lock import ObjectLock
 from recording_assets.archive.objects import Landed, StoredObject, VerifiedBy
 from recording_assets.archive.reads import BucketReader
 
@@ -41,13 +49,16 @@ class Verifier:
         self._encryption = encryption
         self._always_read_back = always_read_back
 
-    def verify(self, key: str, *, size: int, sha256_hex: str, landed: Landed) -> StoredObject:
+    def verify(
+        self, key: str, *, size: int, sha256_hex: str, landed: Landed, lock: ObjectLock | None = None
+    ) -> StoredObject:
+        """``lock``: the Object Lock retention the write asked for (it decides how a bad copy is deleted)."""
         try:
             verified_by, problem = self._find_problem(key, size=size, sha256_hex=sha256_hex, landed=landed)
         except BaseException as error:
             # Could not finish verifying: an unverified object must not stay under a final key, and if it
             # cannot be deleted either, the caller must learn that it may remain.
-            deleted = self._delete_own_write(key, landed)
+            deleted = self._delete_own_write(key, landed, lock)
             if deleted or not isinstance(error, Exception):
                 raise
             reason = (
@@ -58,13 +69,13 @@ class Verifier:
             raise IntegrityError(
                 bucket=self.bucket,
                 key=key,
-                detail=f"verifying it was cut off ({reason}) and {_why_kept(landed)}, so it may remain "
+                detail=f"verifying it was cut off ({reason}) and {_why_kept(landed, lock)}, so it may remain "
                 f"unverified; compare ArchiveStore.read_back_sha256(key) with {sha256_hex}",
                 cleaned_up=False,
             ) from error
         if problem is not None:
-            if not self._delete_own_write(key, landed):
-                problem = f"{problem}; {_why_kept(landed)}"
+            if not self._delete_own_write(key, landed, lock):
+                problem = f"{problem}; {_why_kept(landed, lock)}"
                 raise IntegrityError(bucket=self.bucket, key=key, detail=problem, cleaned_up=False)
             raise IntegrityError(bucket=self.bucket, key=key, detail=problem, cleaned_up=True)
         return StoredObject(
@@ -140,14 +151,18 @@ class Verifier:
             )
         return _checksum_problem(returned_checksum, landed)
 
-    def _delete_own_write(self, key: str, landed: Landed) -> bool:
-        """Delete what this write created and nothing else; True when it is gone."""
-        request = {"Bucket": self.bucket, "Key": key}
+    def _delete_own_write(self, key: str, landed: Landed, lock: ObjectLock | None) -> bool:
+        """Delete what this write created and nothing else; True when S3 says it is gone."""
+        request: dict = {"Bucket": self.bucket, "Key": key}
         if landed.own_version_id is not None:
             # That version alone: a versioned bucket keeps no hidden bad copy, and the one before is current.
             request["VersionId"] = landed.own_version_id
         elif not landed.create_only:
             return False  # an unversioned overwrite: what is under the key is the only copy left
+        if lock is not None and lock.mode == "GOVERNANCE":
+            # Our own unverified version, seconds old: the bypass is asked for it alone (granted only to a
+            # role with s3:BypassGovernanceRetention). COMPLIANCE has no bypass: S3 refuses, and we say so.
+            request["BypassGovernanceRetention"] = True
         try:
             self._s3.delete_object(**request)
         except Exception:
@@ -156,7 +171,13 @@ class Verifier:
         return True
 
 
-def _why_kept(landed: Landed) -> str:
+def _why_kept(landed: Landed, lock: ObjectLock | None = None) -> str:
+    if lock is not None and landed.own_version_id is not None:
+        return (
+            f"deleting it failed (S3 refuses to while version {landed.own_version_id} is under Object Lock "
+            f"{lock.mode} until {lock.retain_until.isoformat()}), so it stays under the key; a later run "
+            "adopts it only if its bytes read back as the download"
+        )
     if landed.own_version_id is None and not landed.create_only:
         return (
             "it was left in place: the bucket keeps no versions, so the version it replaced is gone and "

@@ -10,12 +10,15 @@ from collections import Counter
 
 import dagster as dg
 
+from recording_assets.archive.store import ArchiveStore
 from recording_assets.defs.catalog import table_metadata
 from recording_assets.defs.names import ARCHIVE_GROUP, AUDIO, METADATA
 from recording_assets.genesys.redact import clean_text
+from recording_assets.pipeline.config import ObjectLockPolicy
 from recording_assets.pipeline.day import DayResult
 from recording_assets.pipeline.states import State
 from recording_assets.pipeline.verify import Verification
+from recording_assets.settings import OBJECT_LOCK_MODE
 
 SHA256_CHECK = "sha256_verified"
 CONTAINER_CHECK = "container_matches_content_type"
@@ -105,6 +108,18 @@ def _check(name: str, verdict: Verification) -> dg.AssetCheckResult:
         check_name=name,
         passed=verdict.passed,
         metadata={"checked": verdict.checked, "problems": dg.MetadataValue.json(verdict.problems[:50])},
+    )
+
+
+def object_lock_line(store: ArchiveStore, policy: ObjectLockPolicy) -> str:
+    """The archive bucket's Object Lock, checked (``ObjectLockNotEnabledError`` names the bucket and the
+    fix), as the log line that says what every recording of the run is written with."""
+    configuration = store.require_object_lock(setting=OBJECT_LOCK_MODE)
+    default = configuration.get("Rule", {}).get("DefaultRetention")
+    return (
+        f"Object Lock: every recording is written {policy.mode} until {policy.days} days after its "
+        f"conversation's start; s3://{store.bucket} has Object Lock enabled (bucket default retention: "
+        f"{default or 'none'}, overridden per object)"
     )
 
 

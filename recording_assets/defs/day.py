@@ -20,6 +20,7 @@ from recording_assets.defs.audio import (
     audio_results,
     audio_spec,
     check_specs,
+    object_lock_line,
     sensitive_check_line,
 )
 from recording_assets.defs.automation import known_beta_backfill_policy
@@ -98,6 +99,9 @@ async def _run(
 ):
     selected, config, clock = context.selected_asset_keys, archive.config(), SystemClock()
     start = clock.time()
+    if AUDIO in selected and config.object_lock is not None:
+        # Before any request to Genesys: a bucket that cannot lock would refuse every write of the day.
+        context.log.info(object_lock_line(archive.archive_store(), config.object_lock))
     async with genesys.client(concurrent_runs=pool_limit) as client:
         if AUDIO not in selected:
             discovery = await discover_day(client, window, media_types=config.media_types)

@@ -8,10 +8,12 @@ is checked by the same rules wherever it comes from. Nothing else restates a def
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from recording_assets.archive.errors import InvalidIdentifierError
 from recording_assets.archive.keys import validate_prefix
+from recording_assets.archive.lock import LOCK_MODES, ObjectLock
 
 # What the single-recording endpoint serves for each audio formatId (docs/genesys-api.md §4.3).
 FORMAT_CONTENT_TYPES = {
@@ -85,6 +87,40 @@ class RetentionConfig:
         return ("recording:annotation:view",) if self.annotations else ()
 
 
+# S3 refuses a request signed more than 15 minutes off its clock, so our clock and S3's differ by less: a
+# retain-until date closer than that to our now might already be S3's past, which S3 refuses.
+LOCK_CLOCK_MARGIN = timedelta(minutes=15)
+MAX_LOCK_DAYS = 36_500  # a hundred years: S3's bound on a retention period
+
+
+@dataclass(frozen=True)
+class ObjectLockPolicy:
+    """S3 Object Lock (WORM) on every recording written under its final key: the deployment's alone.
+
+    The retain-until date is ``days`` after the conversation's start, not after the archive run: the
+    retention a regulation asks for (MiFID II, SEC 17a-4) runs from when the call was made, and the date must
+    not depend on when or how often a day was archived (a backfill of last year, a re-run after a failure
+    give the same recording the same date)."""
+
+    mode: str  # GOVERNANCE or COMPLIANCE (archive/lock.py says what each allows)
+    days: int
+
+    def __post_init__(self) -> None:
+        if self.mode not in LOCK_MODES:
+            raise InvalidConfigError(f"object_lock mode={self.mode!r}: use GOVERNANCE or COMPLIANCE")
+        _within("object_lock days", self.days, 1, MAX_LOCK_DAYS)
+
+    def lock_for(self, conversation_start: datetime, *, now: datetime) -> ObjectLock | None:
+        """The lock of a recording of a conversation that started then; None when its retention has already
+        ended (an old day backfilled: S3 refuses a retain-until date in the past, and none is owed)."""
+        until = conversation_start + timedelta(days=self.days)
+        if until.microsecond:  # S3 keeps whole seconds: round up, never short of the policy
+            until = until.replace(microsecond=0) + timedelta(seconds=1)
+        if until <= now + LOCK_CLOCK_MARGIN:
+            return None
+        return ObjectLock(self.mode, until)  # type: ignore[arg-type]  # checked above
+
+
 @dataclass(frozen=True)
 class ArchiveConfig:
     """Where in the bucket, how fast and how thoroughly one day is archived."""
@@ -112,6 +148,9 @@ class ArchiveConfig:
     # this many KiB (the object's metadata holds the download's full size and SHA-256), so a 2 GiB error
     # page cannot fill the quarantine. Below the spool's memory limit, so evidence goes up in one PUT.
     quarantine_evidence_kib: int = 1024
+    # Object Lock on every recording under its final key (None: off). The deployment's alone, like
+    # quarantine_evidence_kib: no resource field, so no run config can weaken or drop it.
+    object_lock: ObjectLockPolicy | None = None
     retention: RetentionConfig = field(default_factory=RetentionConfig)
 
     def __post_init__(self) -> None:

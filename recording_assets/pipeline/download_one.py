@@ -139,8 +139,13 @@ async def _store(
     key = recording_key(**_key_parts(ctx, task, container))
     archived_at = datetime.fromtimestamp(ctx.client.clock.time(), tz=timezone.utc)
     metadata = _object_metadata(ctx, task, spool, container, archived_at=archived_at)
+    # Object Lock from the conversation's start (why: ObjectLockPolicy); None when off or already ended.
+    policy, start = ctx.config.object_lock, ctx.ledger.conversations[task.conversation_id].conversation_start
+    lock = policy.lock_for(start, now=archived_at) if policy else None
     try:
-        stored = await ctx.s3(ctx.store.put_new, key, spool, content_type=claimed, metadata=metadata)
+        stored = await ctx.s3(
+            ctx.store.put_new, key, spool, content_type=claimed, metadata=metadata, lock=lock
+        )
     except ObjectExistsError as exc:
         # Something is already under the final key (another run, or an earlier attempt whose
         # verification was cut off). It is never overwritten; it counts as ours only when its
@@ -164,6 +169,8 @@ async def _store(
         archived_at=archived_at,
         archived_run_id=ctx.run_id,
         checksum_verified_by=stored.checksum_verified_by,
+        retain_until=lock.retain_until if lock else None,
+        lock_mode=lock.mode if lock else None,
     )
 
 
@@ -221,6 +228,8 @@ async def _adopt_existing(
             archived_at=parse_time(existing.metadata.get("archived-at")) if existing else None,
             archived_run_id=existing.metadata.get("run-id") if existing else None,
             checksum_verified_by="read-back",
+            retain_until=existing.retain_until if existing else None,
+            lock_mode=existing.lock_mode if existing else None,
         )
     if actual is not None:
         reason = f"{uri} already holds different bytes (sha256 {actual}); left untouched for review"

@@ -71,6 +71,8 @@ def manifest_table(
         "run_outcome": state,
         "manifest_run_id": pa.array([manifest_run_id] * outcomes.num_rows, pa.string()),
         "annotations": _annotations(kept, annotations or {}),
+        "retain_until": archived_only("retain_until"),  # nulls from an older table (from_parquet_bytes)
+        "lock_mode": archived_only("lock_mode"),
     }
     return pa.table({name: columns[name] for name in MANIFEST.names}, schema=MANIFEST)
 
@@ -99,6 +101,8 @@ OUTCOMES_COLUMNS = (
     "quarantine_uri",
     "archived_at",
     "archived_run_id",
+    "retain_until",
+    "lock_mode",
 )
 
 

@@ -43,6 +43,8 @@ class Outcome:
     checksum_verified_by: str | None = None
     quarantine_repeats: int | None = None
     restore_until: datetime | None = None  # the archiveDate a restoration asked for (state restoring)
+    retain_until: datetime | None = None  # the object's Object Lock retention (ObjectLockPolicy), if any
+    lock_mode: str | None = None
 
     @property
     def key(self) -> Key:

@@ -123,6 +123,8 @@ def existing_outcome(key: str, head: ObjectInfo, *, prefix: str, uri: str) -> Ou
         archived_at=parse_time(meta.get("archived-at")),
         archived_run_id=meta.get("run-id"),
         checksum_verified_by="earlier-run",
+        retain_until=head.retain_until,  # as S3 reports it: what the object really holds
+        lock_mode=head.lock_mode,
     )
 
 

@@ -83,6 +83,15 @@ QUARANTINE_URI = Column(
     "container claimed: its first `RECORDING_QUARANTINE_EVIDENCE_KIB` KiB, metadata `download-size` and "
     "`download-sha256` of all of it. Kept when a later download archived it; null when none was bad.",
 )
+RETAIN_UNTIL = Column(
+    "retain_until",
+    TS,
+    "Object Lock retain-until date the object was written with "
+    "(conversation start + `RECORDING_OBJECT_LOCK_DAYS`); null when not locked.",
+)
+LOCK_MODE = Column(
+    "lock_mode", pa.string(), "Its Object Lock mode, `GOVERNANCE` or `COMPLIANCE`; null when none."
+)
 
 METADATA_TABLE = Table(
     "recording_metadata",
@@ -137,6 +146,8 @@ OUTCOMES_TABLE = Table(
             "recording is not downloaded again unless the `force_quarantined` setting asks for it.",
         ),
         Column("restore_until", TS, "For `restoring`: the `archiveDate` the restoration asked Genesys for."),
+        RETAIN_UNTIL,
+        LOCK_MODE,
         RUN_ID,
     ),
 )
@@ -201,7 +212,9 @@ MANIFEST_TABLE = Table(
             "Genesys annotations of the recording (`reason` Hold, SecurePause ...; where and how long, ms). "
             "Null unless the `annotations` setting is on.",
         ),
-        QUARANTINE_URI,  # last: added after manifests were written, so a positional reader is not misled
+        QUARANTINE_URI,  # these last: added after manifests were written, so a positional reader is not misled
+        RETAIN_UNTIL.described(RETAIN_UNTIL.doc + IN_ARCHIVE_ONLY),
+        LOCK_MODE.described(LOCK_MODE.doc + IN_ARCHIVE_ONLY),
     ),
 )
 

@@ -130,8 +130,11 @@ class LocalStack:
 
     def create_buckets(self) -> None:
         client = self.s3_client()
-        for bucket in (DEMO_ARCHIVE_BUCKET, DEMO_MANIFEST_BUCKET):
-            client.create_bucket(Bucket=bucket)
+        # With RECORDING_OBJECT_LOCK_MODE set, the archive bucket can lock objects, as it must in production
+        # (docs/operations.md §11); Object Lock turns its versioning on.
+        locked = {"ObjectLockEnabledForBucket": True} if cfg.object_lock_policy() else {}
+        client.create_bucket(Bucket=DEMO_ARCHIVE_BUCKET, **locked)
+        client.create_bucket(Bucket=DEMO_MANIFEST_BUCKET)
         # As in production (docs/operations.md): the manifest bucket's documents are overwritten, and only
         # versioning lets a failed verification of a new version fall back to the previous one.
         client.put_bucket_versioning(

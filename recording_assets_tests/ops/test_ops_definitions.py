@@ -85,6 +85,8 @@ SNAPSHOT = {
         },
         "check_freshness": {"assets": [], "op_pools": {"recording_manifest_yesterday_archived": None}},
         "recording_control": {"assets": [], "op_pools": {"control_recording": None}},
+        # S3 only, no Genesys request: in no pool (defs/legal_hold.py).
+        "legal_hold": {"assets": [], "op_pools": {"apply_legal_hold": None}},
         "reverify_archive": {"assets": [], "op_pools": {"recording_manifest_reverified_from_s3": None}},
         "webhook_delivery": {"assets": [], "op_pools": {"deliver_webhook": None}},
         "expiry_radar": {

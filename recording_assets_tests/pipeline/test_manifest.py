@@ -28,6 +28,7 @@ START = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
 END = datetime(2026, 11, 20, 9, 5, tzinfo=timezone.utc)
 EARLIER = datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)
 URI = "s3://archive/recordings/year=2026/month=11/day=20/queue=q1/c1/r1.wav"
+RETAIN_UNTIL = datetime(2033, 11, 20, 9, 0, tzinfo=timezone.utc)  # START + 7 years of Object Lock
 
 
 # The conversation columns the manifest copies from the metadata table.
@@ -59,6 +60,8 @@ def outcomes(run_id: str, first_state: str):
         "storage_uri": URI,
         "archived_at": EARLIER,
         "archived_run_id": "run-1",
+        "retain_until": RETAIN_UNTIL,
+        "lock_mode": "COMPLIANCE",
         "run_id": run_id,
     }
     failed = {
@@ -70,6 +73,8 @@ def outcomes(run_id: str, first_state: str):
         "size_bytes": 99,
         "content_type": "audio/ogg",
         "storage_uri": "s3://should-not-show",
+        "retain_until": RETAIN_UNTIL,  # an unverified write left locked: not the archive's, not shown
+        "lock_mode": "COMPLIANCE",
         "run_id": run_id,
     }
     return to_table([archived, failed], OUTCOMES)
@@ -98,7 +103,10 @@ def test_rows_sorted_and_joined_with_the_conversation():
         "run_outcome": "archived",
         "manifest_run_id": "run-1",
         "annotations": None,  # the annotations setting is off
+        "retain_until": RETAIN_UNTIL,  # the Object Lock the object was written with
+        "lock_mode": "COMPLIANCE",
     }
+    assert (failed["retain_until"], failed["lock_mode"]) == (None, None)
 
 
 EVIDENCE = "s3://archive/quarantine/year=2026/month=11/day=20/queue=q1/c1/{rid}.html." + "ef" * 32
@@ -130,6 +138,19 @@ def test_tables_written_before_the_quarantine_uri_column_still_load():
     old_manifest = table.drop_columns(["quarantine_uri"])
     again = from_parquet_bytes(to_parquet_bytes(old_manifest), MANIFEST.names)
     assert again.schema == MANIFEST and again.drop_columns(["quarantine_uri"]).equals(old_manifest)
+
+
+def test_tables_written_before_the_object_lock_columns_still_load():
+    """Outcomes and manifests written before ``retain_until``/``lock_mode`` existed read them as nulls."""
+    lock_columns = ["retain_until", "lock_mode"]
+    old_outcomes = outcomes("run-1", "archived").drop_columns(lock_columns)
+    read = from_parquet_bytes(to_parquet_bytes(old_outcomes), OUTCOMES_COLUMNS)
+    assert read["retain_until"].to_pylist() == [None, None] and read["lock_mode"].null_count == 2
+    table = manifest_table(metadata(), read, manifest_run_id="m")
+    assert table.schema == MANIFEST and table["lock_mode"].to_pylist() == [None, None]
+    old_manifest = table.drop_columns(lock_columns)
+    again = from_parquet_bytes(to_parquet_bytes(old_manifest), MANIFEST.names)
+    assert again.schema == MANIFEST and again.drop_columns(lock_columns).equals(old_manifest)
 
 
 def test_annotations_fill_the_list_column_when_given():

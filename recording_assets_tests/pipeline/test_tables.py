@@ -49,6 +49,7 @@ WRITTEN = {
         ("file_state", S), ("attempts", I32), ("archived_at", TS), ("archived_run_id", S),
         ("checksum_verified_by", S), ("quarantine_repeats", I32),
         ("restore_until", TS),  # restore (opt in); absent from older files, which are read by name (row.get)
+        ("retain_until", TS), ("lock_mode", S),  # Object Lock (opt in); absent from older files: nulls
         ("run_id", S),
     ],
     "conversations": [("conversation_id", S), ("recorded_sessions", I32), ("recordings", I32),
@@ -63,6 +64,8 @@ WRITTEN = {
         ("annotations", pa.list_(pa.struct([("reason", S), ("type", S), ("location_ms", I64), ("duration_ms", I64)]))),
         # the evidence of a bad download; absent from older manifests, which read it as nulls
         ("quarantine_uri", S),
+        # the Object Lock each object got (opt in); absent from older manifests, which read them as nulls
+        ("retain_until", TS), ("lock_mode", S),
     ],
     "audit": [
         ("at", TS), ("run_id", S), ("launched_by", S), ("event", S), ("conversation_id", S),
