@@ -64,6 +64,7 @@ def _metadata_values(c: ConversationSummary) -> tuple:
         c.wrap_up_codes,
         c.division_ids,
         c.recorded_sessions,
+        c.addresses,
     )
 
 
@@ -81,6 +82,7 @@ def conversations_from_table(table: pa.Table) -> list[ConversationSummary]:
             queue_ids=_shared_all(row["queue_ids"]),
             wrap_up_codes=_shared_all(row["wrap_up_codes"]),
             recorded_sessions=int(row["recorded_sessions"] or 0),
+            addresses=tuple(row.get("participant_addresses") or ()),
         )
         for batch in table.to_batches(max_chunksize=8192)
         for row in batch.to_pylist()

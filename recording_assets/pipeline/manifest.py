@@ -82,6 +82,7 @@ _FROM_CONVERSATION = (
     "agent_ids",
     "queue_ids",
     "wrap_up_codes",
+    "participant_addresses",  # personal data (PII-tagged): what an erasure matches against
 )
 # What manifest_table reads of its inputs: the rest of their columns need not be decoded.
 METADATA_COLUMNS = ("conversation_id", *_FROM_CONVERSATION)

@@ -30,6 +30,8 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "tables.md"
 TS = pa.timestamp("us", tz="UTC")
 STRINGS = pa.list_(pa.string())
 S, I32, I64 = pa.string(), pa.int32(), pa.int64()
+# Personal data is tagged in the field's metadata, so any Parquet reader can see it is PII.
+PII_ADDRESSES = pa.field("participant_addresses", STRINGS, metadata={b"pii": b"true"})
 
 # The files already written by earlier runs are read back with these schemas: names, types and order
 # are fixed. Stated literally here, so a change in tables.py cannot move both sides at once. Laid out as
@@ -40,6 +42,7 @@ WRITTEN = {
         ("originating_direction", S), ("media_types", STRINGS), ("agent_ids", STRINGS),
         ("queue_ids", STRINGS), ("wrap_up_codes", STRINGS), ("division_ids", STRINGS),
         ("recorded_sessions", I32),
+        PII_ADDRESSES,  # absent from older files, which read it as nulls
     ],
     "outcomes": [
         ("conversation_id", S), ("recording_id", S), ("state", S), ("reason", S), ("sha256", S),
@@ -61,6 +64,7 @@ WRITTEN = {
         ("annotations", pa.list_(pa.struct([("reason", S), ("type", S), ("location_ms", I64), ("duration_ms", I64)]))),
         # the evidence of a bad download; absent from older manifests, which read it as nulls
         ("quarantine_uri", S),
+        PII_ADDRESSES,  # absent from older manifests, which read it as nulls
     ],
     "audit": [
         ("at", TS), ("run_id", S), ("launched_by", S), ("event", S), ("conversation_id", S),
