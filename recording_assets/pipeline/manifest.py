@@ -66,6 +66,12 @@ def manifest_table(
         "quarantine_uri": sorted_column("quarantine_uri"),  # nulls from an older table (from_parquet_bytes)
         "media_type": media_type,
         **{name: conversation[name] for name in _FROM_CONVERSATION},
+        # An erased recording's row keeps no address of its participants: the erasure was of that person.
+        "participant_addresses": pc.if_else(
+            pc.equal(state, State.ERASED.value),
+            pa.scalar(None, conversation["participant_addresses"].type),
+            conversation["participant_addresses"],
+        ),
         "exported_at": archived_only("archived_at"),
         "run_id": archived_only("archived_run_id"),
         "run_outcome": state,

@@ -226,3 +226,11 @@ def test_tables_written_before_the_address_column_still_load_and_join():
     assert table["participant_addresses"].to_pylist() == [None, None]
     old_manifest = to_parquet_bytes(table.drop_columns(["participant_addresses"]))
     assert from_parquet_bytes(old_manifest, MANIFEST.names).column_names == MANIFEST.names
+
+
+def test_an_erased_row_keeps_no_participant_address():
+    table = manifest_table(metadata(), outcomes("run-1", "erased"), manifest_run_id="run-2")
+    failed, erased = table.to_pylist()
+    assert (erased["state"], erased["storage_uri"], erased["sha256"]) == ("erased", None, None)
+    assert erased["participant_addresses"] is None
+    assert failed["participant_addresses"] == CONVERSATION["participant_addresses"]
