@@ -19,7 +19,6 @@ request (preflight: ``gdpr:request:view``) and turns the report into metadata. I
 the log or the metadata: counts, object URIs and the request id do.
 """
 
-
 import asyncio
 import re
 from datetime import date

@@ -33,6 +33,8 @@ class SubjectError(ValueError):
 
 def phone_key(text: str) -> str | None:
     """The number as it is matched, or None when ``text`` is not a phone number."""
+    if not isinstance(text, str):
+        return None
     value = text.strip()
     if value[:4].lower() == "tel:":
         value = value[4:]
@@ -41,6 +43,8 @@ def phone_key(text: str) -> str | None:
 
 
 def email_key(text: str) -> str | None:
+    if not isinstance(text, str):
+        return None
     value = text.strip()
     if value[:7].lower() == "mailto:":
         value = value[7:]

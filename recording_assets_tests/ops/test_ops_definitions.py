@@ -85,6 +85,8 @@ SNAPSHOT = {
         },
         "check_freshness": {"assets": [], "op_pools": {"recording_manifest_yesterday_archived": None}},
         "recording_control": {"assets": [], "op_pools": {"control_recording": None}},
+        # A handful of requests (a preflight and one GDPR request): no pool, like control (defs/erasure.py).
+        "erase_subject": {"assets": [], "op_pools": {"erase_subject_op": None}},
         "reverify_archive": {"assets": [], "op_pools": {"recording_manifest_reverified_from_s3": None}},
         "webhook_delivery": {"assets": [], "op_pools": {"deliver_webhook": None}},
         "expiry_radar": {
