@@ -135,3 +135,56 @@ def test_a_gdpr_request_erases_exactly_its_subjects_recordings_and_a_rerun_keeps
     rerun_rows = table(s3, MANIFESTS, manifest_key(day=day))
     strip = lambda rows: [{k: v for k, v in r.items() if k not in RUN_COLUMNS} for r in rows]  # noqa: E731
     assert strip(rerun_rows) == strip(after_rows)
+
+
+def run_erasure(config: dict, **tags):
+    job = load_definitions().resolve_job_def("erase_subject")
+    with dg.DagsterInstance.ephemeral() as instance:
+        return job.execute_in_process(
+            run_config={"ops": {"erase_subject_op": {"config": config}}},
+            instance=instance,
+            raise_on_error=False,
+            tags=tags,
+        )
+
+
+def failure_of(result) -> str:
+    failed = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    return failed[0].step_failure_data.user_failure_data.description if failed else ""
+
+
+def test_operator_identifiers_over_every_day_with_a_manifest_and_config_errors(local_stack):
+    local = local_stack(conversations_per_day=20)
+    s3 = local.s3_client()
+    assert materialise()[0].success
+    rows = table(s3, MANIFESTS, manifest_key(day=date.fromisoformat(DAY)))
+    cid = next(r["conversation_id"] for r in rows if r["state"] == "archived")
+    before = objects(s3, ARCHIVE)
+    for config, named in (
+        ({"reason": "x"}, "give a gdpr_request_id or the subject's identifiers"),
+        ({"reason": "x", "gdpr_request_id": "r", "conversation_ids": [cid]}, "not both"),
+        ({"reason": "", "conversation_ids": [cid]}, "reason is required"),
+        ({"reason": "x", "phone_numbers": ["12"]}, "phone number 1: not one that can be matched"),
+        ({"reason": "x", "conversation_ids": [cid], "first_day": DAY}, "give both first_day and last_day"),
+        (
+            {"reason": "x", "conversation_ids": [cid], "first_day": "2019-01-01", "last_day": DAY},
+            "partition day",
+        ),
+        ({"reason": "x", "gdpr_request_id": "../x"}, "not a valid GDPR request id"),
+    ):
+        result = run_erasure(config)
+        assert (
+            not result.success and named in failure_of(result) and "Nothing was erased" in failure_of(result)
+        )
+    assert objects(s3, ARCHIVE) == before  # no config error deleted anything
+
+    result = run_erasure({"reason": "court order", "conversation_ids": [cid]})  # every day with a manifest
+    assert result.success
+    erased = {
+        r["storage_uri"].removeprefix(f"s3://{ARCHIVE}/")
+        for r in rows
+        if r["conversation_id"] == cid and r["state"] == "archived"
+    }
+    assert set(before) - set(objects(s3, ARCHIVE)) == erased
+    meta = result.output_for_node("erase_subject_op")
+    assert meta == {"erased": len(erased), "held": 0}
