@@ -34,7 +34,12 @@ from recording_assets.genesys.errors import PermissionDeniedError
 from recording_assets.genesys.redact import clean_text
 from recording_assets.genesys.transport import TransportStats
 from recording_assets.pipeline.day import DayResult, DayStores, archive_day
-from recording_assets.pipeline.discovery import conversations_from_table, discover_day, pages_as_found
+from recording_assets.pipeline.discovery import (
+    conversations_from_table,
+    discover_day,
+    pages_as_found,
+    rejected_from_table,
+)
 from recording_assets.pipeline.table_io import MissingTableError, require_table
 from recording_assets.pipeline.window import DayWindow
 from recording_assets.settings import Settings
@@ -118,6 +123,7 @@ async def _run(
                 config,
                 preflight,
                 conversations=conversations_from_table(table),
+                rejected=lambda: rejected_from_table(table),  # as the one-step run meets them
                 **run,
             )
             return _Step(None, day, client.stats, clock.time() - start)

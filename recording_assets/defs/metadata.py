@@ -44,7 +44,7 @@ def metadata_result(
     """Write the day's metadata table and say what discovery found."""
     if not discovery.complete:
         context.log.warning(f"discovery incomplete: {discovery.incomplete_reason}")
-    table = metadata_table(discovery.conversations)
+    table = metadata_table(discovery.conversations, discovery.rejected)
     uri = write_table(manifest_store, metadata_key(day=window.day), table)
     day = window.day.isoformat()
     context.log_event(source_observation(day, discovery.conversations, complete=discovery.complete))

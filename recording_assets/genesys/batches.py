@@ -5,6 +5,11 @@ asked for all at once: its result URLs would expire (60 min by default) before t
 Each job is looked at first when its size says it should be done, then when its resultCount /
 expectedResultCount progress says, so polling costs about one request per job, and the first downloads
 start seconds after the first submission rather than after the last job.
+
+Each job is isolated: a job whose submission or poll raises (a 5xx after the transport's retries, a
+malformed answer, a status that is neither ``InProgress`` nor ``Completed``, its timeout) is handed on as
+failed, with its error and what it asked for, and the other jobs go on. Which errors end the caller's run
+(401/403) is the caller's to decide: this module only reports.
 """
 
 from __future__ import annotations
@@ -37,6 +42,13 @@ class PollPolicy:
 class CompletedJob:
     items: Sequence  # what the job asked for (every conversation in it, with results or not)
     results: list[BatchResult]
+    job_id: str | None = None  # None: its submission failed
+    error: Exception | None = None  # set when the job failed: ``results`` is then empty
+
+    @property
+    def what(self) -> str:
+        """The job, in words, for a failed job's reason."""
+        return f"batch job {self.job_id}" if self.job_id else "batch job submission"
 
 
 @dataclass
@@ -79,18 +91,25 @@ class BatchStream:
                 now = self._clock.time()
                 due = [job for job in pending if job.look_at <= now]
                 if due:
-                    statuses = await asyncio.gather(*(self._status(j.job_id) for j in due))
+                    statuses = await asyncio.gather(
+                        *(self._status(j.job_id) for j in due), return_exceptions=True
+                    )
                     for job, status in zip(due, statuses, strict=True):
-                        if status.completed:
-                            pending.remove(job)
-                            yield CompletedJob(job.items, list(status.results))
-                        else:
-                            self._look_again(job, status)
+                        if isinstance(status, BaseException):
+                            failure: BaseException | None = status
+                        elif (failure := self._look_again(job, status)) is None and not status.completed:
+                            continue  # looked at again later
+                        pending.remove(job)
+                        yield _handed_on(job.items, job.job_id, status, failure)
                     continue
                 can_submit = chunks.ready and len(pending) < self._policy.window
                 outstanding = sum(len(job.items) for job in pending)
                 if can_submit and (room is None or room.open(outstanding, chunks.next_size)):
-                    pending.append(await self._submit_job(chunks.take()))
+                    chunk = chunks.take()
+                    try:
+                        pending.append(await self._submit_job(chunk))
+                    except Exception as error:  # this chunk's job, not the stream's
+                        yield CompletedJob(chunk, [], error=error)
                     continue
                 # Nothing to do now: wait for the next look, a chunk, or room, whichever comes first.
                 waits = []
@@ -110,11 +129,14 @@ class BatchStream:
         delay = self._policy.initial_s + self._policy.per_item_s * len(chunk)
         return _Job(job_id, chunk, submitted, submitted + delay, delay)
 
-    def _look_again(self, job: _Job, status: BatchStatus) -> None:
-        """Aim the next look at the moment the job should finish, judged from its progress."""
+    def _look_again(self, job: _Job, status: BatchStatus) -> JobFailedError | None:
+        """Aim the next look at the moment the job should finish, judged from its progress; the job's
+        failure instead when it has outlived its timeout. Nothing to aim for a completed job."""
+        if status.completed:
+            return None
         now = self._clock.time()
         if now - job.submitted > self._policy.timeout_s:
-            raise JobFailedError(
+            return JobFailedError(
                 f"batch download job {job.job_id} still in progress after {self._policy.timeout_s:.0f}s"
             )
         if status.expected_result_count and status.result_count:
@@ -124,6 +146,20 @@ class BatchStream:
             estimate = job.delay * 1.5
         job.delay = min(self._policy.max_s, max(1.0, estimate))
         job.look_at = now + job.delay
+        return None
+
+
+def _handed_on(
+    items: Sequence, job_id: str, status: BatchStatus | BaseException, failure: BaseException | None
+) -> CompletedJob:
+    """A job that is done: completed with its results, or failed with its error. A cancellation (not an
+    ``Exception``) is the caller's, never a job's: raised as is."""
+    if failure is None:
+        assert isinstance(status, BatchStatus)
+        return CompletedJob(items, list(status.results), job_id)
+    if not isinstance(failure, Exception):
+        raise failure
+    return CompletedJob(items, [], job_id, failure)
 
 
 class Room(Protocol):

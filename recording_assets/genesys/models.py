@@ -140,6 +140,10 @@ class BatchResult:
         return cls(conversation_id, recording_id, url, kind, error, invalid)
 
 
+# BatchDownloadJobStatusResult.status, the only values the API documents (docs/genesys-api.md §4.2).
+BATCH_JOB_STATES = ("InProgress", "Completed")
+
+
 @dataclass(frozen=True)
 class BatchStatus:
     job_id: str
@@ -163,6 +167,9 @@ class BatchStatus:
             raise ResponseFormatError(
                 f"batch status without a readable 'status' ({reason(problems) or 'absent'})"
             )
+        if status not in BATCH_JOB_STATES:
+            # Polling a state that is neither would wait out the job's timeout: the job fails at once.
+            raise ResponseFormatError(f"batch status {status!r}: not one of {', '.join(BATCH_JOB_STATES)}")
         results, rejected = _placeable(required_list(body.get("results"), field="results"))
         return cls(
             job_id=required_id(body.get("id") or body.get("jobId"), field="id"),

@@ -110,14 +110,21 @@ class Recordings:
     ) -> AsyncIterator[CompletedJob]:
         """Submit ``items`` in chunks of 100 (a window of jobs at a time, each when ``room`` is open); yield each
         job's results the moment it completes. A conversation's recordings all come in the job that asked for
-        it. ``items`` may be an async iterable of chunks, submitted as they arrive."""
+        it. ``items`` may be an async iterable of chunks, submitted as they arrive. A job that fails is
+        yielded with its ``error`` and no results; the other jobs go on."""
         return BatchStream(self.submit_batch, self.batch_status, self._clock, self._poll).results(
             items, room=room
         )
 
     async def run_batches(self, items: Sequence[BatchItem]) -> list[BatchResult]:
-        """Every result of ``items``' batch jobs, once all of them completed."""
-        return [result async for job in self.batch_jobs(items) for result in job.results]
+        """Every result of ``items``' batch jobs, once all of them completed; a failed job's error is raised
+        (the round is one answer: its caller fails what it asked for)."""
+        results: list[BatchResult] = []
+        async for job in self.batch_jobs(items):
+            if job.error is not None:
+                raise job.error
+            results += job.results
+        return results
 
     async def get(
         self,

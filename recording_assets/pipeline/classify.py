@@ -40,6 +40,17 @@ class FirstRound:
     failed: list[Outcome] = field(default_factory=list)  # what the client flagged: never downloaded
     # Results dropped for an unusable recordingId, by conversation: why, for what the look-up finds instead.
     unplaceable: dict[str, str] = field(default_factory=dict)
+    job_failed: str | None = None  # the job failed (why): no results, every conversation looked up
+
+
+def failed_job(ctx: ArchiveContext, conversation_ids: list[str], why: str) -> FirstRound:
+    """A first-round job that failed (not for a day-level reason): its answer is the only list of its
+    conversations' recordings, so each conversation is looked up; what the look-up lists as downloadable is
+    ``failed`` with ``why``, the rest classified as usual (``look_up``). Left unsettled: the next run asks
+    again."""
+    for cid in conversation_ids:
+        ctx.ledger.mark_unsettled(cid)
+    return FirstRound(needs_lookup=set(conversation_ids), job_failed=why)
 
 
 @dataclass
@@ -133,10 +144,15 @@ async def look_up(ctx: ArchiveContext, first: FirstRound) -> LookedUp:
             outcome = classify_recording(
                 key,
                 meta.file_state or "UNKNOWN",
-                errored=key in errored,
+                errored=key in errored or first.job_failed is not None,
                 sensitive_permission=ctx.sensitive_permission,
             )
-            if outcome is None:
+            if outcome is None and first.job_failed is not None:
+                # Downloadable, but its job failed: no URL this run (no second job for a failed one).
+                outcomes[key] = Outcome(
+                    *key, State.FAILED, reason=first.job_failed, file_state=meta.file_state
+                )
+            elif outcome is None:
                 retry.append(BatchItem(cid, meta.recording_id))
             else:
                 outcomes[key] = outcome

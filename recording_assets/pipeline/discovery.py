@@ -6,9 +6,11 @@ import asyncio
 from collections.abc import Iterable
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from recording_assets.genesys import GenesysClient
 from recording_assets.genesys.analytics import Discovery
+from recording_assets.genesys.listing import Rejected
 from recording_assets.genesys.models import ConversationSummary, shared_text
 from recording_assets.pipeline.tables import METADATA, table_of
 from recording_assets.pipeline.window import DayWindow
@@ -45,12 +47,26 @@ async def pages_as_found(client: GenesysClient, window: DayWindow, *, media_type
     return found(), task
 
 
-def metadata_table(conversations: Iterable[ConversationSummary]) -> pa.Table:
-    """The ``recording_metadata`` table, built in record batches (no row dicts)."""
-    return table_of(conversations, METADATA, _metadata_values)
+def metadata_table(
+    conversations: Iterable[ConversationSummary], rejected: Iterable[Rejected] = ()
+) -> pa.Table:
+    """The ``recording_metadata`` table, built in record batches (no row dicts): a row per conversation, and
+    one per conversation discovery ``rejected`` whose id is safe (no ``conversationStart``, say): its id and
+    why, nothing else, so that ``recording_audio`` run from this table meets it as the one-step run does."""
+    conversations = list(conversations)
+    known = {c.conversation_id for c in conversations}
+    left_out = {
+        r.conversation_id: r for r in rejected if r.conversation_id and r.conversation_id not in known
+    }
+    rows: list[ConversationSummary | Rejected] = [*conversations, *left_out.values()]
+    return table_of(rows, METADATA, _metadata_values)
 
 
-def _metadata_values(c: ConversationSummary) -> tuple:
+def _metadata_values(c: ConversationSummary | Rejected) -> tuple:
+    if isinstance(c, Rejected):
+        values: list = [None] * len(METADATA)  # its id and why, by column name: nothing else is known
+        values[0], values[METADATA.get_field_index("invalid_reason")] = c.conversation_id, c.reason
+        return tuple(values)
     end = c.conversation_end
     return (
         c.conversation_id,
@@ -64,12 +80,14 @@ def _metadata_values(c: ConversationSummary) -> tuple:
         c.wrap_up_codes,
         c.division_ids,
         c.recorded_sessions,
+        c.invalid_reason,  # the client's flag: audio run from this table fails what the one-step run fails
         c.addresses,
     )
 
 
 def conversations_from_table(table: pa.Table) -> list[ConversationSummary]:
-    """The conversations back, a record batch at a time (never the whole table as row dicts)."""
+    """The conversations back, a record batch at a time (never the whole table as row dicts); the rows of
+    rejected conversations (no start) are ``rejected_from_table``'s."""
     return [
         ConversationSummary(
             conversation_id=row["conversation_id"],
@@ -82,10 +100,21 @@ def conversations_from_table(table: pa.Table) -> list[ConversationSummary]:
             queue_ids=_shared_all(row["queue_ids"]),
             wrap_up_codes=_shared_all(row["wrap_up_codes"]),
             recorded_sessions=int(row["recorded_sessions"] or 0),
+            invalid_reason=row.get("invalid_reason"),  # absent from a table written before the column
             addresses=tuple(row.get("participant_addresses") or ()),
         )
         for batch in table.to_batches(max_chunksize=8192)
         for row in batch.to_pylist()
+        if row["conversation_start"] is not None
+    ]
+
+
+def rejected_from_table(table: pa.Table) -> list[Rejected]:
+    """The conversations discovery rejected, as ``metadata_table`` kept them (the rows without a start)."""
+    rows = table.filter(pc.is_null(table["conversation_start"])).to_pylist()
+    return [
+        Rejected("conversation", index, row.get("invalid_reason") or "rejected", row["conversation_id"])
+        for index, row in enumerate(rows)
     ]
 
 

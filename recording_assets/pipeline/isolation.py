@@ -4,8 +4,10 @@ outcome of the items it was about.
 Only a problem no later item can escape ends the run: Genesys refusing the credentials or a permission
 (401/403: every further request would be refused too), and S3 unreachable or refusing access (nothing
 could be stored). Anything else raised while one recording is downloaded, one conversation is looked up,
-or one retry or URL-refresh round runs (a malformed answer, a bug, a per-object S3 error) fails those
-recordings with the exception's type and redacted message, and the stream goes on.
+one first-round batch job is submitted or polled, or one retry or URL-refresh round runs (a malformed
+answer, a 5xx after the retries, a bug, a per-object S3 error) fails those recordings with the exception's
+type and redacted message, and the stream goes on. (A failed job's recordings are known only by looking its
+conversations up: ``classify.failed_job``.)
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ look-ups spend it; the look-ups go last in the pacer's queue (nothing downstream
 conversation's recordings all come in one job, so each job is planned on its own. Expired URLs are
 re-requested, for just those recordings, once the stream has drained (``download_queue.refresh_expired``).
 The stages hand their outcomes back here, to be finished in the ledger; the download workers finish theirs
-themselves.
+themselves. A job that fails for a reason not the day's (``isolation.py``) fails its conversations' recordings
+(``classify.failed_job``); the other jobs go on.
 """
 
 from __future__ import annotations
@@ -46,7 +47,15 @@ class DayStream:
             if jobs == 1:  # the day's first round, however many jobs it takes
                 ctx.ledger.count_batch_round()
             asked, results = asked + len(job.items), results + len(job.results)
-            first = classify.sort_first_round(ctx, [item.conversation_id for item in job.items], job.results)
+            cids = [item.conversation_id for item in job.items]
+            if job.error is not None:  # one job's failure is its conversations', unless it is the day's
+                if isolation.is_day_level(job.error):
+                    raise job.error
+                why = f"{job.what}: {isolation.describe(job.error)}"
+                ctx.audit.record("batch", reason=f"{len(cids)} conversations not listed: {why}")
+                first = classify.failed_job(ctx, cids, why)
+            else:
+                first = classify.sort_first_round(ctx, cids, job.results)
             ctx.ledger.finish_all(first.failed)
             await self._lookups.put(first)
             for task in first.tasks.values():

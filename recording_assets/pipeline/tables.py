@@ -100,7 +100,8 @@ QUARANTINE_URI = Column(
 
 METADATA_TABLE = Table(
     "recording_metadata",
-    "One row per ended conversation that started in the local day, as analytics describes it.",
+    "One row per ended conversation that started in the local day, as analytics describes it, and one per "
+    "conversation discovery rejected (only its id and `invalid_reason`).",
     metadata_key(day=date(2026, 11, 20)),
     (
         CONVERSATION_ID,
@@ -114,6 +115,12 @@ METADATA_TABLE = Table(
         WRAP_UP_CODES,
         Column("division_ids", STRINGS, "Divisions the conversation belongs to."),
         Column("recorded_sessions", pa.int32(), "Recordings analytics counts (an estimate for look-ups)."),
+        Column(
+            "invalid_reason",
+            pa.string(),
+            "Fields analytics sent that failed their check and were dropped (field and problem), or why the "
+            "conversation was rejected: its recordings are `failed`, never archived. Null when all was fine.",
+        ),
         PARTICIPANT_ADDRESSES,
     ),
 )

@@ -45,6 +45,7 @@ class BatchJob:
     submitted_ms: int
     complete_ms: int
     outcomes: tuple[BatchOutcome, ...]
+    broken: bool = False  # fault failed_batch_job: every poll answers 503
 
     def ready(self, now_ms: int) -> list[BatchOutcome]:
         return [o for o in self.outcomes if o.ready_ms <= now_ms]
@@ -91,6 +92,7 @@ class BatchStore:
                 now_ms,
                 now_ms + total_ms,
                 tuple(outcomes),
+                self._faults.on_batch_submit(),
             )
             self._jobs[job.id] = job
         return job

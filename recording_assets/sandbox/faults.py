@@ -49,6 +49,10 @@ class Faults:
     deleted_status: int = option(404, "status for a DELETED recording: 404 or 410")
     # the first batch result of an available recording carries errorMsg
     batch_error_rate: float = option(0.0, "share of first batch results that carry errorMsg")
+    # Batch download jobs know only InProgress and Completed (docs/genesys-api.md §4.2): a job that fails
+    # is one whose status cannot be read. The Nth job submitted since the faults were set answers 503 to
+    # every poll, however often it is asked.
+    failed_batch_job: int = option(0, "the Nth batch job submitted answers 503 to every poll")
     slow_response_s: float = option(0.0, "real seconds added to every API response")
     pagination_drift: bool = option(False, "shift later details-query pages by -3..+3")  # items
     conflict_409_every: int = option(0, "every Nth recording-control call answers 409")
@@ -73,6 +77,7 @@ class Faults:
             "error_500_every",
             "revoke_tokens_every",
             "conflict_409_every",
+            "failed_batch_job",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
@@ -124,6 +129,7 @@ class FaultState:
     _control_calls: int = 0
     _media_attempts: Counter = field(default_factory=Counter)
     _batch_attempts: Counter = field(default_factory=Counter)
+    _batch_jobs: int = 0
 
     def replace(self, faults: Faults) -> None:
         """New faults; "every Nth" counts restart from here. Media/batch "first attempt" tallies persist."""
@@ -133,6 +139,13 @@ class FaultState:
             self._api_requests = 0
             self._errors_sent = 0
             self._control_calls = 0
+            self._batch_jobs = 0
+
+    def on_batch_submit(self) -> bool:
+        """Count one batch job submitted; True when it is the one whose every poll fails."""
+        with self._lock:
+            self._batch_jobs += 1
+            return self._batch_jobs == self.faults.failed_batch_job
 
     def on_api_request(self) -> GateDecision:
         """Called once per authenticated, in-limit ``/api/v2`` request."""

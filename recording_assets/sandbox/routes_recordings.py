@@ -10,10 +10,11 @@ from starlette.routing import Route
 
 from recording_assets.sandbox import hostile as hostile_answers
 from recording_assets.sandbox import media
-from recording_assets.sandbox.batch import BatchJob, content_type
+from recording_assets.sandbox.batch import ERROR_TRANSIENT, BatchJob, BatchOutcome, content_type
 from recording_assets.sandbox.config import RECORDING_VIEW, VIEW_SENSITIVE
 from recording_assets.sandbox.errors import ApiError, bad_request, not_found
 from recording_assets.sandbox.gateway import Ctx, api, json_response
+from recording_assets.sandbox.ids import stable_uuid
 from recording_assets.sandbox.org import ARCHIVED, DELETED, RETENTION_DAYS, UPLOADING, Conversation, Recording
 from recording_assets.sandbox.presign import MediaGrant
 from recording_assets.sandbox.retention import RESTORATIONS_REPORTED, RESTORING
@@ -171,6 +172,10 @@ def routes(state: SandboxState) -> list[Route]:
         job = state.batches.get(ctx.path("jobId"))
         if job is None or job.client_id != ctx.token.client_id:
             raise not_found(f"Batch download job {ctx.path('jobId')} was not found.")
+        if job.broken:
+            raise ApiError(
+                503, "service.unavailable", "The service is temporarily unavailable. Please retry."
+            )
         return json_response(batch_status(ctx, job))
 
     def batch_status(ctx: Ctx, job: BatchJob) -> dict[str, Any]:
@@ -189,6 +194,9 @@ def routes(state: SandboxState) -> list[Route]:
             else:
                 item["errorMsg"] = outcome.error_msg
             scenario = state.hostile.scenario(org.conversation(outcome.conversation_id))
+            if scenario == "unasked_retry_results" and "resultUrl" in item:
+                results += unasked_retry_results(ctx, job, outcome, item)
+                continue
             if scenario is not None and "resultUrl" in item:
                 override = state.hostile.field_override(scenario, "batch")
                 changed = hostile_answers.batch_item(scenario, dict(item), override)
@@ -206,6 +214,28 @@ def routes(state: SandboxState) -> list[Route]:
             "results": results,
             "selfUri": f"/api/v2/recording/batchrequests/{job.id}",
         }
+
+    def unasked_retry_results(
+        ctx: Ctx, job: BatchJob, outcome: BatchOutcome, item: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """The first job holding the recording answers it with an error (so the archiver asks again for it
+        alone); a later job answers it, plus a result for a recording of the conversation nobody asked for
+        (the recording's own URL) and one for a conversation of another day, each with a working URL."""
+        state.hostile.played("unasked_retry_results")
+        if state.hostile.first_batch_job(item["recordingId"], job.id):
+            return [{**{k: item[k] for k in ("conversationId", "recordingId")}, "errorMsg": ERROR_TRANSIENT}]
+        conversation = org.conversation(outcome.conversation_id)
+        assert conversation is not None
+        stranger = state.hostile.stranger(conversation)
+        grant = MediaGrant(stranger.id, stranger.codec, True)
+        unasked = {**item, "recordingId": stable_uuid(org.seed, "unasked", item["recordingId"])}
+        other_day = {
+            "conversationId": stranger.conversation_id,
+            "recordingId": stranger.id,
+            "resultUrl": state.signer.sign(ctx.base_url(), grant, ctx.now_ms, state.config.url_ttl_s),
+            "contentType": content_type(stranger.codec),
+        }
+        return [item, unasked, other_day]
 
     @api(state, "recording.retention", ("recording:recording:view",))
     async def retention_query(ctx: Ctx) -> Response:

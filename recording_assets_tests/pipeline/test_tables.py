@@ -42,6 +42,8 @@ WRITTEN = {
         ("originating_direction", S), ("media_types", STRINGS), ("agent_ids", STRINGS),
         ("queue_ids", STRINGS), ("wrap_up_codes", STRINGS), ("division_ids", STRINGS),
         ("recorded_sessions", I32),
+        # the client's flag; absent from older tables, which are read by name (row.get: nothing flagged)
+        ("invalid_reason", S),
         PII_ADDRESSES,  # absent from older files, which read it as nulls
     ],
     "outcomes": [

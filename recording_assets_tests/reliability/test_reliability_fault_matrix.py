@@ -109,6 +109,9 @@ SCENARIOS = [
     ),
     Scenario("deleted_status=410", Faults(deleted_status=410)),
     Scenario("batch_error_rate", Faults(batch_error_rate=FIRST)),
+    # The day's one job answers 503 to every poll: its recordings are failed, not the day; the next run
+    # (the job healthy again) archives them.
+    Scenario("failed_batch_job", Faults(failed_batch_job=1), later=Faults()),
     Scenario("slow_response_s", Faults(slow_response_s=0.25)),
     Scenario("pagination_drift", Faults(pagination_drift=True), conversations=PAGED),
     Scenario("url_ttl_s=2", Faults(), sandbox={"url_ttl_s": 2}, later_sandbox={}),
@@ -394,6 +397,11 @@ def evidence_problems(scenario: Scenario, out: Outcome) -> list[str]:
         "deny_permissions (recording:view)": out.first_failure is not None,
         "deleted_status=410": out.first_states.get("deleted", 0) > 0,
         "batch_error_rate": fired["metadata_lookups"] > 0 and fired["batch_submits"] > 1,
+        "failed_batch_job": (
+            fired["5xx"] > 0
+            and out.first_states.get("failed", 0) > 0
+            and all(reason.startswith("batch job ") for reason in out.first_failed_reasons)
+        ),
         "slow_response_s": out.first_s > 0,
         "pagination_drift": fired["analytics_pages"] > 2,
         # Every URL expires before use: each recording ends failed, saying so, after its attempts are spent.

@@ -78,6 +78,7 @@ EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
     "trickle_media": ("failed", ("deadline",)),
     "gzip_bomb": ("archived", ()),
     "transient_media_404": ("archived", ()),
+    "unasked_retry_results": ("archived", ()),  # by the retry round; what it was not asked for: no row
 }
 LOOKUP_FAILED = ("html_metadata", "gzip_bomb")  # their conversation is not settled: asked again next run
 
@@ -230,6 +231,9 @@ def test_a_hostile_day_through_dagster_asset_materialize_archives_every_well_for
         for word in words:
             assert word in (row["reason"] or ""), (scenario, row["reason"])
         assert "\r" not in (row["reason"] or "") and "\x00" not in (row["reason"] or "")
+    # Only recordings of the day have rows: the retry round's unasked results (another conversation's,
+    # another day's) are never archived on its word.
+    assert set(rows) <= set(truth), set(rows) - set(truth)
     for scenario in LOOKUP_FAILED:
         assert conversations[targets[scenario].conversation_id]["settled"] is False, scenario
     # The trickle is given up at its deadline, once a run: it never holds the day for its retries.
