@@ -254,6 +254,10 @@ class ArchiveResource(dg.ConfigurableResource):
     def manifest_store(self) -> ArchiveStore:
         return self._store(self.manifest_bucket)
 
+    def s3_client(self):
+        """The S3 client itself, for what a store does not do (an erasure deleting every version)."""
+        return self._client()
+
     def _store(self, bucket: str) -> ArchiveStore:
         return ArchiveStore(
             self._client(),

@@ -10,6 +10,7 @@ from recording_assets.genesys.analytics import Analytics
 from recording_assets.genesys.auth import ClientCredentialsAuth
 from recording_assets.genesys.batches import PollPolicy
 from recording_assets.genesys.control import RecordingControl
+from recording_assets.genesys.gdpr import GdprRequests
 from recording_assets.genesys.media import MediaDownload, stream_media
 from recording_assets.genesys.netguard import MEDIA_ALLOWANCE_S, MediaPolicy
 from recording_assets.genesys.pacing import Pacer
@@ -71,6 +72,7 @@ class GenesysClient:
         self.control = RecordingControl(self.transport, self.analytics, self.clock)
         self.retention = Retention(self.transport)
         self.protection = DeletionProtection(self.transport)
+        self.gdpr = GdprRequests(self.transport)
 
     @classmethod
     def from_settings(

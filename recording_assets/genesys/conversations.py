@@ -20,6 +20,7 @@ from recording_assets.genesys.fields import (
     required_id,
     required_list,
 )
+from recording_assets.genesys.participant_addresses import session_addresses
 
 
 @dataclass(frozen=True, slots=True)  # 100,000 a day at most: no per-instance __dict__
@@ -41,6 +42,9 @@ class ConversationSummary:
     # Optional fields that failed their check and were dropped (a queueId of ``../../x``, a numeric
     # originatingDirection ...): field and problem, for the caller to record. None: every field was fine.
     invalid_reason: str | None = None
+    # Participant addresses (ANI/DNIS, e-mail and message addresses): personal data, never logged; what an
+    # erasure matches a data subject against (``participant_addresses.py``).
+    addresses: tuple[str, ...] = ()
 
     @property
     def primary_queue_id(self) -> str | None:
@@ -61,6 +65,7 @@ class ConversationSummary:
         queues: list[str] = []
         wrapups: list[str] = []
         media: list[str] = []
+        addresses: list[str] = []
         recorded = 0
         screen_recorded = 0
         for participant in required_list(body.get("participants"), field="participants"):
@@ -72,6 +77,7 @@ class ConversationSummary:
             for session in required_list(participant.get("sessions"), field="sessions"):
                 session = required_dict(session, field="sessions[]")
                 _add(media, enum_text(session.get("mediaType"), field="mediaType", problems=problems))
+                session_addresses(session, addresses, problems)
                 if session.get("recording") is True:
                     recorded += 1
                 for segment in required_list(session.get("segments"), field="segments"):
@@ -102,6 +108,7 @@ class ConversationSummary:
             # The larger, not the sum: a screen recording may also flag its agent session.
             recorded_sessions=max(recorded, screen_recorded),
             invalid_reason=_dedup_reason(problems),
+            addresses=tuple(addresses),
         )
 
 

@@ -42,6 +42,7 @@ from recording_assets.pipeline.audit import AuditTrail
 from recording_assets.pipeline.config import ArchiveConfig
 from recording_assets.pipeline.context import ArchiveContext
 from recording_assets.pipeline.outcome import ArchiveReport, Key, Outcome
+from recording_assets.pipeline.states import State
 from recording_assets.pipeline.stream import DayStream
 
 __all__ = ["ArchiveReport", "DayArchiver", "Outcome"]
@@ -89,6 +90,7 @@ class DayArchiver:
         try:
             existing = await settled.load_existing(ctx)
             ledger.found_in_archive(existing.outcomes)
+            ledger.found_erased(o for o in self._previous.values() if o.state is State.ERASED)
             ledger.found_strays(existing.strays)
             for key, uri in (await evidence.find_kept(ctx)).items():
                 ledger.keep_evidence(key, uri)  # earlier runs' evidence: rows keep pointing at it

@@ -64,7 +64,9 @@ def metadata_table(
 
 def _metadata_values(c: ConversationSummary | Rejected) -> tuple:
     if isinstance(c, Rejected):
-        return (c.conversation_id, *[None] * (len(METADATA) - 2), c.reason)
+        values: list = [None] * len(METADATA)  # its id and why, by column name: nothing else is known
+        values[0], values[METADATA.get_field_index("invalid_reason")] = c.conversation_id, c.reason
+        return tuple(values)
     end = c.conversation_end
     return (
         c.conversation_id,
@@ -79,6 +81,7 @@ def _metadata_values(c: ConversationSummary | Rejected) -> tuple:
         c.division_ids,
         c.recorded_sessions,
         c.invalid_reason,  # the client's flag: audio run from this table fails what the one-step run fails
+        c.addresses,
     )
 
 
@@ -98,6 +101,7 @@ def conversations_from_table(table: pa.Table) -> list[ConversationSummary]:
             wrap_up_codes=_shared_all(row["wrap_up_codes"]),
             recorded_sessions=int(row["recorded_sessions"] or 0),
             invalid_reason=row.get("invalid_reason"),  # absent from a table written before the column
+            addresses=tuple(row.get("participant_addresses") or ()),
         )
         for batch in table.to_batches(max_chunksize=8192)
         for row in batch.to_pylist()

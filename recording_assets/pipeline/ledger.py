@@ -20,7 +20,8 @@ from recording_assets.pipeline.outcome import ArchiveReport, Key, Outcome
 class Ledger:
     def __init__(self) -> None:
         self._conversations: dict[str, ConversationSummary] = {}
-        self._existing: dict[Key, Outcome] = {}  # already under their final keys when the run began
+        # Settled for good when the run began: under their final keys, or erased from the archive.
+        self._existing: dict[Key, Outcome] = {}
         self._outcomes: dict[Key, Outcome] = {}
         self._evidence: dict[Key, str] = {}  # the one evidence object of a recording's bad downloads
         self._unsettled: set[str] = set()  # conversations whose recordings could not be listed
@@ -55,6 +56,13 @@ class Ledger:
         for outcome in outcomes:
             self._outcomes[outcome.key] = self._existing.setdefault(outcome.key, outcome)
 
+    def found_erased(self, outcomes: Iterable[Outcome]) -> None:
+        """Recordings an erasure removed from the archive (``State.ERASED`` in the previous outcomes): each is
+        its recording's outcome and counts as settled before the run (``existing``), so no batch result or
+        look-up of this run turns it into a download again."""
+        for outcome in outcomes:
+            self._outcomes[outcome.key] = self._existing.setdefault(outcome.key, outcome)
+
     def found_strays(self, keys: Iterable[str]) -> None:
         """Keys under the day's prefix that are not ours: skipped, and reported."""
         self._strays += keys
@@ -79,7 +87,8 @@ class Ledger:
 
     @property
     def existing(self) -> Mapping[Key, Outcome]:
-        """What the archive held under final keys when the run began, read-only."""
+        """What the archive held under final keys when the run began, and what erasures removed from it
+        (never downloaded again), read-only."""
         return MappingProxyType(self._existing)
 
     def keep_evidence(self, key: Key, uri: str) -> str:

@@ -66,6 +66,12 @@ def manifest_table(
         "quarantine_uri": sorted_column("quarantine_uri"),  # nulls from an older table (from_parquet_bytes)
         "media_type": media_type,
         **{name: conversation[name] for name in _FROM_CONVERSATION},
+        # An erased recording's row keeps no address of its participants: the erasure was of that person.
+        "participant_addresses": pc.if_else(
+            pc.equal(state, State.ERASED.value),
+            pa.scalar(None, conversation["participant_addresses"].type),
+            conversation["participant_addresses"],
+        ),
         "exported_at": archived_only("archived_at"),
         "run_id": archived_only("archived_run_id"),
         "run_outcome": state,
@@ -84,6 +90,7 @@ _FROM_CONVERSATION = (
     "agent_ids",
     "queue_ids",
     "wrap_up_codes",
+    "participant_addresses",  # personal data (PII-tagged): what an erasure matches against
 )
 # What manifest_table reads of its inputs: the rest of their columns need not be decoded.
 METADATA_COLUMNS = ("conversation_id", *_FROM_CONVERSATION)

@@ -133,7 +133,7 @@ def is_final(outcome: Outcome, config: ArchiveConfig, sensitive_permission: bool
     previous run's) is final for this run's settings. (A previous outcome that says archived but whose object
     is gone from the archive is not final.)"""
     state = outcome.state
-    if state is State.DELETED:
+    if state in (State.DELETED, State.ERASED):
         return True
     if state is State.ARCHIVED_IN_GENESYS:
         return not config.retention.restore_archived  # restorable: asked again while restore is on

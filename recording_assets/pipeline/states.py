@@ -14,6 +14,9 @@ class State(str, Enum):
     EXCLUDED = "excluded"  # sensitive data and no recording:recording:viewSensitiveData
     QUARANTINED = "quarantined"  # bytes are not the container the API claims; kept under quarantine/
     FAILED = "failed"  # anything else, with the reason; the next run retries it
+    # Deleted from the archive by an erasure (``erasure.py``, GDPR), its audit row first: final for good, so
+    # no later run downloads it again, whatever Genesys still serves.
+    ERASED = "erased"
 
     @property
     def in_archive(self) -> bool:

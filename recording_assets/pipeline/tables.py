@@ -34,6 +34,7 @@ T = TypeVar("T")
 TS = pa.timestamp("us", tz="UTC")
 STRINGS = pa.list_(pa.string())
 IN_ARCHIVE_ONLY = " Null unless the recording is in the archive."
+PII_METADATA = {b"pii": b"true"}  # on a field that holds personal data (GDPR): readers must treat it so
 
 
 @dataclass(frozen=True)
@@ -41,10 +42,15 @@ class Column:
     name: str
     type: pa.DataType
     doc: str
+    pii: bool = False  # personal data: tagged in the field's metadata and the docs
 
     def described(self, doc: str) -> Column:
         """The same column (name and type), with what it means in one table."""
         return replace(self, doc=doc)
+
+    @property
+    def field(self) -> pa.Field:
+        return pa.field(self.name, self.type, metadata=PII_METADATA if self.pii else None)
 
 
 @dataclass(frozen=True)
@@ -56,7 +62,7 @@ class Table:
 
     @property
     def schema(self) -> pa.Schema:
-        return pa.schema([(column.name, column.type) for column in self.columns])
+        return pa.schema([column.field for column in self.columns])
 
 
 # Shared columns.
@@ -76,6 +82,14 @@ CONTENT_TYPE = Column("content_type", pa.string(), "Content type Genesys claims 
 CONTAINER = Column("container", pa.string(), "Container the bytes really are, sniffed (`wav`, `ogg` ...).")
 STORAGE_URI = Column("storage_uri", pa.string(), "`s3://` URI of the object under its final key.")
 RUN_ID = Column("run_id", pa.string(), "Dagster run id of the run that wrote the row.")
+PARTICIPANT_ADDRESSES = Column(
+    "participant_addresses",
+    STRINGS,
+    "Addresses of the conversation's participants as analytics gives them per session (`ani`, `dnis`, "
+    "`addressFrom`, `addressTo`): phone numbers, e-mail and message addresses. Personal data: what an "
+    "erasure matches a data subject against; null in tables written before the column existed.",
+    pii=True,
+)
 QUARANTINE_URI = Column(
     "quarantine_uri",
     pa.string(),
@@ -116,6 +130,7 @@ METADATA_TABLE = Table(
             "Fields analytics sent that failed their check and were dropped (field and problem), or why the "
             "conversation was rejected: its recordings are `failed`, never archived. Null when all was fine.",
         ),
+        PARTICIPANT_ADDRESSES,
     ),
 )
 
@@ -215,6 +230,7 @@ MANIFEST_TABLE = Table(
         QUARANTINE_URI,  # these last: added after manifests were written, so a positional reader is not misled
         RETAIN_UNTIL.described(RETAIN_UNTIL.doc + IN_ARCHIVE_ONLY),
         LOCK_MODE.described(LOCK_MODE.doc + IN_ARCHIVE_ONLY),
+        PARTICIPANT_ADDRESSES,  # added after the Object Lock columns
     ),
 )
 
@@ -312,7 +328,9 @@ def tables_markdown() -> str:
     for table in TABLES:
         lines += ["", f"## {table.name}", "", table.doc, "", f"Key of one day: `{table.example_key}`", ""]
         lines += ["| column | type | meaning |", "|---|---|---|"]
-        lines += [f"| `{c.name}` | `{c.type}` | {c.doc} |" for c in table.columns]
+        lines += [
+            f"| `{c.name}` | `{c.type}` | {'**PII.** ' if c.pii else ''}{c.doc} |" for c in table.columns
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -375,6 +375,10 @@ def _render_session(session: Session, now_ms: int) -> dict[str, Any] | None:
         out["ani"] = session.ani
     if session.dnis:
         out["dnis"] = session.dnis
+    if session.address_from:
+        out["addressFrom"] = session.address_from
+    if session.address_to:
+        out["addressTo"] = session.address_to
     if session.recording:
         out["recording"] = True
     out["segments"] = segments

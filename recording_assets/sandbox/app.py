@@ -19,6 +19,7 @@ from recording_assets.sandbox import (
     media,
     routes_analytics,
     routes_conversations,
+    routes_gdpr,
     routes_identity,
     routes_media,
     routes_recordings,
@@ -110,6 +111,7 @@ def build_app(state: SandboxState) -> Starlette:
         *routes_conversations.routes(state),
         *routes_recordings.routes(state),
         *routes_retention.routes(state),
+        *routes_gdpr.routes(state),
         *routes_media.routes(state),
         Route("/{path:path}", fallback, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]),
     ]

@@ -36,6 +36,7 @@ ORPHAN_VIEW = "recording:orphan:view"
 ANNOTATION_VIEW = "recording:annotation:view"
 OAUTH_CLIENT_VIEW = "oauth:client:view"
 ROLE_VIEW = "authorization:role:view"
+GDPR_VIEW = "gdpr:request:view"  # GeneralDataProtectionRegulationApi GET requests (SDK docs)
 
 # What a client holds when SandboxConfig.permissions is None: everything the sandbox checks.
 ALL_PERMISSIONS = frozenset(
@@ -55,6 +56,7 @@ ALL_PERMISSIONS = frozenset(
         ANNOTATION_VIEW,
         OAUTH_CLIENT_VIEW,
         ROLE_VIEW,
+        GDPR_VIEW,
     )
 )
 

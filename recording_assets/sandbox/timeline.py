@@ -31,6 +31,8 @@ class Session:
     dnis: str | None
     recording: bool
     segments: tuple[Segment, ...]
+    address_from: str | None = None  # e-mail and message sessions (AnalyticsSession.addressFrom / addressTo)
+    address_to: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,15 @@ class Participant:
     sessions: tuple[Session, ...]
 
 
+def customer_number(conv: Conversation) -> str:
+    """The customer's phone number of ``conv`` as voice sessions give it (``tel:+1555...``)."""
+    return f"tel:+1555{stable_int(conv.org.seed, conv.id, 'ani') % 10_000_000:07d}"
+
+
+def customer_email(conv: Conversation) -> str:
+    return f"customer-{stable_int(conv.org.seed, conv.id, 'ani') % 10_000_000:07d}@mail.example"
+
+
 def participants(conv: Conversation) -> list[Participant]:
     directory = conv.org.directory
     queue = directory.queues[conv.queue]
@@ -52,17 +63,36 @@ def participants(conv: Conversation) -> list[Participant]:
     media_type = conv.media_type
     inbound = conv.direction == "inbound"
     voice = media_type == "voice"
-    customer_number = f"tel:+1555{stable_int(conv.org.seed, conv.id, 'ani') % 10_000_000:07d}"
+    customer = customer_number(conv)
     service_number = f"tel:+1800555{conv.queue:04d}"
     ani: str | None
     dnis: str | None
-    ani, dnis = (customer_number, service_number) if inbound else (service_number, customer_number)
+    ani, dnis = (customer, service_number) if inbound else (service_number, customer)
     if not voice:
         ani = dnis = None
+    # E-mail carries addresses, messages the customer's number as a bare E.164 string (another form of the
+    # same phone number than voice's tel: URI: docs/genesys-behaviours.md, participant addresses).
+    customer_address = {"email": customer_email(conv), "message": customer.removeprefix("tel:")}.get(
+        media_type
+    )
+    service_address = {"email": f"queue-{conv.queue}@sandbox.example", "message": service_number[4:]}.get(
+        media_type
+    )
+    address_from, address_to = (
+        (customer_address, service_address) if inbound else (service_address, customer_address)
+    )
 
     def session(role: str, direction: str, segments: list[Segment]) -> Session:
         return Session(
-            conv.session_id(role), media_type, direction, ani, dnis, role in recorded_roles, tuple(segments)
+            conv.session_id(role),
+            media_type,
+            direction,
+            ani,
+            dnis,
+            role in recorded_roles,
+            tuple(segments),
+            address_from,
+            address_to,
         )
 
     result = []
@@ -72,7 +102,7 @@ def participants(conv: Conversation) -> list[Participant]:
             "customer",
             conv.participant_id("customer"),
             "customer",
-            customer_number.removeprefix("tel:"),
+            customer.removeprefix("tel:"),
             None,
             None,
             False,

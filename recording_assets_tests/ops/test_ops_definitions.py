@@ -87,6 +87,8 @@ SNAPSHOT = {
         "recording_control": {"assets": [], "op_pools": {"control_recording": None}},
         # S3 only, no Genesys request: in no pool (defs/legal_hold.py).
         "legal_hold": {"assets": [], "op_pools": {"apply_legal_hold": None}},
+        # A handful of requests (a preflight and one GDPR request): no pool, like control (defs/erasure.py).
+        "erase_subject": {"assets": [], "op_pools": {"erase_subject_op": None}},
         "reverify_archive": {"assets": [], "op_pools": {"recording_manifest_reverified_from_s3": None}},
         "webhook_delivery": {"assets": [], "op_pools": {"deliver_webhook": None}},
         "expiry_radar": {

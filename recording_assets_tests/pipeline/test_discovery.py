@@ -38,6 +38,7 @@ def summary(cid: str, end: datetime | None, **kwargs) -> ConversationSummary:
         queue_ids=("q1",),
         wrap_up_codes=(),
         recorded_sessions=2,
+        addresses=("tel:+15551234567",),
     )
     return ConversationSummary(**{**values, **kwargs})
 
@@ -59,6 +60,7 @@ def test_metadata_table_row_and_duration():
             "division_ids": ["d1"],
             "recorded_sessions": 2,
             "invalid_reason": None,
+            "participant_addresses": ["tel:+15551234567"],
         }
     ]
 

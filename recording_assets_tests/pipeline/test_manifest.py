@@ -39,6 +39,7 @@ CONVERSATION = {
     "agent_ids": ["a1"],
     "queue_ids": ["q1"],
     "wrap_up_codes": ["sale"],
+    "participant_addresses": ["tel:+15550001111", "tel:+18005550001"],
 }
 
 
@@ -223,3 +224,34 @@ def test_missing_objects_are_archived_rows_the_listing_lacks():
     assert missing_objects(table, iter(["s3://archive/a", URI, "s3://archive/z"]), chunk=1) == []
     assert missing_objects(table, iter(["s3://archive/a", "s3://archive/z"]), chunk=1) == [URI]
     assert missing_objects(table, iter([])) == [URI]  # the failed row is not looked for
+
+
+def test_participant_addresses_are_joined_and_tagged_as_personal_data():
+    table = manifest_table(metadata(), outcomes("run-1", "archived"), manifest_run_id="run-1")
+    assert {row["participant_addresses"][0] for row in table.to_pylist()} == {"tel:+15550001111"}
+    for schema in (MANIFEST, METADATA):
+        assert schema.field("participant_addresses").metadata == {b"pii": b"true"}
+        assert schema.field("agent_ids").metadata is None  # only personal data is tagged
+    assert table.schema.field("participant_addresses").metadata == {b"pii": b"true"}
+    written = from_parquet_bytes(to_parquet_bytes(table))
+    assert written.schema.field("participant_addresses").metadata == {b"pii": b"true"}
+
+
+def test_tables_written_before_the_address_column_still_load_and_join():
+    """A metadata table and a manifest from before the column: they read with nulls in it."""
+    old_metadata = to_parquet_bytes(metadata().drop_columns(["participant_addresses"]))
+    loaded = from_parquet_bytes(old_metadata, METADATA.names)
+    assert loaded["participant_addresses"].to_pylist() == [None]
+    table = manifest_table(loaded, outcomes("run-1", "archived"), manifest_run_id="run-1")
+    assert table.schema == MANIFEST
+    assert table["participant_addresses"].to_pylist() == [None, None]
+    old_manifest = to_parquet_bytes(table.drop_columns(["participant_addresses"]))
+    assert from_parquet_bytes(old_manifest, MANIFEST.names).column_names == MANIFEST.names
+
+
+def test_an_erased_row_keeps_no_participant_address():
+    table = manifest_table(metadata(), outcomes("run-1", "erased"), manifest_run_id="run-2")
+    failed, erased = table.to_pylist()
+    assert (erased["state"], erased["storage_uri"], erased["sha256"]) == ("erased", None, None)
+    assert erased["participant_addresses"] is None
+    assert failed["participant_addresses"] == CONVERSATION["participant_addresses"]

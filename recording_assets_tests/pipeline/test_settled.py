@@ -243,3 +243,42 @@ def test_keys_under_the_day_that_are_not_ours_are_strays_not_recordings_nor_erro
         existing = asyncio.run(settled.load_existing(context(store=store, executor=executor)))
     assert [o.key for o in existing.outcomes] == [("c1", "r1")]
     assert sorted(existing.strays) == sorted(strays)
+
+
+# -- erased recordings are final for good
+
+
+def test_erased_is_final_under_every_setting():
+    erased = Outcome("c1", "r1", State.ERASED, reason="erasure")
+    for config in (ArchiveConfig(), ArchiveConfig(force_quarantined=True)):
+        for permission in (None, False, True):
+            assert settled.is_final(erased, config, permission)
+
+
+def test_a_rerun_never_downloads_an_erased_recording_even_when_its_conversation_is_asked_again(
+    sandbox_factory, fake_clock, s3_client, bucket_names
+):
+    """The erasure removed the object and left ``erased`` in the outcomes; the conversation is asked again
+    (no conversations table: nothing settled) and its batch answers the recording with a URL, as Genesys
+    still may: the rerun keeps it erased and spends no download on it."""
+    from recording_assets_tests.pipeline.support import archive_day, requests_by_family
+
+    archive, manifest = stores(s3_client, bucket_names)
+    sandbox = sandbox_factory(clock=fake_clock, conversations_per_day=12, media_scale=0.002)
+    report, _, _ = archive_day(sandbox, fake_clock, archive, manifest)
+    target = next(o for o in report.outcomes if o.state is State.ARCHIVED)
+    key = target.storage_uri.removeprefix(f"s3://{archive.bucket}/")
+    s3_client.delete_object(Bucket=archive.bucket, Key=key)
+    rows = [o.row("run-1") for o in report.outcomes]
+    for row in rows:
+        if (row["conversation_id"], row["recording_id"]) == target.key:
+            row.update(state="erased", reason="erased: test", storage_uri=None)
+    media_before = requests_by_family(sandbox)["media"]
+
+    rerun, _, _ = archive_day(sandbox, fake_clock, archive, manifest, previous=rows, run_id="run-2")
+
+    states = {o.key: o.state for o in rerun.outcomes}
+    assert states[target.key] is State.ERASED
+    assert rerun.batch_rounds == 1  # the conversations were asked again: the erased one came back listed
+    assert requests_by_family(sandbox)["media"] == media_before and rerun.uploads == 0
+    assert "Contents" not in s3_client.list_objects_v2(Bucket=archive.bucket, Prefix=key)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from recording_assets.pipeline.states import IN_ARCHIVE, State, manifest_state
 
 
-def test_the_eight_states_and_their_values():
+def test_the_nine_states_and_their_values():
     assert [s.value for s in State] == [
         "archived",
         "already_archived",
@@ -16,6 +16,7 @@ def test_the_eight_states_and_their_values():
         "excluded",
         "quarantined",
         "failed",
+        "erased",  # an erasure (GDPR) removed it from the archive
     ]
     assert State("failed") is State.FAILED
 

@@ -30,6 +30,8 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "tables.md"
 TS = pa.timestamp("us", tz="UTC")
 STRINGS = pa.list_(pa.string())
 S, I32, I64 = pa.string(), pa.int32(), pa.int64()
+# Personal data is tagged in the field's metadata, so any Parquet reader can see it is PII.
+PII_ADDRESSES = pa.field("participant_addresses", STRINGS, metadata={b"pii": b"true"})
 
 # The files already written by earlier runs are read back with these schemas: names, types and order
 # are fixed. Stated literally here, so a change in tables.py cannot move both sides at once. Laid out as
@@ -42,6 +44,7 @@ WRITTEN = {
         ("recorded_sessions", I32),
         # the client's flag; absent from older tables, which are read by name (row.get: nothing flagged)
         ("invalid_reason", S),
+        PII_ADDRESSES,  # absent from older files, which read it as nulls
     ],
     "outcomes": [
         ("conversation_id", S), ("recording_id", S), ("state", S), ("reason", S), ("sha256", S),
@@ -66,6 +69,7 @@ WRITTEN = {
         ("quarantine_uri", S),
         # the Object Lock each object got (opt in); absent from older manifests, which read them as nulls
         ("retain_until", TS), ("lock_mode", S),
+        PII_ADDRESSES,  # absent from older manifests, which read it as nulls
     ],
     "audit": [
         ("at", TS), ("run_id", S), ("launched_by", S), ("event", S), ("conversation_id", S),

@@ -41,6 +41,7 @@ from recording_assets_tests.sandbox.test_sandbox_support import YESTERDAY, Api, 
 
 GENESYS_DIR = pathlib.Path(__file__).parents[2] / "recording_assets" / "genesys"
 ANALYTICS, RECORDING, CONVERSATIONS = "AnalyticsApi", "RecordingApi", "ConversationsApi"
+GDPR = "GeneralDataProtectionRegulationApi"
 ENDPOINTS = [
     SdkEndpoint.of(api, name)
     for api, name in (
@@ -69,6 +70,8 @@ ENDPOINTS = [
         (CONVERSATIONS, "put_conversations_call_recordingstate"),
         (CONVERSATIONS, "patch_conversation_recordingstate"),
         (CONVERSATIONS, "patch_conversations_call_participant"),
+        (GDPR, "get_gdpr_requests"),
+        (GDPR, "get_gdpr_request"),
     )
 ]
 RETENTION = {  # the retention features' endpoints, exercised by test_sandbox_contract_retention.py
@@ -94,6 +97,7 @@ COVERS = {
         "get_tokens_me",
     },
     "control": {e.name for e in ENDPOINTS if e.api == CONVERSATIONS},
+    "gdpr": {e.name for e in ENDPOINTS if e.api == GDPR},  # test_sandbox_contract_gdpr.py
 }
 DIALECT_NAMES = ("default", "independent")  # the first reading, and every other reading at once
 UNKNOWN_CONVERSATION = "8f1e0d4c-2b1a-4c3d-9e8f-0a1b2c3d4e5f"
