@@ -17,7 +17,9 @@ from recording_assets.genesys.fields import describe
 
 SESSION_ADDRESS_FIELDS = ("ani", "dnis", "addressFrom", "addressTo")
 MAX_ADDRESS_CHARS = 256  # an e-mail address is at most 254; a phone URI far less
-MAX_ADDRESSES = 64  # per conversation: more is a hostile answer, not a conversation
+# Per conversation. An e-mail to a long distribution list or a large conference is still a conversation
+# whose recordings must archive; beyond 1,000 the answer is hostile (and fails its conversation).
+MAX_ADDRESSES = 1000
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
