@@ -19,6 +19,7 @@ from recording_assets.sandbox import (
     media,
     routes_analytics,
     routes_conversations,
+    routes_divisions,
     routes_identity,
     routes_media,
     routes_recordings,
@@ -106,6 +107,7 @@ def build_app(state: SandboxState) -> Starlette:
     routes = [
         *admin,
         *routes_identity.routes(state),
+        *routes_divisions.routes(state),
         *routes_analytics.routes(state),
         *routes_conversations.routes(state),
         *routes_recordings.routes(state),
