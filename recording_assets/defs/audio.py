@@ -61,6 +61,9 @@ def check_specs() -> list[dg.AssetCheckSpec]:
     ]
 
 
+DIVISIONS_SHOWN = 10
+
+
 def audio_results(result: DayResult, *, api: dict, elapsed: float, launched_by: str):
     """The materialisation of ``recording_audio`` and its blocking checks; ``api``: the requests this step
     spent (by family) and how many were answered 429."""
@@ -83,6 +86,12 @@ def audio_results(result: DayResult, *, api: dict, elapsed: float, launched_by: 
             "restorations_requested": report.restorations,
             "annotation_requests": report.annotation_requests,
             "deletion_protection": result.protection,
+            # Divisions the client's roles are not granted in: this day lacks their conversations.
+            "division_coverage": result.division_coverage,
+            "divisions_not_covered_count": len(result.divisions_not_covered),
+            "divisions_not_covered": dg.MetadataValue.json(
+                [{"id": i, "name": clean_text(n)} for i, n in result.divisions_not_covered[:DIVISIONS_SHOWN]]
+            ),
             # Objects under the day's prefix that are not ours (a folder marker, a README ...): skipped.
             "stray_keys": len(report.stray_keys),
             "stray_keys_first": dg.MetadataValue.json(

@@ -4,6 +4,8 @@ Written to ``s3://$RECORDING_MANIFEST_BUCKET/manifests/date=YYYY-MM-DD/manifest.
 bucket reads as one Hive-partitioned dataset with pyarrow, DuckDB or Athena.
 """
 
+import json
+
 import dagster as dg
 
 from recording_assets.allocator import release_free_memory
@@ -15,7 +17,7 @@ from recording_assets.defs.names import ARCHIVE_GROUP, AUDIO, MANIFEST
 from recording_assets.defs.partitions import daily_partitions
 from recording_assets.defs.resources import ArchiveResource
 from recording_assets.pipeline.annotations import annotations_key, known
-from recording_assets.pipeline.day import PROTECTION_KEY, SENSITIVE_CHECK_KEY
+from recording_assets.pipeline.day import DIVISIONS_KEY, PROTECTION_KEY, SENSITIVE_CHECK_KEY
 from recording_assets.pipeline.manifest import (
     METADATA_COLUMNS,
     OUTCOMES_COLUMNS,
@@ -72,6 +74,8 @@ def build_recording_manifest(partitions_def, backfill_policy=None, freshness_pol
         table = manifest_table(metadata, outcomes, manifest_run_id=context.run.run_id, annotations=notes)
         discovered, run_modes = outcomes.num_rows, outcomes.schema.metadata or {}
         del metadata, outcomes  # joined: let go of them before writing and checking the manifest
+        uncovered = run_modes.get(DIVISIONS_KEY, b"[]")
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), DIVISIONS_KEY: uncovered})
         uri = write_table(manifest_store, manifest_key(day=window.day), table)
         states = state_counts(table)  # counted in Arrow: no row dicts for a 100,000-recording day
         yield dg.MaterializeResult(
@@ -85,6 +89,8 @@ def build_recording_manifest(partitions_def, backfill_policy=None, freshness_pol
                 # How recordings a batch leaves out silently were looked for (docs/genesys-behaviours.md).
                 "sensitive_check": run_modes.get(SENSITIVE_CHECK_KEY, b"unknown").decode(),
                 "deletion_protection": run_modes.get(PROTECTION_KEY, b"off").decode(),
+                # Divisions whose conversations this day lacks: the client's roles are not granted there.
+                "divisions_not_covered": dg.MetadataValue.json(_divisions(uncovered)),
                 **window.metadata(),
             }
         )
@@ -92,6 +98,15 @@ def build_recording_manifest(partitions_def, backfill_policy=None, freshness_pol
         yield _failure_rate(states, table.num_rows, config.failure_rate_warn)
 
     return recording_manifest
+
+
+def _divisions(raw: bytes) -> list:
+    """The uncovered divisions the day's outcome table recorded ([] for a table from before, or unreadable)."""
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return []
+    return value if isinstance(value, list) else []
 
 
 def _completeness(

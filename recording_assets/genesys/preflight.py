@@ -5,7 +5,9 @@ whose first real request answers the same question needs no probe: the day's fir
 missing analytics permission as well as a probe would, so the assets ask only for the recording family
 (whose first real request, a batch submission, comes after discovery). Whether the client may see
 sensitive (redacted) recordings can only be read from its roles; when that cannot be read (the
-introspection permissions are optional), say so rather than guess. The report (never a token) is small
+introspection permissions are optional), say so rather than guess. So with the divisions: a client whose
+viewing roles are granted in only some of the org's divisions archives part of it (genesys/divisions.py),
+which is a warning naming them, never a refusal. The report (never a token) is small
 and serialisable, so a run's later steps reuse it instead of asking again.
 """
 
@@ -15,13 +17,21 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from recording_assets.genesys.divisions import ALL_DIVISIONS, UNKNOWN, Division, division_coverage
 from recording_assets.genesys.errors import GenesysApiError, PermissionDeniedError
 from recording_assets.genesys.fields import ResponseFormatError, id_problem
 from recording_assets.genesys.retention import Retention
 from recording_assets.genesys.transport import Transport
 
 ANALYTICS_VIEW = "analytics:conversationDetail:view"
+AGENT_ANALYTICS_VIEW = "analytics:agentConversationDetail:view"
 RECORDING_VIEW = "recording:recording:view"
+RECORDING_VIEWS = (
+    RECORDING_VIEW,
+    "recording:recordingSegment:view",
+    "recording:snippetRecording:view",
+    "recording:screenRecording:view",
+)
 SENSITIVE_VIEW = "recording:recording:viewSensitiveData"
 
 
@@ -32,6 +42,9 @@ class PreflightReport:
     families: tuple[str, ...] = ()  # the endpoint families whose permission was checked
     confirmed: tuple[str, ...] = ()  # further permissions the run's options need, found in the roles
     batch_url_ttl_s: int | None = None  # recordingBatchDownloadUrlTtl (GET /api/v2/recording/settings)
+    # (id, name) of the org's divisions the client's viewing roles are not granted in (genesys/divisions.py)
+    divisions_not_covered: tuple[tuple[str, str], ...] = ()
+    division_coverage: str = UNKNOWN  # complete, partial, or unknown (the roles or divisions unreadable)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -48,7 +61,9 @@ class PreflightReport:
             ttl = data.get("batch_url_ttl_s")
             ttl = ttl if isinstance(ttl, int) and not isinstance(ttl, bool) else None
             warnings, families = tuple(map(str, data["warnings"])), tuple(map(str, data["families"]))
-            return cls(sensitive, warnings, families, confirmed, ttl)
+            uncovered = tuple((str(i), str(n)) for i, n in data.get("divisions_not_covered", ()))
+            coverage = str(data.get("division_coverage", UNKNOWN))
+            return cls(sensitive, warnings, families, confirmed, ttl, uncovered, coverage)
         except (ValueError, KeyError, TypeError):
             return None
 
@@ -74,7 +89,12 @@ async def preflight(
             json={"interval": interval, "paging": {"pageSize": 1, "pageNumber": 1}},
             permission=ANALYTICS_VIEW,
         )
-    granted, warnings = await _granted(transport, client_id)
+    granted, warnings, covered = await _granted(transport, client_id)
+    coverage = UNKNOWN
+    not_covered: tuple[Division, ...] = ()
+    if granted is not None and covered is not None:  # unreadable roles: _granted has said so
+        coverage, not_covered, more = await division_coverage(transport, covered)
+        warnings += more
     if "recording" in families:
         if granted is None or not _holds(granted, RECORDING_VIEW):
             # The roles do not show the permission every download needs: a cheap read that needs it says
@@ -115,7 +135,8 @@ async def preflight(
             "grant it or turn the option off",
         )
     confirmed = tuple(permissions) if granted is not None else ()
-    return PreflightReport(sensitive, tuple(warnings), tuple(families), confirmed, ttl_s)
+    uncovered = tuple((d.id, d.name) for d in not_covered)
+    return PreflightReport(sensitive, tuple(warnings), tuple(families), confirmed, ttl_s, uncovered, coverage)
 
 
 async def _batch_url_ttl(transport: Transport) -> tuple[int | None, list[str]]:
@@ -135,37 +156,75 @@ def _holds(granted: set[str], permission: str) -> bool:
     return bool({permission, "*:*:*", f"{domain}:*:*", f"{domain}:{entity}:*"} & granted)
 
 
-async def _granted(transport: Transport, client_id: str) -> tuple[set[str] | None, list[str]]:
-    """The permissions of the client's roles, or None (with why) when they cannot be read."""
+def _covered(analytics_in: set[str], recording_in: set[str]) -> set[str]:
+    """Divisions where the client may both find conversations and fetch their recordings."""
+    if ALL_DIVISIONS in analytics_in:
+        return set(recording_in)
+    if ALL_DIVISIONS in recording_in:
+        return set(analytics_in)
+    return analytics_in & recording_in
+
+
+async def _role_permissions(transport: Transport, role_id: str) -> set[str]:
+    role = (
+        await transport.api("GET", f"/api/v2/authorization/roles/{role_id}", family="authorization")
+    ).json()
+    role = role if isinstance(role, dict) else {}
+    permissions = {p for p in role.get("permissions") or [] if isinstance(p, str)}
+    for policy in _dicts(role.get("permissionPolicies")):
+        for action in policy.get("actionSet") or []:
+            permissions.add(f"{policy.get('domain')}:{policy.get('entityName')}:{action}")
+    return permissions
+
+
+async def _granted(
+    transport: Transport, client_id: str
+) -> tuple[set[str] | None, list[str], set[str] | None]:
+    """The permissions of the client's roles and the divisions where they view conversation details and
+    recordings, or None (with why) when they cannot be read."""
     if id_problem(client_id):
-        return None, [
-            f"the OAuth client id is not a Genesys id ({id_problem(client_id)}): its roles were not read"
-        ]
+        return (
+            None,
+            [f"the OAuth client id is not a Genesys id ({id_problem(client_id)}): its roles were not read"],
+            None,
+        )
     try:
         client = (
             await transport.api("GET", f"/api/v2/oauth/clients/{client_id}", family="authorization")
         ).json()
         permissions: set[str] = set()
+        roles: dict[str, set[str]] = {}
+        analytics_in, recording_in = set(), set()  # the divisions of grants that view each
         for role_division in _dicts(client.get("roleDivisions") if isinstance(client, dict) else None):
             role_id = role_division.get("roleId")
-            if id_problem(role_id):  # it goes into a path: only a Genesys id
+            if not isinstance(role_id, str) or id_problem(role_id):  # it goes into a path: a Genesys id
                 continue
-            role = (
-                await transport.api("GET", f"/api/v2/authorization/roles/{role_id}", family="authorization")
-            ).json()
-            role = role if isinstance(role, dict) else {}
-            permissions.update(p for p in role.get("permissions") or [] if isinstance(p, str))
-            for policy in _dicts(role.get("permissionPolicies")):
-                for action in policy.get("actionSet") or []:
-                    permissions.add(f"{policy.get('domain')}:{policy.get('entityName')}:{action}")
+            if role_id not in roles:
+                roles[role_id] = await _role_permissions(transport, role_id)
+            permissions.update(roles[role_id])
+            division = role_division.get("divisionId")
+            if isinstance(division, str):
+                if _holds(roles[role_id], ANALYTICS_VIEW) or _holds(roles[role_id], AGENT_ANALYTICS_VIEW):
+                    analytics_in.add(division)
+                if any(_holds(roles[role_id], p) for p in RECORDING_VIEWS):
+                    recording_in.add(division)
+        covered = _covered(analytics_in, recording_in)
     except ResponseFormatError as exc:
-        return None, [f"could not read this OAuth client's roles ({exc}); {SENSITIVE_VIEW} is unknown"]
+        return None, [f"could not read this OAuth client's roles ({exc}); {SENSITIVE_VIEW} is unknown"], None
     except PermissionDeniedError:
-        return None, [
-            f"could not read this OAuth client's roles (needs oauth:client:view and authorization:role:view), "
-            f"so it is unknown whether it has {SENSITIVE_VIEW}; recordings with sensitive data may be "
-            "excluded from batch downloads and will be recorded as 'excluded'"
-        ]
+        return (
+            None,
+            [
+                f"could not read this OAuth client's roles (needs oauth:client:view and authorization:role:view), "
+                f"so it is unknown whether it has {SENSITIVE_VIEW}; recordings with sensitive data may be "
+                "excluded from batch downloads and will be recorded as 'excluded'"
+            ],
+            None,
+        )
     except GenesysApiError as exc:
-        return None, [f"could not read this OAuth client's roles ({exc.status}); {SENSITIVE_VIEW} is unknown"]
-    return permissions, []
+        return (
+            None,
+            [f"could not read this OAuth client's roles ({exc.status}); {SENSITIVE_VIEW} is unknown"],
+            None,
+        )
+    return permissions, [], covered

@@ -7,6 +7,7 @@ materialisation and check results.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import AsyncIterable, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -34,6 +35,8 @@ from recording_assets.pipeline.verify import Verification, verify_checksums, ver
 # Schema metadata of the outcomes table: what the run did, for the manifest step to report.
 SENSITIVE_CHECK_KEY = b"recording_assets.sensitive_check"
 PROTECTION_KEY = b"recording_assets.deletion_protection"
+# JSON list of {id, name}: the divisions the client's roles do not cover (genesys/divisions.py)
+DIVISIONS_KEY = b"recording_assets.divisions_not_covered"
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,9 @@ class DayResult:
     audit_events: int
     checksums: Verification
     containers: Verification
+    # (id, name) of the divisions the client's roles do not cover: their conversations were not seen
+    divisions_not_covered: tuple[tuple[str, str], ...] = ()
+    division_coverage: str = "unknown"  # complete, partial or unknown (genesys/divisions.py)
 
 
 async def archive_day(
@@ -107,7 +113,11 @@ async def archive_day(
     mode = config.sensitive_check_for(preflight.sensitive_data)
     protection = protection_note(config)
     outcomes = outcomes_table(report.outcomes, run_id).replace_schema_metadata(
-        {SENSITIVE_CHECK_KEY: mode, PROTECTION_KEY: protection}
+        {
+            SENSITIVE_CHECK_KEY: mode,
+            PROTECTION_KEY: protection,
+            DIVISIONS_KEY: json.dumps([{"id": i, "name": n} for i, n in preflight.divisions_not_covered]),
+        }
     )
     outcomes_uri = write_table(manifests, outcomes_key(day=day), outcomes)
     write_table(manifests, conversations_key(day=day), to_table(report.conversations, CONVERSATIONS))
@@ -125,6 +135,8 @@ async def archive_day(
         audit_events=audit.events,
         checksums=verify_checksums(outcomes, bucket=bucket),
         containers=verify_containers(outcomes, bucket=bucket),
+        divisions_not_covered=preflight.divisions_not_covered,
+        division_coverage=preflight.division_coverage,
     )
 
 

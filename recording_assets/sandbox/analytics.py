@@ -59,11 +59,11 @@ _CONVERSATION_DIMENSIONS: dict[str, Callable[[Conversation, int], Any]] = {
     "conversationStart": lambda c, now: iso(c.start_ms),
     "conversationEnd": lambda c, now: iso(c.end_ms) if c.ended(now) else None,
     "originatingDirection": lambda c, now: c.direction,
-    "divisionId": lambda c, now: c.org.directory.division.id,
+    "divisionId": lambda c, now: c.division.id,
 }
 _SEGMENT_DIMENSIONS: dict[str, Callable[[SegmentRow], Any]] = {
     "conversationId": lambda r: r.conv.id,
-    "divisionId": lambda r: r.conv.org.directory.division.id,
+    "divisionId": lambda r: r.conv.division.id,
     "mediaType": lambda r: r.session.media_type,
     "recording": lambda r: _flag(r.session.recording),
     "screenRecording": lambda r: _flag(r.participant.screen_recording),
@@ -287,7 +287,7 @@ class QueryEngine:
         found = [
             conv
             for conv in self._org.conversations_between(query.start_ms, query.end_ms)
-            if conv.start_ms <= now_ms and query.matcher(conv, now_ms)
+            if conv.start_ms <= now_ms and self._org.visible(conv) and query.matcher(conv, now_ms)
         ]
         found = sort_conversations(found, query.order, query.order_by, now_ms)
         with self._lock:
@@ -324,7 +324,7 @@ def render_conversation(conv: Conversation, now_ms: int) -> dict[str, Any]:
     if ended:
         out["conversationEnd"] = iso(conv.end_ms)
     out["originatingDirection"] = conv.direction
-    out["divisionIds"] = [conv.org.directory.division.id]
+    out["divisionIds"] = [conv.division.id]
     if ended and conv.media_type == "voice":
         out["mediaStatsMinConversationMos"] = round(3.6 + 0.8 * fraction(conv.org.seed, conv.id, "mos"), 3)
     rendered = []

@@ -19,6 +19,7 @@ from recording_assets.sandbox import (
     media,
     routes_analytics,
     routes_conversations,
+    routes_divisions,
     routes_gdpr,
     routes_identity,
     routes_media,
@@ -107,6 +108,7 @@ def build_app(state: SandboxState) -> Starlette:
     routes = [
         *admin,
         *routes_identity.routes(state),
+        *routes_divisions.routes(state),
         *routes_analytics.routes(state),
         *routes_conversations.routes(state),
         *routes_recordings.routes(state),

@@ -99,6 +99,13 @@ class SandboxConfig:
     # (they count against its 1,000-conversation cap), and the share of each day's conversations held.
     holds_elsewhere: int = 100
     legal_hold_per_mille: int = 10
+    # Divisions (sandbox/divisions.py): how many the org has (the first is Home), in how many the client's
+    # role is granted (None: all, each listed), whether it is granted as `*` (all divisions), and how
+    # GET /api/v2/authorization/divisions answers: "ok", "malformed" or "forbidden".
+    divisions: int = option(1, "divisions in the org (conversations are spread over them)")
+    covered_divisions: int | None = option(None, "grant the client's role in only the first N divisions")
+    wildcard_grant: bool = option(False, "grant the client's role in all divisions as '*'")
+    division_listing: str = option("ok", "how the divisions list answers: ok, malformed, forbidden")
     orphans_per_day: int = 2  # orphan recordings (recordings without a conversation) created each day
     # readings of what the documentation leaves open; not (yet) on the command line
     dialect: Dialect = option(
@@ -138,6 +145,12 @@ class SandboxConfig:
             raise ValueError("rate_limit_per_minute, transcode_polls and giant_recording_bytes must be >= 0")
         if not 0 <= self.holds_elsewhere <= 1000 or not 0 <= self.legal_hold_per_mille <= 1000:
             raise ValueError("holds_elsewhere and legal_hold_per_mille must be within 0..1000")
+        if not 1 <= self.divisions <= 1000:
+            raise ValueError("divisions must be within 1..1000")
+        if self.covered_divisions is not None and not 0 <= self.covered_divisions <= self.divisions:
+            raise ValueError("covered_divisions must be within 0..divisions")
+        if self.division_listing not in ("ok", "malformed", "forbidden"):
+            raise ValueError("division_listing must be one of ok, malformed, forbidden")
         if self.media_bandwidth_bytes_per_s < 0:
             raise ValueError("media_bandwidth_bytes_per_s must be >= 0")
         if (self.tls_certfile is None) != (self.tls_keyfile is None):

@@ -20,6 +20,7 @@ TIMESTAMPS = ("millis", "seconds", "offset")
 RETENTION_THRESHOLD = ("retained_longer", "deleted_within")
 PROTECTION_REFUSAL = ("failed_updates", "error_400")
 RESTORE_BODY = ("merge", "replace")
+ALL_DIVISIONS_GRANT = ("star", "expanded")
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,9 @@ class Dialect:
     # A restore body without `deleteDate`: leaves the date alone; or removes it (the SDK: the PUT
     # "supports updating and removing both archive and delete dates").
     restore_body: str = "merge"
+    # A role granted in all divisions (the grant `*`), as `GET /api/v2/oauth/clients/{id}` shows it in
+    # `roleDivisions`: one entry with divisionId `*`; or one entry per division that exists.
+    all_divisions_grant: str = "star"
 
     def __post_init__(self) -> None:
         for name, allowed in (
@@ -59,6 +63,7 @@ class Dialect:
             ("retention_threshold", RETENTION_THRESHOLD),
             ("protection_refusal", PROTECTION_REFUSAL),
             ("restore_body", RESTORE_BODY),
+            ("all_divisions_grant", ALL_DIVISIONS_GRANT),
         ):
             if getattr(self, name) not in allowed:
                 raise ValueError(
@@ -106,11 +111,13 @@ def _all_other_readings() -> Dialect:
         retention_threshold="deleted_within",
         protection_refusal="error_400",
         restore_body="replace",
+        all_divisions_grant="expanded",
     )
 
 
 # The combinations the matrix runs: each reading alone, and every non-default reading together. The
-# retention readings change no archive of a day: their tests (pipeline/test_retention*.py) pick them alone.
+# retention readings change no archive of a day: their tests (pipeline/test_retention*.py) pick them alone;
+# nor does all_divisions_grant unless the config grants `*` (genesys/test_division_coverage.py picks it).
 DIALECTS: dict[str, Dialect] = {
     "default": Dialect(),
     "agent-flags": Dialect(recording_flags="agent_only"),

@@ -76,6 +76,7 @@ class JobStore:
             conv
             for conv in self._org.conversations_between(scan_from, end_ms)
             if conv.end_ms <= cutoff
+            and self._org.visible(conv)
             and (start_ms <= conv.start_ms if start_matching else conv.end_ms > start_ms)
             and matcher(conv, now_ms)
         ]

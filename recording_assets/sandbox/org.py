@@ -88,6 +88,7 @@ _WRAPUPS = (
     "Complaint",
 )
 AGENT_COUNT = 40
+_DIVISIONS = ("Sales", "Support", "Collections", "Partners")
 
 
 @dataclass(frozen=True)
@@ -99,9 +100,14 @@ class Named:
 class Directory:
     """The org's people and routing objects; fixed per seed."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, divisions: int = 1) -> None:
         self.organization = Named(stable_uuid(seed, "org"), f"Sandbox Org {seed}")
-        self.division = Named(stable_uuid(seed, "division"), "Home")
+        self.division = Named(stable_uuid(seed, "division"), "Home")  # the home division
+        self.seed = seed
+        self.divisions = (self.division,) + tuple(
+            Named(stable_uuid(seed, "division", i), _DIVISIONS[(i - 1) % len(_DIVISIONS)] + f" {i}")
+            for i in range(1, divisions)
+        )
         rng = random.Random(stable_int(seed, "directory"))
         self.agents = tuple(
             Named(stable_uuid(seed, "agent", i), f"{rng.choice(_FIRST)} {rng.choice(_LAST)}")
@@ -109,6 +115,14 @@ class Directory:
         )
         self.queues = tuple(Named(stable_uuid(seed, "queue", i), name) for i, name in enumerate(_QUEUES))
         self.wrapups = tuple(Named(stable_uuid(seed, "wrapup", i), name) for i, name in enumerate(_WRAPUPS))
+
+    def division_of(self, conversation_id: str) -> Named:
+        """The conversation's division: spread by a hash of its id, so generation draws nothing more."""
+        if len(self.divisions) == 1:
+            return self.division
+        return self.divisions[
+            stable_int(self.seed, "conversation-division", conversation_id) % len(self.divisions)
+        ]
 
 
 class Recording:
@@ -264,6 +278,10 @@ class Conversation:
             self._id = self.org.codec.encode(kind, self.day_ordinal, self.index)
         return self._id
 
+    @property
+    def division(self) -> Named:
+        return self.org.directory.division_of(self.id)
+
     def session_id(self, role: str) -> str:
         return stable_uuid(self.org.seed, self.id, "session", role)
 
@@ -301,6 +319,7 @@ class SyntheticOrg:
         anchor_ms: int,
         cache_days: int = 8,
         dialect: Dialect | None = None,
+        divisions: int = 1,
     ) -> None:
         self.seed = seed
         self.dialect = dialect or Dialect()
@@ -308,7 +327,9 @@ class SyntheticOrg:
         self.media_scale = media_scale
         self.giant_recording_bytes = giant_recording_bytes
         self.codec = IdCodec(seed)
-        self.directory = Directory(seed)
+        self.directory = Directory(seed, divisions)
+        # The divisions whose conversations the client's roles let it see (None: all); SandboxState sets it.
+        self.visible_divisions: frozenset[str] | None = None
         self.anchor_ms = anchor_ms  # the clock's time when the org was built: live calls are live then
         self._anchor_ordinal = day_of_ms(anchor_ms).toordinal()
         self._cache_days = cache_days
@@ -319,6 +340,10 @@ class SyntheticOrg:
         self._live = self._make_live_calls(live_calls)
 
     # ---- public lookups -------------------------------------------------------------------------
+    def visible(self, conv: Conversation) -> bool:
+        """Analytics answers only conversations in divisions the client's roles cover."""
+        return self.visible_divisions is None or conv.division.id in self.visible_divisions
+
     def conversations_for_day(self, day: dt.date) -> list[Conversation]:
         """Every conversation that starts on this UTC day (live calls included), ordered by start."""
         return list(self._day(day.toordinal()).conversations)

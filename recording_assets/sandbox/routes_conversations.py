@@ -112,7 +112,7 @@ def routes(state: SandboxState) -> list[Route]:
         body["participants"] = rendered
         body["recordingState"] = (recording.state if live else "none").upper()
         body["securePause"] = recording.secure_pause and live
-        body["divisions"] = [{"division": {"id": org.directory.division.id}, "entities": []}]
+        body["divisions"] = [{"division": {"id": conv.division.id}, "entities": []}]
         body["selfUri"] = f"/api/v2/conversations/{conv.id}"
         return json_response(body)
 

@@ -17,6 +17,7 @@ from starlette.routing import Route
 from recording_assets.sandbox.config import OAUTH_CLIENT_VIEW, ROLE_VIEW
 from recording_assets.sandbox.errors import not_found
 from recording_assets.sandbox.gateway import Ctx, api, json_response
+from recording_assets.sandbox.grants import role_divisions
 from recording_assets.sandbox.hostile import HTML_PAGE
 from recording_assets.sandbox.ids import stable_uuid
 from recording_assets.sandbox.state import SandboxState
@@ -79,7 +80,7 @@ def routes(state: SandboxState) -> list[Route]:
             "id": config.client_id,
             "name": CLIENT_NAME,
             "authorizedGrantType": "CLIENT-CREDENTIALS",
-            "roleDivisions": [{"roleId": role_id, "divisionId": directory.division.id}],
+            "roleDivisions": role_divisions(config, directory, role_id),
             "state": "active",
             "dateCreated": created,
         }

@@ -13,6 +13,7 @@ from recording_assets.sandbox.batch import BatchStore
 from recording_assets.sandbox.config import SandboxConfig
 from recording_assets.sandbox.control import RecordingControl
 from recording_assets.sandbox.faults import Faults, FaultState
+from recording_assets.sandbox.grants import covered_divisions
 from recording_assets.sandbox.hostile import HostileState
 from recording_assets.sandbox.jobs import JobStore
 from recording_assets.sandbox.org import SyntheticOrg
@@ -58,7 +59,9 @@ class SandboxState:
             giant_recording_bytes=config.giant_recording_bytes,
             anchor_ms=self.now_ms(),
             dialect=config.dialect,
+            divisions=config.divisions,
         )
+        self.org.visible_divisions = covered_divisions(config, self.org.directory)
         self.org.retention = RetentionLedger(
             seed=config.seed,
             restore_latency_s=config.restore_latency_s,
