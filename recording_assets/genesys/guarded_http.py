@@ -99,18 +99,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         pool = self._pools.get(request.url.scheme)
         if pool is None:
             raise PeerRefused(f"scheme {request.url.scheme!r} is not https")
-        core_request = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(
-                scheme=request.url.raw_scheme,
-                host=request.url.raw_host,
-                port=request.url.port,
-                target=request.url.raw_path,
-            ),
-            headers=request.headers.raw,
-            content=request.stream,
-            extensions=request.extensions,
-        )
+        core_request = as_core_request(request)
         with as_httpx_errors():
             response = await pool.handle_async_request(core_request)
         return httpx.Response(
@@ -123,6 +112,22 @@ class GuardedTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         for pool in self._pools.values():
             await pool.aclose()
+
+
+def as_core_request(request: httpx.Request) -> httpcore.Request:
+    """``request`` as httpcore takes it (what httpx's own transports do), for a transport over a pool."""
+    return httpcore.Request(
+        method=request.method,
+        url=httpcore.URL(
+            scheme=request.url.raw_scheme,
+            host=request.url.raw_host,
+            port=request.url.port,
+            target=request.url.raw_path,
+        ),
+        headers=request.headers.raw,
+        content=request.stream,
+        extensions=request.extensions,
+    )
 
 
 class _Stream(httpx.AsyncByteStream):

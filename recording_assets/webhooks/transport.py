@@ -22,7 +22,7 @@ from typing import Any
 import httpcore
 import httpx
 
-from recording_assets.genesys.guarded_http import as_httpx_errors
+from recording_assets.genesys.guarded_http import as_core_request, as_httpx_errors
 
 _DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar("webhook_deadline", default=None)
 
@@ -106,18 +106,7 @@ class _PoolTransport(httpx.BaseTransport):
         self._pool = pool
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        core_request = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(
-                scheme=request.url.raw_scheme,
-                host=request.url.raw_host,
-                port=request.url.port,
-                target=request.url.raw_path,
-            ),
-            headers=request.headers.raw,
-            content=request.stream,
-            extensions=request.extensions,
-        )
+        core_request = as_core_request(request)
         with as_httpx_errors():
             response = self._pool.handle_request(core_request)
         return httpx.Response(
