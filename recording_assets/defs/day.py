@@ -118,14 +118,11 @@ async def _run(
         )
         stores = DayStores(archive=archive.archive_store(), manifests=archive.manifest_store())
         run = {"run_id": context.run.run_id, "launched_by": launched_by(context), "clock": clock}
+        the_day = (client, stores, window.day, config, preflight)
         if METADATA not in selected:
             table = require_table(stores.manifests, metadata_key(day=window.day))
             day = await archive_day(
-                client,
-                stores,
-                window.day,
-                config,
-                preflight,
+                *the_day,
                 conversations=conversations_from_table(table),
                 rejected=lambda: rejected_from_table(table),  # as the one-step run meets them
                 **run,
@@ -134,11 +131,7 @@ async def _run(
         pages, discovering = await pages_as_found(client, window, media_types=config.media_types)
         try:
             day = await archive_day(
-                client,
-                stores,
-                window.day,
-                config,
-                preflight,
+                *the_day,
                 pages=pages,
                 rejected=lambda: discovering.result().rejected,  # discovery has ended with the pages
                 **run,
