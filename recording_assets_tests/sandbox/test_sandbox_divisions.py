@@ -11,7 +11,8 @@ from recording_assets_tests.sandbox.test_sandbox_support import YESTERDAY, Api, 
 
 
 def _conversations(api: Api) -> list[dict]:
-    found, number = [], 1
+    found: list[dict] = []
+    number = 1
     while True:
         body = {"interval": day_interval(YESTERDAY), "paging": {"pageSize": 100, "pageNumber": number}}
         page = api.query(body).json().get("conversations") or []
