@@ -10,7 +10,8 @@ past the first part are hashed twice.
 
 The default limit, 8 MiB, keeps a typical recording off the disk (a 10-minute 8 kHz WAV is ~4.8 MB,
 Opus far less) while 8 downloads in flight hold at most 64 MiB; everything in memory is below the
-16 MiB multipart threshold, so it goes up in one PUT straight from memory. Larger recordings go to
+16 MiB multipart threshold, so it goes up in one PUT from the very chunks that were hashed (joined
+once; ``contents``), never read back from a buffer. Larger recordings go to
 disk and up in parts, read back one part at a time.
 
 ``prefix()`` gives the first ``prefix_limit`` bytes as an upload source of their own (what quarantine
@@ -71,14 +72,19 @@ class MediaSpool:
         self._part_digests: list[bytes] = []
         self._part: hashlib._Hash | None = None  # the current part's hash, from the second part on
         self._part_fill = 0
-        self._file = tempfile.SpooledTemporaryFile(max_size=memory_limit, dir=temp_dir, prefix="recording-")
+        self._temp_dir = temp_dir
+        # In memory, the chunks are kept as they arrived and joined once, for the PUT (``contents``): one
+        # growing buffer was re-copied at each growth, ~8 copies of every byte (12.5 % headroom), 13 % of
+        # the event loop's CPU in benchmarks/data_plane.py. Past the limit they are in a temporary file.
+        self._memory: list[bytes] | None = [] if memory_limit else None
+        self._file: BinaryIO | None = None if memory_limit else self._temporary_file()
+        self._memory_reader: io.BytesIO | None = None
         self._sha256 = hashlib.sha256()
         self._prefix_limit = prefix_limit
         self._prefix_sha256: hashlib._Hash | None = None  # the whole-file hash as it stood at prefix_limit
         self._size = 0
         self._head = bytearray()
         self._sealed = False
-        self._on_disk = False
 
     def write(self, chunk: bytes | bytearray | memoryview) -> int:
         if self._sealed:
@@ -86,12 +92,9 @@ class MediaSpool:
         data = memoryview(chunk).cast("B")
         if not data:
             return 0
-        # Roll over *before* the buffer would exceed the limit: SpooledTemporaryFile checks after the
-        # write, which would briefly hold limit + chunk in memory twice while copying to disk.
-        # (A limit of 0 means "always on disk"; SpooledTemporaryFile alone would read it as "never".)
-        if not self._on_disk and self._size + len(data) > self._memory_limit:
-            self._file.rollover()
-            self._on_disk = True
+        # Spill *before* the buffer would exceed the limit, so memory never holds more than the limit.
+        if self._memory is not None and self._size + len(data) > self._memory_limit:
+            self._spill()
         if self._prefix_sha256 is None and self._size + len(data) >= self._prefix_limit:
             cut = self._prefix_limit - self._size
             self._hash(data[:cut])
@@ -101,9 +104,23 @@ class MediaSpool:
             self._hash(data)
         if len(self._head) < HEAD_BYTES:
             self._head += data[: HEAD_BYTES - len(self._head)]
-        self._file.write(data)
+        if self._memory is not None:
+            # A bytes chunk (what httpx yields) is kept as is, with no copy; anything else could change.
+            self._memory.append(chunk if isinstance(chunk, bytes) else data.tobytes())
+        else:
+            assert self._file is not None  # on disk once out of memory
+            self._file.write(data)
         self._size += len(data)
         return len(data)
+
+    def _temporary_file(self) -> BinaryIO:
+        return tempfile.TemporaryFile(dir=self._temp_dir, prefix="recording-")
+
+    def _spill(self) -> None:
+        assert self._memory is not None
+        self._file = self._temporary_file()
+        self._file.writelines(self._memory)
+        self._memory = None
 
     def _hash(self, data: memoryview) -> None:
         """Update the whole-file hash and, past the first part, the current part's."""
@@ -160,20 +177,38 @@ class MediaSpool:
 
     @property
     def on_disk(self) -> bool:
-        return self._on_disk
+        return self._memory is None
+
+    def contents(self) -> bytes | None:
+        """Seal the spool and return its bytes when they are in memory (None on disk): the very bytes that
+        were hashed, joined once."""
+        self._sealed = True
+        if self._memory is None:
+            return None
+        if len(self._memory) != 1:
+            self._memory = [b"".join(self._memory)]
+        return self._memory[0]
 
     def reader(self) -> BinaryIO:
-        """Seal the spool and return its file positioned at byte 0. Read only; do not write to it."""
+        """Seal the spool and return its bytes as a file positioned at byte 0. Read only; do not write to it."""
         self._sealed = True
+        contents = self.contents()
+        if contents is not None and self._memory_reader is None:
+            self._memory_reader = io.BytesIO(contents)  # shares the bytes until written to
         self.rewind()
-        return self._file  # type: ignore[return-value]
+        return self._file or self._memory_reader  # type: ignore[return-value]
 
     def rewind(self) -> None:
-        self._file.seek(0)
+        for file in (self._file, self._memory_reader):
+            if file is not None:
+                file.seek(0)
 
     def close(self) -> None:
         self._sealed = True
-        self._file.close()
+        for file in (self._file, self._memory_reader):
+            if file is not None:
+                file.close()
+        self._memory = None
 
     def __enter__(self) -> MediaSpool:
         return self

@@ -71,7 +71,9 @@ class Uploader:
         moment exists in which the object is unlocked)."""
         if spool.size >= self._multipart_threshold:
             return self._put_multipart(key, spool, content_type=content_type, metadata=metadata, lock=lock)
-        body = read_up_to(spool.reader(), spool.size)
+        body = _in_memory(spool)
+        if body is None:
+            body = read_up_to(spool.reader(), spool.size)
         if len(body) != spool.size:
             raise self._not_sent(key, f"the spool gave {len(body)} bytes, {spool.size} were downloaded")
         return self.put_single(
@@ -261,6 +263,13 @@ class Uploader:
             self._s3.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
         except Exception:  # the original failure matters more; abort_stale_uploads sweeps leftovers
             log.warning("could not abort multipart upload %s of s3://%s/%s", upload_id, self.bucket, key)
+
+
+def _in_memory(spool: UploadSource) -> bytes | None:
+    """The spool's bytes when it holds them in memory (``MediaSpool.contents``; optional for a source):
+    sent as they are, where reading them back from its file copied every in-memory recording again."""
+    contents = getattr(spool, "contents", None)
+    return contents() if contents is not None else None
 
 
 def _composite(part_digests: list[bytes]) -> str:

@@ -4,6 +4,8 @@ written (``netguard`` step 2), and reported as ``server_addr`` for as long as th
 
 from __future__ import annotations
 
+import select
+import socket
 import ssl
 from typing import Any
 
@@ -11,6 +13,8 @@ import httpcore
 import httpx
 
 from recording_assets.genesys.netguard import MediaPolicy
+
+READ_BYTES = 1024 * 1024  # the most a media connection hands on per read (asyncio receives 256 KiB at a time)
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):
@@ -49,9 +53,16 @@ class VettedStream(httpcore.AsyncNetworkStream):
     def __init__(self, inner: httpcore.AsyncNetworkStream, peer: Any) -> None:
         self._inner = inner
         self._peer = peer
+        # httpcore asks every pooled connection whether it is readable before each request (its
+        # ``has_expired``), and anyio builds its whole attribute table at each ask: 10 % of the CPU of a
+        # day of small recordings (benchmarks/data_plane.py). The socket is the connection's for life.
+        self._socket = inner.get_extra_info("socket")
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return await self._inner.read(max_bytes, timeout)
+        # Up to READ_BYTES, whatever httpcore asks: its 64 KiB (``READ_NUM_BYTES``) made each 256 KiB
+        # socket read four trips through anyio, httpcore, h11 and httpx (and anyio copies the rest
+        # of the chunk at each split); h11 takes data of any length.
+        return await self._inner.read(max(max_bytes, READ_BYTES), timeout)
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
         await self._inner.write(buffer, timeout)
@@ -63,7 +74,23 @@ class VettedStream(httpcore.AsyncNetworkStream):
         return VettedStream(await self._inner.start_tls(ssl_context, server_hostname, timeout), self._peer)
 
     def get_extra_info(self, info: str) -> Any:
-        return self._peer if info == "server_addr" else self._inner.get_extra_info(info)
+        if info == "server_addr":
+            return self._peer
+        if info == "socket":
+            return self._socket
+        if info == "is_readable":
+            return _is_readable(self._socket)
+        return self._inner.get_extra_info(info)
+
+
+def _is_readable(sock: socket.socket | None) -> bool:
+    """Whether a read would not wait: data, or the peer closed (httpcore's ``is_socket_readable``; a socket
+    that is gone counts as readable, so its connection is dropped)."""
+    if sock is None or sock.fileno() < 0:
+        return True
+    poll = select.poll()
+    poll.register(sock.fileno(), select.POLLIN)
+    return bool(poll.poll(0))
 
 
 class PeerRefused(Exception):

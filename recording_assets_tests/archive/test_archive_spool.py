@@ -127,3 +127,25 @@ def test_the_prefix_limit_stays_within_what_one_read_may_hold():
         MediaSpool(prefix_limit=-1)
     with pytest.raises(ValueError, match="prefix_limit"):
         MediaSpool(prefix_limit=8 * 1024 * 1024 + 1)
+
+
+def test_in_memory_the_spool_gives_the_bytes_it_hashed_as_they_arrived():
+    chunks = [os.urandom(1000), bytearray(b"mutable"), memoryview(b"view")]
+    with MediaSpool() as spool:
+        for chunk in chunks:
+            spool.write(chunk)
+        chunks[1][0:1] = b"X"  # a caller's buffer changing after the write changes nothing kept
+        contents = spool.contents()
+        assert contents == b"".join([chunks[0], b"mutable", b"view"])
+        assert hashlib.sha256(contents).hexdigest() == spool.sha256_hex
+        assert spool.reader().read() == contents
+        with pytest.raises(ValueError, match="sealed"):
+            spool.write(b"more")
+
+
+def test_on_disk_the_spool_has_no_contents_in_memory():
+    with MediaSpool(memory_limit=4) as spool:
+        spool.write(b"abc")
+        spool.write(b"de")
+        assert spool.contents() is None
+        assert spool.reader().read() == b"abcde"

@@ -50,8 +50,8 @@ def composite_checksum(data: bytes, part_size: int) -> str:
     return f"{b64_sha256(digests)}-{-(-len(data) // part_size)}"
 
 
-def spool_of(data: bytes) -> MediaSpool:
-    spool = MediaSpool(memory_limit=4 * MiB)
+def spool_of(data: bytes, memory_limit: int = 4 * MiB) -> MediaSpool:
+    spool = MediaSpool(memory_limit=memory_limit)
     for start in range(0, len(data), MiB):
         spool.write(data[start : start + MiB])
     return spool
@@ -309,7 +309,8 @@ def test_bit_flip_in_the_spool_after_hashing_is_caught_before_anything_is_visibl
     # A single PUT is not hashed again locally: it declares the download-time SHA-256 and S3 refuses
     # bytes that do not match it. A multipart upload re-hashes its parts and refuses before completing.
     refused = s3_checks_declared_checksums(s3_client, "PutObject")
-    with spool_of(data) as spool:
+    # On disk: in memory the spool keeps the very bytes objects it hashed, which cannot change.
+    with spool_of(data, memory_limit=0) as spool:
         spooled = spool.reader()  # the spooled copy rots on disk after the download was hashed
         spooled.seek(len(data) - 10)
         spooled.write(bytes([spooled.read(1)[0] ^ 0x01]))
