@@ -28,7 +28,7 @@ FIGURES = {
     "wall_time_at_budget": ("wall_s", "bound_requests_s", "bound_bytes_s", "ratio"),
     "memory": ("peak_rss_max", "goal_bytes"),
     "download_memory": ("peak_growth_small", "peak_growth_large"),
-    "data_plane": ("bare_bytes_per_s", "ours_bytes_per_s", "ratio"),
+    "data_plane": ("bare_bytes_per_s", "ours_bytes_per_s", "ratio", "ours_cpu_s_per_gb", "bare_cpu_s_per_gb"),
     "metadata_scale": ("discovery_s", "metadata_s", "manifest_s", "peak_rss", "empty_day_job_s"),
     "seed_engine": ("seed_share", "seed_wall_s", "ours_share", "ours_wall_s"),
 }
