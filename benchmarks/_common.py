@@ -319,6 +319,7 @@ def day_truth(day: date, **sandbox_config: Any) -> dict[str, Any]:
         "recordings": len(recordings),
         "available": len(available),
         "available_keys": {(r.conversation_id, r.id) for r in available},
+        "recording_keys": {(r.conversation_id, r.id) for r in recordings},
         "org": org,
         "available_recordings": available,
     }

@@ -30,6 +30,7 @@ FIGURES = {
     "download_memory": ("peak_growth_small", "peak_growth_large"),
     "data_plane": ("bare_bytes_per_s", "ours_bytes_per_s", "ratio", "ours_cpu_s_per_gb", "bare_cpu_s_per_gb"),
     "metadata_scale": ("discovery_s", "metadata_s", "manifest_s", "peak_rss", "empty_day_job_s"),
+    "scale_day": ("wall_s", "bound_s", "ratio", "peak_rss", "requests", "rerun_requests"),
     "seed_engine": ("seed_share", "seed_wall_s", "ours_share", "ours_wall_s"),
 }
 
@@ -58,7 +59,7 @@ def test_benchmark_smoke_run_prints_its_figures(name):
         assert isinstance(value, (int, float)) and not isinstance(value, bool), (figure, value)
         assert math.isfinite(value), (figure, value)
     # The runs behind the figures must themselves have worked (correctness, not speed).
-    for flag in ("job_success", "empty_day_success", "sha256_ok"):
+    for flag in ("job_success", "empty_day_success", "sha256_ok", "all_explicit", "rerun_same_manifest"):
         if flag in summary:
             assert summary[flag] is True, (flag, summary)
     for scenario in summary.get("scenarios", []):
