@@ -27,6 +27,7 @@ from recording_assets.pipeline.manifest import (
     missing_objects,
     state_counts,
 )
+from recording_assets.pipeline.sidecars import SidecarReport, write_sidecars
 from recording_assets.pipeline.table_io import MissingTableError, read_table, require_table, write_table
 from recording_assets.settings import Settings
 
@@ -51,7 +52,8 @@ def build_recording_manifest(partitions_def, backfill_policy=None, freshness_pol
                 COMPLETE_CHECK,
                 asset=MANIFEST,
                 blocking=True,
-                description="One row per discovered recording, no duplicates, every archived row's object exists.",
+                description="One row per discovered recording, no duplicates, every archived row's object "
+                "exists and has its sidecar.",
             ),
             dg.AssetCheckSpec(
                 FAILURE_RATE_CHECK,
@@ -77,6 +79,12 @@ def build_recording_manifest(partitions_def, backfill_policy=None, freshness_pol
         uncovered = run_modes.get(DIVISIONS_KEY, b"[]")
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), DIVISIONS_KEY: uncovered})
         uri = write_table(manifest_store, manifest_key(day=window.day), table)
+        # Each archived object's self-description, from the rows just written (pipeline/sidecars.py).
+        sidecars = write_sidecars(
+            archive.archive_store(), table, key_prefix=config.key_prefix, day=window.day
+        )
+        for problem in sidecars.failed[:20]:
+            context.log.warning("sidecar not written, the next run writes it: %s", problem)
         states = state_counts(table)  # counted in Arrow: no row dicts for a 100,000-recording day
         yield dg.MaterializeResult(
             metadata={
@@ -91,10 +99,11 @@ def build_recording_manifest(partitions_def, backfill_policy=None, freshness_pol
                 "deletion_protection": run_modes.get(PROTECTION_KEY, b"off").decode(),
                 # Divisions whose conversations this day lacks: the client's roles are not granted there.
                 "divisions_not_covered": dg.MetadataValue.json(_divisions(uncovered)),
+                "sidecars": dg.MetadataValue.json(sidecars.metadata()),
                 **window.metadata(),
             }
         )
-        yield _completeness(archive, config.key_prefix, window.day, table, discovered)
+        yield _completeness(archive, config.key_prefix, window.day, table, discovered, sidecars)
         yield _failure_rate(states, table.num_rows, config.failure_rate_warn)
 
     return recording_manifest
@@ -110,7 +119,7 @@ def _divisions(raw: bytes) -> list:
 
 
 def _completeness(
-    archive: ArchiveResource, key_prefix: str, day, table, discovered: int
+    archive: ArchiveResource, key_prefix: str, day, table, discovered: int, sidecars: SidecarReport
 ) -> dg.AssetCheckResult:
     duplicates = duplicate_keys(table)
     store = archive.archive_store()
@@ -121,12 +130,13 @@ def _completeness(
     missing = missing_objects(table, listing)
     return dg.AssetCheckResult(
         check_name=COMPLETE_CHECK,
-        passed=table.num_rows == discovered and not duplicates and not missing,
+        passed=table.num_rows == discovered and not duplicates and not missing and not sidecars.failed,
         metadata={
             "rows": table.num_rows,
             "discovered_recordings": discovered,
             "duplicates": dg.MetadataValue.json([list(k) for k in duplicates[:50]]),
             "missing_objects": dg.MetadataValue.json(missing[:50]),
+            "sidecars_not_written": dg.MetadataValue.json(sidecars.failed[:50]),
         },
     )
 
