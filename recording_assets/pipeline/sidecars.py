@@ -7,7 +7,7 @@ manifest row the day's manifest writes (``sidecar_document``), so the two always
 create-only: a re-run writes a missing sidecar and never replaces one; a recording not archived has none.
 It carries its recording's Object Lock retention, so under WORM neither outlives nor undercuts the other,
 and no participant address: personal data stays in the manifest's one PII column, which an erasure
-rewrites (a locked sidecar could not be). Fields: docs/tables.md, "Sidecars".
+rewrites (a locked sidecar could not be). Fields: docs/finding.md, "Sidecars".
 """
 
 from __future__ import annotations

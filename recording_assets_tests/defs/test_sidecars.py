@@ -11,7 +11,7 @@ from recording_assets_tests.defs.test_assets_e2e import assert_day_archived, man
 
 ARCHIVE = "recording-archive"
 # Manifest column -> sidecar field, stated here again on purpose: the test holds the documented mapping
-# (docs/tables.md, "Sidecars"), not whatever the module happens to do.
+# (docs/finding.md, "Sidecars"), not whatever the module happens to do.
 SAME_VALUE = {
     "conversation_id": "conversationId",
     "recording_id": "recordingId",
