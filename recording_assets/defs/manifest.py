@@ -81,7 +81,11 @@ def build_recording_manifest(partitions_def, backfill_policy=None, freshness_pol
         uri = write_table(manifest_store, manifest_key(day=window.day), table)
         # Each archived object's self-description, from the rows just written (pipeline/sidecars.py).
         sidecars = write_sidecars(
-            archive.archive_store(), table, key_prefix=config.key_prefix, day=window.day
+            archive.archive_store(),
+            table,
+            key_prefix=config.key_prefix,
+            day=window.day,
+            concurrency=config.concurrency,  # the run's S3 connections are sized for it (defs/s3.py)
         )
         for problem in sidecars.failed[:20]:
             context.log.warning("sidecar not written, the next run writes it: %s", problem)

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 import uuid
 from datetime import date, datetime, timedelta, timezone
 
@@ -255,3 +258,48 @@ def test_a_stray_manifest_is_reported_and_a_bad_argument_named(archive, s3_endpo
     bad = ["--from", "yesterday", "--to", "2026-01-01"]
     code, _, err = _cli(monkeypatch, s3_endpoint, archive, bad, capsys)
     assert code == 2 and "--from 'yesterday' is neither a date" in err
+
+
+def test_find_by_queue_id_returns_the_sandbox_truth(archive):
+    sandbox, _, manifests = archive
+    span, org = DAYS[5:12], sandbox.org
+    queue = org.directory.queues[1].id
+    now_ms = int(sandbox.clock.time() * 1000)
+    truth = {
+        (c.id, r.id)
+        for day in span
+        for c in org.conversations_for_day(day)
+        if c.end_ms <= now_ms
+        and _midnight(span[0]).timestamp() * 1000
+        <= c.start_ms
+        < _midnight(span[-1] + timedelta(days=1)).timestamp() * 1000
+        and org.directory.queues[c.queue].id == queue
+        for r in c.recordings
+    }
+    assert truth
+    query = FindQuery(
+        start=_midnight(span[0]), end=_midnight(span[-1] + timedelta(days=1)), queue=queue.upper()
+    )
+    found = find_recordings(manifests, query, zone=UTC)
+    assert {(r["conversation_id"], r["recording_id"]) for r in found.rows} == truth
+
+
+def test_without_duckdb_the_command_names_the_extra_to_install(tmp_path):
+    """A process where ``import duckdb`` fails (``sys.modules`` entry None), as without the extra."""
+    script = (
+        "import sys; sys.modules['duckdb'] = None\n"
+        "from recording_assets.tools.cli import main\n"
+        "sys.exit(main(['find', '--from', '2026-01-01', '--to', '2026-01-02']))\n"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RECORDING_"))},
+        "RECORDING_ARCHIVE_BUCKET": "archive",
+        "RECORDING_MANIFEST_BUCKET": "manifests",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",  # never reached: the query stops first
+        "AWS_REGION": "us-east-1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2, done.stderr
+    assert "pip install 'recording-assets[find]'" in done.stderr
