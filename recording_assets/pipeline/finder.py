@@ -80,6 +80,14 @@ class FindQuery:
             raise FindError("--from and --to need a time zone (the partition zone is applied to dates)")
         if self.end <= self.start:
             raise FindError(f"--to ({self.end.isoformat()}) must be after --from ({self.start.isoformat()})")
+        for option, value in (
+            ("--agent", self.agent),
+            ("--queue", self.queue),
+            ("--address", self.address),
+            ("--conversation", self.conversation_id),
+        ):
+            if value is not None and not value.strip():
+                raise FindError(f"{option} is empty: give a value or leave the option out")
         if self.state is not None and self.state not in {s.value for s in State}:
             states = ", ".join(sorted(s.value for s in State))
             raise FindError(f"--state {self.state!r} is not a state: use one of {states}")

@@ -67,7 +67,7 @@ def run(args, *, environ=None, out=None, err=None) -> int:
         more = f" (+{len(result.missing_days) - 10} more)" if len(result.missing_days) > 10 else ""
         print(f"no manifest for {len(result.missing_days)} day(s): {days}{more}", file=err)
     for row in result.rows:
-        print(json.dumps(row, default=str, sort_keys=True) if args.json else _line(row), file=out)
+        print(json.dumps(row, default=_json_value, sort_keys=True) if args.json else _line(row), file=out)
     print(f"{len(result.rows)} recording(s) in {len(result.manifests_read)} manifest(s)", file=err)
     if args.download is None:
         return 0
@@ -99,6 +99,10 @@ def parse_moment(text: str, zone: tzinfo, *, option: str, end_of_day: bool) -> d
             f"{option} {text!r} is neither a date (YYYY-MM-DD) nor an ISO time (2026-11-20T09:30:00Z)"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+def _json_value(value) -> str:
+    return value.isoformat() if isinstance(value, date | datetime) else str(value)
 
 
 def _line(row: dict) -> str:

@@ -185,6 +185,7 @@ def test_address_conversation_and_state_filters(archive):
     ("kwargs", "named"),
     [
         ({"state": "lost"}, "--state 'lost' is not a state"),
+        ({"agent": "  "}, "--agent is empty"),
         ({"address": "12"}, "--address is neither a phone number"),
         ({"end": _midnight(DAYS[0])}, "must be after --from"),
         ({"end": _midnight(DAYS[0]) + timedelta(days=400)}, "query at most 366"),
@@ -225,6 +226,7 @@ def test_the_command_prints_json_and_downloads_verifying_each_object(
     rows = [json.loads(line) for line in out.splitlines()]
     assert {(r["conversation_id"], r["recording_id"]) for r in rows} == agent_truth(sandbox, agent, span)
     assert "3 manifest(s)" in err
+    assert all(datetime.fromisoformat(r["conversation_start"]).tzinfo for r in rows)
 
     code, out, err = _cli(monkeypatch, s3_endpoint, archive, [*argv, "--download", str(tmp_path)], capsys)
     archived = [r for r in rows if r["state"] == "archived"]
