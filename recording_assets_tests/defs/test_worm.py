@@ -146,6 +146,8 @@ def test_a_legal_hold_blocks_deletion_until_cleared_and_both_are_audited(local_s
     for row in held:
         head = s3.head_object(Bucket=ARCHIVE, Key=split(row["storage_uri"])[1])
         assert head["ObjectLockLegalHoldStatus"] == "ON"
+        sidecar = s3.head_object(Bucket=ARCHIVE, Key=sidecar_key(split(row["storage_uri"])[1]))
+        assert sidecar["ObjectLockLegalHoldStatus"] == "ON"  # held with its recording
         with pytest.raises(ClientError, match="AccessDenied"):
             delete(row)
     delete(other)  # not held: the bypass deletes it, so the refusal above is the hold's
@@ -165,6 +167,8 @@ def test_a_legal_hold_blocks_deletion_until_cleared_and_both_are_audited(local_s
     assert (off["action"], off["result"], off["reason"]) == ("legal_hold_off", "done", "Case 2026-114 closed")
     assert len(off["objects"]) == len(held)
     for row in held:
+        sidecar = s3.head_object(Bucket=ARCHIVE, Key=sidecar_key(split(row["storage_uri"])[1]))
+        assert sidecar["ObjectLockLegalHoldStatus"] == "OFF"
         delete(row)  # cleared: the governance bypass is honoured again
 
 
