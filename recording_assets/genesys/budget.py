@@ -78,6 +78,7 @@ class RequestBudget:
         self._limit = policy.limit_per_minute
         self.source = policy.limit_source if policy.limit_per_minute else "none"
         self.share = min(1.0, max(MIN_SHARE, policy.share))
+        self.least_share = 1.0  # the smallest share measured (or left by a 429), not the first guess
         self._sends: deque[float] = deque()
         self._window: _Window | None = None
         self.shared_seen = 0  # others' requests seen in our windows, at most
@@ -162,6 +163,7 @@ class RequestBudget:
         theirs = max(0, window.others - window.others_at_first)
         if self.policy.learn and ours > 0 and ours + theirs >= EVIDENCE:
             self.share = min(1.0, max(MIN_SHARE, ours / (ours + theirs)))
+            self.least_share = min(self.least_share, self.share)
 
     def wait_s(self, now: float) -> float:
         """How long to wait before the next request: until the window's reset when it is nearly spent."""
@@ -183,6 +185,7 @@ class RequestBudget:
         self.rate_limited += 1
         if self.policy.learn:
             self.share = max(MIN_SHARE, self.share / 2)
+            self.least_share = min(self.least_share, self.share)
 
     def _own_since(self, start: float, now: float, *, after: bool = False) -> int:
         return sum(1 for t in self._sends if (t > start if after else t >= start) and t <= now)
@@ -200,6 +203,7 @@ class RequestBudget:
             "budget": scope,
             "others_requests_seen": self.shared_seen,
             "share": round(self.share, 3),
+            "least_share": round(self.least_share, 3),
             "run_rate_per_minute": None if rate is None else round(rate * 60, 1),
             "answers_with_window": self.readings,
             "answers_without_headers": self.without_headers,
