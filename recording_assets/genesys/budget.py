@@ -87,6 +87,7 @@ class RequestBudget:
         self.ignored = 0  # header values ignored or clamped
         self.notes: list[str] = []  # the first distinct reasons
         self.rate_limited = 0
+        self._halved_at: float | None = None  # when a 429 last cut the share (or the share last grew back)
 
     @property
     def limit_per_minute(self) -> float | None:
@@ -114,6 +115,10 @@ class RequestBudget:
 
     def sent(self, now: float) -> None:
         """One request of ours is about to leave."""
+        if self._halved_at is not None and not self.readings and now - self._halved_at >= WINDOW_S:
+            # No header measures the share: a minute without a 429 lets it grow back towards the start.
+            self.share = min(max(MIN_SHARE, self.policy.share), self.share * 1.5)
+            self._halved_at = now
         self._sends.append(now)
         while self._sends and self._sends[0] < now - WINDOW_S - 2:
             self._sends.popleft()
@@ -180,11 +185,12 @@ class RequestBudget:
         reserve = max(2, math.ceil(0.05 * window.allowed))
         return window.end - now if spent >= window.allowed - reserve else 0.0
 
-    def on_rate_limited(self) -> None:
+    def on_rate_limited(self, now: float) -> None:
         """A 429 says the rate was too high, whatever the headers said (or if they said nothing)."""
         self.rate_limited += 1
         if self.policy.learn:
             self.share = max(MIN_SHARE, self.share / 2)
+            self._halved_at = now
             self.least_share = min(self.least_share, self.share)
 
     def _own_since(self, start: float, now: float, *, after: bool = False) -> int:

@@ -111,7 +111,7 @@ class Pacer:
 
     def rate_limited(self, retry_after_s: float) -> None:
         self.stats.rate_limit_pauses += 1
-        self.budget.on_rate_limited()
+        self.budget.on_rate_limited(self._clock.time())
         self._paused_until = max(self._paused_until, self._clock.time() + retry_after_s)
 
     def _refill(self, now: float, rate: float) -> None:

@@ -116,8 +116,24 @@ def test_a_nearly_spent_window_waits_for_its_reset_counting_what_we_sent_since()
 def test_a_429_halves_the_share_down_to_a_floor_and_never_to_zero():
     budget = RequestBudget(BudgetPolicy())
     for _ in range(10):
-        budget.on_rate_limited()
+        budget.on_rate_limited(0.0)
     assert budget.share == MIN_SHARE and budget.rate_per_s() > 0
+
+
+def test_without_headers_the_share_a_429_cut_grows_back_after_quiet_minutes_to_the_start():
+    budget = RequestBudget(BudgetPolicy(share=0.5))
+    budget.on_rate_limited(0.0)
+    budget.on_rate_limited(0.0)
+    assert budget.share == 0.125
+    budget.sent(30.0)
+    assert budget.share == 0.125  # not yet a quiet minute
+    shares = []
+    for minute in range(1, 6):
+        budget.sent(60.0 * minute)
+        shares.append(budget.share)
+    assert shares == [0.1875, 0.28125, 0.421875, 0.5, 0.5]  # never past the share it started with
+    budget.on_rate_limited(300.0)
+    assert budget.share == 0.25
 
 
 def test_hostile_headers_never_stop_or_lift_pacing():
