@@ -64,6 +64,16 @@ def check_specs() -> list[dg.AssetCheckSpec]:
 DIVISIONS_SHOWN = 10
 
 
+def budget_line(budget: dict) -> str:
+    """The run log's line on the request budget the step paced to."""
+    return (
+        f"request budget: {budget.get('limit_per_minute')}/minute from {budget.get('limit_source')}, "
+        f"{budget.get('budget')}; this run's share {budget.get('share')} "
+        f"({budget.get('run_rate_per_minute')}/minute); {budget.get('header_values_ignored')} header "
+        f"value(s) ignored or clamped"
+    )
+
+
 def audio_results(result: DayResult, *, api: dict, elapsed: float, launched_by: str):
     """The materialisation of ``recording_audio`` and its blocking checks; ``api``: the requests this step
     spent (by family) and how many were answered 429."""
@@ -78,6 +88,8 @@ def audio_results(result: DayResult, *, api: dict, elapsed: float, launched_by: 
             "api_requests": sum(api["requests"].values()),
             "api_requests_by_family": dg.MetadataValue.json(dict(sorted(api["requests"].items()))),
             "rate_limited_429": api["rate_limited"],
+            # The limit the run paced to, where it came from, and its share (docs/genesys-behaviours.md).
+            "request_budget": dg.MetadataValue.json(api.get("request_budget", {})),
             "batch_rounds": report.batch_rounds,
             "metadata_lookups": report.lookups,
             "sensitive_check": result.sensitive_check,

@@ -19,6 +19,7 @@ from recording_assets.defs.audio import (
     STRAYS_SHOWN,
     audio_results,
     audio_spec,
+    budget_line,
     check_specs,
     object_lock_line,
     sensitive_check_line,
@@ -52,6 +53,7 @@ class _Step:
     day: DayResult | None  # None when only the metadata was selected
     stats: TransportStats
     elapsed_s: float
+    budget: dict  # what the client learned of the request budget (budget.RequestBudget.report)
 
 
 def build_recording_day(partitions_def, backfill_policy=None, *, pool_limit: int = 1):
@@ -76,6 +78,7 @@ def build_recording_day(partitions_def, backfill_policy=None, *, pool_limit: int
             raise dg.Failure(description=f"Preflight failed: {exc}") from None
         except MissingTableError as exc:
             raise dg.Failure(description=str(exc)) from None
+        context.log.info(budget_line(step.budget))
         if step.discovery is not None:
             yield metadata_result(context, archive.manifest_store(), window, step.discovery, step.stats)
         if step.day is not None and (strays := step.day.report.stray_keys):
@@ -86,7 +89,7 @@ def build_recording_day(partitions_def, backfill_policy=None, *, pool_limit: int
         if step.day is not None:
             # Discovery's requests are the metadata's when both ran in this step.
             exclude = DISCOVERY_FAMILIES if step.discovery is not None else ()
-            api = _spent(step.stats, exclude=exclude)
+            api = {**_spent(step.stats, exclude=exclude), "request_budget": step.budget}
             yield from audio_results(
                 step.day, api=api, elapsed=step.elapsed_s, launched_by=launched_by(context)
             )
@@ -105,7 +108,7 @@ async def _run(
     async with genesys.client(concurrent_runs=pool_limit) as client:
         if AUDIO not in selected:
             discovery = await discover_day(client, window, media_types=config.media_types)
-            return _Step(discovery, None, client.stats, clock.time() - start)
+            return _Step(discovery, None, client.stats, clock.time() - start, client.request_budget)
         preflight = await client.preflight(
             ("recording",), config.preflight_permissions(), config.retention.wanted_permissions
         )
@@ -127,7 +130,7 @@ async def _run(
                 rejected=lambda: rejected_from_table(table),  # as the one-step run meets them
                 **run,
             )
-            return _Step(None, day, client.stats, clock.time() - start)
+            return _Step(None, day, client.stats, clock.time() - start, client.request_budget)
         pages, discovering = await pages_as_found(client, window, media_types=config.media_types)
         try:
             day = await archive_day(
@@ -138,7 +141,7 @@ async def _run(
             )
         finally:
             discovering.cancel()  # done by now, unless the archive failed first
-        return _Step(discovering.result(), day, client.stats, clock.time() - start)
+        return _Step(discovering.result(), day, client.stats, clock.time() - start, client.request_budget)
 
 
 def _spent(stats: TransportStats, *, exclude: tuple[str, ...]) -> dict:

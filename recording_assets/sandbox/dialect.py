@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+from recording_assets.sandbox.ratelimit import SCOPES as RATE_LIMIT_SCOPE
+
 RECORDING_FLAGS = ("per_recording", "agent_only", "customer_and_agent")
 SCREEN_FLAGS = ("per_screen", "with_recording")
 BATCH_UNAVAILABLE = ("error_item", "omitted")
@@ -52,6 +54,9 @@ class Dialect:
     # A role granted in all divisions (the grant `*`), as `GET /api/v2/oauth/clients/{id}` shows it in
     # `roleDivisions`: one entry with divisionId `*`; or one entry per division that exists.
     all_divisions_grant: str = "star"
+    # The rate limit's window: each token's own; or one window for all the tokens of one OAuth client
+    # (docs/genesys-api.md §7: "per token", but whether tokens of one client share it is unconfirmed).
+    rate_limit_scope: str = "per_token"
 
     def __post_init__(self) -> None:
         for name, allowed in (
@@ -64,6 +69,7 @@ class Dialect:
             ("protection_refusal", PROTECTION_REFUSAL),
             ("restore_body", RESTORE_BODY),
             ("all_divisions_grant", ALL_DIVISIONS_GRANT),
+            ("rate_limit_scope", RATE_LIMIT_SCOPE),
         ):
             if getattr(self, name) not in allowed:
                 raise ValueError(
@@ -112,6 +118,7 @@ def _all_other_readings() -> Dialect:
         protection_refusal="error_400",
         restore_body="replace",
         all_divisions_grant="expanded",
+        rate_limit_scope="per_client",
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from recording_assets.sandbox.flags import option
 from recording_assets.sandbox.ids import fraction
+from recording_assets.sandbox.ratelimit import HEADER_MODES
 
 _5XX_CYCLE = (502, 503, 504)
 
@@ -56,10 +57,14 @@ class Faults:
     slow_response_s: float = option(0.0, "real seconds added to every API response")
     pagination_drift: bool = option(False, "shift later details-query pages by -3..+3")  # items
     conflict_409_every: int = option(0, "every Nth recording-control call answers 409")
+    # the inin-ratelimit-* headers as a proxy may pass them on (sandbox/ratelimit.py); the limit holds
+    rate_limit_headers: str = option("present", "rate-limit headers: present, absent or malformed")
 
     def __post_init__(self) -> None:
         if self.deleted_status not in (404, 410):
             raise ValueError("deleted_status must be 404 or 410")
+        if self.rate_limit_headers not in HEADER_MODES:
+            raise ValueError(f"rate_limit_headers must be one of {', '.join(HEADER_MODES)}")
         for name in (
             "reset_mid_body_rate",
             "truncate_body_rate",
