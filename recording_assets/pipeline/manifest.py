@@ -97,6 +97,8 @@ _FROM_CONVERSATION = (
     "queue_names",
     "wrap_up_names",
     "division_names",
+    "originating_direction",
+    "media_types",
 )
 # What manifest_table reads of its inputs: the rest of their columns need not be decoded.
 METADATA_COLUMNS = ("conversation_id", *_FROM_CONVERSATION)

@@ -104,6 +104,8 @@ RETAIN_UNTIL = Column(
     "Object Lock retain-until date the object was written with "
     "(conversation start + `RECORDING_OBJECT_LOCK_DAYS`); null when not locked.",
 )
+ORIGINATING_DIRECTION = Column("originating_direction", pa.string(), "`inbound` or `outbound`.")
+MEDIA_TYPES = Column("media_types", STRINGS, "Media of the conversation (`voice`, `chat`, `email` ...).")
 DIVISION_IDS = Column("division_ids", STRINGS, "Divisions the conversation belongs to.")
 _ALIGNED = " Aligned index by index with `{}`: null where that id has no name (the run's metadata says why)."
 AGENT_NAMES = Column(
@@ -137,8 +139,8 @@ METADATA_TABLE = Table(
         CONVERSATION_START,
         CONVERSATION_END,
         DURATION_MS,
-        Column("originating_direction", pa.string(), "`inbound` or `outbound`."),
-        Column("media_types", STRINGS, "Media of the conversation (`voice`, `chat`, `email` ...)."),
+        ORIGINATING_DIRECTION,
+        MEDIA_TYPES,
         AGENT_IDS,
         QUEUE_IDS,
         WRAP_UP_CODES,
@@ -254,6 +256,8 @@ MANIFEST_TABLE = Table(
         PARTICIPANT_ADDRESSES,  # added after the Object Lock columns
         DIVISION_IDS,  # these last: added after the addresses
         *NAME_COLUMNS,
+        ORIGINATING_DIRECTION,  # the conversation's, as analytics gives it (the metadata table's)
+        MEDIA_TYPES,
     ),
 )
 

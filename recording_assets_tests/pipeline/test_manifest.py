@@ -46,6 +46,8 @@ CONVERSATION = {
     "queue_names": ["Claims"],
     "wrap_up_names": [None],  # an id without a name: null at its index
     "division_names": ["Home"],
+    "originating_direction": "inbound",
+    "media_types": ["voice"],
 }
 
 

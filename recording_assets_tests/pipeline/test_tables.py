@@ -77,6 +77,7 @@ WRITTEN = {
         ("retain_until", TS), ("lock_mode", S),
         PII_ADDRESSES,  # absent from older manifests, which read it as nulls
         ("division_ids", STRINGS), *NAMES,  # absent from older manifests, which read them as nulls
+        ("originating_direction", S), ("media_types", STRINGS),  # absent from older manifests: nulls
     ],
     "audit": [
         ("at", TS), ("run_id", S), ("launched_by", S), ("event", S), ("conversation_id", S),
