@@ -19,7 +19,10 @@ trust and lookup), first run and re-run.
 ``--retention`` prints the extra requests per 1,000 recordings of each retention feature (all opt in:
 restore, deletion protection, annotations, the expiry radar, the orphans table, the settings read).
 
-    .venv/bin/python benchmarks/api_efficiency.py [--smoke] [--dialects | --retention]
+``--names`` prints the extra requests of naming users, queues, wrap-up codes and divisions per 1,000
+recordings: a first day, a day whose names are mostly known, a re-run.
+
+    .venv/bin/python benchmarks/api_efficiency.py [--smoke] [--dialects | --retention | --names]
 """
 
 from __future__ import annotations
@@ -118,10 +121,17 @@ def main() -> None:
     parser = c.parser_for(__doc__)
     parser.add_argument("--dialects", action="store_true", help="ours under every sandbox dialect and mode")
     parser.add_argument("--retention", action="store_true", help="extra requests of each retention feature")
+    parser.add_argument(
+        "--names", action="store_true", help="extra requests of naming the ids, first day and after"
+    )
     args = parser.parse_args()
     c.quiet()
     if args.dialects:
         return dialects(args.smoke)
+    if args.names:
+        from _names import names
+
+        return names(args.smoke)
     if args.retention:
         from _retention import retention
 

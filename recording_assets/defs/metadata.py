@@ -15,6 +15,7 @@ from recording_assets.defs.source import source_observation
 from recording_assets.genesys.analytics import Discovery
 from recording_assets.genesys.transport import TransportStats
 from recording_assets.pipeline.discovery import metadata_table
+from recording_assets.pipeline.names import DayNames, with_names
 from recording_assets.pipeline.table_io import write_table
 from recording_assets.pipeline.window import DayWindow
 
@@ -40,11 +41,14 @@ def metadata_result(
     window: DayWindow,
     discovery: Discovery,
     stats: TransportStats,
+    names: DayNames | None = None,
 ) -> dg.MaterializeResult:
-    """Write the day's metadata table and say what discovery found."""
+    """Write the day's metadata table, with the names of its ids, and say what discovery found."""
     if not discovery.complete:
         context.log.warning(f"discovery incomplete: {discovery.incomplete_reason}")
     table = metadata_table(discovery.conversations, discovery.rejected)
+    if names is not None:
+        table = with_names(table, names)
     uri = write_table(manifest_store, metadata_key(day=window.day), table)
     day = window.day.isoformat()
     context.log_event(source_observation(day, discovery.conversations, complete=discovery.complete))
@@ -61,7 +65,20 @@ def metadata_result(
             "api_requests": sum(stats.requests.get(f, 0) for f in DISCOVERY_FAMILIES),
             "rate_limited_429": stats.rate_limited,
             "table_uri": dg.MetadataValue.url(uri),
+            **_names_metadata(names),
             **table_metadata(table, uri),
             **window.metadata(),
         },
     )
+
+
+def _names_metadata(names: DayNames | None) -> dict:
+    """What naming the day's ids cost and which ids stay ids, with why (deleted, refused, malformed)."""
+    if names is None:
+        return {}
+    return {
+        "name_requests": dg.MetadataValue.json(names.requests),
+        "names_unresolved": dg.MetadataValue.json(names.unresolved_counts()),
+        "names_unresolved_reasons": dg.MetadataValue.json(names.unresolved()),
+        "names_refused": dg.MetadataValue.json(names.refused),
+    }

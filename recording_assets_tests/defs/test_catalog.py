@@ -37,6 +37,11 @@ def test_every_table_asset_carries_its_schema_owners_tags_and_code_references(mo
         expected = TABLE_OF_ASSET[name].schema  # the pyarrow schema the runs write
         assert [(c.name, c.type) for c in schema.columns] == [(f.name, str(f.type)) for f in expected]
         assert all(c.description for c in schema.columns)
+        # personal data tagged column by column, as the Parquet fields are
+        tagged = {c.name for c in schema.columns if "pii" in (c.tags or {})}
+        assert tagged == {f.name for f in expected if (f.metadata or {}).get(b"pii") == b"true"}
+        if name != "recording_audio":
+            assert {"participant_addresses", "agent_emails"} <= tagged
         assert node.owners == ["team:contact-center-platform"]
         assert {"pii", "compliance"} <= set(node.tags)
         (reference,) = node.metadata["dagster/code_references"].code_references
