@@ -128,6 +128,13 @@ def test_find_by_agent_returns_the_sandbox_truth_reading_only_those_days(archive
     assert not result.missing_days and not result.unreadable
 
 
+def _with_column(table: pa.Table, name: str, values: pa.Array) -> pa.Table:
+    """The table with this column's values: replaced where the manifest already has the column (the day
+    step fills it from the name tables; this fixture archives without them), appended where it has not."""
+    at = table.schema.get_field_index(name)
+    return table.set_column(at, name, values) if at >= 0 else table.append_column(name, values)
+
+
 def test_find_matches_names_and_e_mails_when_a_manifest_has_them(archive):
     sandbox, _, manifests = archive
     day = DAYS[3]
@@ -136,9 +143,13 @@ def test_find_matches_names_and_e_mails_when_a_manifest_has_them(archive):
     names = {a.id: a.name for a in sandbox.org.directory.agents}
     ids = table["agent_ids"].to_pylist()
     # A manifest as the name columns write it: aligned with agent_ids, null where a name is unresolved.
-    with_names = table.append_column(
-        "agent_names", pa.array([[names.get(i) for i in row or []] for row in ids], pa.list_(pa.string()))
-    ).append_column(
+    with_names = _with_column(
+        table,
+        "agent_names",
+        pa.array([[names.get(i) for i in row or []] for row in ids], pa.list_(pa.string())),
+    )
+    with_names = _with_column(
+        with_names,
         "agent_emails",
         pa.array([[f"{i[:8]}@sandbox.example" for i in row or []] for row in ids], pa.list_(pa.string())),
     )
