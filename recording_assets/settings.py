@@ -51,6 +51,7 @@ PROTECT_UNTIL_ARCHIVED = "RECORDING_PROTECT_UNTIL_ARCHIVED"
 ANNOTATIONS = "RECORDING_ANNOTATIONS"
 EXPIRY_RADAR_DAYS = "RECORDING_EXPIRY_RADAR_DAYS"
 QUARANTINE_EVIDENCE_KIB = "RECORDING_QUARANTINE_EVIDENCE_KIB"
+PROGRESS_INTERVAL_S = "RECORDING_PROGRESS_INTERVAL_S"
 PROTECTION_RESERVE = "RECORDING_PROTECTION_RESERVE"
 RADAR_MAX_PAGES = "RECORDING_RADAR_MAX_PAGES"
 SSE = "RECORDING_SSE"
@@ -310,6 +311,7 @@ ARCHIVE_VARIABLES = {
     EXPIRY_RADAR_DAYS: "expiry_radar_days",
     # The deployment's alone (no resource field, so no run config): how much of bad bytes is kept.
     QUARANTINE_EVIDENCE_KIB: "quarantine_evidence_kib",
+    PROGRESS_INTERVAL_S: "progress_interval_s",  # the deployment's alone, like the evidence cap
     PROTECTION_RESERVE: "protection_reserve",
     RADAR_MAX_PAGES: "radar_max_pages",
 }
