@@ -71,6 +71,10 @@ def manifest_webhooks_tick(context, webhooks: WebhookResource, archive: ArchiveR
     after, owed, paused = state.get("after"), state.get("owed", []), state.get("paused", {})
     # An endpoint taken out of the configuration gets nothing more; what it was owed is dropped, loudly.
     urls = {endpoint_id(url): url for url in webhooks.urls}  # the cursor names endpoints by id, never URL
+    for item in owed:  # a cursor written before endpoints were named by id: rename, once
+        if "url" in item:
+            item["endpoint"] = endpoint_id(item.pop("url"))
+    paused = {endpoint_id(k) if "://" in k else k: pause for k, pause in paused.items()}
     removed = [item for item in owed if item.get("endpoint") not in urls]
     if removed:
         context.log.warning(f"{len(removed)} owed webhook events dropped: endpoint no longer configured")

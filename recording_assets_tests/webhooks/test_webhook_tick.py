@@ -225,3 +225,26 @@ def test_a_manifest_that_cannot_be_read_holds_the_cursor_there_and_the_rest_is_s
     assert second["after"] == readable.storage_id and "0 new manifests" in summary
     errors = [r.getMessage() for r in caplog.records if "manifest of 2026-11-21 not read" in r.getMessage()]
     assert len(errors) == 2 and len(receiver.seen) == 1
+
+
+def test_a_cursor_that_named_endpoints_by_url_is_renamed_and_still_delivered(day_with_events):
+    receiver = Receiver(status=503)
+    webhooks = WebhookResource(endpoints=receiver.url, secret=SECRET)
+    start = time.time()
+    try:
+        with _ticks(day_with_events, webhooks, archived=2) as tick:
+            state, _ = tick(start)
+            assert len(state["owed"]) == 1 and receiver.requests == 1
+            # The outbox as it was stored before endpoints were named by id.
+            for item in state["owed"]:
+                item["url"] = receiver.url
+                del item["endpoint"]
+            tick._cursor = json.dumps(  # noqa: SLF001
+                {**state, "paused": {receiver.url: state["paused"][endpoint_id(receiver.url)]}}
+            )
+            receiver.status = 204
+            state, summary = tick(start + 61)
+            assert state["owed"] == [] and "1 events delivered" in summary
+            assert receiver.url not in json.dumps(state)
+    finally:
+        receiver.stop()
