@@ -126,7 +126,12 @@ async def _run(
             )
         )
         stores = DayStores(archive=archive.archive_store(), manifests=archive.manifest_store())
-        run = {"run_id": context.run.run_id, "launched_by": launched_by(context), "clock": clock}
+        run = {
+            "run_id": context.run.run_id,
+            "launched_by": launched_by(context),
+            "clock": clock,
+            "progress": context.log.info,
+        }
         the_day = (client, stores, window.day, config, preflight)
         if METADATA not in selected:
             table = require_table(stores.manifests, metadata_key(day=window.day))

@@ -31,6 +31,7 @@ from recording_assets.settings import (
     MANIFEST_BUCKET,
     REGION,
     WEBHOOK_SECRET,
+    WEBHOOK_URLS,
     ConfigError,
     EncryptionSettings,
     GenesysSettings,
@@ -41,6 +42,7 @@ from recording_assets.settings import (
     environment,
     environment_connection,
     genesys_endpoints,
+    webhook_urls,
 )
 from recording_assets.settings import (
     AWS_ENDPOINT_URL as AWS_ENDPOINT_VARIABLE,
@@ -309,7 +311,12 @@ class ArchiveResource(dg.ConfigurableResource):
 
 
 class WebhookResource(dg.ConfigurableResource):
-    urls: list[str] = Field(default_factory=list, description="endpoints to POST events to")
+    # Bound as dg.EnvVar, resolved when a run or tick starts: a URL may carry the receiver's token, and a
+    # plain value would be shown in the job snapshot and the Launchpad.
+    endpoints: str | None = Field(
+        default=None,
+        description="RECORDING_WEBHOOK_URLS: endpoints to POST events to, comma-separated; bind with dg.EnvVar",
+    )
     secret: str | None = Field(
         default=None, description="Standard Webhooks secret (whsec_...); bind with dg.EnvVar"
     )
@@ -324,13 +331,17 @@ class WebhookResource(dg.ConfigurableResource):
         default=72.0, gt=0, description="an event undelivered this long after queueing is dropped, loudly"
     )
 
+    @property
+    def urls(self) -> tuple[str, ...]:
+        return webhook_urls(self.endpoints or "")
+
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # Where events go and what signs them are the deployment's: a run config that adds a URL would
         # get events signed with the real secret; one that changes the secret would sign forgeries.
         bound = WebhookSettings.from_env()
         checks = {}
         if bound.urls:
-            checks["urls"] = tuple(self.urls) == bound.urls
+            checks["endpoints"] = self.urls == bound.urls
         if bound.secret_set:
             checks["secret"] = self.secret == environment().get(WEBHOOK_SECRET, "").strip()
         refuse_overrides("webhooks", checks)
@@ -372,7 +383,7 @@ def build_resources(settings: Settings) -> dict:
             **ArchiveResource.knob_values(settings.archive),
         ),
         "webhooks": WebhookResource(
-            urls=list(settings.webhooks.urls),
+            endpoints=dg.EnvVar(WEBHOOK_URLS) if settings.webhooks.urls else None,
             secret=dg.EnvVar(WEBHOOK_SECRET) if settings.webhooks.secret_set else None,
             per_recording=settings.webhooks.per_recording,
         ),

@@ -17,6 +17,14 @@ from recording_assets.tools.local import LocalStack
 DAGSTER_YAML = """\
 telemetry:
   enabled: false
+python_logs:   # the project's loggers in the runs' event logs, as deploy/dagster.yaml
+  managed_python_loggers: [recording_assets]
+  python_log_level: INFO
+retention:     # as deploy/dagster.yaml
+  schedule:
+    purge_after_days: 90
+  sensor:
+    purge_after_days: {skipped: 1, success: 30, failure: 90, started: 90}
 concurrency:
   runs:
     max_concurrent_runs: 4
@@ -31,6 +39,13 @@ concurrency:
     # Runs that talk to Genesys share one OAuth token's budget; each derives its share from this limit.
     default_limit: 2
 """
+
+
+def python_logs() -> dict:
+    """The instance's ``python_logs`` section, for the demo's instance too (it has no dagster.yaml)."""
+    import yaml
+
+    return yaml.safe_load(DAGSTER_YAML)["python_logs"]
 
 
 def prepare_home(home: Path) -> Path:

@@ -176,7 +176,7 @@ def test_sensor_delivers_signed_events_at_least_once_across_an_outage(s3_client,
         Body=to_parquet_bytes(_manifest_rows()),
     )
     receiver = _Receiver()
-    webhooks = WebhookResource(urls=[receiver.url], secret=SECRET, per_recording=True)
+    webhooks = WebhookResource(endpoints=receiver.url, secret=SECRET, per_recording=True)
     start = time.time()
     with dg.DagsterInstance.ephemeral() as instance:
         instance.report_runless_asset_event(

@@ -122,6 +122,7 @@ SNAPSHOT = {
     "sensors": {
         "manifest_webhooks": {"status": "RUNNING", "interval_s": 30},
         "archive_failure_webhooks": {"status": "RUNNING", "interval_s": 30},
+        "check_alert_webhooks": {"status": "RUNNING", "interval_s": 30},
         "restored_recordings": {"status": "RUNNING", "interval_s": 10800},
     },
     "resources": ["archive", "genesys", "s3", "webhooks"],
