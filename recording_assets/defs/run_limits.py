@@ -4,6 +4,10 @@ holds them together). The reasoning is in docs/operations.md, "The run queue".""
 
 MAX_RUNTIME_TAG = "dagster/max_runtime"  # seconds; run monitoring fails a run that runs longer
 PRIORITY_TAG = "dagster/priority"  # the queued run coordinator starts higher numbers first
+# archive_daily's runs (yesterday and its re-sweeps): above a backfill's runs, which carry no priority (0),
+# so tonight's days start before a queued year and claim genesys_api slots before it (Dagster orders both the
+# run queue and a pool's pending steps by this tag). Below the expiry radar's days ("10").
+SCHEDULED_PRIORITY = "5"
 
 ARCHIVE_MAX_RUNTIME_S = 4 * 3600
 """Twice the worst case of one day's archive run in the default mode: a 100,000-recording day (ten times the

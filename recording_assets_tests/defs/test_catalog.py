@@ -110,7 +110,7 @@ def test_a_run_records_row_counts_uris_and_a_source_observation_then_the_day_rev
         victim = archived[len(archived) // 2]
         bucket, key = victim["storage_uri"][len("s3://") :].split("/", 1)
         local.s3_client().put_object(Bucket=bucket, Key=key, Body=b"RIFF....WAVEfmt flipped bits")
-        everything = {"ops": {f"recording_manifest_{REVERIFY_CHECK}": {"config": {"fraction": 1.0}}}}
+        everything = {"ops": {f"recording_archive_audit_{REVERIFY_CHECK}": {"config": {"fraction": 1.0}}}}
         (full,) = job.execute_in_process(
             tags=partition_tags(DAY), instance=instance, run_config=everything, raise_on_error=False
         ).get_asset_check_evaluations()
