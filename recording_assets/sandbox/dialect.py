@@ -21,6 +21,7 @@ RETENTION_THRESHOLD = ("retained_longer", "deleted_within")
 PROTECTION_REFUSAL = ("failed_updates", "error_400")
 RESTORE_BODY = ("merge", "replace")
 ALL_DIVISIONS_GRANT = ("star", "expanded")
+JOB_RESULTS_PAGE = ("up_to_1000", "up_to_100", "refuses_over_100")
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,10 @@ class Dialect:
     # A role granted in all divisions (the grant `*`), as `GET /api/v2/oauth/clients/{id}` shows it in
     # `roleDivisions`: one entry with divisionId `*`; or one entry per division that exists.
     all_divisions_grant: str = "star"
+    # The largest page of a details job's results (the SDK: pageSize is "the desired maximum number of
+    # results", no cap stated): 1,000, a larger size served as 1,000; 100, a larger size served as 100;
+    # or 100, a larger size refused with a 400.
+    job_results_page: str = "up_to_1000"
 
     def __post_init__(self) -> None:
         for name, allowed in (
@@ -64,6 +69,7 @@ class Dialect:
             ("protection_refusal", PROTECTION_REFUSAL),
             ("restore_body", RESTORE_BODY),
             ("all_divisions_grant", ALL_DIVISIONS_GRANT),
+            ("job_results_page", JOB_RESULTS_PAGE),
         ):
             if getattr(self, name) not in allowed:
                 raise ValueError(
@@ -112,6 +118,7 @@ def _all_other_readings() -> Dialect:
         protection_refusal="error_400",
         restore_body="replace",
         all_divisions_grant="expanded",
+        job_results_page="up_to_100",
     )
 
 
@@ -128,5 +135,7 @@ DIALECTS: dict[str, Dialect] = {
     "seconds-times": Dialect(timestamps="seconds"),
     "offset-times": Dialect(timestamps="offset"),
     "redirecting-media": Dialect(media_redirects=2),
+    "small-job-pages": Dialect(job_results_page="up_to_100"),
+    "refusing-job-pages": Dialect(job_results_page="refuses_over_100"),
     "independent": _all_other_readings(),
 }

@@ -17,6 +17,7 @@ from recording_assets.sandbox.flags import option
 from recording_assets.sandbox.ids import fraction
 
 _5XX_CYCLE = (502, 503, 504)
+AVAILABILITY_ANSWERS = ("truthful", "missing", "malformed", "future")
 
 
 @dataclass(frozen=True)
@@ -56,10 +57,21 @@ class Faults:
     slow_response_s: float = option(0.0, "real seconds added to every API response")
     pagination_drift: bool = option(False, "shift later details-query pages by -3..+3")  # items
     conflict_409_every: int = option(0, "every Nth recording-control call answers 409")
+    # What GET .../details/jobs/availability answers: the true date (now less the data lag), no date, a
+    # date that does not parse, or a date a day ahead of now.
+    availability_answer: str = option(
+        "truthful", "dataAvailabilityDate: truthful, missing, malformed, future"
+    )
+    # Every analytics details job submitted from here on ends in this state instead of FULFILLED.
+    details_job_ends: str = option("FULFILLED", "analytics details jobs end FULFILLED, FAILED or EXPIRED")
 
     def __post_init__(self) -> None:
         if self.deleted_status not in (404, 410):
             raise ValueError("deleted_status must be 404 or 410")
+        if self.availability_answer not in AVAILABILITY_ANSWERS:
+            raise ValueError(f"availability_answer must be one of {', '.join(AVAILABILITY_ANSWERS)}")
+        if self.details_job_ends not in ("FULFILLED", "FAILED", "EXPIRED"):
+            raise ValueError("details_job_ends must be FULFILLED, FAILED or EXPIRED")
         for name in (
             "reset_mid_body_rate",
             "truncate_body_rate",
