@@ -60,6 +60,7 @@ def metadata_result(
             "recorded_sessions": sum(c.recorded_sessions for c in discovery.conversations),
             "by_media_type": dg.MetadataValue.json(dict(sorted(media.items()))),
             "discovery_method": discovery.method,
+            "discovery_route_reason": discovery.route_reason or "",
             "discovery_pages": discovery.pages,
             "discovery_complete": discovery.complete,
             "api_requests": sum(stats.requests.get(f, 0) for f in DISCOVERY_FAMILIES),

@@ -23,6 +23,7 @@ RETENTION_THRESHOLD = ("retained_longer", "deleted_within")
 PROTECTION_REFUSAL = ("failed_updates", "error_400")
 RESTORE_BODY = ("merge", "replace")
 ALL_DIVISIONS_GRANT = ("star", "expanded")
+JOB_RESULTS_PAGE = ("up_to_1000", "up_to_100", "refuses_over_100")
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,10 @@ class Dialect:
     # The rate limit's window: each token's own; or one window for all the tokens of one OAuth client
     # (docs/genesys-api.md §7: "per token", but whether tokens of one client share it is unconfirmed).
     rate_limit_scope: str = "per_token"
+    # The largest page of a details job's results (the SDK: pageSize is "the desired maximum number of
+    # results", no cap stated): 1,000, a larger size served as 1,000; 100, a larger size served as 100;
+    # or 100, a larger size refused with a 400.
+    job_results_page: str = "up_to_1000"
 
     def __post_init__(self) -> None:
         for name, allowed in (
@@ -70,6 +75,7 @@ class Dialect:
             ("restore_body", RESTORE_BODY),
             ("all_divisions_grant", ALL_DIVISIONS_GRANT),
             ("rate_limit_scope", RATE_LIMIT_SCOPE),
+            ("job_results_page", JOB_RESULTS_PAGE),
         ):
             if getattr(self, name) not in allowed:
                 raise ValueError(
@@ -119,6 +125,7 @@ def _all_other_readings() -> Dialect:
         restore_body="replace",
         all_divisions_grant="expanded",
         rate_limit_scope="per_client",
+        job_results_page="up_to_100",
     )
 
 
@@ -135,5 +142,7 @@ DIALECTS: dict[str, Dialect] = {
     "seconds-times": Dialect(timestamps="seconds"),
     "offset-times": Dialect(timestamps="offset"),
     "redirecting-media": Dialect(media_redirects=2),
+    "small-job-pages": Dialect(job_results_page="up_to_100"),
+    "refusing-job-pages": Dialect(job_results_page="refuses_over_100"),
     "independent": _all_other_readings(),
 }
