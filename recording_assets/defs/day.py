@@ -60,7 +60,7 @@ def build_recording_day(partitions_def, backfill_policy=None, *, pool_limit: int
     @dg.multi_asset(
         name="recording_day",
         specs=[metadata_spec(), audio_spec()],
-        check_specs=check_specs(),
+        check_specs=check_specs(partitions_def),
         can_subset=True,
         partitions_def=partitions_def,
         backfill_policy=backfill_policy,
@@ -77,7 +77,9 @@ def build_recording_day(partitions_def, backfill_policy=None, *, pool_limit: int
         except MissingTableError as exc:
             raise dg.Failure(description=str(exc)) from None
         if step.discovery is not None:
-            yield metadata_result(context, archive.manifest_store(), window, step.discovery, step.stats)
+            yield metadata_result(
+                context, archive.manifest_store(), window, step.discovery, step.stats, archive.links()
+            )
         if step.day is not None and (strays := step.day.report.stray_keys):
             shown = ", ".join(clean_text(k) for k in strays[:STRAYS_SHOWN])
             context.log.warning(
@@ -88,7 +90,11 @@ def build_recording_day(partitions_def, backfill_policy=None, *, pool_limit: int
             exclude = DISCOVERY_FAMILIES if step.discovery is not None else ()
             api = _spent(step.stats, exclude=exclude)
             yield from audio_results(
-                step.day, api=api, elapsed=step.elapsed_s, launched_by=launched_by(context)
+                step.day,
+                api=api,
+                elapsed=step.elapsed_s,
+                launched_by=launched_by(context),
+                links=archive.links(),
             )
 
     return recording_day
