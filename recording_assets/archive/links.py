@@ -29,7 +29,7 @@ class ObjectLinks:
             base = f"{self.endpoint_url.rstrip('/')}/{quote(bucket)}"
             if key.endswith("/") or not key:
                 return f"{base}?{urlencode({'prefix': key})}" if key else base
-            return f"{base}/{quote(key)}"
+            return f"{base}/{quote(key, safe='/=')}"  # as S3 keys are written: moto, MinIO
         query = {"region": self.region} if self.region else {}
         if key.endswith("/") or not key:
             return f"{CONSOLE}/buckets/{quote(bucket)}?{urlencode({**query, 'prefix': key})}"

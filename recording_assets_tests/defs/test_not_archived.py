@@ -35,7 +35,7 @@ def test_failed_and_quarantined_come_first_with_reason_and_a_link_to_their_evide
     assert [r["recording_id"] for r in records] == ["r-4", "r-5", "r-2"]
     assert records[0]["evidence_uri"] == EVIDENCE
     assert (
-        records[0]["evidence_link"] == "http://127.0.0.1:5055/m/quarantine/date%3D2026-11-20/c-q/r-q-ab12.bin"
+        records[0]["evidence_link"] == "http://127.0.0.1:5055/m/quarantine/date=2026-11-20/c-q/r-q-ab12.bin"
     )
     assert records[1]["reason"] == "ServerError: 503 retry"  # no escape sequence, no line break
     assert records[2]["evidence_uri"] is None and records[2]["evidence_link"] is None
