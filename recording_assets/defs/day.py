@@ -65,7 +65,7 @@ def build_recording_day(partitions_def, backfill_policy=None, *, pool_limit: int
     @dg.multi_asset(
         name="recording_day",
         specs=[metadata_spec(), audio_spec()],
-        check_specs=check_specs(),
+        check_specs=check_specs(partitions_def),
         can_subset=True,
         partitions_def=partitions_def,
         backfill_policy=backfill_policy,
@@ -84,7 +84,13 @@ def build_recording_day(partitions_def, backfill_policy=None, *, pool_limit: int
         context.log.info(budget_line(step.budget))
         if step.discovery is not None:
             yield metadata_result(
-                context, archive.manifest_store(), window, step.discovery, step.stats, step.names
+                context,
+                archive.manifest_store(),
+                window,
+                step.discovery,
+                step.stats,
+                step.names,
+                archive.links(),
             )
         if step.day is not None and (strays := step.day.report.stray_keys):
             shown = ", ".join(clean_text(k) for k in strays[:STRAYS_SHOWN])
@@ -96,7 +102,11 @@ def build_recording_day(partitions_def, backfill_policy=None, *, pool_limit: int
             exclude = DISCOVERY_FAMILIES if step.discovery is not None else ()
             api = {**_spent(step.stats, exclude=exclude), "request_budget": step.budget}
             yield from audio_results(
-                step.day, api=api, elapsed=step.elapsed_s, launched_by=launched_by(context)
+                step.day,
+                api=api,
+                elapsed=step.elapsed_s,
+                launched_by=launched_by(context),
+                links=archive.links(),
             )
 
     return recording_day

@@ -14,7 +14,8 @@ from recording_assets.defs.automation import freshness_policy, known_beta_backfi
 from recording_assets.defs.catalog import catalogued, table_metadata
 from recording_assets.defs.common import timezone_of, window_of
 from recording_assets.defs.names import ARCHIVE_GROUP, AUDIO, MANIFEST
-from recording_assets.defs.partitions import daily_partitions
+from recording_assets.defs.not_archived import not_archived_metadata
+from recording_assets.defs.partitions import daily_check_spec, daily_partitions
 from recording_assets.defs.resources import ArchiveResource
 from recording_assets.pipeline.annotations import annotations_key, known
 from recording_assets.pipeline.day import DIVISIONS_KEY, PROTECTION_KEY, SENSITIVE_CHECK_KEY
@@ -48,16 +49,18 @@ def build_recording_manifest(partitions_def, backfill_policy=None, freshness_pol
         "storage URI, the evidence of a bad download under quarantine/ (quarantine_uri) and conversation "
         "context. Never a presigned URL or a token.",
         check_specs=[
-            dg.AssetCheckSpec(
+            daily_check_spec(
                 COMPLETE_CHECK,
                 asset=MANIFEST,
+                partitions_def=partitions_def,
                 blocking=True,
                 description="One row per discovered recording, no duplicates, every archived row's object "
                 "exists and has its sidecar.",
             ),
-            dg.AssetCheckSpec(
+            daily_check_spec(
                 FAILURE_RATE_CHECK,
                 asset=MANIFEST,
+                partitions_def=partitions_def,
                 description="failed + quarantined recordings stay under the configured share (warns).",
             ),
         ],
@@ -93,6 +96,7 @@ def build_recording_manifest(partitions_def, backfill_policy=None, freshness_pol
         yield dg.MaterializeResult(
             metadata={
                 "manifest_uri": dg.MetadataValue.text(uri),
+                "manifest_link": dg.MetadataValue.url(archive.links().browser_url(uri)),
                 **table_metadata(table, uri),
                 "rows": table.num_rows,
                 "archived": states.get("archived", 0),
@@ -105,6 +109,8 @@ def build_recording_manifest(partitions_def, backfill_policy=None, freshness_pol
                 "divisions_not_covered": dg.MetadataValue.json(_divisions(uncovered)),
                 "sidecars": dg.MetadataValue.json(sidecars.metadata()),
                 **window.metadata(),
+                # Which recordings are not in the archive, and why, on the day's page.
+                **not_archived_metadata(table, archive.links()),
             }
         )
         yield _completeness(archive, config.key_prefix, window.day, table, discovered, sidecars)

@@ -9,6 +9,7 @@ from collections import Counter
 import dagster as dg
 
 from recording_assets.archive.keys import metadata_key
+from recording_assets.archive.links import ObjectLinks
 from recording_assets.defs.catalog import table_metadata
 from recording_assets.defs.names import ARCHIVE_GROUP, METADATA, SOURCE
 from recording_assets.defs.source import source_observation
@@ -41,7 +42,8 @@ def metadata_result(
     window: DayWindow,
     discovery: Discovery,
     stats: TransportStats,
-    names: DayNames | None = None,
+    names: DayNames | None,
+    links: ObjectLinks,
 ) -> dg.MaterializeResult:
     """Write the day's metadata table, with the names of its ids, and say what discovery found."""
     if not discovery.complete:
@@ -65,8 +67,8 @@ def metadata_result(
             "discovery_complete": discovery.complete,
             "api_requests": sum(stats.requests.get(f, 0) for f in DISCOVERY_FAMILIES),
             "rate_limited_429": stats.rate_limited,
-            "table_uri": dg.MetadataValue.url(uri),
             **_names_metadata(names),
+            "table_link": dg.MetadataValue.url(links.browser_url(uri)),  # s3:// opens nothing in a browser
             **table_metadata(table, uri),
             **window.metadata(),
         },

@@ -14,6 +14,7 @@ from pydantic import Field, PrivateAttr
 
 from recording_assets.archive.conditional import honours_if_none_match
 from recording_assets.archive.encryption import Encryption
+from recording_assets.archive.links import ObjectLinks
 from recording_assets.archive.store import ArchiveStore
 from recording_assets.clock import Clock
 from recording_assets.defs.s3 import PooledS3Resource, pool_for
@@ -275,6 +276,11 @@ class ArchiveResource(dg.ConfigurableResource):
 
     def manifest_store(self) -> ArchiveStore:
         return self._store(self.manifest_bucket)
+
+    def links(self) -> ObjectLinks:
+        """Browser links for this resource's ``s3://`` URIs (the console's, or the S3-compatible server's)."""
+        storage = self.storage_settings()
+        return ObjectLinks(endpoint_url=storage.endpoint_url, region=storage.region_name)
 
     def s3_client(self):
         """The S3 client itself, for what a store does not do (an erasure deleting every version)."""
