@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 
 from recording_assets.defs.check_alerts import build_check_alert_sensor
-from recording_assets.defs.names import MANIFEST, RADAR
+from recording_assets.defs.names import AUDIT, MANIFEST, RADAR
 from recording_assets.defs.resources import WebhookResource
 from recording_assets.defs.webhook_alerts import webhook_delivery
 from recording_assets_tests.webhooks.receivers import SECRET, Receiver
@@ -17,7 +17,7 @@ from recording_assets_tests.webhooks.receivers import SECRET, Receiver
 TOKEN_URL_PART = "token=s3cr3t"
 
 
-@dg.asset_check(asset=MANIFEST, name="yesterday_archived")
+@dg.asset_check(asset=AUDIT, name="yesterday_archived")
 def missing_day():
     return dg.AssetCheckResult(
         passed=False, description="no manifest for 2026-11-19", metadata={"day": "2026-11-19"}
@@ -36,7 +36,7 @@ def expiring():
     return dg.AssetCheckResult(passed=False, metadata={"at_risk": 7})
 
 
-@dg.asset_check(asset=MANIFEST, name="reverified_from_s3")
+@dg.asset_check(asset=AUDIT, name="reverified_from_s3")
 def not_alerting():
     return dg.AssetCheckResult(passed=False)
 
@@ -56,7 +56,7 @@ def receivers():
 
 def _defs(checks, webhooks: WebhookResource) -> dg.Definitions:
     return dg.Definitions(
-        assets=[dg.AssetSpec(MANIFEST), dg.AssetSpec(RADAR)],
+        assets=[dg.AssetSpec(MANIFEST), dg.AssetSpec(RADAR), dg.AssetSpec(AUDIT)],
         asset_checks=checks,
         jobs=[
             webhook_delivery,
