@@ -16,10 +16,18 @@ figure is what each flow *needs*, not what it loses to throttling (seed_engine.p
 open (docs/genesys-behaviours.md), for a 400-conversation day, in both completeness modes (sensitive_check
 trust and lookup), first run and re-run.
 
+``--routes`` prints ours on a ~10,000-recording day by each discovery route side by side: the jobs route (the
+data lake holds the day, the sandbox's default hour of lag) and the details query (a lag of ten days, so the lake
+does not), each beside its floor (_floor.py); the goal (≤ 22 per 1,000 without the allowed look-ups) is the
+jobs route's, a day older than the data lake's lag.
+
 ``--retention`` prints the extra requests per 1,000 recordings of each retention feature (all opt in:
 restore, deletion protection, annotations, the expiry radar, the orphans table, the settings read).
 
-    .venv/bin/python benchmarks/api_efficiency.py [--smoke] [--dialects | --retention]
+``--names`` prints the extra requests of naming users, queues, wrap-up codes and divisions per 1,000
+recordings: a first day, a day whose names are mostly known, a re-run.
+
+    .venv/bin/python benchmarks/api_efficiency.py [--smoke] [--dialects | --routes | --retention | --names]
 """
 
 from __future__ import annotations
@@ -29,8 +37,11 @@ from typing import Any
 
 import _common as c
 from _baselines import seed_flow, tutorial_flow
+from _floor import route_floor
 
 GOAL = 40.0  # requests per 1,000 archived recordings, ours
+ROUTE_GOAL = 22.0  # per 1,000 without the allowed look-ups, a ~10,000-recording day the data lake holds
+NOT_IN_THE_LAKE_S = 10 * 86_400.0
 
 
 def per_1000(requests: int, archived: int) -> float:
@@ -114,14 +125,107 @@ def dialects(smoke: bool) -> None:
     )
 
 
+def routes(smoke: bool) -> None:
+    conversations = 60 if smoke else 9000  # 9,000 conversations: about 10,100 recordings
+    day = c.bench_day()
+    base: dict[str, Any] = dict(
+        conversations_per_day=conversations,
+        media_scale=0.002,
+        rate_limit_per_minute=c.EFFECTIVELY_UNLIMITED,
+        batch_latency_s=0.5 if smoke else 2.0,
+        live_calls=0,
+    )
+    truth = c.day_truth(day, **base)
+    c.header(
+        "api_efficiency --routes",
+        smoke,
+        {
+            "day": f"{day} (UTC), {truth['conversations']} conversations, {truth['recordings']} recordings, "
+            f"{truth['available']} downloadable",
+            "sandbox": base,
+            "routes": "jobs: the data lake holds the day (1 h lag); query: a 10-day lag, the lake does not",
+            "counted": "sandbox counters per family, excluding token and media",
+        },
+    )
+    print(
+        f"\n{'route':6} {'archived':>8} {'API':>6} {'look-ups':>8} {'per 1,000':>9} {'w/o look-ups':>12} "
+        f"{'floor':>6} {'floor/1,000':>11} {'discovery':>9}  route reason"
+    )
+    results: dict[str, dict[str, Any]] = {}
+    for route, lag in (("jobs", None), ("query", NOT_IN_THE_LAKE_S)):
+        config = dict(base, **({"data_lag_s": lag} if lag else {}))
+        with c.Servers(**config) as servers:
+            servers.export()
+            servers.reset_stats()
+            job = c.run_archive_job(day)
+            families = servers.stats()["requests"]
+            manifest = c.read_manifest(servers, day)
+        archived = sum(1 for r in manifest if r["state"] == "archived")
+        api = c.api_requests(families)
+        lookups = families.get("recording.metadata", 0)
+        floor = route_floor(route, truth["conversations"])
+        metadata = job["meta"]["recording_metadata"]
+        row = {
+            "route_taken": metadata["discovery_method"],
+            "route_reason": metadata["discovery_route_reason"],
+            "archived": archived,
+            "api": api,
+            "lookups": lookups,
+            "per_1000": per_1000(api, archived),
+            "per_1000_without_lookups": per_1000(api - lookups, archived),
+            "floor": floor,
+            "floor_per_1000": per_1000(floor, archived),
+            "discovery_requests": families.get("analytics.jobs", 0) + families.get("analytics.query", 0),
+            "families": families,
+            "success": job["success"],
+        }
+        results[route] = row
+        print(
+            f"{route:6} {archived:>8} {api:>6} {lookups:>8} {row['per_1000']:>9} "
+            f"{row['per_1000_without_lookups']:>12} {floor:>6} {row['floor_per_1000']:>11} "
+            f"{row['discovery_requests']:>9}  {row['route_reason']}",
+            flush=True,
+        )
+    for route, row in results.items():
+        print(
+            f"{route}: " + ", ".join(f"{k}={v}" for k, v in sorted(row["families"].items()) if k != "media")
+        )
+    jobs = results["jobs"]["per_1000_without_lookups"]
+    print(
+        f"\njobs route: {jobs} per 1,000 archived without the {results['jobs']['lookups']} allowed look-ups "
+        f"(goal ≤ {ROUTE_GOAL:g}) — {'meets' if jobs <= ROUTE_GOAL else 'MISSES'} the goal; "
+        f"query route beside it: {results['query']['per_1000_without_lookups']}"
+    )
+    c.summary(
+        "api_efficiency_routes",
+        smoke,
+        {
+            "results": {k: {f: v for f, v in r.items() if f != "families"} for k, r in results.items()},
+            "goal_per_1000_without_lookups": ROUTE_GOAL,
+            "jobs_per_1000_without_lookups": jobs,
+            "query_per_1000_without_lookups": results["query"]["per_1000_without_lookups"],
+        },
+    )
+
+
 def main() -> None:
     parser = c.parser_for(__doc__)
     parser.add_argument("--dialects", action="store_true", help="ours under every sandbox dialect and mode")
     parser.add_argument("--retention", action="store_true", help="extra requests of each retention feature")
+    parser.add_argument(
+        "--names", action="store_true", help="extra requests of naming the ids, first day and after"
+    )
+    parser.add_argument("--routes", action="store_true", help="ours by the jobs route and by the query")
     args = parser.parse_args()
     c.quiet()
     if args.dialects:
         return dialects(args.smoke)
+    if args.names:
+        from _names import names
+
+        return names(args.smoke)
+    if args.routes:
+        return routes(args.smoke)
     if args.retention:
         from _retention import retention
 

@@ -51,6 +51,7 @@ PROTECT_UNTIL_ARCHIVED = "RECORDING_PROTECT_UNTIL_ARCHIVED"
 ANNOTATIONS = "RECORDING_ANNOTATIONS"
 EXPIRY_RADAR_DAYS = "RECORDING_EXPIRY_RADAR_DAYS"
 QUARANTINE_EVIDENCE_KIB = "RECORDING_QUARANTINE_EVIDENCE_KIB"
+PROGRESS_INTERVAL_S = "RECORDING_PROGRESS_INTERVAL_S"
 PROTECTION_RESERVE = "RECORDING_PROTECTION_RESERVE"
 RADAR_MAX_PAGES = "RECORDING_RADAR_MAX_PAGES"
 SSE = "RECORDING_SSE"
@@ -310,6 +311,7 @@ ARCHIVE_VARIABLES = {
     EXPIRY_RADAR_DAYS: "expiry_radar_days",
     # The deployment's alone (no resource field, so no run config): how much of bad bytes is kept.
     QUARANTINE_EVIDENCE_KIB: "quarantine_evidence_kib",
+    PROGRESS_INTERVAL_S: "progress_interval_s",  # the deployment's alone, like the evidence cap
     PROTECTION_RESERVE: "protection_reserve",
     RADAR_MAX_PAGES: "radar_max_pages",
 }
@@ -356,6 +358,15 @@ def object_lock_policy(environ: Mapping[str, str] | None = None) -> ObjectLockPo
         raise ConfigError(f"{OBJECT_LOCK_MODE}={mode!r} / {OBJECT_LOCK_DAYS}={days!r}: {exc}") from None
 
 
+def webhook_urls(raw: str) -> tuple[str, ...]:
+    """RECORDING_WEBHOOK_URLS' value as its URLs, each checked; the error never repeats a value: a
+    webhook URL's query may carry the receiver's token."""
+    urls = tuple(u.strip() for u in raw.split(",") if u.strip())
+    if any(urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc for url in urls):
+        raise ConfigError(f"{WEBHOOK_URLS}: every entry must be an http(s) URL, comma-separated")
+    return urls
+
+
 @dataclass(frozen=True)
 class WebhookSettings:
     """Where signed events go; the secret is checked here, at load, and bound by name (dg.EnvVar)."""
@@ -367,10 +378,7 @@ class WebhookSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WebhookSettings:
         env = environment(environ)
-        urls = tuple(u.strip() for u in env.get(WEBHOOK_URLS, "").split(",") if u.strip())
-        if any(urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc for url in urls):
-            # The value itself is not repeated: a webhook URL's query may carry the receiver's token.
-            raise ConfigError(f"{WEBHOOK_URLS}: every entry must be an http(s) URL, comma-separated")
+        urls = webhook_urls(env.get(WEBHOOK_URLS, ""))
         secret = env.get(WEBHOOK_SECRET, "").strip()
         if secret:
             try:

@@ -5,6 +5,7 @@ a key can never escape its prefix, collide across conversations, or hide a ``..`
 is Hive-style (``year=/month=/day=``) so lifecycle rules, Athena and DuckDB can all prune by day.
 
     {prefix}recordings/year=2026/month=11/day=23/queue={queue}/{conversation}/{recording}.wav
+    {prefix}recordings/year=2026/month=11/day=23/queue={queue}/{conversation}/{recording}_metadata.json
     {prefix}quarantine/year=2026/month=11/day=23/queue={queue}/{conversation}/{recording}.wav.{attempt}
 
 The manifest bucket's documents use one ``date=YYYY-MM-DD`` directory per day:
@@ -15,7 +16,7 @@ The manifest bucket's documents use one ``date=YYYY-MM-DD`` directory per day:
     {prefix}audit/date=2026-11-23/run={run_id}/part-00001.parquet
     {prefix}control-audit/date=2026-11-23/{event_id}.json
 
-No other module states these prefixes: they use the functions below.
+No other module states these prefixes: they use the functions below (sidecars: ``sidecar_keys``).
 """
 
 from __future__ import annotations

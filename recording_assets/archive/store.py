@@ -120,8 +120,10 @@ class ArchiveStore:
         content_type: str,
         overwrite: bool,
         metadata: Mapping[str, str] | None = None,
+        lock: ObjectLock | None = None,
     ) -> StoredObject:
-        """A small document (a Parquet manifest, a JSON audit event), encrypted and checksummed.
+        """A small document (a Parquet manifest, a JSON audit event, a recording's sidecar), encrypted and
+        checksummed; ``lock``: the Object Lock retention it is created with (a sidecar gets its recording's).
 
         ``overwrite=True`` replaces a mutable document. Its bucket should keep versions: then a failed or
         cut-off verification deletes only the version this write created and the previous one is current
@@ -142,6 +144,7 @@ class ArchiveStore:
             content_type=content_type,
             metadata=full_metadata,
             create_only=not overwrite,
+            lock=lock,
         )
         if overwrite and landed.own_version_id is None and not self._warned_unversioned:
             self._warned_unversioned = True
@@ -150,7 +153,7 @@ class ArchiveStore:
                 "its new version fails; enable versioning on this bucket",
                 self.bucket,
             )
-        return self._verifier.verify(key, size=len(data), sha256_hex=sha256_hex, landed=landed)
+        return self._verifier.verify(key, size=len(data), sha256_hex=sha256_hex, landed=landed, lock=lock)
 
     def _refuse_if_exists(self, key: str) -> None:
         # If-None-Match is the guard: S3's 412 names a taken key without a HEAD before every write. Only a

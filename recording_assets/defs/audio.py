@@ -10,9 +10,12 @@ from collections import Counter
 
 import dagster as dg
 
+from recording_assets.archive.links import ObjectLinks
 from recording_assets.archive.store import ArchiveStore
 from recording_assets.defs.catalog import table_metadata
 from recording_assets.defs.names import ARCHIVE_GROUP, AUDIO, METADATA
+from recording_assets.defs.not_archived import not_archived_metadata
+from recording_assets.defs.partitions import daily_check_spec
 from recording_assets.genesys.redact import clean_text
 from recording_assets.pipeline.config import ObjectLockPolicy
 from recording_assets.pipeline.day import DayResult
@@ -40,20 +43,22 @@ def audio_spec() -> dg.AssetSpec:
     )
 
 
-def check_specs() -> list[dg.AssetCheckSpec]:
-    """Its blocking checks."""
+def check_specs(partitions_def: dg.PartitionsDefinition | None) -> list[dg.AssetCheckSpec]:
+    """Its blocking checks, each evaluated per day (``partitions_def``: the asset's)."""
     return [
-        dg.AssetCheckSpec(
+        daily_check_spec(
             SHA256_CHECK,
             asset=AUDIO_KEY,
+            partitions_def=partitions_def,
             blocking=True,
             description="Every archived object's outcome records the SHA-256 streamed at download, its size "
             "and the proof taken as it landed: S3's checksum of the stored bytes (or a read-back), encrypted "
             "at rest.",
         ),
-        dg.AssetCheckSpec(
+        daily_check_spec(
             CONTAINER_CHECK,
             asset=AUDIO_KEY,
+            partitions_def=partitions_def,
             blocking=True,
             description="The container sniffed from every archived object's first bytes on the way in is "
             "the one its content type claims.",
@@ -64,9 +69,19 @@ def check_specs() -> list[dg.AssetCheckSpec]:
 DIVISIONS_SHOWN = 10
 
 
-def audio_results(result: DayResult, *, api: dict, elapsed: float, launched_by: str):
+def budget_line(budget: dict) -> str:
+    """The run log's line on the request budget the step paced to."""
+    return (
+        f"request budget: {budget.get('limit_per_minute')}/minute from {budget.get('limit_source')}, "
+        f"{budget.get('budget')}; this run's share {budget.get('share')} "
+        f"({budget.get('run_rate_per_minute')}/minute); {budget.get('header_values_ignored')} header "
+        f"value(s) ignored or clamped"
+    )
+
+
+def audio_results(result: DayResult, *, api: dict, elapsed: float, launched_by: str, links: ObjectLinks):
     """The materialisation of ``recording_audio`` and its blocking checks; ``api``: the requests this step
-    spent (by family) and how many were answered 429."""
+    spent (by family) and how many were answered 429; ``links``: browser links for its locations."""
     report, states = result.report, result.states
     yield dg.MaterializeResult(
         asset_key=AUDIO_KEY,
@@ -78,6 +93,8 @@ def audio_results(result: DayResult, *, api: dict, elapsed: float, launched_by: 
             "api_requests": sum(api["requests"].values()),
             "api_requests_by_family": dg.MetadataValue.json(dict(sorted(api["requests"].items()))),
             "rate_limited_429": api["rate_limited"],
+            # The limit the run paced to, where it came from, and its share (docs/genesys-behaviours.md).
+            "request_budget": dg.MetadataValue.json(api.get("request_budget", {})),
             "batch_rounds": report.batch_rounds,
             "metadata_lookups": report.lookups,
             "sensitive_check": result.sensitive_check,
@@ -99,12 +116,16 @@ def audio_results(result: DayResult, *, api: dict, elapsed: float, launched_by: 
             ),
             "wall_time_s": round(elapsed, 3),
             "outcomes_uri": dg.MetadataValue.text(result.outcomes_uri),
+            "outcomes_link": dg.MetadataValue.url(links.browser_url(result.outcomes_uri)),
+            "objects_link": dg.MetadataValue.url(links.browser_url(result.day_uri)),
             # The day's objects are the asset; the rows counted are their outcome table's.
             **table_metadata(result.outcomes, result.day_uri),
             "audit_prefix": dg.MetadataValue.text(result.audit_uri),
             "audit_events": result.audit_events,
             "launched_by": launched_by,
             "states": dg.MetadataValue.md(_state_table(states, len(report.outcomes))),
+            # Which recordings are not in the archive, and why: on this page, not only in the Parquet file.
+            **not_archived_metadata(result.outcomes, links),
         },
     )
     yield _check(SHA256_CHECK, result.checksums)

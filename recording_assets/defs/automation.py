@@ -11,9 +11,14 @@ from datetime import timedelta
 
 import dagster as dg
 
-from recording_assets.defs.names import ARCHIVE_ASSETS, ARCHIVE_JOB, FRESHNESS_CHECK, RADAR, REVERIFY_CHECK
+from recording_assets.defs.names import ARCHIVE_ASSETS, ARCHIVE_JOB, RADAR
 from recording_assets.defs.partitions import daily_partitions
-from recording_assets.defs.run_limits import ARCHIVE_MAX_RUNTIME_S, MAX_RUNTIME_TAG, PRIORITY_TAG
+from recording_assets.defs.run_limits import (
+    ARCHIVE_MAX_RUNTIME_S,
+    MAX_RUNTIME_TAG,
+    PRIORITY_TAG,
+    SCHEDULED_PRIORITY,
+)
 from recording_assets.settings import AutomationSettings, Settings
 
 JOB_NAME = ARCHIVE_JOB
@@ -57,14 +62,11 @@ def freshness_policy() -> dg.FreshnessPolicy:
 
 
 def archive_job() -> dg.UnresolvedAssetJobDefinition:
-    """The day's three assets with their own checks; the freshness and re-verification checks have their
-    own jobs and schedules, so an archive run does not spend S3 reads on them."""
-    selection = dg.AssetSelection.assets(*ARCHIVE_ASSETS) - dg.AssetSelection.checks(
-        FRESHNESS_CHECK, REVERIFY_CHECK
-    )
+    """The day's three assets with their own in-step checks (the freshness and re-verification checks
+    target ``recording_archive_audit``, so no selection of these assets includes them: defs/audit.py)."""
     return dg.define_asset_job(
         JOB_NAME,
-        selection=selection,
+        selection=dg.AssetSelection.assets(*ARCHIVE_ASSETS),
         description="Archive one day: metadata, audio objects, manifest.",
         # Run monitoring fails a run past this (runs of the assets outside this job, e.g. a backfill's,
         # get the instance's run_monitoring.max_runtime_seconds: the same number, deploy/dagster.yaml).
@@ -77,6 +79,9 @@ def archive_schedule(
 ) -> dg.ScheduleDefinition:
     """Each tick first runs the days the expiry radar flags (``expiry:{day}@{tick}``, higher priority), then
     archives yesterday and re-sweeps the ``resweep_days`` days before it.
+
+    Every run carries ``dagster/priority`` (``SCHEDULED_PRIORITY``, the radar's days more), and a backfill's
+    runs none, so the run queue and the genesys_api pool serve tonight's days before a queued backfill.
 
     Run keys are ``archive:{day}`` (yesterday's first archive, once ever) and ``sweep:{day}@{tick}``
     (once per day per tick), so a repeated tick requests nothing new. A tick requests each day at most
@@ -109,7 +114,9 @@ def archive_schedule(
         yield dg.RunRequest(
             run_key=f"archive:{yesterday.isoformat()}",
             partition_key=yesterday.isoformat(),
-            tags=expiry_tags if yesterday.isoformat() in flagged else {"recording_assets/kind": "archive"},
+            tags=expiry_tags
+            if yesterday.isoformat() in flagged
+            else {"recording_assets/kind": "archive", PRIORITY_TAG: SCHEDULED_PRIORITY},
         )
         for back in range(1, settings.resweep_days + 1):
             earlier = yesterday - timedelta(days=back)
@@ -121,7 +128,7 @@ def archive_schedule(
             yield dg.RunRequest(
                 run_key=f"sweep:{day}@{tick_label}",
                 partition_key=day,
-                tags={"recording_assets/kind": "resweep"},
+                tags={"recording_assets/kind": "resweep", PRIORITY_TAG: SCHEDULED_PRIORITY},
             )
 
     return archive_daily

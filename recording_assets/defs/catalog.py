@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 import pyarrow as pa
 
+from recording_assets.pipeline.orphans import ORPHANS_TABLE
 from recording_assets.pipeline.tables import MANIFEST_TABLE, METADATA_TABLE, OUTCOMES_TABLE, Table
 from recording_assets.settings import OperationsSettings
 
@@ -21,24 +22,31 @@ TABLE_OF_ASSET = {
     "recording_metadata": METADATA_TABLE,
     "recording_audio": OUTCOMES_TABLE,  # the objects, and beside them the per-recording outcome table
     "recording_manifest": MANIFEST_TABLE,
+    "recording_orphans": ORPHANS_TABLE,
 }
 _PACKAGE = Path(__file__).resolve().parents[1]  # recording_assets/
 
 
 def column_schema(table: Table) -> dg.TableSchema:
+    """Each column with its meaning; personal data (addresses, agents' e-mails) tagged ``pii`` column by
+    column, as the Parquet field metadata is."""
     return dg.TableSchema(
-        columns=[dg.TableColumn(name=c.name, type=str(c.type), description=c.doc) for c in table.columns]
+        columns=[
+            dg.TableColumn(
+                name=c.name, type=str(c.type), description=c.doc, tags={"pii": ""} if c.pii else None
+            )
+            for c in table.columns
+        ]
     )
 
 
 def table_metadata(table: pa.Table, uri: str) -> dict:
-    """Row counts and location of the day's table one materialisation wrote.
+    """Row count and location of the day's table one materialisation wrote.
 
-    ``dagster/row_count`` is the rows of the object at ``dagster/uri`` (the day's file: each partition is
-    its own Parquet file, and no run reads every day to total them); ``dagster/partition_row_count``
-    says the same for the partition."""
+    ``dagster/partition_row_count`` is the rows of the day's file at ``dagster/uri``. No
+    ``dagster/row_count``: the catalog shows that one as the asset's size, and the latest day's count
+    there read as the whole archive's after a year (no run reads every day to total them)."""
     return {
-        "dagster/row_count": dg.MetadataValue.int(table.num_rows),
         "dagster/partition_row_count": dg.MetadataValue.int(table.num_rows),
         "dagster/uri": dg.MetadataValue.text(uri),
     }

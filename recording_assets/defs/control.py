@@ -27,8 +27,10 @@ from recording_assets.defs.common import launched_by
 from recording_assets.defs.names import CONTROL_JOB
 from recording_assets.defs.resources import ArchiveResource, GenesysCloudResource
 from recording_assets.defs.run_limits import (
+    CONTROL_MAX_RETRIES,
     CONTROL_MAX_RUNTIME_S,
     CONTROL_PRIORITY,
+    MAX_RETRIES_TAG,
     MAX_RUNTIME_TAG,
     PRIORITY_TAG,
 )
@@ -130,6 +132,8 @@ def control_recording(
         # First in the run queue, which keeps run slots free of archive runs for it (deploy/dagster.yaml).
         PRIORITY_TAG: CONTROL_PRIORITY,
         MAX_RUNTIME_TAG: str(CONTROL_MAX_RUNTIME_S),
+        # Never relaunched by run retries: a pause meant for this moment must not happen minutes later.
+        MAX_RETRIES_TAG: CONTROL_MAX_RETRIES,
     },
 )
 def recording_control():

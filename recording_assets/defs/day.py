@@ -10,6 +10,7 @@ Dagster events.
 
 import asyncio
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -19,6 +20,7 @@ from recording_assets.defs.audio import (
     STRAYS_SHOWN,
     audio_results,
     audio_spec,
+    budget_line,
     check_specs,
     object_lock_line,
     sensitive_check_line,
@@ -41,6 +43,7 @@ from recording_assets.pipeline.discovery import (
     pages_as_found,
     rejected_from_table,
 )
+from recording_assets.pipeline.names import DayNames, day_names, ids_of
 from recording_assets.pipeline.table_io import MissingTableError, require_table
 from recording_assets.pipeline.window import DayWindow
 from recording_assets.settings import Settings
@@ -49,9 +52,11 @@ from recording_assets.settings import Settings
 @dataclass(frozen=True)
 class _Step:
     discovery: Discovery | None  # None when only the audio was selected
+    names: DayNames | None  # the names of the discovered ids; None when discovery did not run
     day: DayResult | None  # None when only the metadata was selected
     stats: TransportStats
     elapsed_s: float
+    budget: dict  # what the client learned of the request budget (budget.RequestBudget.report)
 
 
 def build_recording_day(partitions_def, backfill_policy=None, *, pool_limit: int = 1):
@@ -60,7 +65,7 @@ def build_recording_day(partitions_def, backfill_policy=None, *, pool_limit: int
     @dg.multi_asset(
         name="recording_day",
         specs=[metadata_spec(), audio_spec()],
-        check_specs=check_specs(),
+        check_specs=check_specs(partitions_def),
         can_subset=True,
         partitions_def=partitions_def,
         backfill_policy=backfill_policy,
@@ -76,8 +81,17 @@ def build_recording_day(partitions_def, backfill_policy=None, *, pool_limit: int
             raise dg.Failure(description=f"Preflight failed: {exc}") from None
         except MissingTableError as exc:
             raise dg.Failure(description=str(exc)) from None
+        context.log.info(budget_line(step.budget))
         if step.discovery is not None:
-            yield metadata_result(context, archive.manifest_store(), window, step.discovery, step.stats)
+            yield metadata_result(
+                context,
+                archive.manifest_store(),
+                window,
+                step.discovery,
+                step.stats,
+                step.names,
+                archive.links(),
+            )
         if step.day is not None and (strays := step.day.report.stray_keys):
             shown = ", ".join(clean_text(k) for k in strays[:STRAYS_SHOWN])
             context.log.warning(
@@ -86,9 +100,13 @@ def build_recording_day(partitions_def, backfill_policy=None, *, pool_limit: int
         if step.day is not None:
             # Discovery's requests are the metadata's when both ran in this step.
             exclude = DISCOVERY_FAMILIES if step.discovery is not None else ()
-            api = _spent(step.stats, exclude=exclude)
+            api = {**_spent(step.stats, exclude=exclude), "request_budget": step.budget}
             yield from audio_results(
-                step.day, api=api, elapsed=step.elapsed_s, launched_by=launched_by(context)
+                step.day,
+                api=api,
+                elapsed=step.elapsed_s,
+                launched_by=launched_by(context),
+                links=archive.links(),
             )
 
     return recording_day
@@ -105,7 +123,8 @@ async def _run(
     async with genesys.client(concurrent_runs=pool_limit) as client:
         if AUDIO not in selected:
             discovery = await discover_day(client, window, media_types=config.media_types)
-            return _Step(discovery, None, client.stats, clock.time() - start)
+            names = await _names(client, archive, discovery, clock)
+            return _Step(discovery, names, None, client.stats, clock.time() - start, client.request_budget)
         preflight = await client.preflight(
             ("recording",), config.preflight_permissions(), config.retention.wanted_permissions
         )
@@ -117,7 +136,12 @@ async def _run(
             )
         )
         stores = DayStores(archive=archive.archive_store(), manifests=archive.manifest_store())
-        run = {"run_id": context.run.run_id, "launched_by": launched_by(context), "clock": clock}
+        run = {
+            "run_id": context.run.run_id,
+            "launched_by": launched_by(context),
+            "clock": clock,
+            "progress": context.log.info,
+        }
         the_day = (client, stores, window.day, config, preflight)
         if METADATA not in selected:
             table = require_table(stores.manifests, metadata_key(day=window.day))
@@ -127,7 +151,7 @@ async def _run(
                 rejected=lambda: rejected_from_table(table),  # as the one-step run meets them
                 **run,
             )
-            return _Step(None, day, client.stats, clock.time() - start)
+            return _Step(None, None, day, client.stats, clock.time() - start, client.request_budget)
         pages, discovering = await pages_as_found(client, window, media_types=config.media_types)
         try:
             day = await archive_day(
@@ -138,7 +162,16 @@ async def _run(
             )
         finally:
             discovering.cancel()  # done by now, unless the archive failed first
-        return _Step(discovering.result(), day, client.stats, clock.time() - start)
+        discovery = discovering.result()
+        names = await _names(client, archive, discovery, clock)
+        return _Step(discovery, names, day, client.stats, clock.time() - start, client.request_budget)
+
+
+async def _names(client, archive: ArchiveResource, discovery: Discovery, clock) -> DayNames:
+    """The names of the day's ids: from the dimension tables, Genesys asked only for what they lack."""
+    now = datetime.fromtimestamp(clock.time(), UTC)
+    ids = ids_of(discovery.conversations)
+    return await day_names(client.transport, archive.manifest_store(), ids, now=now)
 
 
 def _spent(stats: TransportStats, *, exclude: tuple[str, ...]) -> dict:

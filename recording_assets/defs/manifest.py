@@ -14,7 +14,8 @@ from recording_assets.defs.automation import freshness_policy, known_beta_backfi
 from recording_assets.defs.catalog import catalogued, table_metadata
 from recording_assets.defs.common import timezone_of, window_of
 from recording_assets.defs.names import ARCHIVE_GROUP, AUDIO, MANIFEST
-from recording_assets.defs.partitions import daily_partitions
+from recording_assets.defs.not_archived import not_archived_metadata
+from recording_assets.defs.partitions import daily_check_spec, daily_partitions
 from recording_assets.defs.resources import ArchiveResource
 from recording_assets.pipeline.annotations import annotations_key, known
 from recording_assets.pipeline.day import DIVISIONS_KEY, PROTECTION_KEY, SENSITIVE_CHECK_KEY
@@ -27,6 +28,7 @@ from recording_assets.pipeline.manifest import (
     missing_objects,
     state_counts,
 )
+from recording_assets.pipeline.sidecars import SidecarReport, write_sidecars
 from recording_assets.pipeline.table_io import MissingTableError, read_table, require_table, write_table
 from recording_assets.settings import Settings
 
@@ -47,15 +49,18 @@ def build_recording_manifest(partitions_def, backfill_policy=None, freshness_pol
         "storage URI, the evidence of a bad download under quarantine/ (quarantine_uri) and conversation "
         "context. Never a presigned URL or a token.",
         check_specs=[
-            dg.AssetCheckSpec(
+            daily_check_spec(
                 COMPLETE_CHECK,
                 asset=MANIFEST,
+                partitions_def=partitions_def,
                 blocking=True,
-                description="One row per discovered recording, no duplicates, every archived row's object exists.",
+                description="One row per discovered recording, no duplicates, every archived row's object "
+                "exists and has its sidecar.",
             ),
-            dg.AssetCheckSpec(
+            daily_check_spec(
                 FAILURE_RATE_CHECK,
                 asset=MANIFEST,
+                partitions_def=partitions_def,
                 description="failed + quarantined recordings stay under the configured share (warns).",
             ),
         ],
@@ -77,10 +82,21 @@ def build_recording_manifest(partitions_def, backfill_policy=None, freshness_pol
         uncovered = run_modes.get(DIVISIONS_KEY, b"[]")
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), DIVISIONS_KEY: uncovered})
         uri = write_table(manifest_store, manifest_key(day=window.day), table)
+        # Each archived object's self-description, from the rows just written (pipeline/sidecars.py).
+        sidecars = write_sidecars(
+            archive.archive_store(),
+            table,
+            key_prefix=config.key_prefix,
+            day=window.day,
+            concurrency=config.concurrency,  # the run's S3 connections are sized for it (defs/s3.py)
+        )
+        for problem in sidecars.failed[:20]:
+            context.log.warning("sidecar not written, the next run writes it: %s", problem)
         states = state_counts(table)  # counted in Arrow: no row dicts for a 100,000-recording day
         yield dg.MaterializeResult(
             metadata={
                 "manifest_uri": dg.MetadataValue.text(uri),
+                "manifest_link": dg.MetadataValue.url(archive.links().browser_url(uri)),
                 **table_metadata(table, uri),
                 "rows": table.num_rows,
                 "archived": states.get("archived", 0),
@@ -91,10 +107,13 @@ def build_recording_manifest(partitions_def, backfill_policy=None, freshness_pol
                 "deletion_protection": run_modes.get(PROTECTION_KEY, b"off").decode(),
                 # Divisions whose conversations this day lacks: the client's roles are not granted there.
                 "divisions_not_covered": dg.MetadataValue.json(_divisions(uncovered)),
+                "sidecars": dg.MetadataValue.json(sidecars.metadata()),
                 **window.metadata(),
+                # Which recordings are not in the archive, and why, on the day's page.
+                **not_archived_metadata(table, archive.links()),
             }
         )
-        yield _completeness(archive, config.key_prefix, window.day, table, discovered)
+        yield _completeness(archive, config.key_prefix, window.day, table, discovered, sidecars)
         yield _failure_rate(states, table.num_rows, config.failure_rate_warn)
 
     return recording_manifest
@@ -110,7 +129,7 @@ def _divisions(raw: bytes) -> list:
 
 
 def _completeness(
-    archive: ArchiveResource, key_prefix: str, day, table, discovered: int
+    archive: ArchiveResource, key_prefix: str, day, table, discovered: int, sidecars: SidecarReport
 ) -> dg.AssetCheckResult:
     duplicates = duplicate_keys(table)
     store = archive.archive_store()
@@ -121,12 +140,13 @@ def _completeness(
     missing = missing_objects(table, listing)
     return dg.AssetCheckResult(
         check_name=COMPLETE_CHECK,
-        passed=table.num_rows == discovered and not duplicates and not missing,
+        passed=table.num_rows == discovered and not duplicates and not missing and not sidecars.failed,
         metadata={
             "rows": table.num_rows,
             "discovered_recordings": discovered,
             "duplicates": dg.MetadataValue.json([list(k) for k in duplicates[:50]]),
             "missing_objects": dg.MetadataValue.json(missing[:50]),
+            "sidecars_not_written": dg.MetadataValue.json(sidecars.failed[:50]),
         },
     )
 

@@ -9,12 +9,14 @@ from collections import Counter
 import dagster as dg
 
 from recording_assets.archive.keys import metadata_key
+from recording_assets.archive.links import ObjectLinks
 from recording_assets.defs.catalog import table_metadata
 from recording_assets.defs.names import ARCHIVE_GROUP, METADATA, SOURCE
 from recording_assets.defs.source import source_observation
 from recording_assets.genesys.analytics import Discovery
 from recording_assets.genesys.transport import TransportStats
 from recording_assets.pipeline.discovery import metadata_table
+from recording_assets.pipeline.names import DayNames, with_names
 from recording_assets.pipeline.table_io import write_table
 from recording_assets.pipeline.window import DayWindow
 
@@ -40,11 +42,15 @@ def metadata_result(
     window: DayWindow,
     discovery: Discovery,
     stats: TransportStats,
+    names: DayNames | None,
+    links: ObjectLinks,
 ) -> dg.MaterializeResult:
-    """Write the day's metadata table and say what discovery found."""
+    """Write the day's metadata table, with the names of its ids, and say what discovery found."""
     if not discovery.complete:
         context.log.warning(f"discovery incomplete: {discovery.incomplete_reason}")
     table = metadata_table(discovery.conversations, discovery.rejected)
+    if names is not None:
+        table = with_names(table, names)
     uri = write_table(manifest_store, metadata_key(day=window.day), table)
     day = window.day.isoformat()
     context.log_event(source_observation(day, discovery.conversations, complete=discovery.complete))
@@ -56,12 +62,26 @@ def metadata_result(
             "recorded_sessions": sum(c.recorded_sessions for c in discovery.conversations),
             "by_media_type": dg.MetadataValue.json(dict(sorted(media.items()))),
             "discovery_method": discovery.method,
+            "discovery_route_reason": discovery.route_reason or "",
             "discovery_pages": discovery.pages,
             "discovery_complete": discovery.complete,
             "api_requests": sum(stats.requests.get(f, 0) for f in DISCOVERY_FAMILIES),
             "rate_limited_429": stats.rate_limited,
-            "table_uri": dg.MetadataValue.url(uri),
+            **_names_metadata(names),
+            "table_link": dg.MetadataValue.url(links.browser_url(uri)),  # s3:// opens nothing in a browser
             **table_metadata(table, uri),
             **window.metadata(),
         },
     )
+
+
+def _names_metadata(names: DayNames | None) -> dict:
+    """What naming the day's ids cost and which ids stay ids, with why (deleted, refused, malformed)."""
+    if names is None:
+        return {}
+    return {
+        "name_requests": dg.MetadataValue.json(names.requests),
+        "names_unresolved": dg.MetadataValue.json(names.unresolved_counts()),
+        "names_unresolved_reasons": dg.MetadataValue.json(names.unresolved()),
+        "names_refused": dg.MetadataValue.json(names.refused),
+    }

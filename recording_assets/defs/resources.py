@@ -14,10 +14,12 @@ from pydantic import Field, PrivateAttr
 
 from recording_assets.archive.conditional import honours_if_none_match
 from recording_assets.archive.encryption import Encryption
+from recording_assets.archive.links import ObjectLinks
 from recording_assets.archive.store import ArchiveStore
 from recording_assets.clock import Clock
 from recording_assets.defs.s3 import PooledS3Resource, pool_for
 from recording_assets.genesys import GenesysClient
+from recording_assets.genesys.budget import DOCUMENTED, MARGIN, BudgetPolicy
 from recording_assets.genesys.netguard import MEDIA_ALLOWANCE_S
 from recording_assets.pipeline.config import ArchiveConfig, InvalidConfigError
 from recording_assets.settings import (
@@ -30,6 +32,7 @@ from recording_assets.settings import (
     MANIFEST_BUCKET,
     REGION,
     WEBHOOK_SECRET,
+    WEBHOOK_URLS,
     ConfigError,
     EncryptionSettings,
     GenesysSettings,
@@ -40,6 +43,7 @@ from recording_assets.settings import (
     environment,
     environment_connection,
     genesys_endpoints,
+    webhook_urls,
 )
 from recording_assets.settings import (
     AWS_ENDPOINT_URL as AWS_ENDPOINT_VARIABLE,
@@ -56,13 +60,17 @@ class GenesysCloudResource(dg.ConfigurableResource):
     region: str | None = Field(default=None, description="e.g. eu-west-1 or mypurecloud.ie")
     api_base_url: str | None = Field(default=None, description="override for a sandbox or proxy")
     login_base_url: str | None = Field(default=None, description="override for the OAuth host")
-    org_requests_per_minute: float = Field(
-        default=ORG_REQUESTS_PER_MINUTE,
-        description="the OAuth token's request budget (300/minute by default)",
+    org_requests_per_minute: float | None = Field(
+        default=None,
+        gt=0,
+        description="the OAuth token's request budget, never exceeded; default: what Genesys' "
+        "inin-ratelimit-allowed header says (300/minute assumed until the first answer)",
     )
     requests_per_minute: float | None = Field(
         default=None,
-        description="this run's budget; default: 90% of the org budget divided by the genesys_api pool limit",
+        gt=0,
+        description="a cap on this run's rate; default: 90% of the limit the headers state, times the "
+        "share of it their count shows this run spends (it starts at 1 / the genesys_api pool limit)",
     )
     timeout_s: float = Field(default=60.0, description="timeout of every HTTP call")
     media_allowance_s: float = Field(
@@ -103,17 +111,32 @@ class GenesysCloudResource(dg.ConfigurableResource):
             )
 
     def run_budget(self, concurrent_runs: int = 1) -> float:
-        """Requests per minute for one run when ``concurrent_runs`` runs share the token."""
-        if self.requests_per_minute:
-            return self.requests_per_minute
-        return self.org_requests_per_minute * 0.9 / max(1, concurrent_runs)
+        """Requests per minute a run starts at when ``concurrent_runs`` runs may share the token (the
+        answers' headers then correct it: ``budget_policy``)."""
+        start = self.budget_policy(concurrent_runs)
+        assert start.limit_per_minute is not None
+        rate = start.margin * start.limit_per_minute * start.share
+        return min(rate, start.run_cap_per_minute or rate)
+
+    def budget_policy(self, concurrent_runs: int = 1) -> BudgetPolicy:
+        """The run's budget: the limit stated in run config, else the documented one, until the answers
+        say what it is; shared with ``concurrent_runs`` runs until their counts say how it is shared."""
+        stated = self.org_requests_per_minute
+        return BudgetPolicy(
+            limit_per_minute=stated or ORG_REQUESTS_PER_MINUTE,
+            limit_source="run config (org_requests_per_minute)" if stated else DOCUMENTED,
+            share=1 / max(1, concurrent_runs),
+            org_cap_per_minute=stated,
+            run_cap_per_minute=self.requests_per_minute,
+            margin=MARGIN,
+        )
 
     def client(self, *, clock: Clock | None = None, concurrent_runs: int = 1) -> GenesysClient:
         """A new client; use it inside one event loop (``async with``)."""
         return GenesysClient.from_settings(
             self.settings(),
             clock=clock,
-            requests_per_minute=self.run_budget(concurrent_runs),
+            budget=self.budget_policy(concurrent_runs),
             timeout_s=self.timeout_s,
             media_allowance_s=self.media_allowance_s,
         )
@@ -254,6 +277,11 @@ class ArchiveResource(dg.ConfigurableResource):
     def manifest_store(self) -> ArchiveStore:
         return self._store(self.manifest_bucket)
 
+    def links(self) -> ObjectLinks:
+        """Browser links for this resource's ``s3://`` URIs (the console's, or the S3-compatible server's)."""
+        storage = self.storage_settings()
+        return ObjectLinks(endpoint_url=storage.endpoint_url, region=storage.region_name)
+
     def s3_client(self):
         """The S3 client itself, for what a store does not do (an erasure deleting every version)."""
         return self._client()
@@ -289,7 +317,12 @@ class ArchiveResource(dg.ConfigurableResource):
 
 
 class WebhookResource(dg.ConfigurableResource):
-    urls: list[str] = Field(default_factory=list, description="endpoints to POST events to")
+    # Bound as dg.EnvVar, resolved when a run or tick starts: a URL may carry the receiver's token, and a
+    # plain value would be shown in the job snapshot and the Launchpad.
+    endpoints: str | None = Field(
+        default=None,
+        description="RECORDING_WEBHOOK_URLS: endpoints to POST events to, comma-separated; bind with dg.EnvVar",
+    )
     secret: str | None = Field(
         default=None, description="Standard Webhooks secret (whsec_...); bind with dg.EnvVar"
     )
@@ -304,13 +337,17 @@ class WebhookResource(dg.ConfigurableResource):
         default=72.0, gt=0, description="an event undelivered this long after queueing is dropped, loudly"
     )
 
+    @property
+    def urls(self) -> tuple[str, ...]:
+        return webhook_urls(self.endpoints or "")
+
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # Where events go and what signs them are the deployment's: a run config that adds a URL would
         # get events signed with the real secret; one that changes the secret would sign forgeries.
         bound = WebhookSettings.from_env()
         checks = {}
         if bound.urls:
-            checks["urls"] = tuple(self.urls) == bound.urls
+            checks["endpoints"] = self.urls == bound.urls
         if bound.secret_set:
             checks["secret"] = self.secret == environment().get(WEBHOOK_SECRET, "").strip()
         refuse_overrides("webhooks", checks)
@@ -352,7 +389,7 @@ def build_resources(settings: Settings) -> dict:
             **ArchiveResource.knob_values(settings.archive),
         ),
         "webhooks": WebhookResource(
-            urls=list(settings.webhooks.urls),
+            endpoints=dg.EnvVar(WEBHOOK_URLS) if settings.webhooks.urls else None,
             secret=dg.EnvVar(WEBHOOK_SECRET) if settings.webhooks.secret_set else None,
             per_recording=settings.webhooks.per_recording,
         ),

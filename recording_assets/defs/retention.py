@@ -9,7 +9,7 @@ import dagster as dg
 
 from recording_assets.defs import names
 from recording_assets.defs.automation import known_beta_backfill_policy
-from recording_assets.defs.catalog import catalogued
+from recording_assets.defs.catalog import catalogued, table_metadata
 from recording_assets.defs.common import timezone_of, window_of
 from recording_assets.defs.names import GENESYS_POOL, RETENTION_GROUP
 from recording_assets.defs.partitions import daily_partitions
@@ -160,9 +160,12 @@ def build_recording_orphans(
         except PermissionDeniedError as exc:
             return dg.MaterializeResult(metadata=_skipped_metadata(context, exc))
         rows = orphan_rows(orphans, window)
-        uri = write_table(archive.manifest_store(), orphans_key(day=window.day), to_table(rows, ORPHANS))
+        table = to_table(rows, ORPHANS)
+        uri = write_table(archive.manifest_store(), orphans_key(day=window.day), table)
         return dg.MaterializeResult(
             metadata={
+                **table_metadata(table, uri),
+                "table_link": dg.MetadataValue.url(archive.links().browser_url(uri)),
                 "outcome": "complete" if orphans.complete else f"incomplete: {orphans.incomplete_reason}",
                 "orphans": len(rows),
                 "orphans_listed": len(orphans),

@@ -1,7 +1,8 @@
 """``reverified_from_s3``: re-read a sample of any archived day from S3 and compare it with the manifest.
 
 The blocking checks of ``recording_audio`` run inside the archiving step; this one runs on its own for
-any partition (the asset's Checks tab, or the ``reverify_archive`` job with a partition), reads objects
+any partition (the Checks tab of ``recording_archive_audit``, the external asset it targets so that no
+archive run executes it: defs/audit.py; or the ``reverify_archive`` job with a partition), reads objects
 back in full and compares SHA-256 and container with the day's manifest. The ``reverify_weekly``
 schedule runs it over the last 30 days, one run per day, like ``restic check --read-data-subset``.
 """

@@ -1,4 +1,6 @@
-"""When an archive run fails, a signed ``recording.archive.failed`` event to every webhook endpoint.
+"""When an archive run fails, a signed ``recording.archive.failed`` event to every webhook endpoint; and the
+``webhook_delivery`` job that delivers it, and the check alerts of ``check_alerts.py``, one run per event
+and endpoint.
 
 The ``archive_failure_webhooks`` sensor sends nothing itself: Dagster moves a run-status sensor's cursor
 past a run even when the sensor's function fails, so an event posted from the tick to a receiver that is
@@ -12,6 +14,7 @@ import time
 import dagster as dg
 from pydantic import Field
 
+from recording_assets.defs.check_alerts import check_event
 from recording_assets.defs.names import ARCHIVE_ASSETS, ARCHIVE_JOB, DELIVERY_JOB
 from recording_assets.defs.resources import WebhookResource
 from recording_assets.webhooks.delivery import post, where
@@ -23,7 +26,13 @@ RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_p
 
 class WebhookDeliveryConfig(dg.Config):
     endpoint: int = Field(description="position in RECORDING_WEBHOOK_URLS (the URL stays out of run config)")
-    failed_run: str = Field(description="id of the failed archive run to report; the event is built from it")
+    failed_run: str | None = Field(
+        default=None, description="id of the failed archive run to report; the event is built from it"
+    )
+    check_evaluation: int | None = Field(
+        default=None,
+        description="storage id of the failed or warned check evaluation to report (defs/check_alerts.py)",
+    )
 
 
 @dg.op(retry_policy=dg.RetryPolicy(max_retries=7, delay=30, backoff=dg.Backoff.EXPONENTIAL))
@@ -38,7 +47,7 @@ def deliver_webhook(context: dg.OpExecutionContext, config: WebhookDeliveryConfi
         raise dg.Failure(
             "RECORDING_WEBHOOK_SECRET is not set: events are only sent signed", allow_retries=False
         )
-    url, event = webhooks.urls[config.endpoint], failure_event(context.instance, config.failed_run)
+    url, event = webhooks.urls[config.endpoint], _event(context.instance, config)
     with webhook_client() as client:
         result = post(
             client,
@@ -56,6 +65,15 @@ def deliver_webhook(context: dg.OpExecutionContext, config: WebhookDeliveryConfi
 @dg.job(name=DELIVERY_JOB, description="POST one signed webhook event to one endpoint, retried with back-off")
 def webhook_delivery():
     deliver_webhook()
+
+
+def _event(instance: dg.DagsterInstance, config: WebhookDeliveryConfig) -> Event:
+    """The one event the run's config names: a failed archive run, or a check evaluation."""
+    if (config.failed_run is None) == (config.check_evaluation is None):
+        raise dg.Failure("name either failed_run or check_evaluation", allow_retries=False)
+    if config.check_evaluation is not None:
+        return check_event(instance, config.check_evaluation)
+    return failure_event(instance, config.failed_run or "")
 
 
 def is_archive_run(run: dg.DagsterRun) -> bool:

@@ -21,7 +21,7 @@ from recording_assets.archive.keys import manifest_key
 from recording_assets.defs.names import MANIFEST
 from recording_assets.defs.resources import ArchiveResource, WebhookResource
 from recording_assets.pipeline.table_io import require_table
-from recording_assets.webhooks.delivery import post, where
+from recording_assets.webhooks.delivery import endpoint_id, post, where
 from recording_assets.webhooks.events import Event, day_event, recording_events
 from recording_assets.webhooks.outbox import drain, owed_item
 from recording_assets.webhooks.transport import client as webhook_client
@@ -45,13 +45,15 @@ def _events_for(record, archive: ArchiveResource, per_recording: bool) -> list[E
 
 
 def sender(webhooks: WebhookResource, client: httpx.Client):
-    """(url, event, seconds left) -> DeliveryResult: one signed POST, never longer than what is left."""
+    """(endpoint id, event, seconds left) -> DeliveryResult: one signed POST, never longer than what is left."""
 
-    def send(url: str, event: Event, seconds_left: float):
+    urls = {endpoint_id(url): url for url in webhooks.urls}
+
+    def send(endpoint: str, event: Event, seconds_left: float):
         timeout = min(webhooks.timeout_s, seconds_left)
         return post(
             client,
-            url=url,
+            url=urls[endpoint],
             secret=webhooks.secret or "",
             event=event,
             timestamp=int(time.time()),
@@ -68,11 +70,16 @@ def manifest_webhooks_tick(context, webhooks: WebhookResource, archive: ArchiveR
     state = json.loads(context.cursor) if context.cursor else {}
     after, owed, paused = state.get("after"), state.get("owed", []), state.get("paused", {})
     # An endpoint taken out of the configuration gets nothing more; what it was owed is dropped, loudly.
-    removed = [item for item in owed if item["url"] not in webhooks.urls]
+    urls = {endpoint_id(url): url for url in webhooks.urls}  # the cursor names endpoints by id, never URL
+    for item in owed:  # a cursor written before endpoints were named by id: rename, once
+        if "url" in item:
+            item["endpoint"] = endpoint_id(item.pop("url"))
+    paused = {endpoint_id(k) if "://" in k else k: pause for k, pause in paused.items()}
+    removed = [item for item in owed if item.get("endpoint") not in urls]
     if removed:
         context.log.warning(f"{len(removed)} owed webhook events dropped: endpoint no longer configured")
-    owed = [item for item in owed if item["url"] in webhooks.urls]
-    paused = {url: pause for url, pause in paused.items() if url in webhooks.urls}
+    owed = [item for item in owed if item.get("endpoint") in urls]
+    paused = {endpoint: pause for endpoint, pause in paused.items() if endpoint in urls}
     wall = now()
 
     def remaining() -> float:
@@ -90,7 +97,7 @@ def manifest_webhooks_tick(context, webhooks: WebhookResource, archive: ArchiveR
             except Exception as exc:  # noqa: BLE001 - S3 down or the manifest gone: deliver what is owed
                 context.log.error(f"manifest of {record.partition_key} not read, retried next tick: {exc!r}")
                 break
-            owed.extend(owed_item(url, event, now=wall) for event in events for url in webhooks.urls)
+            owed.extend(owed_item(endpoint, event, now=wall) for event in events for endpoint in urls)
             after = record.storage_id
             records.append(record)
 
@@ -103,11 +110,13 @@ def manifest_webhooks_tick(context, webhooks: WebhookResource, archive: ArchiveR
             remaining=remaining,
             give_up_after_s=webhooks.give_up_after_hours * 3600,
         )
-    for url, pause in paused.items():
-        context.log.warning(f"webhook endpoint {where(url)} paused: {pause['failures']} failures in a row")
+    for endpoint, pause in paused.items():
+        context.log.warning(
+            f"webhook endpoint {where(urls[endpoint])} paused: {pause['failures']} failures in a row"
+        )
     for item in tally.given_up:
         context.log.error(
-            f"webhook {item['event']['msg_id']} ({item['event']['type']}) to {where(item['url'])} dropped: "
+            f"webhook {item['event']['msg_id']} ({item['event']['type']}) to {where(urls[item['endpoint']])} dropped: "
             f"undelivered after {webhooks.give_up_after_hours:g} h, {item.get('tries', 0)} tries, "
             f"last error {item.get('error')}"
         )

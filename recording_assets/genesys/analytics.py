@@ -1,8 +1,10 @@
 """Finding the conversations of a time window, completely.
 
-Recent windows use the synchronous details query (interval ≤ 7 days, start ≤ 35 days back, ≤ 10,000
-rows per query); larger or older windows are split, or go to the asynchronous details-jobs API with
-cursor paging. Pages may shift while we read them (data still arriving, re-indexing), so results are
+A window the data lake already holds is read by the asynchronous details-jobs API (cursor paging, the
+cheaper route); one it does not yet hold, or when its availability answer cannot be trusted, by the
+synchronous details query (interval ≤ 7 days, start ≤ 35 days back, ≤ 10,000 rows per query; larger
+windows are split). ``discovery_route`` chooses and says why; a job that fails or stops short falls back to
+the query, saying so, wherever the query can reach. Pages may shift while we read them (data still arriving, re-indexing), so results are
 de-duplicated by id and a short pass is repeated until the unique count reaches ``totalHits``. Each page's
 conversations not seen before can be handed on as the page arrives (``on_new``), so work on them starts
 while the rest of the day is still being read.
@@ -24,7 +26,14 @@ from datetime import datetime, timedelta, timezone
 
 from recording_assets.clock import Clock
 from recording_assets.genesys.analytics_jobs import JOBS_PATH, PERMISSION, page_results, wait_for_job
-from recording_assets.genesys.fields import parse_count, parse_time, required_dict, required_id
+from recording_assets.genesys.discovery_route import Availability, choose_route, read_availability
+from recording_assets.genesys.errors import (
+    AuthenticationError,
+    GenesysApiError,
+    JobFailedError,
+    PermissionDeniedError,
+)
+from recording_assets.genesys.fields import ResponseFormatError, parse_count, required_dict, required_id
 from recording_assets.genesys.found import Discovery, Seen, iso
 from recording_assets.genesys.models import ConversationSummary
 from recording_assets.genesys.transport import Transport
@@ -109,10 +118,20 @@ class Analytics:
         found = Discovery()
         seen = Seen(start, end, on_new, found)
         # An hour of margin: the 35-day look-back is measured by the server's clock, not ours.
-        if start < now - MAX_QUERY_LOOKBACK + timedelta(hours=1):
-            found.method = "jobs"
-            await self._by_job(start, end, filters, seen, found)
-        else:
+        in_query_reach = start >= now - MAX_QUERY_LOOKBACK + timedelta(hours=1)
+        availability = await read_availability(self._t, now=now)
+        route = choose_route(end=end, in_query_reach=in_query_reach, availability=availability)
+        found.method, found.route_reason = route.name, route.reason
+        if route.name == "jobs":
+            fell_short = await self._by_job(start, end, filters, seen, found, availability, in_query_reach)
+            if fell_short:
+                # The query is complete where a job was not: read the window again by it. The conversations
+                # handed on already are not handed on twice (``seen``).
+                found.restart(
+                    "query", f"{route.reason}; the jobs route {fell_short}: fell back to the details query"
+                )
+                seen.forget_rejected()
+        if found.method == "query":
             window_start = start
             while window_start < end:
                 window_end = min(end, window_start + MAX_QUERY_INTERVAL)
@@ -209,18 +228,16 @@ class Analytics:
         )
         return dict(required_dict(response.json(), field="details query answer"))
 
-    async def _by_job(self, start, end, filters, seen, found: Discovery) -> None:
-        availability = await self._t.api(
-            "GET", f"{JOBS_PATH}/availability", family="analytics.jobs", permission=PERMISSION
-        )
-        available_raw = required_dict(availability.json(), field="availability").get("dataAvailabilityDate")
-        if available_raw:
-            available = parse_time(available_raw, field="dataAvailabilityDate")
-            if available < end:
-                found.incomplete(
-                    f"analytics data is only available up to {available.isoformat()}; "
-                    "conversations after that will be picked up by a later run"
-                )
+    async def _by_job(
+        self, start, end, filters, seen, found: Discovery, availability: Availability, fallback: bool
+    ) -> str | None:
+        """Read the window by a details job. With ``fallback`` (the query can read the window too), a job
+        that fails or whose results stop short returns why instead of marking the day incomplete."""
+        if availability.date is not None and availability.date < end:
+            found.incomplete(
+                f"analytics data is only available up to {availability.date.isoformat()}; "
+                "conversations after that will be picked up by a later run"
+            )
         body = {
             "interval": f"{iso(start)}/{iso(end)}",
             "order": "asc",
@@ -228,27 +245,37 @@ class Analytics:
             "startOfDayIntervalMatching": True,
             **filters,
         }
-        submitted = await self._t.api(
-            "POST", JOBS_PATH, family="analytics.jobs", json=body, permission=PERMISSION
-        )
-        job_id = required_id(required_dict(submitted.json(), field="job").get("jobId"), field="jobId")
-        found.windows += 1
-        await wait_for_job(
-            self._t,
-            self._clock,
-            job_id,
-            initial_s=self._poll_initial,
-            max_s=self._poll_max,
-            timeout_s=self._job_timeout,
-        )
-        await page_results(
-            self._t,
-            job_id,
-            page_size=self._job_page_size,
-            max_pages=self._job_max_pages,
-            seen=seen,
-            found=found,
-        )
+        try:
+            submitted = await self._t.api(
+                "POST", JOBS_PATH, family="analytics.jobs", json=body, permission=PERMISSION
+            )
+            job_id = required_id(required_dict(submitted.json(), field="job").get("jobId"), field="jobId")
+            found.windows += 1
+            await wait_for_job(
+                self._t,
+                self._clock,
+                job_id,
+                initial_s=self._poll_initial,
+                max_s=self._poll_max,
+                timeout_s=self._job_timeout,
+            )
+            await page_results(
+                self._t,
+                job_id,
+                page_size=self._job_page_size,
+                max_pages=self._job_max_pages,
+                seen=seen,
+                found=found,
+            )
+        except (AuthenticationError, PermissionDeniedError):
+            raise
+        except (JobFailedError, GenesysApiError, ResponseFormatError) as error:
+            if not fallback:
+                raise
+            return f"failed ({type(error).__name__}: {error})"
+        if fallback and not found.complete:
+            return f"stopped short ({found.incomplete_reason})"
+        return None
 
 
 def _page_bound(total: int, size: int) -> int:

@@ -9,6 +9,7 @@ from recording_assets.clock import Clock, SystemClock
 from recording_assets.genesys.analytics import Analytics
 from recording_assets.genesys.auth import ClientCredentialsAuth
 from recording_assets.genesys.batches import PollPolicy
+from recording_assets.genesys.budget import BudgetPolicy
 from recording_assets.genesys.control import RecordingControl
 from recording_assets.genesys.gdpr import GdprRequests
 from recording_assets.genesys.media import MediaDownload, stream_media
@@ -31,7 +32,8 @@ class GenesysClient:
     (the sandbox, the demo). ``api_limits``: the deadline of one API attempt and the largest decoded
     answer (``transport.ApiLimits``); None: 120 s and 16 MiB. ``tls_context``: the CAs to trust for the
     API and login hosts, and for media hosts unless ``media_policy.ssl_context`` names others (None: the
-    system's)."""
+    system's). ``budget``: the run's request budget, learned from the answers (``budget.BudgetPolicy``);
+    without it, ``requests_per_minute`` is a fixed rate (None: unpaced but for the headers' window)."""
 
     def __init__(
         self,
@@ -42,6 +44,7 @@ class GenesysClient:
         client_secret: Secret,
         clock: Clock | None = None,
         requests_per_minute: float | None = 300.0,
+        budget: BudgetPolicy | None = None,
         retry: RetryPolicy | None = None,
         timeout_s: float = 60.0,
         max_connections: int = 32,
@@ -60,7 +63,7 @@ class GenesysClient:
             auth=auth,
             clock=self.clock,
             retry=retry,
-            pacer=Pacer(self.clock, requests_per_minute=requests_per_minute),
+            pacer=Pacer(self.clock, budget=budget or BudgetPolicy.fixed(requests_per_minute)),
             timeout_s=timeout_s,
             max_connections=max_connections,
             media_policy=media_policy,
@@ -103,6 +106,11 @@ class GenesysClient:
     @property
     def stats(self) -> TransportStats:
         return self.transport.stats
+
+    @property
+    def request_budget(self) -> dict:
+        """What the pacer learned of the org's limit, its source and this run's share (for metadata)."""
+        return self.transport.pacer.budget.report()
 
     async def preflight(
         self,

@@ -18,13 +18,20 @@ class Discovery:
     """The conversations found, and how: for metadata and for "is this day complete?"."""
 
     conversations: list[ConversationSummary] = field(default_factory=list)
-    method: str = "query"  # "query" or "jobs"
+    method: str = "query"  # "query" or "jobs": the route that read the window
+    route_reason: str | None = None  # why that route (discovery_route.choose_route), and any fallback
     pages: int = 0
     windows: int = 0
     extra_passes: int = 0
     complete: bool = True
     incomplete_reason: str | None = None
     rejected: list[Rejected] = field(default_factory=list)  # conversations left out at the boundary
+
+    def restart(self, method: str, reason: str) -> None:
+        """Read the window again by ``method``: what the route before it left incomplete no longer counts."""
+        self.method, self.route_reason = method, reason
+        self.complete, self.incomplete_reason = True, None
+        self.rejected = []
 
     def incomplete(self, reason: str) -> None:
         """Mark the discovery incomplete, adding ``reason`` to any given before."""
@@ -49,6 +56,10 @@ class Seen(dict):
         super().__init__()
         self._start, self._end, self._on_new, self._found = start, end, on_new, found
         self._rejected: set[tuple] = set()
+
+    def forget_rejected(self) -> None:
+        """The window is read again from the start: its rejections are listed again as they come."""
+        self._rejected.clear()
 
     async def absorb(self, page: Mapping[str, Any]) -> tuple[list[str], int]:
         """Take a page's conversations; return their ids, in page order (a rejected one has none), and how

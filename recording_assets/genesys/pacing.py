@@ -1,9 +1,10 @@
 """Pacing: stay under the org's request budget instead of bouncing off 429s.
 
 Three inputs, one gate every request passes:
-- a client-side token bucket at ``requests_per_minute`` (a run's share of the org budget);
-- the server's ``inin-ratelimit-allowed/-count/-reset`` headers: when the window is nearly spent
-  (by us or by anyone else sharing the token), wait for the reset;
+- a client-side token bucket at the run's rate (``budget.RequestBudget``: the org's limit as the
+  ``inin-ratelimit-*`` headers state it, times this run's share of it);
+- the window those headers describe: when it is nearly spent (by us or by anyone else sharing it), wait
+  for the reset;
 - a 429's ``Retry-After``: every caller pauses, not just the one that was refused.
 
 Callers are served in order, except that a ``background`` caller (a request nothing downstream waits for,
@@ -14,40 +15,36 @@ jobs feed the downloads, so they go first and the look-ups fill the budget they 
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from recording_assets.clock import Clock
+from recording_assets.genesys.budget import BudgetPolicy, RequestBudget
+from recording_assets.genesys.ratelimit_headers import read_window
 
 _EPSILON = 1e-6
-WINDOW_S = 60.0  # the rate-limit window: no reset is further away than that
+DOCUMENTED_BUDGET = BudgetPolicy()  # the documented limit, learned from the answers
 
 
 @dataclass
 class PacingStats:
     waits: int = 0
     waited_s: float = 0.0
-    header_pauses: int = 0
+    header_pauses: int = 0  # waits for a window's reset the headers called for
     rate_limit_pauses: int = 0
 
 
 class Pacer:
-    def __init__(
-        self,
-        clock: Clock,
-        *,
-        requests_per_minute: float | None = 300.0,
-        burst: int = 10,
-        header_reserve: int = 2,
-    ) -> None:
+    """``budget``: where the run's rate starts and what bounds it (``BudgetPolicy``); None: no client-side
+    rate, only the headers' window and 429s pace."""
+
+    def __init__(self, clock: Clock, *, budget: BudgetPolicy | None = DOCUMENTED_BUDGET) -> None:
         self._clock = clock
-        self._rate = (requests_per_minute / 60.0) if requests_per_minute else None
-        self._burst = float(burst)
-        self._tokens = float(burst)
+        self.budget = RequestBudget(budget or BudgetPolicy.fixed(None))
+        self._tokens = self.budget.burst()
         self._refilled_at = clock.time()
         self._paused_until = 0.0
-        self._reserve = header_reserve
+        self._reset_at = 0.0  # the window reset last waited for (one header pause each)
         self._lock = asyncio.Lock()
         self._waiting = 0  # callers that are not ``background``, waiting for their turn
         self._none_waiting = asyncio.Event()
@@ -56,7 +53,8 @@ class Pacer:
 
     @property
     def requests_per_minute(self) -> float | None:
-        return self._rate * 60.0 if self._rate else None
+        rate = self.budget.rate_per_s()
+        return rate * 60.0 if rate else None
 
     async def acquire(self, *, background: bool = False) -> None:
         """Wait until one request may be sent. Callers queue in order behind the lock; a ``background``
@@ -84,42 +82,39 @@ class Pacer:
             if background and self._waiting:
                 return False
             now = self._clock.time()
+            rate = self.budget.rate_per_s()
             wait = self._paused_until - now
-            if wait <= 0 and self._rate is not None:
-                self._refill(now)
+            reset = self.budget.wait_s(now)
+            if reset > 0 and reset >= wait:
+                wait = reset
+                if now + reset > self._reset_at + 0.5:
+                    self._reset_at = now + reset
+                    self.stats.header_pauses += 1
+            if wait <= 0 and rate:
+                self._refill(now, rate)
                 if self._tokens < 1.0 - _EPSILON:
                     # At least 1 ms: a smaller wait may not move an epoch-sized float clock at all.
-                    wait = max(0.001, (1.0 - self._tokens) / self._rate)
+                    wait = max(0.001, (1.0 - self._tokens) / rate)
             if wait <= 0:
-                if self._rate is not None:
+                if rate:
                     self._tokens = max(0.0, self._tokens - 1.0)
+                self.budget.sent(now)
                 return True
             self.stats.waits += 1
             self.stats.waited_s += wait
             await self._clock.sleep(wait)
 
-    def observe(self, headers: Mapping[str, str]) -> None:
-        """Read the server's view of the current window; pause everyone when it is nearly spent."""
-        try:
-            allowed = int(headers["inin-ratelimit-allowed"])
-            count = int(headers["inin-ratelimit-count"])
-            reset = float(headers["inin-ratelimit-reset"])
-        except (KeyError, ValueError):
-            return
-        if not math.isfinite(reset):
-            return  # 'inf' would pause every caller for ever, 'nan' compares false to everything
-        if allowed - count <= self._reserve and reset > 0:
-            self.stats.header_pauses += 1
-            self._pause_for(min(reset, WINDOW_S))
+    def observe(self, headers: Mapping[str, str], *, sent_at: float | None = None) -> None:
+        """Read the server's view of the limit and of the current window (``budget.RequestBudget``);
+        ``sent_at``: when the request answered left."""
+        self.budget.observe(read_window(headers), self._clock.time(), sent_at=sent_at)
 
     def rate_limited(self, retry_after_s: float) -> None:
         self.stats.rate_limit_pauses += 1
-        self._pause_for(retry_after_s)
+        self.budget.on_rate_limited(self._clock.time())
+        self._paused_until = max(self._paused_until, self._clock.time() + retry_after_s)
 
-    def _pause_for(self, seconds: float) -> None:
-        self._paused_until = max(self._paused_until, self._clock.time() + seconds)
-
-    def _refill(self, now: float) -> None:
-        assert self._rate is not None
-        self._tokens = min(self._burst, self._tokens + (now - self._refilled_at) * self._rate)
+    def _refill(self, now: float, rate: float) -> None:
+        # The burst follows the rate: a run whose share shrank may not keep a larger run's burst.
+        self._tokens = min(self.budget.burst(), self._tokens + (now - self._refilled_at) * rate)
         self._refilled_at = now

@@ -7,7 +7,8 @@ missing analytics permission as well as a probe would, so the assets ask only fo
 sensitive (redacted) recordings can only be read from its roles; when that cannot be read (the
 introspection permissions are optional), say so rather than guess. So with the divisions: a client whose
 viewing roles are granted in only some of the org's divisions archives part of it (genesys/divisions.py),
-which is a warning naming them, never a refusal. The report (never a token) is small
+which is a warning naming them, never a refusal; and so with the optional permissions that name queues and
+wrap-up codes in the archive (genesys/names.py). The report (never a token) is small
 and serialisable, so a run's later steps reuse it instead of asking again.
 """
 
@@ -20,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 from recording_assets.genesys.divisions import ALL_DIVISIONS, UNKNOWN, Division, division_coverage
 from recording_assets.genesys.errors import GenesysApiError, PermissionDeniedError
 from recording_assets.genesys.fields import ResponseFormatError, id_problem
+from recording_assets.genesys.names import PERMISSIONS as NAME_PERMISSIONS
 from recording_assets.genesys.retention import Retention
 from recording_assets.genesys.transport import Transport
 
@@ -124,6 +126,12 @@ async def preflight(
     for permission in wanted:
         if granted is not None and not _holds(granted, permission):
             warnings.append(f"the OAuth client lacks {permission}: bookmark annotations are not archived")
+    for kind, permission in NAME_PERMISSIONS.items():  # optional: without it those ids stay ids
+        if granted is not None and not _holds(granted, permission):
+            warnings.append(
+                f"the OAuth client lacks {permission} (optional): {kind.replace('_', '-')} are archived as "
+                "ids without their names; grant it to keep the names"
+            )
     missing = [p for p in permissions if granted is not None and not _holds(granted, p)]
     if missing:
         raise PermissionDeniedError(

@@ -209,6 +209,7 @@ class Transport:
             if inspect.isawaitable(request):
                 request = await request
             self.stats.requests[family] += 1
+            sent_at = self._clock.time()
             try:
                 response = await self._exchange(request, path=path)
             except (httpx.TransportError, DeadlineExpired) as exc:
@@ -235,7 +236,7 @@ class Transport:
                     raise
                 continue
             self.stats.statuses[response.status_code] += 1
-            self.pacer.observe(response.headers)
+            self.pacer.observe(response.headers, sent_at=sent_at)
             status = response.status_code
             if status == 429:
                 self.stats.rate_limited += 1

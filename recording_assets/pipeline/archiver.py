@@ -41,6 +41,7 @@ from recording_assets.pipeline import classify, evidence, restore, settled
 from recording_assets.pipeline.audit import AuditTrail
 from recording_assets.pipeline.config import ArchiveConfig
 from recording_assets.pipeline.context import ArchiveContext
+from recording_assets.pipeline.ledger import Ledger
 from recording_assets.pipeline.outcome import ArchiveReport, Key, Outcome
 from recording_assets.pipeline.states import State
 from recording_assets.pipeline.stream import DayStream
@@ -104,6 +105,11 @@ class DayArchiver:
         finally:
             ctx.executor.shutdown(wait=True)
         return ledger.report(settled.settled_rows(ctx, self._with_work, self._settled))
+
+    @property
+    def ledger(self) -> Ledger:
+        """The run's state, for reading (its progress, ``progress.py``)."""
+        return self._ctx.ledger
 
     def report_so_far(self) -> ArchiveReport:
         """After a day-level error: what the run did, and the previous run's outcomes it did not replace,

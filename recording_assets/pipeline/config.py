@@ -151,6 +151,9 @@ class ArchiveConfig:
     # Object Lock on every recording under its final key (None: off). The deployment's alone, like
     # quarantine_evidence_kib: no resource field, so no run config can weaken or drop it.
     object_lock: ObjectLockPolicy | None = None
+    # Seconds between the day's progress lines (``progress.py``), told from a timer so a stalled day
+    # still reports. The deployment's (no resource field).
+    progress_interval_s: int = 30
     retention: RetentionConfig = field(default_factory=RetentionConfig)
 
     def __post_init__(self) -> None:
@@ -164,6 +167,7 @@ class ArchiveConfig:
         _within("url_refresh_rounds", self.url_refresh_rounds, 0, 10)
         _within("download_backlog", self.download_backlog, 1, 1_000_000)
         _within("quarantine_evidence_kib", self.quarantine_evidence_kib, 0, MAX_EVIDENCE_KIB)
+        _within("progress_interval_s", self.progress_interval_s, 1, 3600)
         if self.sensitive_check not in SENSITIVE_CHECKS:
             raise InvalidConfigError(
                 f"sensitive_check={self.sensitive_check!r}: use one of {', '.join(SENSITIVE_CHECKS)}"

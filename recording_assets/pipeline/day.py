@@ -27,6 +27,7 @@ from recording_assets.pipeline.archiver import DayArchiver
 from recording_assets.pipeline.audit import AuditTrail
 from recording_assets.pipeline.config import ArchiveConfig
 from recording_assets.pipeline.outcome import ArchiveReport, outcomes_from_rows, outcomes_table
+from recording_assets.pipeline.progress import Meter, Tell, reporting
 from recording_assets.pipeline.settled import conversations_from_rows
 from recording_assets.pipeline.table_io import read_table, write_table
 from recording_assets.pipeline.tables import CONVERSATIONS, to_table
@@ -77,9 +78,11 @@ async def archive_day(
     conversations: Sequence[ConversationSummary] = (),
     pages: AsyncIterable[Sequence[ConversationSummary]] | None = None,
     rejected: Callable[[], Sequence[Rejected]] | None = None,
+    progress: Tell | None = None,
 ) -> DayResult:
     """Archive ``conversations`` (or ``pages`` of them, as discovery finds them) and write the day's tables.
     ``rejected``: the conversations discovery left out, asked for once the pages are exhausted.
+    ``progress``: where the progress lines go, every ``config.progress_interval_s`` (``progress.py``).
 
     The audit trail is flushed whatever happens. The outcomes and conversations tables are written once the
     stream has classified every recording, or, when a day-level error ends the run, with what it did and
@@ -101,7 +104,9 @@ async def archive_day(
         preflight=preflight,
     )
     try:
-        report = await archiver.run(pages, rejected)
+        meter = Meter(archiver.ledger, client.stats)
+        async with reporting(meter, every_s=config.progress_interval_s, tell=progress):
+            report = await archiver.run(pages, rejected)
     except BaseException:
         _write_tables_after_crash(manifests, day, archiver.report_so_far(), run_id)
         raise

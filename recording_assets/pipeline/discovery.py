@@ -82,7 +82,11 @@ def _metadata_values(c: ConversationSummary | Rejected) -> tuple:
         c.recorded_sessions,
         c.invalid_reason,  # the client's flag: audio run from this table fails what the one-step run fails
         c.addresses,
+        *_UNNAMED,  # the names: set once the day's ids are known (``pipeline/names.py``)
     )
+
+
+_UNNAMED = (None,) * 5
 
 
 def conversations_from_table(table: pa.Table) -> list[ConversationSummary]:

@@ -21,9 +21,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from recording_assets.archive.erase import erase_object
+from recording_assets.archive.erase import EraseResult, erase_object
+from recording_assets.archive.errors import InvalidIdentifierError
 from recording_assets.archive.keys import manifest_key, outcomes_key
 from recording_assets.archive.protocol import DocumentStore
+from recording_assets.archive.sidecar_keys import sidecar_key
 from recording_assets.pipeline.erasure_audit import ErasureTrail
 from recording_assets.pipeline.states import State
 from recording_assets.pipeline.subjects import Subject
@@ -173,9 +175,27 @@ def _erase(target: Found, s3_client: Any, bucket: str, versions: dict) -> None:
     versions[_key(target)] = len(result.deleted_versions)
     if result.held:
         target.state, target.held_until, target.detail = "held", result.held_until, result.detail
-    else:
-        target.state = State.ERASED.value
-        target.detail = "no version was left (erased before)" if result.absent else None
+        return
+    # Its sidecar goes with it (pipeline/sidecars.py), once the recording is gone. Should that fail, the
+    # row stays archived, so a repeated erasure finds it again and deletes what is left.
+    try:
+        sidecar = _erase_sidecar(s3_client, bucket, target.storage_uri[len(prefix) :])
+    except Exception as error:
+        target.state, target.detail = State.FAILED.value, f"sidecar: {type(error).__name__}: {error}"[:500]
+        return
+    if sidecar is not None and sidecar.held:
+        target.state, target.detail = State.FAILED.value, f"sidecar held: {sidecar.detail}"
+        return
+    target.state = State.ERASED.value
+    target.detail = "no version was left (erased before)" if result.absent else None
+
+
+def _erase_sidecar(s3_client: Any, bucket: str, key: str) -> EraseResult | None:
+    try:
+        sidecar = sidecar_key(key)
+    except InvalidIdentifierError:
+        return None  # not a key of the archive's layout: no sidecar was ever written beside it
+    return erase_object(s3_client, bucket, sidecar)
 
 
 def _rewrite(

@@ -108,6 +108,10 @@ class Ledger:
 
     # -- counters
 
+    @property
+    def uploaded_bytes(self) -> int:
+        return self._uploaded_bytes
+
     def count_batch_round(self) -> None:
         self._batch_rounds += 1
 

@@ -3,8 +3,9 @@ one day, or of one conversation of that day, found through the day's manifest; e
 
 A legal hold keeps an object version from being deleted, whatever its retention date, until it is cleared
 (``archive/lock.py``): the tool of a litigation or a regulator's inquiry, beside the time-based retention
-the pipeline writes. The audit record of each request is one JSON document, create-only, in the
-manifest bucket, written in a ``finally`` so that a request that failed half way is recorded too::
+the pipeline writes. A recording's sidecar is held and cleared with it. The audit record of each request
+is one JSON document, create-only, in the manifest bucket, written in a ``finally`` so that a request that
+failed half way is recorded too::
 
     s3://$RECORDING_MANIFEST_BUCKET/legal-hold-audit/date=YYYY-MM-DD/{event_id}.json
 
@@ -25,6 +26,7 @@ import pyarrow.compute as pc
 
 from recording_assets.archive.errors import ArchiveError
 from recording_assets.archive.keys import manifest_key, validate_identifier
+from recording_assets.archive.sidecar_keys import sidecar_key
 from recording_assets.archive.store import ArchiveStore
 from recording_assets.pipeline.states import State
 from recording_assets.pipeline.table_io import require_table
@@ -165,6 +167,14 @@ def _change(archive: ArchiveStore, cid: str, rid: str, uri: str, *, on: bool) ->
         archive.set_legal_hold(key, on=on)
     except ArchiveError as exc:
         return ObjectChange(cid, rid, uri, "failed", str(exc))
+    # Its sidecar (pipeline/sidecars.py) is held with it, so the two stay together; a day archived before
+    # sidecars existed has none until its next run.
+    try:
+        sidecar = sidecar_key(key)
+        if archive.head(sidecar) is not None:
+            archive.set_legal_hold(sidecar, on=on)
+    except ArchiveError as exc:
+        return ObjectChange(cid, rid, uri, "failed", f"its sidecar: {exc}")
     return ObjectChange(cid, rid, uri, "changed")
 
 

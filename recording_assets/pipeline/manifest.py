@@ -91,6 +91,14 @@ _FROM_CONVERSATION = (
     "queue_ids",
     "wrap_up_codes",
     "participant_addresses",  # personal data (PII-tagged): what an erasure matches against
+    "division_ids",
+    "agent_names",
+    "agent_emails",  # personal data (PII-tagged) of the agents
+    "queue_names",
+    "wrap_up_names",
+    "division_names",
+    "originating_direction",
+    "media_types",
 )
 # What manifest_table reads of its inputs: the rest of their columns need not be decoded.
 METADATA_COLUMNS = ("conversation_id", *_FROM_CONVERSATION)

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from recording_assets.archive.keys import conversations_key, parse_recording_key, recording_day_prefix
 from recording_assets.archive.protocol import DocumentStore, RecordingStore
+from recording_assets.archive.sidecar_keys import is_sidecar_key
 from recording_assets.genesys.retention import Expiring, Retention, RetentionScan
 from recording_assets.pipeline.tables import from_parquet_bytes
 
@@ -73,6 +74,8 @@ def unarchived(
     planned: dict[str, date] = {}  # conversation id -> the day whose run planned it
     for day in sorted(days):
         for item in archive.list_day(recording_day_prefix(prefix=key_prefix, day=day)):
+            if is_sidecar_key(item.key):
+                continue
             held.add(parse_recording_key(item.key, prefix=key_prefix).recording_id)
         body = manifests.get_bytes(conversations_key(day=day))
         if body is not None:

@@ -18,6 +18,7 @@ from recording_assets.archive.errors import InvalidIdentifierError
 from recording_assets.archive.keys import parse_recording_key, quarantine_day_prefix, recording_day_prefix
 from recording_assets.archive.objects import ObjectInfo
 from recording_assets.archive.reads import STALE_UPLOAD_MARGIN
+from recording_assets.archive.sidecar_keys import is_sidecar_key
 from recording_assets.genesys.models import ConversationSummary
 from recording_assets.pipeline.config import ArchiveConfig
 from recording_assets.pipeline.context import LASTING_QUARANTINE, ArchiveContext
@@ -81,7 +82,7 @@ class Existing:
 
 async def load_existing(ctx: ArchiveContext) -> Existing:
     """What earlier runs already stored, one outcome per object found (S3, not Genesys), for the ledger's
-    ``found_in_archive``; keys under the prefix that are not a recording's are ``strays``."""
+    ``found_in_archive``; keys under the prefix that are neither a recording's nor a sidecar are ``strays``."""
     prefix = ctx.config.key_prefix
     recordings = recording_day_prefix(prefix=prefix, day=ctx.day)
     for area in (recordings, quarantine_day_prefix(prefix=prefix, day=ctx.day)):
@@ -92,6 +93,8 @@ async def load_existing(ctx: ArchiveContext) -> Existing:
     listing = await ctx.s3(lambda: list(ctx.store.list_day(recordings)))
     ours, strays = [], []
     for item in listing:
+        if is_sidecar_key(item.key):  # a recording's sidecar (pipeline/sidecars.py): ours, not a recording
+            continue
         try:
             parse_recording_key(item.key, prefix=prefix)
         except InvalidIdentifierError:

@@ -4,7 +4,8 @@
 - outcomes: one row per recording the run touched, with its state (the run's ledger);
 - conversations: one row per conversation of the day, whether it is settled (the re-run's plan);
 - manifest: one row per known recording, what the archive holds and proves (sha256, size, where);
-- audit: one row per attempt event (started / finished / failed ...).
+- audit: one row per attempt event (started / finished / failed ...);
+- names: one row per user, queue, wrap-up code or division id named (one table per kind, every day's).
 
 A column used by several tables is declared once and listed by reference; where its meaning differs
 in one table, that table says so with ``described``. Regenerate the docs with
@@ -103,6 +104,27 @@ RETAIN_UNTIL = Column(
     "Object Lock retain-until date the object was written with "
     "(conversation start + `RECORDING_OBJECT_LOCK_DAYS`); null when not locked.",
 )
+ORIGINATING_DIRECTION = Column("originating_direction", pa.string(), "`inbound` or `outbound`.")
+MEDIA_TYPES = Column("media_types", STRINGS, "Media of the conversation (`voice`, `chat`, `email` ...).")
+DIVISION_IDS = Column("division_ids", STRINGS, "Divisions the conversation belongs to.")
+_ALIGNED = " Aligned index by index with `{}`: null where that id has no name (the run's metadata says why)."
+AGENT_NAMES = Column(
+    "agent_names", STRINGS, "Names of the agents, as Genesys' users list them." + _ALIGNED.format("agent_ids")
+)
+AGENT_EMAILS = Column(
+    "agent_emails",
+    STRINGS,
+    "E-mail addresses of the agents, as Genesys' users list them." + _ALIGNED.format("agent_ids"),
+    pii=True,
+)
+QUEUE_NAMES = Column("queue_names", STRINGS, "Names of the queues." + _ALIGNED.format("queue_ids"))
+WRAP_UP_NAMES = Column(
+    "wrap_up_names", STRINGS, "Names of the wrap-up codes." + _ALIGNED.format("wrap_up_codes")
+)
+DIVISION_NAMES = Column(
+    "division_names", STRINGS, "Names of the divisions." + _ALIGNED.format("division_ids")
+)
+NAME_COLUMNS = (AGENT_NAMES, AGENT_EMAILS, QUEUE_NAMES, WRAP_UP_NAMES, DIVISION_NAMES)
 LOCK_MODE = Column(
     "lock_mode", pa.string(), "Its Object Lock mode, `GOVERNANCE` or `COMPLIANCE`; null when none."
 )
@@ -117,12 +139,12 @@ METADATA_TABLE = Table(
         CONVERSATION_START,
         CONVERSATION_END,
         DURATION_MS,
-        Column("originating_direction", pa.string(), "`inbound` or `outbound`."),
-        Column("media_types", STRINGS, "Media of the conversation (`voice`, `chat`, `email` ...)."),
+        ORIGINATING_DIRECTION,
+        MEDIA_TYPES,
         AGENT_IDS,
         QUEUE_IDS,
         WRAP_UP_CODES,
-        Column("division_ids", STRINGS, "Divisions the conversation belongs to."),
+        DIVISION_IDS,
         Column("recorded_sessions", pa.int32(), "Recordings analytics counts (an estimate for look-ups)."),
         Column(
             "invalid_reason",
@@ -131,6 +153,7 @@ METADATA_TABLE = Table(
             "conversation was rejected: its recordings are `failed`, never archived. Null when all was fine.",
         ),
         PARTICIPANT_ADDRESSES,
+        *NAME_COLUMNS,  # added after the addresses
     ),
 )
 
@@ -231,6 +254,10 @@ MANIFEST_TABLE = Table(
         RETAIN_UNTIL.described(RETAIN_UNTIL.doc + IN_ARCHIVE_ONLY),
         LOCK_MODE.described(LOCK_MODE.doc + IN_ARCHIVE_ONLY),
         PARTICIPANT_ADDRESSES,  # added after the Object Lock columns
+        DIVISION_IDS,  # these last: added after the addresses
+        *NAME_COLUMNS,
+        ORIGINATING_DIRECTION,  # the conversation's, as analytics gives it (the metadata table's)
+        MEDIA_TYPES,
     ),
 )
 
@@ -257,8 +284,28 @@ AUDIT_TABLE = Table(
     ),
 )
 
-TABLES = (METADATA_TABLE, OUTCOMES_TABLE, CONVERSATIONS_TABLE, MANIFEST_TABLE, AUDIT_TABLE)
-METADATA, OUTCOMES, CONVERSATIONS, MANIFEST, AUDIT = (table.schema for table in TABLES)
+NAMES_TABLE = Table(
+    "names",
+    "One row per user, queue, wrap-up code or division id a run asked Genesys to name: one table per kind "
+    "(`users`, `queues`, `wrap_up_codes`, `divisions`), reused by every later run, which asks again only for "
+    "ids it lacks, names older than 7 days (renames) and ids without a name older than a day.",
+    "names/users.parquet",
+    (
+        Column("id", pa.string(), "The Genesys id."),
+        Column("name", pa.string(), "Its name; null when Genesys gave none (`reason` says why)."),
+        Column("email", pa.string(), "A user's e-mail address; null for the other kinds.", pii=True),
+        Column(
+            "state",
+            pa.string(),
+            "A user's state (`active`, `inactive`, `deleted`); null for the other kinds.",
+        ),
+        Column("reason", pa.string(), "Why the id has no name (not in the answer, an unusable name ...)."),
+        Column("asked_at", TS, "When Genesys was asked."),
+    ),
+)
+
+TABLES = (METADATA_TABLE, OUTCOMES_TABLE, CONVERSATIONS_TABLE, MANIFEST_TABLE, AUDIT_TABLE, NAMES_TABLE)
+METADATA, OUTCOMES, CONVERSATIONS, MANIFEST, AUDIT, NAMES = (table.schema for table in TABLES)
 
 
 TYPE_OF = {column.name: column.type for table in TABLES for column in table.columns}

@@ -23,6 +23,7 @@ from recording_assets.sandbox import (
     routes_gdpr,
     routes_identity,
     routes_media,
+    routes_names,
     routes_recordings,
     routes_retention,
 )
@@ -109,6 +110,7 @@ def build_app(state: SandboxState) -> Starlette:
         *admin,
         *routes_identity.routes(state),
         *routes_divisions.routes(state),
+        *routes_names.routes(state),
         *routes_analytics.routes(state),
         *routes_conversations.routes(state),
         *routes_recordings.routes(state),

@@ -44,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"  client secret: {config.client_secret}")
         print(
             f"  seed {config.seed}, {config.conversations_per_day} conversations/day, "
-            f"rate limit {config.rate_limit_per_minute or 'unlimited'}/min per token"
+            f"rate limit {config.rate_limit_per_minute or 'unlimited'}/min "
+            f"{config.dialect.rate_limit_scope.replace('_', ' ')}"
         )
         if active:
             print(f"  faults: {active}")

@@ -37,6 +37,8 @@ ANNOTATION_VIEW = "recording:annotation:view"
 OAUTH_CLIENT_VIEW = "oauth:client:view"
 ROLE_VIEW = "authorization:role:view"
 GDPR_VIEW = "gdpr:request:view"  # GeneralDataProtectionRegulationApi GET requests (SDK docs)
+QUEUE_VIEW = "routing:queue:view"  # GET /api/v2/routing/queues (SDK docs)
+WRAPUP_VIEW = "routing:wrapupCode:view"  # GET /api/v2/routing/wrapupcodes (SDK docs)
 
 # What a client holds when SandboxConfig.permissions is None: everything the sandbox checks.
 ALL_PERMISSIONS = frozenset(
@@ -57,6 +59,8 @@ ALL_PERMISSIONS = frozenset(
         OAUTH_CLIENT_VIEW,
         ROLE_VIEW,
         GDPR_VIEW,
+        QUEUE_VIEW,
+        WRAPUP_VIEW,
     )
 )
 
@@ -106,6 +110,10 @@ class SandboxConfig:
     covered_divisions: int | None = option(None, "grant the client's role in only the first N divisions")
     wildcard_grant: bool = option(False, "grant the client's role in all divisions as '*'")
     division_listing: str = option("ok", "how the divisions list answers: ok, malformed, forbidden")
+    # Names (routes_names.py): whether a deleted user is left out of GET /api/v2/users (the default state
+    # filter) or listed with state "deleted", and whether one queue's name arrives as a number.
+    deleted_users: str = option("absent", "how a deleted user is answered by id: absent or listed")
+    malformed_names: bool = option(False, "one queue's name arrives as a number")
     orphans_per_day: int = 2  # orphan recordings (recordings without a conversation) created each day
     # readings of what the documentation leaves open; not (yet) on the command line
     dialect: Dialect = option(
@@ -151,6 +159,8 @@ class SandboxConfig:
             raise ValueError("covered_divisions must be within 0..divisions")
         if self.division_listing not in ("ok", "malformed", "forbidden"):
             raise ValueError("division_listing must be one of ok, malformed, forbidden")
+        if self.deleted_users not in ("absent", "listed"):
+            raise ValueError("deleted_users must be absent or listed")
         if self.media_bandwidth_bytes_per_s < 0:
             raise ValueError("media_bandwidth_bytes_per_s must be >= 0")
         if (self.tls_certfile is None) != (self.tls_keyfile is None):

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+from recording_assets.sandbox.ratelimit import SCOPES as RATE_LIMIT_SCOPE
+
 RECORDING_FLAGS = ("per_recording", "agent_only", "customer_and_agent")
 SCREEN_FLAGS = ("per_screen", "with_recording")
 BATCH_UNAVAILABLE = ("error_item", "omitted")
@@ -21,6 +23,7 @@ RETENTION_THRESHOLD = ("retained_longer", "deleted_within")
 PROTECTION_REFUSAL = ("failed_updates", "error_400")
 RESTORE_BODY = ("merge", "replace")
 ALL_DIVISIONS_GRANT = ("star", "expanded")
+JOB_RESULTS_PAGE = ("up_to_1000", "up_to_100", "refuses_over_100")
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,13 @@ class Dialect:
     # A role granted in all divisions (the grant `*`), as `GET /api/v2/oauth/clients/{id}` shows it in
     # `roleDivisions`: one entry with divisionId `*`; or one entry per division that exists.
     all_divisions_grant: str = "star"
+    # The rate limit's window: each token's own; or one window for all the tokens of one OAuth client
+    # (docs/genesys-api.md §7: "per token", but whether tokens of one client share it is unconfirmed).
+    rate_limit_scope: str = "per_token"
+    # The largest page of a details job's results (the SDK: pageSize is "the desired maximum number of
+    # results", no cap stated): 1,000, a larger size served as 1,000; 100, a larger size served as 100;
+    # or 100, a larger size refused with a 400.
+    job_results_page: str = "up_to_1000"
 
     def __post_init__(self) -> None:
         for name, allowed in (
@@ -64,6 +74,8 @@ class Dialect:
             ("protection_refusal", PROTECTION_REFUSAL),
             ("restore_body", RESTORE_BODY),
             ("all_divisions_grant", ALL_DIVISIONS_GRANT),
+            ("rate_limit_scope", RATE_LIMIT_SCOPE),
+            ("job_results_page", JOB_RESULTS_PAGE),
         ):
             if getattr(self, name) not in allowed:
                 raise ValueError(
@@ -112,6 +124,8 @@ def _all_other_readings() -> Dialect:
         protection_refusal="error_400",
         restore_body="replace",
         all_divisions_grant="expanded",
+        rate_limit_scope="per_client",
+        job_results_page="up_to_100",
     )
 
 
@@ -128,5 +142,7 @@ DIALECTS: dict[str, Dialect] = {
     "seconds-times": Dialect(timestamps="seconds"),
     "offset-times": Dialect(timestamps="offset"),
     "redirecting-media": Dialect(media_redirects=2),
+    "small-job-pages": Dialect(job_results_page="up_to_100"),
+    "refusing-job-pages": Dialect(job_results_page="refuses_over_100"),
     "independent": _all_other_readings(),
 }

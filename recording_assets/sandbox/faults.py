@@ -15,8 +15,10 @@ from typing import Any
 
 from recording_assets.sandbox.flags import option
 from recording_assets.sandbox.ids import fraction
+from recording_assets.sandbox.ratelimit import HEADER_MODES
 
 _5XX_CYCLE = (502, 503, 504)
+AVAILABILITY_ANSWERS = ("truthful", "missing", "malformed", "future")
 
 
 @dataclass(frozen=True)
@@ -56,10 +58,25 @@ class Faults:
     slow_response_s: float = option(0.0, "real seconds added to every API response")
     pagination_drift: bool = option(False, "shift later details-query pages by -3..+3")  # items
     conflict_409_every: int = option(0, "every Nth recording-control call answers 409")
+    # the inin-ratelimit-* headers as a proxy may pass them on (sandbox/ratelimit.py); the limit holds
+    rate_limit_headers: str = option("present", "rate-limit headers: present, absent or malformed")
+    # What GET .../details/jobs/availability answers: the true date (now less the data lag), no date, a
+    # date that does not parse, or a date a day ahead of now.
+    availability_answer: str = option(
+        "truthful", "dataAvailabilityDate: truthful, missing, malformed, future"
+    )
+    # Every analytics details job submitted from here on ends in this state instead of FULFILLED.
+    details_job_ends: str = option("FULFILLED", "analytics details jobs end FULFILLED, FAILED or EXPIRED")
 
     def __post_init__(self) -> None:
         if self.deleted_status not in (404, 410):
             raise ValueError("deleted_status must be 404 or 410")
+        if self.rate_limit_headers not in HEADER_MODES:
+            raise ValueError(f"rate_limit_headers must be one of {', '.join(HEADER_MODES)}")
+        if self.availability_answer not in AVAILABILITY_ANSWERS:
+            raise ValueError(f"availability_answer must be one of {', '.join(AVAILABILITY_ANSWERS)}")
+        if self.details_job_ends not in ("FULFILLED", "FAILED", "EXPIRED"):
+            raise ValueError("details_job_ends must be FULFILLED, FAILED or EXPIRED")
         for name in (
             "reset_mid_body_rate",
             "truncate_body_rate",

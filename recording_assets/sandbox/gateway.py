@@ -108,8 +108,8 @@ def api(
             try:
                 value, token = _authenticate(state, request)
                 token_id = token.token_id
-                decision = state.limiter.hit(token.token_id, state.clock.time())
-                headers.update(decision.headers())
+                decision = state.limiter.hit(token.token_id, token.client_id, state.clock.time())
+                headers.update(decision.headers(state.faults.faults.rate_limit_headers))
                 if decision.limited:
                     raise ApiError(
                         429,

@@ -36,6 +36,7 @@ class DetailsJob:
     fulfilled_ms: int
     data_availability_ms: int
     conversations: tuple[Conversation, ...]
+    ends: str = "FULFILLED"  # the state it reaches when done (Faults.details_job_ends)
 
     @property
     def expires_ms(self) -> int:
@@ -44,7 +45,7 @@ class DetailsJob:
     def state(self, now_ms: int) -> str:
         if now_ms >= self.expires_ms:
             return "EXPIRED"
-        return "FULFILLED" if now_ms >= self.fulfilled_ms else "QUEUED"
+        return self.ends if now_ms >= self.fulfilled_ms else "QUEUED"
 
 
 class JobStore:
@@ -56,10 +57,14 @@ class JobStore:
         self._count = 0
         self._lock = threading.Lock()
 
+    @property
+    def data_lag_ms(self) -> int:
+        return self._lag_ms
+
     def data_availability_ms(self, now_ms: int) -> int:
         return now_ms - self._lag_ms
 
-    def submit(self, client_id: str, body: Any, now_ms: int) -> DetailsJob:
+    def submit(self, client_id: str, body: Any, now_ms: int, *, ends: str = "FULFILLED") -> DetailsJob:
         if not isinstance(body, dict):
             raise bad_request("the request body must be an AsyncConversationQuery object")
         start_ms, end_ms = parse_interval_field(body)
@@ -92,6 +97,7 @@ class JobStore:
                 now_ms + self._latency_ms,
                 cutoff,
                 tuple(found),
+                ends,
             )
             self._jobs[job.id] = job
         return job

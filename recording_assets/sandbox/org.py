@@ -88,6 +88,10 @@ _WRAPUPS = (
     "Complaint",
 )
 AGENT_COUNT = 40
+# What the names endpoints cannot answer (routes_names.py): the last agents left the org (their users are
+# deleted), one queue and one wrap-up code were deleted, though old conversations still carry their ids.
+DELETED_AGENTS = 3
+DELETED_QUEUE, DELETED_WRAPUP = len(_QUEUES) - 1, len(_WRAPUPS) - 1
 _DIVISIONS = ("Sales", "Support", "Collections", "Partners")
 
 
@@ -115,6 +119,12 @@ class Directory:
         )
         self.queues = tuple(Named(stable_uuid(seed, "queue", i), name) for i, name in enumerate(_QUEUES))
         self.wrapups = tuple(Named(stable_uuid(seed, "wrapup", i), name) for i, name in enumerate(_WRAPUPS))
+
+    def email_of(self, agent: Named) -> str:
+        return agent.name.lower().replace(" ", ".") + f".{agent.id[:4]}@sandbox.example"
+
+    def agent_deleted(self, agent: Named) -> bool:
+        return self.agents.index(agent) >= AGENT_COUNT - DELETED_AGENTS
 
     def division_of(self, conversation_id: str) -> Named:
         """The conversation's division: spread by a hash of its id, so generation draws nothing more."""

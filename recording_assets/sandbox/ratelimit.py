@@ -1,7 +1,11 @@
-"""Per-token request windows, as Genesys counts ``client.credentials.token.rate.per.minute``.
+"""Request windows, as Genesys counts ``client.credentials.token.rate.per.minute``, in both readings.
 
-A fixed 60-second window opens at a token's first request; every request in it (refused ones too)
-counts. Time comes from the sandbox clock so tests can jump past the reset.
+A fixed 60-second window opens at the first request it counts; every request in it (refused ones too)
+counts. Whether several tokens of one OAuth client share one window is not documented
+(docs/genesys-behaviours.md), so the sandbox plays both: ``per_token`` (each token its own window, the
+default) and ``per_client`` (one window for all the client's tokens). And the headers themselves as a proxy
+may leave them: ``present``, ``absent`` (stripped) or ``malformed`` (hostile values in turn), while the
+limit is enforced the same. Time comes from the sandbox clock so tests can jump past the reset.
 """
 
 from __future__ import annotations
@@ -11,6 +15,15 @@ import threading
 from dataclasses import dataclass
 
 WINDOW_S = 60.0
+SCOPES = ("per_token", "per_client")
+HEADER_MODES = ("present", "absent", "malformed")
+# What a mangling proxy might send instead of each header, in turn (never a crash, never the real value).
+HOSTILE = (
+    {"inin-ratelimit-allowed": "-5", "inin-ratelimit-count": "NaN", "inin-ratelimit-reset": "inf"},
+    {"inin-ratelimit-allowed": "9" * 40, "inin-ratelimit-count": "-1", "inin-ratelimit-reset": "-3"},
+    {"inin-ratelimit-allowed": "0", "inin-ratelimit-count": "", "inin-ratelimit-reset": "1e308"},
+    {"inin-ratelimit-allowed": "lots", "inin-ratelimit-count": "1e3", "inin-ratelimit-reset": "nan"},
+)
 
 
 @dataclass(frozen=True)
@@ -20,7 +33,11 @@ class RateDecision:
     reset_s: int  # whole seconds until the window resets
     limited: bool
 
-    def headers(self) -> dict[str, str]:
+    def headers(self, mode: str = "present") -> dict[str, str]:
+        if mode == "absent":
+            return {}
+        if mode == "malformed":
+            return dict(HOSTILE[self.count % len(HOSTILE)])
         return {
             "inin-ratelimit-allowed": str(self.allowed),
             "inin-ratelimit-count": str(self.count),
@@ -33,18 +50,22 @@ class RateDecision:
 
 
 class RateLimiter:
-    def __init__(self, per_minute: int) -> None:
+    def __init__(self, per_minute: int, scope: str = "per_token") -> None:
+        if scope not in SCOPES:
+            raise ValueError(f"rate limit scope {scope!r}: choose one of {', '.join(SCOPES)}")
         self.per_minute = per_minute  # 0 = unlimited
+        self.scope = scope
         self._windows: dict[str, tuple[float, int]] = {}
         self._lock = threading.Lock()
 
-    def hit(self, token_id: str, now: float) -> RateDecision:
+    def hit(self, token_id: str, client_id: str, now: float) -> RateDecision:
+        key = client_id if self.scope == "per_client" else token_id
         with self._lock:
-            start, count = self._windows.get(token_id, (None, 0))
+            start, count = self._windows.get(key, (None, 0))
             if start is None or now >= start + WINDOW_S:
                 start, count = now, 0
             count += 1
-            self._windows[token_id] = (start, count)
+            self._windows[key] = (start, count)
         reset = max(0, math.ceil(start + WINDOW_S - now))
         allowed = self.per_minute
         return RateDecision(allowed, count, reset, bool(allowed) and count > allowed)

@@ -25,7 +25,7 @@ from recording_assets.sandbox.jobs import (
     encode_cursor,
 )
 from recording_assets.sandbox.state import SandboxState
-from recording_assets.sandbox.timefmt import iso
+from recording_assets.sandbox.timefmt import DAY_MS, iso
 
 _BASE = "/api/v2/analytics/conversations/details"
 
@@ -60,12 +60,20 @@ def routes(state: SandboxState) -> list[Route]:
 
     @api(state, "analytics.jobs", ANALYTICS_VIEW)
     async def submit_job(ctx: Ctx) -> Response:
-        job = state.jobs.submit(ctx.token.client_id, await ctx.json(), ctx.now_ms)
+        job = state.jobs.submit(
+            ctx.token.client_id, await ctx.json(), ctx.now_ms, ends=state.faults.faults.details_job_ends
+        )
         return json_response({"jobId": job.id}, 202)
 
     @api(state, "analytics.jobs", ANALYTICS_VIEW)
     async def availability(ctx: Ctx) -> Response:
-        return json_response({"dataAvailabilityDate": iso(state.jobs.data_availability_ms(ctx.now_ms))})
+        answer = state.faults.faults.availability_answer
+        if answer == "missing":
+            return json_response({})
+        if answer == "malformed":
+            return json_response({"dataAvailabilityDate": "yesterday, roughly"})
+        ahead_ms = DAY_MS if answer == "future" else -state.jobs.data_lag_ms
+        return json_response({"dataAvailabilityDate": iso(ctx.now_ms + ahead_ms)})
 
     @api(state, "analytics.jobs", ANALYTICS_VIEW)
     async def job_status(ctx: Ctx) -> Response:
@@ -78,6 +86,8 @@ def routes(state: SandboxState) -> list[Route]:
         }
         if status == "FULFILLED":
             body["completionDate"] = iso(job.fulfilled_ms)
+        elif status == "FAILED":
+            body["errorMessage"] = "The sandbox failed this job, as asked."
         return json_response(body)
 
     @api(state, "analytics.jobs", ANALYTICS_VIEW)
@@ -89,7 +99,11 @@ def routes(state: SandboxState) -> list[Route]:
         page_size = ctx.query_int("pageSize", DEFAULT_RESULTS_PAGE)
         if page_size < 1:
             raise bad_request("pageSize must be 1 or greater")
-        page_size = min(page_size, MAX_RESULTS_PAGE)
+        reading = state.config.dialect.job_results_page
+        cap = MAX_RESULTS_PAGE if reading == "up_to_1000" else 100
+        if reading == "refuses_over_100" and page_size > cap:
+            raise bad_request(f"pageSize must be between 1 and {cap}")
+        page_size = min(page_size, cap)
         cursor = ctx.query("cursor")
         offset = decode_cursor(cursor) if cursor else 0
         page = job.conversations[offset : offset + page_size]

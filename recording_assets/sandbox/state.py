@@ -70,7 +70,7 @@ class SandboxState:
         )
         self.faults = FaultState(seed=config.seed, faults=config.faults)
         self.tokens = TokenStore()
-        self.limiter = RateLimiter(config.rate_limit_per_minute)
+        self.limiter = RateLimiter(config.rate_limit_per_minute, config.dialect.rate_limit_scope)
         self.stats = Stats()
         self.queries = QueryEngine(self.org)
         self.jobs = JobStore(self.org, config.job_latency_s, config.data_lag_s)

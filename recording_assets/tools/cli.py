@@ -79,7 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     s3.add_argument("--port", type=int, default=5055)
     s3.set_defaults(func=_s3)
 
-    from recording_assets.tools import control_cli
+    from recording_assets.tools import control_cli, find_cli
+
+    find_cli.add_command(commands)  # `find`: recordings in the day manifests, downloaded and verified
 
     control_cli.add_commands(commands)  # `calls active`, `recording pause|resume|start|stop|status`
     return parser

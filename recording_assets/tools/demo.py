@@ -19,6 +19,7 @@ def run_demo(*, day: str | None, conversations: int, media_scale: float) -> int:
     from recording_assets.archive.keys import manifest_key
     from recording_assets.definitions import defs as code_location
     from recording_assets.pipeline.tables import from_parquet_bytes
+    from recording_assets.tools.ui import python_logs
 
     day = day or yesterday_utc()
     with LocalStack(
@@ -30,7 +31,10 @@ def run_demo(*, day: str | None, conversations: int, media_scale: float) -> int:
         print(f"partition       {day}  (UTC)")
         defs = code_location()
         job = defs.resolve_job_def("archive_day")
-        with tempfile.TemporaryDirectory() as home, dg.instance_for_test(temp_dir=home) as instance:
+        with (
+            tempfile.TemporaryDirectory() as home,
+            dg.instance_for_test(temp_dir=home, overrides={"python_logs": python_logs()}) as instance,
+        ):
             started = datetime.now()
             result = job.execute_in_process(
                 partition_key=day,

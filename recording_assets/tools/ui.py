@@ -17,6 +17,14 @@ from recording_assets.tools.local import LocalStack
 DAGSTER_YAML = """\
 telemetry:
   enabled: false
+python_logs:   # the project's loggers in the runs' event logs, as deploy/dagster.yaml
+  managed_python_loggers: [recording_assets]
+  python_log_level: INFO
+retention:     # as deploy/dagster.yaml
+  schedule:
+    purge_after_days: 90
+  sensor:
+    purge_after_days: {skipped: 1, success: 30, failure: 90, started: 90}
 concurrency:
   runs:
     max_concurrent_runs: 4
@@ -31,6 +39,13 @@ concurrency:
     # Runs that talk to Genesys share one OAuth token's budget; each derives its share from this limit.
     default_limit: 2
 """
+
+
+def python_logs() -> dict:
+    """The instance's ``python_logs`` section, for the demo's instance too (it has no dagster.yaml)."""
+    import yaml
+
+    return yaml.safe_load(DAGSTER_YAML)["python_logs"]
 
 
 def prepare_home(home: Path) -> Path:
@@ -50,23 +65,28 @@ def pool_limit(home: Path) -> int:
 
 
 def archive_sample_day(home: Path) -> str:
-    """Archive the latest due day into the instance at ``home`` with the real job, then run the freshness
-    and re-verification checks, as the schedules would. Reads the exported local stack's environment."""
+    """Archive the latest due day into the instance at ``home`` with the real job, then record the freshness
+    verdict (as the check_freshness sensor does) and re-verify the day (as reverify_weekly would). Reads
+    the exported local stack's environment."""
     from datetime import datetime, timezone
 
     import dagster as dg
 
     from recording_assets.definitions import defs as code_location
-    from recording_assets.defs.freshness import FRESHNESS_JOB, due_day
+    from recording_assets.defs.freshness import as_evaluation, current_verdict, due_day
+    from recording_assets.defs.partitions import daily_partitions
     from recording_assets.defs.reverify import REVERIFY_JOB, partition_tags
 
     partitioning = settings.PartitionSettings.from_env()
-    deadline = settings.AutomationSettings.from_env().freshness_deadline
-    day = due_day(datetime.now(timezone.utc), partitioning.timezone, deadline).isoformat()
+    automation = settings.AutomationSettings.from_env()
+    day = due_day(
+        datetime.now(timezone.utc), partitioning.timezone, automation.freshness_deadline
+    ).isoformat()
     defs = code_location()
     with dg.DagsterInstance.from_config(str(home)) as instance:
         defs.resolve_job_def("archive_day").execute_in_process(partition_key=day, instance=instance)
-        defs.resolve_job_def(FRESHNESS_JOB).execute_in_process(instance=instance)
+        verdict = current_verdict(instance, daily_partitions(partitioning), automation, partitioning.timezone)
+        instance.report_runless_asset_event(as_evaluation(verdict))
         defs.resolve_job_def(REVERIFY_JOB).execute_in_process(tags=partition_tags(day), instance=instance)
     return day
 

@@ -1,6 +1,6 @@
-"""Webhook events: a day's manifest written, each recording archived, an archive run failed. Ids are
-stable, so receivers can de-duplicate: the same materialisation (or failed run) always yields the same
-``webhook-id`` however often it is delivered."""
+"""Webhook events: a day's manifest written, each recording archived, an archive run failed, a check
+failed or warned. Ids are stable, so receivers can de-duplicate: the same materialisation (failed run,
+check evaluation) always yields the same ``webhook-id`` however often it is delivered."""
 
 from __future__ import annotations
 
@@ -84,4 +84,36 @@ def archive_failed_event(*, run_id: str, job_name: str, partition: str | None, e
         _msg_id("recording.archive.failed", run_id),
         "recording.archive.failed",
         {"run_id": run_id, "job_name": job_name, "partition": partition, "error": summarise_error(error)},
+    )
+
+
+def check_failed_event(
+    *,
+    evaluation_id: int,
+    asset: str,
+    check_name: str,
+    partition: str | None,
+    severity: str,
+    run_id: str | None,
+    description: str | None,
+    details: dict[str, str | int | float | bool],
+) -> Event:
+    """``recording.check.failed`` for one failed or warned check evaluation, whoever reported it (a run or
+    a sensor); the id is the evaluation's, so one evaluation is one event however often it is delivered.
+    ``details``: the evaluation's plain metadata (numbers, short texts), each text summarised."""
+    return Event(
+        _msg_id("recording.check.failed", evaluation_id),
+        "recording.check.failed",
+        {
+            "asset": asset,
+            "check": check_name,
+            "partition": partition,
+            "severity": severity,
+            "run_id": run_id,
+            "description": summarise_error(description) if description else None,
+            "details": {
+                name: summarise_error(value) if isinstance(value, str) else value
+                for name, value in sorted(details.items())
+            },
+        },
     )

@@ -25,8 +25,10 @@ def backoff_s(failures: int) -> float:
     return min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** max(0, failures - 1))
 
 
-def owed_item(url: str, event: Event, *, now: float) -> dict:
-    return {"url": url, "event": event.to_json(), "queued": now, "tries": 0, "due": now}
+def owed_item(endpoint: str, event: Event, *, now: float) -> dict:
+    """``endpoint``: the endpoint's id (``delivery.endpoint_id``), never its URL: the outbox is stored by
+    Dagster with every tick, and a URL may carry the receiver's token."""
+    return {"endpoint": endpoint, "event": event.to_json(), "queued": now, "tries": 0, "due": now}
 
 
 @dataclass
@@ -37,7 +39,7 @@ class Tally:
     given_up: list[dict] = field(default_factory=list)
 
 
-Send = Callable[[str, Event, float], DeliveryResult]  # (url, event, seconds it may take) -> result
+Send = Callable[[str, Event, float], DeliveryResult]  # (endpoint id, event, seconds it may take) -> result
 
 
 def drain(
@@ -57,26 +59,26 @@ def drain(
     tally = Tally()
     for item in owed:
         item.setdefault("queued", now)
-        url = item["url"]
+        endpoint = item["endpoint"]
         if now - item["queued"] >= give_up_after_s:
             tally.given_up.append(item)
             continue
         left = remaining()
-        if item.get("due", 0) > now or paused.get(url, {}).get("until", 0) > now or left < MIN_REQUEST_S:
+        if item.get("due", 0) > now or paused.get(endpoint, {}).get("until", 0) > now or left < MIN_REQUEST_S:
             tally.waiting += 1
             kept.append(item)
             continue
-        result = send(url, Event.from_json(item["event"]), left)
+        result = send(endpoint, Event.from_json(item["event"]), left)
         if result.ok:
             tally.delivered += 1
-            paused.pop(url, None)
+            paused.pop(endpoint, None)
             continue
         tally.failed += 1
         item["tries"] = item.get("tries", 0) + 1
         item["error"] = result.error
         if result.endpoint_down:
-            failures = paused.get(url, {}).get("failures", 0) + 1
-            paused[url] = {"until": now + backoff_s(failures), "failures": failures}
+            failures = paused.get(endpoint, {}).get("failures", 0) + 1
+            paused[endpoint] = {"until": now + backoff_s(failures), "failures": failures}
         else:  # the receiver refused this one event: only it waits
             item["due"] = now + backoff_s(item["tries"])
         kept.append(item)

@@ -21,6 +21,7 @@ from recording_assets.archive.keys import manifest_key
 from recording_assets.defs.automation import DAYS_AT_RISK, PRIORITY, archive_job, archive_schedule
 from recording_assets.defs.names import RADAR
 from recording_assets.defs.resources import ArchiveResource
+from recording_assets.defs.run_limits import PRIORITY_TAG, SCHEDULED_PRIORITY
 from recording_assets.defs.webhooks import WebhookResource, manifest_webhooks_tick
 from recording_assets.pipeline.tables import MANIFEST, to_parquet_bytes
 from recording_assets.settings import AutomationSettings
@@ -39,10 +40,15 @@ def _schedule(resweep=3):
         return asset
 
     assets = [stand_in(name) for name in ("recording_metadata", "recording_audio", "recording_manifest")]
-    # ... and leaves out the checks that run on their own schedules.
+    # ... and so none of the checks of the external audit asset (defs/audit.py).
+    assets.append(
+        dg.AssetSpec("recording_archive_audit", deps=["recording_manifest"], partitions_def=partitions)
+    )
     for check in ("yesterday_archived", "reverified_from_s3"):
         assets.append(
-            dg.asset_check(asset="recording_manifest", name=check)(lambda: dg.AssetCheckResult(passed=True))
+            dg.asset_check(asset="recording_archive_audit", name=check)(
+                lambda: dg.AssetCheckResult(passed=True)
+            )
         )
     job = archive_job()
     return archive_schedule(
@@ -70,6 +76,8 @@ def test_schedule_requests_yesterday_and_resweeps_with_deterministic_keys():
         ("sweep:2026-11-20@2026-11-23T02:00", "2026-11-20"),
         ("sweep:2026-11-19@2026-11-23T02:00", "2026-11-19"),
     ]
+    # Every run of the tick goes before a backfill's runs (no priority) in the run queue and the pool.
+    assert {r.tags[PRIORITY_TAG] for r in first} == {SCHEDULED_PRIORITY} and int(SCHEDULED_PRIORITY) > 0
     # The same tick again yields the same keys, so Dagster launches nothing new.
     assert [r.run_key for r in _tick(schedule, assets, when)] == [r.run_key for r in first]
     # The next day's tick re-sweeps with new keys but never re-requests the first archive of a day.
@@ -95,6 +103,7 @@ def test_a_tick_requests_each_day_once_even_when_the_radar_flags_it():
     by_day = {r.partition_key: r for r in requests}
     assert by_day["2026-11-22"].run_key == "archive:2026-11-22"  # its once-ever key, with the priority
     assert by_day["2026-11-22"].tags["dagster/priority"] == PRIORITY
+    assert int(PRIORITY) > int(SCHEDULED_PRIORITY)  # a day at risk goes before tonight's others
     assert by_day["2026-11-21"].run_key == "expiry:2026-11-21@2026-11-23T02:00"
     assert by_day["2026-11-02"].tags["recording_assets/kind"] == "expiry"
     assert by_day["2026-11-20"].run_key == "sweep:2026-11-20@2026-11-23T02:00"
@@ -176,7 +185,7 @@ def test_sensor_delivers_signed_events_at_least_once_across_an_outage(s3_client,
         Body=to_parquet_bytes(_manifest_rows()),
     )
     receiver = _Receiver()
-    webhooks = WebhookResource(urls=[receiver.url], secret=SECRET, per_recording=True)
+    webhooks = WebhookResource(endpoints=receiver.url, secret=SECRET, per_recording=True)
     start = time.time()
     with dg.DagsterInstance.ephemeral() as instance:
         instance.report_runless_asset_event(

@@ -37,6 +37,11 @@ def test_every_table_asset_carries_its_schema_owners_tags_and_code_references(mo
         expected = TABLE_OF_ASSET[name].schema  # the pyarrow schema the runs write
         assert [(c.name, c.type) for c in schema.columns] == [(f.name, str(f.type)) for f in expected]
         assert all(c.description for c in schema.columns)
+        # personal data tagged column by column, as the Parquet fields are
+        tagged = {c.name for c in schema.columns if "pii" in (c.tags or {})}
+        assert tagged == {f.name for f in expected if (f.metadata or {}).get(b"pii") == b"true"}
+        if name != "recording_audio":
+            assert {"participant_addresses", "agent_emails"} <= tagged
         assert node.owners == ["team:contact-center-platform"]
         assert {"pii", "compliance"} <= set(node.tags)
         (reference,) = node.metadata["dagster/code_references"].code_references
@@ -69,6 +74,8 @@ def test_a_run_records_row_counts_uris_and_a_source_observation_then_the_day_rev
     with dg.DagsterInstance.ephemeral() as instance:
         result = defs.resolve_job_def("archive_day").execute_in_process(partition_key=DAY, instance=instance)
         meta = {n: materialisations_of(result, n)[0].metadata for n in TABLES}
+        evaluations = result.get_asset_check_evaluations()
+        assert len(evaluations) == 4 and {e.partition for e in evaluations} == {DAY}  # each day its own
         written = {
             "recording_metadata": (DEMO_MANIFEST_BUCKET, metadata_key(day=day)),
             "recording_audio": (DEMO_MANIFEST_BUCKET, outcomes_key(day=day)),
@@ -77,7 +84,7 @@ def test_a_run_records_row_counts_uris_and_a_source_observation_then_the_day_rev
         for name, (bucket, key) in written.items():
             rows = _table(local, bucket, key).num_rows
             assert rows > 0
-            assert meta[name]["dagster/row_count"].value == rows
+            assert "dagster/row_count" not in meta[name]  # one day is not the asset's size
             assert meta[name]["dagster/partition_row_count"].value == rows
         manifest_uri = f"s3://{DEMO_MANIFEST_BUCKET}/{manifest_key(day=day)}"
         assert meta["recording_manifest"]["dagster/uri"].value == manifest_uri
@@ -105,7 +112,7 @@ def test_a_run_records_row_counts_uris_and_a_source_observation_then_the_day_rev
         victim = archived[len(archived) // 2]
         bucket, key = victim["storage_uri"][len("s3://") :].split("/", 1)
         local.s3_client().put_object(Bucket=bucket, Key=key, Body=b"RIFF....WAVEfmt flipped bits")
-        everything = {"ops": {f"recording_manifest_{REVERIFY_CHECK}": {"config": {"fraction": 1.0}}}}
+        everything = {"ops": {f"recording_archive_audit_{REVERIFY_CHECK}": {"config": {"fraction": 1.0}}}}
         (full,) = job.execute_in_process(
             tags=partition_tags(DAY), instance=instance, run_config=everything, raise_on_error=False
         ).get_asset_check_evaluations()
@@ -181,3 +188,26 @@ def test_the_pool_limit_setting_divides_each_runs_budget():
     limit = OperationsSettings.from_env({"RECORDING_GENESYS_POOL_LIMIT": "3"}).pool_limit
     resource = build_resources(Settings())["genesys"]
     assert limit == 3 and resource.run_budget(limit) == pytest.approx(0.9 * 300 / 3)
+
+
+def test_every_check_of_a_daily_asset_is_evaluated_per_day_and_the_blocking_ones_still_block():
+    defs = load_definitions()
+    blocking = {}
+    for asset in ("recording_audio", "recording_manifest"):
+        assets_def = defs.resolve_assets_def(asset)
+        daily = assets_def.partitions_def
+        own = [s for s in assets_def.check_specs if s.asset_key == dg.AssetKey(asset)]
+        assert own and all(s.partitions_def == daily for s in own), own
+        blocking.update({s.name: s.blocking for s in own})
+    assert blocking == {
+        "sha256_verified": True,
+        "container_matches_content_type": True,
+        "manifest_complete": True,
+        "failure_rate_below_threshold": False,
+    }
+
+
+def test_the_orphans_table_carries_its_column_schema():
+    orphans = load_definitions().resolve_assets_def("recording_orphans")
+    schema = orphans.specs_by_key[dg.AssetKey("recording_orphans")].metadata["dagster/column_schema"]
+    assert [c.name for c in schema.columns] == [c.name for c in TABLE_OF_ASSET["recording_orphans"].columns]

@@ -2,7 +2,8 @@
 
 Each dialect of the sandbox archives a 400-conversation day twice. Under every one: every recording the run lists
 ends in one explicit state and every downloadable one is archived, byte for byte; at most 40 API requests per
-1,000 archived recordings, plus at most one look-up per conversation holding an ARCHIVED or DELETED recording;
+1,000 archived recordings beside the route's fixed requests (ROUTE_OVERHEAD), plus at most one look-up per
+conversation holding an ARCHIVED or DELETED recording;
 the re-run spends no batch request and no look-up. The `independent` dialect (every non-default reading at once)
 runs through the README's `dagster asset materialize` command.
 """
@@ -27,6 +28,15 @@ pytestmark = pytest.mark.slow
 DAY = (datetime.now(timezone.utc).date() - timedelta(days=3)).isoformat()  # in the synchronous query's reach
 CONVERSATIONS = 400
 UNAVAILABLE = ("ARCHIVED", "DELETED")
+# Readings of the details query alone: played with the day not yet in the data lake, so the query reads it
+# (every other dialect's day is in the lake and read by the jobs route).
+QUERY_ROUTE = {"approximate-hits": {"data_lag_s": 10 * 86_400.0}}
+# Job results refused at the size asked: the jobs route falls back to the query.
+FALLS_BACK = {"refusing-job-pages"}
+# The route's requests that are not pages of conversations: the availability read and, where a job ran, its
+# submission, its status poll and (refused) its first results page. On a 400-conversation day they are
+# fixed costs the 40-per-1,000 goal of a 10,000-recording day does not carry (api_efficiency.py measures it).
+ROUTE_OVERHEAD = 4
 
 
 def truth(local) -> dict:
@@ -65,7 +75,8 @@ def check_budget(local, rows, api: int, families: dict) -> None:
     lookups = families.get("recording.metadata", 0)
     holding_unavailable = {cid for (cid, _), rec in truth(local).items() if rec.file_state in UNAVAILABLE}
     assert lookups <= len(holding_unavailable), families
-    assert api - lookups <= 40 * archived / 1000, families
+    route_overhead = min(families.get("analytics.jobs", 0), ROUTE_OVERHEAD)
+    assert api - lookups - route_overhead <= 40 * archived / 1000, families
 
 
 def manifest_rows(local) -> list[dict]:
@@ -74,9 +85,13 @@ def manifest_rows(local) -> list[dict]:
 
 @pytest.mark.parametrize("name", [n for n in DIALECTS if n != "independent"])
 def test_every_dialect_archives_the_day_within_budget_and_a_rerun_asks_no_batch(local_stack, name):
-    local = local_stack(conversations_per_day=CONVERSATIONS, live_calls=0, dialect=DIALECTS[name])
+    local = local_stack(
+        conversations_per_day=CONVERSATIONS, live_calls=0, dialect=DIALECTS[name], **QUERY_ROUTE.get(name, {})
+    )
     result, checks, meta = materialise(DAY)
     assert result.success and all(checks.values()), checks
+    by_query = name in QUERY_ROUTE or name in FALLS_BACK
+    assert meta["recording_metadata"]["discovery_method"].text == ("query" if by_query else "jobs")
     rows = manifest_rows(local)
     omitting = DIALECTS[name].batch_unavailable == "omitted"
     states = check_day(local, rows, lists_every_recording=not omitting)

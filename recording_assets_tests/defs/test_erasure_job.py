@@ -12,6 +12,7 @@ import dagster as dg
 import httpx
 
 from recording_assets.archive.keys import manifest_key, outcomes_key
+from recording_assets.archive.sidecar_keys import sidecar_key
 from recording_assets.pipeline.tables import from_parquet_bytes
 from recording_assets.sandbox.timeline import customer_email, customer_number
 from recording_assets_tests.definitions_env import load_definitions
@@ -85,7 +86,8 @@ def test_a_gdpr_request_erases_exactly_its_subjects_recordings_and_a_rerun_keeps
     run_id = result.run_id
 
     # Exactly the subject's objects are gone, every version; every other object is byte-identical.
-    erased_keys = {r["storage_uri"].removeprefix(f"s3://{ARCHIVE}/") for r in targets.values()}
+    recordings = {r["storage_uri"].removeprefix(f"s3://{ARCHIVE}/") for r in targets.values()}
+    erased_keys = recordings | {sidecar_key(key) for key in recordings}  # each sidecar went with it
     after_objects = objects(s3, ARCHIVE)
     assert set(before_objects) - set(after_objects) == erased_keys
     assert {k: v for k, v in before_objects.items() if k not in erased_keys} == after_objects
@@ -185,6 +187,6 @@ def test_operator_identifiers_over_every_day_with_a_manifest_and_config_errors(l
         for r in rows
         if r["conversation_id"] == cid and r["state"] == "archived"
     }
-    assert set(before) - set(objects(s3, ARCHIVE)) == erased
+    assert set(before) - set(objects(s3, ARCHIVE)) == erased | {sidecar_key(key) for key in erased}
     meta = result.output_for_node("erase_subject_op")
     assert meta == {"erased": len(erased), "held": 0}

@@ -15,6 +15,7 @@ import dagster as dg
 import pytest
 from botocore.exceptions import ClientError
 
+from recording_assets.archive.sidecar_keys import sidecar_key
 from recording_assets.settings import OBJECT_LOCK_DAYS, OBJECT_LOCK_MODE, ConfigError, archive_config
 from recording_assets_tests.definitions_env import load_definitions
 from recording_assets_tests.defs.test_assets_e2e import DAY, manifest, materialise
@@ -63,6 +64,8 @@ def test_every_archived_object_carries_its_retention_and_the_manifest_says_so(lo
         assert (row["retain_until"], row["lock_mode"]) == (until, "COMPLIANCE")
         head = s3.head_object(Bucket=ARCHIVE, Key=split(row["storage_uri"])[1])
         assert (head["ObjectLockMode"], head["ObjectLockRetainUntilDate"]) == ("COMPLIANCE", until)
+        sidecar = s3.head_object(Bucket=ARCHIVE, Key=sidecar_key(split(row["storage_uri"])[1]))
+        assert (sidecar["ObjectLockMode"], sidecar["ObjectLockRetainUntilDate"]) == ("COMPLIANCE", until)
     assert all(row["retain_until"] is None for row in rows if row["state"] != "archived")
     # COMPLIANCE: S3 refuses deleting the version, even with the governance bypass.
     bucket, key = split(archived(rows)[0]["storage_uri"])
@@ -143,6 +146,8 @@ def test_a_legal_hold_blocks_deletion_until_cleared_and_both_are_audited(local_s
     for row in held:
         head = s3.head_object(Bucket=ARCHIVE, Key=split(row["storage_uri"])[1])
         assert head["ObjectLockLegalHoldStatus"] == "ON"
+        sidecar = s3.head_object(Bucket=ARCHIVE, Key=sidecar_key(split(row["storage_uri"])[1]))
+        assert sidecar["ObjectLockLegalHoldStatus"] == "ON"  # held with its recording
         with pytest.raises(ClientError, match="AccessDenied"):
             delete(row)
     delete(other)  # not held: the bypass deletes it, so the refusal above is the hold's
@@ -162,6 +167,8 @@ def test_a_legal_hold_blocks_deletion_until_cleared_and_both_are_audited(local_s
     assert (off["action"], off["result"], off["reason"]) == ("legal_hold_off", "done", "Case 2026-114 closed")
     assert len(off["objects"]) == len(held)
     for row in held:
+        sidecar = s3.head_object(Bucket=ARCHIVE, Key=sidecar_key(split(row["storage_uri"])[1]))
+        assert sidecar["ObjectLockLegalHoldStatus"] == "OFF"
         delete(row)  # cleared: the governance bypass is honoured again
 
 

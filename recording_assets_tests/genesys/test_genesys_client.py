@@ -31,11 +31,12 @@ from recording_assets.genesys.secret import Secret
 from recording_assets.sandbox import Faults
 
 SECRET = "sandbox-secret"
-DAY = date(2025, 12, 30)  # two days before the FakeClock's default start: the sync query path
+DAY = date(2025, 12, 30)  # two days before the FakeClock's default start: the lake holds it
 WINDOW = (
     datetime(2025, 12, 30, tzinfo=timezone.utc),
     datetime(2025, 12, 31, tzinfo=timezone.utc),
 )
+NOT_IN_THE_LAKE = 2 * 86_400.0  # a data lag that leaves WINDOW to the details query
 
 
 def make_client(sandbox, clock, **kwargs) -> GenesysClient:
@@ -347,12 +348,17 @@ def test_discovery_is_complete_and_deduplicated(sandbox, clock):
     ids = [c.conversation_id for c in found.conversations]
     assert len(ids) == len(set(ids))
     assert set(ids) == truth_ended(sandbox)
-    assert found.method == "query" and found.complete
+    assert found.method == "jobs" and found.complete  # the data lake holds the day (the sandbox lags 1 h)
     assert all(c.conversation_end is not None for c in found.conversations)
 
 
 def test_discovery_survives_pagination_drift(sandbox_factory, clock):
-    sb = sandbox_factory(clock=clock, conversations_per_day=700, faults=Faults(pagination_drift=True))
+    sb = sandbox_factory(
+        clock=clock,
+        conversations_per_day=700,
+        faults=Faults(pagination_drift=True),
+        data_lag_s=NOT_IN_THE_LAKE,
+    )
 
     async def go():
         async with make_client(sb, clock) as client:
@@ -362,18 +368,20 @@ def test_discovery_survives_pagination_drift(sandbox_factory, clock):
     ids = [c.conversation_id for c in found.conversations]
     assert len(ids) == len(set(ids))
     assert set(ids) == truth_ended(sb)
-    assert found.complete
+    assert found.method == "query" and found.complete
 
 
 def test_windows_over_10000_rows_are_split(sandbox_factory, clock):
-    sb = sandbox_factory(clock=clock, conversations_per_day=12_000, media_scale=0.0005)
+    sb = sandbox_factory(
+        clock=clock, conversations_per_day=12_000, media_scale=0.0005, data_lag_s=NOT_IN_THE_LAKE
+    )
 
     async def go():
         async with make_client(sb, clock, requests_per_minute=None) as client:
             return await client.analytics.conversations(start=WINDOW[0], end=WINDOW[1])
 
     found = run(go())
-    assert found.windows >= 2
+    assert found.method == "query" and found.windows >= 2
     assert {c.conversation_id for c in found.conversations} == truth_ended(sb)
 
 

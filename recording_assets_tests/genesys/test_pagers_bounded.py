@@ -15,6 +15,7 @@ from recording_assets_tests.genesys.trust_support import make_client, run
 
 WINDOW = (datetime(2025, 12, 30, tzinfo=timezone.utc), datetime(2025, 12, 31, tzinfo=timezone.utc))
 OLD = datetime(2025, 10, 1, tzinfo=timezone.utc)  # more than 35 days back: the jobs API
+NOT_IN_THE_LAKE = 2 * 86_400.0  # a data lag that leaves WINDOW to the details query
 
 
 @pytest.fixture
@@ -27,7 +28,12 @@ def _queries(sb) -> int:
 
 
 def test_a_details_pager_that_repeats_its_page_stops_at_once(sandbox_factory, clock):
-    sb = sandbox_factory(clock=clock, conversations_per_day=300, hostile=Hostile(repeating_pages=True))
+    sb = sandbox_factory(
+        clock=clock,
+        conversations_per_day=300,
+        hostile=Hostile(repeating_pages=True),
+        data_lag_s=NOT_IN_THE_LAKE,
+    )
 
     async def go():
         async with make_client(sb, clock) as client:
@@ -40,7 +46,12 @@ def test_a_details_pager_that_repeats_its_page_stops_at_once(sandbox_factory, cl
 
 
 def test_a_details_pager_whose_total_understates_stops_at_the_page_bound(sandbox_factory, clock):
-    sb = sandbox_factory(clock=clock, conversations_per_day=900, hostile=Hostile(understated_total=True))
+    sb = sandbox_factory(
+        clock=clock,
+        conversations_per_day=900,
+        hostile=Hostile(understated_total=True),
+        data_lag_s=NOT_IN_THE_LAKE,
+    )
 
     async def go():
         async with make_client(sb, clock) as client:

@@ -3,6 +3,7 @@
 import asyncio
 
 from recording_assets.clock import FakeClock
+from recording_assets.genesys.budget import BudgetPolicy
 from recording_assets.genesys.pacing import Pacer
 from recording_assets.genesys.retry import RetryPolicy
 
@@ -37,7 +38,7 @@ def test_only_429_and_gateway_errors_are_retried():
 
 def test_token_bucket_spaces_requests_at_the_budget():
     clock = FakeClock()
-    pacer = Pacer(clock, requests_per_minute=60, burst=2)
+    pacer = Pacer(clock, budget=BudgetPolicy(limit_per_minute=60, learn=False, margin=1.0, max_burst=2))
 
     async def run():
         start = clock.time()
@@ -53,7 +54,7 @@ def test_token_bucket_spaces_requests_at_the_budget():
 def test_background_requests_let_every_waiting_request_go_first():
     """Look-ups queued first still go after the discovery page and batch job that arrive while they wait."""
     clock = FakeClock()
-    pacer = Pacer(clock, requests_per_minute=60, burst=1)
+    pacer = Pacer(clock, budget=BudgetPolicy(limit_per_minute=60, learn=False, margin=1.0, max_burst=1))
     order: list[str] = []
 
     async def ask(name: str, background: bool) -> None:
@@ -75,7 +76,7 @@ def test_background_requests_let_every_waiting_request_go_first():
 
 def test_headers_pause_before_the_window_is_spent():
     clock = FakeClock()
-    pacer = Pacer(clock, requests_per_minute=None, header_reserve=2)
+    pacer = Pacer(clock, budget=None)
     pacer.observe(
         {"inin-ratelimit-allowed": "300", "inin-ratelimit-count": "150", "inin-ratelimit-reset": "40"}
     )
@@ -90,19 +91,21 @@ def test_headers_pause_before_the_window_is_spent():
 
 def test_a_reset_header_that_is_not_a_finite_time_never_pauses_for_ever():
     clock = FakeClock()
-    pacer = Pacer(clock, requests_per_minute=None, header_reserve=2)
+    pacer = Pacer(clock, budget=None)
     spent = {"inin-ratelimit-allowed": "300", "inin-ratelimit-count": "299"}
-    for reset in ("inf", "nan", "-inf", "soon"):
+    for reset in ("nan", "-inf", "soon", "-4"):
         pacer.observe({**spent, "inin-ratelimit-reset": reset})
-    assert pacer.stats.header_pauses == 0  # (a pause until 'inf' would make acquire() spin for ever)
-    pacer.observe({**spent, "inin-ratelimit-reset": "1e12"})
     asyncio.run(pacer.acquire())
-    assert clock.sleeps == [60.0]  # at most the rate-limit window
+    assert pacer.stats.header_pauses == 0 and clock.sleeps == []  # no time: no window to wait for
+    for reset in ("inf", "1e12"):  # (a pause until 'inf' would make acquire() spin for ever)
+        pacer.observe({**spent, "inin-ratelimit-reset": reset})
+        asyncio.run(pacer.acquire())
+    assert clock.sleeps == [60.0, 60.0]  # at most the rate-limit window, and once per window
 
 
 def test_rate_limited_pauses_every_caller():
     clock = FakeClock()
-    pacer = Pacer(clock, requests_per_minute=None)
+    pacer = Pacer(clock, budget=None)
     pacer.rate_limited(5)
 
     async def many():

@@ -169,6 +169,46 @@ class Dagit:
         )
         return data["assetNodeOrError"]
 
+    def checks_run_by(self, run_id: str) -> set[tuple[str, str]]:
+        """(asset, check) of every check the run planned or evaluated, from its own event log."""
+        data = self.graphql(
+            """query L($id: ID!) { logsForRun(runId: $id, limit: 5000) { __typename ... on EventConnection {
+                 events { __typename
+                   ... on AssetCheckEvaluationPlannedEvent { assetKey { path } checkName }
+                   ... on AssetCheckEvaluationEvent { evaluation { assetKey { path } checkName } } } } } }""",
+            {"id": run_id},
+        )
+        found = set()
+        for event in data["logsForRun"].get("events", []):
+            subject = event.get("evaluation") or event
+            if subject.get("checkName"):
+                found.add(("/".join(subject["assetKey"]["path"]), subject["checkName"]))
+        return found
+
+    def all_checks(self) -> list[tuple[str, str]]:
+        """(asset, check) of every check the code location declares."""
+        data = self.graphql(
+            """{ assetNodes { assetKey { path }
+                 assetChecksOrError { __typename ... on AssetChecks { checks { name } } } } }"""
+        )
+        return [
+            ("/".join(node["assetKey"]["path"]), check["name"])
+            for node in data["assetNodes"]
+            for check in (node["assetChecksOrError"].get("checks") or [])
+        ]
+
+    def latest_check_execution(self, asset: str, check: str) -> dict | None:
+        """The check's latest execution (any partition, with or without a run), as the Checks tab shows it."""
+        data = self.graphql(
+            """query C($key: AssetKeyInput!, $name: String!) {
+                 assetCheckExecutions(assetKey: $key, checkName: $name, limit: 1) {
+                   runId status partition evaluation { success description
+                     metadataEntries { label __typename ... on FloatMetadataEntry { floatValue } } } } }""",
+            {"key": {"path": asset.split("/")}, "name": check},
+        )
+        executions = data["assetCheckExecutions"]
+        return executions[0] if executions else None
+
 
 def wait_for(predicate, *, timeout_s: float, interval_s: float = 1.0, what: str, on_timeout=None):
     """Poll ``predicate`` until it returns a truthy value; fail with ``what`` (and diagnostics)."""

@@ -45,14 +45,19 @@ SNAPSHOT = {
             "deps": ["recording_audio"],
             "pools": [],
             "group": "recordings",
-            "checks": {
-                "failure_rate_below_threshold": False,
-                "manifest_complete": True,
-                "reverified_from_s3": False,
-                "yesterday_archived": False,
-            },
+            # Only the checks written by the manifest's own step: what every archive launch runs.
+            "checks": {"failure_rate_below_threshold": False, "manifest_complete": True},
             # The freshness policy says "the schedule is alive" (26 h); a given day's freshness is yesterday_archived's.
             "freshness": {"fail_window_s": 93600},
+        },
+        # External, never materialised, in its own group: the target of the checks that are not part of
+        # archiving a day, so no launch of the archive's assets runs them (defs/audit.py).
+        "recording_archive_audit": {
+            "deps": ["recording_manifest"],
+            "pools": [],
+            "group": "recording_audit",
+            "checks": {"reverified_from_s3": False, "yesterday_archived": False},
+            "freshness": None,
         },
         # the expiry radar looks at what Genesys deletes soon, whatever the day: not partitioned
         "recording_expiry_radar": {
@@ -83,13 +88,12 @@ SNAPSHOT = {
             # One step discovers and archives the day (defs/day.py): discovery's pages feed the downloads.
             "op_pools": {"recording_day": "genesys_api", "recording_manifest": None},
         },
-        "check_freshness": {"assets": [], "op_pools": {"recording_manifest_yesterday_archived": None}},
         "recording_control": {"assets": [], "op_pools": {"control_recording": None}},
         # S3 only, no Genesys request: in no pool (defs/legal_hold.py).
         "legal_hold": {"assets": [], "op_pools": {"apply_legal_hold": None}},
         # A handful of requests (a preflight and one GDPR request): no pool, like control (defs/erasure.py).
         "erase_subject": {"assets": [], "op_pools": {"erase_subject_op": None}},
-        "reverify_archive": {"assets": [], "op_pools": {"recording_manifest_reverified_from_s3": None}},
+        "reverify_archive": {"assets": [], "op_pools": {"recording_archive_audit_reverified_from_s3": None}},
         "webhook_delivery": {"assets": [], "op_pools": {"deliver_webhook": None}},
         "expiry_radar": {
             "assets": ["recording_expiry_radar"],
@@ -106,12 +110,6 @@ SNAPSHOT = {
             "status": "RUNNING",
         },
         "orphans_daily": {"job": "orphans_day", "cron": "0 2 * * *", "timezone": "UTC", "status": "RUNNING"},
-        "check_freshness": {
-            "job": "check_freshness",
-            "cron": "0 6-23 * * *",
-            "timezone": "UTC",
-            "status": "RUNNING",
-        },
         "reverify_weekly": {
             "job": "reverify_archive",
             "cron": "0 12 * * 0",
@@ -122,7 +120,10 @@ SNAPSHOT = {
     "sensors": {
         "manifest_webhooks": {"status": "RUNNING", "interval_s": 30},
         "archive_failure_webhooks": {"status": "RUNNING", "interval_s": 30},
+        "check_alert_webhooks": {"status": "RUNNING", "interval_s": 30},
         "restored_recordings": {"status": "RUNNING", "interval_s": 10800},
+        # Records yesterday_archived's evaluations without a run (defs/freshness.py).
+        "check_freshness": {"status": "RUNNING", "interval_s": 300},
     },
     "resources": ["archive", "genesys", "s3", "webhooks"],
 }
@@ -241,7 +242,6 @@ def test_partitions_follow_the_configured_timezone():
     actual = snapshot(load_definitions({"RECORDING_TIMEZONE": "Europe/Berlin"}))
     assert actual["partitions"]["timezone"] == "Europe/Berlin"
     assert actual["schedules"]["archive_daily"]["timezone"] == "Europe/Berlin"
-    assert actual["schedules"]["check_freshness"]["timezone"] == "Europe/Berlin"
     assert actual["schedules"]["reverify_weekly"]["timezone"] == "Europe/Berlin"
 
 

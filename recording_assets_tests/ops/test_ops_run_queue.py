@@ -22,6 +22,7 @@ from recording_assets.defs.run_limits import (
     ARCHIVE_MAX_RUNTIME_S,
     CONTROL_MAX_RUNTIME_S,
     CONTROL_PRIORITY,
+    MAX_RETRIES_TAG,
     MAX_RUNTIME_TAG,
     PRIORITY_TAG,
 )
@@ -112,6 +113,7 @@ def test_control_runs_go_first_and_need_no_genesys_slot():
     tags = control()
     assert tags[PRIORITY_TAG] == CONTROL_PRIORITY and int(CONTROL_PRIORITY) > 10  # above the radar's days
     assert tags[MAX_RUNTIME_TAG] == str(CONTROL_MAX_RUNTIME_S)
+    assert tags[MAX_RETRIES_TAG] == "0"  # run retries (runRetries in the Helm values) never relaunch it
     job = load_definitions().resolve_job_def(CONTROL_JOB)
     assert job.graph.node_named("control_recording").definition.pool is None
 
@@ -126,6 +128,9 @@ def test_archive_runs_carry_the_max_runtime_and_the_instance_bounds_the_rest(ins
 
 def test_helm_values_state_the_same_queue_and_monitoring():
     values = yaml.safe_load((REPO / "deploy" / "values.yaml").read_text())
+    (location,) = values["dagster-user-deployments"]["deployments"]
+    env = {e["name"]: e["value"] for e in location["env"]}
+    assert env["RECORDING_CODE_URL"].startswith("https://")  # else code links point into the container
     runs = DEPLOYED["concurrency"]["runs"]
     assert values["concurrency"]["runs"]["tagConcurrencyLimits"] == runs["tag_concurrency_limits"]
     monitoring = values["dagsterDaemon"]["runMonitoring"]

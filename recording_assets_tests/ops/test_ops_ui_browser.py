@@ -1,7 +1,10 @@
-"""The newcomer's path, in a real browser: ``recording-assets ui`` (sandbox org + local S3 + ``dagster dev``),
-which archives the latest due day before the UI starts (so a newcomer's first page is filled in), then
-headless Chromium (Debian's, driven by Playwright) clicks Materialize all -> one partition -> Launch, and the
-asset pages show the assets, their checks, the manifest's freshness, row count and column schema.
+"""The newcomer's path, in a real browser: ``recording-assets ui`` (sandbox org + local S3 + ``dagster dev``)
+on a fresh DAGSTER_HOME, which archives the latest due day before the UI starts (so a newcomer's first page is
+filled in), then headless Chromium (Debian's, driven by Playwright) follows the README's steps exactly: the
+``recordings`` group -> Materialize all -> Show all partitions -> a day older than 90 days -> Launch 1 run,
+with no confirmation on the way. Afterwards no check of any asset is failed, the run executed only the
+archive's in-step checks, and the asset pages show the checks, the manifest's freshness, row count and
+column schema; ``yesterday_archived`` shows the verdicts the ``check_freshness`` sensor recorded without a run.
 
 Screenshots land in test-artifacts/ui-browser/ (gitignored; CI keeps them as artefacts).
 """
@@ -17,11 +20,15 @@ import httpx
 import pytest
 import yaml
 
+from recording_assets.defs.freshness import HOURS_LATE
 from recording_assets.defs.names import ARCHIVE_GROUP as GROUP
+from recording_assets.defs.names import AUDIT, FRESHNESS_CHECK, FRESHNESS_SENSOR, REVERIFY_CHECK
 from recording_assets_tests.ops.ops_support import (
     ASSETS,
     CHROMIUM,
     CHROMIUM_ARGS,
+    LOCATION,
+    REPOSITORY,
     SYSTEM_DEPS_HINT,
     Dagit,
     artifacts,
@@ -42,8 +49,12 @@ CHECKS = {
     "recording_audio": ("sha256_verified", "container_matches_content_type"),
     "recording_manifest": ("manifest_complete",),
 }
-# Not blocking, each run by its own schedule; `recording-assets ui` runs them once for the day it archives.
-OWN_JOB_CHECKS = ("yesterday_archived", "reverified_from_s3")
+# The audit's checks, never run by an archive run; `recording-assets ui` records both for the day it archives.
+AUDIT_CHECKS = (FRESHNESS_CHECK.name, REVERIFY_CHECK.name)
+IN_STEP_CHECKS = {(asset, name) for asset, names in CHECKS.items() for name in names} | {
+    ("recording_manifest", "failure_rate_below_threshold")
+}
+OLDER_THAN_THE_PICKER = 120  # days back: beyond the partition picker's default "last 90 days"
 # A local DAGSTER_HOME as docs/operations.md describes it: `recording-assets ui` keeps an existing
 # dagster.yaml, so pool limits can be set there. Two genesys_api slots, up to four runs at once.
 LOCAL_INSTANCE = {
@@ -113,7 +124,7 @@ def test_browser_materialises_a_partition_and_shows_checks_and_freshness(ui_stac
     # Before anyone clicks: the day archived at start-up is in the catalog with its metadata.
     node = dagit.asset_node("recording_manifest")
     assert node["partitionStats"]["numMaterialized"] == 1, node
-    day = (date.today() - timedelta(days=3)).isoformat()
+    day = (date.today() - timedelta(days=OLDER_THAN_THE_PICKER)).isoformat()
     known_runs = {r["runId"] for r in dagit.runs()}
 
     with sync_playwright() as playwright:
@@ -122,27 +133,39 @@ def test_browser_materialises_a_partition_and_shows_checks_and_freshness(ui_stac
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(60_000)
 
-            # 1. The lineage of the asset group: Materialize all -> the partition dialog -> one day -> Launch.
-            # The archive's own group (the retention assets have theirs): its Materialize all is the day's three.
+            # 1. README step 1: the archive group's lineage (the retention assets have a group of their own).
             page.goto(
-                f"{dagit.url}/locations/__repository__@recording_assets/asset-groups/{GROUP}",
+                f"{dagit.url}/locations/{REPOSITORY}@{LOCATION}/asset-groups/{GROUP}",
                 wait_until="networkidle",
             )
             for asset in ASSETS:
                 page.get_by_text(asset).first.wait_for()
             page.screenshot(path=str(out / "01-lineage.png"))
+            # Step 2: Materialize all opens the partition dialog directly: no "Are you sure?" about upstream
+            # assets (the source is external).
             page.get_by_role("button", name="Materialize all").first.click()
             dialog = page.get_by_role("dialog")
             dialog.get_by_text("Launch runs to materialize 3 assets").wait_for()
-            partitions = dialog.get_by_placeholder("No matching partitions")
-            partitions.fill(day)
+            body = page.locator("body").inner_text()
+            assert "Are you sure" not in body and "have not been materialized yet" not in body, body[:2000]
+            # Step 3: an older day: Show all partitions first, then the day.
+            dialog.get_by_text("Showing the last 90 days").first.wait_for()
+            # The Partition selection box, found while it still shows its placeholder (the UI's test ids
+            # are not rendered in production builds).
+            box = dialog.get_by_placeholder("No matching partitions").element_handle()
+            dialog.get_by_text("Show all partitions", exact=True).click()
+            page.screenshot(path=str(out / "02a-all-partitions.png"))
+            box.fill(day)
+            partitions = box
             partitions.press("Enter")
             dialog.get_by_text("1 partition").first.wait_for()
+            # Step 4: Launch 1 run.
             launch = dialog.get_by_role("button", name="Launch 1 run")
             launch.wait_for()
             page.screenshot(path=str(out / "02-partition-dialog.png"))
             launch.click()
             dialog.wait_for(state="hidden")
+            assert "Are you sure" not in page.locator("body").inner_text()
 
             # 2. The run it launched, followed over GraphQL until it ends.
             run = wait_for(
@@ -162,6 +185,8 @@ def test_browser_materialises_a_partition_and_shows_checks_and_freshness(ui_stac
             print(
                 f"run {run['runId']} for {day}: {ended['status']} in {ended['endTime'] - ended['startTime']:.1f}s"
             )
+            # The run executed the archive's own checks and nothing else.
+            assert dagit.checks_run_by(run["runId"]) == IN_STEP_CHECKS
 
             # 3. The asset pages: the assets, their checks (all passed) and the manifest's freshness policy.
             for asset, names in CHECKS.items():
@@ -175,14 +200,14 @@ def test_browser_materialises_a_partition_and_shows_checks_and_freshness(ui_stac
                     assert "blocking" in page.locator("body").inner_text()
                     page.get_by_text("Passed", exact=True).filter(visible=True).first.wait_for()
                     page.screenshot(path=str(out / f"03-{asset}-{name}.png"))
-            for name in OWN_JOB_CHECKS:
+            for name in AUDIT_CHECKS:
                 page.goto(
-                    f"{dagit.url}/assets/recording_manifest?view=checks&checkDetail={name}",
+                    f"{dagit.url}/assets/{AUDIT.to_user_string()}?view=checks&checkDetail={name}",
                     wait_until="networkidle",
                 )
                 page.get_by_text(name, exact=True).filter(visible=True).first.wait_for()
                 page.get_by_text("Passed", exact=True).filter(visible=True).first.wait_for()
-                page.screenshot(path=str(out / f"03-recording_manifest-{name}.png"))
+                page.screenshot(path=str(out / f"03-{AUDIT.to_user_string()}-{name}.png"))
 
             page.goto(f"{dagit.url}/assets/recording_manifest", wait_until="networkidle")
             page.get_by_text("Freshness policy", exact=True).filter(visible=True).first.wait_for()
@@ -226,6 +251,36 @@ def test_browser_materialises_a_partition_and_shows_checks_and_freshness(ui_stac
     assert freshness == {"__typename": "TimeWindowFreshnessPolicy", "failWindowSeconds": 93600}
     stats = httpx.get(f"{banner['sandbox']}/__sandbox/stats", params={"log": 0}, timeout=10).json()
     assert stats["rate_limited"] == 0, stats
+
+    # No failed check on any asset: the latest execution of every declared check.
+    declared = dagit.all_checks()
+    assert IN_STEP_CHECKS | {(AUDIT.to_user_string(), name) for name in AUDIT_CHECKS} <= set(declared)
+    latest = {check: dagit.latest_check_execution(*check) for check in declared}
+    assert not [c for c, e in latest.items() if e and e["status"] != "SUCCEEDED"], latest
+    # The freshness verdict the Checks tab shows is a run-less evaluation: the sensor's (the daemon ticks
+    # it at start) or the start-up's, both through the same code, with the lateness as a number.
+    freshness = latest[(AUDIT.to_user_string(), FRESHNESS_CHECK.name)]
+    assert freshness and not freshness["runId"], freshness
+    entries = {e["label"]: e for e in freshness["evaluation"]["metadataEntries"]}
+    assert entries[HOURS_LATE]["__typename"] == "FloatMetadataEntry", entries
+    ticks = wait_for(
+        lambda: _sensor_ticks(dagit, FRESHNESS_SENSOR),
+        timeout_s=120,
+        interval_s=2,
+        what=f"a tick of the {FRESHNESS_SENSOR} sensor",
+    )
+    assert all(t["status"] != "FAILURE" for t in ticks), ticks
+    # Runs: the start-up's archive and re-verification, the UI's archive; none evaluates freshness.
+    assert {r["jobName"] for r in dagit.runs()} <= {"__ASSET_JOB", "archive_day", "reverify_archive"}
+
+
+def _sensor_ticks(dagit: Dagit, name: str) -> list[dict]:
+    data = dagit.graphql(
+        """query S($s: SensorSelector!) { sensorOrError(sensorSelector: $s) { __typename
+             ... on Sensor { sensorState { ticks(limit: 5) { status } } } } }""",
+        {"s": {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "sensorName": name}},
+    )
+    return data["sensorOrError"]["sensorState"]["ticks"]
 
 
 def _new_run(dagit: Dagit, known: set[str]):

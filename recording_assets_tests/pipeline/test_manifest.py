@@ -40,11 +40,19 @@ CONVERSATION = {
     "queue_ids": ["q1"],
     "wrap_up_codes": ["sale"],
     "participant_addresses": ["tel:+15550001111", "tel:+18005550001"],
+    "division_ids": ["d1"],
+    "agent_names": ["Ada Lovelace"],
+    "agent_emails": ["ada@example.com"],
+    "queue_names": ["Claims"],
+    "wrap_up_names": [None],  # an id without a name: null at its index
+    "division_names": ["Home"],
+    "originating_direction": "inbound",
+    "media_types": ["voice"],
 }
 
 
 def metadata():
-    row = {"conversation_id": "c1", **CONVERSATION, "division_ids": ["d1"], "recorded_sessions": 2}
+    row = {"conversation_id": "c1", **CONVERSATION, "recorded_sessions": 2}
     return to_table([row], METADATA)
 
 

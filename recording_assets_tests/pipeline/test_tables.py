@@ -32,6 +32,11 @@ STRINGS = pa.list_(pa.string())
 S, I32, I64 = pa.string(), pa.int32(), pa.int64()
 # Personal data is tagged in the field's metadata, so any Parquet reader can see it is PII.
 PII_ADDRESSES = pa.field("participant_addresses", STRINGS, metadata={b"pii": b"true"})
+# The names of the id lists, each aligned with its ids; absent from older files, which read them as nulls.
+NAMES = [
+    ("agent_names", STRINGS), pa.field("agent_emails", STRINGS, metadata={b"pii": b"true"}),
+    ("queue_names", STRINGS), ("wrap_up_names", STRINGS), ("division_names", STRINGS),
+]  # fmt: skip
 
 # The files already written by earlier runs are read back with these schemas: names, types and order
 # are fixed. Stated literally here, so a change in tables.py cannot move both sides at once. Laid out as
@@ -45,6 +50,7 @@ WRITTEN = {
         # the client's flag; absent from older tables, which are read by name (row.get: nothing flagged)
         ("invalid_reason", S),
         PII_ADDRESSES,  # absent from older files, which read it as nulls
+        *NAMES,
     ],
     "outcomes": [
         ("conversation_id", S), ("recording_id", S), ("state", S), ("reason", S), ("sha256", S),
@@ -70,6 +76,8 @@ WRITTEN = {
         # the Object Lock each object got (opt in); absent from older manifests, which read them as nulls
         ("retain_until", TS), ("lock_mode", S),
         PII_ADDRESSES,  # absent from older manifests, which read it as nulls
+        ("division_ids", STRINGS), *NAMES,  # absent from older manifests, which read them as nulls
+        ("originating_direction", S), ("media_types", STRINGS),  # absent from older manifests: nulls
     ],
     "audit": [
         ("at", TS), ("run_id", S), ("launched_by", S), ("event", S), ("conversation_id", S),

@@ -33,6 +33,7 @@ from botocore.config import Config
 
 from recording_assets import settings as cfg
 from recording_assets.archive.keys import manifest_key, outcomes_key
+from recording_assets.archive.sidecar_keys import is_sidecar_key, sidecar_key
 from recording_assets.pipeline.tables import from_parquet_bytes
 from recording_assets.sandbox import SandboxConfig, SandboxServer
 from recording_assets.tools.local import LOCAL_AWS, MotoProcess
@@ -305,6 +306,8 @@ class Archive:
         """recording id (from the object's own metadata) -> objects under recordings/."""
         by: dict[str, list[StoredObject]] = {}
         for obj in self.under("recordings").values():
+            if is_sidecar_key(obj.key):  # a recording's self-description, checked by integrity_violations
+                continue
             by.setdefault(obj.metadata.get("recording-id", f"?{obj.key}"), []).append(obj)
         return by
 
@@ -342,6 +345,11 @@ def integrity_violations(archive: Archive, truth_map: Mapping[tuple[str, str], T
                 problems.append(f"{obj.key}: metadata sha256 {obj.metadata.get('sha256')} != bytes")
             if obj.sse != "AES256":
                 problems.append(f"{obj.key}: server-side encryption {obj.sse!r}")
+    keys = archive.under("recordings")
+    beside = {sidecar_key(key) for key in keys if not is_sidecar_key(key)}
+    problems += [
+        f"{key}: a sidecar without its recording" for key in keys if is_sidecar_key(key) and key not in beside
+    ]
     return problems
 
 

@@ -46,6 +46,7 @@ from pathlib import Path
 
 import pytest
 
+from recording_assets.archive.sidecar_keys import is_sidecar_key
 from recording_assets_tests.reliability import reliability_support as rs
 
 SEED = int(os.environ.get("RELIABILITY_SEED", "20261123"))
@@ -189,20 +190,21 @@ class RunProcess:
         return self.log_path.read_text(errors="replace")
 
 
+def landed_keys(client, bucket: str) -> list[str]:
+    """Keys of the recordings under recordings/ (their sidecars left out)."""
+    keys = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="recordings/"):
+        keys += [item["Key"] for item in page.get("Contents", []) if not is_sidecar_key(item["Key"])]
+    return keys
+
+
 def landed_ids(client, bucket: str) -> set[str]:
     """Recording ids of the objects under recordings/ (the file name without its extension)."""
-    found = set()
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="recordings/"):
-        for item in page.get("Contents", []):
-            found.add(item["Key"].rsplit("/", 1)[-1].rsplit(".", 1)[0])
-    return found
+    return {key.rsplit("/", 1)[-1].rsplit(".", 1)[0] for key in landed_keys(client, bucket)}
 
 
 def landed_count(client, bucket: str) -> int:
-    total = 0
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="recordings/"):
-        total += page.get("KeyCount", 0)
-    return total
+    return len(landed_keys(client, bucket))
 
 
 def run_set(

@@ -35,6 +35,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from recording_assets.archive.sidecar_keys import is_sidecar_key
 from recording_assets.pipeline.config import ArchiveConfig
 from recording_assets.sandbox import Faults
 from recording_assets.sandbox.config import RECORDING_VIEW, VIEW_SENSITIVE
@@ -256,7 +257,9 @@ class Run:
             f"{label}: outcome state {r['state']!r}" for r in outcomes if r["state"] not in rs.STATES
         ]
         denied_sensitive = VIEW_SENSITIVE in self.server.faults.deny_permissions
-        final_uris = {f"s3://{self.buckets[0]}/{key}" for key in archive.under("recordings")}
+        final_uris = {
+            f"s3://{self.buckets[0]}/{key}" for key in archive.under("recordings") if not is_sidecar_key(key)
+        }
         archived_uris = set()
         for row in rows:
             rec = self.truth.get((row["conversation_id"], row["recording_id"]))

@@ -86,6 +86,7 @@ _DAY = r"year=\d{4}/month=\d{2}/day=\d{2}"
 _ID = r"[A-Za-z0-9-]+"
 ARCHIVE_LAYOUT = re.compile(
     rf"(recordings/{_DAY}/queue={_ID}/{_ID}/{_ID}\.[a-z0-9]+"
+    rf"|recordings/{_DAY}/queue={_ID}/{_ID}/{_ID}_metadata\.json"  # its sidecar
     rf"|quarantine/{_DAY}/queue={_ID}/{_ID}/{_ID}\.[a-z0-9]+\.[0-9a-f]{{64}})"
 )
 

@@ -168,7 +168,7 @@ def test_nothing_a_run_emits_carries_a_secret_token_or_presigned_signature(captu
                 archive_bucket=buckets[0],
                 manifest_bucket=buckets[1],
             )
-            webhooks = WebhookResource(urls=[receiver.url], secret=webhook_secret, per_recording=True)
+            webhooks = WebhookResource(endpoints=receiver.url, secret=webhook_secret, per_recording=True)
             with rs.environment(env), dg.build_sensor_context(instance=instance) as context:
                 cursor, summary = manifest_webhooks_tick(context, webhooks, archive)
             assert "1 new manifests" in summary and "0 failed" in summary, summary

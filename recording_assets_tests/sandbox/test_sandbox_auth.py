@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from recording_assets.sandbox import SandboxConfig, SandboxServer
+from recording_assets.sandbox import Dialect, Faults, SandboxConfig, SandboxServer
 from recording_assets.sandbox.config import ALL_PERMISSIONS, RemoteBindRefused
 from recording_assets_tests.sandbox.test_sandbox_support import YESTERDAY, Api, day_interval, get_token
 
@@ -107,6 +107,33 @@ def test_rate_limit_headers_429_and_window_reset(sandbox_factory, fake_clock):
     assert again.status_code == 200 and again.headers["inin-ratelimit-count"] == "1"
     stats = sandbox.stats()
     assert stats["rate_limited"] == 1 and stats["statuses"]["429"] == 1
+
+
+def test_one_window_for_all_tokens_of_a_client_when_the_budget_is_shared(sandbox_factory, fake_clock):
+    sandbox = sandbox_factory(
+        clock=fake_clock, rate_limit_per_minute=3, dialect=Dialect(rate_limit_scope="per_client")
+    )
+    first, second = Api(sandbox), Api(sandbox)  # two tokens of the same OAuth client
+    counts = [api.query(QUERY).headers["inin-ratelimit-count"] for api in (first, second, first)]
+    assert counts == ["1", "2", "3"]
+    assert second.query(QUERY).status_code == 429  # the other token's requests spent its window
+    fake_clock.advance(60)
+    assert second.query(QUERY).headers["inin-ratelimit-count"] == "1"
+
+
+@pytest.mark.parametrize("mode", ["absent", "malformed"])
+def test_rate_limit_headers_may_be_stripped_or_mangled_while_the_limit_holds(
+    sandbox_factory, fake_clock, mode
+):
+    sandbox = sandbox_factory(
+        clock=fake_clock, rate_limit_per_minute=2, faults=Faults(rate_limit_headers=mode)
+    )
+    api = Api(sandbox)
+    answers = [api.query(QUERY) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    for answer in answers:
+        sent = answer.headers.get("inin-ratelimit-allowed")
+        assert sent is None if mode == "absent" else sent not in ("2", None)
 
 
 def test_retry_after_is_at_least_one_second(sandbox_factory, fake_clock):

@@ -18,6 +18,7 @@ import pytest
 
 PureCloud = pytest.importorskip("PureCloudPlatformClientV2")
 
+from recording_assets.genesys import names  # noqa: E402
 from recording_assets.genesys.analytics import MEDIA_TYPES, Analytics, build_filters  # noqa: E402
 from recording_assets.genesys.auth import ClientCredentialsAuth  # noqa: E402
 from recording_assets.genesys.control import RecordingControl  # noqa: E402
@@ -28,6 +29,7 @@ from recording_assets.genesys.secret import Secret  # noqa: E402
 from recording_assets.genesys.transport import Transport  # noqa: E402
 from recording_assets.sandbox import DIALECTS, Faults  # noqa: E402
 from recording_assets.sandbox.config import ALL_PERMISSIONS, OAUTH_CLIENT_VIEW  # noqa: E402
+from recording_assets.sandbox.org import DELETED_AGENTS  # noqa: E402
 from recording_assets_tests.sandbox.sdk_shape import (  # noqa: E402
     Exchanges,
     SdkEndpoint,
@@ -73,6 +75,9 @@ ENDPOINTS = [
         (CONVERSATIONS, "patch_conversations_call_participant"),
         (GDPR, "get_gdpr_requests"),
         (GDPR, "get_gdpr_request"),
+        ("UsersApi", "get_users"),
+        ("RoutingApi", "get_routing_queues"),
+        ("RoutingApi", "get_routing_wrapupcodes"),
     )
 ]
 RETENTION = {  # the retention features' endpoints, exercised by test_sandbox_contract_retention.py
@@ -100,6 +105,7 @@ COVERS = {
     },
     "control": {e.name for e in ENDPOINTS if e.api == CONVERSATIONS},
     "gdpr": {e.name for e in ENDPOINTS if e.api == GDPR},  # test_sandbox_contract_gdpr.py
+    "names": {"get_users", "get_routing_queues", "get_routing_wrapupcodes", "get_authorization_divisions"},
 }
 DIALECT_NAMES = ("default", "independent")  # the first reading, and every other reading at once
 UNKNOWN_CONVERSATION = "8f1e0d4c-2b1a-4c3d-9e8f-0a1b2c3d4e5f"
@@ -225,6 +231,39 @@ def test_preflight_identity_and_a_403(sandbox_factory, fake_clock):
         endpoint_for(ENDPOINTS, e.method, e.path).name for e in exchanges
     }
     _assert_covered(exchanges + unreadable, "identity")
+
+
+@pytest.mark.parametrize("deleted_users", ["absent", "listed"])
+def test_names_users_queues_wrapup_codes_and_divisions(sandbox_factory, fake_clock, deleted_users):
+    sandbox = sandbox_factory(
+        clock=fake_clock, conversations_per_day=5, divisions=3, deleted_users=deleted_users
+    )
+    directory = sandbox.org.directory
+    found = {}
+
+    async def scenario(product: Product) -> None:
+        ids = {
+            names.USERS: [a.id for a in directory.agents],
+            names.QUEUES: [q.id for q in directory.queues],
+            names.WRAP_UP_CODES: [w.id for w in directory.wrapups],
+            names.DIVISIONS: [d.id for d in directory.divisions],
+        }
+        for kind, wanted in ids.items():
+            found[kind] = await names.resolve(product.transport, kind, wanted)
+
+    exchanges = Product(sandbox, fake_clock).run(scenario)
+    _assert_covered(exchanges, "names")
+    deleted = [a for a in directory.agents if directory.agent_deleted(a)]
+    users = found[names.USERS].names
+    assert len(deleted) == DELETED_AGENTS and all(
+        users[a.id].name is not None for a in directory.agents if a not in deleted
+    )
+    assert all((users[a.id].name is None) == (deleted_users == "absent") for a in deleted)
+    if deleted_users == "listed":  # listed, a deleted user keeps its name and says it is deleted
+        assert {users[a.id].state for a in deleted} == {"deleted"}
+    # The SDK sends a list as one comma-joined value; every users request is one such bulk request.
+    (users_asked,) = [e for e in sandbox.stats()["log"] if e["path"] == "/api/v2/users"]
+    assert users_asked["query"].count("%2C") + users_asked["query"].count(",") == len(directory.agents) - 1
 
 
 def test_live_control_reads_and_writes(sandbox_factory, fake_clock):

@@ -187,6 +187,8 @@ def test_dialects_parse_by_name_or_fields_and_refuse_what_they_do_not_know():
         "protection_refusal",
         "restore_body",
         "all_divisions_grant",
+        "rate_limit_scope",
+        "job_results_page",
     }
     with pytest.raises(ValueError, match="recording_flags"):
         Dialect(recording_flags="both")

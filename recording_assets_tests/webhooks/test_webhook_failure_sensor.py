@@ -68,7 +68,7 @@ def _tick(defs: dg.Definitions, instance, cursor):
 
 
 def test_a_failed_archive_run_sends_a_signed_event_to_every_endpoint(receivers):
-    webhooks = WebhookResource(urls=[r.url for r in receivers], secret=SECRET)
+    webhooks = WebhookResource(endpoints=",".join(r.url for r in receivers), secret=SECRET)
     defs = _defs(webhooks)
     with dg.DagsterInstance.ephemeral() as instance:
         _, cursor = _tick(defs, instance, None)  # the first tick only sets the cursor, as in the daemon
@@ -121,7 +121,7 @@ def test_without_endpoints_the_sensor_requests_nothing():
 
 def test_a_delivery_to_a_dead_endpoint_fails_the_attempt_so_dagster_retries_it():
     url = f"http://127.0.0.1:{refused_port()}/hook?token=receiver-token"
-    webhooks = WebhookResource(urls=[url], secret=SECRET)
+    webhooks = WebhookResource(endpoints=url, secret=SECRET)
     with dg.DagsterInstance.ephemeral() as instance:
         failed = (
             _defs(webhooks)
@@ -142,7 +142,7 @@ def test_a_delivery_to_a_dead_endpoint_fails_the_attempt_so_dagster_retries_it()
 def test_a_delivery_run_signs_only_what_the_instance_says_failed(receivers):
     """Run config names a run, never an event: a run that did not fail, or that archives nothing, or that
     does not exist is refused before anything is signed or sent."""
-    webhooks = WebhookResource(urls=[receivers[0].url], secret=SECRET)
+    webhooks = WebhookResource(endpoints=receivers[0].url, secret=SECRET)
     defs = _defs(webhooks)
     with dg.DagsterInstance.ephemeral() as instance:
         other = defs.resolve_job_def("some_other_job").execute_in_process(
@@ -164,7 +164,7 @@ def test_a_delivery_run_signs_only_what_the_instance_says_failed(receivers):
 
 
 def test_a_failed_ui_launch_of_an_archive_asset_counts_as_an_archive_run():
-    defs = _defs(WebhookResource(urls=["http://127.0.0.1:9/hook"], secret=SECRET))
+    defs = _defs(WebhookResource(endpoints="http://127.0.0.1:9/hook", secret=SECRET))
     with dg.DagsterInstance.ephemeral() as instance:
         _, cursor = _tick(defs, instance, None)
         # What the UI's Materialize launches: Dagster's implicit asset job with an asset selection.

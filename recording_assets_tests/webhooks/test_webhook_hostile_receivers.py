@@ -52,7 +52,7 @@ def test_a_huge_answer_is_read_only_a_few_kib_and_the_delivery_counts():
 
 def test_a_trickling_receiver_cannot_hold_the_sensor_tick(day_with_events):
     endpoint = TricklingEndpoint(every_s=0.2, max_bytes=150)
-    webhooks = WebhookResource(urls=[endpoint.url], secret=SECRET, timeout_s=1.0, tick_budget_s=3.0)
+    webhooks = WebhookResource(endpoints=endpoint.url, secret=SECRET, timeout_s=1.0, tick_budget_s=3.0)
     try:
         with dg.DagsterInstance.ephemeral() as instance:
             archive = day_with_events(instance, archived=0)

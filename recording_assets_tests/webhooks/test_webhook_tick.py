@@ -19,6 +19,7 @@ from recording_assets.archive.keys import manifest_key
 from recording_assets.defs.resources import ArchiveResource, WebhookResource
 from recording_assets.defs.webhooks import manifest_webhooks_tick
 from recording_assets.pipeline.tables import MANIFEST, to_parquet_bytes
+from recording_assets.webhooks.delivery import endpoint_id
 from recording_assets_tests.webhooks.receivers import SECRET, HangingEndpoint, Receiver, refused_port
 
 DAY = "2026-11-20"
@@ -75,7 +76,7 @@ def test_200_events_to_a_dead_receiver_finish_the_tick_fast_and_advance_the_curs
     url = f"http://127.0.0.1:{port}/hook?token=receiver-token"
     alive = Receiver()  # a second endpoint, up all along: the dead one must not hold it back
     # The defaults: a POST may take 10 s, a tick delivers for 30 s.
-    webhooks = WebhookResource(urls=[url, alive.url], secret=SECRET, per_recording=True)
+    webhooks = WebhookResource(endpoints=f"{url},{alive.url}", secret=SECRET, per_recording=True)
     try:
         with dg.DagsterInstance.ephemeral() as instance:
             archive = day_with_events(instance, archived=199)
@@ -86,9 +87,10 @@ def test_200_events_to_a_dead_receiver_finish_the_tick_fast_and_advance_the_curs
             # 10 of them the one POST's timeout): one POST found the endpoint dead, its other 199 events waited.
             assert elapsed < 60, (elapsed, summary)
             assert state["after"] == latest.storage_id and len(state["owed"]) == 200
-            assert {item["url"] for item in state["owed"]} == {url}
+            assert {item["endpoint"] for item in state["owed"]} == {endpoint_id(url)}
+            assert url not in cursor, "the cursor names endpoints by id: a URL may carry a token"
             assert "200 events delivered, 1 failed, 200 owed (199 waiting)" in summary
-            assert state["paused"][url]["failures"] == 1 and "token" not in summary
+            assert state["paused"][endpoint_id(url)]["failures"] == 1 and "token" not in summary
             assert len(alive.seen) == 200 and set(alive.seen.values()) == {1}
 
             # The receiver comes back on that port; once the pause is over, the next tick delivers the rest.
@@ -112,7 +114,9 @@ def test_200_events_to_a_dead_receiver_finish_the_tick_fast_and_advance_the_curs
 def test_a_slow_receiver_gets_what_the_budget_allows_each_tick_and_nothing_twice(day_with_events):
     receiver = Receiver(delay_s=0.15)  # 60 events take 9 s: more than one tick's budget
     budget = 6
-    webhooks = WebhookResource(urls=[receiver.url], secret=SECRET, per_recording=True, tick_budget_s=budget)
+    webhooks = WebhookResource(
+        endpoints=receiver.url, secret=SECRET, per_recording=True, tick_budget_s=budget
+    )
     per_tick, summaries = [], []
     cursor = None
     try:
@@ -162,7 +166,7 @@ def _ticks(day_with_events, webhooks: WebhookResource, archived: int, log_handle
 
 def test_an_endpoint_that_answers_503_is_paused_and_resumed(day_with_events):
     receiver = Receiver(status=503)
-    webhooks = WebhookResource(urls=[receiver.url], secret=SECRET, per_recording=True)
+    webhooks = WebhookResource(endpoints=receiver.url, secret=SECRET, per_recording=True)
     start = time.time()
     try:
         with _ticks(day_with_events, webhooks, archived=4) as tick:
@@ -171,7 +175,7 @@ def test_an_endpoint_that_answers_503_is_paused_and_resumed(day_with_events):
             tick(start + 10)
             assert receiver.requests == 1, "a paused endpoint gets nothing before its pause ends"
             state, _ = tick(start + 31)
-            assert receiver.requests == 2 and state["paused"][receiver.url]["failures"] == 2
+            assert receiver.requests == 2 and state["paused"][endpoint_id(receiver.url)]["failures"] == 2
             receiver.status = 204
             state, summary = tick(start + 31 + 61)
     finally:
@@ -182,7 +186,9 @@ def test_an_endpoint_that_answers_503_is_paused_and_resumed(day_with_events):
 
 def test_events_a_receiver_refuses_are_retried_then_dropped_loudly(day_with_events, caplog):
     receiver = Receiver(status=410)
-    webhooks = WebhookResource(urls=[receiver.url], secret=SECRET, per_recording=True, give_up_after_hours=72)
+    webhooks = WebhookResource(
+        endpoints=receiver.url, secret=SECRET, per_recording=True, give_up_after_hours=72
+    )
     start = time.time()
     try:
         with _ticks(day_with_events, webhooks, archived=2, log_handler=caplog.handler) as tick:
@@ -203,7 +209,7 @@ def test_a_manifest_that_cannot_be_read_holds_the_cursor_there_and_the_rest_is_s
     day_with_events, caplog
 ):
     receiver = Receiver()
-    webhooks = WebhookResource(urls=[receiver.url], secret=SECRET)
+    webhooks = WebhookResource(endpoints=receiver.url, secret=SECRET)
     try:
         with _ticks(day_with_events, webhooks, archived=0, log_handler=caplog.handler) as tick:
             manifest = dg.AssetKey("recording_manifest")
@@ -219,3 +225,26 @@ def test_a_manifest_that_cannot_be_read_holds_the_cursor_there_and_the_rest_is_s
     assert second["after"] == readable.storage_id and "0 new manifests" in summary
     errors = [r.getMessage() for r in caplog.records if "manifest of 2026-11-21 not read" in r.getMessage()]
     assert len(errors) == 2 and len(receiver.seen) == 1
+
+
+def test_a_cursor_that_named_endpoints_by_url_is_renamed_and_still_delivered(day_with_events):
+    receiver = Receiver(status=503)
+    webhooks = WebhookResource(endpoints=receiver.url, secret=SECRET)
+    start = time.time()
+    try:
+        with _ticks(day_with_events, webhooks, archived=2) as tick:
+            state, _ = tick(start)
+            assert len(state["owed"]) == 1 and receiver.requests == 1
+            # The outbox as it was stored before endpoints were named by id.
+            for item in state["owed"]:
+                item["url"] = receiver.url
+                del item["endpoint"]
+            tick._cursor = json.dumps(  # noqa: SLF001
+                {**state, "paused": {receiver.url: state["paused"][endpoint_id(receiver.url)]}}
+            )
+            receiver.status = 204
+            state, summary = tick(start + 61)
+            assert state["owed"] == [] and "1 events delivered" in summary
+            assert receiver.url not in json.dumps(state)
+    finally:
+        receiver.stop()
