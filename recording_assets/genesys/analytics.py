@@ -119,7 +119,12 @@ class Analytics:
         seen = Seen(start, end, on_new, found)
         # An hour of margin: the 35-day look-back is measured by the server's clock, not ours.
         in_query_reach = start >= now - MAX_QUERY_LOOKBACK + timedelta(hours=1)
-        availability = await read_availability(self._t, now=now)
+        # A window still open (live conversations, today) is never all in the data lake: no read for it.
+        availability = (
+            await read_availability(self._t, now=now)
+            if end <= now or not in_query_reach
+            else Availability(None, "the window has not ended yet")
+        )
         route = choose_route(end=end, in_query_reach=in_query_reach, availability=availability)
         found.method, found.route_reason = route.name, route.reason
         if route.name == "jobs":
