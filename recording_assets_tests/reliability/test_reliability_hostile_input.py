@@ -34,6 +34,7 @@ from recording_assets.archive.keys import (
     quarantine_key,
     recording_key,
 )
+from recording_assets.archive.sidecar_keys import is_sidecar_key
 from recording_assets.clock import SystemClock
 from recording_assets.genesys import GenesysClient
 from recording_assets.genesys.errors import GenesysError
@@ -481,7 +482,10 @@ def test_hostile_runs_never_change_an_archived_object(s3, request):
         truth = rs.truth(server, DAY)
         archived = snapshot(client, buckets[0])
         documents = snapshot(client, buckets[1])
-        assert len(archived) == len(rs.available(truth)) > 0
+        # Each archived recording and its sidecar (both must stay unchanged by every hostile run below).
+        recordings = [key for key in archived if not is_sidecar_key(key)]
+        assert len(recordings) == len(rs.available(truth)) > 0
+        assert len(archived) == 2 * len(recordings)
         base = rs.run_env(s3, server, buckets)
 
         # 1. refused before anything is written: the manifest bucket is untouched as well

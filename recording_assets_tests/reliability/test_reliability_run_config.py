@@ -136,7 +136,10 @@ def test_a_delivery_run_refuses_other_webhook_urls_or_secret(stack):
         cfg.WEBHOOK_SECRET: SECRET,
     }
     before = canary.requests
-    for fields, named in (({"urls": [canary.url]}, "urls"), ({"secret": "whsec_" + "A" * 32}, "secret")):
+    for fields, named in (
+        ({"endpoints": canary.url}, "endpoints"),
+        ({"secret": "whsec_" + "A" * 32}, "secret"),
+    ):
         config = {
             "resources": {"webhooks": {"config": fields}},
             "ops": {"deliver_webhook": {"config": {"endpoint": 0, "failed_run": "no-such-run"}}},
