@@ -44,6 +44,8 @@ FRESHNESS_DEADLINE = "RECORDING_FRESHNESS_DEADLINE"
 WEBHOOK_URLS = "RECORDING_WEBHOOK_URLS"
 WEBHOOK_SECRET = "RECORDING_WEBHOOK_SECRET"
 WEBHOOK_PER_RECORDING = "RECORDING_WEBHOOK_PER_RECORDING"
+SLACK_WEBHOOK_URLS = "RECORDING_SLACK_WEBHOOK_URLS"  # alerts only, unsigned: webhooks/chat.py
+TEAMS_WEBHOOK_URLS = "RECORDING_TEAMS_WEBHOOK_URLS"
 SENSITIVE_CHECK = "RECORDING_SENSITIVE_CHECK"
 FORCE_QUARANTINED = "RECORDING_FORCE_QUARANTINED"
 RESTORE_ARCHIVED, RESTORE_CAP = "RECORDING_RESTORE_ARCHIVED", "RECORDING_RESTORE_CAP"
@@ -358,22 +360,25 @@ def object_lock_policy(environ: Mapping[str, str] | None = None) -> ObjectLockPo
         raise ConfigError(f"{OBJECT_LOCK_MODE}={mode!r} / {OBJECT_LOCK_DAYS}={days!r}: {exc}") from None
 
 
-def webhook_urls(raw: str) -> tuple[str, ...]:
-    """RECORDING_WEBHOOK_URLS' value as its URLs, each checked; the error never repeats a value: a
-    webhook URL's query may carry the receiver's token."""
+def webhook_urls(raw: str, variable: str = WEBHOOK_URLS) -> tuple[str, ...]:
+    """A URL list's value (RECORDING_WEBHOOK_URLS, or a chat one) as its URLs, each checked; the error
+    never repeats a value: a webhook URL (a chat one wholly, a signed one's query) may carry a token."""
     urls = tuple(u.strip() for u in raw.split(",") if u.strip())
     if any(urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc for url in urls):
-        raise ConfigError(f"{WEBHOOK_URLS}: every entry must be an http(s) URL, comma-separated")
+        raise ConfigError(f"{variable}: every entry must be an http(s) URL, comma-separated")
     return urls
 
 
 @dataclass(frozen=True)
 class WebhookSettings:
-    """Where signed events go; the secret is checked here, at load, and bound by name (dg.EnvVar)."""
+    """Where signed events go; the secret is checked here, at load, and bound by name (dg.EnvVar). The
+    Slack and Teams URLs get the alert events only, unsigned (off unless set; bound by name too)."""
 
     urls: tuple[str, ...] = ()
     secret_set: bool = False
     per_recording: bool = False
+    slack_urls: tuple[str, ...] = ()
+    teams_urls: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WebhookSettings:
@@ -390,7 +395,13 @@ class WebhookSettings:
                 f"{WEBHOOK_URLS} is set but {WEBHOOK_SECRET} is not: events are only sent signed; "
                 + HOW_TO_MAKE_ONE
             )
-        return cls(urls=urls, secret_set=bool(secret), per_recording=switch(env, WEBHOOK_PER_RECORDING))
+        return cls(
+            urls=urls,
+            secret_set=bool(secret),
+            per_recording=switch(env, WEBHOOK_PER_RECORDING),
+            slack_urls=webhook_urls(env.get(SLACK_WEBHOOK_URLS, ""), SLACK_WEBHOOK_URLS),
+            teams_urls=webhook_urls(env.get(TEAMS_WEBHOOK_URLS, ""), TEAMS_WEBHOOK_URLS),
+        )
 
 
 @dataclass(frozen=True)

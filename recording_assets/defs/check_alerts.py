@@ -1,11 +1,12 @@
-"""When a check compliance cares about fails or warns, a signed ``recording.check.failed`` event.
+"""When a check compliance cares about fails or warns, a ``recording.check.failed`` event: signed to the
+webhook endpoints, and as a chat message to any Slack or Teams endpoint (``webhooks/chat.py``).
 
 Those results are check evaluations, not run failures: a missing day (``yesterday_archived``), a warning
 failure rate (``failure_rate_below_threshold``) or recordings about to expire unarchived (the radar's
 ``no_unarchived_recording_expiring``) fail no run, so ``archive_failure_webhooks`` never hears of them. The
 ``check_alert_webhooks`` sensor reads the instance's ASSET_CHECK_EVALUATION records after its cursor (a
 storage id: the evaluation is the key, whoever reported it, a run's step or a sensor), and requests one
-``webhook_delivery`` run per failed or warned evaluation and endpoint (run key: event id and endpoint, so
+``webhook_delivery`` run per failed or warned evaluation and alert endpoint (run key: event id and endpoint, so
 a repeated tick requests nothing new). The delivery run builds the event again from the record named by
 its storage id, so run config cannot make the secret sign anything else. The cursor holds one integer.
 """
@@ -17,6 +18,7 @@ from dagster._core.event_api import EventRecordsFilter
 
 from recording_assets.defs.names import DELIVERY_JOB, FRESHNESS_CHECK, MANIFEST, RADAR
 from recording_assets.defs.resources import WebhookResource
+from recording_assets.webhooks.delivery import SIGNED, endpoint_id
 from recording_assets.webhooks.events import Event, check_failed_event
 
 # The checks whose failure or warning is news to a person; the blocking checks already fail their run.
@@ -79,6 +81,23 @@ def check_event(instance: dg.DagsterInstance, storage_id: int) -> Event:
     )
 
 
+def delivery_requests(
+    webhooks: WebhookResource, event: Event, source: dict, tags: dict[str, str]
+) -> list[dg.RunRequest]:
+    """One ``webhook_delivery`` run per alert endpoint (signed, Slack, Teams) for ``event``, named in the
+    run's config by ``source`` (what the run builds the event from again). The run key is the event id and
+    the endpoint, so a repeated tick requests nothing new; config and tags name an endpoint by kind and
+    position and ``endpoint_id``, never by URL."""
+    return [
+        dg.RunRequest(
+            run_key=f"{event.msg_id}:{index}" if kind == SIGNED else f"{event.msg_id}:{kind}:{index}",
+            run_config={"ops": {"deliver_webhook": {"config": {"kind": kind, "endpoint": index, **source}}}},
+            tags={**tags, "recording/endpoint": endpoint_id(url)},
+        )
+        for kind, index, url in webhooks.alert_endpoints()
+    ]
+
+
 def check_alerts_tick(context: dg.SensorEvaluationContext, webhooks: WebhookResource):
     """One evaluation: the run requests for new alerting evaluations, and the cursor after them."""
     after = int(context.cursor) if context.cursor else None
@@ -97,20 +116,12 @@ def check_alerts_tick(context: dg.SensorEvaluationContext, webhooks: WebhookReso
         if not alerting(_evaluation(record)):
             continue
         event = check_event(context.instance, record.storage_id)
-        requests += [
-            dg.RunRequest(
-                run_key=f"{event.msg_id}:{index}",
-                run_config={
-                    "ops": {
-                        "deliver_webhook": {
-                            "config": {"endpoint": index, "check_evaluation": record.storage_id}
-                        }
-                    }
-                },
-                tags={"recording/check_evaluation": str(record.storage_id)},
-            )
-            for index in range(len(webhooks.urls))
-        ]
+        requests += delivery_requests(
+            webhooks,
+            event,
+            {"check_evaluation": record.storage_id},
+            {"recording/check_evaluation": str(record.storage_id)},
+        )
     return requests, str(records[-1].storage_id if records else after)
 
 
@@ -121,11 +132,15 @@ def build_check_alert_sensor() -> dg.SensorDefinition:
         minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="When yesterday_archived, failure_rate_below_threshold or the expiry radar's check fails "
-        "or warns, request a webhook_delivery run per endpoint with a signed recording.check.failed event.",
+        "or warns, request a webhook_delivery run per endpoint with a recording.check.failed event (signed, "
+        "or a Slack or Teams message).",
     )
     def check_alert_webhooks(context: dg.SensorEvaluationContext, webhooks: WebhookResource):
-        if not webhooks.urls or not webhooks.secret:
-            return dg.SkipReason("no webhook endpoints or no RECORDING_WEBHOOK_SECRET configured")
+        if not webhooks.alert_endpoints():
+            return dg.SkipReason(
+                "no alert endpoints configured (RECORDING_WEBHOOK_URLS with RECORDING_WEBHOOK_SECRET, "
+                "RECORDING_SLACK_WEBHOOK_URLS, RECORDING_TEAMS_WEBHOOK_URLS)"
+            )
         requests, cursor = check_alerts_tick(context, webhooks)
         context.update_cursor(cursor)
         return requests or dg.SkipReason(f"no failed or warned alerting check after event {cursor}")

@@ -31,6 +31,8 @@ from recording_assets.settings import (
     LOGIN_BASE_URL,
     MANIFEST_BUCKET,
     REGION,
+    SLACK_WEBHOOK_URLS,
+    TEAMS_WEBHOOK_URLS,
     WEBHOOK_SECRET,
     WEBHOOK_URLS,
     ConfigError,
@@ -48,6 +50,8 @@ from recording_assets.settings import (
 from recording_assets.settings import (
     AWS_ENDPOINT_URL as AWS_ENDPOINT_VARIABLE,
 )
+from recording_assets.webhooks.chat import SLACK, TEAMS
+from recording_assets.webhooks.delivery import SIGNED
 
 ORG_REQUESTS_PER_MINUTE = 300  # per OAuth token (docs/genesys-api.md §7)
 
@@ -326,6 +330,16 @@ class WebhookResource(dg.ConfigurableResource):
     secret: str | None = Field(
         default=None, description="Standard Webhooks secret (whsec_...); bind with dg.EnvVar"
     )
+    slack_endpoints: str | None = Field(
+        default=None,
+        description="RECORDING_SLACK_WEBHOOK_URLS: Slack incoming webhooks that get the alert events as "
+        "chat messages, comma-separated; bind with dg.EnvVar",
+    )
+    teams_endpoints: str | None = Field(
+        default=None,
+        description="RECORDING_TEAMS_WEBHOOK_URLS: Microsoft Teams webhooks that get the alert events as "
+        "Adaptive Cards, comma-separated; bind with dg.EnvVar",
+    )
     per_recording: bool = Field(
         default=False, description="also send one recording.archived event per recording"
     )
@@ -339,7 +353,20 @@ class WebhookResource(dg.ConfigurableResource):
 
     @property
     def urls(self) -> tuple[str, ...]:
+        """The signed endpoints: every event goes to them (the chat ones get alerts only)."""
         return webhook_urls(self.endpoints or "")
+
+    def endpoints_of(self, kind: str) -> tuple[str, ...]:
+        """The URLs of one kind: ``SIGNED`` (``urls``), ``chat.SLACK`` or ``chat.TEAMS``."""
+        raw = {SIGNED: self.endpoints, SLACK: self.slack_endpoints, TEAMS: self.teams_endpoints}[kind]
+        variable = {SIGNED: WEBHOOK_URLS, SLACK: SLACK_WEBHOOK_URLS, TEAMS: TEAMS_WEBHOOK_URLS}[kind]
+        return webhook_urls(raw or "", variable)
+
+    def alert_endpoints(self) -> list[tuple[str, int, str]]:
+        """(kind, position in its variable, URL) of every endpoint an alert event goes to: the signed ones
+        when the secret is set, and every Slack and Teams one."""
+        kinds = ((SIGNED,) if self.secret else ()) + (SLACK, TEAMS)
+        return [(kind, index, url) for kind in kinds for index, url in enumerate(self.endpoints_of(kind))]
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # Where events go and what signs them are the deployment's: a run config that adds a URL would
@@ -350,6 +377,10 @@ class WebhookResource(dg.ConfigurableResource):
             checks["endpoints"] = self.urls == bound.urls
         if bound.secret_set:
             checks["secret"] = self.secret == environment().get(WEBHOOK_SECRET, "").strip()
+        # A chat URL is the receiver's credential and a message needs no secret, so these are always the
+        # environment's: none unless the variable is set.
+        checks["slack_endpoints"] = self.endpoints_of(SLACK) == bound.slack_urls
+        checks["teams_endpoints"] = self.endpoints_of(TEAMS) == bound.teams_urls
         refuse_overrides("webhooks", checks)
 
 
@@ -392,6 +423,8 @@ def build_resources(settings: Settings) -> dict:
             endpoints=dg.EnvVar(WEBHOOK_URLS) if settings.webhooks.urls else None,
             secret=dg.EnvVar(WEBHOOK_SECRET) if settings.webhooks.secret_set else None,
             per_recording=settings.webhooks.per_recording,
+            slack_endpoints=dg.EnvVar(SLACK_WEBHOOK_URLS) if settings.webhooks.slack_urls else None,
+            teams_endpoints=dg.EnvVar(TEAMS_WEBHOOK_URLS) if settings.webhooks.teams_urls else None,
         ),
     }
 

@@ -1,4 +1,5 @@
-"""When an archive run fails, a signed ``recording.archive.failed`` event to every webhook endpoint; and the
+"""When an archive run fails, a ``recording.archive.failed`` event to every alert endpoint (signed to the
+webhook endpoints, a chat message to the Slack and Teams ones: ``webhooks/chat.py``); and the
 ``webhook_delivery`` job that delivers it, and the check alerts of ``check_alerts.py``, one run per event
 and endpoint.
 
@@ -10,22 +11,37 @@ about an hour; one that never succeeds stays a failed run in the UI, where it ca
 """
 
 import time
+from typing import Literal
 
 import dagster as dg
 from pydantic import Field
 
-from recording_assets.defs.check_alerts import check_event
+from recording_assets.defs.check_alerts import check_event, delivery_requests
 from recording_assets.defs.names import ARCHIVE_ASSETS, ARCHIVE_JOB, DELIVERY_JOB
 from recording_assets.defs.resources import WebhookResource
-from recording_assets.webhooks.delivery import post, where
+from recording_assets.webhooks.delivery import SIGNED, post, where
 from recording_assets.webhooks.events import Event, archive_failed_event
 from recording_assets.webhooks.transport import client as webhook_client
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 
+VARIABLES = {
+    SIGNED: "RECORDING_WEBHOOK_URLS",
+    "slack": "RECORDING_SLACK_WEBHOOK_URLS",
+    "teams": "RECORDING_TEAMS_WEBHOOK_URLS",
+}
+
+
 class WebhookDeliveryConfig(dg.Config):
-    endpoint: int = Field(description="position in RECORDING_WEBHOOK_URLS (the URL stays out of run config)")
+    kind: Literal["signed", "slack", "teams"] = Field(
+        default="signed",
+        description="a signed webhook endpoint, or a Slack or Teams one (alerts as messages)",
+    )
+    endpoint: int = Field(
+        description="position in the kind's variable, RECORDING_WEBHOOK_URLS, RECORDING_SLACK_WEBHOOK_URLS "
+        "or RECORDING_TEAMS_WEBHOOK_URLS (the URL stays out of run config)"
+    )
     failed_run: str | None = Field(
         default=None, description="id of the failed archive run to report; the event is built from it"
     )
@@ -37,17 +53,20 @@ class WebhookDeliveryConfig(dg.Config):
 
 @dg.op(retry_policy=dg.RetryPolicy(max_retries=7, delay=30, backoff=dg.Backoff.EXPONENTIAL))
 def deliver_webhook(context: dg.OpExecutionContext, config: WebhookDeliveryConfig, webhooks: WebhookResource):
-    if not 0 <= config.endpoint < len(webhooks.urls):
+    urls = webhooks.endpoints_of(config.kind)
+    if not 0 <= config.endpoint < len(urls):
         raise dg.Failure(
-            f"webhook endpoint {config.endpoint} is not configured: RECORDING_WEBHOOK_URLS has "
-            f"{len(webhooks.urls)} entries now",
+            f"{config.kind} endpoint {config.endpoint} is not configured: {VARIABLES[config.kind]} has "
+            f"{len(urls)} entries now",
             allow_retries=False,
         )
-    if not webhooks.secret:
+    if config.kind == SIGNED and not webhooks.secret:
         raise dg.Failure(
             "RECORDING_WEBHOOK_SECRET is not set: events are only sent signed", allow_retries=False
         )
-    url, event = webhooks.urls[config.endpoint], _event(context.instance, config)
+    url, event = urls[config.endpoint], _event(context.instance, config)
+    # A chat URL is wholly the receiver's credential: logs name the endpoint by kind and position.
+    shown = where(url) if config.kind == SIGNED else f"{config.kind} endpoint {config.endpoint}"
     with webhook_client() as client:
         result = post(
             client,
@@ -56,13 +75,17 @@ def deliver_webhook(context: dg.OpExecutionContext, config: WebhookDeliveryConfi
             event=event,
             timestamp=int(time.time()),
             timeout_s=webhooks.timeout_s,
+            kind=config.kind,
         )
     if not result.ok:
-        raise dg.Failure(f"webhook {event.msg_id} ({event.type}) to {where(url)} failed: {result.error}")
-    context.log.info(f"webhook {event.msg_id} ({event.type}) delivered to {where(url)}, HTTP {result.status}")
+        raise dg.Failure(f"webhook {event.msg_id} ({event.type}) to {shown} failed: {result.error}")
+    context.log.info(f"webhook {event.msg_id} ({event.type}) delivered to {shown}, HTTP {result.status}")
 
 
-@dg.job(name=DELIVERY_JOB, description="POST one signed webhook event to one endpoint, retried with back-off")
+@dg.job(
+    name=DELIVERY_JOB,
+    description="POST one webhook event (signed, or a Slack/Teams message) to one endpoint, retried with back-off",
+)
 def webhook_delivery():
     deliver_webhook()
 
@@ -140,19 +163,15 @@ def build_failure_webhook_sensor() -> dg.SensorDefinition:
         run = context.dagster_run
         if not is_archive_run(run):
             return dg.SkipReason(f"run {run.run_id} of {run.job_name} archives nothing")
-        if not webhooks.urls or not webhooks.secret:
-            return dg.SkipReason("no webhook endpoints or no RECORDING_WEBHOOK_SECRET configured")
-        event = failure_event(context.instance, run.run_id)  # what the delivery run will build again
-        return [
-            dg.RunRequest(
-                run_key=f"{event.msg_id}:{index}",
-                run_config={
-                    "ops": {"deliver_webhook": {"config": {"endpoint": index, "failed_run": run.run_id}}}
-                },
-                tags={"recording/failed_run": run.run_id},
+        if not webhooks.alert_endpoints():
+            return dg.SkipReason(
+                "no alert endpoints configured (RECORDING_WEBHOOK_URLS with RECORDING_WEBHOOK_SECRET, "
+                "RECORDING_SLACK_WEBHOOK_URLS, RECORDING_TEAMS_WEBHOOK_URLS)"
             )
-            for index in range(len(webhooks.urls))
-        ]
+        event = failure_event(context.instance, run.run_id)  # what the delivery run will build again
+        return delivery_requests(
+            webhooks, event, {"failed_run": run.run_id}, {"recording/failed_run": run.run_id}
+        )
 
     return archive_failure_webhooks
 

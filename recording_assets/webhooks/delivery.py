@@ -1,4 +1,5 @@
-"""One signed POST of one event. A failure is reported, never raised: a receiver that is down must not
+"""One POST of one event: signed (Standard Webhooks) to a webhook endpoint, or an unsigned chat message
+(``chat.py``) to a Slack or Teams endpoint; the endpoint's kind chooses the body and headers. A failure is reported, never raised: a receiver that is down must not
 stop archiving. Retrying is the caller's: the outbox across sensor ticks, or a delivery run's retries.
 
 The receiver is untrusted: a POST ends ``timeout_s`` after it began however slowly the receiver answers
@@ -14,6 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from recording_assets.webhooks import chat
 from recording_assets.webhooks.events import Event
 from recording_assets.webhooks.signing import headers
 from recording_assets.webhooks.transport import within
@@ -22,6 +24,8 @@ MAX_ANSWER_BYTES = 4096  # of a receiver's answer read before the connection is 
 
 # Statuses that say "not now" rather than "not this event": the endpoint is paused, not the event refused.
 RETRY_LATER = frozenset({408, 425, 429})
+
+SIGNED = "signed"  # the other kinds are chat.KINDS
 
 
 @dataclass(frozen=True)
@@ -48,16 +52,25 @@ def where(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
-def post(http: httpx.Client, *, url: str, secret: str, event: Event, timestamp: int, timeout_s: float):
+def post(
+    http: httpx.Client,
+    *,
+    url: str,
+    secret: str | None,
+    event: Event,
+    timestamp: int,
+    timeout_s: float,
+    kind: str = SIGNED,
+):
     """POST ``event`` once, signed at ``timestamp`` (a fresh one per attempt: receivers reject stale ones;
-    the ``webhook-id`` never changes, so a receiver de-duplicates what at-least-once delivery repeats)."""
-    body = event.payload()
-    signed = headers(secret, msg_id=event.msg_id, timestamp=timestamp, body=body)
+    the ``webhook-id`` never changes, so a receiver de-duplicates what at-least-once delivery repeats).
+    A chat ``kind`` gets its message unsigned (``secret`` unused): chat receivers verify no signature."""
+    body, sent_headers = _request(kind, secret, event, timestamp)
     status: int | None = None
     try:
         with (
             within(timeout_s),
-            http.stream("POST", url, content=body, headers=signed, timeout=timeout_s) as answer,
+            http.stream("POST", url, content=body, headers=sent_headers, timeout=timeout_s) as answer,
         ):
             status = answer.status_code
             _read_at_most(answer, MAX_ANSWER_BYTES)
@@ -67,6 +80,15 @@ def post(http: httpx.Client, *, url: str, secret: str, event: Event, timestamp: 
     if 200 <= status < 300:
         return DeliveryResult(event.msg_id, True, status)
     return DeliveryResult(event.msg_id, False, status, f"HTTP {status}")
+
+
+def _request(kind: str, secret: str | None, event: Event, timestamp: int) -> tuple[bytes, dict[str, str]]:
+    if kind in chat.KINDS:
+        return chat.body(kind, event), {"content-type": "application/json"}
+    if kind != SIGNED or not secret:
+        raise ValueError(f"endpoint kind {kind!r}: events are only sent signed, with a secret")
+    body = event.payload()
+    return body, headers(secret, msg_id=event.msg_id, timestamp=timestamp, body=body)
 
 
 def _read_at_most(answer: httpx.Response, limit: int) -> None:

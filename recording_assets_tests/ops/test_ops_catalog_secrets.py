@@ -22,8 +22,20 @@ ENVIRONMENT = {
     "RECORDING_MANIFEST_BUCKET": "manifest-bucket-x",
     "RECORDING_WEBHOOK_URLS": f"{WEBHOOK_URL},https://second.example.com/hook",
     "RECORDING_WEBHOOK_SECRET": WEBHOOK_SECRET,
+    "RECORDING_SLACK_WEBHOOK_URLS": "https://hooks.slack.example/services/T1/B1/slacktoken42",
+    "RECORDING_TEAMS_WEBHOOK_URLS": "https://teams.example/webhookb2/teamstoken42",
 }
-SECRETS = (WEBHOOK_TOKEN, "hooks.example.com", "second.example.com", WEBHOOK_SECRET, CLIENT_SECRET)
+SECRETS = (
+    WEBHOOK_TOKEN,
+    "hooks.example.com",
+    "second.example.com",
+    WEBHOOK_SECRET,
+    CLIENT_SECRET,
+    "slacktoken42",
+    "hooks.slack.example",
+    "teamstoken42",
+    "teams.example",
+)
 
 
 def test_no_job_snapshot_or_launchpad_default_carries_a_webhook_url_or_credential():
@@ -37,3 +49,4 @@ def test_no_job_snapshot_or_launchpad_default_carries_a_webhook_url_or_credentia
         # The variables are named instead (what the run resolves when it starts).
         if "webhooks" in job.resource_defs:
             assert "RECORDING_WEBHOOK_URLS" in text and "RECORDING_WEBHOOK_SECRET" in text
+            assert "RECORDING_SLACK_WEBHOOK_URLS" in text and "RECORDING_TEAMS_WEBHOOK_URLS" in text

@@ -5,6 +5,8 @@ refuses connections."""
 from __future__ import annotations
 
 import base64
+import json
+import re
 import socket
 import threading
 import time
@@ -169,3 +171,64 @@ class HugeAnswerEndpoint(_RawEndpoint):
         piece = b"x" * 65536
         for _ in range(self.size // len(piece)):
             yield piece
+
+
+class ChatReceiver:
+    """A Slack-shaped (``kind="slack"``: ``text`` non-empty, answers 200 "ok") or Teams-shaped (``"teams"``:
+    one Adaptive Card attachment with a body) incoming webhook. ``seen`` counts each event id (the card's
+    last fact) it accepted; ``rejected`` keeps what had the wrong shape or carried a signature."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.seen: Counter[str] = Counter()
+        self.messages: list[dict] = []
+        self.rejected: list[str] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's naming
+                raw = self.rfile.read(int(self.headers["Content-Length"]))
+                try:
+                    message = json.loads(raw)
+                    event_id = receiver.check(message, self.headers)
+                except Exception as exc:  # noqa: BLE001 - any refusal is a test failure, recorded
+                    receiver.rejected.append(repr(exc))
+                    self.send_response(400)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                receiver.seen[event_id] += 1
+                receiver.messages.append(message)
+                answer = b"ok" if receiver.kind == "slack" else b"1"
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/services/T0/B0/chat-token-{kind}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def check(self, message: dict, headers) -> str:
+        assert headers["content-type"] == "application/json" and "webhook-signature" not in headers
+        if self.kind == "slack":
+            assert isinstance(message["text"], str) and message["text"].strip()
+            assert message["blocks"][0]["type"] == "header"
+            text = message["blocks"][1]["text"]["text"]
+        else:
+            assert message["type"] == "message" and len(message["attachments"]) == 1
+            attachment = message["attachments"][0]
+            assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+            card = attachment["content"]
+            assert card["type"] == "AdaptiveCard" and card["version"] == "1.4" and card["body"]
+            text = json.dumps(card["body"])
+        ids = re.findall(r"msg_[0-9a-f]{32}", text)
+        assert len(ids) == 1, text
+        return ids[0]
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
