@@ -45,7 +45,9 @@ def test_a_2000_recording_day_reports_progress_at_least_every_30_s(local_stack, 
     assert done == sorted(done) and done[0] == 0
     assert all(int(f["done"]) <= int(f["known"]) for _, f in figures)
     last = figures[-1][1]
-    manifest = materialisations_of(result, "recording_manifest")[0].metadata["dagster/partition_row_count"].value
+    manifest = (
+        materialisations_of(result, "recording_manifest")[0].metadata["dagster/partition_row_count"].value
+    )
     assert int(last["done"]) == int(last["known"]) == manifest >= 2000
     assert int(last["bytes"]) > 0 and int(last["conversations"]) >= 1900
     assert any(f["eta"] != "unknown" for _, f in figures[1:-1])  # an ETA once recordings are done
