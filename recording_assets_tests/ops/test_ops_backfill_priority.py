@@ -36,7 +36,9 @@ from recording_assets_tests.ops.ops_support import (
     wait_for_location,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serial")]
+# Its own xdist group, not "serial": what it asserts is the run queue's order, which load does not change,
+# and its ten tiny runs would otherwise lengthen the serial worker's share of the suite by minutes.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("backfill_priority")]
 
 DAYS = 10
 SCHEDULE = "archive_daily"
