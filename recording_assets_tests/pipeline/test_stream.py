@@ -12,6 +12,7 @@ from recording_assets.pipeline.audit import AuditTrail
 from recording_assets.pipeline.discovery import discover_day, pages_as_found
 from recording_assets.pipeline.states import State
 from recording_assets.pipeline.window import day_window
+from recording_assets.sandbox import DIALECTS
 from recording_assets_tests.pipeline.support import DAY, archive_day, genesys_client, run_settings, stores
 
 
@@ -71,8 +72,17 @@ def test_the_archive_starts_from_discovery_pages_as_they_arrive(sandbox_factory,
     assert {row["conversation_id"] for row in report.conversations} == {c.conversation_id for c in day}
 
 
-def test_discovery_hands_on_each_page_of_new_conversations(sandbox_factory, fake_clock):
-    sandbox = sandbox_factory(clock=fake_clock, conversations_per_day=250, media_scale=0.002)
+@pytest.mark.parametrize(
+    ("route", "config"),
+    [
+        # The lake does not yet hold the day (two days of data lag): the details query, pages of 100.
+        ("query", {"data_lag_s": 2 * 86_400.0}),
+        # The lake holds it: a details job, whose result pages this dialect cuts to 100 conversations.
+        ("jobs", {"dialect": DIALECTS["small-job-pages"]}),
+    ],
+)
+def test_discovery_hands_on_each_page_of_new_conversations(sandbox_factory, fake_clock, route, config):
+    sandbox = sandbox_factory(clock=fake_clock, conversations_per_day=250, media_scale=0.002, **config)
 
     async def run():
         async with genesys_client(sandbox, fake_clock) as client:
@@ -80,6 +90,7 @@ def test_discovery_hands_on_each_page_of_new_conversations(sandbox_factory, fake
             return [page async for page in pages], await discovery
 
     pages, discovery = asyncio.run(run())
+    assert discovery.method == route
     assert len(pages) >= 3 and all(len(page) <= 100 for page in pages)
     found = [c.conversation_id for page in pages for c in page]
     assert len(found) == len(set(found))  # each conversation handed on once

@@ -46,6 +46,10 @@ SMALL = 30  # conversations per day: about 35 recordings
 PAGED = 110  # more than one 100-row details page, so pagination drift can bite
 LONG_SMALL = 150
 FIRST = 0.35  # share of recordings a per-recording fault picks
+# A data lake 35 days behind holds none of the days pick_day chooses (2..33 days back): discovery reads the
+# day through the details query, whose pages pagination drift shifts (a day the lake holds is read by a
+# details job, which the drift does not touch).
+QUERY_ROUTE = {"data_lag_s": 35 * 86_400.0}
 
 
 @dataclass(frozen=True)
@@ -114,13 +118,20 @@ SCENARIOS = [
     # (the job healthy again) archives them.
     Scenario("failed_batch_job", Faults(failed_batch_job=1), later=Faults()),
     Scenario("slow_response_s", Faults(slow_response_s=0.25)),
-    Scenario("pagination_drift", Faults(pagination_drift=True), conversations=PAGED),
+    Scenario("pagination_drift", Faults(pagination_drift=True), sandbox=QUERY_ROUTE, conversations=PAGED),
     Scenario("url_ttl_s=2", Faults(), sandbox={"url_ttl_s": 2}, later_sandbox={}),
+    # The lake holds the day, but its availability date does not parse: the day goes to the details query.
+    Scenario("availability_answer=malformed", Faults(availability_answer="malformed")),
+    # The day's details job ends FAILED: discovery falls back to the details query.
+    Scenario("details_job_ends=FAILED", Faults(details_job_ends="FAILED")),
+    # Rate-limit headers that do not parse: the run goes on by its own budget.
+    Scenario("rate_limit_headers=malformed", Faults(rate_limit_headers="malformed")),
     Scenario(
         "all together",
         ALL_TOGETHER,
         later=Faults(**{**ALL_TOGETHER.to_json(), "corrupt_magic_persistent": False, "deny_permissions": []}),
         later_env=FORCED,
+        sandbox=QUERY_ROUTE,
         conversations=PAGED,
     ),
 ]
@@ -148,8 +159,9 @@ class Outcome:
 def pick_day(server) -> str:
     """A recent day whose recordings include a sensitive, a DELETED and an ARCHIVED one, so every fault that
     depends on them has something to bite on. Recent: within the 35-day look-back of the details query (the
-    sandbox and the run use the real clock), so discovery pages through the query and pagination drift bites;
-    an older day would be discovered through the jobs API. At SMALL conversations about one day in six
+    sandbox and the run use the real clock), so discovery can page through the query (on a sandbox whose data
+    lake does not yet hold the day, ``QUERY_ROUTE``) and pagination drift bites; an older day would be
+    discovered through the jobs API. At SMALL conversations about one day in six
     qualifies, so 32 candidates leave well under a 1% chance of none."""
     today = datetime.now(timezone.utc).date()
     for back in range(2, 34):
@@ -210,6 +222,9 @@ class Run:
             "metadata_lookups": stats["requests"].get("recording.metadata", 0),
             "batch_submits": stats["requests"].get("recording.batch.submit", 0),
             "analytics_pages": stats["requests"].get("analytics.query", 0),
+            "analytics_jobs": stats["requests"].get(
+                "analytics.jobs", 0
+            ),  # availability, submit, poll, results
             "quarantined_objects": len(quarantine),
         }
         problems = out.problems
@@ -413,6 +428,11 @@ def evidence_problems(scenario: Scenario, out: Outcome) -> list[str]:
             and out.first_states.get("failed", 0) > 0
             and all("expir" in reason for reason in out.first_failed_reasons)
         ),
+        # The availability read, no job, then the details query.
+        "availability_answer=malformed": fired["analytics_jobs"] == 1 and fired["analytics_pages"] > 0,
+        # The availability read, the job's submit and poll, then the details query.
+        "details_job_ends=FAILED": fired["analytics_jobs"] > 2 and fired["analytics_pages"] > 0,
+        "rate_limit_headers=malformed": out.first_failure is None and out.first_states.get("archived", 0) > 0,
         "all together": fired["429"] > 0 and fired["5xx"] > 0 and fired["quarantined_objects"] > 0,
     }
     return [] if checks[scenario.name] else [f"the fault never fired: {fired}"]

@@ -156,14 +156,23 @@ def _midnight(day) -> datetime:
 
 @pytest.mark.parametrize("dialect", DIALECT_NAMES)
 def test_discovery_pages_jobs_and_the_empty_page(sandbox_factory, fake_clock, dialect):
-    sandbox = sandbox_factory(clock=fake_clock, conversations_per_day=300, dialect=DIALECTS[dialect])
+    # Two days of data lag: the lake does not yet hold yesterday, so the day and the quiet second are read by
+    # the details query (its pages and its empty page); the day 60 days back is beyond the query's reach and
+    # is read by a details job and its result pages.
+    sandbox = sandbox_factory(
+        clock=fake_clock, conversations_per_day=300, dialect=DIALECTS[dialect], data_lag_s=2 * 86_400.0
+    )
     day = _midnight(YESTERDAY)
 
     async def scenario(product: Product) -> None:
-        await product.analytics.conversations(start=day, end=day + timedelta(days=1))
+        found = await product.analytics.conversations(start=day, end=day + timedelta(days=1))
+        assert found.method == "query" and found.pages > 1
         quiet = day + timedelta(hours=3, seconds=1)  # one second of the night: nothing started then
         end = quiet + timedelta(seconds=1)
-        await product.analytics.conversations(start=quiet, end=end, media_types=MEDIA_TYPES, ended=None)
+        found = await product.analytics.conversations(
+            start=quiet, end=end, media_types=MEDIA_TYPES, ended=None
+        )
+        assert found.method == "query" and not found.conversations
         old = day - timedelta(days=60)
         found = await product.analytics.conversations(start=old, end=old + timedelta(days=1))
         assert found.method == "jobs" and found.pages > 1
