@@ -3,8 +3,9 @@ on a fresh DAGSTER_HOME, which archives the latest due day before the UI starts 
 filled in), then headless Chromium (Debian's, driven by Playwright) follows the README's steps exactly: the
 ``recordings`` group -> Materialize all -> Show all partitions -> a day older than 90 days -> Launch 1 run,
 with no confirmation on the way. Afterwards no check of any asset is failed, the run executed only the
-archive's in-step checks, and the asset pages show the checks, the manifest's freshness, row count and
-column schema; ``yesterday_archived`` shows the verdicts the ``check_freshness`` sensor recorded without a run.
+archive's in-step checks, the asset pages show the checks, the manifest's freshness and column schema, the
+day's materialisation its partition row count, URI and link, and ``recording_archive_audit``'s
+``yesterday_archived`` shows the verdicts the ``check_freshness`` sensor recorded without a run.
 
 Screenshots land in test-artifacts/ui-browser/ (gitignored; CI keeps them as artefacts).
 """
@@ -224,11 +225,22 @@ def test_browser_materialises_a_partition_and_shows_checks_and_freshness(ui_stac
             page.get_by_text(day).first.wait_for()  # the latest materialisation's partition
             page.screenshot(path=str(out / "04-recording_manifest.png"), full_page=True)
             text = page.locator("body").inner_text()
-            # The catalog metadata: row count and the column schema from pipeline/tables.py.
-            assert "row count" in text.lower(), text[:3000]
+            # The catalog metadata: the column schema from pipeline/tables.py. No asset-wide row count
+            # (no dagster/row_count: the day's rows are the partition's, on its materialisation below).
             assert "Fails if more than 26 hours since last materialization" in text  # the policy says no more
             for column in ("conversation_id", "storage_uri", "manifest_run_id"):
                 assert column in text, column
+
+            # The day's materialisation: its row count, the s3:// URI and the link a browser opens.
+            page.goto(
+                f"{dagit.url}/assets/recording_manifest?view=events&partition={day}", wait_until="networkidle"
+            )
+            page.get_by_text("dagster/partition_row_count").filter(visible=True).first.wait_for()
+            page.screenshot(path=str(out / "04a-recording_manifest-events.png"), full_page=True)
+            text = page.locator("body").inner_text()
+            (out / "04a-recording_manifest-events.txt").write_text(text)
+            for label in ("dagster/uri", "manifest_link"):
+                assert label in text, (label, text[:3000])
 
             page.goto(f"{dagit.url}/assets/recording_metadata", wait_until="networkidle")
             page.get_by_text("recording_metadata").first.wait_for()

@@ -34,6 +34,7 @@ import psutil
 import pytest
 
 from recording_assets import settings as cfg
+from recording_assets.genesys.names import KINDS as NAME_KINDS
 from recording_assets.sandbox.hostile import ITEM_SCENARIOS, Hostile
 from recording_assets_tests.canary import Canary
 from recording_assets_tests.reliability import reliability_support as rs
@@ -95,7 +96,9 @@ def manifest_layout(day: str) -> re.Pattern[str]:
     d = re.escape(f"date={day}")
     return re.compile(
         rf"(metadata/{d}/recording_metadata\.parquet|outcomes/{d}/(outcomes|conversations)\.parquet"
-        rf"|manifests/{d}/manifest\.parquet|audit/{d}/run=[0-9a-f-]+/part-\d{{5}}\.parquet)"
+        rf"|manifests/{d}/manifest\.parquet|audit/{d}/run=[0-9a-f-]+/part-\d{{5}}\.parquet"
+        # The names dimension tables (pipeline/names.py), one per kind, kept across days.
+        rf"|names/({'|'.join(re.escape(kind) for kind in NAME_KINDS)})\.parquet)"
     )
 
 
