@@ -406,6 +406,38 @@ def run_worker(script: Path, args: list[str], timeout_s: float) -> dict[str, Any
 # ------------------------------------------------------------------------------------------- the job
 
 
+def sampled_archive_job(day: str, requests_per_minute: float | None) -> None:
+    """A memory benchmark's child: import everything first (that is the RSS baseline), run the archive_day job
+    under the sampler, and print one JSON line of what it did and the peaks (overall and per step)."""
+    quiet()
+    import dagster  # noqa: F401  (imported before the baseline is taken)
+
+    import recording_assets.definitions  # noqa: F401
+
+    baseline = RssSampler().start_rss
+    with RssSampler() as sampler:
+        job = run_archive_job(date.fromisoformat(day), requests_per_minute=requests_per_minute)
+    audio = job["meta"].get("recording_audio", {})
+    print(
+        json.dumps(
+            {
+                "baseline_rss": baseline,
+                "peak_rss": sampler.peak_rss,
+                "ru_maxrss": ru_maxrss_bytes(),
+                "samples": sampler.samples,
+                "wall_s": job["wall_s"],
+                "success": job["success"],
+                "checks": job["checks"],
+                "step_s": job["step_s"],
+                "recordings": audio.get("recordings"),
+                "uploaded_objects": audio.get("uploaded_objects"),
+                "uploaded_bytes": audio.get("uploaded_bytes"),
+                "step_peaks": {step: sampler.peak_between(*span) for step, span in job["step_spans"].items()},
+            }
+        )
+    )
+
+
 def run_archive_job(
     day: date,
     *,

@@ -17,7 +17,6 @@ Goal: peak RSS ≤ 300 MB, independent of file size. The client's pacing is rais
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from datetime import date
 from pathlib import Path
@@ -27,35 +26,6 @@ import _common as c
 GOAL_BYTES = 250 * 1000 * 1000  # peak RSS, benchmark 3 in the README
 MiB = 1024 * 1024
 FAST_PACING = 6000.0  # requests/minute for the client; the sandbox limit is out of reach
-
-
-def worker(day: str, requests_per_minute: float) -> None:
-    """In the child: import everything first (that is the baseline), then run the job under the sampler."""
-    c.quiet()
-    import dagster  # noqa: F401  (imported before the baseline is taken)
-
-    import recording_assets.definitions  # noqa: F401
-
-    baseline = c.RssSampler().start_rss
-    with c.RssSampler() as sampler:
-        job = c.run_archive_job(date.fromisoformat(day), requests_per_minute=requests_per_minute)
-    audio = job["meta"].get("recording_audio", {})
-    print(
-        json.dumps(
-            {
-                "baseline_rss": baseline,
-                "peak_rss": sampler.peak_rss,
-                "ru_maxrss": c.ru_maxrss_bytes(),
-                "samples": sampler.samples,
-                "wall_s": round(job["wall_s"], 1),
-                "success": job["success"],
-                "uploaded_objects": audio.get("uploaded_objects"),
-                "uploaded_bytes": audio.get("uploaded_bytes"),
-                "recordings": audio.get("recordings"),
-                "step_peaks": {step: sampler.peak_between(*span) for step, span in job["step_spans"].items()},
-            }
-        )
-    )
 
 
 def scenario(name: str, day: date, config: dict, timeout_s: float) -> dict:
@@ -74,7 +44,7 @@ def scenario(name: str, day: date, config: dict, timeout_s: float) -> dict:
         result["sandbox_rss"] = psutil.Process(servers.sandbox_proc.pid).memory_info().rss
     result["name"] = name
     print(
-        f"   job success={result['success']} in {result['wall_s']} s, {result['uploaded_objects']} objects, "
+        f"   job success={result['success']} in {result['wall_s']:.1f} s, {result['uploaded_objects']} objects, "
         f"{c.mb(result['uploaded_bytes'] or 0)} uploaded"
     )
     print(
@@ -96,7 +66,7 @@ def main() -> None:
     parser.add_argument("--rpm", type=float, default=FAST_PACING, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.day, args.rpm)
+        c.sampled_archive_job(args.day, args.rpm)
         return
     c.quiet()
     day = c.bench_day()
@@ -146,7 +116,7 @@ def main() -> None:
     for r in results:
         print(
             f"{r['name']:28} {c.mb(r['uploaded_bytes'] or 0):>12} {c.mb(r['baseline_rss']):>10} "
-            f"{c.mb(r['peak_rss']):>10} {c.mb(r['peak_rss'] - r['baseline_rss']):>10} {r['wall_s']:>7}"
+            f"{c.mb(r['peak_rss']):>10} {c.mb(r['peak_rss'] - r['baseline_rss']):>10} {r['wall_s']:>7.1f}"
         )
     peak = max(r["peak_rss"] for r in results)
     print()

@@ -22,7 +22,6 @@ sandbox's enforced requests per minute (300 by default, Genesys' own; the client
 from __future__ import annotations
 
 import argparse
-import json
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -33,35 +32,6 @@ import _common as c
 RSS_GOAL = 300 * 1000 * 1000
 WALL_GOAL = 1.15  # wall ÷ bound
 PACED_SHARE = 0.9  # the client's default share of the budget
-
-
-def worker(day: str, requests_per_minute: float) -> None:
-    """In the child: the archive_day job under the RSS sampler; one JSON line of what it did."""
-    c.quiet()
-    import dagster  # noqa: F401  (imported before the baseline is taken)
-
-    import recording_assets.definitions  # noqa: F401
-
-    baseline = c.RssSampler().start_rss
-    with c.RssSampler() as sampler:
-        job = c.run_archive_job(date.fromisoformat(day), requests_per_minute=requests_per_minute)
-    audio = job["meta"].get("recording_audio", {})
-    print(
-        json.dumps(
-            {
-                "baseline_rss": baseline,
-                "peak_rss": sampler.peak_rss,
-                "ru_maxrss": c.ru_maxrss_bytes(),
-                "wall_s": job["wall_s"],
-                "success": job["success"],
-                "checks": job["checks"],
-                "step_s": job["step_s"],
-                "uploaded_objects": audio.get("uploaded_objects"),
-                "uploaded_bytes": audio.get("uploaded_bytes"),
-                "step_peaks": {step: sampler.peak_between(*span) for step, span in job["step_spans"].items()},
-            }
-        )
-    )
 
 
 def run_once(servers: c.Servers, day: date, rpm: float, timeout_s: float) -> dict[str, Any]:
@@ -84,7 +54,7 @@ def main() -> None:
     parser.add_argument("--rpm", type=float, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.day, args.rpm)
+        c.sampled_archive_job(args.day, args.rpm)
         return
     c.quiet()
     conversations = args.conversations or (40 if args.smoke else 89_200)
