@@ -18,9 +18,9 @@ from recording_assets.sandbox.config import QUEUE_VIEW, WRAPUP_VIEW
 from recording_assets.sandbox.errors import bad_request
 from recording_assets.sandbox.gateway import Ctx, api, json_response
 from recording_assets.sandbox.org import DELETED_QUEUE, DELETED_WRAPUP
+from recording_assets.sandbox.paging import entity_page
 from recording_assets.sandbox.state import SandboxState
 
-PAGE_SIZE_MAX = 100  # the documented bulk size; the SDK states no page bound
 BULK_IDS_MAX = 100
 
 
@@ -56,24 +56,7 @@ def routes(state: SandboxState) -> list[Route]:
         }
 
     def listing(ctx: Ctx, path: str, entities: list[dict]) -> Response:
-        size, number = ctx.query_int("pageSize", 25), ctx.query_int("pageNumber", 1)
-        if not 1 <= size <= PAGE_SIZE_MAX or number < 1:
-            raise bad_request(f"pageSize must be within 1..{PAGE_SIZE_MAX} and pageNumber at least 1")
-        pages = max(1, -(-len(entities) // size))
-        uri = path + "?pageSize={}&pageNumber={}"
-        body: dict = {
-            "entities": entities[(number - 1) * size : number * size],
-            "pageSize": size,
-            "pageNumber": number,
-            "total": len(entities),
-            "pageCount": pages,
-            "firstUri": uri.format(size, 1),
-            "lastUri": uri.format(size, pages),
-            "selfUri": uri.format(size, number),
-        }
-        if number < pages:
-            body["nextUri"] = uri.format(size, number + 1)
-        return json_response(body)
+        return json_response(entity_page(ctx, path, entities, lambda made: made))
 
     def asked_ids(ctx: Ctx) -> set[str] | None:
         values = [
