@@ -2,13 +2,15 @@
 an agent, only the manifests of the days asked for read (each GET the command makes is counted), every
 download verified against the manifest, and a corrupted object failing the command.
 
-Each day is archived by the real ``DayArchiver`` and its manifest and sidecars written by the same library
+Each day is archived by the real ``DayArchiver``, its ids named by the real names pipeline from the sandbox's
+users, queues, wrap-up codes and divisions, and its manifest and sidecars written by the same library
 functions the ``recording_manifest`` asset calls; the org is tiny (a few conversations a day) so 30 days
 stay cheap.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -18,7 +20,6 @@ import uuid
 from datetime import date, datetime, timedelta, timezone
 
 import boto3
-import pyarrow as pa
 import pytest
 
 from recording_assets.archive.keys import manifest_key
@@ -26,12 +27,13 @@ from recording_assets.archive.store import ArchiveStore
 from recording_assets.pipeline.discovery import metadata_table
 from recording_assets.pipeline.finder import FindError, FindQuery, find_recordings
 from recording_assets.pipeline.manifest import manifest_table
+from recording_assets.pipeline.names import DayNames, day_names, ids_of, with_names
 from recording_assets.pipeline.outcome import outcomes_table
 from recording_assets.pipeline.sidecars import write_sidecars
 from recording_assets.pipeline.table_io import read_table, write_table
 from recording_assets.tools.cli import build_parser
 from recording_assets_tests.conftest import S3_CREDENTIALS
-from recording_assets_tests.pipeline.support import DAY, archive_day, stores
+from recording_assets_tests.pipeline.support import DAY, archive_day, genesys_client, stores
 
 DAYS = [DAY - timedelta(days=n) for n in range(30)][::-1]  # 30 days, all ended by the clock's start
 UTC = timezone.utc
@@ -59,13 +61,24 @@ def archive(s3_endpoint):
     try:
         for day in DAYS:
             report, _, conversations = archive_day(sandbox, clock, store, manifests, day=day)
+            names = asyncio.run(resolved_names(sandbox, clock, manifests, conversations))
             outcomes = outcomes_table(report.outcomes, "run-1")
-            table = manifest_table(metadata_table(conversations), outcomes, manifest_run_id="run-1")
+            metadata = with_names(metadata_table(conversations), names)
+            table = manifest_table(metadata, outcomes, manifest_run_id="run-1")
             write_table(manifests, manifest_key(day=day), table)
             write_sidecars(store, table, key_prefix="", day=day)
         yield sandbox, store, manifests
     finally:
         sandbox.stop()
+
+
+async def resolved_names(sandbox, clock, manifests, conversations) -> DayNames:
+    """The day's names as the day step resolves them: the dimension tables in the manifest bucket first,
+    the sandbox's directory endpoints for the ids they lack."""
+    async with genesys_client(sandbox, clock) as client:
+        return await day_names(
+            client.transport, manifests, ids_of(conversations), now=datetime.fromtimestamp(clock.time(), UTC)
+        )
 
 
 def s3(endpoint: str):
@@ -128,43 +141,32 @@ def test_find_by_agent_returns_the_sandbox_truth_reading_only_those_days(archive
     assert not result.missing_days and not result.unreadable
 
 
-def _with_column(table: pa.Table, name: str, values: pa.Array) -> pa.Table:
-    """The table with this column's values: replaced where the manifest already has the column (the day
-    step fills it from the name tables; this fixture archives without them), appended where it has not."""
-    at = table.schema.get_field_index(name)
-    return table.set_column(at, name, values) if at >= 0 else table.append_column(name, values)
-
-
-def test_find_matches_names_and_e_mails_when_a_manifest_has_them(archive):
+def test_find_matches_names_and_e_mails_the_names_pipeline_resolved(archive):
+    """Names and e-mails as the pipeline wrote them from the sandbox's users endpoint; the agent searched by
+    the sandbox directory's own name and address, in another case than the archive holds them."""
     sandbox, _, manifests = archive
+    directory = sandbox.org.directory
     day = DAYS[3]
     table = read_table(manifests, manifest_key(day=day))
     assert table is not None
-    names = {a.id: a.name for a in sandbox.org.directory.agents}
-    ids = table["agent_ids"].to_pylist()
-    # A manifest as the name columns write it: aligned with agent_ids, null where a name is unresolved.
-    with_names = _with_column(
-        table,
-        "agent_names",
-        pa.array([[names.get(i) for i in row or []] for row in ids], pa.list_(pa.string())),
-    )
-    with_names = _with_column(
-        with_names,
-        "agent_emails",
-        pa.array([[f"{i[:8]}@sandbox.example" for i in row or []] for row in ids], pa.list_(pa.string())),
-    )
-    write_table(manifests, manifest_key(day=day), with_names)
-    agent = next(i for row in ids for i in row or [])
+    rows = table.to_pylist()
+    agent = next(a for a in directory.agents if any(a.id in (r["agent_ids"] or []) for r in rows))
+    named = next(r for r in rows if agent.id in (r["agent_ids"] or []))
+    at = named["agent_ids"].index(agent.id)
+    # What the names pipeline wrote is the directory's truth, aligned with agent_ids.
+    assert named["agent_names"][at] == agent.name
+    assert named["agent_emails"][at] == directory.email_of(agent)
+    window = {"start": _midnight(DAYS[2]), "end": _midnight(DAYS[5])}
     expected = {
         (r["conversation_id"], r["recording_id"])
-        for r in with_names.to_pylist()
-        if agent in (r["agent_ids"] or [])
+        for d in DAYS[2:5]
+        for r in read_table(manifests, manifest_key(day=d)).to_pylist()
+        if agent.id in (r["agent_ids"] or [])
     }
-    window = {"start": _midnight(DAYS[2]), "end": _midnight(DAYS[5])}  # this day beside two without names
-    for given in (agent, names[agent].upper(), f"{agent[:8]}@SANDBOX.example"):
+    for given in (agent.id, agent.name.upper(), directory.email_of(agent).upper()):
         found = find_recordings(manifests, FindQuery(**window, agent=given), zone=UTC)
         got = {(r["conversation_id"], r["recording_id"]) for r in found.rows}
-        assert got >= expected and all(agent in r["agent_ids"] for r in found.rows), given
+        assert got == expected, given
 
 
 def test_address_conversation_and_state_filters(archive):
