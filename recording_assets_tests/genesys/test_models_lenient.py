@@ -75,3 +75,26 @@ def test_batch_results_that_cannot_be_placed_are_left_out_and_odd_fields_read_as
     odd = status.results[1]
     assert (odd.recording_id, odd.result_url) == (None, None)  # looked up by the plan, never guessed
     assert status.results[2].error_msg == "errorMsg" and status.results[2].result_url is None
+
+
+@pytest.mark.parametrize("raw", ["2026-03-10T12:00:00.000Z", "2026-03-10T12:00:00Z"])
+def test_recording_own_times_and_subtype_are_read_in_both_sandbox_dialects(raw):
+    item = {**ITEM, "media": "screen", "mediaSubtype": "Screen", "startTime": raw, "endTime": raw}
+    parsed = RecordingMetadata.from_api(item)
+    assert (parsed.media_subtype, parsed.start_time, parsed.end_time) == ("Screen", NOON, NOON)
+    assert parsed.invalid_reason is None
+
+
+@pytest.mark.parametrize(
+    ("field", "raw", "problem"),
+    [
+        ("mediaSubtype", 7, "mediaSubtype: expected a string"),
+        ("mediaSubtype", "Trunk; drop", "mediaSubtype: not a plain word"),
+        ("startTime", "yesterday", "startTime"),
+    ],
+)
+def test_a_malformed_subtype_or_start_is_dropped_with_its_reason(field, raw, problem):
+    parsed = RecordingMetadata.from_api({**ITEM, "endTime": "2026-03-10T12:00:00Z", field: raw})
+    assert (parsed.media_subtype, parsed.start_time) == (None, None)
+    assert parsed.end_time == NOON and parsed.file_state == "AVAILABLE"
+    assert parsed.invalid_reason is not None and problem in parsed.invalid_reason
