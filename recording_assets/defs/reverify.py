@@ -4,11 +4,13 @@ The blocking checks of ``recording_audio`` run inside the archiving step; this o
 any partition (the Checks tab of ``recording_archive_audit``, the external asset it targets so that no
 archive run executes it: defs/audit.py; or the ``reverify_archive`` job with a partition), reads objects
 back in full and compares SHA-256 and container with the day's manifest. The ``reverify_weekly``
-schedule runs it over the last 30 days, one run per day, like ``restic check --read-data-subset``.
+schedule runs it over the last 30 days in one run (one evaluation per day), like ``restic check --read-data-subset``.
 """
 
 import warnings
+from collections.abc import Iterator
 from datetime import date, timedelta
+from typing import Any
 
 import dagster as dg
 from pydantic import Field
@@ -31,6 +33,11 @@ def partition_tags(day: str) -> dict[str, str]:
     return {"dagster/partition": day}
 
 
+def range_tags(start: str, end: str) -> dict[str, str]:
+    """Run tags that run the check job once for the days from start to end, both included."""
+    return {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
+
+
 class ReverifyConfig(dg.Config):
     fraction: float = Field(
         default=DEFAULT_FRACTION, gt=0, le=1, description="share of archived objects to read; 1.0 = all"
@@ -40,6 +47,32 @@ class ReverifyConfig(dg.Config):
     )
 
 
+def _verify_day(day: date, config: ReverifyConfig, archive: ArchiveResource) -> dict[str, Any]:
+    """The evaluation of one day: passed, description and metadata."""
+    manifest = archive.manifest_store()
+    table = read_table(manifest, manifest_key(day=day))
+    if table is None:
+        return {
+            "passed": False,
+            "description": f"{day} has no manifest in s3://{manifest.bucket}: archive that day first",
+            "metadata": {"day": day.isoformat()},
+        }
+    rows = table.to_pylist()
+    result = reverify(archive.archive_store(), rows, fraction=config.fraction, minimum=config.minimum)
+    return {
+        "passed": result.passed,
+        "description": f"{day}: {len(result.sampled)} of {result.archived} archived objects read back, "
+        f"{len(result.problems)} differ from the manifest",
+        "metadata": {
+            "day": day.isoformat(),
+            "archived_objects": result.archived,
+            "read_back": len(result.sampled),
+            "fraction": config.fraction,
+            "problems": dg.MetadataValue.json(result.problems[:50]),
+        },
+    }
+
+
 def build_reverify(partitions_def: dg.TimeWindowPartitionsDefinition):
     """The check, the job that runs only it, and the weekly schedule over the last 30 days."""
     with warnings.catch_warnings():
@@ -47,7 +80,8 @@ def build_reverify(partitions_def: dg.TimeWindowPartitionsDefinition):
         # check run for any day (docs/dagster-platform.md §2).
         warnings.simplefilter("ignore", dg.PreviewWarning)
 
-        @dg.asset_check(
+        # The decorator is typed for a body returning one AssetCheckResult; Dagster runs generators too.
+        @dg.asset_check(  # type: ignore[arg-type]
             asset=names.REVERIFY_CHECK.asset_key,
             name=REVERIFY_CHECK,
             partitions_def=partitions_def,
@@ -56,30 +90,19 @@ def build_reverify(partitions_def: dg.TimeWindowPartitionsDefinition):
         )
         def reverified_from_s3(
             context: dg.AssetCheckExecutionContext, config: ReverifyConfig, archive: ArchiveResource
-        ) -> dg.AssetCheckResult:
-            day = date.fromisoformat(context.partition_key)
-            manifest = archive.manifest_store()
-            table = read_table(manifest, manifest_key(day=day))
-            if table is None:
-                return dg.AssetCheckResult(
-                    passed=False,
-                    description=f"{day} has no manifest in s3://{manifest.bucket}: archive that day first",
-                    metadata={"day": day.isoformat()},
+        ) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
+            # One run may cover a range of days (the weekly schedule). AssetCheckResult records its
+            # evaluation on the run's single partition only (none for a range run) and may be yielded once,
+            # so each day is an AssetCheckEvaluation with its own partition, then the check's one output.
+            for key in context.partition_keys:
+                yield dg.AssetCheckEvaluation(
+                    asset_key=names.REVERIFY_CHECK.asset_key,
+                    check_name=REVERIFY_CHECK,
+                    partition=key,
+                    **_verify_day(date.fromisoformat(key), config, archive),
                 )
-            rows = table.to_pylist()
-            result = reverify(archive.archive_store(), rows, fraction=config.fraction, minimum=config.minimum)
-            return dg.AssetCheckResult(
-                passed=result.passed,
-                description=f"{day}: {len(result.sampled)} of {result.archived} archived objects read back, "
-                f"{len(result.problems)} differ from the manifest",
-                metadata={
-                    "day": day.isoformat(),
-                    "archived_objects": result.archived,
-                    "read_back": len(result.sampled),
-                    "fraction": config.fraction,
-                    "problems": dg.MetadataValue.json(result.problems[:50]),
-                },
-            )
+            (output,) = context.op_execution_context.op_def.output_defs
+            yield dg.Output(None, output_name=output.name)
 
     with warnings.catch_warnings():
         # Dagster deprecates partitions_def here because it infers it from the selected *assets*; a job of
@@ -102,16 +125,15 @@ def build_reverify(partitions_def: dg.TimeWindowPartitionsDefinition):
     )
     def reverify_weekly(context: dg.ScheduleEvaluationContext):
         today = context.scheduled_execution_time.date()
-        first = partitions_def.start.date()
+        last = today - timedelta(days=1)
+        first = max(today - timedelta(days=REVERIFY_DAYS), partitions_def.start.date())
+        if last < first:
+            return
+        # One run for the whole window: the partition range as run tags (Dagster 1.13 resolves
+        # ``partition_key=`` against the job's selected assets, and a job of checks selects none).
         tick = context.scheduled_execution_time.strftime("%Y-%m-%d")
-        for back in range(1, REVERIFY_DAYS + 1):
-            day = today - timedelta(days=back)
-            if day < first:
-                break
-            # The partition as a run tag: Dagster 1.13 resolves ``partition_key=`` against the job's selected
-            # assets, and a job of checks selects none; the tag is what records the result on the partition.
-            key = day.isoformat()
-            yield dg.RunRequest(run_key=f"reverify:{key}@{tick}", tags=partition_tags(key))
+        start, end = first.isoformat(), last.isoformat()
+        yield dg.RunRequest(run_key=f"reverify:{start}..{end}@{tick}", tags=range_tags(start, end))
 
     return reverified_from_s3, job, reverify_weekly
 

@@ -15,7 +15,7 @@ from recording_assets.archive.keys import manifest_key, metadata_key, outcomes_k
 from recording_assets.clock import FakeClock
 from recording_assets.defs.catalog import TABLE_OF_ASSET
 from recording_assets.defs.resources import build_resources
-from recording_assets.defs.reverify import REVERIFY_CHECK, REVERIFY_JOB, partition_tags
+from recording_assets.defs.reverify import REVERIFY_CHECK, REVERIFY_JOB, partition_tags, range_tags
 from recording_assets.defs.source import DATA_VERSION_TAG, SOURCE_KEY
 from recording_assets.pipeline.tables import from_parquet_bytes
 from recording_assets.settings import ConfigError, OperationsSettings, Settings
@@ -111,6 +111,7 @@ def test_a_run_records_row_counts_uris_and_a_source_observation_then_the_day_rev
         archived = [r for r in manifest if r["state"] == "archived"]
         victim = archived[len(archived) // 2]
         bucket, key = victim["storage_uri"][len("s3://") :].split("/", 1)
+        original = local.s3_client().get_object(Bucket=bucket, Key=key)["Body"].read()
         local.s3_client().put_object(Bucket=bucket, Key=key, Body=b"RIFF....WAVEfmt flipped bits")
         everything = {"ops": {f"recording_archive_audit_{REVERIFY_CHECK}": {"config": {"fraction": 1.0}}}}
         (full,) = job.execute_in_process(
@@ -119,6 +120,27 @@ def test_a_run_records_row_counts_uris_and_a_source_observation_then_the_day_rev
         assert not full.passed and full.metadata["read_back"].value == len(archived)
         assert [p["recording_id"] for p in full.metadata["problems"].value] == [victim["recording_id"]]
         assert DAY in full.description
+
+        # A range run, as the weekly schedule launches: one run, one evaluation recorded per day. The days
+        # around DAY have no manifest and fail on their own partitions; the flipped object fails DAY.
+        before, after = "2026-11-19", "2026-11-21"
+        ranged = job.execute_in_process(
+            tags=range_tags(before, after), instance=instance, run_config=everything, raise_on_error=False
+        )
+        check_key = dg.AssetCheckKey(dg.AssetKey("recording_archive_audit"), REVERIFY_CHECK)
+        by_day = {e.partition: e for e in ranged.get_asset_check_evaluations()}
+        assert sorted(by_day) == [before, DAY, after]
+        assert "no manifest" in by_day[before].description and by_day[DAY].metadata["read_back"].value
+        recorded = instance.event_log_storage.get_asset_check_partition_info([check_key])
+        status = {info.partition_key: info.latest_execution_status.value for info in recorded}
+        failed = "FAILED"
+        assert status == {before: failed, DAY: failed, after: failed}
+        # the victim restored, DAY alone passes in the next range run; the days around it stay failed
+        local.s3_client().put_object(Bucket=bucket, Key=key, Body=original)
+        job.execute_in_process(tags=range_tags(before, after), instance=instance, raise_on_error=False)
+        recorded = instance.event_log_storage.get_asset_check_partition_info([check_key])
+        status = {info.partition_key: info.latest_execution_status.value for info in recorded}
+        assert status == {before: failed, DAY: "SUCCEEDED", after: failed}
 
 
 def test_a_late_recording_shows_as_the_source_changing_after_the_day_was_read(
@@ -153,7 +175,7 @@ def test_a_late_recording_shows_as_the_source_changing_after_the_day_was_read(
     assert second.timestamp > first.timestamp
 
 
-def test_the_weekly_schedule_reverifies_each_of_the_last_30_days_once_per_tick():
+def test_the_weekly_schedule_reverifies_the_last_30_days_in_one_run_per_tick():
     defs = load_definitions({"RECORDING_PARTITIONS_START": "2026-11-01"})
     schedule = defs.resolve_schedule_def("reverify_weekly")
     assert schedule.cron_schedule == "0 12 * * 0" and schedule.job_name == REVERIFY_JOB
@@ -162,13 +184,13 @@ def test_the_weekly_schedule_reverifies_each_of_the_last_30_days_once_per_tick()
         with dg.build_schedule_context(scheduled_execution_time=when) as context:
             return schedule.evaluate_tick(context).run_requests
 
-    late = tick(datetime(2026, 12, 27, 12, tzinfo=timezone.utc))
-    days = [r.tags["dagster/partition"] for r in late]
-    assert days[0] == "2026-12-26" and days[-1] == "2026-11-27" and len(days) == 30
-    again = tick(datetime(2026, 12, 27, 12, tzinfo=timezone.utc))
-    assert [r.run_key for r in again] == [r.run_key for r in late]
-    early = tick(datetime(2026, 11, 8, 12, tzinfo=timezone.utc))  # the partitions start on the 1st
-    assert [r.tags["dagster/partition"] for r in early][-1] == "2026-11-01" and len(early) == 7
+    (late,) = tick(datetime(2026, 12, 27, 12, tzinfo=timezone.utc))
+    assert range_tags("2026-11-27", "2026-12-26").items() <= late.tags.items()  # 30 days, one run
+    (again,) = tick(datetime(2026, 12, 27, 12, tzinfo=timezone.utc))
+    assert again.run_key == late.run_key
+    (early,) = tick(datetime(2026, 11, 8, 12, tzinfo=timezone.utc))  # the partitions start on the 1st
+    assert range_tags("2026-11-01", "2026-11-07").items() <= early.tags.items()
+    assert tick(datetime(2026, 11, 1, 12, tzinfo=timezone.utc)) == []  # no day archived yet
 
 
 @pytest.mark.parametrize(
