@@ -21,7 +21,7 @@ from recording_assets.archive.store import ArchiveStore
 from recording_assets.webhooks.events import Event
 
 PREFIX = "outbox/"
-_KEY = re.compile(r"outbox/(ep_[0-9a-f]{16})/([0-9]{12}-[0-9]{5})-(msg_[0-9a-f]{32})\.json")
+_KEY = re.compile(r"outbox/(ep_[0-9a-f]{16})/([0-9]{12,}-[0-9]{5})-(msg_[0-9a-f]{32})\.json")
 
 
 class BadItemError(ValueError):

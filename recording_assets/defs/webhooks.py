@@ -76,6 +76,15 @@ def _migrate(state: dict, outbox: S3Outbox) -> None:
     state["paused"] = {endpoint_id(k) if "://" in k else k: v for k, v in state.get("paused", {}).items()}
 
 
+def _settle(context, change, target) -> bool:
+    try:
+        change(target)
+    except Exception as exc:  # noqa: BLE001 - an S3 error names bucket and key, never an endpoint
+        context.log.error(f"webhook outbox: {exc}")
+        return False
+    return True
+
+
 def manifest_webhooks_tick(context, webhooks: WebhookResource, archive: ArchiveResource, *, now=time.time):
     """One sensor evaluation; returns (new cursor, summary). Kept separate from the decorator for tests;
     ``now`` is the wall clock for due times, the budget always runs on the real monotonic clock."""
@@ -149,10 +158,16 @@ def manifest_webhooks_tick(context, webhooks: WebhookResource, archive: ArchiveR
             remaining=remaining,
             give_up_after_s=webhooks.give_up_after_hours * 3600,
         )
+    unsettled = 0  # a 2xx is not undone by S3 failing now: log it and store the cursor all the same
     for item in tally.sent + tally.given_up:
-        outbox.remove(item["key"])
+        unsettled += not _settle(context, outbox.remove, item["key"])
     for item in tally.retried:
-        outbox.update(item)
+        unsettled += not _settle(context, outbox.update, item)
+    if unsettled:
+        context.log.error(
+            f"{unsettled} outbox items not deleted or updated: delivered ones will be sent again; the role "
+            f"needs s3:DeleteObject and s3:PutObject on {PREFIX} in the manifest bucket"
+        )
     for message in bad:
         context.log.error(f"webhook outbox item skipped: {message}")
     for endpoint, pause in paused.items():
