@@ -13,6 +13,7 @@ launches runs and never fails a run; what happened shows in its tick logs and sk
 
 import json
 import time
+from collections.abc import Callable
 from datetime import date
 
 import dagster as dg
@@ -65,14 +66,21 @@ def sender(webhooks: WebhookResource, client: httpx.Client):
     return send
 
 
-def _migrate(state: dict, outbox: S3Outbox) -> None:
-    """A cursor written before the outbox moved to S3 carried the owed items itself: move them, once.
-    A failed write raises, so the old cursor stays and the next tick tries again."""
-    for index, item in enumerate(state.pop("owed", [])):
+def _migrate(state: dict, outbox: S3Outbox, *, more: Callable[[], bool]) -> None:
+    """A cursor written before the outbox moved to S3 carried the owed items itself: move them while
+    ``more()`` says the tick may, and keep the rest in the cursor for the next tick. A failed write
+    raises, so the old cursor stays. An item's key depends only on it (not on its place in the list), so
+    an item moved by a tick whose cursor was lost is found owed already, not owed twice; moved items sort
+    before every newer one, among themselves by id."""
+    owed = state.pop("owed", [])
+    while owed and more():
+        item = owed[0]
         if "url" in item:  # a cursor written before endpoints were named by id
             item["endpoint"] = endpoint_id(item.pop("url"))
-        msg_id = item["event"]["msg_id"]
-        outbox.add(item_key(item["endpoint"], position=0, index=index, msg_id=msg_id), item)
+        outbox.add(item_key(item["endpoint"], position=0, index=0, msg_id=item["event"]["msg_id"]), item)
+        owed.pop(0)
+    if owed:
+        state["owed"] = owed
     state["paused"] = {endpoint_id(k) if "://" in k else k: v for k, v in state.get("paused", {}).items()}
 
 
@@ -90,15 +98,19 @@ def manifest_webhooks_tick(context, webhooks: WebhookResource, archive: ArchiveR
     ``now`` is the wall clock for due times, the budget always runs on the real monotonic clock."""
     started = time.monotonic()
     outbox = S3Outbox(archive.manifest_store())
-    state = json.loads(context.cursor) if context.cursor else {}
-    _migrate(state, outbox)
-    after, paused = state.get("after"), state.get("paused", {})
-    urls = {endpoint_id(url): url for url in webhooks.urls}  # stored state names endpoints by id, never URL
-    paused = {endpoint: pause for endpoint, pause in paused.items() if endpoint in urls}
     wall = now()
 
     def remaining() -> float:
         return webhooks.tick_budget_s - (time.monotonic() - started)
+
+    def first_half() -> bool:  # housekeeping may use half the budget; delivery keeps the rest
+        return remaining() > webhooks.tick_budget_s / 2
+
+    state = json.loads(context.cursor) if context.cursor else {}
+    _migrate(state, outbox, more=first_half)
+    after, paused = state.get("after"), state.get("paused", {})
+    urls = {endpoint_id(url): url for url in webhooks.urls}  # stored state names endpoints by id, never URL
+    paused = {endpoint: pause for endpoint, pause in paused.items() if endpoint in urls}
 
     # An endpoint taken out of the configuration gets nothing more; what it was owed is dropped, loudly.
     listed, removed, strays = [], 0, 0
@@ -106,8 +118,9 @@ def manifest_webhooks_tick(context, webhooks: WebhookResource, archive: ArchiveR
         if isinstance(owed_key, str):
             strays += 1
         elif owed_key.endpoint not in urls:
-            outbox.remove(owed_key.key)
-            removed += 1
+            if first_half():  # the rest goes on a later tick
+                outbox.remove(owed_key.key)
+                removed += 1
         else:
             listed.append(owed_key)
     if removed:
@@ -116,8 +129,7 @@ def manifest_webhooks_tick(context, webhooks: WebhookResource, archive: ArchiveR
         context.log.warning(f"{strays} objects under {PREFIX} are not outbox items; left alone")
 
     records: list = []
-    added = 0
-    if len(listed) < BACKLOG:
+    if len(listed) < BACKLOG and "owed" not in state:  # an old cursor is moved before anything new
         unread = dg.AssetRecordsFilter(asset_key=MANIFEST, after_storage_id=after)
         found = context.instance.fetch_materializations(unread, limit=MANIFESTS_PER_TICK, ascending=True)
         for record in found.records:
@@ -128,7 +140,7 @@ def manifest_webhooks_tick(context, webhooks: WebhookResource, archive: ArchiveR
                 for index, event in enumerate(events):
                     for endpoint in urls:
                         key = item_key(endpoint, position=record.storage_id, index=index, msg_id=event.msg_id)
-                        added += outbox.add(key, owed_item(endpoint, event, now=wall))
+                        outbox.add(key, owed_item(endpoint, event, now=wall))
                         listed.append(OwedKey(key, endpoint))
             except Exception as exc:  # noqa: BLE001 - S3 down or the manifest gone: deliver what is owed
                 context.log.error(f"manifest of {record.partition_key} not read, retried next tick: {exc!r}")
@@ -181,7 +193,9 @@ def manifest_webhooks_tick(context, webhooks: WebhookResource, archive: ArchiveR
             f"last error {item.get('error')}"
         )
     owed = len(listed) - tally.delivered - len(tally.given_up)
-    cursor = json.dumps({"after": after, "paused": paused})
+    cursor = json.dumps(
+        {"after": after, "paused": paused, **({"owed": state["owed"]} if "owed" in state else {})}
+    )
     summary = (
         f"{len(records)} new manifests; {tally.delivered} events delivered, {tally.failed} failed, "
         f"{owed} owed ({owed - tally.failed} waiting), {len(tally.given_up)} given up, "
