@@ -10,7 +10,7 @@ import time
 import dagster as dg
 
 from recording_assets.defs.resources import WebhookResource
-from recording_assets.defs.webhook_outbox import PREFIX
+from recording_assets.defs.webhook_outbox import PREFIX, S3Outbox
 from recording_assets.webhooks.delivery import endpoint_id
 from recording_assets_tests.webhooks import test_webhook_tick as ticks
 from recording_assets_tests.webhooks.receivers import SECRET, Receiver
@@ -74,3 +74,29 @@ def test_garbage_in_the_outbox_is_reported_and_skipped(day_with_events, s3_clien
     skipped = [r.getMessage() for r in caplog.records if "outbox item skipped" in r.getMessage()]
     assert len(skipped) == 6 and all("not json" not in m for m in skipped), skipped
     assert any("not outbox items" in r.getMessage() for r in caplog.records)
+
+
+def test_a_large_old_cursor_moves_over_several_ticks_and_every_event_arrives_once(day_with_events):
+    receiver = Receiver(status=503)
+    webhooks = WebhookResource(endpoints=receiver.url, secret=SECRET, per_recording=True, tick_budget_s=3)
+    start = time.time()
+    try:
+        with ticks._ticks(day_with_events, webhooks, archived=299) as tick:
+            state, _ = tick(start)
+            outbox = S3Outbox(tick._archive.manifest_store())  # noqa: SLF001
+            items = tick.owed()
+            for item in items:  # the previous version kept these in its cursor
+                outbox.remove(item.pop("key"))
+            tick._cursor = json.dumps({**state, "owed": items, "paused": {}})  # noqa: SLF001
+            receiver.status = 204
+            left = []
+            for n in range(60):
+                state, _ = tick(start + n)
+                left.append(len(state.get("owed", [])))
+                if not state.get("owed") and not tick.owed():
+                    break
+    finally:
+        receiver.stop()
+    assert len(items) == 300 and 0 < left[0] < 300, left  # half a 3 s tick cannot move 300 items
+    assert left == sorted(left, reverse=True) and left[-1] == 0, left
+    assert len(receiver.seen) == 300 and set(receiver.seen.values()) == {1}
