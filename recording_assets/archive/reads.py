@@ -108,6 +108,12 @@ class BucketReader:
             )
         return data
 
+    def delete(self, key: str) -> None:
+        try:
+            self.s3.delete_object(Bucket=self.bucket, Key=key)
+        except (ClientError, BotoCoreError) as error:
+            raise self.translate(error, operation="DeleteObject", key=key) from error
+
     def read_prefix(self, key: str, length: int) -> bytes:
         if length <= 0:
             return b""

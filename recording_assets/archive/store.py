@@ -164,6 +164,11 @@ class ArchiveStore:
         if existing is not None:
             raise ObjectExistsError(bucket=self.bucket, key=key, existing=existing)
 
+    def delete(self, key: str) -> None:
+        """Delete ``key`` (a plain DELETE: on a versioned bucket its versions stay until a lifecycle rule
+        expires them); deleting an absent key is no error. For short-lived documents, never recordings."""
+        self._reader.delete(key)
+
     def require_object_lock(self, *, setting: str) -> dict[str, Any]:
         """The bucket's Object Lock configuration; ``lock.ObjectLockNotEnabledError`` (naming the bucket,
         ``setting`` and the fix) when it has none, so a run that must lock fails before writing anything."""

@@ -1,5 +1,8 @@
 """The outbox: events owed to endpoints, carried between sensor ticks, drained within a time budget.
 
+Where the owed items are kept is the caller's business (the manifest sensor keeps one object per item in
+S3, ``defs/webhook_outbox.py``); ``drain`` says which were delivered, which changed and which to give up.
+
 A tick never waits on a dead receiver: each POST is bounded by what is left of the tick's budget, the
 first sign that an endpoint is down (no answer, 5xx, 408/425/429) pauses that endpoint with back-off and
 every other event to it simply waits, and nothing sleeps. An event leaves the outbox only when a receiver
@@ -9,7 +12,7 @@ once: a POST that timed out may have arrived, so the same event (same ``webhook-
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from recording_assets.webhooks.delivery import DeliveryResult
@@ -26,8 +29,8 @@ def backoff_s(failures: int) -> float:
 
 
 def owed_item(endpoint: str, event: Event, *, now: float) -> dict:
-    """``endpoint``: the endpoint's id (``delivery.endpoint_id``), never its URL: the outbox is stored by
-    Dagster with every tick, and a URL may carry the receiver's token."""
+    """``endpoint``: the endpoint's id (``delivery.endpoint_id``), never its URL: the outbox is stored, and
+    a URL may carry the receiver's token."""
     return {"endpoint": endpoint, "event": event.to_json(), "queued": now, "tries": 0, "due": now}
 
 
@@ -37,13 +40,15 @@ class Tally:
     failed: int = 0
     waiting: int = 0
     given_up: list[dict] = field(default_factory=list)
+    sent: list[dict] = field(default_factory=list)  # answered 2xx: owed no more
+    retried: list[dict] = field(default_factory=list)  # failed: their retry state changed
 
 
 Send = Callable[[str, Event, float], DeliveryResult]  # (endpoint id, event, seconds it may take) -> result
 
 
 def drain(
-    owed: list[dict],
+    owed: Iterable[dict],
     paused: dict[str, dict],
     send: Send,
     *,
@@ -51,7 +56,7 @@ def drain(
     remaining: Callable[[], float],
     give_up_after_s: float,
 ) -> tuple[list[dict], Tally]:
-    """Try what is due, oldest first, while the budget lasts; returns what is still owed and a tally.
+    """Try what is due, in ``owed``'s order, while the budget lasts; returns what is still owed and a tally.
 
     ``paused`` (endpoint -> {"until", "failures"}) is updated in place; ``now`` is wall-clock seconds
     (due times survive restarts), ``remaining`` the budget left on a monotonic clock."""
@@ -71,6 +76,7 @@ def drain(
         result = send(endpoint, Event.from_json(item["event"]), left)
         if result.ok:
             tally.delivered += 1
+            tally.sent.append(item)
             paused.pop(endpoint, None)
             continue
         tally.failed += 1
@@ -81,5 +87,6 @@ def drain(
             paused[endpoint] = {"until": now + backoff_s(failures), "failures": failures}
         else:  # the receiver refused this one event: only it waits
             item["due"] = now + backoff_s(item["tries"])
+        tally.retried.append(item)
         kept.append(item)
     return kept, tally

@@ -417,6 +417,16 @@ def test_list_day_follows_every_page(store, s3_client, bucket):
     assert listed[0].size == len(keys[0]) and listed[0].etag and listed[0].last_modified
 
 
+def test_delete_removes_only_its_key_and_an_absent_key_is_no_error(store, s3_client, bucket):
+    for key in ("outbox/a.json", "outbox/b.json"):
+        store.put_bytes(key, b"{}", content_type="application/json", overwrite=False)
+    store.delete("outbox/a.json")
+    store.delete("outbox/a.json")  # already gone: a delete repeated after a lost answer
+    assert [item.key for item in store.list_day("outbox/")] == ["outbox/b.json"]
+    with pytest.raises(StorageError):
+        make_store(s3_client, "no-such-bucket-for-delete").delete("outbox/b.json")
+
+
 def test_put_bytes_create_only_or_overwrite(s3_client, bucket_names):
     store = make_store(s3_client, bucket_names[1])
     key = "manifests/date=2026-11-03/manifest.parquet"

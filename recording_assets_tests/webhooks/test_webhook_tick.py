@@ -17,6 +17,7 @@ from dagster_aws.s3 import S3Resource
 
 from recording_assets.archive.keys import manifest_key
 from recording_assets.defs.resources import ArchiveResource, WebhookResource
+from recording_assets.defs.webhook_outbox import OwedKey, S3Outbox
 from recording_assets.defs.webhooks import manifest_webhooks_tick
 from recording_assets.pipeline.tables import MANIFEST, to_parquet_bytes
 from recording_assets.webhooks.delivery import endpoint_id
@@ -62,6 +63,12 @@ def day_with_events(s3_client, bucket_names):
     return make
 
 
+def owed_items(archive: ArchiveResource) -> list[dict]:
+    """What the outbox in the manifest bucket holds, read as the sensor reads it."""
+    outbox = S3Outbox(archive.manifest_store())
+    return [outbox.read(key) for key in outbox.keys() if isinstance(key, OwedKey)]
+
+
 def _tick(instance, cursor, webhooks, archive, **kwargs):
     context = dg.build_sensor_context(instance=instance, cursor=cursor)
     started = time.monotonic()
@@ -86,8 +93,9 @@ def test_200_events_to_a_dead_receiver_finish_the_tick_fast_and_advance_the_curs
             # Under the 60 s a sensor tick may take (measured: 1-2 s refused, ~15 s hanging on a busy machine,
             # 10 of them the one POST's timeout): one POST found the endpoint dead, its other 199 events waited.
             assert elapsed < 60, (elapsed, summary)
-            assert state["after"] == latest.storage_id and len(state["owed"]) == 200
-            assert {item["endpoint"] for item in state["owed"]} == {endpoint_id(url)}
+            owed = owed_items(archive)
+            assert state["after"] == latest.storage_id and len(owed) == 200
+            assert {item["endpoint"] for item in owed} == {endpoint_id(url)}
             assert url not in cursor, "the cursor names endpoints by id: a URL may carry a token"
             assert "200 events delivered, 1 failed, 200 owed (199 waiting)" in summary
             assert state["paused"][endpoint_id(url)]["failures"] == 1 and "token" not in summary
@@ -103,7 +111,8 @@ def test_200_events_to_a_dead_receiver_finish_the_tick_fast_and_advance_the_curs
                 receiver.stop()
     finally:
         alive.stop()
-    assert json.loads(cursor) == {"after": latest.storage_id, "owed": [], "paused": {}}
+    assert owed_items(archive) == []
+    assert json.loads(cursor) == {"after": latest.storage_id, "paused": {}}
     assert "200 events delivered, 0 failed, 0 owed" in summary
     assert len(receiver.seen) == 200 and set(receiver.seen.values()) == {1} and receiver.rejected == []
     assert receiver.seen.keys() == alive.seen.keys() and alive.requests == 200  # the same ids, none twice
@@ -128,7 +137,7 @@ def test_a_slow_receiver_gets_what_the_budget_allows_each_tick_and_nothing_twice
                 per_tick.append(receiver.requests - before)
                 summaries.append(summary)
                 assert elapsed < budget + 1.5, summary  # the budget, plus at most one last POST
-                if not json.loads(cursor)["owed"]:
+                if not owed_items(archive):
                     break
     finally:
         receiver.stop()
@@ -157,6 +166,9 @@ class _Ticks:
         self._cursor = cursor
         return json.loads(cursor), summary
 
+    def owed(self) -> list[dict]:
+        return owed_items(self._archive)
+
 
 @contextmanager
 def _ticks(day_with_events, webhooks: WebhookResource, archived: int, log_handler=None) -> Iterator[_Ticks]:
@@ -180,7 +192,7 @@ def test_an_endpoint_that_answers_503_is_paused_and_resumed(day_with_events):
             state, summary = tick(start + 31 + 61)
     finally:
         receiver.stop()
-    assert "5 events delivered" in summary and state["owed"] == []
+    assert "5 events delivered" in summary and tick.owed() == []
     assert len(receiver.seen) == 5 and set(receiver.seen.values()) == {1}
 
 
@@ -200,7 +212,7 @@ def test_events_a_receiver_refuses_are_retried_then_dropped_loudly(day_with_even
             state, summary = tick(start + 72 * 3600)
     finally:
         receiver.stop()
-    assert state["owed"] == [] and "3 given up" in summary and receiver.requests == 3
+    assert tick.owed() == [] and "3 given up" in summary and receiver.requests == 3
     dropped = [r.getMessage() for r in caplog.records if "dropped: undelivered after 72 h" in r.getMessage()]
     assert len(dropped) == 3 and all("HTTP 410" in m and "token" not in m for m in dropped), dropped
 
@@ -227,24 +239,29 @@ def test_a_manifest_that_cannot_be_read_holds_the_cursor_there_and_the_rest_is_s
     assert len(errors) == 2 and len(receiver.seen) == 1
 
 
-def test_a_cursor_that_named_endpoints_by_url_is_renamed_and_still_delivered(day_with_events):
+def test_a_cursor_of_the_previous_version_has_its_owed_items_moved_to_the_bucket_once(day_with_events):
     receiver = Receiver(status=503)
     webhooks = WebhookResource(endpoints=receiver.url, secret=SECRET)
     start = time.time()
     try:
         with _ticks(day_with_events, webhooks, archived=2) as tick:
             state, _ = tick(start)
-            assert len(state["owed"]) == 1 and receiver.requests == 1
-            # The outbox as it was stored before endpoints were named by id.
-            for item in state["owed"]:
-                item["url"] = receiver.url
-                del item["endpoint"]
-            tick._cursor = json.dumps(  # noqa: SLF001
-                {**state, "paused": {receiver.url: state["paused"][endpoint_id(receiver.url)]}}
-            )
+            [owed] = tick.owed()
+            assert receiver.requests == 1
+            # The cursor as the previous version stored it: the outbox itself, endpoints named by URL.
+            S3Outbox(tick._archive.manifest_store()).remove(owed.pop("key"))  # noqa: SLF001
+            owed["url"] = receiver.url
+            del owed["endpoint"]
+            paused = {receiver.url: state["paused"][endpoint_id(receiver.url)]}
+            tick._cursor = json.dumps({**state, "owed": [owed], "paused": paused})  # noqa: SLF001
+            state, summary = tick(start + 10)  # still paused: moved, not sent
+            assert "owed" not in state and receiver.requests == 1 and "1 owed" in summary
+            [moved] = tick.owed()
+            assert moved["event"] == owed["event"] and moved["endpoint"] == endpoint_id(receiver.url)
+            assert receiver.url not in json.dumps(state)
             receiver.status = 204
             state, summary = tick(start + 61)
-            assert state["owed"] == [] and "1 events delivered" in summary
-            assert receiver.url not in json.dumps(state)
+            assert tick.owed() == [] and "1 events delivered, 0 failed, 0 owed" in summary
     finally:
         receiver.stop()
+    assert len(receiver.seen) == 1 and receiver.requests == 2
