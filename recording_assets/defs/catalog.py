@@ -11,6 +11,7 @@ import dagster as dg
 import pyarrow as pa
 
 from recording_assets.pipeline.orphans import ORPHANS_TABLE
+from recording_assets.pipeline.radar_table import RADAR_TABLE
 from recording_assets.pipeline.tables import MANIFEST_TABLE, METADATA_TABLE, OUTCOMES_TABLE, Table
 from recording_assets.settings import OperationsSettings
 
@@ -23,6 +24,7 @@ TABLE_OF_ASSET = {
     "recording_audio": OUTCOMES_TABLE,  # the objects, and beside them the per-recording outcome table
     "recording_manifest": MANIFEST_TABLE,
     "recording_orphans": ORPHANS_TABLE,
+    "recording_expiry_radar": RADAR_TABLE,
 }
 _PACKAGE = Path(__file__).resolve().parents[1]  # recording_assets/
 

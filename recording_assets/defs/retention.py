@@ -18,6 +18,7 @@ from recording_assets.genesys.errors import PermissionDeniedError
 from recording_assets.pipeline.orphans import ORPHANS, orphan_rows, orphans_key
 from recording_assets.pipeline.protection import ProtectionReport, lift_confirmed, protect_at_risk
 from recording_assets.pipeline.radar import scan, unarchived
+from recording_assets.pipeline.radar_table import radar_key, radar_table
 from recording_assets.pipeline.table_io import write_table
 from recording_assets.pipeline.tables import to_table
 from recording_assets.settings import Settings
@@ -79,15 +80,17 @@ def build_expiry_radar(timezone_name: str, *, pool_limit: int = 1) -> dg.AssetsD
                         client.protection, manifests, at_risk, reserve=retention.protection_reserve,
                         run_id=context.run.run_id, now=now, report=protection,
                     )  # fmt: skip
-                return found, report, client.stats
+                return found, report, client.stats, now
 
         done = asyncio.run(run())
         if isinstance(done, PermissionDeniedError):
             yield from _skipped(context, done)
             return
-        found, report, stats = done
+        found, report, stats, now = done
         per_day = report.per_day()
         soonest = report.soonest()
+        table = radar_table(report)
+        uri = write_table(manifests, radar_key(day=now.date()), table)
         entries = found.entries
         if report.total:
             context.log.warning(f"{report.total} recordings expire within {days} days unarchived: {per_day}")
@@ -107,6 +110,8 @@ def build_expiry_radar(timezone_name: str, *, pool_limit: int = 1) -> dg.AssetsD
                 "rejected_entries": len(entries.rejected),
                 "deletion_protection": protection.note() if retention.protect_until_archived else "off",
                 "api_requests": stats.api_requests,
+                **table_metadata(table, uri),
+                "table_link": dg.MetadataValue.url(archive.links().browser_url(uri)),
             }
         )
         at_risk = [e for batch in report.at_risk.values() for e in batch]

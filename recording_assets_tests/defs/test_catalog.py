@@ -229,7 +229,12 @@ def test_every_check_of_a_daily_asset_is_evaluated_per_day_and_the_blocking_ones
     }
 
 
-def test_the_orphans_table_carries_its_column_schema():
-    orphans = load_definitions().resolve_assets_def("recording_orphans")
-    schema = orphans.specs_by_key[dg.AssetKey("recording_orphans")].metadata["dagster/column_schema"]
-    assert [c.name for c in schema.columns] == [c.name for c in TABLE_OF_ASSET["recording_orphans"].columns]
+def test_every_asset_that_writes_a_table_declares_its_column_schema():
+    """Every materialisable asset writes a Parquet table (the retention ones too): a new one without its
+    table in TABLE_OF_ASSET, or a schema that is not the table's, fails here."""
+    graph = load_definitions().resolve_asset_graph()
+    written = {key.to_user_string() for key in graph.materializable_asset_keys}
+    assert written == set(TABLE_OF_ASSET)
+    for name in written:
+        schema = graph.get(dg.AssetKey(name)).metadata["dagster/column_schema"]
+        assert [c.name for c in schema.columns] == [c.name for c in TABLE_OF_ASSET[name].columns], name

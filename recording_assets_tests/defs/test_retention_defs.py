@@ -25,7 +25,7 @@ def _run(job_name, instance, **kwargs):
 def test_the_radar_fails_while_days_expire_unarchived_and_the_schedule_runs_them_first(
     local_stack, monkeypatch
 ):
-    local_stack(conversations_per_day=20)
+    local = local_stack(conversations_per_day=20)
     monkeypatch.setenv(EXPIRY_RADAR_DAYS, "2")
     defs = load_definitions()
     with dg.instance_for_test() as instance:  # persistent: the schedule's context reads it back
@@ -38,6 +38,16 @@ def test_the_radar_fails_while_days_expire_unarchived_and_the_schedule_runs_them
         assert meta["outcome"].value == "complete" and meta["retention_pages"].value >= 1
         assert meta["retention_entries_read"].value >= meta["recordings_within_horizon"].value > 0
         assert len(at_risk) in (2, 3)  # the horizon's days (and one more where a day's edge falls)
+        # The findings as a table, where the materialisation says, one row per recording at risk.
+        uri = meta["dagster/uri"].value
+        assert uri.startswith("s3://recording-manifests/radar/date=") and meta["table_link"].value
+        body = local.s3_client().get_object(Bucket="recording-manifests", Key=uri.split("/", 3)[3])["Body"]
+        rows = from_parquet_bytes(body.read()).to_pylist()
+        assert meta["dagster/partition_row_count"].value == len(rows) == meta["at_risk"].value
+        per_day: dict[str, int] = {}
+        for row in rows:
+            per_day[row["archive_day"].isoformat()] = per_day.get(row["archive_day"].isoformat(), 0) + 1
+        assert per_day == at_risk and all(r["delete_date"] and r["horizon_days"] == 2 for r in rows)
 
         tick = datetime.now(timezone.utc).replace(hour=2, minute=0, second=0, microsecond=0)
         with dg.build_schedule_context(
