@@ -31,6 +31,7 @@ from recording_assets.defs.common import launched_by, timezone_of, window_of
 from recording_assets.defs.metadata import DISCOVERY_FAMILIES, metadata_result, metadata_spec
 from recording_assets.defs.names import AUDIO, GENESYS_POOL, METADATA
 from recording_assets.defs.partitions import daily_partitions
+from recording_assets.defs.pool_limit import pool_limit as instance_pool_limit
 from recording_assets.defs.resources import ArchiveResource, GenesysCloudResource
 from recording_assets.genesys.analytics import Discovery
 from recording_assets.genesys.errors import PermissionDeniedError
@@ -120,7 +121,9 @@ async def _run(
     if AUDIO in selected and config.object_lock is not None:
         # Before any request to Genesys: a bucket that cannot lock would refuse every write of the day.
         context.log.info(object_lock_line(archive.archive_store(), config.object_lock))
-    async with genesys.client(concurrent_runs=pool_limit) as client:
+    share = instance_pool_limit(context.instance, fallback=pool_limit)
+    context.log.info(share.line())
+    async with genesys.client(concurrent_runs=share.limit) as client:
         if AUDIO not in selected:
             discovery = await discover_day(client, window, media_types=config.media_types)
             names = await _names(client, archive, discovery, clock)

@@ -13,6 +13,7 @@ from recording_assets.defs.catalog import catalogued, table_metadata
 from recording_assets.defs.common import timezone_of, window_of
 from recording_assets.defs.names import GENESYS_POOL, RETENTION_GROUP
 from recording_assets.defs.partitions import daily_partitions
+from recording_assets.defs.pool_limit import pool_limit as instance_pool_limit
 from recording_assets.defs.resources import ArchiveResource, GenesysCloudResource
 from recording_assets.genesys.errors import PermissionDeniedError
 from recording_assets.pipeline.orphans import ORPHANS, orphan_rows, orphans_key
@@ -57,7 +58,9 @@ def build_expiry_radar(timezone_name: str, *, pool_limit: int = 1) -> dg.AssetsD
         protection = ProtectionReport()
 
         async def run():
-            async with genesys.client(concurrent_runs=pool_limit) as client:
+            async with genesys.client(
+                concurrent_runs=instance_pool_limit(context.instance, fallback=pool_limit).limit
+            ) as client:
                 now = datetime.fromtimestamp(client.clock.time(), timezone.utc)
                 try:
                     found = await scan(
@@ -157,7 +160,9 @@ def build_recording_orphans(
         window = window_of(context, timezone_of(context))
 
         async def run():
-            async with genesys.client(concurrent_runs=pool_limit) as client:
+            async with genesys.client(
+                concurrent_runs=instance_pool_limit(context.instance, fallback=pool_limit).limit
+            ) as client:
                 return await client.retention.orphans(), client.stats
 
         try:
