@@ -1,5 +1,5 @@
 """``recording-assets ui``: the Dagster UI on the embedded sandbox org and local S3, for a newcomer to
-click Materialise. The sandbox and S3 run in this process; ``dagster dev`` and its run workers reach
+click Materialise. The sandbox and S3 run in this process; ``dg dev`` and its run workers reach
 them over loopback. Before the UI starts, the latest due day is archived into the instance (and its
 freshness and re-verification checks run), so the first page already shows lineage, checks and metadata."""
 
@@ -112,10 +112,10 @@ def run_ui(
             except Exception as exc:  # noqa: BLE001 - the UI is still worth opening, empty
                 print(f"could not archive a day before the UI starts ({exc}); it opens empty", flush=True)
         print(f"Dagster UI   http://{host}:{port}  (Ctrl-C stops everything)", flush=True)
+        # dg dev (dagster dev is superseded in 1.13): the dg CLI installed beside this interpreter, so the
+        # UI's code server runs in the same environment; the workspace file names the code location.
         command = [
-            sys.executable,
-            "-m",
-            "dagster",
+            str(Path(sys.executable).with_name("dg")),
             "dev",
             "-w",
             str(root / "workspace.yaml"),
@@ -124,7 +124,7 @@ def run_ui(
             "-p",
             str(port),
         ]
-        # A child of a non-interactive shell may inherit SIGINT as ignored; dagster dev would then never stop.
+        # A child of a non-interactive shell may inherit SIGINT as ignored; dg dev would then never stop.
         process = subprocess.Popen(command, env=env, cwd=root, preexec_fn=_default_signals)
         try:
             return process.wait()
