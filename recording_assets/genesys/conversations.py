@@ -5,6 +5,7 @@ and enum field checked, the ones that fail dropped and named in ``invalid_reason
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,6 +13,8 @@ from typing import Any
 from recording_assets.genesys.fields import (
     ResponseFormatError,
     enum_text,
+    id_problem,
+    lenient_time,
     optional_id,
     optional_time,
     parse_time,
@@ -21,6 +24,38 @@ from recording_assets.genesys.fields import (
     required_list,
 )
 from recording_assets.genesys.participant_addresses import session_addresses
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSummary:
+    """One analytics session of a participant: its media, messaging channel, direction and span (its first
+    ``segmentStart`` to its last ``segmentEnd``). Descriptive only (no key, header or request is built from
+    it), so a value that fails its check is left out (None), never a reason to fail the recordings."""
+
+    session_id: str | None
+    media_type: str | None
+    # Messaging's channel: AnalyticsSession.messageType, free text in the SDK ("sms, facebook, twitter,
+    # line": https://github.com/MyPureCloud/platform-client-sdk-java/blob/master/build/docs/AnalyticsSession.md).
+    message_type: str | None
+    direction: str | None
+    start: datetime | None
+    end: datetime | None  # None while any segment is open
+    recorded: bool  # its ``recording`` flag: an audio recording was started
+
+    @classmethod
+    def from_api(cls, session: Mapping[str, Any], segments: list[Mapping[str, Any]]) -> SessionSummary:
+        starts = [t for segment in segments if (t := lenient_time(segment.get("segmentStart")))]
+        ends = [t for segment in segments if (t := lenient_time(segment.get("segmentEnd")))]
+        session_id = session.get("sessionId")
+        return cls(
+            session_id=session_id if id_problem(session_id) is None else None,
+            media_type=_word(session.get("mediaType")),
+            message_type=_word(session.get("messageType")),
+            direction=_word(session.get("direction")),
+            start=min(starts, default=None),
+            end=max(ends) if segments and len(ends) == len(segments) else None,
+            recorded=session.get("recording") is True,
+        )
 
 
 @dataclass(frozen=True, slots=True)  # 100,000 a day at most: no per-instance __dict__
@@ -45,6 +80,9 @@ class ConversationSummary:
     # Participant addresses (ANI/DNIS, e-mail and message addresses): personal data, never logged; what an
     # erasure matches a data subject against (``participant_addresses.py``).
     addresses: tuple[str, ...] = ()
+    # Every session of every participant, in the answer's order. Empty when read back from the metadata
+    # table (``conversations_from_table``): the manifest takes them from that table's ``sessions`` column.
+    sessions: tuple[SessionSummary, ...] = ()
 
     @property
     def primary_queue_id(self) -> str | None:
@@ -66,6 +104,7 @@ class ConversationSummary:
         wrapups: list[str] = []
         media: list[str] = []
         addresses: list[str] = []
+        sessions: list[SessionSummary] = []
         recorded = 0
         screen_recorded = 0
         for participant in required_list(body.get("participants"), field="participants"):
@@ -80,11 +119,15 @@ class ConversationSummary:
                 session_addresses(session, addresses, problems)
                 if session.get("recording") is True:
                     recorded += 1
-                for segment in required_list(session.get("segments"), field="segments"):
-                    segment = required_dict(segment, field="segments[]")
+                segments = [
+                    required_dict(segment, field="segments[]")
+                    for segment in required_list(session.get("segments"), field="segments")
+                ]
+                for segment in segments:
                     _add(queues, optional_id(segment.get("queueId"), field="queueId", problems=problems))
                     code = optional_id(segment.get("wrapUpCode"), field="wrapUpCode", problems=problems)
                     _add(wrapups, code)
+                sessions.append(SessionSummary.from_api(session, segments))
         divisions: list[str] = []
         raw_divisions = body.get("divisionIds")
         if raw_divisions is not None and not isinstance(raw_divisions, list):
@@ -109,6 +152,7 @@ class ConversationSummary:
             recorded_sessions=max(recorded, screen_recorded),
             invalid_reason=_dedup_reason(problems),
             addresses=tuple(addresses),
+            sessions=tuple(sessions),
         )
 
 
@@ -118,6 +162,11 @@ def _add(items: list[str], value: str | None) -> None:
     value = shared_text(value)
     if value not in items:
         items.append(value)
+
+
+def _word(value: Any) -> str | None:
+    """A plain word (``voice``, ``sms``, ``inbound``), shared; anything else None (see ``SessionSummary``)."""
+    return shared_text(value) if enum_text(value, field="", problems=[]) else None
 
 
 def _dedup_reason(problems: list[str]) -> str | None:

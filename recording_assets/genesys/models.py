@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from recording_assets.genesys.conversations import ConversationSummary, shared_text
+from recording_assets.genesys.conversations import ConversationSummary, SessionSummary, shared_text
 from recording_assets.genesys.fields import (
     ResponseFormatError,
     checked_time,
@@ -39,6 +39,7 @@ __all__ = [
     "BatchResult",
     "BatchStatus",
     "ConversationSummary",
+    "SessionSummary",
     "Listing",
     "Recording",
     "RecordingMetadata",

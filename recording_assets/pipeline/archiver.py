@@ -91,6 +91,7 @@ class DayArchiver:
         try:
             existing = await settled.load_existing(ctx)
             ledger.found_in_archive(existing.outcomes)
+            ledger.described_before(self._previous.values())
             ledger.found_erased(o for o in self._previous.values() if o.state is State.ERASED)
             ledger.found_strays(existing.strays)
             for key, uri in (await evidence.find_kept(ctx)).items():

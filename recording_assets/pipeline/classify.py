@@ -128,6 +128,7 @@ async def look_up(ctx: ArchiveContext, first: FirstRound) -> LookedUp:
             for key in [k for k in errored if k[0] == cid]:
                 outcomes[key] = Outcome(*key, state, reason=f"recordingmetadata: {describe(found)}")
             continue
+        ctx.ledger.describe(cid, found)
         for meta in found:
             key = (cid, meta.recording_id)
             if key in tasks or key in ctx.ledger.existing or _known(ctx, outcomes, key):

@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 from recording_assets.genesys import GenesysClient
 from recording_assets.genesys.analytics import Discovery
 from recording_assets.genesys.listing import Rejected
-from recording_assets.genesys.models import ConversationSummary, shared_text
+from recording_assets.genesys.models import ConversationSummary, SessionSummary, shared_text
 from recording_assets.pipeline.tables import METADATA, table_of
 from recording_assets.pipeline.window import DayWindow
 
@@ -83,7 +83,22 @@ def _metadata_values(c: ConversationSummary | Rejected) -> tuple:
         c.invalid_reason,  # the client's flag: audio run from this table fails what the one-step run fails
         c.addresses,
         *_UNNAMED,  # the names: set once the day's ids are known (``pipeline/names.py``)
+        [_session_value(session) for session in c.sessions],
     )
+
+
+def _session_value(session: SessionSummary) -> dict:
+    start, end = session.start, session.end
+    return {
+        "session_id": session.session_id,
+        "media_type": session.media_type,
+        "message_type": session.message_type,
+        "direction": session.direction,
+        "session_start": start,
+        "session_end": end,
+        "duration_ms": int((end - start).total_seconds() * 1000) if start and end else None,
+        "recorded": session.recorded,
+    }
 
 
 _UNNAMED = (None,) * 5

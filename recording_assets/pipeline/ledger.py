@@ -11,10 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from datetime import datetime
 from types import MappingProxyType
 
-from recording_assets.genesys.models import ConversationSummary
+from recording_assets.genesys.models import ConversationSummary, RecordingMetadata
 from recording_assets.pipeline.outcome import ArchiveReport, Key, Outcome
+
+# What a recordingmetadata item says of its recording: Outcome's media_subtype, session_id,
+# recording_start, recording_end.
+Description = tuple[str | None, str | None, datetime | None, datetime | None]
 
 
 class Ledger:
@@ -35,6 +40,8 @@ class Ledger:
         self._restorations = 0
         self._protection: dict[str, int] = {}  # what deletion protection did: protected, lifted, kept
         self._strays: list[str] = []  # keys under the day's prefix that are not a recording's
+        # Only for the recordings a run looked up (this one or an earlier one): most have none.
+        self._descriptions: dict[Key, Description] = {}
 
     # -- the day's conversations, as discovery's pages arrive
 
@@ -106,6 +113,20 @@ class Ledger:
     def is_unsettled(self, conversation_id: str) -> bool:
         return conversation_id in self._unsettled
 
+    def described_before(self, outcomes: Iterable[Outcome]) -> None:
+        """The descriptions earlier runs wrote (the previous outcomes): kept when this run asks no more."""
+        for outcome in outcomes:
+            description = _description_of(outcome)
+            if any(value is not None for value in description):
+                self._descriptions[outcome.key] = description
+
+    def describe(self, conversation_id: str, found: Iterable[RecordingMetadata]) -> None:
+        """What the look-up of ``conversation_id`` said of each recording it listed: the recording's outcome
+        carries it, whatever its state."""
+        for meta in found:
+            description = (meta.media_subtype, meta.session_id, meta.start_time, meta.end_time)
+            self._descriptions[(conversation_id, meta.recording_id)] = description
+
     # -- counters
 
     @property
@@ -148,7 +169,10 @@ class Ledger:
         """The run's report so far: every outcome, by key, and the counters; ``conversations``: the rows of
         the conversations table the run leaves (``settled.settled_rows``)."""
         return ArchiveReport(
-            outcomes=sorted(map(self._with_evidence, self._outcomes.values()), key=lambda o: o.key),
+            outcomes=sorted(
+                (self._described(self._with_evidence(o)) for o in self._outcomes.values()),
+                key=lambda o: o.key,
+            ),
             batch_rounds=self._batch_rounds,
             lookups=self._lookups,
             uploads=self._uploads,
@@ -169,3 +193,16 @@ class Ledger:
         find listed (a carried-forward pointer whose object is gone is dropped, never left false)."""
         uri = self._evidence.get(outcome.key)
         return outcome if outcome.quarantine_uri == uri else replace(outcome, quarantine_uri=uri)
+
+    def _described(self, outcome: Outcome) -> Outcome:
+        description = self._descriptions.get(outcome.key)
+        if description is None or description == _description_of(outcome):
+            return outcome
+        subtype, session_id, start, end = description
+        return replace(
+            outcome, media_subtype=subtype, session_id=session_id, recording_start=start, recording_end=end
+        )
+
+
+def _description_of(outcome: Outcome) -> Description:
+    return (outcome.media_subtype, outcome.session_id, outcome.recording_start, outcome.recording_end)

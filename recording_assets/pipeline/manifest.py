@@ -79,6 +79,10 @@ def manifest_table(
         "annotations": _annotations(kept, annotations or {}),
         "retain_until": archived_only("retain_until"),  # nulls from an older table (from_parquet_bytes)
         "lock_mode": archived_only("lock_mode"),
+        **{name: sorted_column(name) for name in _DESCRIBING},  # nulls from an older table, as above
+        "recording_duration_ms": _milliseconds_between(
+            sorted_column("recording_start"), sorted_column("recording_end")
+        ),
     }
     return pa.table({name: columns[name] for name in MANIFEST.names}, schema=MANIFEST)
 
@@ -99,7 +103,10 @@ _FROM_CONVERSATION = (
     "division_names",
     "originating_direction",
     "media_types",
+    "sessions",
 )
+# The recording's own description, where a run looked it up (``Ledger.describe``).
+_DESCRIBING = ("media_subtype", "session_id", "recording_start", "recording_end")
 # What manifest_table reads of its inputs: the rest of their columns need not be decoded.
 METADATA_COLUMNS = ("conversation_id", *_FROM_CONVERSATION)
 _KEPT_AS_IS = ("conversation_id", "recording_id", "content_type", "container")
@@ -118,7 +125,13 @@ OUTCOMES_COLUMNS = (
     "archived_run_id",
     "retain_until",
     "lock_mode",
+    *_DESCRIBING,
 )
+
+
+def _milliseconds_between(start: pa.ChunkedArray, end: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``end - start`` in whole milliseconds; null where either is."""
+    return pc.cast(pc.milliseconds_between(start, end), pa.int64())
 
 
 def _annotations(keys: pa.Table, annotations: Mapping) -> pa.Array:

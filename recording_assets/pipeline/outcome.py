@@ -45,6 +45,11 @@ class Outcome:
     restore_until: datetime | None = None  # the archiveDate a restoration asked for (state restoring)
     retain_until: datetime | None = None  # the object's Object Lock retention (ObjectLockPolicy), if any
     lock_mode: str | None = None
+    # What its recordingmetadata item said of it, where a run looked it up (``Ledger.describe``).
+    media_subtype: str | None = None
+    session_id: str | None = None
+    recording_start: datetime | None = None
+    recording_end: datetime | None = None
 
     @property
     def key(self) -> Key:

@@ -56,6 +56,11 @@ _FIELDS = {
     "archiveRunId": "run_id",
     "retainUntil": "retain_until",
     "lockMode": "lock_mode",
+    "mediaSubtype": "media_subtype",
+    "sessionId": "session_id",
+    "recordingStartTime": "recording_start",
+    "recordingEndTime": "recording_end",
+    "recordingDurationMs": "recording_duration_ms",
 }
 CONTENT_TYPE = "application/json"
 

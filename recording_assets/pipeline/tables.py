@@ -128,6 +128,48 @@ NAME_COLUMNS = (AGENT_NAMES, AGENT_EMAILS, QUEUE_NAMES, WRAP_UP_NAMES, DIVISION_
 LOCK_MODE = Column(
     "lock_mode", pa.string(), "Its Object Lock mode, `GOVERNANCE` or `COMPLIANCE`; null when none."
 )
+SESSION = pa.struct(
+    [
+        ("session_id", pa.string()),
+        ("media_type", pa.string()),
+        ("message_type", pa.string()),
+        ("direction", pa.string()),
+        ("session_start", TS),
+        ("session_end", TS),
+        ("duration_ms", pa.int64()),
+        ("recorded", pa.bool_()),
+    ]
+)
+SESSIONS = Column(
+    "sessions",
+    pa.list_(SESSION),
+    "Every session of the conversation's participants, as analytics gives it: `session_id`, `media_type`, "
+    "`message_type` (messaging's channel: `sms`, `whatsapp` ...), `direction`, its span `session_start` (first "
+    "`segmentStart`) to `session_end` (last `segmentEnd`, null while a segment is open), `duration_ms`, and "
+    "`recorded` (its `recording` flag). A value that fails its check is null; null in tables written "
+    "before the column existed.",
+)
+# The recording's own description, from its `recordingmetadata` item. The batch route, which archives most
+# recordings, gives none of it; a look-up is made only where the batch leaves a question (no request per
+# conversation for a description), so these are null unless this run or an earlier one looked it up.
+_LOOKED_UP = " Null unless a run looked the recording up (`recordingmetadata`); kept across re-runs."
+MEDIA_SUBTYPE = Column(
+    "media_subtype",
+    pa.string(),
+    "The recording's `mediaSubtype` (`Trunk`, `Station`, `Consult`, `Screen`, `Snippet`)." + _LOOKED_UP,
+)
+SESSION_ID = Column(
+    "session_id",
+    pa.string(),
+    "The analytics session the recording is of (`sessionId`): its entry in `sessions`." + _LOOKED_UP,
+)
+RECORDING_START = Column(
+    "recording_start",
+    TS,
+    "The recording's own `startTime` (the SDK gives it for screen recordings)." + _LOOKED_UP,
+)
+RECORDING_END = Column("recording_end", TS, "The recording's own `endTime`." + _LOOKED_UP)
+RECORDING_COLUMNS = (MEDIA_SUBTYPE, SESSION_ID, RECORDING_START, RECORDING_END)
 
 METADATA_TABLE = Table(
     "recording_metadata",
@@ -154,6 +196,7 @@ METADATA_TABLE = Table(
         ),
         PARTICIPANT_ADDRESSES,
         *NAME_COLUMNS,  # added after the addresses
+        SESSIONS,  # added after the names
     ),
 )
 
@@ -186,6 +229,7 @@ OUTCOMES_TABLE = Table(
         Column("restore_until", TS, "For `restoring`: the `archiveDate` the restoration asked Genesys for."),
         RETAIN_UNTIL,
         LOCK_MODE,
+        *RECORDING_COLUMNS,
         RUN_ID,
     ),
 )
@@ -258,6 +302,13 @@ MANIFEST_TABLE = Table(
         *NAME_COLUMNS,
         ORIGINATING_DIRECTION,  # the conversation's, as analytics gives it (the metadata table's)
         MEDIA_TYPES,
+        *RECORDING_COLUMNS,  # added after the media types
+        Column(
+            "recording_duration_ms",
+            pa.int64(),
+            "`recording_end` minus `recording_start`, in milliseconds; null unless both are known.",
+        ),
+        SESSIONS,
     ),
 )
 

@@ -379,6 +379,8 @@ def _render_session(session: Session, now_ms: int) -> dict[str, Any] | None:
         out["addressFrom"] = session.address_from
     if session.address_to:
         out["addressTo"] = session.address_to
+    if session.message_type:
+        out["messageType"] = session.message_type
     if session.recording:
         out["recording"] = True
     out["segments"] = segments

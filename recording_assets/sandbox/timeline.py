@@ -33,6 +33,12 @@ class Session:
     segments: tuple[Segment, ...]
     address_from: str | None = None  # e-mail and message sessions (AnalyticsSession.addressFrom / addressTo)
     address_to: str | None = None
+    message_type: str | None = None  # message sessions (AnalyticsSession.messageType, free text in the SDK)
+
+
+# Messaging channels as the SDK's messageType example names them ("sms, facebook, twitter, line") and the
+# open-messaging ones it lists among engagement sources: the sandbox spreads message conversations over them.
+MESSAGE_TYPES = ("sms", "facebook", "twitter", "line", "whatsapp", "open")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +88,12 @@ def participants(conv: Conversation) -> list[Participant]:
         (customer_address, service_address) if inbound else (service_address, customer_address)
     )
 
+    message_type = (
+        MESSAGE_TYPES[stable_int(conv.org.seed, conv.id, "messageType") % len(MESSAGE_TYPES)]
+        if media_type == "message"
+        else None
+    )
+
     def session(role: str, direction: str, segments: list[Segment]) -> Session:
         return Session(
             conv.session_id(role),
@@ -93,6 +105,7 @@ def participants(conv: Conversation) -> list[Participant]:
             tuple(segments),
             address_from,
             address_to,
+            message_type,
         )
 
     result = []

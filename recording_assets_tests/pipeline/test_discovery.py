@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from recording_assets.archive.keys import metadata_key
 from recording_assets.archive.store import ArchiveStore
 from recording_assets.genesys.listing import Rejected
-from recording_assets.genesys.models import ConversationSummary
+from recording_assets.genesys.models import ConversationSummary, SessionSummary
 from recording_assets.pipeline.day import DayStores, archive_day
 from recording_assets.pipeline.discovery import (
     conversations_from_table,
@@ -44,7 +44,12 @@ def summary(cid: str, end: datetime | None, **kwargs) -> ConversationSummary:
 
 
 def test_metadata_table_row_and_duration():
-    table = metadata_table([summary("c1", START + timedelta(minutes=5, milliseconds=250))])
+    sessions = (
+        SessionSummary("s1", "message", "sms", "inbound", START, START + timedelta(seconds=90), True),
+        SessionSummary(None, "message", None, "outbound", START, None, False),  # a segment still open
+    )
+    end = START + timedelta(minutes=5, milliseconds=250)
+    table = metadata_table([summary("c1", end, sessions=sessions)])
     assert table.schema == METADATA
     assert table.to_pylist() == [
         {
@@ -65,6 +70,28 @@ def test_metadata_table_row_and_duration():
             **dict.fromkeys(
                 ("agent_names", "agent_emails", "queue_names", "wrap_up_names", "division_names")
             ),
+            "sessions": [
+                {
+                    "session_id": "s1",
+                    "media_type": "message",
+                    "message_type": "sms",
+                    "direction": "inbound",
+                    "session_start": START,
+                    "session_end": START + timedelta(seconds=90),
+                    "duration_ms": 90_000,
+                    "recorded": True,
+                },
+                {
+                    "session_id": None,
+                    "media_type": "message",
+                    "message_type": None,
+                    "direction": "outbound",
+                    "session_start": START,
+                    "session_end": None,
+                    "duration_ms": None,
+                    "recorded": False,
+                },
+            ],
         }
     ]
 

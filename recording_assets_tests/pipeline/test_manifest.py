@@ -48,6 +48,25 @@ CONVERSATION = {
     "division_names": ["Home"],
     "originating_direction": "inbound",
     "media_types": ["voice"],
+    "sessions": [
+        {
+            "session_id": "s1",
+            "media_type": "voice",
+            "message_type": None,
+            "direction": "inbound",
+            "session_start": START,
+            "session_end": END,
+            "duration_ms": 300_000,
+            "recorded": True,
+        }
+    ],
+}
+# What r1's recordingmetadata item said (a look-up); r0 was never looked up.
+DESCRIBED = {
+    "media_subtype": "Screen",
+    "session_id": "s1",
+    "recording_start": START,
+    "recording_end": datetime(2026, 11, 20, 9, 4, 30, 500000, tzinfo=timezone.utc),
 }
 
 
@@ -71,6 +90,7 @@ def outcomes(run_id: str, first_state: str):
         "archived_run_id": "run-1",
         "retain_until": RETAIN_UNTIL,
         "lock_mode": "COMPLIANCE",
+        **DESCRIBED,
         "run_id": run_id,
     }
     failed = {
@@ -114,8 +134,12 @@ def test_rows_sorted_and_joined_with_the_conversation():
         "annotations": None,  # the annotations setting is off
         "retain_until": RETAIN_UNTIL,  # the Object Lock the object was written with
         "lock_mode": "COMPLIANCE",
+        **DESCRIBED,
+        "recording_duration_ms": 270_500,
     }
     assert (failed["retain_until"], failed["lock_mode"]) == (None, None)
+    described = ["media_subtype", "session_id", "recording_start", "recording_end", "recording_duration_ms"]
+    assert [failed[name] for name in described] == [None] * 5
 
 
 EVIDENCE = "s3://archive/quarantine/year=2026/month=11/day=20/queue=q1/c1/{rid}.html." + "ef" * 32

@@ -38,6 +38,13 @@ NAMES = [
     ("queue_names", STRINGS), ("wrap_up_names", STRINGS), ("division_names", STRINGS),
 ]  # fmt: skip
 
+# One analytics session, and what a recording's recordingmetadata item says of it (when looked up).
+SESSION = pa.struct([
+    ("session_id", S), ("media_type", S), ("message_type", S), ("direction", S),
+    ("session_start", TS), ("session_end", TS), ("duration_ms", I64), ("recorded", pa.bool_()),
+])  # fmt: skip
+DESCRIPTION = [("media_subtype", S), ("session_id", S), ("recording_start", TS), ("recording_end", TS)]
+
 # The files already written by earlier runs are read back with these schemas: names, types and order
 # are fixed. Stated literally here, so a change in tables.py cannot move both sides at once. Laid out as
 # a table, several columns a line (fmt: skip keeps it so).
@@ -51,6 +58,7 @@ WRITTEN = {
         ("invalid_reason", S),
         PII_ADDRESSES,  # absent from older files, which read it as nulls
         *NAMES,
+        ("sessions", pa.list_(SESSION)),  # absent from older files, which read it as nulls
     ],
     "outcomes": [
         ("conversation_id", S), ("recording_id", S), ("state", S), ("reason", S), ("sha256", S),
@@ -59,6 +67,7 @@ WRITTEN = {
         ("checksum_verified_by", S), ("quarantine_repeats", I32),
         ("restore_until", TS),  # restore (opt in); absent from older files, which are read by name (row.get)
         ("retain_until", TS), ("lock_mode", S),  # Object Lock (opt in); absent from older files: nulls
+        *DESCRIPTION,  # absent from older files: nulls
         ("run_id", S),
     ],
     "conversations": [("conversation_id", S), ("recorded_sessions", I32), ("recordings", I32),
@@ -78,6 +87,8 @@ WRITTEN = {
         PII_ADDRESSES,  # absent from older manifests, which read it as nulls
         ("division_ids", STRINGS), *NAMES,  # absent from older manifests, which read them as nulls
         ("originating_direction", S), ("media_types", STRINGS),  # absent from older manifests: nulls
+        *DESCRIPTION, ("recording_duration_ms", I64),  # absent from older manifests: nulls
+        ("sessions", pa.list_(SESSION)),
     ],
     "audit": [
         ("at", TS), ("run_id", S), ("launched_by", S), ("event", S), ("conversation_id", S),
@@ -106,6 +117,7 @@ def test_schemas_are_the_ones_already_written(name, schema):
 def test_manifest_reuses_the_outcome_columns_by_reference():
     shared = [c for c in MANIFEST_TABLE.columns if c in OUTCOMES_TABLE.columns]
     names = ["conversation_id", "recording_id", "content_type", "container", "quarantine_uri"]
+    names += ["media_subtype", "session_id", "recording_start", "recording_end"]
     assert [c.name for c in shared] == names
     assert MANIFEST_TABLE.columns[0] is CONVERSATION_ID is OUTCOMES_TABLE.columns[0]
     # Where the meaning differs the manifest says so, keeping the name and type.
@@ -164,3 +176,12 @@ def test_docs_tables_md_is_current():
     assert DOCS.read_text() == tables_markdown(), (
         "docs/tables.md is stale: python -m recording_assets.pipeline.tables > docs/tables.md"
     )
+
+
+def test_the_athena_table_in_the_docs_is_the_generated_one():
+    """docs/finding.md shows the statement ``athena.manifest_ddl`` derives from the manifest's schema."""
+    from recording_assets.pipeline.athena import manifest_ddl
+
+    finding = (DOCS.parent / "finding.md").read_text()
+    assert manifest_ddl() in finding
+    assert all(f"  {name} " in manifest_ddl() for name in MANIFEST.names)
