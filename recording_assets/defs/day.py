@@ -39,6 +39,7 @@ from recording_assets.genesys.redact import clean_text
 from recording_assets.genesys.transport import TransportStats
 from recording_assets.pipeline.day import DayResult, DayStores, archive_day
 from recording_assets.pipeline.discovery import (
+    READ_BACK_COLUMNS,
     conversations_from_table,
     discover_day,
     pages_as_found,
@@ -147,7 +148,7 @@ async def _run(
         }
         the_day = (client, stores, window.day, config, preflight)
         if METADATA not in selected:
-            table = require_table(stores.manifests, metadata_key(day=window.day))
+            table = require_table(stores.manifests, metadata_key(day=window.day), columns=READ_BACK_COLUMNS)
             day = await archive_day(
                 *the_day,
                 conversations=conversations_from_table(table),

@@ -1,13 +1,15 @@
-"""The Athena table over the day's manifests, derived from ``tables.MANIFEST`` so it can never lag behind
-a column added there: one Hive-style dataset (``manifests/date=YYYY-MM-DD/``) read with partition projection,
-no crawler. Printed by ``python -m recording_assets.pipeline.athena``; docs/finding.md shows it.
+"""Athena tables over the day's manifests and metadata tables, derived from their schemas
+(``tables.MANIFEST``, ``tables.METADATA``) so they can never lag behind a column added there: each is one
+Hive-style dataset (``manifests/date=YYYY-MM-DD/``, ``metadata/date=YYYY-MM-DD/``) read with partition
+projection, no crawler. Printed by ``python -m recording_assets.pipeline.athena``; docs/finding.md shows
+them.
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-from recording_assets.pipeline.tables import MANIFEST
+from recording_assets.pipeline.tables import MANIFEST, METADATA
 
 
 def hive_type(kind: pa.DataType) -> str:
@@ -34,12 +36,14 @@ _SCALARS = (
 )
 
 
-def manifest_ddl(*, bucket: str = "BUCKET", first_day: str = "2025-01-01") -> str:
-    """``CREATE EXTERNAL TABLE recording_manifest`` over ``s3://{bucket}/manifests/``, its partitions
-    projected from ``first_day`` to now."""
-    columns = ",\n".join(f"  {field.name} {hive_type(field.type)}" for field in MANIFEST)
-    location = f"s3://{bucket}/manifests/"
-    return f"""CREATE EXTERNAL TABLE recording_manifest (
+def athena_ddl(
+    name: str, schema: pa.Schema, folder: str, *, bucket: str = "BUCKET", first_day: str = "2025-01-01"
+) -> str:
+    """``CREATE EXTERNAL TABLE name`` of ``schema`` over ``s3://{bucket}/{folder}/``, its ``date``
+    partitions projected from ``first_day`` to now."""
+    columns = ",\n".join(f"  {field.name} {hive_type(field.type)}" for field in schema)
+    location = f"s3://{bucket}/{folder}/"
+    return f"""CREATE EXTERNAL TABLE {name} (
 {columns}
 )
 PARTITIONED BY (`date` string)
@@ -57,5 +61,13 @@ TBLPROPERTIES (
 """
 
 
+def manifest_ddl() -> str:
+    return athena_ddl("recording_manifest", MANIFEST, "manifests")
+
+
+def metadata_ddl() -> str:
+    return athena_ddl("recording_metadata", METADATA, "metadata")
+
+
 if __name__ == "__main__":
-    print(manifest_ddl(), end="")
+    print(manifest_ddl(), metadata_ddl(), sep="\n", end="")

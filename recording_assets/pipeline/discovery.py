@@ -104,9 +104,28 @@ def _session_value(session: SessionSummary) -> dict:
 _UNNAMED = (None,) * 5
 
 
+# What ``conversations_from_table`` and ``rejected_from_table`` read: not the names or the sessions, which
+# only the tables carry (a 100,000-conversation day's sessions are some 350,000 structs).
+READ_BACK_COLUMNS = (
+    "conversation_id",
+    "conversation_start",
+    "conversation_end",
+    "originating_direction",
+    "division_ids",
+    "media_types",
+    "agent_ids",
+    "queue_ids",
+    "wrap_up_codes",
+    "recorded_sessions",
+    "invalid_reason",
+    "participant_addresses",
+)
+
+
 def conversations_from_table(table: pa.Table) -> list[ConversationSummary]:
-    """The conversations back, a record batch at a time (never the whole table as row dicts); the rows of
-    rejected conversations (no start) are ``rejected_from_table``'s."""
+    """The conversations back (from ``READ_BACK_COLUMNS``), a record batch at a time (never the whole table
+    as row dicts); the rows of rejected conversations (no start) are ``rejected_from_table``'s."""
+    table = table.select([name for name in READ_BACK_COLUMNS if name in table.column_names])
     return [
         ConversationSummary(
             conversation_id=row["conversation_id"],

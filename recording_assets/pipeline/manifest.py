@@ -103,7 +103,6 @@ _FROM_CONVERSATION = (
     "division_names",
     "originating_direction",
     "media_types",
-    "sessions",
 )
 # The recording's own description, where a run looked it up (``Ledger.describe``).
 _DESCRIBING = ("media_subtype", "session_id", "recording_start", "recording_end")

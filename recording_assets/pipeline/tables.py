@@ -147,7 +147,8 @@ SESSIONS = Column(
     "`message_type` (messaging's channel: `sms`, `whatsapp` ...), `direction`, its span `session_start` (first "
     "`segmentStart`) to `session_end` (last `segmentEnd`, null while a segment is open), `duration_ms`, and "
     "`recorded` (its `recording` flag). A value that fails its check is null; null in tables written "
-    "before the column existed.",
+    "before the column existed. Kept per conversation, here only: a manifest row finds its recording's "
+    "session by `conversation_id` and `session_id`.",
 )
 # The recording's own description, from its `recordingmetadata` item. The batch route, which archives most
 # recordings, gives none of it; a look-up is made only where the batch leaves a question (no request per
@@ -161,7 +162,8 @@ MEDIA_SUBTYPE = Column(
 SESSION_ID = Column(
     "session_id",
     pa.string(),
-    "The analytics session the recording is of (`sessionId`): its entry in `sessions`." + _LOOKED_UP,
+    "The analytics session the recording is of (`sessionId`): its entry in the metadata table's `sessions`."
+    + _LOOKED_UP,
 )
 RECORDING_START = Column(
     "recording_start",
@@ -308,7 +310,6 @@ MANIFEST_TABLE = Table(
             pa.int64(),
             "`recording_end` minus `recording_start`, in milliseconds; null unless both are known.",
         ),
-        SESSIONS,
     ),
 )
 

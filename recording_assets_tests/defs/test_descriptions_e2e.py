@@ -1,20 +1,29 @@
-"""What analytics and the look-ups say, kept: on a sandbox day archived through the code location, every
-manifest row carries its conversation's sessions as analytics gives them (messaging's channel included),
-and, where the run looked the recording up, the recording's own subtype, session and times, as the
-sandbox serves them; its sidecar says the same; a re-run, which asks for no look-up, keeps them all."""
+"""What analytics and the look-ups say, kept: on a sandbox day archived through the code location, the
+metadata table carries each conversation's sessions as analytics gives them (messaging's channel
+included), and every manifest row the recording's own subtype, session and times, as the sandbox serves
+them, where the run looked it up; its sidecar says the same; a re-run, which asks for no look-up, keeps
+them all."""
 
 from __future__ import annotations
 
 import json
 from datetime import date, datetime, timezone
 
+from recording_assets.archive.keys import metadata_key
 from recording_assets.sandbox import Faults
 from recording_assets.sandbox.config import VIEW_SENSITIVE
 from recording_assets.sandbox.org import UPLOADING
 from recording_assets.sandbox.timeline import MESSAGE_TYPES, participants
-from recording_assets_tests.defs.test_assets_e2e import DAY, manifest, materialise, truth
+from recording_assets_tests.defs.test_assets_e2e import DAY, manifest, materialise, read, truth
 
 ARCHIVE = "recording-archive"
+
+
+def sessions_by_conversation(local) -> dict[str, list[dict]]:
+    rows = read(local, "recording-manifests", metadata_key(day=date.fromisoformat(DAY)))
+    return {row["conversation_id"]: row["sessions"] for row in rows}
+
+
 DESCRIBED = ("media_subtype", "session_id", "recording_start", "recording_end", "recording_duration_ms")
 
 
@@ -35,6 +44,7 @@ def test_rows_keep_the_sessions_and_the_recordings_own_description(local_stack):
     conversations = {c.id: c for c in local.sandbox.org.conversations_for_day(date.fromisoformat(DAY))}
     now_ms = int(local.sandbox.clock.time() * 1000)
     channels = set()
+    day_sessions = sessions_by_conversation(local)
     for row in rows:
         rec = recordings[(row["conversation_id"], row["recording_id"])]
         # The recording's own: mediaSubtype, sessionId, startTime (screen only, as the SDK says), endTime.
@@ -53,7 +63,7 @@ def test_rows_keep_the_sessions_and_the_recordings_own_description(local_stack):
             for s in p.sessions
             if any(seg.start_ms <= now_ms for seg in s.segments)
         }
-        sessions = {s["session_id"]: s for s in row["sessions"]}
+        sessions = {s["session_id"]: s for s in day_sessions[row["conversation_id"]]}
         assert set(sessions) == set(expected)
         assert row["session_id"] in sessions  # a recording finds its session's span
         for session_id, session in sessions.items():
@@ -88,6 +98,5 @@ def test_rows_keep_the_sessions_and_the_recordings_own_description(local_stack):
     again = {(r["conversation_id"], r["recording_id"]): r for r in manifest(local)}
     for row in rows:
         kept = again[(row["conversation_id"], row["recording_id"])]
-        assert [kept[name] for name in (*DESCRIBED, "sessions")] == [
-            row[name] for name in (*DESCRIBED, "sessions")
-        ]
+        assert [kept[name] for name in DESCRIBED] == [row[name] for name in DESCRIBED]
+    assert sessions_by_conversation(local) == day_sessions

@@ -48,18 +48,6 @@ CONVERSATION = {
     "division_names": ["Home"],
     "originating_direction": "inbound",
     "media_types": ["voice"],
-    "sessions": [
-        {
-            "session_id": "s1",
-            "media_type": "voice",
-            "message_type": None,
-            "direction": "inbound",
-            "session_start": START,
-            "session_end": END,
-            "duration_ms": 300_000,
-            "recorded": True,
-        }
-    ],
 }
 # What r1's recordingmetadata item said (a look-up); r0 was never looked up.
 DESCRIBED = {
