@@ -77,7 +77,7 @@ def worker(url: str, day_text: str) -> None:
         discovery, requests = asyncio.run(discover())
         timings["discovery"] = time.perf_counter() - t
         t = time.perf_counter()
-        metadata_blob = to_parquet_bytes(metadata_table(discovery.conversations))
+        metadata_blob = to_parquet_bytes(metadata_table(discovery.conversations, sessions=discovery.sessions))
         sizes["metadata_parquet"] = len(metadata_blob)
         timings["metadata"] = time.perf_counter() - t
         discovered = len(discovery.conversations)

@@ -48,7 +48,7 @@ def metadata_result(
     """Write the day's metadata table, with the names of its ids, and say what discovery found."""
     if not discovery.complete:
         context.log.warning(f"discovery incomplete: {discovery.incomplete_reason}")
-    table = metadata_table(discovery.conversations, discovery.rejected)
+    table = metadata_table(discovery.conversations, discovery.rejected, discovery.sessions)
     if names is not None:
         table = with_names(table, names)
     uri = write_table(manifest_store, metadata_key(day=window.day), table)

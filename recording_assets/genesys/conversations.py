@@ -80,9 +80,6 @@ class ConversationSummary:
     # Participant addresses (ANI/DNIS, e-mail and message addresses): personal data, never logged; what an
     # erasure matches a data subject against (``participant_addresses.py``).
     addresses: tuple[str, ...] = ()
-    # Every session of every participant, in the answer's order. Empty when read back from the metadata
-    # table (``conversations_from_table``): the manifest takes them from that table's ``sessions`` column.
-    sessions: tuple[SessionSummary, ...] = ()
 
     @property
     def primary_queue_id(self) -> str | None:
@@ -90,7 +87,15 @@ class ConversationSummary:
 
     @classmethod
     def from_api(cls, raw: Any) -> ConversationSummary:
-        """Raises ``ResponseFormatError`` when the conversation cannot be placed: no safe id, no readable
+        """The conversation alone (``parse`` without its sessions)."""
+        return cls.parse(raw)[0]
+
+    @classmethod
+    def parse(cls, raw: Any) -> tuple[ConversationSummary, tuple[SessionSummary, ...]]:
+        """The conversation, and every session of its participants in the answer's order (kept apart: a
+        day's run holds its conversations, the sessions only go to the metadata table, ``SessionLog``).
+
+        Raises ``ResponseFormatError`` when the conversation cannot be placed: no safe id, no readable
         ``conversationStart`` (or an unreadable ``conversationEnd``), or a broken structure."""
         body = required_dict(raw, field="conversations[]")
         conversation_id = required_id(body.get("conversationId"), field="conversationId")
@@ -138,7 +143,7 @@ class ConversationSummary:
         direction = enum_text(
             body.get("originatingDirection"), field="originatingDirection", problems=problems
         )
-        return cls(
+        summary = cls(
             conversation_id=conversation_id,
             conversation_start=start,
             conversation_end=end,
@@ -152,8 +157,8 @@ class ConversationSummary:
             recorded_sessions=max(recorded, screen_recorded),
             invalid_reason=_dedup_reason(problems),
             addresses=tuple(addresses),
-            sessions=tuple(sessions),
         )
+        return summary, tuple(sessions)
 
 
 def _add(items: list[str], value: str | None) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from recording_assets.genesys.conversations import ConversationSummary
 from recording_assets.genesys.fields import ResponseFormatError
 from recording_assets.genesys.listing import Rejected, reject
+from recording_assets.genesys.session_log import SessionLog
 
 
 @dataclass
@@ -26,6 +27,7 @@ class Discovery:
     complete: bool = True
     incomplete_reason: str | None = None
     rejected: list[Rejected] = field(default_factory=list)  # conversations left out at the boundary
+    sessions: SessionLog = field(default_factory=SessionLog)  # of the conversations, by id
 
     def restart(self, method: str, reason: str) -> None:
         """Read the window again by ``method``: what the route before it left incomplete no longer counts."""
@@ -70,7 +72,7 @@ class Seen(dict):
             raise ResponseFormatError(f"expected a list in 'conversations', got {type(items).__name__}")
         for index, raw in enumerate(items or []):
             try:
-                conversation = ConversationSummary.from_api(raw)
+                conversation, sessions = ConversationSummary.parse(raw)
             except ResponseFormatError as error:
                 rejected = reject("conversation", index, raw, error)
                 key = (rejected.reason, json.dumps(raw, sort_keys=True, default=str)[:4096])
@@ -82,6 +84,7 @@ class Seen(dict):
             if cid not in self and self._start <= conversation.conversation_start < self._end:
                 new.append(conversation)
             self[cid] = conversation
+            self._found.sessions.put(cid, sessions)
             ids.append(cid)
         if new and self._on_new is not None:
             await self._on_new(new)

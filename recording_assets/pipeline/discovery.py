@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from array import array
 from collections.abc import Iterable
 
 import pyarrow as pa
@@ -11,8 +12,9 @@ import pyarrow.compute as pc
 from recording_assets.genesys import GenesysClient
 from recording_assets.genesys.analytics import Discovery
 from recording_assets.genesys.listing import Rejected
-from recording_assets.genesys.models import ConversationSummary, SessionSummary, shared_text
-from recording_assets.pipeline.tables import METADATA, table_of
+from recording_assets.genesys.models import ConversationSummary, shared_text
+from recording_assets.genesys.session_log import ABSENT, SessionLog
+from recording_assets.pipeline.tables import METADATA, SESSION, TS, table_of
 from recording_assets.pipeline.window import DayWindow
 
 
@@ -48,7 +50,9 @@ async def pages_as_found(client: GenesysClient, window: DayWindow, *, media_type
 
 
 def metadata_table(
-    conversations: Iterable[ConversationSummary], rejected: Iterable[Rejected] = ()
+    conversations: Iterable[ConversationSummary],
+    rejected: Iterable[Rejected] = (),
+    sessions: SessionLog | None = None,
 ) -> pa.Table:
     """The ``recording_metadata`` table, built in record batches (no row dicts): a row per conversation, and
     one per conversation discovery ``rejected`` whose id is safe (no ``conversationStart``, say): its id and
@@ -59,7 +63,61 @@ def metadata_table(
         r.conversation_id: r for r in rejected if r.conversation_id and r.conversation_id not in known
     }
     rows: list[ConversationSummary | Rejected] = [*conversations, *left_out.values()]
-    return table_of(rows, METADATA, _metadata_values)
+    table = table_of(rows, METADATA, _metadata_values)
+    ids = [c.conversation_id for c in conversations]
+    column = _sessions_column(sessions or SessionLog(), ids, rejected=len(left_out))
+    return table.set_column(METADATA.get_field_index("sessions"), METADATA.field("sessions"), column)
+
+
+def _sessions_column(log: SessionLog, conversation_ids: list[str], *, rejected: int) -> pa.Array:
+    """The ``sessions`` column, built from the log's columns in Arrow (no object per session): a list per
+    conversation, then a null per rejected one (nothing is known of it)."""
+    offsets, rows = log.spans(conversation_ids)
+    offsets.extend([offsets[-1]] * rejected)
+    columns = log.columns()
+    take = _int64s(rows)
+
+    def words(name: str) -> pa.Array:
+        return pa.array(columns[name], pa.string()).take(take)
+
+    def ids() -> pa.Array:
+        data, ends, present = columns["session_id"]
+        strings = pa.LargeStringArray.from_buffers(len(present), pa.py_buffer(ends), pa.py_buffer(data))
+        return pc.if_else(_flags(present), strings, None).take(take).cast(pa.string())
+
+    def times(name: str) -> pa.Array:
+        micros = _int64s(columns[name]).take(take)
+        return pc.if_else(pc.equal(micros, ABSENT), None, micros).cast(TS)
+
+    start, end = times("start"), times("end")
+    values = pa.StructArray.from_arrays(
+        [
+            ids(),
+            words("media_type"),
+            words("message_type"),
+            words("direction"),
+            start,
+            end,
+            pc.cast(pc.milliseconds_between(start, end), pa.int64()),
+            _flags(columns["recorded"]).take(take),
+        ],
+        fields=list(SESSION),
+    )
+    mask = pa.array([False] * len(conversation_ids) + [True] * rejected, pa.bool_())
+    return pa.ListArray.from_arrays(_int32s(offsets), values, type=METADATA.field("sessions").type, mask=mask)
+
+
+def _flags(values: bytearray) -> pa.Array:
+    """Bytes 0/1 as booleans."""
+    return pc.not_equal(pa.Array.from_buffers(pa.uint8(), len(values), [None, pa.py_buffer(values)]), 0)
+
+
+def _int64s(values: array) -> pa.Array:
+    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
+
+
+def _int32s(values: array) -> pa.Array:
+    return pc.cast(_int64s(values), pa.int32())
 
 
 def _metadata_values(c: ConversationSummary | Rejected) -> tuple:
@@ -83,22 +141,8 @@ def _metadata_values(c: ConversationSummary | Rejected) -> tuple:
         c.invalid_reason,  # the client's flag: audio run from this table fails what the one-step run fails
         c.addresses,
         *_UNNAMED,  # the names: set once the day's ids are known (``pipeline/names.py``)
-        [_session_value(session) for session in c.sessions],
+        None,  # the sessions: set from the day's log, column-wise (``_sessions_column``)
     )
-
-
-def _session_value(session: SessionSummary) -> dict:
-    start, end = session.start, session.end
-    return {
-        "session_id": session.session_id,
-        "media_type": session.media_type,
-        "message_type": session.message_type,
-        "direction": session.direction,
-        "session_start": start,
-        "session_end": end,
-        "duration_ms": int((end - start).total_seconds() * 1000) if start and end else None,
-        "recorded": session.recorded,
-    }
 
 
 _UNNAMED = (None,) * 5

@@ -10,6 +10,7 @@ from recording_assets.archive.keys import metadata_key
 from recording_assets.archive.store import ArchiveStore
 from recording_assets.genesys.listing import Rejected
 from recording_assets.genesys.models import ConversationSummary, SessionSummary
+from recording_assets.genesys.session_log import SessionLog
 from recording_assets.pipeline.day import DayStores, archive_day
 from recording_assets.pipeline.discovery import (
     conversations_from_table,
@@ -49,7 +50,9 @@ def test_metadata_table_row_and_duration():
         SessionSummary(None, "message", None, "outbound", START, None, False),  # a segment still open
     )
     end = START + timedelta(minutes=5, milliseconds=250)
-    table = metadata_table([summary("c1", end, sessions=sessions)])
+    log = SessionLog()
+    log.put("c1", sessions)
+    table = metadata_table([summary("c1", end)], sessions=log)
     assert table.schema == METADATA
     assert table.to_pylist() == [
         {
