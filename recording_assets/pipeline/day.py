@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import AsyncIterable, Callable, Sequence
+from collections.abc import AsyncIterable, Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -65,6 +65,13 @@ class DayResult:
     division_coverage: str = "unknown"  # complete, partial or unknown (genesys/divisions.py)
 
 
+def rows_of(table: pa.Table | None) -> Iterator[dict]:
+    """The rows of ``table`` (none for no table), a record batch at a time: a 100,000-row table never
+    becomes 100,000 row dicts at once."""
+    for batch in table.to_batches(max_chunksize=8192) if table is not None else ():
+        yield from batch.to_pylist()
+
+
 async def archive_day(
     client: GenesysClient,
     stores: DayStores,
@@ -96,13 +103,14 @@ async def archive_day(
         store=stores.archive,
         day=day,
         conversations=conversations,
-        previous=outcomes_from_rows(previous.to_pylist()) if previous is not None else (),
-        conversation_rows=conversations_from_rows(settled.to_pylist()) if settled is not None else (),
+        previous=outcomes_from_rows(rows_of(previous)),
+        conversation_rows=conversations_from_rows(rows_of(settled)),
         run_id=run_id,
         audit=audit,
         config=config,
         preflight=preflight,
     )
+    del previous, settled  # read into the archiver: the tables need not stay for the run
     try:
         meter = Meter(archiver.ledger, client.stats)
         async with reporting(meter, every_s=config.progress_interval_s, tell=progress):

@@ -90,24 +90,33 @@ async def load_existing(ctx: ArchiveContext) -> Existing:
         # those begun before this run (by S3's clock, less the skew margin): later ones are a live run's.
         stale = ctx.started_at - STALE_UPLOAD_MARGIN
         await ctx.s3(ctx.store.abort_stale_uploads, area, initiated_before=stale)
-    listing = await ctx.s3(lambda: list(ctx.store.list_day(recordings)))
+    # A recording's sidecar (pipeline/sidecars.py) is ours, not a recording: left out as the pages come, so
+    # a 100,000-recording day never holds its 100,000 sidecars' listing too.
+    listing = await ctx.s3(
+        lambda: [item for item in ctx.store.list_day(recordings) if not is_sidecar_key(item.key)]
+    )
     ours, strays = [], []
     for item in listing:
-        if is_sidecar_key(item.key):  # a recording's sidecar (pipeline/sidecars.py): ours, not a recording
-            continue
         try:
             parse_recording_key(item.key, prefix=prefix)
         except InvalidIdentifierError:
             strays.append(item.key)
         else:
-            ours.append(item)
-    heads = await asyncio.gather(*(ctx.s3(ctx.store.head, item.key) for item in ours))
-    outcomes = [
-        existing_outcome(item.key, head, prefix=prefix, uri=ctx.uri(item.key))
-        for item, head in zip(ours, heads, strict=True)
-        if head is not None
-    ]
+            ours.append(item.key)
+    del listing
+    outcomes: list[Outcome] = []
+    for start in range(0, len(ours), HEADS_AT_ONCE):  # a bounded number of answers held at once
+        keys = ours[start : start + HEADS_AT_ONCE]
+        heads = await asyncio.gather(*(ctx.s3(ctx.store.head, key) for key in keys))
+        outcomes += [
+            existing_outcome(key, head, prefix=prefix, uri=ctx.uri(key))
+            for key, head in zip(keys, heads, strict=True)
+            if head is not None
+        ]
     return Existing(outcomes, strays)
+
+
+HEADS_AT_ONCE = 500
 
 
 def existing_outcome(key: str, head: ObjectInfo, *, prefix: str, uri: str) -> Outcome:
