@@ -1,7 +1,7 @@
 """What analytics and the look-ups say, kept: on a sandbox day archived through the code location, the
 metadata table carries each conversation's sessions as analytics gives them (messaging's channel
-included), and every manifest row the recording's own subtype, session and times, as the sandbox serves
-them, where the run looked it up; its sidecar says the same; a re-run, which asks for no look-up, keeps
+included), and every manifest row its participants' addresses and the recording's own subtype, session
+and times, as the sandbox serves them, where the run looked it up; its sidecar says the same; a re-run, which asks for no look-up, keeps
 them all."""
 
 from __future__ import annotations
@@ -63,6 +63,9 @@ def test_rows_keep_the_sessions_and_the_recordings_own_description(local_stack):
             for s in p.sessions
             if any(seg.start_ms <= now_ms for seg in s.segments)
         }
+        # Its participants' addresses, each once, in the answer's order (ani, dnis, addressFrom, addressTo).
+        addresses = [a for s in expected.values() for a in (s.ani, s.dnis, s.address_from, s.address_to) if a]
+        assert row["participant_addresses"] == list(dict.fromkeys(addresses))
         sessions = {s["session_id"]: s for s in day_sessions[row["conversation_id"]]}
         assert set(sessions) == set(expected)
         assert row["session_id"] in sessions  # a recording finds its session's span
