@@ -8,8 +8,8 @@
 - names: one row per user, queue, wrap-up code or division id named (one table per kind, every day's).
 
 A column used by several tables is declared once and listed by reference; where its meaning differs
-in one table, that table says so with ``described``. Regenerate the docs with
-``python -m recording_assets.pipeline.tables > docs/tables.md``.
+in one table, that table says so with ``described``. ``docs/tables.md`` is generated from these and the
+radar's and orphans' tables (``tables_doc.py``).
 """
 
 from __future__ import annotations
@@ -414,24 +414,3 @@ def from_parquet_bytes(data: bytes, columns: Sequence[str] | None = None) -> pa.
     for name in absent:
         table = table.append_column(pa.field(name, TYPE_OF[name]), pa.nulls(table.num_rows, TYPE_OF[name]))
     return table.select(wanted)
-
-
-def tables_markdown() -> str:
-    """``docs/tables.md``: every table's columns, types and meaning."""
-    lines = [
-        "# Tables",
-        "",
-        "The Parquet tables written to the manifest bucket, one file per day. Generated from",
-        "`recording_assets/pipeline/tables.py` by `python -m recording_assets.pipeline.tables`: do not edit.",
-    ]
-    for table in TABLES:
-        lines += ["", f"## {table.name}", "", table.doc, "", f"Key of one day: `{table.example_key}`", ""]
-        lines += ["| column | type | meaning |", "|---|---|---|"]
-        lines += [
-            f"| `{c.name}` | `{c.type}` | {'**PII.** ' if c.pii else ''}{c.doc} |" for c in table.columns
-        ]
-    return "\n".join(lines) + "\n"
-
-
-if __name__ == "__main__":
-    print(tables_markdown(), end="")
