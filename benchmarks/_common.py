@@ -322,6 +322,11 @@ def day_truth(day: date, **sandbox_config: Any) -> dict[str, Any]:
         "recording_keys": {(r.conversation_id, r.id) for r in recordings},
         "org": org,
         "available_recordings": available,
+        # Conversations whose state one batch answer cannot decide (an ARCHIVED or DELETED recording):
+        # the look-ups benchmark 1's goal allows.
+        "lookup_conversations": len(
+            {r.conversation_id for r in recordings if r.file_state in ("ARCHIVED", "DELETED")}
+        ),
     }
 
 

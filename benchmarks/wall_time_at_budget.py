@@ -107,6 +107,11 @@ def main() -> None:
     bound_floor = floor / c.BUDGET_PER_MINUTE * 60
     floor_ratio = job["wall_s"] / max(bound_floor, bound_bytes)
     floor_goal = FLOOR_GOAL[capped]
+    # The floor with the look-ups the route cannot avoid (one per conversation holding an ARCHIVED or
+    # DELETED recording: the batch answer alone does not decide its state), as benchmark 1 allows them.
+    allowed = truth["lookup_conversations"]
+    bound_allowed = (floor + allowed) / c.BUDGET_PER_MINUTE * 60
+    allowed_ratio = job["wall_s"] / max(bound_allowed, bound_bytes)
 
     # Where the time went: the sandbox's request log (arrival times) and our audit trail (downloads).
     def family_span(*names: str):
@@ -179,6 +184,10 @@ def main() -> None:
         f"{max(bound_floor, bound_bytes):.1f} = {floor_ratio:.2f} (goal ≤ {floor_goal}, "
         f"{'with' if capped else 'without'} a bandwidth cap) — {'meets' if floor_ratio <= floor_goal else 'MISSES'}"
     )
+    print(
+        f"the same with the {allowed:,} allowed look-ups added to the floor: {job['wall_s']:.1f} ÷ "
+        f"{max(bound_allowed, bound_bytes):.1f} = {allowed_ratio:.2f}"
+    )
     c.summary(
         "wall_time_at_budget",
         args.smoke,
@@ -194,6 +203,8 @@ def main() -> None:
             "bound_floor_s": round(bound_floor, 1),
             "floor_ratio": round(floor_ratio, 3),
             "floor_goal": floor_goal,
+            "allowed_lookups": allowed,
+            "floor_with_lookups_ratio": round(allowed_ratio, 3),
             "bound_requests_s": round(bound_requests, 1),
             "bound_bytes_s": round(bound_bytes, 1),
             "wall_s": round(job["wall_s"], 1),
