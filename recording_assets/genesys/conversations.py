@@ -86,11 +86,6 @@ class ConversationSummary:
         return self.queue_ids[0] if self.queue_ids else None
 
     @classmethod
-    def from_api(cls, raw: Any) -> ConversationSummary:
-        """The conversation alone (``parse`` without its sessions)."""
-        return cls.parse(raw)[0]
-
-    @classmethod
     def parse(cls, raw: Any) -> tuple[ConversationSummary, tuple[SessionSummary, ...]]:
         """The conversation, and every session of its participants in the answer's order (kept apart: a
         day's run holds its conversations, the sessions only go to the metadata table, ``SessionLog``).

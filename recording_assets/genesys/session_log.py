@@ -73,10 +73,6 @@ class SessionLog:
             "recorded": self._recorded,
         }
 
-    def __len__(self) -> int:
-        """Sessions held (the current copy of each conversation's)."""
-        return sum(count for _, count in self._where.values())
-
 
 def _micros(moment: datetime | None) -> int:
     return ABSENT if moment is None else (moment - _EPOCH) // _MICROSECOND

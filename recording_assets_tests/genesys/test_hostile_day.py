@@ -213,7 +213,7 @@ def test_an_unplaceable_conversation_is_described_without_its_raw_value(raw):
     from recording_assets.genesys.fields import ResponseFormatError
 
     with pytest.raises(ResponseFormatError) as refused:
-        ConversationSummary.from_api(raw)
+        ConversationSummary.parse(raw)
     message = str(refused.value)
     assert (
         "etc" not in message and "\x00" not in message and "\x1b" not in message and "x" * 50 not in message

@@ -22,7 +22,7 @@ def test_voice_email_and_message_addresses_are_kept_once_each_in_order():
         {"mediaType": "voice", "ani": " tel:+15551234567 ", "dnis": "tel:+18005550001"},
         {"mediaType": "email", "addressFrom": "ann@mail.example", "addressTo": "queue-1@sandbox.example"},
     )
-    found = ConversationSummary.from_api(raw)
+    found, _ = ConversationSummary.parse(raw)
     assert found.addresses == (
         "tel:+15551234567",
         "tel:+18005550001",
@@ -38,7 +38,7 @@ def test_hostile_addresses_are_refused_by_field_and_kind_without_their_value():
         {"mediaType": "voice", "ani": secret, "dnis": 15551234567},
         {"mediaType": "email", "addressFrom": "x" * (MAX_ADDRESS_CHARS + 1), "addressTo": "ok@mail.example"},
     )
-    found = ConversationSummary.from_api(raw)
+    found, _ = ConversationSummary.parse(raw)
     assert found.addresses == ("ok@mail.example",)
     reason = found.invalid_reason or ""
     assert "ani: control characters" in reason
@@ -49,6 +49,6 @@ def test_hostile_addresses_are_refused_by_field_and_kind_without_their_value():
 
 def test_a_flood_of_addresses_is_bounded():
     sessions = [{"mediaType": "voice", "ani": f"tel:+1555{n:07d}"} for n in range(MAX_ADDRESSES + 5)]
-    found = ConversationSummary.from_api(conversation(*sessions))
+    found, _ = ConversationSummary.parse(conversation(*sessions))
     assert len(found.addresses) == MAX_ADDRESSES
     assert f"more than {MAX_ADDRESSES} participant addresses" in (found.invalid_reason or "")

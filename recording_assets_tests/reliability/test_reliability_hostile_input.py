@@ -290,7 +290,7 @@ def parses_or_says_why(parse, raw) -> None:
 @given(st.one_of(CONVERSATION, ANY_JSON))
 @FUZZ
 def test_conversation_summary_parses_or_raises_a_genesys_error(raw):
-    parses_or_says_why(ConversationSummary.from_api, raw)
+    parses_or_says_why(ConversationSummary.parse, raw)
 
 
 @given(st.one_of(METADATA, ANY_JSON))
