@@ -100,6 +100,8 @@ def audio_results(result: DayResult, *, api: dict, elapsed: float, launched_by: 
             "sensitive_check": result.sensitive_check,
             "conversations_settled": sum(1 for r in report.conversations if r["settled"]),
             "url_refreshes": report.url_refreshes,
+            # Sidecars written beside the downloads; the manifest step writes any still missing.
+            "sidecars_written": report.sidecars_written,
             "restorations_requested": report.restorations,
             "annotation_requests": report.annotation_requests,
             "deletion_protection": result.protection,

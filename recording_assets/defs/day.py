@@ -157,17 +157,27 @@ async def _run(
             )
             return _Step(None, None, day, client.stats, clock.time() - start, client.request_budget)
         pages, discovering = await pages_as_found(client, window, media_types=config.media_types)
+
+        async def names_once_discovered() -> DayNames:
+            return await _names(client, archive, await discovering, clock)
+
+        # Read as soon as discovery ends, while the day downloads: its sidecars need them (sidecar_feed.py).
+        naming = asyncio.ensure_future(names_once_discovered())
         try:
             day = await archive_day(
                 *the_day,
                 pages=pages,
                 rejected=lambda: discovering.result().rejected,  # discovery has ended with the pages
+                names=naming,
                 **run,
             )
+        except BaseException:
+            naming.cancel()
+            raise
         finally:
             discovering.cancel()  # done by now, unless the archive failed first
         discovery = discovering.result()
-        names = await _names(client, archive, discovery, clock)
+        names = await naming
         return _Step(discovery, names, day, client.stats, clock.time() - start, client.request_budget)
 
 

@@ -9,7 +9,7 @@ import json
 import dagster as dg
 
 from recording_assets.allocator import release_free_memory
-from recording_assets.archive.keys import manifest_key, metadata_key, outcomes_key, recording_day_prefix
+from recording_assets.archive.keys import manifest_key, metadata_key, outcomes_key
 from recording_assets.defs.automation import freshness_policy, known_beta_backfill_policy
 from recording_assets.defs.catalog import catalogued, table_metadata
 from recording_assets.defs.common import timezone_of, window_of
@@ -28,7 +28,7 @@ from recording_assets.pipeline.manifest import (
     missing_objects,
     state_counts,
 )
-from recording_assets.pipeline.sidecars import SidecarReport, write_sidecars
+from recording_assets.pipeline.sidecars import SidecarReport, day_listing, write_sidecars
 from recording_assets.pipeline.table_io import MissingTableError, read_table, require_table, write_table
 from recording_assets.settings import Settings
 
@@ -82,12 +82,16 @@ def build_recording_manifest(partitions_def, backfill_policy=None, freshness_pol
         uncovered = run_modes.get(DIVISIONS_KEY, b"[]")
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), DIVISIONS_KEY: uncovered})
         uri = write_table(manifest_store, manifest_key(day=window.day), table)
-        # Each archived object's self-description, from the rows just written (pipeline/sidecars.py).
+        # One listing of the day: which archived objects are missing, and which sidecars exist.
+        store, listed_sidecars = archive.archive_store(), set[str]()
+        listing = day_listing(store, key_prefix=config.key_prefix, day=window.day, sidecars=listed_sidecars)
+        missing = missing_objects(table, listing)
+        # Each archived object's self-description, from the rows just written (pipeline/sidecars.py); the
+        # day step wrote most of them beside its downloads (pipeline/sidecar_feed.py).
         sidecars = write_sidecars(
-            archive.archive_store(),
+            store,
             table,
-            key_prefix=config.key_prefix,
-            day=window.day,
+            existing=frozenset(listed_sidecars),
             concurrency=config.concurrency,  # the run's S3 connections are sized for it (defs/s3.py)
         )
         for problem in sidecars.failed[:20]:
@@ -113,7 +117,7 @@ def build_recording_manifest(partitions_def, backfill_policy=None, freshness_pol
                 **not_archived_metadata(table, archive.links()),
             }
         )
-        yield _completeness(archive, config.key_prefix, window.day, table, discovered, sidecars)
+        yield _completeness(table, discovered, missing, sidecars)
         yield _failure_rate(states, table.num_rows, config.failure_rate_warn)
 
     return recording_manifest
@@ -128,16 +132,8 @@ def _divisions(raw: bytes) -> list:
     return value if isinstance(value, list) else []
 
 
-def _completeness(
-    archive: ArchiveResource, key_prefix: str, day, table, discovered: int, sidecars: SidecarReport
-) -> dg.AssetCheckResult:
+def _completeness(table, discovered: int, missing: list, sidecars: SidecarReport) -> dg.AssetCheckResult:
     duplicates = duplicate_keys(table)
-    store = archive.archive_store()
-    prefix = f"s3://{store.bucket}/"
-    day_prefix = recording_day_prefix(prefix=key_prefix, day=day)
-    # One listing, not a HEAD per row.
-    listing = (f"{prefix}{item.key}" for item in store.list_day(day_prefix))
-    missing = missing_objects(table, listing)
     return dg.AssetCheckResult(
         check_name=COMPLETE_CHECK,
         passed=table.num_rows == discovered and not duplicates and not missing and not sidecars.failed,

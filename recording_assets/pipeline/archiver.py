@@ -27,8 +27,10 @@ and the report after. (Deletion protection is the expiry radar's: ``protection.p
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import date
 
 from recording_assets.archive.protocol import RecordingStore
@@ -42,7 +44,9 @@ from recording_assets.pipeline.audit import AuditTrail
 from recording_assets.pipeline.config import ArchiveConfig
 from recording_assets.pipeline.context import ArchiveContext
 from recording_assets.pipeline.ledger import Ledger
+from recording_assets.pipeline.names import DayNames
 from recording_assets.pipeline.outcome import ArchiveReport, Key, Outcome
+from recording_assets.pipeline.sidecar_feed import SidecarFeed
 from recording_assets.pipeline.states import State
 from recording_assets.pipeline.stream import DayStream
 
@@ -63,6 +67,7 @@ class DayArchiver:
         audit: AuditTrail,
         config: ArchiveConfig,
         preflight: PreflightReport,
+        names: asyncio.Future[DayNames] | None = None,  # the day's names, once known: sidecars go out early
     ) -> None:
         self._previous: dict[Key, Outcome] = {outcome.key: outcome for outcome in previous}
         self._settled = {row.conversation_id: row for row in conversation_rows}
@@ -79,6 +84,7 @@ class DayArchiver:
             executor=ThreadPoolExecutor(max_workers=max(4, config.concurrency), thread_name_prefix="s3"),
             previous=self._previous,
         )
+        self._sidecars = SidecarFeed(self._ctx, names) if names is not None else None
 
     async def run(
         self,
@@ -97,15 +103,19 @@ class DayArchiver:
             for key, uri in (await evidence.find_kept(ctx)).items():
                 ledger.keep_evidence(key, uri)  # earlier runs' evidence: rows keep pointing at it
             pages = pages if pages is not None else _one_page(self._given)
-            await DayStream(ctx).run(self._chunks_with_work(pages))
+            await DayStream(ctx, self._sidecars).run(self._chunks_with_work(pages))
             if rejected is not None:
                 ledger.finish_all(await classify.rejected_conversations(ctx, rejected()))
             # Opt in: the stream has classified every recording.
             ledger.finish_all(await restore.request_restorations(ctx))
             ledger.finish_all(settled.carried_forward(ledger.conversations, self._previous, ledger.outcomes))
+            written = (await self._sidecars.drain()).written if self._sidecars is not None else 0
         finally:
+            if self._sidecars is not None:
+                self._sidecars.cancel()  # after a day-level error: no write outlives the S3 threads
             ctx.executor.shutdown(wait=True)
-        return ledger.report(settled.settled_rows(ctx, self._with_work, self._settled))
+        report = ledger.report(settled.settled_rows(ctx, self._with_work, self._settled))
+        return replace(report, sidecars_written=written)
 
     @property
     def ledger(self) -> Ledger:

@@ -7,6 +7,7 @@ materialisation and check results.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 from collections.abc import AsyncIterable, Callable, Iterator, Sequence
@@ -26,6 +27,7 @@ from recording_assets.pipeline.annotations import annotations_key, annotations_t
 from recording_assets.pipeline.archiver import DayArchiver
 from recording_assets.pipeline.audit import AuditTrail
 from recording_assets.pipeline.config import ArchiveConfig
+from recording_assets.pipeline.names import DayNames
 from recording_assets.pipeline.outcome import ArchiveReport, outcomes_from_rows, outcomes_table
 from recording_assets.pipeline.progress import Meter, Tell, reporting
 from recording_assets.pipeline.settled import conversations_from_rows
@@ -86,10 +88,13 @@ async def archive_day(
     pages: AsyncIterable[Sequence[ConversationSummary]] | None = None,
     rejected: Callable[[], Sequence[Rejected]] | None = None,
     progress: Tell | None = None,
+    names: asyncio.Future[DayNames] | None = None,
 ) -> DayResult:
     """Archive ``conversations`` (or ``pages`` of them, as discovery finds them) and write the day's tables.
     ``rejected``: the conversations discovery left out, asked for once the pages are exhausted.
     ``progress``: where the progress lines go, every ``config.progress_interval_s`` (``progress.py``).
+    ``names``: the day's names, once discovery has ended; with them the archived recordings' sidecars are
+    written beside the downloads (``sidecar_feed.py``), else the manifest step writes them all.
 
     The audit trail is flushed whatever happens. The outcomes and conversations tables are written once the
     stream has classified every recording, or, when a day-level error ends the run, with what it did and
@@ -109,6 +114,7 @@ async def archive_day(
         audit=audit,
         config=config,
         preflight=preflight,
+        names=names,
     )
     del previous, settled  # read into the archiver: the tables need not stay for the run
     try:

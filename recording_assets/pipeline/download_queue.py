@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from dataclasses import replace
 
 from recording_assets.genesys import BatchItem
@@ -31,8 +32,15 @@ MEASURED_AFTER = 8  # downloads started before their pace is trusted
 class DownloadQueue:
     """``concurrency`` download workers; each task is one recording, so never two downloads of one at once."""
 
-    def __init__(self, ctx: ArchiveContext, *, backlog: int = 0) -> None:  # backlog 0: no limit
+    def __init__(
+        self,
+        ctx: ArchiveContext,
+        *,
+        backlog: int = 0,  # 0: no limit
+        on_finished: Callable[[Outcome], None] | None = None,  # told each outcome the workers finish
+    ) -> None:
         self._ctx = ctx
+        self._on_finished = on_finished
         self._queue: asyncio.Queue[DownloadTask | None] = asyncio.Queue()
         self._queued_at: deque[float] = deque()  # when each queued task came in, oldest first
         self._taken = asyncio.Event()
@@ -98,6 +106,8 @@ class DownloadQueue:
                 self.expired.append(task)
             else:
                 self._ctx.ledger.finish(outcome)
+                if self._on_finished is not None:
+                    self._on_finished(outcome)
 
 
 async def _isolated_download(ctx: ArchiveContext, task: DownloadTask) -> Outcome | None:

@@ -165,14 +165,15 @@ class Ledger:
 
     # -- the report
 
+    def final(self, key: Key) -> Outcome:
+        """Recording ``key``'s outcome as the report gives it: pointing at its evidence, with its description."""
+        return self._described(self._with_evidence(self._outcomes[key]))
+
     def report(self, conversations: Iterable[dict] = ()) -> ArchiveReport:
         """The run's report so far: every outcome, by key, and the counters; ``conversations``: the rows of
         the conversations table the run leaves (``settled.settled_rows``)."""
         return ArchiveReport(
-            outcomes=sorted(
-                (self._described(self._with_evidence(o)) for o in self._outcomes.values()),
-                key=lambda o: o.key,
-            ),
+            outcomes=sorted((self.final(key) for key in self._outcomes), key=lambda o: o.key),
             batch_rounds=self._batch_rounds,
             lookups=self._lookups,
             uploads=self._uploads,

@@ -105,6 +105,7 @@ class ArchiveReport:
     protection: dict = field(default_factory=dict)  # what deletion protection did (protect_until_archived)
     conversations: list[dict] = field(default_factory=list)  # rows of the conversations table
     stray_keys: list[str] = field(default_factory=list)  # under the day's prefix, not a recording's: skipped
+    sidecars_written: int = 0  # by the day itself, beside its downloads (``sidecar_feed.py``)
 
 
 def parse_time(value: str | None) -> datetime | None:

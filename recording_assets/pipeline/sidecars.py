@@ -2,8 +2,9 @@
 export writes one (https://help.mypurecloud.com/articles/working-with-exported-recordings-in-aws-s3-bucket),
 so tools built for that export (a Glue crawler, an Athena table over the sidecars) read this archive too.
 
-The manifest stays the day's proof; the sidecar is the object's self-description, built from the very
-manifest row the day's manifest writes (``sidecar_document``), so the two always agree. It is written
+The manifest stays the day's proof; the sidecar is the object's self-description, built from a manifest
+row (``sidecar_document``): the day step's early one (``sidecar_feed.py``) or the very row the day's
+manifest writes, so the two always agree. It is written
 create-only: a re-run writes a missing sidecar and never replaces one; a recording not archived has none.
 It carries its recording's Object Lock retention, so under WORM neither outlives nor undercuts the other,
 and no participant address: personal data stays in the manifest's one PII column, which an erasure
@@ -13,7 +14,7 @@ rewrites (a locked sidecar could not be). Fields: docs/finding.md, "Sidecars".
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -90,38 +91,58 @@ class SidecarReport:
     def metadata(self) -> dict:
         return {"written": self.written, "present": self.present, "failed": len(self.failed)}
 
+    def count(self, results: Iterable[str | None]) -> None:
+        """Count what ``write_sidecar`` returned for each sidecar."""
+        for result in results:
+            if result is None:
+                self.written += 1
+            elif result == PRESENT:
+                self.present += 1
+            else:
+                self.failed.append(result)
+
 
 def write_sidecars(
-    store: ArchiveStore, manifest: pa.Table, *, key_prefix: str, day, concurrency: int = 8
+    store: ArchiveStore, manifest: pa.Table, *, existing: frozenset[str], concurrency: int = 8
 ) -> SidecarReport:
-    """Write the sidecar of every ``archived`` row of ``manifest`` that has none yet (one listing of the
-    day's prefix says which exist), ``concurrency`` writes at a time. Rows are taken a batch at a time and
-    only the columns a sidecar holds, so a 100,000-recording day never becomes 100,000 row dicts at once.
-    One sidecar's failure is reported, never the day's."""
+    """Write the sidecar of every ``archived`` row of ``manifest`` whose key is not in ``existing`` (the
+    day's sidecars, as ``day_listing`` found them), ``concurrency`` writes at a time. One sidecar's failure
+    is reported, never the day's."""
     report = SidecarReport()
-    listed = store.list_day(recording_day_prefix(prefix=key_prefix, day=day))
-    existing = {item.key for item in listed if is_sidecar_key(item.key)}
-    archived = manifest.filter(pc.equal(manifest["state"], State.ARCHIVED.value))
-    columns = [c for c in ("media_type", *_FIELDS.values()) if c in archived.column_names]
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        for batch in archived.select(columns).to_batches(max_chunksize=_BATCH_ROWS):
-            rows = batch.to_pylist()
-            for outcome in pool.map(lambda row: _write_one(store, row, existing), rows):
-                if outcome is None:
-                    report.written += 1
-                elif outcome == _PRESENT:
-                    report.present += 1
-                else:
-                    report.failed.append(outcome)
+        for rows in sidecar_rows(manifest):
+            report.count(pool.map(lambda row: write_sidecar(store, row, existing), rows))
     return report
 
 
+def day_listing(store: ArchiveStore, *, key_prefix: str, day, sidecars: set[str]) -> Iterator[str]:
+    """The ``s3://`` URIs of the day's objects as one listing finds them, but for the sidecars, whose keys
+    are added to ``sidecars``: the manifest step's completeness check and its sidecar writes read one
+    listing, not one each."""
+    bucket_prefix = f"s3://{store.bucket}/"
+    for item in store.list_day(recording_day_prefix(prefix=key_prefix, day=day)):
+        if is_sidecar_key(item.key):
+            sidecars.add(item.key)
+        else:
+            yield f"{bucket_prefix}{item.key}"
+
+
+def sidecar_rows(manifest: pa.Table) -> Iterator[list[dict]]:
+    """The ``archived`` rows of ``manifest``, only the columns a sidecar holds, a batch at a time: a
+    100,000-recording day never becomes 100,000 row dicts at once."""
+    archived = manifest.filter(pc.equal(manifest["state"], State.ARCHIVED.value))
+    columns = [c for c in ("media_type", *_FIELDS.values()) if c in archived.column_names]
+    for batch in archived.select(columns).to_batches(max_chunksize=_BATCH_ROWS):
+        yield batch.to_pylist()
+
+
 _BATCH_ROWS = 1000
-_PRESENT = "present"
+PRESENT = "present"
 
 
-def _write_one(store: ArchiveStore, row: Mapping, existing: set[str]) -> str | None:
-    """None when written, ``_PRESENT`` when it was there already, else the problem (``key: reason``)."""
+def write_sidecar(store: ArchiveStore, row: Mapping, existing: frozenset[str]) -> str | None:
+    """The sidecar of one manifest row, create-only. None when written, ``PRESENT`` when it was there
+    already (listed in ``existing``, or refused as taken), else the problem (``key: reason``)."""
     bucket_prefix = f"s3://{store.bucket}/"
     uri = row.get("storage_uri") or ""
     if not uri.startswith(bucket_prefix):
@@ -131,13 +152,13 @@ def _write_one(store: ArchiveStore, row: Mapping, existing: set[str]) -> str | N
     except ArchiveError as error:
         return f"{uri}: {error}"
     if key in existing:
-        return _PRESENT
+        return PRESENT
     try:
         store.put_bytes(
             key, sidecar_bytes(row), content_type=CONTENT_TYPE, overwrite=False, lock=_lock_of(row)
         )
     except ObjectExistsError:
-        return _PRESENT  # written between the listing and now (another run): it stays
+        return PRESENT  # written by an earlier run, or another run between the listing and now: it stays
     except ArchiveError as error:
         return f"{key}: {error}"[:500]
     return None

@@ -23,14 +23,19 @@ from recording_assets.genesys import BatchItem
 from recording_assets.pipeline import classify, isolation
 from recording_assets.pipeline.context import ArchiveContext
 from recording_assets.pipeline.download_queue import DownloadQueue, refresh_expired
+from recording_assets.pipeline.sidecar_feed import SidecarFeed
 
 _DONE = None  # closes the look-up queue
 
 
 class DayStream:
-    def __init__(self, ctx: ArchiveContext) -> None:
+    def __init__(self, ctx: ArchiveContext, sidecars: SidecarFeed | None = None) -> None:
+        """``sidecars``: told what the downloads archive, and which conversations a look-up may still
+        describe (``sidecar_feed.py``)."""
         self._ctx = ctx
-        self._downloads = DownloadQueue(ctx, backlog=ctx.config.download_backlog)
+        self._sidecars = sidecars
+        on_finished = sidecars.archived if sidecars is not None else None
+        self._downloads = DownloadQueue(ctx, backlog=ctx.config.download_backlog, on_finished=on_finished)
         self._lookups: asyncio.Queue[classify.FirstRound | None] = asyncio.Queue()
 
     async def run(self, conversation_ids: Sequence[str] | AsyncIterable[Sequence[str]]) -> None:
@@ -57,6 +62,8 @@ class DayStream:
             else:
                 first = classify.sort_first_round(ctx, cids, job.results)
             ctx.ledger.finish_all(first.failed)
+            if self._sidecars is not None:  # before any of these downloads can finish
+                self._sidecars.look_up_pending(first.needs_lookup)
             await self._lookups.put(first)
             for task in first.tasks.values():
                 self._downloads.put(task)
@@ -72,6 +79,8 @@ class DayStream:
         while (first := await self._lookups.get()) is not _DONE:
             looked = await _isolated_look_up(ctx, first)
             ctx.ledger.finish_all(looked.outcomes.values())
+            if self._sidecars is not None:
+                self._sidecars.looked_up(first.needs_lookup)
             retry += looked.retry
             errored.errored.update(first.errored)
         retried = await classify.retry_errored(ctx, retry, errored)

@@ -66,7 +66,7 @@ def archive(s3_endpoint):
             metadata = with_names(metadata_table(conversations), names)
             table = manifest_table(metadata, outcomes, manifest_run_id="run-1")
             write_table(manifests, manifest_key(day=day), table)
-            write_sidecars(store, table, key_prefix="", day=day)
+            write_sidecars(store, table, existing=frozenset())
         yield sandbox, store, manifests
     finally:
         sandbox.stop()
