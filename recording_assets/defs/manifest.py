@@ -20,8 +20,6 @@ from recording_assets.defs.resources import ArchiveResource
 from recording_assets.pipeline.annotations import annotations_key, known
 from recording_assets.pipeline.day import DIVISIONS_KEY, PROTECTION_KEY, SENSITIVE_CHECK_KEY
 from recording_assets.pipeline.manifest import (
-    METADATA_COLUMNS,
-    OUTCOMES_COLUMNS,
     archived_bytes,
     duplicate_keys,
     manifest_table,
@@ -29,7 +27,7 @@ from recording_assets.pipeline.manifest import (
     state_counts,
 )
 from recording_assets.pipeline.sidecars import SidecarReport, day_listing, write_sidecars
-from recording_assets.pipeline.table_io import MissingTableError, read_table, require_table, write_table
+from recording_assets.pipeline.table_io import MissingTableError, read_table, require_columns, write_table
 from recording_assets.settings import Settings
 
 COMPLETE_CHECK = "manifest_complete"
@@ -69,15 +67,15 @@ def build_recording_manifest(partitions_def, backfill_policy=None, freshness_pol
         release_free_memory()  # an in-process run's audio step freed its working set: give it back first
         window = window_of(context, timezone_of(context))
         manifest_store, config = archive.manifest_store(), archive.config()
-        try:
-            metadata = require_table(manifest_store, metadata_key(day=window.day), columns=METADATA_COLUMNS)
-            outcomes = require_table(manifest_store, outcomes_key(day=window.day), columns=OUTCOMES_COLUMNS)
+        try:  # read a column at a time as the manifest is built: neither input is held whole
+            metadata = require_columns(manifest_store, metadata_key(day=window.day))
+            outcomes = require_columns(manifest_store, outcomes_key(day=window.day))
         except MissingTableError as exc:
             raise dg.Failure(description=str(exc)) from None
         stored = read_table(manifest_store, annotations_key(day=window.day))
         notes = known(stored) if config.retention.annotations else None
         table = manifest_table(metadata, outcomes, manifest_run_id=context.run.run_id, annotations=notes)
-        discovered, run_modes = outcomes.num_rows, outcomes.schema.metadata or {}
+        discovered, run_modes = outcomes.num_rows, outcomes.schema_metadata
         del metadata, outcomes  # joined: let go of them before writing and checking the manifest
         uncovered = run_modes.get(DIVISIONS_KEY, b"[]")
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), DIVISIONS_KEY: uncovered})

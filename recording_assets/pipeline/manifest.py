@@ -10,6 +10,7 @@ archived or not, so nothing under ``quarantine/`` is left that no row names.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -29,53 +30,66 @@ def media_type_of(content_type: str | None, container: str | None) -> str | None
     return None
 
 
+class Columns(Protocol):
+    """A table to read column by column: a ``pa.Table``, or a stored one decoded a column at a time
+    (``table_io.ParquetColumns``)."""
+
+    @property
+    def num_rows(self) -> int: ...
+
+    def column(self, name: str) -> pa.ChunkedArray: ...
+
+
 def manifest_table(
-    metadata: pa.Table, outcomes: pa.Table, *, manifest_run_id: str, annotations: Mapping | None = None
+    metadata: Columns, outcomes: Columns, *, manifest_run_id: str, annotations: Mapping | None = None
 ) -> pa.Table:
     """Outcomes joined with their conversation's metadata, column by column in Arrow (no row dicts: a
     100,000-recording day stays a few column buffers). ``annotations``: (conversation, recording) ->
     annotations, when the ``annotations`` setting is on."""
-    # Each column is sorted as it is used, so no sorted copy of the whole outcomes table is held beside its
-    # input (tens of MB at 100,000 recordings), and a column replaced by if_else is dropped at once.
+    # Each input column is read, put in order and let go of as it is used, so neither input is held whole
+    # beside the manifest when the inputs are read a column at a time (``ParquetColumns``), and a column
+    # replaced by if_else is dropped at once.
     by_key = [("conversation_id", "ascending"), ("recording_id", "ascending")]
-    order = pc.sort_indices(outcomes, sort_keys=by_key)
+    keys = pa.table({name: outcomes.column(name) for name, _ in by_key})
+    order = pc.sort_indices(keys, sort_keys=by_key)
+    del keys
 
     def sorted_column(name: str) -> pa.ChunkedArray:
-        return outcomes[name].take(order)
+        return outcomes.column(name).take(order)
 
-    kept = pa.table({name: sorted_column(name) for name in _KEPT_AS_IS})
+    kept = {name: sorted_column(name) for name in _KEPT_AS_IS}
     state = sorted_column("state")
     in_archive = pc.is_in(state, value_set=pa.array(IN_ARCHIVE))
     # Each outcome's conversation row (null where the metadata does not hold it); list columns cannot be
     # the payload of an Arrow join, so the rows are taken by index instead.
-    found = pc.index_in(kept["conversation_id"], value_set=metadata["conversation_id"])
-    conversation = metadata.select(_FROM_CONVERSATION).take(found)
+    found = pc.index_in(kept["conversation_id"], value_set=metadata.column("conversation_id"))
+
+    def of_conversation(name: str) -> pa.ChunkedArray:
+        return metadata.column(name).take(found)
 
     def archived_only(name: str) -> pa.ChunkedArray:
         column = sorted_column(name)
         return pc.if_else(in_archive, column, pa.scalar(None, column.type))
 
-    media_type = _media_types(kept["content_type"].to_pylist(), kept["container"].to_pylist())
+    addresses = of_conversation("participant_addresses")
     columns = {
-        **{name: kept[name] for name in _KEPT_AS_IS},
+        **kept,
         "state": pc.if_else(in_archive, State.ARCHIVED.value, state),
         "reason": pc.if_else(in_archive, pa.scalar(None, pa.string()), sorted_column("reason")),
         "sha256": archived_only("sha256"),
         "size_bytes": archived_only("size_bytes"),
         "storage_uri": archived_only("storage_uri"),
         "quarantine_uri": sorted_column("quarantine_uri"),  # nulls from an older table (from_parquet_bytes)
-        "media_type": media_type,
-        **{name: conversation[name] for name in _FROM_CONVERSATION},
+        "media_type": _media_types(kept["content_type"], kept["container"]),
+        **{name: of_conversation(name) for name in _FROM_CONVERSATION if name != "participant_addresses"},
         # An erased recording's row keeps no address of its participants: the erasure was of that person.
         "participant_addresses": pc.if_else(
-            pc.equal(state, State.ERASED.value),
-            pa.scalar(None, conversation["participant_addresses"].type),
-            conversation["participant_addresses"],
+            pc.equal(state, State.ERASED.value), pa.scalar(None, addresses.type), addresses
         ),
         "exported_at": archived_only("archived_at"),
         "run_id": archived_only("archived_run_id"),
         "run_outcome": state,
-        "manifest_run_id": pa.array([manifest_run_id] * outcomes.num_rows, pa.string()),
+        "manifest_run_id": pa.repeat(pa.scalar(manifest_run_id, pa.string()), outcomes.num_rows),
         "annotations": _annotations(kept, annotations or {}),
         "retain_until": archived_only("retain_until"),  # nulls from an older table (from_parquet_bytes)
         "lock_mode": archived_only("lock_mode"),
@@ -106,26 +120,7 @@ _FROM_CONVERSATION = (
 )
 # The recording's own description, where a run looked it up (``Ledger.describe``).
 _DESCRIBING = ("media_subtype", "session_id", "recording_start", "recording_end")
-# What manifest_table reads of its inputs: the rest of their columns need not be decoded.
-METADATA_COLUMNS = ("conversation_id", *_FROM_CONVERSATION)
 _KEPT_AS_IS = ("conversation_id", "recording_id", "content_type", "container")
-OUTCOMES_COLUMNS = (
-    "conversation_id",
-    "recording_id",
-    "state",
-    "reason",
-    "sha256",
-    "size_bytes",
-    "content_type",
-    "container",
-    "storage_uri",
-    "quarantine_uri",
-    "archived_at",
-    "archived_run_id",
-    "retain_until",
-    "lock_mode",
-    *_DESCRIBING,
-)
 
 
 def _milliseconds_between(start: pa.ChunkedArray, end: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -133,22 +128,33 @@ def _milliseconds_between(start: pa.ChunkedArray, end: pa.ChunkedArray) -> pa.Ch
     return pc.cast(pc.milliseconds_between(start, end), pa.int64())
 
 
-def _annotations(keys: pa.Table, annotations: Mapping) -> pa.Array:
+def _annotations(keys: Mapping[str, pa.ChunkedArray], annotations: Mapping) -> pa.Array:
     kind = MANIFEST.field("annotations").type
+    rows = len(keys["conversation_id"])
     if not annotations:
-        return pa.nulls(keys.num_rows, kind)
+        return pa.nulls(rows, kind)
     pairs = zip(keys["conversation_id"].to_pylist(), keys["recording_id"].to_pylist(), strict=True)
     return pa.array([annotations.get(pair) for pair in pairs], kind)
 
 
-def _media_types(content_types: list, containers: list) -> pa.Array:
-    known: dict[tuple, str | None] = {}  # a day holds a handful of (content type, container) pairs
-    values = []
-    for pair in zip(content_types, containers, strict=True):
-        if pair not in known:
-            known[pair] = media_type_of(*pair)
-        values.append(known[pair])
-    return pa.array(values, pa.string())
+def _media_types(content_types: pa.ChunkedArray, containers: pa.ChunkedArray) -> pa.Array:
+    """``media_type_of`` each (content type, container) pair: a day holds a handful of pairs, so each is
+    worked out once and the rows take theirs by index (no Python list of 100,000 strings)."""
+    blank = pa.scalar("", pa.string())
+    pairs = pc.binary_join_element_wise(
+        pc.fill_null(content_types, blank), pc.fill_null(containers, blank), _PAIR_SEPARATOR
+    ).combine_chunks()
+    encoded = pairs.dictionary_encode()
+    media = [
+        media_type_of(*(part or None for part in pair.rsplit(_PAIR_SEPARATOR, 1)))
+        for pair in encoded.dictionary.to_pylist()
+    ]
+    return pa.array(media, pa.string()).take(encoded.indices)
+
+
+# A container is one of the sniffer's words (archive/sniff.py), never holding it, so the last separator is
+# the pair's, whatever the content type (an API's answer) holds.
+_PAIR_SEPARATOR = "\x1f"
 
 
 # What the manifest step counts and checks, in Arrow: a 100,000-recording day becomes no row dicts.

@@ -1,5 +1,5 @@
 """The day's Parquet documents in the manifest bucket: written whole (a new version of the key) and read
-back, whole or a few columns.
+back, whole, a few columns, or a column at a time (``ParquetColumns``).
 
 Each is a mutable document under a stable key (readers and ``dagster/uri`` name the key). The manifest
 bucket keeps versions, so a new version that fails verification is deleted by its version id and the
@@ -8,12 +8,14 @@ runs"). A new key per version with a pointer was the alternative; it would move 
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from recording_assets.archive.protocol import DocumentStore
-from recording_assets.pipeline.tables import from_parquet_bytes, to_parquet_bytes
+from recording_assets.pipeline.tables import TYPE_OF, from_parquet_bytes, to_parquet_bytes
 
 PARQUET = "application/vnd.apache.parquet"
 
@@ -37,7 +39,40 @@ def read_table(store: DocumentStore, key: str, *, columns: Sequence[str] | None 
 def require_table(store: DocumentStore, key: str, *, columns: Sequence[str] | None = None) -> pa.Table:
     table = read_table(store, key, columns=columns)
     if table is None:
-        raise MissingTableError(
-            f"s3://{store.bucket}/{key} does not exist: materialise the upstream asset for this partition first"
-        )
+        raise _missing(store, key)
     return table
+
+
+def _missing(store: DocumentStore, key: str) -> MissingTableError:
+    return MissingTableError(
+        f"s3://{store.bucket}/{key} does not exist: materialise the upstream asset for this partition first"
+    )
+
+
+class ParquetColumns:
+    """A stored table read a column at a time: each column is decoded when asked for and not kept, so a step
+    that uses a 100,000-row table's columns one after another holds the compressed document and one column,
+    not the table. A column of these tables that the file lacks reads as nulls of its type, as in
+    ``from_parquet_bytes``."""
+
+    def __init__(self, data: bytes) -> None:
+        self._file = pq.ParquetFile(io.BytesIO(data))
+        schema = self._file.schema_arrow
+        self._held = set(schema.names)
+        self.num_rows: int = self._file.metadata.num_rows
+        self.schema_metadata: dict[bytes, bytes] = dict(schema.metadata or {})
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        if name in self._held:
+            return self._file.read(columns=[name]).column(0)
+        if name in TYPE_OF:
+            return pa.chunked_array([pa.nulls(self.num_rows, TYPE_OF[name])])
+        raise KeyError(f"the table has no column {name!r}")
+
+
+def require_columns(store: DocumentStore, key: str) -> ParquetColumns:
+    """The table under ``key``, to be read a column at a time (``MissingTableError`` when there is none)."""
+    body = store.get_bytes(key)
+    if body is None:
+        raise _missing(store, key)
+    return ParquetColumns(body)

@@ -7,7 +7,6 @@ from datetime import datetime, timezone
 import pyarrow as pa
 
 from recording_assets.pipeline.manifest import (
-    OUTCOMES_COLUMNS,
     archived_bytes,
     duplicate_keys,
     manifest_table,
@@ -15,6 +14,7 @@ from recording_assets.pipeline.manifest import (
     missing_objects,
     state_counts,
 )
+from recording_assets.pipeline.table_io import ParquetColumns
 from recording_assets.pipeline.tables import (
     MANIFEST,
     METADATA,
@@ -151,9 +151,8 @@ def test_tables_written_before_the_quarantine_uri_column_still_load():
     """An outcomes table and a manifest of an earlier version (no ``quarantine_uri``) read through the same
     path as today's: the column comes back as nulls, and the manifest is built from the old outcomes."""
     old_outcomes = outcomes("run-1", "archived").drop_columns(["quarantine_uri"])
-    read = from_parquet_bytes(to_parquet_bytes(old_outcomes), OUTCOMES_COLUMNS)
-    assert read.column_names == list(OUTCOMES_COLUMNS)
-    assert read["quarantine_uri"].to_pylist() == [None, None]
+    read = ParquetColumns(to_parquet_bytes(old_outcomes))
+    assert read.column("quarantine_uri").to_pylist() == [None, None]
     table = manifest_table(metadata(), read, manifest_run_id="m")
     assert table.schema == MANIFEST and table["quarantine_uri"].to_pylist() == [None, None]
     old_manifest = table.drop_columns(["quarantine_uri"])
@@ -165,8 +164,10 @@ def test_tables_written_before_the_object_lock_columns_still_load():
     """Outcomes and manifests written before ``retain_until``/``lock_mode`` existed read them as nulls."""
     lock_columns = ["retain_until", "lock_mode"]
     old_outcomes = outcomes("run-1", "archived").drop_columns(lock_columns)
-    read = from_parquet_bytes(to_parquet_bytes(old_outcomes), OUTCOMES_COLUMNS)
-    assert read["retain_until"].to_pylist() == [None, None] and read["lock_mode"].null_count == 2
+    read = ParquetColumns(to_parquet_bytes(old_outcomes))
+    assert (
+        read.column("retain_until").to_pylist() == [None, None] and read.column("lock_mode").null_count == 2
+    )
     table = manifest_table(metadata(), read, manifest_run_id="m")
     assert table.schema == MANIFEST and table["lock_mode"].to_pylist() == [None, None]
     old_manifest = table.drop_columns(lock_columns)
@@ -275,3 +276,46 @@ def test_an_erased_row_keeps_no_participant_address():
     assert (erased["state"], erased["storage_uri"], erased["sha256"]) == ("erased", None, None)
     assert erased["participant_addresses"] is None
     assert failed["participant_addresses"] == CONVERSATION["participant_addresses"]
+
+
+def test_the_manifest_is_the_same_from_stored_tables_read_a_column_at_a_time():
+    """The manifest step reads its inputs a column at a time (``ParquetColumns``): the same manifest as from
+    the tables whole, and the stored schema metadata (what the run did) comes with them."""
+    rows = outcomes("run-1", "archived").replace_schema_metadata({b"k": b"v"})
+    stored = ParquetColumns(to_parquet_bytes(rows))
+    whole = manifest_table(metadata(), rows, manifest_run_id="m")
+    assert manifest_table(ParquetColumns(to_parquet_bytes(metadata())), stored, manifest_run_id="m").equals(
+        whole
+    )
+    assert stored.num_rows == rows.num_rows and stored.schema_metadata[b"k"] == b"v"
+    try:
+        stored.column("no_such_column")
+    except KeyError as error:
+        assert "no_such_column" in str(error)
+    else:
+        raise AssertionError("a column no table has must be refused")
+
+
+def test_each_rows_media_type_is_that_of_its_content_type_and_container():
+    """Worked out once per pair in Arrow: each row still gets ``media_type_of`` its own pair, nulls and a
+    content type holding the pair's separator (an API's answer) included."""
+    pairs = [
+        ("audio/wav", "wav"),
+        ("video/webm", "webm"),
+        (None, "json"),
+        ("application/zip", "zip"),
+        (None, None),
+        ("audio/\x1fogg", "ogg"),
+        ("audio/ogg", None),
+        ("message/rfc822", "eml"),
+        ("audio/wav", "wav"),
+    ]
+    base = outcomes("run-1", "archived").to_pylist()[0]
+    rows = [
+        {**base, "recording_id": f"r{n}", "content_type": content_type, "container": container}
+        for n, (content_type, container) in enumerate(pairs)
+    ]
+    table = manifest_table(metadata(), to_table(rows, OUTCOMES), manifest_run_id="m").to_pylist()
+    got = {row["recording_id"]: row["media_type"] for row in table}
+    assert got == {f"r{n}": media_type_of(*pair) for n, pair in enumerate(pairs)}
+    assert set(got.values()) == {"audio", "screen", "chat", "message", "email", None}
