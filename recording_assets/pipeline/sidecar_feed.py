@@ -46,7 +46,7 @@ class SidecarFeed:
         self._held: dict[str, list[Key]] = {}  # conversation -> its archived recordings, a look-up pending
         self._pending_lookups: set[str] = set()
         self._ready: list[Key] = []
-        self._writes: list[asyncio.Task] = []
+        self._writes: set[asyncio.Task] = set()  # those still going
         self._no_names = False
         self._in_flight = asyncio.Semaphore(IN_FLIGHT)
         self.report = SidecarReport()
@@ -78,15 +78,15 @@ class SidecarFeed:
             self._ready += keys
         self._held.clear()
         self._pending_lookups.clear()
-        if self._ready:
-            self._start(self._ready)
-            self._ready = []
+        while self._ready:
+            self._start(self._ready[:BATCH])
+            del self._ready[:BATCH]
         await asyncio.gather(*self._writes)
         return self.report
 
     def cancel(self) -> None:
         """Stop every write still going (the run is ending without ``drain``)."""
-        for task in self._writes:
+        for task in list(self._writes):
             task.cancel()
 
     def _flush_full(self) -> None:
@@ -95,7 +95,9 @@ class SidecarFeed:
             del self._ready[:BATCH]
 
     def _start(self, keys: list[Key]) -> None:
-        self._writes.append(asyncio.ensure_future(self._write(keys)))
+        task = asyncio.ensure_future(self._write(keys))
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
 
     async def _write(self, keys: list[Key]) -> None:
         names = await self._day_names()
@@ -110,7 +112,10 @@ class SidecarFeed:
 
         async def one(row: dict) -> str | None:
             async with self._in_flight:
-                return await ctx.s3(write_sidecar, ctx.store, row, frozenset())
+                try:
+                    return await ctx.s3(write_sidecar, ctx.store, row, frozenset())
+                except Exception as error:  # one sidecar's, never the day's: the manifest step tries again
+                    return f"{row.get('storage_uri')}: {error!r}"[:500]
 
         for batch in sidecar_rows(table):
             self.report.count(await asyncio.gather(*(one(row) for row in batch)))
