@@ -9,11 +9,13 @@ PUTs, multipart parts, verification reads, Parquet tables, audit parts) crosses 
   run succeeds;
 - the endpoint going down mid-run, while a 20 MiB recording is mid-multipart: the run fails cleanly with a
   readable ``StorageError`` (no endpoint URL, no credentials), and the next run, with the endpoint back,
-  sweeps the dangling multipart upload and completes.
+  sweeps the dangling multipart upload and completes;
+- every sidecar PUT of the day step answered 500 until botocore gives up: each is that sidecar's failure,
+  never the day's, and the manifest step writes them.
 
 After every run, read directly from moto: every object under recordings/ is the recording's true bytes
-(hashed here against the sandbox), the manifest lists only objects that exist with those bytes, and no
-multipart upload is left open once a run has completed.
+(hashed here against the sandbox), the manifest lists only objects that exist with those bytes, each with
+its sidecar, and no multipart upload is left open once a run has completed.
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ from dataclasses import asdict, dataclass, field
 
 import pytest
 
+from recording_assets.archive.sidecar_keys import SIDECAR_SUFFIX, sidecar_key
 from recording_assets_tests.reliability import reliability_support as rs
 from recording_assets_tests.reliability.faultproxy import FaultProxy
 
 DAY = "2026-11-18"
 CONVERSATIONS = 12
 GIANT = 20 * 1024 * 1024  # over the 16 MiB multipart threshold: two parts
+MANIFEST_NAME = "manifest.parquet"
 
 
 def every_nth(n: int):
@@ -116,7 +120,26 @@ class EndpointDown(Scenario):
             time.sleep(0.02)
 
 
-SCENARIOS = [Http500s(), Slow(), ResetMidUpload(), EndpointDown()]
+class DaysSidecarWritesFail(Scenario):
+    name = "the day step's sidecar PUTs answered 500"
+
+    def arm(self, proxy):
+        manifest_written = threading.Event()
+
+        # Asked of every request while the fault is armed (under the proxy's lock: it reads no proxy state).
+        def of_the_day_step(request) -> bool:  # a sidecar PUT before the manifest is written
+            if request.operation == "PutObject" and MANIFEST_NAME in request.target:
+                manifest_written.set()
+            return (
+                request.operation == "PutObject"
+                and request.target.split("?")[0].endswith(SIDECAR_SUFFIX)
+                and not manifest_written.is_set()
+            )
+
+        proxy.http_500(count=10**9, match=of_the_day_step)
+
+
+SCENARIOS = [Http500s(), Slow(), ResetMidUpload(), EndpointDown(), DaysSidecarWritesFail()]
 
 
 class Case:
@@ -188,6 +211,8 @@ class Case:
                     out.problems.append(
                         f"run {number}: manifest lists {key} but S3 does not hold those bytes"
                     )
+                if sidecar_key(key) not in archive.objects:
+                    out.problems.append(f"run {number}: {key} has no sidecar")
             if out.archived != out.available:
                 others = [
                     (r["recording_id"], r["state"], r["reason"]) for r in rows if r["state"] != "archived"
