@@ -103,9 +103,9 @@ class _RawEndpoint:
 
     def _handle(self, connection: socket.socket) -> None:
         with connection:
-            data = b""
-            while b"\r\n\r\n" not in data:
-                data += connection.recv(65536)
+            data = self._read_until(connection, lambda got: b"\r\n\r\n" in got)
+            if data is None:
+                return self._gone()
             head, _, body = data.partition(b"\r\n\r\n")
             length = int(
                 next(
@@ -114,8 +114,8 @@ class _RawEndpoint:
                     if line.lower().startswith(b"content-length")
                 )
             )
-            while len(body) < length:
-                body += connection.recv(65536)
+            if self._read_until(connection, lambda got: len(got) >= length, body) is None:
+                return self._gone()
             sent, hung_up = 0, False
             try:
                 for piece in self.answer():
@@ -127,6 +127,24 @@ class _RawEndpoint:
                 hung_up = True
             self.sent.append(sent)
             self.client_hung_up.append(hung_up)
+
+    @staticmethod
+    def _read_until(connection: socket.socket, done, data: bytes = b"") -> bytes | None:
+        """Read until ``done(data)``; None if the client hung up first (``recv`` gives b"" from then on)."""
+        while not done(data):
+            try:
+                piece = connection.recv(65536)
+            except OSError:
+                return None
+            if not piece:
+                return None
+            data += piece
+        return data
+
+    def _gone(self) -> None:
+        """The client left before its request was read whole: an answer of nothing, ended by the client."""
+        self.sent.append(0)
+        self.client_hung_up.append(True)
 
     def answer(self):
         raise NotImplementedError
