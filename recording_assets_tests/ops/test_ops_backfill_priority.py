@@ -172,9 +172,12 @@ def test_a_scheduled_run_starts_before_a_queued_backfill_and_the_backfill_runs_o
     assert backfill["status"] == "COMPLETED_SUCCESS", backfill
     runs = {r["runId"]: r for r in backfill["runs"]}
     assert len(runs) == DAYS
-    # The scheduled run started before every backfill run that was still queued when it was launched.
+    # The scheduled run started before the backfill runs that were still queued when it was launched, but
+    # at most one: the daemon may have been dequeuing one of them (still QUEUED when read) as the scheduled
+    # run arrived, and with one run at a time (the pool) no other can start before it.
     later = {run_id: runs[run_id]["startTime"] for run_id in still_waiting}
-    assert all(start > run["startTime"] for start in later.values()), (run["startTime"], later)
+    before = [run_id for run_id, start in later.items() if start < run["startTime"]]
+    assert len(before) <= 1 and len(later) - len(before) >= 1, (run["startTime"], later)
     print(f"\nscheduled run started before {len(later)} queued backfill runs")
 
     # Every backfill run executed the archive's own checks, and yesterday_archived / reverified_from_s3 none.
