@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from recording_assets.genesys import BatchItem
 from recording_assets.genesys.errors import GenesysApiError
@@ -41,6 +41,16 @@ class FirstRound:
     # Results dropped for an unusable recordingId, by conversation: why, for what the look-up finds instead.
     unplaceable: dict[str, str] = field(default_factory=dict)
     job_failed: str | None = None  # the job failed (why): no results, every conversation looked up
+
+    def questions(self) -> FirstRound | None:
+        """What ``look_up`` reads of this round, None when it asks nothing: the conversations to look up, with
+        the tasks of their own recordings only (the look-up skips what downloads already). The look-ups wait
+        behind every other request in the pacer's queue; the round's other tasks, with their URLs, must not
+        wait with them."""
+        if not self.needs_lookup:
+            return None
+        tasks = {key: task for key, task in self.tasks.items() if key[0] in self.needs_lookup}
+        return replace(self, tasks=tasks, failed=[])
 
 
 def failed_job(ctx: ArchiveContext, conversation_ids: list[str], why: str) -> FirstRound:

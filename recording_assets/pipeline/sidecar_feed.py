@@ -33,7 +33,10 @@ from recording_assets.pipeline.sidecars import SidecarReport, sidecar_rows, writ
 # Recordings a batch: small, so sidecars follow their downloads closely (a batch's tables cost about a
 # millisecond to build), and a small test day writes most of its sidecars before the stream ends.
 BATCH = 20
-IN_FLIGHT = 4  # sidecar PUTs at once, across batches, on the run's S3 threads beside the uploads
+IN_FLIGHT = 4  # sidecar PUTs at once, on the run's S3 threads beside the uploads
+# Batches built at once: a batch's tables are built only when its PUTs can start. When the writes fall
+# behind the downloads (S3 slower than the media), the batches wait as keys, not as tables and rows.
+BUILDING = 2
 
 
 class SidecarFeed:
@@ -49,6 +52,7 @@ class SidecarFeed:
         self._writes: set[asyncio.Task] = set()  # those still going
         self._no_names = False
         self._in_flight = asyncio.Semaphore(IN_FLIGHT)
+        self._building = asyncio.Semaphore(BUILDING)
         self.report = SidecarReport()
 
     def look_up_pending(self, conversation_ids: Iterable[str]) -> None:
@@ -103,6 +107,10 @@ class SidecarFeed:
         names = await self._day_names()
         if names is None:
             return  # the manifest step writes them
+        async with self._building:
+            await self._write_rows(keys, names)
+
+    async def _write_rows(self, keys: list[Key], names: DayNames) -> None:
         try:
             table = self._rows(keys, names)
         except Exception as error:  # never the day's failure: the manifest step writes them

@@ -64,7 +64,8 @@ class DayStream:
             ctx.ledger.finish_all(first.failed)
             if self._sidecars is not None:  # before any of these downloads can finish
                 self._sidecars.look_up_pending(first.needs_lookup)
-            await self._lookups.put(first)
+            if (questions := first.questions()) is not None:
+                await self._lookups.put(questions)
             for task in first.tasks.values():
                 self._downloads.put(task)
         if jobs:
