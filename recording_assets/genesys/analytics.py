@@ -1,10 +1,13 @@
 """Finding the conversations of a time window, completely.
 
-A window the data lake already holds is read by the asynchronous details-jobs API (cursor paging, the
-cheaper route); one it does not yet hold, or when its availability answer cannot be trusted, by the
-synchronous details query (interval ≤ 7 days, start ≤ 35 days back, ≤ 10,000 rows per query; larger
-windows are split). ``discovery_route`` chooses and says why; a job that fails or stops short falls back to
-the query, saying so, wherever the query can reach. Pages may shift while we read them (data still arriving, re-indexing), so results are
+Where the synchronous details query can reach, its first page is read first: a window that page holds
+whole (an empty or quiet day) is settled by that one request. A larger window the data lake already
+holds is read by the asynchronous details-jobs API (cursor paging, the cheaper route), the first page's
+conversations handed on meanwhile; one it does not yet hold, or when its availability answer cannot be
+trusted, by the synchronous details query (interval ≤ 7 days, start ≤ 35 days back, ≤ 10,000 rows per
+query; larger windows are split). ``discovery_route`` chooses and says why; a job that fails or stops
+short falls back to the query, saying so, wherever the query can reach. Pages may shift while we read
+them (data still arriving, re-indexing), so results are
 de-duplicated by id and a short pass is repeated until the unique count reaches ``totalHits``. Each page's
 conversations not seen before can be handed on as the page arrives (``on_new``), so work on them starts
 while the rest of the day is still being read.
@@ -26,7 +29,7 @@ from datetime import datetime, timedelta, timezone
 
 from recording_assets.clock import Clock
 from recording_assets.genesys.analytics_jobs import JOBS_PATH, PERMISSION, page_results, wait_for_job
-from recording_assets.genesys.discovery_route import Availability, choose_route, read_availability
+from recording_assets.genesys.discovery_route import Availability, Route, choose_route, read_availability
 from recording_assets.genesys.errors import (
     AuthenticationError,
     GenesysApiError,
@@ -119,15 +122,28 @@ class Analytics:
         seen = Seen(start, end, on_new, found)
         # An hour of margin: the 35-day look-back is measured by the server's clock, not ours.
         in_query_reach = start >= now - MAX_QUERY_LOOKBACK + timedelta(hours=1)
-        # A window still open (live conversations, today) is never all in the data lake: no read for it.
-        availability = (
-            await read_availability(self._t, now=now)
-            if end <= now or not in_query_reach
-            else Availability(None, "the window has not ended yet")
+        # The query's first page comes first where the query can read the window: one request settles a
+        # window that fits in it (an empty or quiet day: no job, no poll wait), and on a larger day its
+        # conversations are handed on while the job runs.
+        probe = (
+            await self._probe(start, end, filters, found)
+            if in_query_reach and end - start <= MAX_QUERY_INTERVAL
+            else None
         )
-        route = choose_route(end=end, in_query_reach=in_query_reach, availability=availability)
+        route = _settled_by(probe, self._page_size)
+        availability = Availability(None, "the first page of the details query holds the window")
+        if route is None:
+            # A window still open (live conversations, today) is never all in the data lake: no read for it.
+            availability = (
+                await read_availability(self._t, now=now)
+                if end <= now or not in_query_reach
+                else Availability(None, "the window has not ended yet")
+            )
+            route = choose_route(end=end, in_query_reach=in_query_reach, availability=availability)
         found.method, found.route_reason = route.name, route.reason
         if route.name == "jobs":
+            if probe is not None:
+                await _hand_on(probe, seen, found)
             fell_short = await self._by_job(start, end, filters, seen, found, availability, in_query_reach)
             if fell_short:
                 # The query is complete where a job was not: read the window again by it. The conversations
@@ -137,11 +153,12 @@ class Analytics:
                 )
                 seen.forget_rejected()
         if found.method == "query":
+            first = probe  # its first page still: rows shifted since are what the repair passes are for
             window_start = start
             while window_start < end:
                 window_end = min(end, window_start + MAX_QUERY_INTERVAL)
-                await self._by_query(window_start, window_end, filters, seen, found)
-                window_start = window_end
+                await self._by_query(window_start, window_end, filters, seen, found, first=first)
+                window_start, first = window_end, None
         found.conversations = sorted(
             (c for c in seen.values() if start <= c.conversation_start < end),
             key=lambda c: (c.conversation_start, c.conversation_id),
@@ -156,10 +173,25 @@ class Analytics:
             )
         return found
 
-    async def _by_query(self, start, end, filters, seen, found: Discovery) -> None:
-        found.windows += 1
-        first = await self._page(start, end, filters, 1)
+    async def _probe(self, start, end, filters, found: Discovery) -> dict | None:
+        """The details query's first page of the window, or None when it cannot be read (the other route
+        may still read the window; the query route reads the page again and meets the error itself)."""
+        try:
+            page = await self._page(start, end, filters, 1)
+        except (AuthenticationError, PermissionDeniedError):
+            raise
+        except (GenesysApiError, ResponseFormatError):
+            return None
         found.pages += 1
+        return page
+
+    async def _by_query(
+        self, start, end, filters, seen, found: Discovery, *, first: dict | None = None
+    ) -> None:
+        found.windows += 1
+        if first is None:
+            first = await self._page(start, end, filters, 1)
+            found.pages += 1
         total = parse_count(first.get("totalHits"), field="totalHits")
         if total > MAX_QUERY_ROWS * 0.9 and end - start > timedelta(minutes=1):
             # totalHits is approximate; split well before the hard 10,000-row wall.
@@ -281,6 +313,34 @@ class Analytics:
         if fallback and not found.complete:
             return f"stopped short ({found.incomplete_reason})"
         return None
+
+
+def _settled_by(probe: dict | None, size: int) -> Route | None:
+    """The query route when its first page holds the whole window: a short page (the documented end of
+    the results) whose ``totalHits`` agrees that one page holds them all. A short page beside a larger
+    count (a server that pages smaller than asked) settles nothing: the route is chosen as usual."""
+    if probe is None:
+        return None
+    items = probe.get("conversations")
+    count = len(items) if isinstance(items, list) else None if items is not None else 0
+    try:
+        total = parse_count(probe.get("totalHits"), field="totalHits")
+    except ResponseFormatError:
+        return None
+    if count is None or count >= size or total > size:
+        return None
+    return Route("query", f"the details query's first page holds the whole window ({count} conversations)")
+
+
+async def _hand_on(probe: dict, seen: Seen, found: Discovery) -> None:
+    """The probe's conversations handed on while the job runs. The job reads the whole window, so the
+    probe's rejections are not kept (the job's own pages list them)."""
+    try:
+        await seen.absorb(probe)
+    except ResponseFormatError:
+        pass
+    found.rejected.clear()
+    seen.forget_rejected()
 
 
 def _page_bound(total: int, size: int) -> int:

@@ -3,7 +3,8 @@
 Both are complete for what they can see. The jobs route is the cheaper (result pages of up to 1,000
 conversations, against the query's 100), but jobs read the data lake, which lags (docs/genesys-api.md
 §3.2: trust only intervals before `dataAvailabilityDate`). So the availability date is read once per
-window, and the jobs route is taken for a window that ends by it; the query for a window the lake does not
+window (unless the query's first page, read first, holds the whole window: ``analytics``), and the jobs
+route is taken for a window that ends by it; the query for a window the lake does not
 yet hold, and for any answer that cannot be trusted (missing, malformed, later than now), so that a wrong
 answer costs requests, never a day. A window that starts beyond the query's 35-day reach has only the jobs
 route, whatever the answer. Conversations that end after the date the route reads up to (the lake's, or

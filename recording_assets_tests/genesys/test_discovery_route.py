@@ -1,18 +1,22 @@
-"""The route discovery takes, against the sandbox over real HTTP: the details jobs for a window the data lake
-holds, the details query for one it does not yet hold or when the availability answer cannot be trusted,
-and the query again when a job fails or its results stop short. Every route finds the same conversations,
+"""The route discovery takes, against the sandbox over real HTTP: the details query's first page alone for
+a window it holds whole, the details jobs for a larger window the data lake holds, the details query for
+one it does not yet hold or when the availability answer cannot be trusted, and the query again when a job
+fails or its results stop short. Every route finds the same conversations,
 and the ``Discovery`` says which route read the window and why."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from recording_assets.clock import FakeClock
+from recording_assets.genesys.analytics import QUERY_PATH
 from recording_assets.sandbox import DIALECTS, Faults
 from recording_assets.sandbox.hostile import Hostile
 from recording_assets_tests.genesys.trust_support import make_client, run
+from recording_assets_tests.reliability.faultproxy import FaultProxy
 
 # FakeClock's now is 2026-01-01T00:00Z: with the sandbox's default hour of lag the lake holds this day.
 WINDOW = (datetime(2025, 12, 30, tzinfo=timezone.utc), datetime(2025, 12, 31, tzinfo=timezone.utc))
@@ -62,9 +66,59 @@ def test_a_window_the_lake_holds_is_read_by_one_job_and_its_cursor(sandbox_facto
     assert found.route_reason.startswith("the data lake holds the window")
     assert _ids(found) == by_query and len(by_query) > 300
     families = _families(sb)
-    assert "analytics.query" not in families
-    # availability + submit + one status poll + one page of results (up to 1,000 conversations a page)
-    assert families["analytics.jobs"] == 4 and found.pages == 1
+    # The query's first page, whose 100 conversations are handed on while the job runs; then availability,
+    # submit, one status poll and one page of results (up to 1,000 conversations a page).
+    assert families["analytics.query"] == 1
+    assert families["analytics.jobs"] == 4 and found.pages == 2
+
+
+@pytest.mark.parametrize("conversations", [0, 60])
+def test_a_window_one_query_page_holds_is_settled_by_that_page(sandbox_factory, clock, conversations):
+    """An empty or quiet day the lake holds: one request, no job and no poll wait. The same conversations
+    as the jobs route finds for the same org (its query refused, so the first page cannot settle it)."""
+    sb = sandbox_factory(clock=clock, conversations_per_day=conversations)
+    found = _discover(sb, clock)
+    assert found.method == "query" and found.complete, found.incomplete_reason
+    assert found.route_reason == (
+        f"the details query's first page holds the whole window ({len(found.conversations)} conversations)"
+    )
+    assert _families(sb) == {"token": 1, "analytics.query": 1} and found.pages == 1
+
+    jobs_clock = FakeClock()
+    twin = sandbox_factory(clock=jobs_clock, conversations_per_day=conversations)
+    with FaultProxy.in_front_of(twin.base_url) as proxy:
+        proxy.http_500(count=100, match=lambda request: QUERY_PATH in request.target)
+
+        async def go():
+            async with make_client(twin, jobs_clock, api_base_url=proxy.endpoint) as client:
+                return await client.analytics.conversations(start=WINDOW[0], end=WINDOW[1])
+
+        by_jobs = run(go())
+    assert by_jobs.method == "jobs" and by_jobs.complete, by_jobs.incomplete_reason
+    assert _ids(by_jobs) == _ids(found) and len(found.conversations) <= 60
+
+
+def test_a_short_first_page_beside_a_larger_count_settles_nothing(sandbox_factory, clock, by_query):
+    """A server that pages smaller than asked: 25 conversations beside totalHits 400 is not the end of the
+    results, so the route is chosen as usual (the jobs route, here) and finds them all."""
+    sb = sandbox_factory(clock=clock, conversations_per_day=CONVERSATIONS)
+
+    def first_25(body: bytes) -> bytes:
+        page = json.loads(body)
+        page["conversations"] = page["conversations"][:25]
+        return json.dumps(page).encode()
+
+    with FaultProxy.in_front_of(sb.base_url) as proxy:
+        proxy.rewrite(first_25, count=1, match=lambda request: QUERY_PATH in request.target)
+
+        async def go():
+            async with make_client(sb, clock, api_base_url=proxy.endpoint) as client:
+                return await client.analytics.conversations(start=WINDOW[0], end=WINDOW[1])
+
+        found = run(go())
+    assert found.method == "jobs" and found.complete, found.incomplete_reason
+    assert found.route_reason.startswith("the data lake holds the window")
+    assert _ids(found) == by_query
 
 
 @pytest.mark.parametrize(
@@ -120,7 +174,8 @@ def test_job_pages_smaller_than_asked_are_followed_by_their_cursor(sandbox_facto
     )
     found = _discover(sb, clock)
     assert found.method == "jobs" and found.complete
-    assert _ids(found) == by_query and found.pages == -(-len(by_query) // 100)  # 100 a page, whatever asked
+    # the query's first page, then the job's results at 100 a page, whatever asked
+    assert _ids(found) == by_query and found.pages == 1 + -(-len(by_query) // 100)
 
 
 def test_job_pages_refused_at_the_size_asked_fall_back_to_the_query(sandbox_factory, clock, by_query):

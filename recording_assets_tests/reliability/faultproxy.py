@@ -87,10 +87,10 @@ def classify(method: str, target: str) -> str:
     if "list-type" in params:
         return "ListObjectsV2"
     if "/" in path.strip("/"):  # /bucket/key
-        return _ON_OBJECT[method]
+        return _ON_OBJECT.get(method, method)  # any other method: an HTTP API in front of which it stands
     if params:
         return f"{method} ?{sorted(params)[0]}"
-    return _ON_BUCKET[method]
+    return _ON_BUCKET.get(method, method)
 
 
 class FaultProxy:

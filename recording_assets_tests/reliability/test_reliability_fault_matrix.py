@@ -43,7 +43,7 @@ from recording_assets.settings import FORCE_QUARANTINED
 from recording_assets_tests.reliability import reliability_support as rs
 
 SMALL = 30  # conversations per day: about 35 recordings
-PAGED = 110  # more than one 100-row details page, so pagination drift can bite
+PAGED = 110  # more than one 100-row details page: pagination drift bites, the first page settles nothing
 LONG_SMALL = 150
 FIRST = 0.35  # share of recordings a per-recording fault picks
 # A data lake 35 days behind holds none of the days pick_day chooses (2..33 days back): discovery reads the
@@ -121,9 +121,10 @@ SCENARIOS = [
     Scenario("pagination_drift", Faults(pagination_drift=True), sandbox=QUERY_ROUTE, conversations=PAGED),
     Scenario("url_ttl_s=2", Faults(), sandbox={"url_ttl_s": 2}, later_sandbox={}),
     # The lake holds the day, but its availability date does not parse: the day goes to the details query.
-    Scenario("availability_answer=malformed", Faults(availability_answer="malformed")),
+    # More than one query page, so the first page does not settle the day before the date is read.
+    Scenario("availability_answer=malformed", Faults(availability_answer="malformed"), conversations=PAGED),
     # The day's details job ends FAILED: discovery falls back to the details query.
-    Scenario("details_job_ends=FAILED", Faults(details_job_ends="FAILED")),
+    Scenario("details_job_ends=FAILED", Faults(details_job_ends="FAILED"), conversations=PAGED),
     # Rate-limit headers that do not parse: the run goes on by its own budget.
     Scenario("rate_limit_headers=malformed", Faults(rate_limit_headers="malformed")),
     Scenario(
