@@ -9,8 +9,8 @@
       read_back    Parquet → ``conversations_from_table`` (what the recording_audio step reads);
       outcomes     one ``Outcome`` per recording the analytics counts promise (synthetic: archived,
                    with sha256, size, URI — downloads are skipped) → the OUTCOMES table → Parquet;
-      manifest     ``manifest_table(metadata, outcomes)`` → Parquet → the columns its counts and checks
-                   read, as rows (what the recording_manifest step does).
+      manifest     ``manifest_parts(metadata, outcomes)`` → Parquet, a part at a time → the columns its
+                   counts and checks read, and the sidecars' rows (what the recording_manifest step does).
     Each step keeps only what the real step would pass on (Parquet bytes); RSS is sampled per step.
 (2) The archive_day job for a day with no conversations, materialised in-process three times:
     Dagster's own overhead plus the fixed requests (preflight) of a run.
@@ -47,9 +47,16 @@ def worker(url: str, day_text: str) -> None:
     from recording_assets.pipeline.archiver import Outcome
     from recording_assets.pipeline.discovery import conversations_from_table, discover_day, metadata_table
     from recording_assets.pipeline.outcome import outcomes_table
+    from recording_assets.pipeline.sidecars import SIDECAR_COLUMNS, sidecar_rows
     from recording_assets.pipeline.states import State
     from recording_assets.pipeline.table_io import ParquetColumns
-    from recording_assets.pipeline.tables import from_parquet_bytes, to_parquet_bytes
+    from recording_assets.pipeline.tables import (
+        MANIFEST,
+        from_parquet_bytes,
+        parquet_parts,
+        parts_to_parquet_bytes,
+        to_parquet_bytes,
+    )
     from recording_assets.pipeline.window import day_window
 
     day = date.fromisoformat(day_text)
@@ -125,23 +132,32 @@ def worker(url: str, day_text: str) -> None:
     steps["recording_audio (tables only)"] = {"start": sampler.start_rss, "peak": sampler.peak_rss}
     gc.collect()
 
-    # step 3, as recording_manifest: both tables read back → manifest_table → Parquet → the checks' columns
+    # step 3, as recording_manifest: both tables read back a column at a time → the manifest built and
+    # written a part at a time → its Parquet document → the checks' columns, and the sidecars' parts
     with c.RssSampler() as sampler:
         release_free_memory()  # as the asset does first
         t = time.perf_counter()
-        manifest = m.manifest_table(  # as the asset reads them: a column at a time
-            ParquetColumns(metadata_blob), ParquetColumns(outcomes_blob), manifest_run_id="bench-manifest"
+        document = parts_to_parquet_bytes(
+            m.manifest_parts(
+                ParquetColumns(metadata_blob), ParquetColumns(outcomes_blob), manifest_run_id="bench-manifest"
+            ),
+            MANIFEST,
         )
-        sizes["manifest_parquet"] = len(to_parquet_bytes(manifest))
+        sizes["manifest_parquet"] = len(document)
+        manifest = from_parquet_bytes(document, m.CHECKED_COLUMNS)
         # the asset's counts and checks, in Arrow; the archived URIs stand in for its S3 listing, in pages
         states = m.state_counts(manifest)
         m.archived_bytes(manifest), m.duplicate_keys(manifest)
         uris = manifest["storage_uri"].drop_null()
         listing = (u for i in range(0, len(uris), 1000) for u in uris.slice(i, 1000).to_pylist())  # as pages
         missing = m.missing_objects(manifest, listing)
+        # the sidecars' rows, as write_sidecars reads them (here none is written: every one is listed)
+        for part in parquet_parts(document, SIDECAR_COLUMNS, rows=m.PART_ROWS):
+            for _rows in sidecar_rows(part):
+                pass
         manifest_rows = manifest.num_rows
         timings["manifest"] = time.perf_counter() - t
-        del uris, manifest
+        del uris, manifest, document
     steps["recording_manifest"] = {"start": sampler.start_rss, "peak": sampler.peak_rss}
     overall.__exit__()
     print(

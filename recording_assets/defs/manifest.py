@@ -20,14 +20,18 @@ from recording_assets.defs.resources import ArchiveResource
 from recording_assets.pipeline.annotations import annotations_key, known
 from recording_assets.pipeline.day import DIVISIONS_KEY, PROTECTION_KEY, SENSITIVE_CHECK_KEY
 from recording_assets.pipeline.manifest import (
+    CHECKED_COLUMNS,
+    PART_ROWS,
     archived_bytes,
     duplicate_keys,
-    manifest_table,
+    manifest_parts,
     missing_objects,
     state_counts,
 )
-from recording_assets.pipeline.sidecars import SidecarReport, day_listing, write_sidecars
-from recording_assets.pipeline.table_io import MissingTableError, read_table, require_columns, write_table
+from recording_assets.pipeline.sidecars import SIDECAR_COLUMNS, SidecarReport, day_listing, write_sidecars
+from recording_assets.pipeline.table_io import MissingTableError, read_table, require_columns, write_document
+from recording_assets.pipeline.tables import MANIFEST as MANIFEST_SCHEMA
+from recording_assets.pipeline.tables import from_parquet_bytes, parquet_parts, parts_to_parquet_bytes
 from recording_assets.settings import Settings
 
 COMPLETE_CHECK = "manifest_complete"
@@ -74,12 +78,16 @@ def build_recording_manifest(partitions_def, backfill_policy=None, freshness_pol
             raise dg.Failure(description=str(exc)) from None
         stored = read_table(manifest_store, annotations_key(day=window.day))
         notes = known(stored) if config.retention.annotations else None
-        table = manifest_table(metadata, outcomes, manifest_run_id=context.run.run_id, annotations=notes)
         discovered, run_modes = outcomes.num_rows, outcomes.schema_metadata
-        del metadata, outcomes  # joined: let go of them before writing and checking the manifest
         uncovered = run_modes.get(DIVISIONS_KEY, b"[]")
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}), DIVISIONS_KEY: uncovered})
-        uri = write_table(manifest_store, manifest_key(day=window.day), table)
+        # Built and written a part at a time: the day's manifest is held as its Parquet document only.
+        document = parts_to_parquet_bytes(
+            manifest_parts(metadata, outcomes, manifest_run_id=context.run.run_id, annotations=notes),
+            MANIFEST_SCHEMA.with_metadata({**(MANIFEST_SCHEMA.metadata or {}), DIVISIONS_KEY: uncovered}),
+        )
+        del metadata, outcomes  # joined: let go of them before writing and checking the manifest
+        uri = write_document(manifest_store, manifest_key(day=window.day), document)
+        table = from_parquet_bytes(document, CHECKED_COLUMNS)  # what the counts and checks read
         # One listing of the day: which archived objects are missing, and which sidecars exist.
         store, listed_sidecars = archive.archive_store(), set[str]()
         listing = day_listing(store, key_prefix=config.key_prefix, day=window.day, sidecars=listed_sidecars)
@@ -88,10 +96,11 @@ def build_recording_manifest(partitions_def, backfill_policy=None, freshness_pol
         # day step wrote most of them beside its downloads (pipeline/sidecar_feed.py).
         sidecars = write_sidecars(
             store,
-            table,
+            parquet_parts(document, SIDECAR_COLUMNS, rows=PART_ROWS),
             existing=frozenset(listed_sidecars),
             concurrency=config.concurrency,  # the run's S3 connections are sized for it (defs/s3.py)
         )
+        del document
         for problem in sidecars.failed[:20]:
             context.log.warning("sidecar not written, the next run writes it: %s", problem)
         states = state_counts(table)  # counted in Arrow: no row dicts for a 100,000-recording day

@@ -9,7 +9,7 @@ archived or not, so nothing under ``quarantine/`` is left that no row names.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Protocol
 
 import pyarrow as pa
@@ -40,19 +40,53 @@ class Columns(Protocol):
     def column(self, name: str) -> pa.ChunkedArray: ...
 
 
+# Rows built at a time: a 100,000-recording day is never held whole as a manifest (70 MB in Arrow), only
+# as its Parquet document (11 MB) and one part; a day of up to this many recordings is one part.
+PART_ROWS = 25_000
+
+
 def manifest_table(
     metadata: Columns, outcomes: Columns, *, manifest_run_id: str, annotations: Mapping | None = None
 ) -> pa.Table:
-    """Outcomes joined with their conversation's metadata, column by column in Arrow (no row dicts: a
-    100,000-recording day stays a few column buffers). ``annotations``: (conversation, recording) ->
-    annotations, when the ``annotations`` setting is on."""
-    # Each input column is read, put in order and let go of as it is used, so neither input is held whole
-    # beside the manifest when the inputs are read a column at a time (``ParquetColumns``), and a column
-    # replaced by if_else is dropped at once.
+    """The whole manifest at once (``manifest_parts`` joined): for a few rows, or a test."""
+    return pa.concat_tables(
+        list(manifest_parts(metadata, outcomes, manifest_run_id=manifest_run_id, annotations=annotations))
+    )
+
+
+def manifest_parts(
+    metadata: Columns,
+    outcomes: Columns,
+    *,
+    manifest_run_id: str,
+    annotations: Mapping | None = None,
+    rows: int = PART_ROWS,
+) -> Iterator[pa.Table]:
+    """Outcomes joined with their conversation's metadata, column by column in Arrow (no row dicts), in
+    parts of ``rows`` rows, in manifest order (at least one part, empty for an empty day). ``annotations``:
+    (conversation, recording) -> annotations, when the ``annotations`` setting is on."""
     by_key = [("conversation_id", "ascending"), ("recording_id", "ascending")]
     keys = pa.table({name: outcomes.column(name) for name, _ in by_key})
     order = pc.sort_indices(keys, sort_keys=by_key)
     del keys
+    conversations = metadata.column("conversation_id")
+    for start in range(0, max(len(order), 1), rows):
+        yield _part(
+            metadata, outcomes, order.slice(start, rows), conversations, manifest_run_id, annotations or {}
+        )
+
+
+def _part(
+    metadata: Columns,
+    outcomes: Columns,
+    order: pa.Array,
+    conversations: pa.ChunkedArray,
+    manifest_run_id: str,
+    annotations: Mapping,
+) -> pa.Table:
+    """The manifest rows of the outcomes at ``order``. Each input column is read, put in order and let
+    go of as it is used, so neither input is held whole beside the part when the inputs are read a
+    column at a time (``ParquetColumns``), and a column replaced by if_else is dropped at once."""
 
     def sorted_column(name: str) -> pa.ChunkedArray:
         return outcomes.column(name).take(order)
@@ -62,7 +96,7 @@ def manifest_table(
     in_archive = pc.is_in(state, value_set=pa.array(IN_ARCHIVE))
     # Each outcome's conversation row (null where the metadata does not hold it); list columns cannot be
     # the payload of an Arrow join, so the rows are taken by index instead.
-    found = pc.index_in(kept["conversation_id"], value_set=metadata.column("conversation_id"))
+    found = pc.index_in(kept["conversation_id"], value_set=conversations)
 
     def of_conversation(name: str) -> pa.ChunkedArray:
         return metadata.column(name).take(found)
@@ -89,8 +123,8 @@ def manifest_table(
         "exported_at": archived_only("archived_at"),
         "run_id": archived_only("archived_run_id"),
         "run_outcome": state,
-        "manifest_run_id": pa.repeat(pa.scalar(manifest_run_id, pa.string()), outcomes.num_rows),
-        "annotations": _annotations(kept, annotations or {}),
+        "manifest_run_id": pa.repeat(pa.scalar(manifest_run_id, pa.string()), len(order)),
+        "annotations": _annotations(kept, annotations),
         "retain_until": archived_only("retain_until"),  # nulls from an older table (from_parquet_bytes)
         "lock_mode": archived_only("lock_mode"),
         **{name: sorted_column(name) for name in _DESCRIBING},  # nulls from an older table, as above
@@ -121,6 +155,17 @@ _FROM_CONVERSATION = (
 # The recording's own description, where a run looked it up (``Ledger.describe``).
 _DESCRIBING = ("media_subtype", "session_id", "recording_start", "recording_end")
 _KEPT_AS_IS = ("conversation_id", "recording_id", "content_type", "container")
+# What the step's counts and checks read of the written manifest (``state_counts`` ... ``missing_objects``,
+# and the day's page of recordings not archived): its other columns are not read back.
+CHECKED_COLUMNS = (
+    "conversation_id",
+    "recording_id",
+    "state",
+    "reason",
+    "quarantine_uri",
+    "size_bytes",
+    "storage_uri",
+)
 
 
 def _milliseconds_between(start: pa.ChunkedArray, end: pa.ChunkedArray) -> pa.ChunkedArray:

@@ -64,6 +64,8 @@ _FIELDS = {
     "recordingDurationMs": "recording_duration_ms",
 }
 CONTENT_TYPE = "application/json"
+# The manifest columns a sidecar is made of, with the state that says which rows have one.
+SIDECAR_COLUMNS = ("state", "media_type", *_FIELDS.values())
 
 
 def sidecar_document(row: Mapping) -> dict:
@@ -103,15 +105,22 @@ class SidecarReport:
 
 
 def write_sidecars(
-    store: ArchiveStore, manifest: pa.Table, *, existing: frozenset[str], concurrency: int = 8
+    store: ArchiveStore,
+    manifest: pa.Table | Iterable[pa.Table],
+    *,
+    existing: frozenset[str],
+    concurrency: int = 8,
 ) -> SidecarReport:
-    """Write the sidecar of every ``archived`` row of ``manifest`` whose key is not in ``existing`` (the
-    day's sidecars, as ``day_listing`` found them), ``concurrency`` writes at a time. One sidecar's failure
-    is reported, never the day's."""
+    """Write the sidecar of every ``archived`` row of ``manifest`` (a table, or its parts one after
+    another: ``SIDECAR_COLUMNS`` of them are enough) whose key is not in ``existing`` (the day's sidecars,
+    as ``day_listing`` found them), ``concurrency`` writes at a time. One sidecar's failure is reported,
+    never the day's."""
     report = SidecarReport()
+    parts = [manifest] if isinstance(manifest, pa.Table) else manifest
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        for rows in sidecar_rows(manifest):
-            report.count(pool.map(lambda row: write_sidecar(store, row, existing), rows))
+        for part in parts:
+            for rows in sidecar_rows(part):
+                report.count(pool.map(lambda row: write_sidecar(store, row, existing), rows))
     return report
 
 

@@ -26,7 +26,12 @@ class MissingTableError(LookupError):
 
 def write_table(store: DocumentStore, key: str, table: pa.Table) -> str:
     """Store ``table`` under ``key``; returns its ``s3://`` URI."""
-    store.put_bytes(key, to_parquet_bytes(table), content_type=PARQUET, overwrite=True)
+    return write_document(store, key, to_parquet_bytes(table))
+
+
+def write_document(store: DocumentStore, key: str, data: bytes) -> str:
+    """Store a Parquet document (``tables.parts_to_parquet_bytes``) under ``key``; returns its URI."""
+    store.put_bytes(key, data, content_type=PARQUET, overwrite=True)
     return f"s3://{store.bucket}/{key}"
 
 

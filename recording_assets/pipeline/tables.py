@@ -15,7 +15,7 @@ radar's and orphans' tables (``tables_doc.py``).
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import TypeVar
@@ -399,9 +399,23 @@ def to_table(rows: Iterable[Mapping], schema: pa.Schema) -> pa.Table:
 
 
 def to_parquet_bytes(table: pa.Table) -> bytes:
+    return parts_to_parquet_bytes([table], table.schema)
+
+
+def parts_to_parquet_bytes(parts: Iterable[pa.Table], schema: pa.Schema) -> bytes:
+    """One Parquet document of ``parts`` (each a row group or more, written as it comes, so only one part
+    need exist at a time), with ``schema``'s metadata."""
     sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd")
+    with pq.ParquetWriter(sink, schema, compression="zstd") as writer:
+        for part in parts:
+            writer.write_table(part)
     return sink.getvalue()
+
+
+def parquet_parts(data: bytes, columns: Sequence[str], *, rows: int) -> Iterator[pa.Table]:
+    """``columns`` of a Parquet document, ``rows`` rows at a time: its wide columns are never all decoded."""
+    for batch in pq.ParquetFile(io.BytesIO(data)).iter_batches(batch_size=rows, columns=list(columns)):
+        yield pa.Table.from_batches([batch])
 
 
 def from_parquet_bytes(data: bytes, columns: Sequence[str] | None = None) -> pa.Table:

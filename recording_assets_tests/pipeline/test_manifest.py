@@ -8,8 +8,10 @@ import pyarrow as pa
 import pytest
 
 from recording_assets.pipeline.manifest import (
+    CHECKED_COLUMNS,
     archived_bytes,
     duplicate_keys,
+    manifest_parts,
     manifest_table,
     media_type_of,
     missing_objects,
@@ -21,6 +23,8 @@ from recording_assets.pipeline.tables import (
     METADATA,
     OUTCOMES,
     from_parquet_bytes,
+    parquet_parts,
+    parts_to_parquet_bytes,
     to_parquet_bytes,
     to_table,
 )
@@ -316,3 +320,40 @@ def test_each_rows_media_type_is_that_of_its_content_type_and_container():
     got = {row["recording_id"]: row["media_type"] for row in table}
     assert got == {f"r{n}": media_type_of(*pair) for n, pair in enumerate(pairs)}
     assert set(got.values()) == {"audio", "screen", "chat", "message", "email", None}
+
+
+def test_a_manifest_built_in_parts_is_the_whole_one_and_one_parquet_document():
+    """The step builds and writes the manifest a part at a time; the parts are the whole table's rows in
+    its order, and their document reads back as the whole table, its schema metadata with it."""
+    conversations = [{"conversation_id": f"c{n}", **CONVERSATION, "recorded_sessions": 2} for n in range(7)]
+    states = ["archived", "failed", "already_archived", "deleted"]
+    rows = [
+        {
+            "conversation_id": f"c{n % 7}",
+            "recording_id": f"r{n:02d}",
+            "state": states[n % 4],
+            "storage_uri": f"{URI}{n}",
+            "size_bytes": n,
+            "run_id": "run-1",
+        }
+        for n in reversed(range(23))
+    ]
+    meta, outs = to_table(conversations, METADATA), to_table(rows, OUTCOMES)
+    whole = manifest_table(meta, outs, manifest_run_id="m")
+    parts = list(manifest_parts(ParquetColumns(to_parquet_bytes(meta)), outs, manifest_run_id="m", rows=5))
+    assert [part.num_rows for part in parts] == [5, 5, 5, 5, 3]
+    assert pa.concat_tables(parts).equals(whole) and whole.num_rows == 23
+    schema = MANIFEST.with_metadata({b"note": b"kept"})
+    document = parts_to_parquet_bytes(parts, schema)
+    read = from_parquet_bytes(document)
+    assert read.equals(whole) and read.schema.metadata[b"note"] == b"kept"
+    slim = from_parquet_bytes(document, CHECKED_COLUMNS)
+    assert state_counts(slim) == state_counts(whole) and archived_bytes(slim) == archived_bytes(whole)
+    assert pa.concat_tables(parquet_parts(document, ["recording_id"], rows=4))["recording_id"].equals(
+        whole["recording_id"]
+    )
+
+
+def test_an_empty_day_is_one_empty_part():
+    parts = list(manifest_parts(to_table([], METADATA), to_table([], OUTCOMES), manifest_run_id="m"))
+    assert len(parts) == 1 and parts[0].num_rows == 0 and parts[0].schema.equals(MANIFEST)
