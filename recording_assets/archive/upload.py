@@ -15,10 +15,11 @@ is never adopted: it is reported as existing, so nothing of ours can later delet
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, BinaryIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -71,11 +72,9 @@ class Uploader:
         moment exists in which the object is unlocked)."""
         if spool.size >= self._multipart_threshold:
             return self._put_multipart(key, spool, content_type=content_type, metadata=metadata, lock=lock)
-        body = _in_memory(spool)
-        if body is None:
-            body = read_up_to(spool.reader(), spool.size)
-        if len(body) != spool.size:
-            raise self._not_sent(key, f"the spool gave {len(body)} bytes, {spool.size} were downloaded")
+        body = _single_body(spool)
+        if (given := _length(body)) != spool.size:
+            raise self._not_sent(key, f"the spool gave {given} bytes, {spool.size} were downloaded")
         return self.put_single(
             key,
             body,
@@ -89,7 +88,7 @@ class Uploader:
     def put_single(
         self,
         key: str,
-        body: bytes,
+        body: bytes | BinaryIO,
         *,
         sha256_hex: str,
         content_type: str,
@@ -97,8 +96,9 @@ class Uploader:
         create_only: bool,
         lock: ObjectLock | None = None,
     ) -> Landed:
-        """``sha256_hex`` is the caller's hash of ``body`` (taken while downloading): S3 checks it."""
-        checksum = b64(bytes.fromhex(sha256_hex))
+        """``sha256_hex`` is the caller's hash of ``body`` (taken while downloading): S3 checks it. A file
+        ``body`` is sent from where it stands."""
+        checksum, size = b64(bytes.fromhex(sha256_hex)), _length(body)
         request: dict[str, Any] = {
             "Bucket": self.bucket,
             "Key": key,
@@ -116,7 +116,7 @@ class Uploader:
             response = self._s3.put_object(**request)
         except (ClientError, BotoCoreError) as error:
             ours = self._own_write_if_it_landed(
-                error, key, size=len(body), sha256_hex=sha256_hex, metadata=metadata
+                error, key, size=size, sha256_hex=sha256_hex, metadata=metadata
             )
             if ours is None:
                 raise self._reader.translate(error, operation="PutObject", key=key) from error
@@ -265,11 +265,21 @@ class Uploader:
             log.warning("could not abort multipart upload %s of s3://%s/%s", upload_id, self.bucket, key)
 
 
-def _in_memory(spool: UploadSource) -> bytes | None:
-    """The spool's bytes when it holds them in memory (``MediaSpool.contents``; optional for a source):
-    sent as they are, where reading them back from its file copied every in-memory recording again."""
-    contents = getattr(spool, "contents", None)
-    return contents() if contents is not None else None
+def _single_body(spool: UploadSource) -> bytes | BinaryIO:
+    """What one PUT of ``spool`` sends: its own ``body()`` where it has one (``MediaSpool``: the chunks
+    that were hashed, or its file), else its bytes read whole."""
+    body = getattr(spool, "body", None)
+    return body() if body is not None else read_up_to(spool.reader(), spool.size)
+
+
+def _length(body: bytes | BinaryIO) -> int:
+    """Bytes ``body`` holds from where it stands (a file's position is left as it was)."""
+    if isinstance(body, bytes | bytearray | memoryview):
+        return len(body)
+    here = body.tell()
+    end = body.seek(0, io.SEEK_END)
+    body.seek(here)
+    return end - here
 
 
 def _composite(part_digests: list[bytes]) -> str:

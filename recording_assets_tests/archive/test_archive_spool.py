@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import os
 import tracemalloc
 
 import pytest
 
-from recording_assets.archive.spool import MediaSpool
+from recording_assets.archive.parts import read_up_to
+from recording_assets.archive.spool import JOIN_LIMIT, ChunkReader, MediaSpool
 
 MiB = 1024 * 1024
 
@@ -149,3 +151,46 @@ def test_on_disk_the_spool_has_no_contents_in_memory():
         spool.write(b"de")
         assert spool.contents() is None
         assert spool.reader().read() == b"abcde"
+
+
+def test_a_large_in_memory_spool_is_sent_as_its_chunks_not_joined():
+    chunks = [os.urandom(300_000) for _ in range(4)]  # 1.2 MB: above JOIN_LIMIT
+    with MediaSpool() as spool:
+        for chunk in chunks:
+            spool.write(chunk)
+        body = spool.body()
+        assert isinstance(body, ChunkReader) and spool.size >= JOIN_LIMIT
+        pieces = []
+        while piece := body.read(128 * 1024):  # as http.client reads a file body
+            pieces.append(piece)
+        assert b"".join(pieces) == b"".join(chunks)
+        assert pieces[0] is chunks[0] or len(pieces[0]) == 128 * 1024  # a whole chunk goes as it is
+
+
+def test_a_chunk_reader_seeks_and_reads_like_a_raw_file():
+    """Like a raw file, a read may return fewer bytes than asked (it stops at a chunk's end), never more."""
+    data = os.urandom(10_000)
+    chunks = [data[:3000], data[3000:3001], data[3001:9000], data[9000:]]
+    reader, expected = ChunkReader(chunks), io.BytesIO(data)
+    for offset, whence, size in [(0, 2, 5), (0, 0, 100), (2999, 0, 7), (-5, 1, 3000), (4, 1, -1), (12, 0, 0)]:
+        assert reader.seek(offset, whence) == expected.seek(offset, whence)
+        got = reader.read() if size < 0 else read_up_to(reader, size)
+        assert got == expected.read(size) and reader.tell() == expected.tell()
+    reader.seek(2990)
+    assert reader.read(100) == data[2990:3000]  # a short read: the rest of its chunk
+    reader.seek(0)
+    buffer = bytearray(4000)
+    assert reader.readinto(buffer) == 3000 and bytes(buffer[:3000]) == data[:3000]
+    assert reader.seek(20_000) == 10_000 and reader.read(5) == b""
+
+
+def test_a_small_or_one_chunk_spool_is_sent_as_bytes_and_a_spool_on_disk_as_its_file():
+    with MediaSpool() as spool:
+        spool.write(b"a" * 10)
+        spool.write(b"b" * 10)
+        assert spool.body() == b"a" * 10 + b"b" * 10
+    with MediaSpool(memory_limit=4) as spool:
+        spool.write(b"abc")
+        spool.write(b"de")
+        body = spool.body()
+        assert not isinstance(body, bytes) and body.read() == b"abcde"

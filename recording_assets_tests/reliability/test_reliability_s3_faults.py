@@ -30,6 +30,7 @@ from recording_assets.archive import (
     ObjectExistsError,
     StorageError,
 )
+from recording_assets.archive.spool import ChunkReader
 from recording_assets_tests.conftest import S3_CREDENTIALS
 from recording_assets_tests.reliability.faultproxy import FaultProxy
 
@@ -200,6 +201,21 @@ def test_a_reset_mid_body_is_retried_and_the_object_lands_whole(store, proxy, s3
     assert stored.sha256_hex == sha256_hex(data)
     assert proxy.count(operation, fault="reset", where=match if callable(match) else None) == 2
     assert proxy.count(operation, fault="none", where=match if callable(match) else None) == 1
+    assert s3_client.get_object(Bucket=bucket, Key=KEY)["Body"].read() == data
+
+
+def test_a_reset_mid_body_of_a_put_sent_chunk_by_chunk_is_retried_whole(store, proxy, s3_client, bucket):
+    """An in-memory recording above 1 MiB goes up as the chunks it arrived in (``ChunkReader``): a retry
+    rewinds them and sends every byte again."""
+    data = os.urandom(2 * MiB)
+    proxy.reset_after(MiB, count=2, match="PutObject")
+    with MediaSpool(memory_limit=4 * MiB) as spool:
+        for start in range(0, len(data), 64 * 1024):
+            spool.write(data[start : start + 64 * 1024])
+        assert isinstance(spool.body(), ChunkReader)
+        stored = store.put_new(KEY, spool, content_type="audio/wav", metadata={})
+    assert stored.sha256_hex == sha256_hex(data) and stored.checksum_verified_by == "s3-checksum"
+    assert proxy.count("PutObject", fault="reset") == 2 and proxy.count("PutObject", fault="none") == 1
     assert s3_client.get_object(Bucket=bucket, Key=KEY)["Body"].read() == data
 
 
