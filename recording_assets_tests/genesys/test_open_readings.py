@@ -49,7 +49,11 @@ def test_a_500_on_a_read_is_retried_and_the_read_succeeds(sandbox_factory, clock
 
 
 def test_the_analytics_query_is_a_read_sent_as_post_and_retries_a_500(sandbox_factory, clock):
-    sb = sandbox_factory(clock=clock, conversations_per_day=120, faults=Faults(error_500_every=2))
+    # A day the lake does not hold yet, so the query reads it all: its first page, then its second (the
+    # fault's every second request: the availability read, then that page, each retried).
+    sb = sandbox_factory(
+        clock=clock, conversations_per_day=120, faults=Faults(error_500_every=2), data_lag_s=2 * 86_400.0
+    )
 
     async def go():
         async with make_client(sb, clock, requests_per_minute=None) as client:
