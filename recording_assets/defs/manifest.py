@@ -5,8 +5,10 @@ bucket reads as one Hive-partitioned dataset with pyarrow, DuckDB or Athena.
 """
 
 import json
+from collections.abc import Iterator
 
 import dagster as dg
+import pyarrow as pa
 
 from recording_assets.allocator import release_free_memory
 from recording_assets.archive.keys import manifest_key, metadata_key, outcomes_key
@@ -80,14 +82,19 @@ def build_recording_manifest(partitions_def, backfill_policy=None, freshness_pol
         notes = known(stored) if config.retention.annotations else None
         discovered, run_modes = outcomes.num_rows, outcomes.schema_metadata
         uncovered = run_modes.get(DIVISIONS_KEY, b"[]")
-        # Built and written a part at a time: the day's manifest is held as its Parquet document only.
+        # Built and written a part at a time: a day of more than one part is held as its Parquet document
+        # only, and its counts and checks read back their columns; a day of one part keeps that part.
+        only: list = []
         document = parts_to_parquet_bytes(
-            manifest_parts(metadata, outcomes, manifest_run_id=context.run.run_id, annotations=notes),
+            _keeping_a_lone_part(
+                manifest_parts(metadata, outcomes, manifest_run_id=context.run.run_id, annotations=notes),
+                only,
+            ),
             MANIFEST_SCHEMA.with_metadata({**(MANIFEST_SCHEMA.metadata or {}), DIVISIONS_KEY: uncovered}),
         )
         del metadata, outcomes  # joined: let go of them before writing and checking the manifest
         uri = write_document(manifest_store, manifest_key(day=window.day), document)
-        table = from_parquet_bytes(document, CHECKED_COLUMNS)  # what the counts and checks read
+        table = only[0] if only else from_parquet_bytes(document, CHECKED_COLUMNS)  # what the checks read
         # One listing of the day: which archived objects are missing, and which sidecars exist.
         store, listed_sidecars = archive.archive_store(), set[str]()
         listing = day_listing(store, key_prefix=config.key_prefix, day=window.day, sidecars=listed_sidecars)
@@ -96,7 +103,7 @@ def build_recording_manifest(partitions_def, backfill_policy=None, freshness_pol
         # day step wrote most of them beside its downloads (pipeline/sidecar_feed.py).
         sidecars = write_sidecars(
             store,
-            parquet_parts(document, SIDECAR_COLUMNS, rows=PART_ROWS),
+            table if only else parquet_parts(document, SIDECAR_COLUMNS, rows=PART_ROWS),
             existing=frozenset(listed_sidecars),
             concurrency=config.concurrency,  # the run's S3 connections are sized for it (defs/s3.py)
         )
@@ -128,6 +135,13 @@ def build_recording_manifest(partitions_def, backfill_policy=None, freshness_pol
         yield _failure_rate(states, table.num_rows, config.failure_rate_warn)
 
     return recording_manifest
+
+
+def _keeping_a_lone_part(parts: Iterator[pa.Table], kept: list) -> Iterator[pa.Table]:
+    """``parts`` as they come, the first one also in ``kept`` until a second one comes."""
+    for number, part in enumerate(parts):
+        kept[:] = [part] if number == 0 else []
+        yield part
 
 
 def _divisions(raw: bytes) -> list:
