@@ -3,7 +3,7 @@ first, the daily orphans table, and the retention options reaching a real partit
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import dagster as dg
 
@@ -101,11 +101,24 @@ def test_orphans_and_radar_without_their_permission_are_skipped_visibly(local_st
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
 
 
+def _a_day_holding_an_archived_recording(sandbox) -> date:
+    """A recent day with an ARCHIVED (restorable) recording, by the sandbox's own record: at 30 conversations
+    a day, not every day has one, and the day two days back changes with the date the suite runs."""
+    now_ms = int(sandbox.clock.time() * 1000)
+    today = datetime.now(timezone.utc).date()
+    for back in range(2, 30):
+        day = today - timedelta(days=back)
+        for conversation in sandbox.org.conversations_for_day(day):
+            if any(r.file_state_at(now_ms) == "ARCHIVED" for r in sandbox.org.recordings(conversation.id)):
+                return day
+    raise AssertionError("no recent day holds an ARCHIVED recording; change the seed")
+
+
 def test_orphans_table_and_options_reach_a_run(local_stack, monkeypatch):
     local = local_stack(conversations_per_day=30)
     monkeypatch.setenv(RESTORE_ARCHIVED, "true")
     monkeypatch.setenv(PROTECT_UNTIL_ARCHIVED, "true")
-    day = (datetime.now(timezone.utc) - timedelta(days=2)).date()
+    day = _a_day_holding_an_archived_recording(local.sandbox)
     with dg.DagsterInstance.ephemeral() as instance:
         _run("orphans_day", instance, partition_key=day.isoformat())
         result = _run("archive_day", instance, partition_key=day.isoformat())
