@@ -272,10 +272,7 @@ class ChunkReader(io.RawIOBase):
 
     def read(self, size: int | None = -1) -> bytes:
         if size is None or size < 0:
-            rest = [self.read(self._size)]
-            while piece := self.read(self._size):
-                rest.append(piece)
-            return b"".join(rest)
+            return b"".join(iter(lambda: self.read(self._size or 1), b""))
         if size == 0 or self._index >= len(self._chunks):
             return b""
         chunk = self._chunks[self._index]
